@@ -1,0 +1,81 @@
+/**
+ * One base error for everything the publisher reports. A subclass sets `name`; the `code` is the
+ * result's `error.code` (CONTRACT §6), a fixed vocabulary users look up in the README, and
+ * `retryable` says whether Function Compute should deliver the event again.
+ */
+export type ErrorCode =
+  | 'EventInvalid'
+  | 'ManifestInvalid'
+  | 'ManifestTooLarge'
+  | 'LayerNotAllowed'
+  | 'ZipInvalid'
+  | 'ZipTooLarge'
+  | 'ZipLayoutInvalid'
+  | 'ChecksumMismatch'
+  | 'CodeChecksumMismatch'
+  | 'FcRejected'
+  | 'Unavailable';
+
+export interface PublisherErrorOptions {
+  cause?: unknown;
+  /** Facts a person needs to act on the error (key, field, limit); never a secret. */
+  context?: Record<string, unknown>;
+}
+
+export class PublisherError extends Error {
+  readonly code: ErrorCode;
+  readonly retryable: boolean;
+  readonly context: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, options: PublisherErrorOptions & { retryable?: boolean } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'PublisherError';
+    this.code = code;
+    this.retryable = options.retryable ?? false;
+    this.context = options.context ?? {};
+  }
+}
+
+/** Bad input: the event, the manifest or the zip. Retrying cannot help. */
+export class InvalidInputError extends PublisherError {
+  constructor(
+    code: Exclude<ErrorCode, 'Unavailable' | 'FcRejected' | 'CodeChecksumMismatch'>,
+    message: string,
+    options?: PublisherErrorOptions,
+  ) {
+    super(code, message, options);
+    this.name = 'InvalidInputError';
+  }
+}
+
+/** Function Compute refused the request for good (a 4xx other than 429 and 409 ConcurrentUpdateError). */
+export class FcRejectedError extends PublisherError {
+  constructor(message: string, options?: PublisherErrorOptions) {
+    super('FcRejected', message, options);
+    this.name = 'FcRejectedError';
+  }
+}
+
+/** FC reported a code checksum other than the CRC we read; the version it made was deleted. */
+export class CodeChecksumMismatchError extends PublisherError {
+  constructor(message: string, options?: PublisherErrorOptions) {
+    super('CodeChecksumMismatch', message, options);
+    this.name = 'CodeChecksumMismatchError';
+  }
+}
+
+/** A failure that may pass (5xx, 429, throttling, a dropped connection, a timeout). */
+export class TransientError extends PublisherError {
+  constructor(message: string, options?: PublisherErrorOptions) {
+    super('Unavailable', message, { ...options, retryable: true });
+    this.name = 'TransientError';
+  }
+}
+
+/** Configuration that cannot work; names the variable. Thrown at start, never written as a result. */
+export class ConfigError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ConfigError';
+  }
+}

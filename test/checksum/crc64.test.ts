@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { crc64Combine } from '../../src/checksum/combine';
 import { Crc64 } from '../../src/checksum/crc64';
 
 const ascii = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -14,5 +15,30 @@ describe('Crc64', () => {
     ['1 MiB 0xFF', new Uint8Array(1 << 20).fill(0xff), '3946797202531432512'],
   ])('%s', (_, input, expected) => {
     expect(new Crc64().update(input).digest()).toBe(expected);
+  });
+});
+
+describe('crc64Combine', () => {
+  it('joins CRC(12345) and CRC(6789)', () => {
+    expect(crc64Combine('6748440630437108969', '10278880121275185425', 4)).toBe('11051210869376104954');
+  });
+
+  it.each([2 ** 32 + 1, 2n ** 32n + 1n])('handles lengthB past 32 bits (%s)', (lengthB) => {
+    expect(crc64Combine('11051210869376104954', '13595488808149494328', lengthB)).toBe('6526656882836515889');
+  });
+
+  it('returns crcA for an empty B', () => {
+    expect(crc64Combine('11051210869376104954', '0', 0)).toBe('11051210869376104954');
+  });
+
+  it.each([
+    ['crcA', () => crc64Combine('-1', '0', 0)],
+    ['crcA', () => crc64Combine('18446744073709551616', '0', 0)],
+    ['crcB', () => crc64Combine('0', '0x10', 0)],
+    ['lengthB', () => crc64Combine('0', '0', 1.5)],
+    ['lengthB', () => crc64Combine('0', '0', -1)],
+    ['lengthB', () => crc64Combine('0', '0', 2n ** 61n)],
+  ])('rejects a bad %s', (name, call) => {
+    expect(call).toThrow(new RegExp(name));
   });
 });

@@ -2,49 +2,19 @@
  * Pure TypeScript CRC-64/XZ engine: slicing-by-8 over 32-bit word loads.
  *
  * The 64-bit register lives in two int32 halves so the hot loop never touches BigInt (which allocates
- * per operation); each of the eight tables is likewise split into a low-half and a high-half Int32Array.
- * Int32Array rather than Uint32Array keeps every value in V8's small-integer range. crc64.md §3 measures
- * this layout as the fastest pure JS variant (≈1,230 MB/s); slicing-by-16 did not beat it.
+ * per operation), and the tables are split the same way. crc64.md §3 measures this layout as the fastest
+ * pure JS variant (≈1,230 MB/s); slicing-by-16 did not beat it in JS.
  */
 
-// Reflected ECMA-182 polynomial 0xC96C5795D7870F42, split into halves.
-const POLY_LO = 0xd7870f42 | 0;
-const POLY_HI = 0xc96c5795 | 0;
+import { buildSliceTables } from './tables';
 
-/**
- * TABLE_LO/HI[k * 256 + n] is the CRC register after feeding byte n followed by k zero bytes into a
- * register of zero. Slicing-by-8 folds eight input bytes with one lookup per byte into tables 7..0.
- */
-const TABLE_LO = new Int32Array(8 * 256);
-const TABLE_HI = new Int32Array(8 * 256);
+// Table k at [k * 256, k * 256 + 256): slicing-by-8 folds eight input bytes with one lookup each into tables 7..0.
+const { lo: TABLE_LO, hi: TABLE_HI } = buildSliceTables(8);
 
-for (let n = 0; n < 256; n++) {
-  let lo = n;
-  let hi = 0;
-  for (let bit = 0; bit < 8; bit++) {
-    const carry = lo & 1;
-    lo = (lo >>> 1) | (hi << 31);
-    hi >>>= 1;
-    if (carry) {
-      lo ^= POLY_LO;
-      hi ^= POLY_HI;
-    }
-  }
-  TABLE_LO[n] = lo;
-  TABLE_HI[n] = hi;
-}
-for (let i = 256; i < 8 * 256; i++) {
-  const lo = TABLE_LO[i - 256]!;
-  const hi = TABLE_HI[i - 256]!;
-  const low = lo & 0xff;
-  TABLE_LO[i] = TABLE_LO[low]! ^ ((lo >>> 8) | (hi << 24));
-  TABLE_HI[i] = TABLE_HI[low]! ^ (hi >>> 8);
-}
+/** Word loads read bytes in platform order; the word path assumes little-endian, big-endian hosts stay bytewise. */
+const LITTLE_ENDIAN = new Uint8Array(new Int32Array([1]).buffer)[0] === 1;
 
-/** Word loads read the bytes in platform order; the word path assumes little-endian (every Node target FC runs). */
-const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
-
-/** Below this many bytes, building a Uint32Array view costs more than the bytewise loop. */
+/** Below this many bytes, building an Int32Array view costs more than the bytewise loop. */
 const MIN_WORD_PATH = 32;
 
 function halvesToDecimal(lo: number, hi: number): string {
@@ -63,7 +33,7 @@ export class Crc64Js {
     const end = chunk.length;
 
     if (LITTLE_ENDIAN && end >= MIN_WORD_PATH) {
-      // Bytewise up to a 4-byte boundary of the underlying buffer, since Uint32Array views must be aligned.
+      // Bytewise up to a 4-byte boundary of the underlying buffer, since Int32Array views must be aligned.
       const head = (4 - (chunk.byteOffset & 3)) & 3;
       for (; i < head; i++) {
         const t = (lo ^ chunk[i]!) & 0xff;

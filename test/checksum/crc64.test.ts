@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { crc64 as peerCrc64 } from 'crc64-ecma182.js';
 import fc from 'fast-check';
@@ -188,6 +189,7 @@ describe('crc64Combine', () => {
 
 describe('generated wasm module', () => {
   it('is what scripts/gen-crc64-wasm.mjs produces', async () => {
-    await expect(promisify(execFile)(process.execPath, ['scripts/gen-crc64-wasm.mjs', '--check'])).resolves.toBeDefined();
+    const script = fileURLToPath(new URL('../../scripts/gen-crc64-wasm.mjs', import.meta.url));
+    await expect(promisify(execFile)(process.execPath, [script, '--check'])).resolves.toBeDefined();
   });
 });

@@ -1,0 +1,43 @@
+import { InvalidInputError } from '../errors';
+
+/** Record signatures (APPNOTE 4.3), as little-endian 32-bit values. */
+export const SIGNATURE = {
+  localFileHeader: 0x04034b50,
+  centralDirectoryHeader: 0x02014b50,
+  endOfCentralDirectory: 0x06054b50,
+  zip64EndOfCentralDirectory: 0x06064b50,
+  zip64EndLocator: 0x07064b50,
+} as const;
+
+export function readUint16(bytes: Uint8Array, at: number): number {
+  return (bytes[at] ?? 0) | ((bytes[at + 1] ?? 0) << 8);
+}
+
+export function readUint32(bytes: Uint8Array, at: number): number {
+  // `>>> 0` keeps the top bit from turning the value negative.
+  return (readUint16(bytes, at) | (readUint16(bytes, at + 2) << 16)) >>> 0;
+}
+
+/**
+ * ZIP64 fields are 64-bit; an archive this code accepts is at most a few GiB, so a value past 2^53 can
+ * only be corruption, and is reported as such rather than silently rounded.
+ */
+export function readUint64(bytes: Uint8Array, at: number, field: string): number {
+  const value = readUint32(bytes, at) + readUint32(bytes, at + 4) * 2 ** 32;
+  if (!Number.isSafeInteger(value)) {
+    throw zipInvalid(`the zip's ZIP64 ${field} is absurdly large (corrupt archive)`);
+  }
+  return value;
+}
+
+export function hasSignature(bytes: Uint8Array, at: number, signature: number): boolean {
+  return at >= 0 && at + 4 <= bytes.length && readUint32(bytes, at) === signature;
+}
+
+export function toHex(bytes: Uint8Array): string {
+  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('');
+}
+
+export function zipInvalid(message: string, context: Record<string, unknown> = {}): InvalidInputError {
+  return new InvalidInputError('ZipInvalid', message, { context });
+}

@@ -1,0 +1,98 @@
+import { strToU8, zipSync } from 'fflate';
+import { type ZipInspection, type ZipInspectorOptions, ZipInspector } from '../../src/zip';
+
+/** Builds a zip with fflate; every name becomes one entry, a name ending in '/' an empty directory. */
+export function buildZip(names: readonly string[], options: { level?: 0 | 6 } = {}): Uint8Array {
+  const files = Object.fromEntries(
+    names.map((name, index) => [name, strToU8(name.endsWith('/') ? '' : `content of ${name} #${index} `.repeat(8))]),
+  );
+  return zipSync(files, { level: options.level ?? 6 });
+}
+
+/** Feeds `bytes` to a fresh inspector in chunks of the given sizes (the rest in one last chunk). */
+export function inspect(bytes: Uint8Array, chunkSizes: readonly number[] = [], options?: ZipInspectorOptions): ZipInspection {
+  const inspector = new ZipInspector(bytes.length, options);
+  for (const chunk of split(bytes, chunkSizes)) inspector.update(chunk);
+  return inspector.finish();
+}
+
+export function split(bytes: Uint8Array, chunkSizes: readonly number[]): Uint8Array[] {
+  const chunks: Uint8Array[] = [];
+  let at = 0;
+  for (const size of chunkSizes) {
+    if (at >= bytes.length) break;
+    chunks.push(bytes.subarray(at, at + size));
+    at += size;
+  }
+  if (at < bytes.length) chunks.push(bytes.subarray(at));
+  return chunks;
+}
+
+export async function* stream(chunks: readonly Uint8Array[]): AsyncGenerator<Uint8Array> {
+  for (const chunk of chunks) yield chunk;
+}
+
+const END_RECORD_BYTES = 22;
+
+/** The plain end record's fields, for an archive without a comment (what fflate writes). */
+export function endRecordOf(zip: Uint8Array): { entryCount: number; size: number; offset: number } {
+  const view = new DataView(zip.buffer, zip.byteOffset + zip.length - END_RECORD_BYTES, END_RECORD_BYTES);
+  if (view.getUint32(0, true) !== 0x06054b50) throw new Error('fixture has a comment or no end record');
+  return { entryCount: view.getUint16(10, true), size: view.getUint32(12, true), offset: view.getUint32(16, true) };
+}
+
+/** Appends an archive comment, as `zip -z` would. */
+export function withComment(zip: Uint8Array, comment: Uint8Array): Uint8Array {
+  const result = new Uint8Array(zip.length + comment.length);
+  result.set(zip);
+  result.set(comment, zip.length);
+  new DataView(result.buffer).setUint16(zip.length - 2, comment.length, true);
+  return result;
+}
+
+/**
+ * fflate cannot write ZIP64, so this rewrites an fflate archive's end: a ZIP64 end record and locator
+ * carry the real values and the plain end record only saturated ones, as writers do past 65,535 entries.
+ * `entryCount` is needed because fflate stores the count modulo 2^16.
+ */
+export function toZip64(zip: Uint8Array, entryCount: number): Uint8Array {
+  const { size, offset } = endRecordOf(zip);
+  const body = zip.subarray(0, zip.length - END_RECORD_BYTES);
+  const result = new Uint8Array(body.length + 56 + 20 + END_RECORD_BYTES);
+  result.set(body);
+  const view = new DataView(result.buffer);
+  const recordAt = body.length;
+  view.setUint32(recordAt, 0x06064b50, true);
+  view.setBigUint64(recordAt + 4, 44n, true); // size of the rest of the record
+  view.setUint16(recordAt + 12, 45, true); // version made by
+  view.setUint16(recordAt + 14, 45, true); // version needed: 4.5 introduced ZIP64
+  view.setBigUint64(recordAt + 24, BigInt(entryCount), true);
+  view.setBigUint64(recordAt + 32, BigInt(entryCount), true);
+  view.setBigUint64(recordAt + 40, BigInt(size), true);
+  view.setBigUint64(recordAt + 48, BigInt(offset), true);
+  const locatorAt = recordAt + 56;
+  view.setUint32(locatorAt, 0x07064b50, true);
+  view.setBigUint64(locatorAt + 8, BigInt(recordAt), true);
+  view.setUint32(locatorAt + 16, 1, true); // total number of disks
+  const endAt = locatorAt + 20;
+  view.setUint32(endAt, 0x06054b50, true);
+  view.setUint16(endAt + 8, 0xffff, true);
+  view.setUint16(endAt + 10, 0xffff, true);
+  view.setUint32(endAt + 12, 0xffffffff, true);
+  view.setUint32(endAt + 16, 0xffffffff, true);
+  return result;
+}
+
+/** A copy of `bytes` with one little-endian field overwritten, to corrupt a fixture on purpose. */
+export function patched(bytes: Uint8Array, at: number, value: number, width: 2 | 4): Uint8Array {
+  const copy = bytes.slice();
+  const view = new DataView(copy.buffer);
+  if (width === 2) view.setUint16(at, value, true);
+  else view.setUint32(at, value, true);
+  return copy;
+}
+
+export function complete(inspection: ZipInspection) {
+  if (inspection.kind !== 'complete') throw new Error(`expected a complete inspection, got ${inspection.kind}`);
+  return inspection.contents;
+}

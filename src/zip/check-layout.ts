@@ -74,7 +74,7 @@ function hints(layout: LayoutSummary, runtimes: readonly string[]): string[] {
   }
   if (layout.wrapped !== undefined) {
     const { folder, place } = layout.wrapped;
-    advice.push(`Everything sits inside ${folder} (${folder}${place}): zip the folder's contents, not the folder itself.`);
+    advice.push(`The layout sits inside ${folder} (${folder}${place}): zip the folder's contents, not the folder itself.`);
   }
   for (const place of layout.places) {
     const family = PLACE_FAMILY[place];

@@ -12,4 +12,4 @@ export {
   type ZipInspectorOptions,
 } from './inspector';
 export { checkLayout } from './check-layout';
-export { LAYOUT_PLACES, type LayoutPlace, type LayoutSummary, type ZipContents } from './layout';
+export { type LayoutPlace, type LayoutSummary, type ZipContents } from './layout';

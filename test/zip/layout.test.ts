@@ -104,7 +104,7 @@ describe('checkLayout: messages for the usual mistakes', () => {
   it('explains a layout zipped inside its folder', () => {
     const error = layoutError(['my-layer/python/requests/__init__.py', '__MACOSX/my-layer/._python'], ['python3.10']);
     expect(error.message).toContain(
-      "Everything sits inside my-layer/ (my-layer/python/): zip the folder's contents, not the folder itself.",
+      "The layout sits inside my-layer/ (my-layer/python/): zip the folder's contents, not the folder itself.",
     );
   });
 

@@ -79,3 +79,11 @@ export class ConfigError extends Error {
     this.name = 'ConfigError';
   }
 }
+
+/** A GET with `If-Match` found another version of the object: a newer upload replaced it. */
+export class PreconditionFailedError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'PreconditionFailedError';
+  }
+}

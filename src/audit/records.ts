@@ -1,0 +1,23 @@
+import { randomUUID } from 'node:crypto';
+import type { ObjectStore } from '../oss/store';
+
+export type AuditKind = 'result' | 'stale';
+
+/**
+ * An audit record per handled event, under `<AUDIT_PREFIX>records/<date>/`: append-only, so each
+ * key is new (time, then a random id) and written with forbid-overwrite.
+ */
+export async function writeAuditRecord(
+  store: ObjectStore,
+  auditPrefix: string,
+  kind: AuditKind,
+  record: { finishedAt: string } & Record<string, unknown>,
+): Promise<string> {
+  const at = record.finishedAt;
+  const key = `${auditPrefix}records/${at.slice(0, 10)}/${at.replace(/[:.]/g, '-')}-${randomUUID()}.json`;
+  await store.put(key, JSON.stringify({ kind, ...record }, null, 2), {
+    contentType: 'application/json',
+    forbidOverwrite: true,
+  });
+  return key;
+}

@@ -1,0 +1,134 @@
+import { ConfigError } from './errors';
+
+/** Everything the function reads from its environment, parsed once per invocation (CONTRACT §2). */
+export interface Config {
+  /** Unset means the region's internal endpoint, known only once the invocation's region is. */
+  ossEndpoint: URL | undefined;
+  fcEndpoint: URL | undefined;
+  fcApiVersion: string;
+  auditPrefix: string;
+  maxZipBytes: number;
+  allowedLayers: AllowRule[];
+  fallbackCredentials: Credentials | undefined;
+  fallbackAccountId: string | undefined;
+  fallbackRegion: string | undefined;
+}
+
+export interface Credentials {
+  accessKeyId: string;
+  accessKeySecret: string;
+  securityToken?: string | undefined;
+}
+
+/** One `ALLOWED_LAYERS` entry: layer names matching `pattern` may be published from zips under `keyPrefix`. */
+export interface AllowRule {
+  keyPrefix: string;
+  pattern: RegExp;
+  /** The entry as written, to quote it back in messages. */
+  source: string;
+}
+
+export const DEFAULT_MAX_ZIP_BYTES = 524_288_000;
+export const DEFAULT_FC_API_VERSION = '2021-04-06';
+export const DEFAULT_AUDIT_PREFIX = '_audit/';
+
+type Env = Record<string, string | undefined>;
+
+export function loadConfig(env: Env = process.env): Config {
+  const accessKeyId = nonEmpty(env.ALIBABA_CLOUD_ACCESS_KEY_ID);
+  const accessKeySecret = nonEmpty(env.ALIBABA_CLOUD_ACCESS_KEY_SECRET);
+  if ((accessKeyId === undefined) !== (accessKeySecret === undefined)) {
+    throw new ConfigError(
+      'ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET must be set together (one of them is empty)',
+    );
+  }
+  return {
+    ossEndpoint: parseEndpoint('OSS_ENDPOINT', env.OSS_ENDPOINT),
+    fcEndpoint: parseEndpoint('FC_ENDPOINT', env.FC_ENDPOINT),
+    fcApiVersion: parseApiVersion(env.FC_API_VERSION),
+    auditPrefix: parseAuditPrefix(env.AUDIT_PREFIX),
+    maxZipBytes: parseMaxZipBytes(env.MAX_ZIP_BYTES),
+    allowedLayers: parseAllowedLayers(env.ALLOWED_LAYERS),
+    fallbackCredentials:
+      accessKeyId && accessKeySecret
+        ? { accessKeyId, accessKeySecret, securityToken: nonEmpty(env.ALIBABA_CLOUD_SECURITY_TOKEN) }
+        : undefined,
+    fallbackAccountId: nonEmpty(env.FC_ACCOUNT_ID),
+    fallbackRegion: nonEmpty(env.FC_REGION),
+  };
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  const trimmed = value?.trim();
+  return trimmed ? trimmed : undefined;
+}
+
+function parseEndpoint(name: string, raw: string | undefined): URL | undefined {
+  const value = nonEmpty(raw);
+  if (value === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`${name} is not a URL: ${JSON.stringify(value)} (expected e.g. https://host or http://127.0.0.1:9000)`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigError(`${name} must start with http:// or https://, got ${JSON.stringify(value)}`);
+  }
+  if (url.username || url.password || url.search || url.hash || (url.pathname !== '/' && url.pathname !== '')) {
+    throw new ConfigError(`${name} must be a scheme, host and optional port only, got ${JSON.stringify(value)}`);
+  }
+  return url;
+}
+
+function parseApiVersion(raw: string | undefined): string {
+  const value = nonEmpty(raw) ?? DEFAULT_FC_API_VERSION;
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) {
+    throw new ConfigError(`FC_API_VERSION must look like 2021-04-06, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function parseAuditPrefix(raw: string | undefined): string {
+  const value = nonEmpty(raw) ?? DEFAULT_AUDIT_PREFIX;
+  if (value.startsWith('/') || value.split('/').some((part) => part === '..' || part === '.')) {
+    throw new ConfigError(`AUDIT_PREFIX must be a relative key prefix such as _audit/, got ${JSON.stringify(value)}`);
+  }
+  // A prefix without its slash would put records beside the layers, where a trigger may see them.
+  return value.endsWith('/') ? value : `${value}/`;
+}
+
+function parseMaxZipBytes(raw: string | undefined): number {
+  const value = nonEmpty(raw);
+  if (value === undefined) return DEFAULT_MAX_ZIP_BYTES;
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value)) || Number(value) <= 0) {
+    throw new ConfigError(`MAX_ZIP_BYTES must be a positive whole number of bytes, got ${JSON.stringify(value)}`);
+  }
+  return Number(value);
+}
+
+const LAYER_GLOB = /^[A-Za-z0-9_\-*?]+$/;
+
+export function parseAllowedLayers(raw: string | undefined): AllowRule[] {
+  const value = nonEmpty(raw);
+  if (value === undefined) return [];
+  return value.split(',').map((entry, index) => {
+    const source = entry.trim();
+    const split = source.indexOf('=');
+    const keyPrefix = split === -1 ? '' : source.slice(0, split).trim();
+    const glob = split === -1 ? source : source.slice(split + 1).trim();
+    if (!LAYER_GLOB.test(glob)) {
+      throw new ConfigError(
+        `ALLOWED_LAYERS entry ${index + 1} (${JSON.stringify(source)}) must be a layer-name glob such as team-a-* ` +
+          `or <key prefix>=<glob> such as layers/team-a/=team-a-*`,
+      );
+    }
+    return { keyPrefix, pattern: globToRegExp(glob), source };
+  });
+}
+
+function globToRegExp(glob: string): RegExp {
+  const body = glob.replace(/[*?]/g, (c) => (c === '*' ? '.*' : '.'));
+  // Layer names are plain [A-Za-z0-9_-], so nothing else needs escaping (LAYER_GLOB enforces it).
+  return new RegExp(`^${body}$`);
+}

@@ -1,0 +1,29 @@
+/** A layer version as FC describes it, with the fields the publisher decides on pulled out. */
+export interface LayerVersion {
+  layerName: string;
+  version: number;
+  description: string;
+  compatibleRuntime: string[];
+  /** CRC-64/XZ as an unsigned decimal string. */
+  codeChecksum: string;
+  arn: string | undefined;
+  createTime: string | undefined;
+  /** FC's response body, as returned (written into the result's `layer`). */
+  raw: Record<string, unknown>;
+}
+
+export interface CreateLayerVersionInput {
+  layerName: string;
+  ossBucketName: string;
+  ossObjectName: string;
+  description: string | undefined;
+  compatibleRuntime: string[];
+}
+
+/** The layer API the steps use; the FC SDK stays behind it. Failures are thrown as PublisherErrors. */
+export interface LayerApi {
+  create(input: CreateLayerVersionInput): Promise<LayerVersion>;
+  /** Versions newest first, at most `limit` of them; empty when the layer does not exist. */
+  newest(layerName: string, limit: number): Promise<LayerVersion[]>;
+  delete(layerName: string, version: number): Promise<void>;
+}

@@ -1,0 +1,193 @@
+import { loadConfig, type Config } from './config';
+import { InvalidInputError } from './errors';
+import { BUCKET_NAME, isCountedEvent, parseOssEvent, type ParsedRecord } from './events/oss-event';
+import { createFcLayers } from './fc/fc2-layers';
+import type { LayerApi } from './fc/layers';
+import { classifyKey } from './keys';
+import { createLogger, withConsoleRouted, type Logger } from './log/logger';
+import { createOssStore } from './oss/ali-oss-store';
+import type { ObjectStore } from './oss/store';
+import { Deadline } from './publish/deadline';
+import { RetryableRecordError, publishRecord, reportInvalidRecord, type PublishDeps, type RecordInput } from './publish/publish-record';
+import type { Summary, SummaryEntry } from './publish/result';
+import {
+  describeInvocation,
+  requireAccountId,
+  requireCredentials,
+  requireRegion,
+  type FcContext,
+  type Invocation,
+} from './invocation';
+
+/** Each SDK call gets at most this long; the deadline bounds the whole record. */
+const SDK_TIMEOUT_MS = 60_000;
+/** Kept back from the function's timeout so the last result is written before FC ends the process. */
+const SAFETY_MARGIN_MS = 3_000;
+
+export interface HandlerOptions {
+  env?: Record<string, string | undefined>;
+  /** Where log lines go; stdout in Function Compute. */
+  write?: (line: string) => void;
+}
+
+/**
+ * The whole of one invocation: parse the event, publish each record in order, and resolve with a
+ * summary, or reject when a record must be delivered again (CONTRACT §7).
+ */
+export async function handleOssEvent(event: unknown, context: FcContext | undefined, options: HandlerOptions = {}): Promise<Summary> {
+  const startedAt = new Date();
+  const bootLogger = createLogger({ requestId: context?.requestId, write: options.write });
+  let config: Config;
+  try {
+    config = loadConfig(options.env ?? process.env);
+  } catch (error) {
+    bootLogger.error('config.invalid', { error });
+    throw error;
+  }
+  const invocation = describeInvocation(context, config, startedAt);
+  const logger = createLogger({
+    requestId: invocation.requestId,
+    secrets: [invocation.credentials?.accessKeySecret, invocation.credentials?.securityToken],
+    write: options.write,
+  });
+  return withConsoleRouted(logger, () => runInvocation(event, config, invocation, logger, startedAt));
+}
+
+async function runInvocation(event: unknown, config: Config, invocation: Invocation, logger: Logger, startedAt: Date): Promise<Summary> {
+  let records: ParsedRecord[];
+  try {
+    records = parseOssEvent(event);
+  } catch (error) {
+    logger.error('event.invalid', { error });
+    throw error;
+  }
+  logger.info('invocation.start', { records: records.length });
+  const clients = new Clients(config, invocation);
+  const deadline = new Deadline(invocation.endsAt.getTime() - SAFETY_MARGIN_MS);
+  const summary: Summary = [];
+  const mustRetry: string[] = [];
+
+  for (const parsed of records) {
+    const entry = await handleRecord(parsed, { config, invocation, clients, deadline, logger }).catch((error: unknown) => {
+      const key = parsed.ok ? parsed.record.oss.object.key : (parsed.key ?? null);
+      mustRetry.push(`${key ?? `record ${parsed.index}`}: ${error instanceof Error ? error.message : String(error)}`);
+      if (error instanceof RetryableRecordError) return error.entry;
+      logger.error('record.unfinished', { key, error });
+      return {
+        key,
+        status: 'failed',
+        error: { code: 'Unavailable', message: error instanceof Error ? error.message : String(error), retryable: true },
+      } satisfies SummaryEntry;
+    });
+    summary.push(entry);
+  }
+
+  logger.info('invocation.end', { summary, ms: Date.now() - startedAt.getTime() });
+  if (mustRetry.length > 0) {
+    throw new Error(`${mustRetry.length} record(s) must be delivered again: ${mustRetry.join('; ')}`);
+  }
+  return summary;
+}
+
+interface RecordContext {
+  config: Config;
+  invocation: Invocation;
+  clients: Clients;
+  deadline: Deadline;
+  logger: Logger;
+}
+
+async function handleRecord(parsed: ParsedRecord, ctx: RecordContext): Promise<SummaryEntry> {
+  const eventName = parsed.ok ? parsed.record.eventName : parsed.eventName;
+  const key = parsed.ok ? parsed.record.oss.object.key : parsed.key;
+  // Ignoring needs only the name and the key: no request at all (CONTRACT §3).
+  if (eventName !== undefined && !isCountedEvent(eventName)) {
+    ctx.logger.info('record.ignored', { key, eventName, reason: 'event name' });
+    return { key: key ?? null, status: 'ignored', reason: `${eventName} does not create a whole object` };
+  }
+  const classified = key === undefined ? undefined : classifyKey(key, ctx.config.auditPrefix);
+  if (key !== undefined && classified === undefined) {
+    ctx.logger.info('record.ignored', { key, eventName, reason: 'key' });
+    return { key, status: 'ignored', reason: 'not a .zip or .layer.json key' };
+  }
+  if (!parsed.ok) {
+    ctx.logger.error('record.invalid', { key, message: parsed.message });
+    if (classified === undefined || key === undefined || parsed.bucket === undefined || !BUCKET_NAME.test(parsed.bucket)) {
+      // Nowhere to write a result: rejecting sends the event to the on-failure destination for a person.
+      throw new Error(`${parsed.message} (no result can be written for it)`);
+    }
+    const input: RecordInput = {
+      ...classified,
+      eventKey: key,
+      eventName: eventName ?? '(missing)',
+      eventTime: undefined,
+      eventETag: '',
+      eventRequestId: undefined,
+    };
+    const error = new InvalidInputError('EventInvalid', parsed.message, { context: { key } });
+    return reportInvalidRecord(input, publishDeps(ctx, parsed.bucket, undefined), error);
+  }
+  const { record } = parsed;
+  const input: RecordInput = {
+    role: classified!.role,
+    keys: classified!.keys,
+    eventKey: record.oss.object.key,
+    eventName: record.eventName,
+    eventTime: record.eventTime,
+    eventETag: record.oss.object.eTag,
+    eventRequestId: record.responseElements?.requestId,
+  };
+  return publishRecord(input, publishDeps(ctx, record.oss.bucket.name, record.region));
+}
+
+function publishDeps(ctx: RecordContext, bucket: string, recordRegion: string | undefined): PublishDeps {
+  return {
+    store: ctx.clients.store(bucket, recordRegion),
+    layers: () => ctx.clients.layers(recordRegion),
+    auditPrefix: ctx.config.auditPrefix,
+    maxZipBytes: ctx.config.maxZipBytes,
+    allowedLayers: ctx.config.allowedLayers,
+    logger: ctx.logger,
+    deadline: ctx.deadline,
+    invocationEndsAt: ctx.invocation.endsAt,
+    requestId: ctx.invocation.requestId,
+  };
+}
+
+/** One OSS client per bucket and one FC client per invocation, built on first use. */
+class Clients {
+  private readonly stores = new Map<string, ObjectStore>();
+  private layerApi: LayerApi | undefined;
+
+  constructor(
+    private readonly config: Config,
+    private readonly invocation: Invocation,
+  ) {}
+
+  store(bucket: string, recordRegion: string | undefined): ObjectStore {
+    let store = this.stores.get(bucket);
+    if (!store) {
+      store = createOssStore({
+        bucket,
+        region: requireRegion(this.invocation, recordRegion),
+        endpoint: this.config.ossEndpoint,
+        credentials: requireCredentials(this.invocation),
+        timeoutMs: SDK_TIMEOUT_MS,
+      });
+      this.stores.set(bucket, store);
+    }
+    return store;
+  }
+
+  layers(recordRegion: string | undefined): LayerApi {
+    this.layerApi ??= createFcLayers({
+      accountId: requireAccountId(this.invocation),
+      region: requireRegion(this.invocation, recordRegion),
+      endpoint: this.config.fcEndpoint,
+      apiVersion: this.config.fcApiVersion,
+      credentials: requireCredentials(this.invocation),
+      timeoutMs: SDK_TIMEOUT_MS,
+    });
+    return this.layerApi;
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * The three objects of one layer (CONTRACT §3). Keys are used verbatim, as the event gives them:
+ * never URL-decoded, never normalised.
+ */
+export interface LayerKeys {
+  /** `<dir>/<stem>`, shared by the three keys. */
+  base: string;
+  zip: string;
+  manifest: string;
+  result: string;
+}
+
+export type KeyRole = 'zip' | 'manifest';
+
+export const ZIP_SUFFIX = '.zip';
+export const MANIFEST_SUFFIX = '.layer.json';
+export const RESULT_SUFFIX = '.result.json';
+
+/** What an event's key is to the publisher, or undefined for keys it ignores. */
+export function classifyKey(key: string, auditPrefix: string): { role: KeyRole; keys: LayerKeys } | undefined {
+  // Nothing under the audit prefix is a layer: those objects are the publisher's own.
+  if (key.startsWith(auditPrefix)) return undefined;
+  const role: KeyRole | undefined = key.endsWith(ZIP_SUFFIX)
+    ? 'zip'
+    : key.endsWith(MANIFEST_SUFFIX)
+      ? 'manifest'
+      : undefined;
+  if (role === undefined) return undefined;
+  const base = key.slice(0, key.length - (role === 'zip' ? ZIP_SUFFIX : MANIFEST_SUFFIX).length);
+  // `layers/.zip` has no stem: no layer can be named by it, and it is most likely a mistake.
+  if (base === '' || base.endsWith('/')) return undefined;
+  return { role, keys: layerKeys(base) };
+}
+
+export function layerKeys(base: string): LayerKeys {
+  return { base, zip: base + ZIP_SUFFIX, manifest: base + MANIFEST_SUFFIX, result: base + RESULT_SUFFIX };
+}

@@ -1,0 +1,46 @@
+import type { Readable } from 'node:stream';
+
+/** What the publisher needs to know of an object version (CONTRACT §7: ETag and Last-Modified name it). */
+export interface ObjectHead {
+  /** As OSS reports it, without quotes; compare with `sameEtag`. */
+  etag: string;
+  size: number;
+  lastModified: string;
+  /** `x-oss-hash-crc64ecma`; absent on copied and legacy objects. */
+  crc64: string | undefined;
+}
+
+export interface StreamOptions {
+  /** GET with `If-Match`: a replaced object fails with `PreconditionFailedError` instead of mixing versions. */
+  ifMatch: string;
+  /** Inclusive byte range; the whole object when absent. */
+  range?: { start: number; end: number };
+}
+
+/**
+ * The publisher's view of one OSS bucket: the steps know this interface, the SDK stays behind it.
+ * `undefined` means the object does not exist; every other failure is thrown as a PublisherError.
+ */
+export interface ObjectStore {
+  readonly bucket: string;
+  head(key: string): Promise<ObjectHead | undefined>;
+  /** Reads a small object whole, refusing one over `maxBytes` before buffering it. */
+  read(key: string, maxBytes: number): Promise<{ body: Buffer; head: ObjectHead } | ObjectTooLarge | undefined>;
+  stream(key: string, options: StreamOptions): Promise<{ body: Readable; head: ObjectHead }>;
+  /** With `forbidOverwrite`, resolves `'exists'` instead of replacing an object already there. */
+  put(key: string, body: string | Buffer, options: { contentType: string; forbidOverwrite?: boolean }): Promise<'created' | 'exists'>;
+}
+
+export interface ObjectTooLarge {
+  tooLarge: true;
+  size: number;
+}
+
+/** ETags compare without quotes and case (CONTRACT §5 step 3). */
+export function normalizeEtag(etag: string): string {
+  return etag.trim().replace(/^W\//, '').replace(/^"|"$/g, '').toUpperCase();
+}
+
+export function sameEtag(a: string, b: string): boolean {
+  return normalizeEtag(a) === normalizeEtag(b);
+}

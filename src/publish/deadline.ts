@@ -1,0 +1,60 @@
+import { TransientError } from '../errors';
+
+/**
+ * The time an invocation has. Function Compute ends the process at the function's timeout; the
+ * result must be written before then, so every wait and retry asks what is left first.
+ */
+export class Deadline {
+  constructor(
+    private readonly endsAt: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  static after(ms: number, now: () => number = Date.now): Deadline {
+    return new Deadline(now() + ms, now);
+  }
+
+  remainingMs(): number {
+    return this.endsAt - this.now();
+  }
+
+  get epochMs(): number {
+    return this.endsAt;
+  }
+}
+
+export interface RetryPolicy {
+  attempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** Time kept back for writing the result after the last try. */
+  reserveMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { attempts: 4, baseDelayMs: 200, maxDelayMs: 3_000, reserveMs: 5_000 };
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Retries `operation` on transient failures with full-jitter exponential backoff, never sleeping
+ * past the deadline's reserve. Permanent failures are thrown at once.
+ */
+export async function withRetry<T>(
+  operation: (attempt: number) => Promise<T>,
+  deadline: Deadline,
+  policy: RetryPolicy = DEFAULT_RETRY,
+  onRetry?: (error: TransientError, attempt: number, delayMs: number) => void,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await operation(attempt);
+    } catch (error) {
+      if (!(error instanceof TransientError) || attempt >= policy.attempts) throw error;
+      const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
+      const delayMs = Math.round(Math.random() * ceiling);
+      if (deadline.remainingMs() - delayMs < policy.reserveMs) throw error;
+      onRetry?.(error, attempt, delayMs);
+      await sleep(delayMs);
+    }
+  }
+}

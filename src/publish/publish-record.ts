@@ -1,0 +1,438 @@
+import { writeAuditRecord } from '../audit/records';
+import { UploadLedger, uploadIdOf, type ClaimRecord } from '../audit/ledger';
+import type { AllowRule } from '../config';
+import {
+  CodeChecksumMismatchError,
+  InvalidInputError,
+  PublisherError,
+  TransientError,
+} from '../errors';
+import type { LayerApi, LayerVersion } from '../fc/layers';
+import type { KeyRole, LayerKeys } from '../keys';
+import type { Logger } from '../log/logger';
+import { MAX_MANIFEST_BYTES, manifestTooLarge, parseManifest, type Manifest } from '../manifest/manifest';
+import type { ObjectHead, ObjectStore } from '../oss/store';
+import { sameEtag } from '../oss/store';
+import { checkLayout } from '../zip';
+import { Deadline, sleep, withRetry } from './deadline';
+import type { PublishResult, SourceInfo, SummaryEntry } from './result';
+import { summaryOf } from './result';
+import { readAndVerifyZip } from './verify-zip';
+
+export interface RecordInput {
+  role: KeyRole;
+  keys: LayerKeys;
+  eventKey: string;
+  eventName: string;
+  eventTime: string | undefined;
+  eventETag: string;
+  eventRequestId: string | undefined;
+}
+
+export interface PublishDeps {
+  store: ObjectStore;
+  /** Built on first use: a record that never reaches FC needs no account id. */
+  layers: () => LayerApi;
+  auditPrefix: string;
+  maxZipBytes: number;
+  allowedLayers: AllowRule[];
+  logger: Logger;
+  deadline: Deadline;
+  /** When this invocation will surely be over; a claim expires then. */
+  invocationEndsAt: Date;
+  requestId: string;
+  now?: () => Date;
+}
+
+/** How often a delivery that found the upload claimed by another looks for its outcome. */
+const BUSY_POLL_MS = 1_000;
+/** An object missing right after its own ObjectCreated event is looked for again this often. */
+const MISSING_OBJECT_RETRIES_MS = [250, 750];
+/** How far back to look for a version this upload may already have made. */
+const VERSIONS_TO_SEARCH = 20;
+
+/**
+ * What one event record does (CONTRACT §5), as plain steps over the storage and layer interfaces.
+ * Returns the summary entry; throws only when no result could be written (the handler then rejects).
+ */
+export async function publishRecord(input: RecordInput, deps: PublishDeps): Promise<SummaryEntry> {
+  const flow = new RecordFlow(input, deps);
+  return flow.run();
+}
+
+/** A record whose event fields are malformed still gets a result that says which field. */
+export async function reportInvalidRecord(input: RecordInput, deps: PublishDeps, error: InvalidInputError): Promise<SummaryEntry> {
+  return new RecordFlow(input, deps).fail(error, undefined);
+}
+
+class RecordFlow {
+  private readonly log: Logger;
+  private readonly startedAt: Date;
+  private readonly source: SourceInfo;
+  private manifestInfo: { key: string; etag?: string } | undefined;
+  private layerName: string | undefined;
+
+  constructor(
+    private readonly input: RecordInput,
+    private readonly deps: PublishDeps,
+  ) {
+    this.log = deps.logger.child({ key: input.eventKey, bucket: deps.store.bucket });
+    this.startedAt = this.now();
+    this.source = { bucket: deps.store.bucket, key: input.keys.zip };
+  }
+
+  private now(): Date {
+    return this.deps.now?.() ?? new Date();
+  }
+
+  async run(): Promise<SummaryEntry> {
+    let claim: { ledger: UploadLedger; record: ClaimRecord } | undefined;
+    try {
+      const pair = await this.findPair();
+      if (pair === 'stale') return this.stale();
+      if (pair.kind === 'waiting') return this.finish({ status: 'waiting' }, undefined);
+      const { zip, manifestBody, manifestHead } = pair;
+      const manifest = this.validateManifest(manifestBody);
+      this.checkAllowed(manifest);
+      this.checkSize(zip);
+
+      const uploadId = uploadIdOf({
+        bucket: this.deps.store.bucket,
+        zipKey: this.input.keys.zip,
+        zip,
+        manifestKey: this.input.keys.manifest,
+        manifest: manifestHead,
+      });
+      const ledger = new UploadLedger(this.deps.store, this.deps.auditPrefix, uploadId);
+      const claimed = await this.claim(ledger);
+      if (claimed.kind === 'done') return this.repeatOutcome(claimed.outcome);
+      claim = { ledger, record: claimed.claim };
+
+      const result = await this.publish(zip, manifest, ledger, claimed.claim);
+      const settled = await this.retrying('settle', () => ledger.settle(result));
+      claim = undefined;
+      return await this.writeResult(settled, uploadId);
+    } catch (error) {
+      return await this.fail(error, claim);
+    }
+  }
+
+  // Step 1 and 3: the pair, and whether this event still describes the current objects.
+  private async findPair(): Promise<
+    | 'stale'
+    | { kind: 'waiting' }
+    | { kind: 'pair'; zip: ObjectHead; manifestBody: Buffer; manifestHead: ObjectHead }
+  > {
+    const { keys, role } = this.input;
+    const zip = await this.lookUp(role === 'zip', () => this.deps.store.head(keys.zip));
+    if (zip !== undefined) Object.assign(this.source, { etag: zip.etag, size: zip.size });
+    if (role === 'zip' && zip !== undefined && !sameEtag(zip.etag, this.input.eventETag)) return 'stale';
+    const manifest = await this.lookUp(role === 'manifest', () =>
+      this.deps.store.read(keys.manifest, MAX_MANIFEST_BYTES),
+    );
+    if (manifest !== undefined && !('tooLarge' in manifest)) {
+      this.manifestInfo = { key: keys.manifest, etag: manifest.head.etag };
+      if (role === 'manifest' && !sameEtag(manifest.head.etag, this.input.eventETag)) return 'stale';
+    }
+    if (zip === undefined || manifest === undefined) {
+      this.log.info('pair.waiting', { zipFound: zip !== undefined, manifestFound: manifest !== undefined });
+      return { kind: 'waiting' };
+    }
+    if ('tooLarge' in manifest) throw manifestTooLarge(keys.manifest, manifest.size);
+    return { kind: 'pair', zip, manifestBody: manifest.body, manifestHead: manifest.head };
+  }
+
+  /** The event's own object was just created: a miss is looked for again briefly before it counts. */
+  private async lookUp<T>(isEventObject: boolean, read: () => Promise<T | undefined>): Promise<T | undefined> {
+    const delays = isEventObject ? MISSING_OBJECT_RETRIES_MS : [];
+    for (let attempt = 0; ; attempt++) {
+      const found = await this.retrying('lookup', read);
+      const delay = delays[attempt];
+      if (found !== undefined || delay === undefined) return found;
+      await sleep(delay);
+    }
+  }
+
+  // Step 2.
+  private validateManifest(body: Buffer): Manifest {
+    const manifest = parseManifest(body, this.input.keys.manifest);
+    this.layerName = manifest.layerName;
+    return manifest;
+  }
+
+  private checkAllowed(manifest: Manifest): void {
+    const rules = this.deps.allowedLayers;
+    if (rules.length === 0) return;
+    const zipKey = this.input.keys.zip;
+    const applicable = rules.filter((rule) => zipKey.startsWith(rule.keyPrefix));
+    if (applicable.some((rule) => rule.pattern.test(manifest.layerName))) return;
+    const allowedHere = applicable.map((rule) => rule.source);
+    throw new InvalidInputError(
+      'LayerNotAllowed',
+      `layerName ${JSON.stringify(manifest.layerName)} may not be published from ${zipKey}: ` +
+        (allowedHere.length === 0
+          ? 'ALLOWED_LAYERS allows no layer under this key'
+          : `ALLOWED_LAYERS allows only ${allowedHere.join(', ')} here`),
+      { context: { layerName: manifest.layerName, key: zipKey, allowed: allowedHere } },
+    );
+  }
+
+  private checkSize(zip: ObjectHead): void {
+    if (zip.size > this.deps.maxZipBytes) {
+      throw new InvalidInputError(
+        'ZipTooLarge',
+        `zip ${this.input.keys.zip} is ${zip.size} bytes, over MAX_ZIP_BYTES (${this.deps.maxZipBytes} bytes)`,
+        { context: { key: this.input.keys.zip, size: zip.size, limit: this.deps.maxZipBytes } },
+      );
+    }
+    if (zip.size === 0) {
+      throw new InvalidInputError('ZipInvalid', `zip ${this.input.keys.zip} is empty (0 bytes); upload the layer zip again`, {
+        context: { key: this.input.keys.zip, size: 0 },
+      });
+    }
+  }
+
+  /** Claims the upload, or waits for whoever holds it, within this invocation's time. */
+  private async claim(ledger: UploadLedger) {
+    for (;;) {
+      const outcome = await this.retrying('claim', () =>
+        ledger.claim(this.deps.requestId, this.now(), this.deps.invocationEndsAt),
+      );
+      if (outcome.kind !== 'busy') return outcome;
+      const waitUntil = Math.min(Date.parse(outcome.holder.expiresAt), this.deps.deadline.epochMs);
+      this.log.info('claim.busy', { holder: outcome.holder.requestId, attempt: outcome.holder.attempt, expiresAt: outcome.holder.expiresAt });
+      if (this.deps.deadline.remainingMs() < BUSY_POLL_MS * 2 || waitUntil <= this.now().getTime()) {
+        // Not a result: the holder will write it. Rejecting has Function Compute deliver this again.
+        throw new BusyError(
+          `another delivery (request ${outcome.holder.requestId}) is publishing this upload until ${outcome.holder.expiresAt}`,
+        );
+      }
+      await sleep(BUSY_POLL_MS);
+    }
+  }
+
+  // Steps 4 to 7.
+  private async publish(zip: ObjectHead, manifest: Manifest, ledger: UploadLedger, claim: ClaimRecord): Promise<PublishResult> {
+    const { keys } = this.input;
+    this.log.info('zip.read', { size: zip.size });
+    const verified = await this.retrying('zip.read', () => readAndVerifyZip(this.deps.store, keys.zip, zip));
+    this.source.crc64 = verified.crc64;
+    this.log.info('zip.verified', {
+      crc64: verified.crc64,
+      bytes: verified.bytesRead,
+      ms: Math.round(verified.elapsedMs),
+      mbPerSecond: Math.round(verified.bytesRead / 1e3 / Math.max(verified.elapsedMs, 1)),
+      entries: verified.contents.entryCount,
+    });
+    checkLayout(verified.contents, manifest.compatibleRuntime);
+
+    const adoptAbove = await this.retrying('intents', () => ledger.earliestIntent(claim.attempt));
+    const existing = await this.findExisting(manifest, verified.crc64, adoptAbove);
+    if ('status' in existing) return existing;
+
+    await this.retrying('intent', () => ledger.recordIntent(claim, existing.newestVersion));
+    const created = await this.create(manifest, verified.crc64, existing.newestVersion);
+    if ('status' in created) return created;
+    if (created.codeChecksum !== verified.crc64) {
+      await this.retrying('delete', () => this.deps.layers().delete(manifest.layerName, created.version));
+      throw new CodeChecksumMismatchError(
+        `Function Compute reports codeChecksum ${created.codeChecksum} for ${manifest.layerName} version ${created.version}, ` +
+          `but the zip read from OSS has CRC-64 ${verified.crc64}; the version was deleted. Upload the zip again`,
+        { context: { layerName: manifest.layerName, version: created.version, codeChecksum: created.codeChecksum, crc64: verified.crc64 } },
+      );
+    }
+    this.log.info('layer.created', { layerName: manifest.layerName, version: created.version });
+    return this.result({ status: 'published', version: created });
+  }
+
+  /**
+   * Step 5, and adoption (CONTRACT §7): a version newer than `adoptAbove` that holds this code,
+   * description and runtimes was made by an earlier attempt at this upload and is adopted; the
+   * latest version holding them otherwise makes the result `unchanged`.
+   */
+  private async findExisting(
+    manifest: Manifest,
+    crc64: string,
+    adoptAbove: number | undefined,
+  ): Promise<PublishResult | { newestVersion: number }> {
+    const versions = await this.retrying('versions', () =>
+      this.deps.layers().newest(manifest.layerName, VERSIONS_TO_SEARCH),
+    );
+    const latest = versions[0];
+    const madeByThisUpload =
+      adoptAbove === undefined
+        ? undefined
+        : versions.find((version) => version.version > adoptAbove && holdsSameLayer(version, manifest, crc64));
+    if (madeByThisUpload) {
+      this.log.info('layer.adopted', { layerName: manifest.layerName, version: madeByThisUpload.version });
+      return this.result({ status: 'published', version: madeByThisUpload });
+    }
+    if (latest && holdsSameLayer(latest, manifest, crc64)) {
+      this.log.info('layer.unchanged', { layerName: manifest.layerName, version: latest.version });
+      return this.result({ status: 'unchanged', version: latest });
+    }
+    return { newestVersion: latest?.version ?? 0 };
+  }
+
+  /** Step 6. A create whose outcome is unknown may have made a version: look before trying again. */
+  private async create(manifest: Manifest, crc64: string, newestBefore: number): Promise<LayerVersion | PublishResult> {
+    return withRetry(
+      async (attempt) => {
+        if (attempt > 1) {
+          const existing = await this.findExisting(manifest, crc64, newestBefore);
+          if ('status' in existing) return existing;
+        }
+        return this.deps.layers().create({
+          layerName: manifest.layerName,
+          ossBucketName: this.deps.store.bucket,
+          ossObjectName: this.input.keys.zip,
+          description: manifest.description,
+          compatibleRuntime: manifest.compatibleRuntime,
+        });
+      },
+      this.deps.deadline,
+      undefined,
+      (error, attempt, delayMs) => this.log.warn('layer.create.retry', { attempt, delayMs, error }),
+    );
+  }
+
+  private retrying<T>(step: string, operation: () => Promise<T>): Promise<T> {
+    return withRetry(operation, this.deps.deadline, undefined, (error, attempt, delayMs) =>
+      this.log.warn(`${step}.retry`, { attempt, delayMs, error }),
+    );
+  }
+
+  private result(fields: { status: PublishResult['status']; version?: LayerVersion; error?: PublisherError }): PublishResult {
+    const result: PublishResult = {
+      status: fields.status,
+      ...(this.layerName !== undefined ? { layerName: this.layerName } : {}),
+      source: { ...this.source },
+      ...(this.manifestInfo ? { manifest: this.manifestInfo } : {}),
+      event: {
+        name: this.input.eventName,
+        time: this.input.eventTime,
+        requestId: this.input.eventRequestId,
+        key: this.input.eventKey,
+      },
+      requestId: this.deps.requestId,
+      startedAt: this.startedAt.toISOString(),
+      finishedAt: this.now().toISOString(),
+    };
+    if (fields.version) {
+      result.version = fields.version.version;
+      if (fields.version.arn !== undefined) result.arn = fields.version.arn;
+      result.layer = fields.version.raw;
+    }
+    if (fields.error) {
+      result.error = { code: fields.error.code, message: fields.error.message, retryable: fields.error.retryable };
+    }
+    return this.deps.logger.redact(result);
+  }
+
+  private async finish(fields: Parameters<RecordFlow['result']>[0], uploadId: string | undefined): Promise<SummaryEntry> {
+    return this.writeResult(this.result(fields), uploadId);
+  }
+
+  /** Step 8: the result beside the zip, then the audit record. */
+  private async writeResult(result: PublishResult, uploadId: string | undefined): Promise<SummaryEntry> {
+    await this.retrying('result.write', () =>
+      this.deps.store.put(this.input.keys.result, `${JSON.stringify(result, null, 2)}\n`, {
+        contentType: 'application/json',
+      }),
+    );
+    const auditKey = await this.retrying('audit.write', () =>
+      writeAuditRecord(this.deps.store, this.deps.auditPrefix, 'result', { ...result, ...(uploadId ? { uploadId } : {}) }),
+    );
+    this.log.info('result.written', {
+      status: result.status,
+      layerName: result.layerName,
+      version: result.version,
+      resultKey: this.input.keys.result,
+      auditKey,
+      errorCode: result.error?.code,
+      ms: Date.now() - this.startedAt.getTime(),
+    });
+    return summaryOf(this.input.eventKey, result);
+  }
+
+  /** A later delivery of an upload already decided: the same result again, nothing published. */
+  private async repeatOutcome(outcome: PublishResult): Promise<SummaryEntry> {
+    this.log.info('upload.already-settled', { status: outcome.status, version: outcome.version });
+    const result: PublishResult = { ...outcome, event: this.result({ status: outcome.status }).event };
+    return this.writeResult(result, undefined);
+  }
+
+  private async stale(): Promise<SummaryEntry> {
+    const { event, source, requestId, startedAt } = this.result({ status: 'waiting' });
+    const current = this.input.role === 'zip' ? this.source.etag : this.manifestInfo?.etag;
+    this.log.info('event.stale', { eventETag: this.input.eventETag, currentETag: current });
+    const record = { status: 'stale', event, source, eventETag: this.input.eventETag, currentETag: current, requestId, startedAt, finishedAt: this.now().toISOString() };
+    // The audit record is a courtesy: a stale event has nothing to lose if it cannot be written.
+    await this.retrying('audit.write', () =>
+      writeAuditRecord(this.deps.store, this.deps.auditPrefix, 'stale', record),
+    ).catch((error: unknown) => this.log.warn('audit.write.failed', { error }));
+    return { key: this.input.eventKey, status: 'stale' };
+  }
+
+  async fail(error: unknown, claim: { ledger: UploadLedger; record: ClaimRecord } | undefined): Promise<SummaryEntry> {
+    if (error instanceof Error && error.name === 'PreconditionFailedError') {
+      // The zip was replaced while we read it: a newer upload, whose own event publishes it.
+      if (claim) await claim.ledger.release(claim.record, 'replaced while read').catch(() => undefined);
+      return this.stale();
+    }
+    if (error instanceof BusyError) throw error;
+    const failure = error instanceof PublisherError ? error : unexpected(error);
+    this.log[failure.retryable ? 'warn' : 'error']('record.failed', { error: failure, context: failure.context });
+    const result = this.result({ status: 'failed', error: failure });
+    // A failure made no version (a mismatched one is deleted), so the next delivery may try afresh:
+    // an operator who fixes a role or a quota can replay the event without uploading again.
+    if (claim) {
+      await claim.ledger.release(claim.record, failure.message).catch((releaseError: unknown) =>
+        this.log.warn('claim.release.failed', { error: releaseError }),
+      );
+    }
+    const entry = await this.writeResult(result, claim?.record.uploadId);
+    if (failure.retryable) throw new RetryableRecordError(entry, failure);
+    return entry;
+  }
+}
+
+function holdsSameLayer(version: LayerVersion, manifest: Manifest, crc64: string): boolean {
+  return (
+    version.codeChecksum === crc64 &&
+    (version.description ?? '') === (manifest.description ?? '') &&
+    sameSet(version.compatibleRuntime, manifest.compatibleRuntime)
+  );
+}
+
+function sameSet(a: readonly string[], b: readonly string[]): boolean {
+  const left = new Set(a);
+  const right = new Set(b);
+  return left.size === right.size && [...left].every((item) => right.has(item));
+}
+
+function unexpected(error: unknown): PublisherError {
+  // A bug or an unforeseen SDK failure: say so, and let the platform deliver the event again.
+  return new TransientError(`unexpected failure: ${error instanceof Error ? error.message : String(error)}`, {
+    cause: error,
+  });
+}
+
+/** Another delivery holds the upload past this invocation's time; the handler rejects so FC retries. */
+export class BusyError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BusyError';
+  }
+}
+
+/** The record's result was written as a retryable failure; the handler must reject (CONTRACT §7). */
+export class RetryableRecordError extends Error {
+  constructor(
+    readonly entry: SummaryEntry,
+    readonly failure: PublisherError,
+  ) {
+    super(failure.message, { cause: failure });
+    this.name = 'RetryableRecordError';
+  }
+}

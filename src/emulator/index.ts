@@ -1,0 +1,16 @@
+export type { Credential } from './auth';
+export { FaultInjector, type Fault } from './faults';
+export { serve, type FetchHandler, type LoopbackServer, type ServeOptions } from './http';
+export {
+  createOssEmulator,
+  type ObjectCreatedListener,
+  type OssEmulator,
+  type OssEmulatorOptions,
+  type OssRequestRecord,
+  type OssRequestTarget,
+  type SeedOptions,
+} from './oss';
+export type { ObjectCreatedEventName, OssEventRecord } from './oss-events';
+export { createMemoryBackend, STREAM_PIECE_BYTES, type ListedObject, type ObjectMeta, type OssBackend, type StoredObject } from './oss-storage';
+export { RequestLog } from './request-log';
+export { ServiceError } from './service';

@@ -1,0 +1,106 @@
+import { http, passthrough } from 'msw';
+import { setupServer } from 'msw/node';
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
+import { type Credential, type LoopbackServer, type OssEmulator, createOssEmulator, serve } from '../../src/emulator';
+
+export const TEST_ACCOUNT_ID = '1234567890123456';
+export const TEST_REGION = 'cn-hangzhou';
+/** The bucket of the shared event fixtures (/work/shared/events). */
+export const TEST_BUCKET = 'team-layers';
+
+/** An STS credential, as the function role gives: fc2 sends the token only for `STS`-prefixed keys. */
+export const TEST_CREDENTIALS = {
+  accessKeyId: 'STS.NTestEmulatorKeyId0001',
+  accessKeySecret: 'emulator-test-secret-do-not-log',
+  securityToken: 'emulator-test-security-token-do-not-log',
+} as const satisfies Credential;
+
+/** The contract's default endpoints (CONTRACT §2): what the publisher uses when nothing is configured. */
+export const IN_PROCESS_OSS_ENDPOINT = `https://oss-${TEST_REGION}-internal.aliyuncs.com`;
+
+export interface TestCloud {
+  oss: OssEmulator;
+  /** Where clients reach this cloud's OSS: a cloud host in-process, `http://127.0.0.1:<port>` over sockets. */
+  ossEndpoint: string;
+}
+
+/** The `context` Function Compute hands the handler, for this test account. */
+export function testContext(requestId = 'test-request-id') {
+  return {
+    requestId,
+    region: TEST_REGION,
+    accountId: TEST_ACCOUNT_ID,
+    credentials: { ...TEST_CREDENTIALS },
+  };
+}
+
+/** Fresh emulators for the test account, with the test bucket created. */
+export function createTestCloud(ossEndpoint = IN_PROCESS_OSS_ENDPOINT): TestCloud {
+  const oss = createOssEmulator({
+    accountId: TEST_ACCOUNT_ID,
+    region: TEST_REGION,
+    credentials: [TEST_CREDENTIALS],
+    buckets: [TEST_BUCKET],
+  });
+  return { oss, ossEndpoint };
+}
+
+/**
+ * One msw handler for the whole cloud, routing by host: `*.aliyuncs.com` is OSS. Loopback
+ * requests pass through, so socket-served emulators work in the same file (testing.md §4).
+ */
+export function cloudHandler(currentCloud: () => TestCloud) {
+  return http.all('*', ({ request }) => {
+    const { hostname } = new URL(request.url);
+    if (hostname === '127.0.0.1' || hostname === 'localhost') return passthrough();
+    if (hostname.endsWith('.aliyuncs.com')) return currentCloud().oss.handle(request);
+    return undefined;
+  });
+}
+
+export interface MswCloud {
+  /** The cloud of the running test: a fresh one for every test. */
+  readonly cloud: TestCloud;
+  /** For `server.use(...)` overrides; reset after every test. */
+  readonly server: ReturnType<typeof setupServer>;
+}
+
+/** Call at the top of a test file: msw intercepts the cloud hosts, and anything else is an error. */
+export function useMswCloud(): MswCloud {
+  let current: TestCloud | undefined;
+  const currentCloud = (): TestCloud => {
+    if (current === undefined) throw new Error('useMswCloud: the cloud exists only inside a test');
+    return current;
+  };
+  const server = setupServer(cloudHandler(currentCloud));
+  beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
+  beforeEach(() => {
+    current = createTestCloud();
+  });
+  afterEach(() => server.resetHandlers());
+  afterAll(() => server.close());
+  return {
+    get cloud() {
+      return currentCloud();
+    },
+    server,
+  };
+}
+
+export interface LoopbackCloud extends TestCloud {
+  close(): Promise<void>;
+}
+
+/** The same cloud served over real loopback sockets, for large bodies (testing.md §3). */
+export async function startLoopbackCloud(): Promise<LoopbackCloud> {
+  const cloud = createTestCloud();
+  const servers: LoopbackServer[] = [await serve(cloud.oss.handle)];
+  const [ossServer] = servers;
+  return {
+    ...cloud,
+    ossEndpoint: ossServer!.url,
+    close: async () => {
+      await Promise.all(servers.map((server) => server.close()));
+    },
+  };
+}

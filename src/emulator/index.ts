@@ -14,3 +14,14 @@ export type { ObjectCreatedEventName, OssEventRecord } from './oss-events';
 export { createMemoryBackend, STREAM_PIECE_BYTES, type ListedObject, type ObjectMeta, type OssBackend, type StoredObject } from './oss-storage';
 export { RequestLog } from './request-log';
 export { ServiceError } from './service';
+export {
+  createFcEmulator,
+  type ErrorCasing,
+  type FcAction,
+  type FcEmulator,
+  type FcEmulatorOptions,
+  type FcRequestRecord,
+  type FcRequestTarget,
+  type SeedLayerVersion,
+} from './fc';
+export { LAYER_RUNTIMES, type LayerPage, type LayerVersion } from './fc-layers';

@@ -1,7 +1,15 @@
 import { http, passthrough } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
-import { type Credential, type LoopbackServer, type OssEmulator, createOssEmulator, serve } from '../../src/emulator';
+import {
+  type Credential,
+  type FcEmulator,
+  type LoopbackServer,
+  type OssEmulator,
+  createFcEmulator,
+  createOssEmulator,
+  serve,
+} from '../../src/emulator';
 
 export const TEST_ACCOUNT_ID = '1234567890123456';
 export const TEST_REGION = 'cn-hangzhou';
@@ -17,11 +25,14 @@ export const TEST_CREDENTIALS = {
 
 /** The contract's default endpoints (CONTRACT §2): what the publisher uses when nothing is configured. */
 export const IN_PROCESS_OSS_ENDPOINT = `https://oss-${TEST_REGION}-internal.aliyuncs.com`;
+export const IN_PROCESS_FC_ENDPOINT = `https://${TEST_ACCOUNT_ID}.${TEST_REGION}-internal.fc.aliyuncs.com`;
 
 export interface TestCloud {
   oss: OssEmulator;
+  fc: FcEmulator;
   /** Where clients reach this cloud's OSS: a cloud host in-process, `http://127.0.0.1:<port>` over sockets. */
   ossEndpoint: string;
+  fcEndpoint: string;
 }
 
 /** The `context` Function Compute hands the handler, for this test account. */
@@ -34,25 +45,24 @@ export function testContext(requestId = 'test-request-id') {
   };
 }
 
-/** Fresh emulators for the test account, with the test bucket created. */
-export function createTestCloud(ossEndpoint = IN_PROCESS_OSS_ENDPOINT): TestCloud {
-  const oss = createOssEmulator({
-    accountId: TEST_ACCOUNT_ID,
-    region: TEST_REGION,
-    credentials: [TEST_CREDENTIALS],
-    buckets: [TEST_BUCKET],
-  });
-  return { oss, ossEndpoint };
+/** Fresh emulators for the test account, with the test bucket created and FC reading zips from OSS. */
+export function createTestCloud(): TestCloud {
+  const account = { accountId: TEST_ACCOUNT_ID, region: TEST_REGION, credentials: [TEST_CREDENTIALS] };
+  const oss = createOssEmulator({ ...account, buckets: [TEST_BUCKET] });
+  const fc = createFcEmulator({ ...account, readObject: (bucket, key) => oss.readObject(bucket, key) });
+  return { oss, fc, ossEndpoint: IN_PROCESS_OSS_ENDPOINT, fcEndpoint: IN_PROCESS_FC_ENDPOINT };
 }
 
 /**
- * One msw handler for the whole cloud, routing by host: `*.aliyuncs.com` is OSS. Loopback
+ * One msw handler for the whole cloud, routing by host: `*.fc.aliyuncs.com` is Function Compute,
+ * any other `*.aliyuncs.com` is OSS. Loopback
  * requests pass through, so socket-served emulators work in the same file (testing.md §4).
  */
 export function cloudHandler(currentCloud: () => TestCloud) {
   return http.all('*', ({ request }) => {
     const { hostname } = new URL(request.url);
     if (hostname === '127.0.0.1' || hostname === 'localhost') return passthrough();
+    if (hostname.endsWith('.fc.aliyuncs.com')) return currentCloud().fc.handle(request);
     if (hostname.endsWith('.aliyuncs.com')) return currentCloud().oss.handle(request);
     return undefined;
   });
@@ -91,14 +101,18 @@ export interface LoopbackCloud extends TestCloud {
   close(): Promise<void>;
 }
 
-/** The same cloud served over real loopback sockets, for large bodies (testing.md §3). */
+/**
+ * The same cloud served over real loopback sockets (one port each), for large bodies
+ * (testing.md §3). In a file that also uses `useMswCloud`, loopback requests pass through msw.
+ */
 export async function startLoopbackCloud(): Promise<LoopbackCloud> {
   const cloud = createTestCloud();
-  const servers: LoopbackServer[] = [await serve(cloud.oss.handle)];
-  const [ossServer] = servers;
+  const servers: LoopbackServer[] = await Promise.all([serve(cloud.oss.handle), serve(cloud.fc.handle)]);
+  const [ossServer, fcServer] = servers as [LoopbackServer, LoopbackServer];
   return {
     ...cloud,
-    ossEndpoint: ossServer!.url,
+    ossEndpoint: ossServer.url,
+    fcEndpoint: fcServer.url,
     close: async () => {
       await Promise.all(servers.map((server) => server.close()));
     },

@@ -93,6 +93,7 @@ class OssService implements OssEmulator {
   private readonly now: () => Date;
   private readonly multipart = new MultipartUploads();
   private readonly listeners = new Set<ObjectCreatedListener>();
+  private readonly writes = new KeyedQueue();
   private readonly ready: Promise<void>;
 
   constructor(private readonly options: OssEmulatorOptions) {
@@ -274,11 +275,15 @@ class OssService implements OssEmulator {
     meta: ObjectMeta,
     write: { forbidOverwrite: boolean; eventName: ObjectCreatedEventName; requestId: string },
   ): Promise<ObjectMeta> {
-    const previous = await this.backend.get(bucket, key);
-    if (write.forbidOverwrite && previous !== undefined) throw fileAlreadyExists(key);
-    await this.backend.put(bucket, key, bytes, meta);
-    this.notify(this.record(write.eventName, bucket, key, meta, meta.size - (previous?.size ?? 0), write.requestId));
-    return meta;
+    // OSS decides create-if-absent atomically; the backend's get and put are two awaits, so writes
+    // to one key queue behind each other or two concurrent forbid-overwrite PUTs could both win.
+    return this.writes.run(`${bucket}/${key}`, async () => {
+      const previous = await this.backend.get(bucket, key);
+      if (write.forbidOverwrite && previous !== undefined) throw fileAlreadyExists(key);
+      await this.backend.put(bucket, key, bytes, meta);
+      this.notify(this.record(write.eventName, bucket, key, meta, meta.size - (previous?.size ?? 0), write.requestId));
+      return meta;
+    });
   }
 
   private record(eventName: ObjectCreatedEventName, bucket: string, key: string, meta: ObjectMeta, deltaSize: number, requestId: string): OssEventRecord {
@@ -357,4 +362,20 @@ function writeHeaders(etag: string, crc64: string | undefined, contentMd5?: stri
 
 function xmlResponse(body: string, status = 200): Response {
   return new Response(body, { status, headers: { 'content-type': 'application/xml' } });
+}
+
+/** Runs tasks one at a time per key, in arrival order; different keys do not wait for each other. */
+class KeyedQueue {
+  private readonly tails = new Map<string, Promise<unknown>>();
+
+  run<T>(key: string, task: () => Promise<T>): Promise<T> {
+    const previous = this.tails.get(key) ?? Promise.resolve();
+    const result = previous.then(task, task);
+    const tail = result.catch(() => undefined);
+    this.tails.set(key, tail);
+    void tail.then(() => {
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    });
+    return result;
+  }
 }

@@ -4,7 +4,7 @@ import { isIP } from 'node:net';
 import { PreconditionFailedError, PublisherError, TransientError } from '../errors';
 import type { Credentials } from '../config';
 import type { ObjectHead, ObjectStore, ObjectTooLarge, StreamOptions } from './store';
-import { normalizeEtag } from './store';
+import { unquote } from './store';
 
 export interface OssStoreOptions {
   bucket: string;
@@ -86,7 +86,7 @@ export function createOssStore(options: OssStoreOptions): ObjectStore {
     },
 
     async stream(key, streamOptions: StreamOptions) {
-      const headers: Record<string, string> = { 'If-Match': `"${normalizeEtag(streamOptions.ifMatch)}"` };
+      const headers: Record<string, string> = { 'If-Match': `"${unquote(streamOptions.ifMatch)}"` };
       if (streamOptions.range) headers.Range = `bytes=${streamOptions.range.start}-${streamOptions.range.end}`;
       try {
         const result = (await client.getStream(key, { headers })) as { stream: Readable; res: { headers: unknown } };
@@ -123,7 +123,8 @@ function isPathStyle(endpoint: URL): boolean {
 function headFrom(headers: Record<string, string | undefined>): ObjectHead {
   const size = Number(headers['content-length'] ?? NaN);
   return {
-    etag: normalizeEtag(headers.etag ?? ''),
+    // Kept as OSS wrote it (If-Match must send it back exactly); compared with sameEtag.
+    etag: unquote(headers.etag ?? ''),
     size: Number.isFinite(size) ? size : NaN,
     lastModified: headers['last-modified'] ?? '',
     crc64: headers['x-oss-hash-crc64ecma'] || undefined,

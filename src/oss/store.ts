@@ -36,9 +36,13 @@ export interface ObjectTooLarge {
   size: number;
 }
 
+export function unquote(etag: string): string {
+  return etag.trim().replace(/^W\//, '').replace(/^"|"$/g, '');
+}
+
 /** ETags compare without quotes and case (CONTRACT §5 step 3). */
 export function normalizeEtag(etag: string): string {
-  return etag.trim().replace(/^W\//, '').replace(/^"|"$/g, '').toUpperCase();
+  return unquote(etag).toUpperCase();
 }
 
 export function sameEtag(a: string, b: string): boolean {

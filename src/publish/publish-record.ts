@@ -136,6 +136,14 @@ class RecordFlow {
     }
     if (zip === undefined || manifest === undefined) {
       this.log.info('pair.waiting', { zipFound: zip !== undefined, manifestFound: manifest !== undefined });
+      // Name the layer in the waiting result when the manifest can say it; its errors wait for the zip.
+      if (manifest !== undefined && !('tooLarge' in manifest)) {
+        try {
+          this.validateManifest(manifest.body);
+        } catch {
+          // Its errors are reported once the zip is there: until then the result is waiting.
+        }
+      }
       return { kind: 'waiting' };
     }
     if ('tooLarge' in manifest) throw manifestTooLarge(keys.manifest, manifest.size);

@@ -1,4 +1,3 @@
-import { crc64 as oracleCrc64 } from 'crc64-ecma182.js';
 import { zipSync } from 'fflate';
 
 /** A layer zip built the way people build them; `files` maps entry names to contents. */
@@ -27,8 +26,3 @@ export const NODE_MANIFEST = {
   description: 'left-pad for Node.js',
   compatibleRuntime: ['nodejs20', 'nodejs18'],
 };
-
-/** CRC-64/XZ by an independent implementation (the npm package Serverless Devs uses). */
-export function independentCrc64(bytes: Uint8Array): string {
-  return oracleCrc64(Buffer.from(bytes));
-}

@@ -3,7 +3,15 @@ import { crc64 } from 'crc64-ecma182.js';
 
 /** Checksums computed without the emulator's code, to check what it reports. */
 export function independentCrc64(bytes: Uint8Array): string {
-  return crc64(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  // crc64-ecma182.js aborts on single buffers over about 11 MiB (crc64.md §5): feed it pieces.
+  const piece = 1024 * 1024;
+  let crc = '0';
+  for (let at = 0; at < bytes.byteLength || at === 0; at += piece) {
+    const end = Math.min(at + piece, bytes.byteLength);
+    crc = crc64(Buffer.from(bytes.buffer, bytes.byteOffset + at, end - at), crc);
+    if (end === bytes.byteLength) break;
+  }
+  return crc;
 }
 
 export function md5Hex(bytes: Uint8Array): string {

@@ -1,0 +1,102 @@
+import { execFile, spawn } from 'node:child_process';
+import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TEST_BUCKET, startLoopbackCloud, testContext, type LoopbackCloud } from '../support/cloud';
+import { independentCrc64, patternBytes } from '../support/independent';
+import { NODE_MANIFEST, makeZip, manifestBytes, nodejsLayerZip } from '../support/layers';
+import { expectNoSecrets } from '../publish/helpers';
+
+/**
+ * The artifact as Function Compute runs it (CONTRACT §1): dist/index.js alone in a folder, loaded by
+ * a fresh Node process, talking to OSS and FC over real sockets with the real SDKs inside the bundle.
+ */
+let workDir: string;
+let cloud: LoopbackCloud;
+
+beforeAll(async () => {
+  await promisify(execFile)(process.execPath, ['scripts/build.mjs']);
+  workDir = await mkdtemp(join(tmpdir(), 'bundle-'));
+  await copyFile('dist/index.js', join(workDir, 'index.js'));
+  cloud = await startLoopbackCloud();
+}, 60_000);
+
+afterAll(async () => {
+  await cloud?.close();
+  if (workDir) await rm(workDir, { recursive: true, force: true });
+});
+
+interface Run {
+  summary: unknown;
+  stdout: string;
+  stderr: string;
+  code: number | null;
+}
+
+function runBundle(events: unknown[]): Promise<Run> {
+  const script = `
+    const { handler } = require('./index.js');
+    handler(Buffer.from(process.env.TEST_EVENT), JSON.parse(process.env.TEST_CONTEXT)).then(
+      (summary) => require('fs').writeSync(3, JSON.stringify({ summary })),
+      (error) => { require('fs').writeSync(3, JSON.stringify({ rejected: String(error && error.message) })); process.exitCode = 1; },
+    );`;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['-e', script], {
+      cwd: workDir,
+      env: {
+        PATH: process.env.PATH,
+        OSS_ENDPOINT: cloud.ossEndpoint,
+        FC_ENDPOINT: cloud.fcEndpoint,
+        TEST_EVENT: JSON.stringify({ events }),
+        TEST_CONTEXT: JSON.stringify({ ...testContext('bundle-run'), function: { timeout: 120 } }),
+      },
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    let answer = '';
+    child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    (child.stdio[3] as NodeJS.ReadableStream).on('data', (chunk: Buffer) => (answer += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ summary: answer ? JSON.parse(answer) : undefined, stdout, stderr, code }));
+  });
+}
+
+describe('dist/index.js on its own', () => {
+  it('publishes over real sockets, logging only JSON lines without secrets', async () => {
+    const zip = nodejsLayerZip('bundle');
+    await cloud.oss.putObject(TEST_BUCKET, 'layers/bundle.zip', zip);
+    await cloud.oss.putObject(TEST_BUCKET, 'layers/bundle.layer.json', manifestBytes({ ...NODE_MANIFEST, layerName: 'bundle' }));
+
+    const run = await runBundle([await cloud.oss.objectCreatedEvent(TEST_BUCKET, 'layers/bundle.zip')]);
+
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.summary).toEqual({ summary: [{ key: 'layers/bundle.zip', status: 'published', layerName: 'bundle', version: 1 }] });
+    const lines = run.stdout.split('\n').filter(Boolean);
+    expect(lines.length).toBeGreaterThan(3);
+    for (const line of lines) expect(JSON.parse(line)).toMatchObject({ requestId: 'bundle-run' });
+    expectNoSecrets([run.stdout]);
+    expect(cloud.fc.versions('bundle')[0]?.codeChecksum).toBe(independentCrc64(zip));
+  });
+
+  it('streams a 48 MiB zip and checks it byte for byte', async () => {
+    const payload = patternBytes(48 * 1024 * 1024, 7);
+    const zip = makeZip({ 'python/big/data.bin': payload, 'python/big/__init__.py': '' });
+    await cloud.oss.putObject(TEST_BUCKET, 'layers/big.zip', zip);
+    await cloud.oss.putObject(
+      TEST_BUCKET,
+      'layers/big.layer.json',
+      manifestBytes({ layerName: 'big', compatibleRuntime: ['python3.10'] }),
+    );
+
+    const run = await runBundle([await cloud.oss.objectCreatedEvent(TEST_BUCKET, 'layers/big.layer.json')]);
+
+    expect(run.summary).toEqual({ summary: [{ key: 'layers/big.layer.json', status: 'published', layerName: 'big', version: 1 }] });
+    const result = JSON.parse(Buffer.from((await cloud.oss.readObject(TEST_BUCKET, 'layers/big.result.json'))!).toString());
+    expect(result.source).toMatchObject({ size: zip.length, crc64: independentCrc64(zip) });
+  }, 60_000);
+});

@@ -34,7 +34,8 @@ const SIGNATURE_PATTERNS: readonly RegExp[] = [
   // OSS V1 and FC Authorization headers: "OSS <ak>:<sig>", "FC <ak>:<sig>".
   /\b(OSS|FC) [A-Za-z0-9.]+:[A-Za-z0-9+/=]{8,}/g,
   /\bOSS4-HMAC-SHA256 [^\s"']+/g,
-  /([?&](?:Signature|security-token|x-oss-security-token|OSSAccessKeyId)=)[^&\s"']+/gi,
+  // `Signature=` (V1 presigned URLs), `x-oss-signature=` (V4) and the tokens that ride along.
+  /([?&](?:[\w-]*signature|[\w-]*security-token|OSSAccessKeyId)=)[^&\s"']+/gi,
 ];
 
 export function createLogger(options: LoggerOptions = {}, bound: Fields = {}): Logger {
@@ -88,7 +89,9 @@ function redactValue(value: unknown, scrub: (s: string) => string, seen: WeakSet
   if (ArrayBuffer.isView(value)) return `[${value.byteLength} bytes]`;
   const out: Record<string, unknown> = {};
   for (const [key, inner] of Object.entries(value)) {
-    out[key] = SECRET_FIELD.test(key) && typeof inner === 'string' ? MASK : redactValue(inner, scrub, seen);
+    // Header maps may hold a secret as a string or as an array of strings.
+    const secretValue = typeof inner === 'string' || (Array.isArray(inner) && inner.every((item) => typeof item === 'string'));
+    out[key] = SECRET_FIELD.test(key) && secretValue ? MASK : redactValue(inner, scrub, seen);
   }
   return out;
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -52,8 +53,9 @@ describe('the shared fixture', () => {
     });
   });
 
-  it('is the 141-byte object the put-manifest event describes', () => {
+  it('is the 141-byte object the put-manifest event describes (size and MD5 ETag)', () => {
     expect(FIXTURE_BYTES.byteLength).toBe(141);
+    expect(createHash('md5').update(FIXTURE_BYTES).digest('hex').toUpperCase()).toBe('3BF796413B23CF0DAAB64A072211B3AC');
   });
 });
 

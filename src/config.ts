@@ -66,19 +66,25 @@ function nonEmpty(value: string | undefined): string | undefined {
 function parseEndpoint(name: string, raw: string | undefined): URL | undefined {
   const value = nonEmpty(raw);
   if (value === undefined) return undefined;
+  const shown = JSON.stringify(withoutSecrets(value));
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    throw new ConfigError(`${name} is not a URL: ${JSON.stringify(value)} (expected e.g. https://host or http://127.0.0.1:9000)`);
+    throw new ConfigError(`${name} is not a URL: ${shown} (expected e.g. https://host or http://127.0.0.1:9000)`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new ConfigError(`${name} must start with http:// or https://, got ${JSON.stringify(value)}`);
+    throw new ConfigError(`${name} must start with http:// or https://, got ${shown}`);
   }
   if (url.username || url.password || url.search || url.hash || (url.pathname !== '/' && url.pathname !== '')) {
-    throw new ConfigError(`${name} must be a scheme, host and optional port only, got ${JSON.stringify(value)}`);
+    throw new ConfigError(`${name} must be a scheme, host and optional port only (no user, password, path or query), got ${shown}`);
   }
   return url;
+}
+
+/** The message quotes the value back, but never a password or a query that may carry a token. */
+function withoutSecrets(value: string): string {
+  return value.replace(/\/\/[^/@]*@/, '//***@').replace(/[?#].*$/, '?***');
 }
 
 function parseApiVersion(raw: string | undefined): string {

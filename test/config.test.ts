@@ -205,7 +205,7 @@ describe('configuration errors fail fast and name the variable (CONTRACT §2)', 
   // an endpoint refused for carrying user:password is quoted back whole, so the password lands in the
   // thrown message and in the handler's `config.invalid` log line, which is written by a logger that
   // has no secrets to scrub yet (src/handler.ts). CONTRACT §8: never a secret in any log line.
-  it.fails('an endpoint refused for carrying credentials does not echo the password', () => {
+  it('an endpoint refused for carrying credentials does not echo the password', () => {
     const error = configError(withEnv({ OSS_ENDPOINT: 'http://admin:hunter2-p4ssw0rd@127.0.0.1:9000' }));
     expect(error.message).toContain('OSS_ENDPOINT');
     expect(error.message).not.toContain('hunter2-p4ssw0rd');

@@ -122,6 +122,13 @@ export class UploadLedger {
     );
   }
 
+  /** The newest version before attempt `attempt` called CreateLayerVersion, if it got that far. */
+  async intentOf(attempt: number): Promise<number | undefined> {
+    const intent = await this.readJson<{ newestVersionBefore?: unknown }>(this.key(`intent-${attempt}.json`));
+    const version = intent?.newestVersionBefore;
+    return typeof version === 'number' ? version : undefined;
+  }
+
   /**
    * The lowest "newest version before" among earlier attempts that got as far as creating, or
    * undefined when none did (then no existing version can be this upload's).
@@ -129,9 +136,8 @@ export class UploadLedger {
   async earliestIntent(beforeAttempt: number): Promise<number | undefined> {
     let earliest: number | undefined;
     for (let attempt = 1; attempt < beforeAttempt; attempt++) {
-      const intent = await this.readJson<{ newestVersionBefore?: unknown }>(this.key(`intent-${attempt}.json`));
-      const version = intent?.newestVersionBefore;
-      if (typeof version === 'number' && (earliest === undefined || version < earliest)) earliest = version;
+      const version = await this.intentOf(attempt);
+      if (version !== undefined && (earliest === undefined || version < earliest)) earliest = version;
     }
     return earliest;
   }

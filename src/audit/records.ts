@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { ObjectStore } from '../oss/store';
 
-export type AuditKind = 'result' | 'stale';
+/** `superseded`: a result not written because a newer upload replaced the objects meanwhile. */
+export type AuditKind = 'result' | 'stale' | 'superseded';
 
 /**
  * An audit record per handled event, under `<AUDIT_PREFIX>records/<date>/`: append-only, so each

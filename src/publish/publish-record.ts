@@ -88,9 +88,16 @@ class RecordFlow {
   async run(): Promise<SummaryEntry> {
     let claim: { ledger: UploadLedger; record: ClaimRecord } | undefined;
     try {
-      const pair = await this.findPair();
+      let pair = await this.findPair();
       if (pair === 'stale') return this.stale();
-      if (pair.kind === 'waiting') return this.finish({ status: 'waiting' }, undefined);
+      if (pair.kind === 'waiting') {
+        const waiting = await this.finish({ status: 'waiting' }, undefined);
+        // The missing object may have landed, and its own event finished, while this one looked
+        // and wrote: look once more, so `waiting` cannot be the last word over a finished pair.
+        pair = await this.findPair();
+        if (pair === 'stale' || pair.kind === 'waiting') return waiting;
+        this.log.info('pair.completed');
+      }
       const { zip, manifestBody, manifestHead } = pair;
       const manifest = this.validateManifest(manifestBody);
       this.checkAllowed(manifest);
@@ -104,7 +111,7 @@ class RecordFlow {
         manifest: manifestHead,
       });
       const ledger = new UploadLedger(this.deps.store, this.deps.auditPrefix, uploadId);
-      const claimed = await this.claim(ledger);
+      const claimed = await this.claim(ledger, zip, manifest);
       if (claimed.kind === 'done') return this.repeatOutcome(claimed.outcome);
       claim = { ledger, record: claimed.claim };
 
@@ -200,13 +207,18 @@ class RecordFlow {
     }
   }
 
-  /** Claims the upload, or waits for whoever holds it, within this invocation's time. */
-  private async claim(ledger: UploadLedger) {
+  /**
+   * Claims the upload, or waits for whoever holds it, within this invocation's time. A holder that
+   * got as far as creating may have died right after: its version is adopted at once (CONTRACT §7).
+   */
+  private async claim(ledger: UploadLedger, zip: ObjectHead, manifest: Manifest) {
     for (;;) {
       const outcome = await this.retrying('claim', () =>
         ledger.claim(this.deps.requestId, this.now(), this.deps.invocationEndsAt),
       );
       if (outcome.kind !== 'busy') return outcome;
+      const adopted = await this.adoptFromHolder(ledger, outcome.holder, zip, manifest);
+      if (adopted) return { kind: 'done' as const, outcome: await this.retrying('settle', () => ledger.settle(adopted)) };
       const waitUntil = Math.min(Date.parse(outcome.holder.expiresAt), this.deps.deadline.epochMs);
       this.log.info('claim.busy', { holder: outcome.holder.requestId, attempt: outcome.holder.attempt, expiresAt: outcome.holder.expiresAt });
       if (this.deps.deadline.remainingMs() < BUSY_POLL_MS * 2 || waitUntil <= this.now().getTime()) {
@@ -217,6 +229,25 @@ class RecordFlow {
       }
       await sleep(BUSY_POLL_MS);
     }
+  }
+
+  /**
+   * Without reading the zip: a version newer than the holder's intent whose codeChecksum is the CRC
+   * OSS reports for this zip, with this description and these runtimes, is the holder's.
+   */
+  private async adoptFromHolder(
+    ledger: UploadLedger,
+    holder: ClaimRecord,
+    zip: ObjectHead,
+    manifest: Manifest,
+  ): Promise<PublishResult | undefined> {
+    if (zip.crc64 === undefined) return undefined;
+    const intent = await this.retrying('intents', () => ledger.intentOf(holder.attempt));
+    if (intent === undefined) return undefined;
+    const existing = await this.findExisting(manifest, zip.crc64, intent);
+    if (!('status' in existing) || existing.status !== 'published') return undefined;
+    this.source.crc64 = zip.crc64;
+    return { ...existing, source: { ...this.source } };
   }
 
   // Steps 4 to 7.
@@ -343,6 +374,15 @@ class RecordFlow {
 
   /** Step 8: the result beside the zip, then the audit record. */
   private async writeResult(result: PublishResult, uploadId: string | undefined): Promise<SummaryEntry> {
+    if (result.status !== 'waiting' && (await this.superseded())) {
+      // A newer upload replaced the zip or manifest while this one ran; its own event writes the
+      // result, and this one must not land over it (CONTRACT §6). The audit trail keeps it.
+      await this.retrying('audit.write', () =>
+        writeAuditRecord(this.deps.store, this.deps.auditPrefix, 'superseded', { ...result, ...(uploadId ? { uploadId } : {}) }),
+      );
+      this.log.info('result.superseded', { status: result.status, version: result.version });
+      return summaryOf(this.input.eventKey, result);
+    }
     await this.retrying('result.write', () =>
       this.deps.store.put(this.input.keys.result, `${JSON.stringify(result, null, 2)}\n`, {
         contentType: 'application/json',
@@ -361,6 +401,18 @@ class RecordFlow {
       ms: Date.now() - this.startedAt.getTime(),
     });
     return summaryOf(this.input.eventKey, result);
+  }
+
+  /** Whether the zip or the manifest now is another version than the one this flow worked on. */
+  private async superseded(): Promise<boolean> {
+    const { zip, manifest } = this.input.keys;
+    const [zipNow, manifestNow] = await Promise.all([
+      this.retrying('recheck', () => this.deps.store.head(zip)),
+      this.retrying('recheck', () => this.deps.store.head(manifest)),
+    ]);
+    const changed = (now: ObjectHead | undefined, seen: string | undefined) =>
+      now !== undefined && seen !== undefined && !sameEtag(now.etag, seen);
+    return changed(zipNow, this.source.etag) || changed(manifestNow, this.manifestInfo?.etag);
   }
 
   /** A later delivery of an upload already decided: the same result again, nothing published. */

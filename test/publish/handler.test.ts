@@ -566,3 +566,52 @@ describe('logs and written objects (CONTRACT §8)', () => {
     }
   });
 });
+
+describe('races between deliveries and uploads (CONTRACT §6, §7)', () => {
+  it('a manifest that lands while the zip event writes waiting still gets published by it', async () => {
+    const { cloud } = env;
+    const { zipEvent } = await seedPair(cloud);
+    // The first look at the manifest misses it, as if it landed a moment later.
+    cloud.oss.faults.inject({ match: (t) => t.method === 'GET' && t.key === MANIFEST_KEY, status: 404, code: 'NoSuchKey' });
+
+    const run = await invoke([zipEvent]);
+
+    expect(run.summary?.[0]).toMatchObject({ status: 'published', version: 1 });
+    expect((await readResult(cloud, RESULT_KEY))?.status).toBe('published');
+  });
+
+  it('a delivery that finds another one creating adopts its version: one version, both published', async () => {
+    const { cloud } = env;
+    const { zipEvent, manifestEvent } = await seedPair(cloud);
+    cloud.fc.faults.inject({ match: (t) => t.action === 'CreateLayerVersion', delayMs: 1500 });
+
+    const first = invoke([zipEvent], { requestId: 'first' });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const second = invoke([manifestEvent], { requestId: 'second' });
+    const runs = await Promise.all([first, second]);
+
+    expect(cloud.fc.versions('left-pad')).toHaveLength(1);
+    expect(runs.map((run) => run.summary?.[0]?.status)).toEqual(['published', 'published']);
+    expect(runs.map((run) => run.summary?.[0]?.version)).toEqual([1, 1]);
+  });
+
+  it('does not write its result over a newer upload that replaced the zip meanwhile', async () => {
+    const { cloud } = env;
+    const { zipEvent } = await seedPair(cloud);
+    // Slow down the step after CreateLayerVersion, so the new upload lands between it and the result.
+    cloud.oss.faults.inject({ match: (t) => t.method === 'PUT' && t.key.endsWith('/outcome.json'), delayMs: 800 });
+
+    const running = invoke([zipEvent]);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await cloud.oss.putObject(TEST_BUCKET, ZIP_KEY, nodejsLayerZip('newer'));
+    const run = await running;
+
+    expect(run.summary?.[0]).toMatchObject({ status: 'published', version: 1 });
+    expect(await readResult(cloud, RESULT_KEY)).toBeUndefined();
+    const audit = await cloud.oss.listKeys(TEST_BUCKET, '_audit/records/');
+    const kinds = await Promise.all(
+      audit.map(async (key) => JSON.parse(Buffer.from((await cloud.oss.readObject(TEST_BUCKET, key))!).toString()).kind),
+    );
+    expect(kinds).toEqual(['superseded']);
+  });
+});

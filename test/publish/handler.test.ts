@@ -598,13 +598,15 @@ describe('races between deliveries and uploads (CONTRACT §6, §7)', () => {
   it('does not write its result over a newer upload that replaced the zip meanwhile', async () => {
     const { cloud } = env;
     const { zipEvent } = await seedPair(cloud);
-    // Slow down the step after CreateLayerVersion, so the new upload lands between it and the result.
-    cloud.oss.faults.inject({ match: (t) => t.method === 'PUT' && t.key.endsWith('/outcome.json'), delayMs: 800 });
+    // The new upload lands after CreateLayerVersion, just as the outcome is recorded.
+    env.server.use(
+      http.put(/outcome\.json/, async ({ request }) => {
+        await cloud.oss.putObject(TEST_BUCKET, ZIP_KEY, nodejsLayerZip('newer'));
+        return cloud.oss.handle(request);
+      }),
+    );
 
-    const running = invoke([zipEvent]);
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    await cloud.oss.putObject(TEST_BUCKET, ZIP_KEY, nodejsLayerZip('newer'));
-    const run = await running;
+    const run = await invoke([zipEvent]);
 
     expect(run.summary?.[0]).toMatchObject({ status: 'published', version: 1 });
     expect(await readResult(cloud, RESULT_KEY)).toBeUndefined();

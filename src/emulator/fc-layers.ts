@@ -38,6 +38,19 @@ interface Layer {
   versions: Map<number, LayerVersion>;
 }
 
+/** One layer as a LayerStore keeps it between runs. */
+export interface StoredLayer {
+  layerName: string;
+  lastVersion: number;
+  versions: LayerVersion[];
+}
+
+/** Where a registry keeps its layers across restarts (a JSON file in local runs); without one they live in memory only. */
+export interface LayerStore {
+  load(): StoredLayer[];
+  save(layers: StoredLayer[]): void;
+}
+
 export interface LayerPage {
   layers: LayerVersion[];
   nextVersion?: number;
@@ -57,7 +70,12 @@ export class LayerRegistry {
     private readonly accountId: string,
     private readonly region: string,
     private readonly now: () => Date,
-  ) {}
+    private readonly store?: LayerStore,
+  ) {
+    for (const stored of store?.load() ?? []) {
+      this.layers.set(stored.layerName, { lastVersion: stored.lastVersion, versions: new Map(stored.versions.map((v) => [v.version, v])) });
+    }
+  }
 
   create(layerName: string, input: NewLayerVersion): LayerVersion {
     const layer = this.layers.get(layerName) ?? { lastVersion: 0, versions: new Map<number, LayerVersion>() };
@@ -75,6 +93,7 @@ export class LayerRegistry {
       createTime: this.now().toISOString(),
     };
     layer.versions.set(version, created);
+    this.persist();
     return created;
   }
 
@@ -96,6 +115,11 @@ export class LayerRegistry {
 
   delete(layerName: string, version: number): void {
     if (!this.layers.get(layerName)?.versions.delete(version)) throw layerNotFound(layerName, version);
+    this.persist();
+  }
+
+  private persist(): void {
+    this.store?.save([...this.layers].map(([layerName, layer]) => ({ layerName, lastVersion: layer.lastVersion, versions: [...layer.versions.values()] })));
   }
 
   /** The legacy ARN's leading hash: stable per account and region, opaque like FC's. */

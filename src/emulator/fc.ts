@@ -1,7 +1,7 @@
 import { Crc64 } from '../checksum/crc64';
 import type { Credential } from './auth';
 import { FaultInjector } from './faults';
-import { LAYER_RUNTIMES, type LayerVersion, LayerRegistry, checkLayerName } from './fc-layers';
+import { LAYER_RUNTIMES, type LayerStore, type LayerVersion, LayerRegistry, checkLayerName } from './fc-layers';
 import { verifyFcSignature } from './fc-signature';
 import { RequestLog } from './request-log';
 import { ServiceError, loggableHeaders, newRequestId, readBody } from './service';
@@ -17,6 +17,8 @@ export interface FcEmulatorOptions {
   apiVersions?: readonly string[];
   errorCasing?: ErrorCasing;
   now?: () => Date;
+  /** Keeps layers across restarts; in memory when absent. */
+  layerStore?: LayerStore;
 }
 
 /** `PascalCase` is what FC sends and SDKs model; `camelCase` is the documented wire form (alibaba-cloud.md §3.3). */
@@ -94,7 +96,7 @@ class FcService implements FcEmulator {
     this.now = options.now ?? (() => new Date());
     this.errorCasing = options.errorCasing ?? 'PascalCase';
     this.apiVersions = options.apiVersions ?? DEFAULT_API_VERSIONS;
-    this.registry = new LayerRegistry(options.accountId, options.region, this.now);
+    this.registry = new LayerRegistry(options.accountId, options.region, this.now, options.layerStore);
   }
 
   handle = async (request: Request): Promise<Response> => {

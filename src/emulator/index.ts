@@ -11,7 +11,8 @@ export {
   type SeedOptions,
 } from './oss';
 export type { ObjectCreatedEventName, OssEventRecord } from './oss-events';
-export { createMemoryBackend, STREAM_PIECE_BYTES, type ListedObject, type ObjectMeta, type OssBackend, type StoredObject } from './oss-storage';
+export { createMemoryBackend, STREAM_PIECE_BYTES, type ListedObject, type ObjectMeta, type OssBackend, type StoredObject, type WrittenBody } from './oss-storage';
+export { createFolderBackend, type FolderBackend } from './oss-folder-backend';
 export { RequestLog } from './request-log';
 export { ServiceError } from './service';
 export {
@@ -24,4 +25,5 @@ export {
   type FcRequestTarget,
   type SeedLayerVersion,
 } from './fc';
-export { LAYER_RUNTIMES, type LayerPage, type LayerVersion } from './fc-layers';
+export { LAYER_RUNTIMES, type LayerPage, type LayerStore, type LayerVersion, type StoredLayer } from './fc-layers';
+export { jsonFileLayerStore } from './fc-layer-file';

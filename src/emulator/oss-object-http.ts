@@ -20,9 +20,13 @@ export function quotedEtag(digest: Buffer, suffix = ''): string {
 
 /** A standard Content-MD5 (base64 of the raw digest), when the client sent one, must match the body. */
 export function verifyContentMd5(headers: Headers, bytes: Uint8Array): void {
+  verifyContentMd5Digest(headers, md5(bytes));
+}
+
+export function verifyContentMd5Digest(headers: Headers, digest: Buffer): void {
   const sent = headers.get('content-md5');
   if (sent === null) return;
-  if (sent !== md5(bytes).toString('base64')) {
+  if (sent !== digest.toString('base64')) {
     throw new ServiceError(400, 'InvalidDigest', 'The Content-MD5 you specified is not valid.');
   }
 }

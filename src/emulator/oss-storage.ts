@@ -19,12 +19,24 @@ export interface ListedObject extends ObjectMeta {
   key: string;
 }
 
+/** What a streamed write learnt from the bytes as they went by. */
+export interface WrittenBody {
+  size: number;
+  md5: Buffer;
+  crc64: string;
+}
+
 /** Where the OSS emulator keeps buckets and objects: in memory for tests, a folder for local runs. */
 export interface OssBackend {
   createBucket(bucket: string): Promise<void>;
   hasBucket(bucket: string): Promise<boolean>;
   get(bucket: string, key: string): Promise<StoredObject | undefined>;
   put(bucket: string, key: string, bytes: Uint8Array, meta: ObjectMeta): Promise<void>;
+  /**
+   * Optional: stores a body as it arrives, so a large upload never sits whole in memory. `describe`
+   * turns what was written into the object's metadata, or throws to refuse it: nothing is stored then.
+   */
+  putStream?(bucket: string, key: string, body: AsyncIterable<Uint8Array>, describe: (written: WrittenBody) => ObjectMeta): Promise<ObjectMeta>;
   /** True when there was an object to delete. */
   delete(bucket: string, key: string): Promise<boolean>;
   /** Every object of the bucket, sorted by key as OSS lists them (UTF-8 byte order). */

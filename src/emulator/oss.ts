@@ -14,6 +14,7 @@ import {
   resolveRange,
   streamOf,
   verifyContentMd5,
+  verifyContentMd5Digest,
 } from './oss-object-http';
 import { type OssResource, isSubresource, verifyOssV1Signature } from './oss-signature';
 import { type ObjectMeta, type OssBackend, createMemoryBackend } from './oss-storage';
@@ -80,6 +81,12 @@ const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
 
 interface ParsedRequest extends OssResource {
   method: string;
+}
+
+interface StoreWrite {
+  forbidOverwrite: boolean;
+  eventName: ObjectCreatedEventName;
+  requestId: string;
 }
 
 export function createOssEmulator(options: OssEmulatorOptions): OssEmulator {
@@ -200,17 +207,43 @@ class OssService implements OssEmulator {
 
   private async putObjectRequest(request: Request, { bucket, key }: ParsedRequest, requestId: string): Promise<Response> {
     rejectConditionalWrite(request.headers);
-    const forbidOverwrite = forbidsOverwrite(request.headers);
+    const write: StoreWrite = { forbidOverwrite: forbidsOverwrite(request.headers), eventName: 'ObjectCreated:PutObject', requestId };
+    const contentType = request.headers.get('content-type') ?? DEFAULT_CONTENT_TYPE;
+    const { meta, digest } =
+      this.backend.putStream !== undefined && request.body !== null
+        ? await this.putStreamed(request, request.body, bucket, key, contentType, write)
+        : await this.putBuffered(request, bucket, key, contentType, write);
+    return new Response(null, { status: 200, headers: writeHeaders(meta.etag, meta.crc64, digest.toString('base64')) });
+  }
+
+  private async putBuffered(request: Request, bucket: string, key: string, contentType: string, write: StoreWrite): Promise<{ meta: ObjectMeta; digest: Buffer }> {
     const bytes = await readBody(request);
     verifyContentMd5(request.headers, bytes);
     const digest = md5(bytes);
-    const contentType = request.headers.get('content-type') ?? DEFAULT_CONTENT_TYPE;
-    const meta = await this.store(bucket, key, bytes, this.describeNewObject(bytes, quotedEtag(digest), contentType, 'Normal'), {
-      forbidOverwrite,
-      eventName: 'ObjectCreated:PutObject',
-      requestId,
-    });
-    return new Response(null, { status: 200, headers: writeHeaders(meta.etag, meta.crc64, digest.toString('base64')) });
+    const meta = await this.store(bucket, key, bytes, this.describeNewObject(bytes, quotedEtag(digest), contentType, 'Normal'), write);
+    return { meta, digest };
+  }
+
+  /** The body goes to the backend as it arrives, with its digests computed on the way. */
+  private async putStreamed(
+    request: Request,
+    body: ReadableStream<Uint8Array>,
+    bucket: string,
+    key: string,
+    contentType: string,
+    write: StoreWrite,
+  ): Promise<{ meta: ObjectMeta; digest: Buffer }> {
+    let digest: Buffer = Buffer.alloc(0);
+    // Node's web streams are async iterable; the DOM typings in use do not say so.
+    const pieces = body as unknown as AsyncIterable<Uint8Array>;
+    const meta = await this.writeObject(bucket, key, write, () =>
+      this.backend.putStream!(bucket, key, pieces, (written) => {
+        verifyContentMd5Digest(request.headers, written.md5);
+        digest = written.md5;
+        return this.newObjectMeta(written.size, quotedEtag(written.md5), written.crc64, contentType, 'Normal');
+      }),
+    );
+    return { meta, digest };
   }
 
   private async initiateMultipartUpload(request: Request, { bucket, key }: ParsedRequest): Promise<Response> {
@@ -263,24 +296,30 @@ class OssService implements OssEmulator {
   }
 
   private describeNewObject(bytes: Uint8Array, etag: string, contentType: string, objectType: ObjectMeta['objectType']): ObjectMeta {
-    // Whole seconds, as Last-Modified carries them: an object's date then reads back the same everywhere.
-    const lastModified = new Date(Math.floor(this.now().getTime() / 1000) * 1000);
-    return { size: bytes.byteLength, etag, crc64: new Crc64().update(bytes).digest(), lastModified, contentType, objectType };
+    return this.newObjectMeta(bytes.byteLength, etag, new Crc64().update(bytes).digest(), contentType, objectType);
   }
 
-  private async store(
-    bucket: string,
-    key: string,
-    bytes: Uint8Array,
-    meta: ObjectMeta,
-    write: { forbidOverwrite: boolean; eventName: ObjectCreatedEventName; requestId: string },
-  ): Promise<ObjectMeta> {
+  private newObjectMeta(size: number, etag: string, crc64: string, contentType: string, objectType: ObjectMeta['objectType']): ObjectMeta {
+    // Whole seconds, as Last-Modified carries them: an object's date then reads back the same everywhere.
+    const lastModified = new Date(Math.floor(this.now().getTime() / 1000) * 1000);
+    return { size, etag, crc64, lastModified, contentType, objectType };
+  }
+
+  private async store(bucket: string, key: string, bytes: Uint8Array, meta: ObjectMeta, write: StoreWrite): Promise<ObjectMeta> {
     // OSS decides create-if-absent atomically; the backend's get and put are two awaits, so writes
     // to one key queue behind each other or two concurrent forbid-overwrite PUTs could both win.
+    return this.writeObject(bucket, key, write, async () => {
+      await this.backend.put(bucket, key, bytes, meta);
+      return meta;
+    });
+  }
+
+  /** Checks forbid-overwrite, stores with `put` and announces the new object, queued per key. */
+  private writeObject(bucket: string, key: string, write: StoreWrite, put: () => Promise<ObjectMeta>): Promise<ObjectMeta> {
     return this.writes.run(`${bucket}/${key}`, async () => {
       const previous = await this.backend.get(bucket, key);
       if (write.forbidOverwrite && previous !== undefined) throw fileAlreadyExists(key);
-      await this.backend.put(bucket, key, bytes, meta);
+      const meta = await put();
       this.notify(this.record(write.eventName, bucket, key, meta, meta.size - (previous?.size ?? 0), write.requestId));
       return meta;
     });

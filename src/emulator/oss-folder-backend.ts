@@ -1,0 +1,272 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { createReadStream, createWriteStream, type Stats } from 'node:fs';
+import { mkdir, readFile, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { dirname, extname, join, relative, sep } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Crc64 } from '../checksum/crc64';
+import { quotedEtag } from './oss-object-http';
+import { type ListedObject, type ObjectMeta, type OssBackend, STREAM_PIECE_BYTES, type StoredObject, type WrittenBody } from './oss-storage';
+import { ServiceError } from './service';
+
+/**
+ * Buckets as folders a person can open: `<root>/<bucket>/<key>` holds an object's bytes as a plain
+ * file, and what OSS knows about it (ETag, CRC-64, dates) lives in `<root>/.oss-meta/<bucket>/<key>.json`.
+ *
+ * A file is an object only while its sidecar matches it (same size and mtime). A file copied in by
+ * hand has none until `adopt` describes it, which the local watcher does once the copy has settled:
+ * until then OSS does not list or serve it, so a half-copied zip is never read as a whole one.
+ */
+export interface FolderBackend extends OssBackend {
+  readonly root: string;
+  bucketFolder(bucket: string): string;
+  /** The key of a file inside a bucket folder, or undefined for paths that cannot be objects. */
+  keyOf(bucket: string, path: string): string | undefined;
+  /** Every file in the bucket folder, objects or not, as keys. */
+  fileKeys(bucket: string): Promise<string[]>;
+  /**
+   * Makes a file put there by hand an object, describing it from its bytes. Undefined when it already
+   * is one, is gone, or changed while it was read (the watcher will see it again).
+   */
+  adopt(bucket: string, key: string): Promise<ObjectMeta | undefined>;
+}
+
+interface Sidecar {
+  size: number;
+  /** The file's mtime when the sidecar was written: a file changed since is not this object any more. */
+  mtimeMs: number;
+  etag: string;
+  crc64: string | null;
+  lastModified: string;
+  contentType: string;
+  objectType: ObjectMeta['objectType'];
+}
+
+const META_FOLDER = '.oss-meta';
+/** Streamed uploads land here first, on the same file system, and are renamed into place when complete. */
+const INCOMING_FOLDER = join(META_FOLDER, '.incoming');
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.zip': 'application/zip',
+  '.json': 'application/json',
+  '.txt': 'text/plain',
+};
+
+export function createFolderBackend(root: string): FolderBackend {
+  const bucketFolder = (bucket: string): string => join(root, bucket);
+  const objectPath = (bucket: string, key: string): string => join(bucketFolder(bucket), ...keySegments(key));
+  const sidecarPath = (bucket: string, key: string): string => `${join(root, META_FOLDER, bucket, ...keySegments(key))}.json`;
+
+  const readSidecar = async (bucket: string, key: string): Promise<Sidecar | undefined> => {
+    try {
+      return JSON.parse(await readFile(sidecarPath(bucket, key), 'utf8')) as Sidecar;
+    } catch {
+      return undefined;
+    }
+  };
+
+  /** The object's metadata when the file exists and its sidecar still describes it. */
+  const describe = async (bucket: string, key: string): Promise<ObjectMeta | undefined> => {
+    const [file, sidecar] = await Promise.all([fileStats(objectPath(bucket, key)), readSidecar(bucket, key)]);
+    if (file === undefined || sidecar === undefined || !describesFile(sidecar, file)) return undefined;
+    return metaOf(sidecar);
+  };
+
+  /** Sidecar first, then the bytes: whoever sees the file in place also finds its description. */
+  const commit = async (bucket: string, key: string, staged: string, meta: ObjectMeta): Promise<void> => {
+    const target = objectPath(bucket, key);
+    const file = await stat(staged);
+    await writeSidecar(sidecarPath(bucket, key), meta, file.mtimeMs);
+    await mkdir(dirname(target), { recursive: true }).catch((error: unknown) => {
+      throw notAFilePath(key, error);
+    });
+    await rename(staged, target).catch((error: unknown) => {
+      throw notAFilePath(key, error);
+    });
+  };
+
+  const stage = async (): Promise<string> => {
+    const folder = join(root, INCOMING_FOLDER);
+    await mkdir(folder, { recursive: true });
+    return join(folder, randomUUID());
+  };
+
+  return {
+    root,
+    bucketFolder,
+    keyOf(bucket, path) {
+      const inside = relative(bucketFolder(bucket), path);
+      if (inside === '' || inside.startsWith('..')) return undefined;
+      const key = inside.split(sep).join('/');
+      return isFileKey(key) ? key : undefined;
+    },
+    async createBucket(bucket) {
+      await mkdir(bucketFolder(bucket), { recursive: true });
+    },
+    async hasBucket(bucket) {
+      return (await fileStats(bucketFolder(bucket)))?.isDirectory() ?? false;
+    },
+    async get(bucket, key) {
+      if (!isFileKey(key)) return undefined;
+      const meta = await describe(bucket, key);
+      if (meta === undefined) return undefined;
+      const path = objectPath(bucket, key);
+      return { ...meta, read: (start, end) => readPieces(path, start, end) } satisfies StoredObject;
+    },
+    async put(bucket, key, bytes, meta) {
+      checkFileKey(key);
+      const staged = await stage();
+      await writeFile(staged, bytes);
+      await commit(bucket, key, staged, meta);
+    },
+    async putStream(bucket, key, body, describeWritten) {
+      checkFileKey(key);
+      const staged = await stage();
+      try {
+        const written = await writeDigesting(body, staged);
+        const meta = describeWritten(written);
+        await commit(bucket, key, staged, meta);
+        return meta;
+      } catch (error) {
+        await rm(staged, { force: true });
+        throw error;
+      }
+    },
+    async delete(bucket, key) {
+      if (!isFileKey(key) || (await describe(bucket, key)) === undefined) return false;
+      await unlink(objectPath(bucket, key));
+      await rm(sidecarPath(bucket, key), { force: true });
+      return true;
+    },
+    async list(bucket) {
+      const listed: ListedObject[] = [];
+      for (const key of await this.fileKeys(bucket)) {
+        const meta = await describe(bucket, key);
+        if (meta !== undefined) listed.push({ key, ...meta });
+      }
+      return listed.sort((a, b) => Buffer.compare(Buffer.from(a.key), Buffer.from(b.key)));
+    },
+    async fileKeys(bucket) {
+      const folder = bucketFolder(bucket);
+      const entries = await readdir(folder, { recursive: true, withFileTypes: true }).catch(() => []);
+      return entries
+        .filter((entry) => entry.isFile())
+        .map((entry) => this.keyOf(bucket, join(entry.parentPath, entry.name)))
+        .filter((key): key is string => key !== undefined);
+    },
+    async adopt(bucket, key) {
+      if (!isFileKey(key) || (await describe(bucket, key)) !== undefined) return undefined;
+      const path = objectPath(bucket, key);
+      const before = await fileStats(path);
+      if (!before?.isFile()) return undefined;
+      const written = await digestFile(path);
+      const after = await fileStats(path);
+      if (after === undefined || after.size !== written.size || after.mtimeMs !== before.mtimeMs) return undefined;
+      const meta: ObjectMeta = {
+        size: written.size,
+        etag: quotedEtag(written.md5),
+        crc64: written.crc64,
+        // Whole seconds, as Last-Modified carries them.
+        lastModified: new Date(Math.floor(after.mtimeMs / 1000) * 1000),
+        contentType: CONTENT_TYPES[extname(key).toLowerCase()] ?? 'application/octet-stream',
+        objectType: 'Normal',
+      };
+      await writeSidecar(sidecarPath(bucket, key), meta, after.mtimeMs);
+      return meta;
+    },
+  };
+}
+
+/**
+ * Keys that name a file: no empty, `.` or `..` segment, so a key can neither escape its bucket
+ * folder nor name a folder. Other keys are valid in OSS but cannot be kept as plain files.
+ */
+function isFileKey(key: string): boolean {
+  return key !== '' && key.split('/').every((segment) => segment !== '' && segment !== '.' && segment !== '..' && !segment.includes('\0'));
+}
+
+function checkFileKey(key: string): void {
+  if (!isFileKey(key)) throw notAFilePath(key);
+}
+
+function keySegments(key: string): string[] {
+  return key.split('/');
+}
+
+function notAFilePath(key: string, cause?: unknown): ServiceError {
+  const why = cause instanceof Error ? ` (${cause.message})` : '';
+  return new ServiceError(400, 'InvalidObjectName', `The local OSS keeps objects as files, and ${JSON.stringify(key)} cannot be one${why}.`, { Key: key });
+}
+
+function describesFile(sidecar: Sidecar, file: Stats): boolean {
+  return file.isFile() && sidecar.size === file.size && sidecar.mtimeMs === file.mtimeMs;
+}
+
+function metaOf(sidecar: Sidecar): ObjectMeta {
+  return {
+    size: sidecar.size,
+    etag: sidecar.etag,
+    crc64: sidecar.crc64 ?? undefined,
+    lastModified: new Date(sidecar.lastModified),
+    contentType: sidecar.contentType,
+    objectType: sidecar.objectType,
+  };
+}
+
+async function writeSidecar(path: string, meta: ObjectMeta, mtimeMs: number): Promise<void> {
+  const sidecar: Sidecar = {
+    size: meta.size,
+    mtimeMs,
+    etag: meta.etag,
+    crc64: meta.crc64 ?? null,
+    lastModified: meta.lastModified.toISOString(),
+    contentType: meta.contentType,
+    objectType: meta.objectType,
+  };
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, `${JSON.stringify(sidecar, null, 2)}\n`);
+}
+
+async function fileStats(path: string): Promise<Stats | undefined> {
+  return stat(path).catch(() => undefined);
+}
+
+async function* readPieces(path: string, start: number, end: number): AsyncIterable<Uint8Array> {
+  if (end <= start) return;
+  yield* createReadStream(path, { start, end: end - 1, highWaterMark: STREAM_PIECE_BYTES }) as AsyncIterable<Buffer>;
+}
+
+/** MD5, CRC-64 and size of the bytes passing by, as OSS computes them on upload. */
+class Digests {
+  private readonly md5 = createHash('md5');
+  private readonly crc = new Crc64();
+  private size = 0;
+
+  update(chunk: Uint8Array): void {
+    this.md5.update(chunk);
+    this.crc.update(chunk);
+    this.size += chunk.byteLength;
+  }
+
+  result(): WrittenBody {
+    return { size: this.size, md5: this.md5.digest(), crc64: this.crc.digest() };
+  }
+}
+
+async function writeDigesting(body: AsyncIterable<Uint8Array>, path: string): Promise<WrittenBody> {
+  const digests = new Digests();
+  const tap = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      digests.update(chunk);
+      done(null, chunk);
+    },
+  });
+  await pipeline(Readable.from(body), tap, createWriteStream(path));
+  return digests.result();
+}
+
+async function digestFile(path: string): Promise<WrittenBody> {
+  const digests = new Digests();
+  for await (const chunk of createReadStream(path, { highWaterMark: STREAM_PIECE_BYTES }) as AsyncIterable<Buffer>) digests.update(chunk);
+  return digests.result();
+}

@@ -1,0 +1,135 @@
+import type { OssEventRecord } from '../emulator';
+import type { SummaryEntry } from '../publish/result';
+import { formatBytes, formatRate, formatTable } from './format';
+import type { InvocationOutcome } from './invoker';
+import type { StackEvent } from './stack';
+
+/** One handled event, as the `--once` summary table shows it. */
+export interface HandledEvent {
+  key: string;
+  status: SummaryEntry['status'] | 'rejected';
+  layerName: string | undefined;
+  version: number | undefined;
+  size: number;
+  ms: number;
+  detail: string | undefined;
+}
+
+/** Records that deserve a non-zero exit: a failed result, or a handler that rejected. */
+export function isFailure(handled: HandledEvent): boolean {
+  return handled.status === 'failed' || handled.status === 'rejected';
+}
+
+export function handledEvents(record: OssEventRecord, outcome: InvocationOutcome, ms: number): HandledEvent[] {
+  const { key, size } = record.oss.object;
+  if (outcome.kind === 'rejected') {
+    return [{ key, status: 'rejected', layerName: undefined, version: undefined, size, ms, detail: outcome.message }];
+  }
+  return outcome.summary.map((entry) => ({
+    key: entry.key ?? key,
+    status: entry.status,
+    layerName: entry.layerName,
+    version: entry.version,
+    size,
+    ms,
+    detail: entry.error ? `${entry.error.code}: ${entry.error.message}` : entry.reason,
+  }));
+}
+
+export function summaryTable(handled: readonly HandledEvent[]): string {
+  const rows = handled.map((h) => [h.key, h.layerName ?? '-', h.version === undefined ? '-' : String(h.version), h.status, formatBytes(h.size), `${h.ms} ms`]);
+  return formatTable(['key', 'layer', 'version', 'status', 'size', 'time'], rows);
+}
+
+/** A handler log line, as far as the report reads it. */
+interface LogEntry {
+  level?: string;
+  step?: string;
+  [field: string]: unknown;
+}
+
+/** Zips below this size read too fast for a rate to mean anything. */
+const RATE_FROM_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Human lines for the handler's JSON log lines: one per step a person cares about, nothing for
+ * bookkeeping steps (claims, audit). Undefined means the line is not worth showing.
+ */
+export function describeLogLine(line: string): string | undefined {
+  let entry: LogEntry;
+  try {
+    entry = JSON.parse(line) as LogEntry;
+  } catch {
+    return `  ${line}`;
+  }
+  const field = (name: string): string => String(entry[name] ?? '');
+  const number = (name: string): number => Number(entry[name] ?? 0);
+  switch (entry.step) {
+    case 'zip.read':
+      return `  reading the zip (${formatBytes(number('size'))})`;
+    case 'zip.verified': {
+      const rate = number('bytes') >= RATE_FROM_BYTES ? ` at ${formatRate(number('bytes'), number('ms'))}` : '';
+      return `  zip checked: ${number('entries')} entries, CRC-64 ${field('crc64')}, read in ${number('ms')} ms${rate}`;
+    }
+    case 'pair.waiting':
+      return `  waiting for the ${entry.zipFound ? 'manifest (.layer.json)' : 'zip'}: the other half is not there yet`;
+    case 'layer.created':
+      return `  created layer ${field('layerName')} version ${field('version')}`;
+    case 'layer.adopted':
+      return `  adopted layer ${field('layerName')} version ${field('version')} made by an earlier attempt`;
+    case 'layer.unchanged':
+      return `  unchanged: ${field('layerName')} version ${field('version')} already holds this zip`;
+    case 'upload.already-settled':
+      return `  already handled (${field('status')})`;
+    case 'event.stale':
+      return '  stale: the object was replaced since; its newer upload is handled on its own';
+    case 'result.written': {
+      const error = entry.errorCode === undefined ? '' : ` ${field('errorCode')}`;
+      return `  result: ${field('status')}${error} -> ${field('resultKey')}`;
+    }
+    case 'record.failed': {
+      const error = entry.error as { code?: string; message?: string } | undefined;
+      return `  failed: ${error?.code ?? ''} ${error?.message ?? ''}`.trimEnd();
+    }
+    default:
+      return entry.level === 'warn' || entry.level === 'error' ? `  ${entry.level}: ${field('step')} ${describeFields(entry)}` : undefined;
+  }
+}
+
+function describeFields(entry: LogEntry): string {
+  const error = entry.error as { message?: string } | undefined;
+  return error?.message ?? (typeof entry.message === 'string' ? entry.message : '');
+}
+
+/** Prints a stack event for people; `--json` prints the raw lines instead (see jsonLine). */
+export function describeStackEvent(event: StackEvent): string | undefined {
+  switch (event.kind) {
+    case 'example':
+      return `First start: put the example layer in the bucket (${event.keys.join(', ')})`;
+    case 'invoke': {
+      const { key, size } = event.record.oss.object;
+      return `> ${key} (${formatBytes(size)}, ${event.record.eventName}, ${ORIGINS[event.origin]})`;
+    }
+    case 'log':
+      return describeLogLine(event.line);
+    case 'outcome':
+      return event.outcome.kind === 'rejected'
+        ? `  handler rejected: ${event.outcome.message}`
+        : `  done in ${event.ms} ms`;
+    case 'watch-error':
+      return `watching failed: ${event.message}`;
+  }
+}
+
+const ORIGINS = { upload: 'uploaded to the endpoint', folder: 'copied into the folder', startup: 'found at start' } as const;
+
+/** `--json`: the handler's own lines as they are, and the stack's events as JSON lines beside them. */
+export function jsonLine(event: StackEvent): string {
+  if (event.kind === 'log') return event.line;
+  if (event.kind === 'invoke') return JSON.stringify({ source: 'local', kind: 'invoke', key: event.record.oss.object.key, eventName: event.record.eventName, origin: event.origin });
+  if (event.kind === 'outcome') {
+    const { kind: result, ...outcome } = event.outcome;
+    return JSON.stringify({ source: 'local', kind: 'outcome', key: event.record.oss.object.key, ms: event.ms, result, ...outcome });
+  }
+  return JSON.stringify({ source: 'local', ...event });
+}

@@ -8,6 +8,8 @@ export interface Config {
   fcApiVersion: string;
   auditPrefix: string;
   maxZipBytes: number;
+  /** How many ranged GETs read one zip at once; 1 reads it with a single GET. */
+  readConcurrency: number;
   allowedLayers: AllowRule[];
   fallbackCredentials: Credentials | undefined;
   fallbackAccountId: string | undefined;
@@ -31,6 +33,9 @@ export interface AllowRule {
 export const DEFAULT_MAX_ZIP_BYTES = 524_288_000;
 export const DEFAULT_FC_API_VERSION = '2021-04-06';
 export const DEFAULT_AUDIT_PREFIX = '_audit/';
+export const DEFAULT_READ_CONCURRENCY = 4;
+/** Each range holds a socket and a window of chunks; past this, memory grows and OSS throttles. */
+export const MAX_READ_CONCURRENCY = 16;
 
 type Env = Record<string, string | undefined>;
 
@@ -48,6 +53,7 @@ export function loadConfig(env: Env = process.env): Config {
     fcApiVersion: parseApiVersion(env.FC_API_VERSION),
     auditPrefix: parseAuditPrefix(env.AUDIT_PREFIX),
     maxZipBytes: parseMaxZipBytes(env.MAX_ZIP_BYTES),
+    readConcurrency: parseReadConcurrency(env.READ_CONCURRENCY),
     allowedLayers: parseAllowedLayers(env.ALLOWED_LAYERS),
     fallbackCredentials:
       accessKeyId && accessKeySecret
@@ -111,6 +117,18 @@ function parseMaxZipBytes(raw: string | undefined): number {
     throw new ConfigError(`MAX_ZIP_BYTES must be a positive whole number of bytes, got ${JSON.stringify(value)}`);
   }
   return Number(value);
+}
+
+function parseReadConcurrency(raw: string | undefined): number {
+  const value = nonEmpty(raw);
+  if (value === undefined) return DEFAULT_READ_CONCURRENCY;
+  const parsed = Number(value);
+  if (!/^\d+$/.test(value) || parsed < 1 || parsed > MAX_READ_CONCURRENCY) {
+    throw new ConfigError(
+      `READ_CONCURRENCY must be a whole number from 1 to ${MAX_READ_CONCURRENCY} (1 reads each zip with a single GET), got ${JSON.stringify(value)}`,
+    );
+  }
+  return parsed;
 }
 
 const LAYER_GLOB = /^[A-Za-z0-9_\-*?]+$/;

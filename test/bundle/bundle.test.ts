@@ -8,6 +8,7 @@ import { TEST_BUCKET, startLoopbackCloud, testContext, type LoopbackCloud } from
 import { independentCrc64, patternBytes } from '../support/independent';
 import { NODE_MANIFEST, makeZip, manifestBytes, nodejsLayerZip } from '../support/layers';
 import { expectNoSecrets } from '../publish/helpers';
+import { recordForSecretScan, recordWrittenObjects } from '../support/secret-scan';
 
 /**
  * The artifact as Function Compute runs it (CONTRACT §1): dist/index.js alone in a folder, loaded by
@@ -24,6 +25,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
+  if (cloud) await recordWrittenObjects(cloud);
   await cloud?.close();
   if (workDir) await rm(workDir, { recursive: true, force: true });
 });
@@ -61,6 +63,10 @@ function runBundle(events: unknown[]): Promise<Run> {
     child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     (child.stdio[3] as NodeJS.ReadableStream).on('data', (chunk: Buffer) => (answer += chunk.toString()));
     child.on('error', reject);
+    child.on('close', () => {
+      recordForSecretScan('bundle stdout', stdout);
+      recordForSecretScan('bundle stderr', stderr);
+    });
     child.on('close', (code) => resolve({ summary: answer ? JSON.parse(answer) : undefined, stdout, stderr, code }));
   });
 }

@@ -2,6 +2,7 @@ import { expect } from 'vitest';
 import { handleOssEvent } from '../../src/handler';
 import type { PublishResult, Summary } from '../../src/publish/result';
 import { TEST_BUCKET, TEST_CREDENTIALS, testContext, type TestCloud } from '../support/cloud';
+import { recordForSecretScan } from '../support/secret-scan';
 
 export interface Invocation {
   summary: Summary | undefined;
@@ -27,6 +28,8 @@ export async function invoke(
   } catch (caught) {
     error = caught as Error;
   }
+  for (const line of rawLines) recordForSecretScan('handler log', line);
+  if (error) recordForSecretScan('handler rejection', error.message);
   const lines = rawLines.flatMap((chunk) => chunk.split('\n').filter(Boolean)).map((line) => JSON.parse(line) as Record<string, unknown>);
   return { summary, error, lines, rawLines };
 }

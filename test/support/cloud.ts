@@ -1,6 +1,7 @@
 import { http, passthrough } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
+import { recordWrittenObjects } from './secret-scan';
 import {
   type Credential,
   type FcEmulator,
@@ -87,7 +88,10 @@ export function useMswCloud(): MswCloud {
   beforeEach(() => {
     current = createTestCloud();
   });
-  afterEach(() => server.resetHandlers());
+  afterEach(async () => {
+    server.resetHandlers();
+    await recordWrittenObjects(currentCloud());
+  });
   afterAll(() => server.close());
   return {
     get cloud() {

@@ -29,7 +29,8 @@ const layerVersionSchema = z.looseObject({
   version: z.number(),
   description: z.optional(z.nullable(z.string())),
   compatibleRuntime: z.optional(z.nullable(z.array(z.string()))),
-  codeChecksum: checksumSchema,
+  // Optional here so one odd list item cannot hide the others; a version without it never matches.
+  codeChecksum: z.optional(checksumSchema),
   arn: z.optional(z.string()),
   Arn: z.optional(z.string()),
   arnV2: z.optional(z.string()),
@@ -105,7 +106,7 @@ function toLayerVersion(data: unknown, operation: string, layerName: string): La
     version: parsed.version,
     description: parsed.description ?? '',
     compatibleRuntime: parsed.compatibleRuntime ?? [],
-    codeChecksum: parsed.codeChecksum,
+    codeChecksum: parsed.codeChecksum ?? '',
     arn: parsed.arn ?? parsed.Arn ?? parsed.arnV2,
     createTime: parsed.createTime,
     raw: data as Record<string, unknown>,

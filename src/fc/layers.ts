@@ -4,7 +4,7 @@ export interface LayerVersion {
   version: number;
   description: string;
   compatibleRuntime: string[];
-  /** CRC-64/XZ as an unsigned decimal string. */
+  /** CRC-64/XZ as an unsigned decimal string; empty when FC did not report one. */
   codeChecksum: string;
   arn: string | undefined;
   createTime: string | undefined;

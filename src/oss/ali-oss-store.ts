@@ -106,7 +106,8 @@ export function createOssStore(options: OssStoreOptions): ObjectStore {
         });
         return 'created';
       } catch (error) {
-        if (putOptions.forbidOverwrite && statusOf(error) === 409 && codeOf(error) === 'FileAlreadyExists') {
+        // 409 is FileAlreadyExists for a forbid-overwrite PUT; its body is not needed to know that.
+        if (putOptions.forbidOverwrite && statusOf(error) === 409) {
           return 'exists';
         }
         throw translate(error, 'PutObject', bucket, key);

@@ -275,7 +275,7 @@ class RecordFlow {
     if (created.codeChecksum !== verified.crc64) {
       await this.retrying('delete', () => this.deps.layers().delete(manifest.layerName, created.version));
       throw new CodeChecksumMismatchError(
-        `Function Compute reports codeChecksum ${created.codeChecksum} for ${manifest.layerName} version ${created.version}, ` +
+        `Function Compute reports codeChecksum ${created.codeChecksum || '(none)'} for ${manifest.layerName} version ${created.version}, ` +
           `but the zip read from OSS has CRC-64 ${verified.crc64}; the version was deleted. Upload the zip again`,
         { context: { layerName: manifest.layerName, version: created.version, codeChecksum: created.codeChecksum, crc64: verified.crc64 } },
       );

@@ -1,0 +1,202 @@
+import { HttpResponse, http } from 'msw';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { PublishResult } from '../../src/publish/result';
+import { useMswCloud } from '../support/cloud';
+import { readJson, tally } from '../support/invariants';
+import { LAYER, RESULT_KEY, creates, deliver, expectInvariants, fcAction, injected, seedPair, snapshot } from './scenario';
+
+/** Function Compute misbehaving (CONTRACT §7): transient faults retried, unknown outcomes looked up first. */
+const env = useMswCloud();
+const CREATE_PATH = /\/layers\/left-pad\/versions$/;
+
+afterAll(() => {
+  console.log(`fc faults: ${injected.count} faults injected, ${tally.scenarios} scenarios, ${tally.versionsMade} versions made`);
+});
+
+const TRANSIENT: Array<[number, string]> = [
+  [429, 'TooManyRequests'],
+  [500, 'InternalServerError'],
+  [503, 'ServiceUnavailable'],
+  [409, 'ConcurrentUpdateError'],
+];
+const ACTIONS = ['CreateLayerVersion', 'ListLayerVersions'] as const;
+
+describe(`FC transient statuses: ${TRANSIENT.length} statuses × ${ACTIONS.length} actions × once/persistently`, () => {
+  describe.each(ACTIONS)('on %s', (action) => {
+    it.each(TRANSIENT)('%i %s once: retried inside the invocation, published once', async (status, code) => {
+      const { cloud } = env;
+      const { zipEvent } = await seedPair(cloud);
+      const before = await snapshot(cloud, [LAYER]);
+      cloud.fc.faults.inject({ match: fcAction(action), status, code });
+      injected.count += 1;
+
+      const run = await deliver([zipEvent]);
+
+      expect(run.error).toBeUndefined();
+      expect(run.summary?.[0]).toMatchObject({ status: 'published', version: 1 });
+      expect(cloud.fc.versions(LAYER)).toHaveLength(1);
+      expect(cloud.fc.requests.entries.filter((request) => request.action === action && request.status === status)).toHaveLength(1);
+      await expectInvariants(cloud, before, { layers: [LAYER], runs: [run] });
+    });
+
+    it.each(TRANSIENT)('%i %s persistently: failed, retryable, the handler rejects, no version', async (status, code) => {
+      const { cloud } = env;
+      const { zipEvent } = await seedPair(cloud);
+      const before = await snapshot(cloud, [LAYER]);
+      cloud.fc.faults.inject({ match: fcAction(action), status, code, times: Infinity });
+      injected.count += 1;
+
+      const run = await deliver([zipEvent], { timeoutSeconds: 20 });
+
+      expect(run.error?.message).toMatch(/delivered again/);
+      expect(await readJson<PublishResult>(cloud, RESULT_KEY)).toMatchObject({
+        status: 'failed',
+        error: { code: 'Unavailable', retryable: true, message: expect.stringContaining(String(status)) },
+      });
+      expect(cloud.fc.versions(LAYER)).toHaveLength(0);
+      await expectInvariants(cloud, before, { layers: [LAYER], runs: [run] });
+    });
+  });
+});
+
+describe('FC answers lost: the outcome is unknown, a version may exist (CONTRACT §7)', () => {
+  it.each([500, 502, 504])('CreateLayerVersion handled, then answered %i: adopted, not made twice', async (status) => {
+    const { cloud } = env;
+    const { zipEvent } = await seedPair(cloud);
+    const before = await snapshot(cloud, [LAYER]);
+    cloud.fc.faults.inject({ match: fcAction('CreateLayerVersion'), status, afterHandling: true });
+    injected.count += 1;
+
+    const run = await deliver([zipEvent]);
+
+    expect(run.summary?.[0]).toMatchObject({ status: 'published', version: 1 });
+    expect(creates(cloud)).toHaveLength(1);
+    expect(cloud.fc.versions(LAYER)).toHaveLength(1);
+    await expectInvariants(cloud, before, { layers: [LAYER], runs: [run] });
+  });
+
+  it('every CreateLayerVersion answer lost: the first one made is adopted, no second create', async () => {
+    const { cloud } = env;
+    const { zipEvent } = await seedPair(cloud);
+    const before = await snapshot(cloud, [LAYER]);
+    cloud.fc.faults.inject({ match: fcAction('CreateLayerVersion'), status: 503, afterHandling: true, times: Infinity });
+    injected.count += 1;
+
+    const run = await deliver([zipEvent]);
+
+    expect(run.summary?.[0]).toMatchObject({ status: 'published', version: 1 });
+    expect(creates(cloud)).toHaveLength(1);
+    await expectInvariants(cloud, before, { layers: [LAYER], runs: [run] });
+  });
+
+  it('the answer is cut mid-body after the version was made: adopted', async () => {
+    const { cloud } = env;
+    const { zipEvent } = await seedPair(cloud);
+    const before = await snapshot(cloud, [LAYER]);
+    cloud.fc.faults.inject({ match: fcAction('CreateLayerVersion'), cutBodyAfterBytes: 12 });
+    injected.count += 1;
+
+    const run = await deliver([zipEvent]);
+
+    expect(run.summary?.[0]).toMatchObject({ status: 'published', version: 1 });
+    expect(cloud.fc.versions(LAYER)).toHaveLength(1);
+    await expectInvariants(cloud, before, { layers: [LAYER], runs: [run] });
+  });
+
+  it('a connection reset before FC saw the request: retried, published once', async () => {
+    const { cloud } = env;
+    const { zipEvent } = await seedPair(cloud);
+    const before = await snapshot(cloud, [LAYER]);
+    env.server.use(http.post(CREATE_PATH, () => HttpResponse.error(), { once: true }));
+    injected.count += 1;
+
+    const run = await deliver([zipEvent]);
+
+    expect(run.summary?.[0]).toMatchObject({ status: 'published', version: 1 });
+    expect(cloud.fc.versions(LAYER)).toHaveLength(1);
+    await expectInvariants(cloud, before, { layers: [LAYER], runs: [run] });
+  });
+
+  it('a connection reset after FC made the version: adopted, not made twice', async () => {
+    const { cloud } = env;
+    const { zipEvent } = await seedPair(cloud);
+    const before = await snapshot(cloud, [LAYER]);
+    env.server.use(
+      http.post(CREATE_PATH, async ({ request }) => {
+        await env.cloud.fc.handle(request);
+        return HttpResponse.error();
+      }),
+    );
+    injected.count += 1;
+
+    const run = await deliver([zipEvent]);
+
+    expect(run.summary?.[0]).toMatchObject({ status: 'published', version: 1 });
+    expect(cloud.fc.versions(LAYER)).toHaveLength(1);
+    await expectInvariants(cloud, before, { layers: [LAYER], runs: [run] });
+  });
+
+  it('resets on every CreateLayerVersion before FC sees it: failed, retryable, rejects, no version', async () => {
+    const { cloud } = env;
+    const { zipEvent } = await seedPair(cloud);
+    const before = await snapshot(cloud, [LAYER]);
+    env.server.use(http.post(CREATE_PATH, () => HttpResponse.error()));
+    injected.count += 1;
+
+    const run = await deliver([zipEvent], { timeoutSeconds: 20 });
+
+    expect(run.error).toBeDefined();
+    expect(await readJson<PublishResult>(cloud, RESULT_KEY)).toMatchObject({ status: 'failed', error: { code: 'Unavailable', retryable: true } });
+    expect(cloud.fc.versions(LAYER)).toHaveLength(0);
+    await expectInvariants(cloud, before, { layers: [LAYER], runs: [run] });
+  });
+
+  it('a lost create answer, then ListLayerVersions down: rejects; the redelivery adopts the version, no second create', async () => {
+    const { cloud } = env;
+    const { zipEvent } = await seedPair(cloud);
+    const before = await snapshot(cloud, [LAYER]);
+    cloud.fc.faults.inject({ match: fcAction('CreateLayerVersion'), status: 503, afterHandling: true });
+    cloud.fc.faults.inject({ match: fcAction('ListLayerVersions'), status: 503, nth: 2, times: Infinity });
+    injected.count += 2;
+
+    const first = await deliver([zipEvent], { timeoutSeconds: 20, requestId: 'first' });
+    expect(first.error).toBeDefined();
+    expect(cloud.fc.versions(LAYER)).toHaveLength(1);
+
+    cloud.fc.faults.clear();
+    const second = await deliver([zipEvent], { requestId: 'second' });
+
+    expect(second.summary?.[0]).toMatchObject({ status: 'published', version: 1 });
+    expect(creates(cloud)).toHaveLength(1);
+    expect(cloud.fc.versions(LAYER)).toHaveLength(1);
+    await expectInvariants(cloud, before, { layers: [LAYER], runs: [first, second] });
+  });
+
+  it('a slow FC answer (a delay under the client timeout) is waited for', async () => {
+    const { cloud } = env;
+    const { zipEvent } = await seedPair(cloud);
+    const before = await snapshot(cloud, [LAYER]);
+    cloud.fc.faults.inject({ match: fcAction('CreateLayerVersion'), delayMs: 300 });
+    injected.count += 1;
+
+    const run = await deliver([zipEvent]);
+
+    expect(run.summary?.[0]).toMatchObject({ status: 'published', version: 1 });
+    await expectInvariants(cloud, before, { layers: [LAYER], runs: [run] });
+  });
+
+  it('a codeChecksum mismatch whose delete answer is lost still leaves no version', async () => {
+    const { cloud } = env;
+    const { zipEvent } = await seedPair(cloud);
+    const before = await snapshot(cloud, [LAYER]);
+    cloud.fc.reportWrongChecksumOnNextCreate();
+    cloud.fc.faults.inject({ match: fcAction('DeleteLayerVersion'), status: 503, afterHandling: true });
+    injected.count += 2;
+
+    const run = await deliver([zipEvent]);
+
+    expect(cloud.fc.versions(LAYER)).toHaveLength(0);
+    expect(await readJson<PublishResult>(cloud, RESULT_KEY)).toMatchObject({ status: 'failed' });
+    await expectInvariants(cloud, before, { layers: [LAYER], runs: [run] });
+  });
+});

@@ -1,0 +1,156 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { checkLayer, describeCheck, manifestPathFor } from './check';
+import { CliError, type CliIo, EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT, EXIT_USAGE } from './io';
+import { ossClient } from './oss';
+import { publishLayer } from './publish';
+import { listResults, resultsTable } from './results';
+
+const USAGE = `Usage: layer-publisher <command> [options]
+
+Commands:
+  check <zip> [--manifest <file>]            check a layer zip and its manifest as the function will
+  publish <zip> --bucket <b> [--prefix <p>]  upload a layer and wait for its result
+  results --bucket <b> [--prefix <p>]        list results and audit records
+
+Run layer-publisher <command> --help for a command's options. Every command takes --json.
+Credentials: ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET (ALIBABA_CLOUD_SECURITY_TOKEN).
+`;
+
+const OSS_OPTIONS = {
+  bucket: { type: 'string' },
+  prefix: { type: 'string', default: '' },
+  endpoint: { type: 'string' },
+  region: { type: 'string' },
+} as const;
+const COMMON_OPTIONS = { json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } } as const;
+
+interface Command {
+  help: string;
+  options: NonNullable<ParseArgsConfig['options']>;
+  positionals: number;
+  run(values: Record<string, string | boolean | undefined>, positionals: string[], io: CliIo): Promise<number>;
+}
+
+const COMMANDS: Record<string, Command> = {
+  check: {
+    help: `Usage: layer-publisher check <zip> [--manifest <file>] [--json]
+
+Checks what the function will check: the manifest's rules, the zip's size limit (MAX_ZIP_BYTES),
+that it is a zip, its layout against the runtimes; prints its CRC-64. Exit 0 when it would be
+accepted, 1 when not, 2 on a usage error.
+  --manifest <file>  the manifest (default: <zip without .zip>.layer.json beside the zip)
+`,
+    options: { manifest: { type: 'string' } },
+    positionals: 1,
+    async run(values, [zip = ''], io) {
+      const report = await checkLayer(zip, stringValue(values.manifest) ?? manifestPathFor(zip));
+      io.out(`${values.json ? JSON.stringify(report) : describeCheck(report)}\n`);
+      return report.ok ? EXIT_OK : EXIT_FAILED;
+    },
+  },
+  publish: {
+    help: `Usage: layer-publisher publish <zip> --bucket <b> [--prefix <p>] [--manifest <file>] [--endpoint <url>] [--json]
+
+Checks the layer, uploads its manifest and zip to <prefix><name>.layer.json and <prefix><name>.zip
+(in parts, with a progress bar, from 16 MiB), verifies the upload's CRC-64 against OSS's, then waits
+for <prefix><name>.result.json and prints it. Exit 0 when published or unchanged, 1 when refused or
+failed, 3 when no result came in time.
+  --bucket <b>       the bucket the publisher watches (required)
+  --prefix <p>       key prefix, e.g. layers/ (default: none)
+  --manifest <file>  the manifest (default: <zip without .zip>.layer.json beside the zip)
+  --endpoint <url>   OSS endpoint, e.g. http://127.0.0.1:9000 for npm start (default: from --region)
+  --region <id>      e.g. cn-hangzhou (default: ALIBABA_CLOUD_REGION or FC_REGION)
+  --wait <seconds>   how long to wait for the result (default 300)
+`,
+    options: { ...OSS_OPTIONS, manifest: { type: 'string' }, wait: { type: 'string', default: '300' } },
+    positionals: 1,
+    async run(values, [zip = ''], io) {
+      const json = values.json === true;
+      const outcome = await publishLayer(
+        ossClient(ossTarget(values), io.env),
+        { zipPath: zip, manifestPath: stringValue(values.manifest) ?? manifestPathFor(zip), prefix: stringValue(values.prefix) ?? '', waitSeconds: countOption('--wait', values.wait) },
+        io,
+        json,
+      );
+      if (outcome.kind === 'refused') {
+        io.out(`${json ? JSON.stringify({ status: 'refused', check: outcome.check }) : `${describeCheck(outcome.check)}\nnot uploaded`}\n`);
+        return EXIT_FAILED;
+      }
+      if (outcome.kind === 'timeout') {
+        io.out(`${json ? JSON.stringify({ status: 'timeout', keys: outcome.keys }) : `no result at ${outcome.keys.result} in time; is the publisher running?`}\n`);
+        return EXIT_TIMEOUT;
+      }
+      const { result } = outcome;
+      io.out(`${json ? JSON.stringify(result) : JSON.stringify(result, null, 2)}\n`);
+      return result.status === 'published' || result.status === 'unchanged' ? EXIT_OK : EXIT_FAILED;
+    },
+  },
+  results: {
+    help: `Usage: layer-publisher results --bucket <b> [--prefix <p>] [--endpoint <url>] [--json]
+
+Lists the result of every layer under the prefix, and the newest audit records about them:
+layer, version, status, size, CRC-64 and when.
+  --bucket <b>       the bucket (required)
+  --prefix <p>       only keys under this prefix
+  --endpoint <url>   OSS endpoint (default: from --region)
+  --region <id>      e.g. cn-hangzhou
+  --audit <n>        how many of the newest audit records to read (default 20)
+`,
+    options: { ...OSS_OPTIONS, audit: { type: 'string', default: '20' } },
+    positionals: 0,
+    async run(values, _positionals, io) {
+      const rows = await listResults(ossClient(ossTarget(values), io.env), stringValue(values.prefix) ?? '', countOption('--audit', values.audit));
+      io.out(`${values.json ? JSON.stringify(rows) : resultsTable(rows)}\n`);
+      return rows.some((row) => row.kind === 'result' && row.status === 'failed') ? EXIT_FAILED : EXIT_OK;
+    },
+  },
+};
+
+/** Runs one command line; returns the exit code. Errors are printed, never thrown. */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    (name === undefined ? io.err : io.out)(USAGE);
+    return name === undefined ? EXIT_USAGE : EXIT_OK;
+  }
+  const command = COMMANDS[name];
+  if (command === undefined) {
+    io.err(`unknown command ${JSON.stringify(name)}\n\n${USAGE}`);
+    return EXIT_USAGE;
+  }
+  try {
+    const { values, positionals } = parseArgs({ args: [...rest], options: { ...COMMON_OPTIONS, ...command.options }, allowPositionals: true, strict: true });
+    if (values.help) {
+      io.out(command.help);
+      return EXIT_OK;
+    }
+    if (positionals.length !== command.positionals) {
+      throw new CliError(command.positionals === 0 ? `${name} takes no file argument, got ${positionals.join(' ')}` : `${name} needs exactly one <zip>, got ${positionals.length}`);
+    }
+    return await command.run(values, positionals, io);
+  } catch (error) {
+    if (!(error instanceof CliError) && !isParseArgsError(error)) throw error;
+    io.err(`layer-publisher ${name}: ${(error as Error).message}\nRun layer-publisher ${name} --help for usage.\n`);
+    return EXIT_USAGE;
+  }
+}
+
+function isParseArgsError(error: unknown): boolean {
+  return typeof (error as { code?: unknown }).code === 'string' && String((error as { code: string }).code).startsWith('ERR_PARSE_ARGS');
+}
+
+function stringValue(value: string | boolean | undefined): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+function ossTarget(values: Record<string, string | boolean | undefined>) {
+  const bucket = stringValue(values.bucket);
+  if (bucket === undefined) throw new CliError('--bucket is required');
+  return { bucket, endpoint: stringValue(values.endpoint), region: stringValue(values.region) };
+}
+
+function countOption(flag: string, value: string | boolean | undefined): number {
+  const text = stringValue(value) ?? '';
+  if (!/^\d+$/.test(text)) throw new CliError(`${flag} must be a whole number, got ${JSON.stringify(text)}`);
+  return Number(text);
+}

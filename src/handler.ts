@@ -62,8 +62,8 @@ async function runInvocation(event: unknown, config: Config, invocation: Invocat
     throw error;
   }
   logger.info('invocation.start', { records: records.length });
-  const clients = new Clients(config, invocation);
   const deadline = new Deadline(invocation.endsAt.getTime() - SAFETY_MARGIN_MS);
+  const clients = new Clients(config, invocation, deadline);
   const summary: Summary = [];
   const mustRetry: string[] = [];
 
@@ -162,7 +162,13 @@ class Clients {
   constructor(
     private readonly config: Config,
     private readonly invocation: Invocation,
+    private readonly deadline: Deadline,
   ) {}
+
+  /** No single call may outlive the invocation: a hung request would leave no time for the result. */
+  private timeoutMs(): number {
+    return Math.max(1_000, Math.min(SDK_TIMEOUT_MS, this.deadline.remainingMs()));
+  }
 
   store(bucket: string, recordRegion: string | undefined): ObjectStore {
     let store = this.stores.get(bucket);
@@ -172,7 +178,7 @@ class Clients {
         region: requireRegion(this.invocation, recordRegion),
         endpoint: this.config.ossEndpoint,
         credentials: requireCredentials(this.invocation),
-        timeoutMs: SDK_TIMEOUT_MS,
+        timeoutMs: this.timeoutMs(),
       });
       this.stores.set(bucket, store);
     }
@@ -186,7 +192,7 @@ class Clients {
       endpoint: this.config.fcEndpoint,
       apiVersion: this.config.fcApiVersion,
       credentials: requireCredentials(this.invocation),
-      timeoutMs: SDK_TIMEOUT_MS,
+      timeoutMs: this.timeoutMs(),
     });
     return this.layerApi;
   }

@@ -1,0 +1,48 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, rmdirSync, statSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export const REPO = resolve(__dirname, '..', '..');
+export const HANDLER_BUNDLE = join(REPO, 'dist', 'index.js');
+export const HOST_SCRIPT = join(REPO, 'dist', 'local-host.js');
+export const EXAMPLES_DIR = join(REPO, 'examples');
+
+const LOCK = join(REPO, 'dist', '.test-build-lock');
+
+/**
+ * Builds dist/index.js and dist/local-host.js when they are missing or older than a source file:
+ * the local stack runs the bundle, as the cloud does. Test files run in parallel, so one builds
+ * under a lock folder and the others wait for it.
+ */
+export async function ensureBundles(): Promise<void> {
+  mkdirSync(join(REPO, 'dist'), { recursive: true });
+  for (;;) {
+    try {
+      mkdirSync(LOCK);
+      break;
+    } catch {
+      await sleep(100);
+    }
+  }
+  try {
+    if (isStale(HANDLER_BUNDLE) || isStale(HOST_SCRIPT)) {
+      execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: REPO, stdio: 'ignore' });
+      execFileSync(process.execPath, ['scripts/build-tools.mjs'], { cwd: REPO, stdio: 'ignore' });
+    }
+  } finally {
+    rmdirSync(LOCK);
+  }
+}
+
+function isStale(bundle: string): boolean {
+  const built = statSync(bundle, { throwIfNoEntry: false });
+  return built === undefined || newestSource(join(REPO, 'src')) > built.mtimeMs;
+}
+
+function newestSource(folder: string): number {
+  return readdirSync(folder, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .reduce((newest, entry) => Math.max(newest, statSync(join(entry.parentPath, entry.name)).mtimeMs), 0);
+}

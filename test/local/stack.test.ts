@@ -1,0 +1,195 @@
+import { mkdtemp, mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { zipSync } from 'fflate';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../src/cli/run';
+import { LOCAL_CREDENTIALS } from '../../src/local/account';
+import { EXAMPLE_ZIP_KEY } from '../../src/local/example';
+import type { InvocationOutcome } from '../../src/local/invoker';
+import { type LocalStack, type StackEvent, startLocalStack } from '../../src/local/stack';
+import type { PublishResult } from '../../src/publish/result';
+import { ossClient } from '../support/clients';
+import { EXAMPLES_DIR, HANDLER_BUNDLE, HOST_SCRIPT, ensureBundles } from './bundles';
+import { writeStoredZip } from './stored-zip';
+
+const BUCKET = 'local-layers';
+const MiB = 1024 * 1024;
+
+interface Running {
+  stack: LocalStack;
+  dataDir: string;
+  events: StackEvent[];
+  outcomes: InvocationOutcome[];
+}
+
+const running: Running[] = [];
+
+async function start(dataDir?: string, settleMs = 200): Promise<Running> {
+  const dir = dataDir ?? (await mkdtemp(join(tmpdir(), 'local-stack-')));
+  const events: StackEvent[] = [];
+  const outcomes: InvocationOutcome[] = [];
+  const stack = await startLocalStack({
+    dataDir: dir,
+    bucket: BUCKET,
+    ossPort: 0,
+    fcPort: 0,
+    handlerBundle: HANDLER_BUNDLE,
+    hostScript: HOST_SCRIPT,
+    examplesDir: EXAMPLES_DIR,
+    settleMs,
+    onEvent: (event) => {
+      events.push(event);
+      if (event.kind === 'outcome') outcomes.push(event.outcome);
+    },
+  });
+  const run = { stack, dataDir: dir, events, outcomes };
+  running.push(run);
+  return run;
+}
+
+function layerZip(files: Record<string, string>): Uint8Array {
+  return zipSync(Object.fromEntries(Object.entries(files).map(([name, text]) => [name, Buffer.from(text)])));
+}
+
+function manifest(layerName: string): string {
+  return JSON.stringify({ layerName, compatibleRuntime: ['nodejs20'] });
+}
+
+async function readJson<T>(path: string): Promise<T> {
+  return JSON.parse(await readFile(path, 'utf8')) as T;
+}
+
+/** Waits for the handler to write a result that is not `waiting` (no time is asserted). */
+async function settledResult(path: string): Promise<PublishResult> {
+  for (;;) {
+    const result = await readJson<PublishResult>(path).catch(() => undefined);
+    if (result !== undefined && result.status !== 'waiting') return result;
+    await sleep(100);
+  }
+}
+
+beforeAll(ensureBundles, 120_000);
+
+afterEach(async () => {
+  for (const { stack, dataDir } of running.splice(0)) {
+    await stack.close();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+});
+
+describe('npm start --once: the example layer', () => {
+  it('publishes the example on first start through the bundle, and a restart finds it handled', async () => {
+    const first = await start();
+    await first.stack.scan();
+    await first.stack.idle();
+    const result = await readJson<PublishResult>(join(first.stack.bucketFolder, EXAMPLE_ZIP_KEY.replace(/\.zip$/, '.result.json')));
+    expect(result).toMatchObject({ status: 'published', layerName: 'hello-layer', version: 1 });
+    expect(first.events.some((e) => e.kind === 'log' && JSON.parse(e.line).step === 'layer.created')).toBe(true);
+    // Objects are plain files: the zip in the folder is the bytes FC made the layer from.
+    const layers = await readJson<{ layers: { layerName: string; versions: { codeChecksum: string }[] }[] }>(join(first.dataDir, 'layers.json'));
+    expect(layers.layers[0]).toMatchObject({ layerName: 'hello-layer', versions: [{ codeChecksum: result.source.crc64 }] });
+
+    const dataDir = first.dataDir;
+    await first.stack.close();
+    running.splice(0);
+    const second = await start(dataDir);
+    await second.stack.scan();
+    await second.stack.idle();
+    expect(second.events.filter((e) => e.kind === 'invoke')).toEqual([]);
+    expect(second.stack.fc.versions('hello-layer').map((v) => v.version)).toEqual([1]);
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('reports a failed layer found at start with its error code', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'local-stack-'));
+    const folder = join(dataDir, BUCKET, 'bad');
+    await mkdir(folder, { recursive: true });
+    await writeFile(join(folder, 'flat.zip'), layerZip({ 'node_modules/x/index.js': 'x' }));
+    await writeFile(join(folder, 'flat.layer.json'), manifest('flat'));
+    const { stack, outcomes } = await start(dataDir);
+    await stack.scan();
+    await stack.idle();
+    const result = await readJson<PublishResult>(join(folder, 'flat.result.json'));
+    expect(result).toMatchObject({ status: 'failed', error: { code: 'ZipLayoutInvalid' } });
+    expect(outcomes).toMatchObject([{ kind: 'done', summary: [{ status: 'failed' }] }]);
+  });
+});
+
+describe('npm start: watching the bucket folder and the endpoint', () => {
+  it('publishes a zip and manifest copied into the folder, not taking the zip while it is still being written', async () => {
+    const { stack } = await start();
+    await stack.scan();
+    await stack.idle();
+    await stack.watch();
+    const folder = join(stack.bucketFolder, 'team');
+    await mkdir(folder, { recursive: true });
+    await writeFile(join(folder, 'tools.layer.json'), manifest('tools'));
+    const zip = layerZip({ 'bin/tool': '#!/bin/sh\necho tool\n'.repeat(2000) });
+    // A slow copy: the first half, a pause, then the rest. Taking the half would be ZipInvalid.
+    const file = await open(join(folder, 'tools.zip'), 'w');
+    await file.write(zip.subarray(0, zip.length >> 1));
+    await sleep(50);
+    await file.write(zip.subarray(zip.length >> 1));
+    await file.close();
+    const result = await settledResult(join(folder, 'tools.result.json'));
+    expect(result).toMatchObject({ status: 'published', layerName: 'tools', version: 1, source: { size: zip.length } });
+    expect(stack.fc.versions('tools')).toHaveLength(1);
+  });
+
+  it('publishes what is uploaded through the local endpoint with ali-oss, signatures checked', async () => {
+    const { stack } = await start();
+    await stack.idle();
+    const client = ossClient({ endpoint: stack.ossUrl, bucket: BUCKET, ...LOCAL_CREDENTIALS, stsToken: '' });
+    await client.put('up/web.layer.json', Buffer.from(manifest('web')));
+    await client.put('up/web.zip', Buffer.from(layerZip({ 'nodejs/node_modules/web/index.js': 'module.exports = 1' })));
+    const result = await settledResult(join(stack.bucketFolder, 'up', 'web.result.json'));
+    expect(result).toMatchObject({ status: 'published', layerName: 'web', version: 1 });
+    // The uploaded bytes are a plain file in the folder.
+    expect((await readFile(join(stack.bucketFolder, 'up', 'web.layer.json'), 'utf8'))).toBe(manifest('web'));
+
+    const stranger = ossClient({ endpoint: stack.ossUrl, bucket: BUCKET, accessKeyId: 'someone', accessKeySecret: 'else', stsToken: '' });
+    await expect(stranger.put('up/other.zip', Buffer.from('x'))).rejects.toMatchObject({ status: 403 });
+  });
+
+  it('layer-publisher publish uploads, waits for the result and exits 0; results lists it', async () => {
+    const { stack } = await start();
+    await stack.idle();
+    const dir = await mkdtemp(join(tmpdir(), 'cli-publish-'));
+    await writeFile(join(dir, 'cli.zip'), layerZip({ 'python/cli/__init__.py': 'x = 1' }));
+    await writeFile(join(dir, 'cli.layer.json'), JSON.stringify({ layerName: 'cli', compatibleRuntime: ['python3.10'] }));
+    const out: string[] = [];
+    const io = { out: (t: string) => void out.push(t), err: (t: string) => void out.push(t), env: {}, interactive: false };
+    const code = await runCli(['publish', join(dir, 'cli.zip'), '--bucket', BUCKET, '--prefix', 'cli/', '--endpoint', stack.ossUrl, '--json', '--wait', '120'], io);
+    expect(code).toBe(0);
+    expect(JSON.parse(out.join(''))).toMatchObject({ status: 'published', layerName: 'cli', version: 1, source: { key: 'cli/cli.zip' } });
+
+    out.length = 0;
+    expect(await runCli(['results', '--bucket', BUCKET, '--prefix', 'cli/', '--endpoint', stack.ossUrl, '--json'], io)).toBe(0);
+    const rows = JSON.parse(out.join('')) as { kind: string; layerName: string; status: string }[];
+    expect(rows).toContainEqual(expect.objectContaining({ kind: 'result', layerName: 'cli', status: 'published' }));
+    expect(rows).toContainEqual(expect.objectContaining({ kind: 'audit', layerName: 'cli', status: 'published' }));
+    await rm(dir, { recursive: true, force: true });
+  });
+});
+
+describe('a 256 MiB zip over real sockets', () => {
+  it('publishes it while the handler process keeps its memory flat', async () => {
+    const { stack, outcomes } = await start();
+    // Warm-up: the example's publish loads every module the big one will use.
+    await stack.scan();
+    await stack.idle();
+    const warmPeak = outcomes.at(-1)!.peakRssBytes;
+    const folder = join(stack.bucketFolder, 'big');
+    await mkdir(folder, { recursive: true });
+    await writeStoredZip(join(folder, 'big.zip'), 'bin/big.bin', 256 * MiB);
+    await writeFile(join(folder, 'big.layer.json'), manifest('big'));
+    await stack.scan();
+    await stack.idle();
+    const result = await readJson<PublishResult>(join(folder, 'big.result.json'));
+    expect(result).toMatchObject({ status: 'published', layerName: 'big', source: { size: 256 * MiB + 136 } });
+    const peak = Math.max(...outcomes.map((o) => o.peakRssBytes));
+    expect(peak - warmPeak).toBeLessThan(96 * MiB);
+  }, 300_000);
+});

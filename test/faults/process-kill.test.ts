@@ -1,0 +1,131 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LoopbackServer, serve } from '../../src/emulator';
+import type { PublishResult } from '../../src/publish/result';
+import { TEST_BUCKET, createTestCloud, testContext, type TestCloud } from '../support/cloud';
+import { expectInvariants, readJson, snapshot } from '../support/invariants';
+import { NODE_MANIFEST, manifestBytes, nodejsLayerZip } from '../support/layers';
+
+/**
+ * A real death (CONTRACT §7): the bundled handler runs in a child process over loopback sockets;
+ * FC makes the version, then holds its answer; the child is SIGKILLed while it waits; the event is
+ * delivered again to a fresh process, which must adopt that version at once.
+ */
+let workDir: string;
+let cloud: TestCloud;
+let servers: LoopbackServer[] = [];
+let created!: Promise<void>;
+let onCreated: () => void;
+let release: () => void;
+const held = new Promise<void>((resolve) => (release = resolve));
+
+beforeAll(async () => {
+  // Bundled like scripts/build.mjs, but into a temporary folder: dist/ is left to the build.
+  workDir = await mkdtemp(join(tmpdir(), 'kill-'));
+  await build({
+    entryPoints: { index: 'src/index.ts' },
+    outdir: workDir,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    external: ['proxy-agent'],
+    logLevel: 'warning',
+  });
+  cloud = createTestCloud();
+  created = new Promise((resolve) => (onCreated = resolve));
+  const fcHandler = async (request: Request): Promise<Response> => {
+    const isCreate = request.method === 'POST' && /\/layers\/[^/]+\/versions$/.test(new URL(request.url).pathname);
+    const response = await cloud.fc.handle(request);
+    if (isCreate) {
+      onCreated();
+      await held; // the answer never comes while the first process lives
+    }
+    return response;
+  };
+  servers = await Promise.all([serve(cloud.oss.handle), serve(fcHandler)]);
+  cloud = { ...cloud, ossEndpoint: servers[0]!.url, fcEndpoint: servers[1]!.url };
+}, 60_000);
+
+afterAll(async () => {
+  release();
+  await Promise.all(servers.map((server) => server.close()));
+  if (workDir) await rm(workDir, { recursive: true, force: true });
+});
+
+interface ChildRun {
+  child: ChildProcess;
+  done: Promise<{ answer: { summary?: unknown; rejected?: string } | undefined; stdout: string; stderr: string; code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+function runChild(events: unknown[], requestId: string, timeoutSeconds: number): ChildRun {
+  const script = `
+    const { handler } = require('./index.js');
+    handler(Buffer.from(process.env.TEST_EVENT), JSON.parse(process.env.TEST_CONTEXT)).then(
+      (summary) => require('fs').writeSync(3, JSON.stringify({ summary })),
+      (error) => { require('fs').writeSync(3, JSON.stringify({ rejected: String(error && error.message) })); process.exitCode = 1; },
+    );`;
+  const child = spawn(process.execPath, ['-e', script], {
+    cwd: workDir,
+    env: {
+      PATH: process.env.PATH,
+      OSS_ENDPOINT: cloud.ossEndpoint,
+      FC_ENDPOINT: cloud.fcEndpoint,
+      TEST_EVENT: JSON.stringify({ events }),
+      TEST_CONTEXT: JSON.stringify({ ...testContext(requestId), function: { timeout: timeoutSeconds } }),
+    },
+    stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  let answer = '';
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  (child.stdio[3] as NodeJS.ReadableStream).on('data', (chunk: Buffer) => (answer += chunk.toString()));
+  const done = new Promise<Awaited<ChildRun['done']>>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ answer: answer ? JSON.parse(answer) : undefined, stdout, stderr, code, signal }));
+  });
+  return { child, done };
+}
+
+describe('a process killed while CreateLayerVersion answers', () => {
+  it('SIGKILL after FC made the version; a fresh process adopts it: one version, published', async () => {
+    const zip = nodejsLayerZip('killed');
+    await cloud.oss.putObject(TEST_BUCKET, 'layers/left-pad.zip', zip);
+    await cloud.oss.putObject(TEST_BUCKET, 'layers/left-pad.layer.json', manifestBytes(NODE_MANIFEST));
+    const event = await cloud.oss.objectCreatedEvent(TEST_BUCKET, 'layers/left-pad.zip');
+    const before = await snapshot(cloud, ['left-pad']);
+
+    const first = runChild([event], 'doomed', 120);
+    await Promise.race([
+      created,
+      first.done.then((run) => Promise.reject(new Error(`the first process ended before creating: ${run.stdout} ${run.stderr}`))),
+    ]);
+    expect(cloud.fc.versions('left-pad')).toHaveLength(1);
+    first.child.kill('SIGKILL');
+    const killed = await first.done;
+    expect(killed.signal).toBe('SIGKILL');
+    expect(await readJson(cloud, 'layers/left-pad.result.json')).toBeUndefined();
+
+    const second = await runChild([event], 'fresh', 10).done;
+
+    expect(second.stderr).toBe('');
+    expect(second.answer).toEqual({ summary: [{ key: 'layers/left-pad.zip', status: 'published', layerName: 'left-pad', version: 1 }] });
+    expect(cloud.fc.versions('left-pad')).toHaveLength(1);
+    expect(cloud.fc.requests.entries.filter((request) => request.action === 'CreateLayerVersion')).toHaveLength(1);
+    expect(await readJson<PublishResult>(cloud, 'layers/left-pad.result.json')).toMatchObject({ status: 'published', version: 1, requestId: 'fresh' });
+    for (const line of second.stdout.split('\n').filter(Boolean)) expect(JSON.parse(line)).toMatchObject({ requestId: 'fresh' });
+    await expectInvariants(cloud, before, {
+      layers: ['left-pad'],
+      runs: [
+        { summary: undefined, error: 'killed', rawLines: [killed.stdout, killed.stderr] },
+        { summary: (second.answer as { summary: never }).summary, error: undefined, rawLines: [second.stdout, second.stderr], keys: [event.oss.object.key] },
+      ],
+    });
+  }, 60_000);
+});

@@ -271,7 +271,7 @@ export function describeOssEmulator(currentCloud: () => TestCloud): void {
     });
 
     it('reports created objects as OSS trigger records shaped like the shared fixture', async () => {
-      const fixture = (await import('../../../shared/events/put-zip.json', { with: { type: 'json' } })).default.events[0]!;
+      const fixture = (await import('../events/fixtures/put-zip.json', { with: { type: 'json' } })).default.events[0]!;
       const events: OssEventRecord[] = [];
       currentCloud().oss.onObjectCreated((record) => events.push(record));
       const bytes = patternBytes(421);

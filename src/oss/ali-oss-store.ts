@@ -86,14 +86,35 @@ export function createOssStore(options: OssStoreOptions): ObjectStore {
     },
 
     async stream(key, streamOptions: StreamOptions) {
+      const { range } = streamOptions;
       const headers: Record<string, string> = { 'If-Match': `"${unquote(streamOptions.ifMatch)}"` };
-      if (streamOptions.range) headers.Range = `bytes=${streamOptions.range.start}-${streamOptions.range.end}`;
+      if (range) {
+        headers.Range = `bytes=${range.start}-${range.end}`;
+        // Without it OSS answers a range it cannot serve with the whole object and a 200 (alibaba-cloud.md §6.4).
+        headers['x-oss-range-behavior'] = 'standard';
+      }
+      let result: { stream: Readable; res: { status: number; headers: unknown } };
       try {
-        const result = (await client.getStream(key, { headers })) as { stream: Readable; res: { headers: unknown } };
-        return { body: result.stream, head: headFrom(result.res.headers as Record<string, string | undefined>) };
+        result = (await client.getStream(key, { headers })) as typeof result;
       } catch (error) {
         throw translate(error, 'GetObject', bucket, key);
       }
+      const responseHeaders = result.res.headers as Record<string, string | undefined>;
+      const head = headFrom(responseHeaders);
+      if (range) {
+        const served = parseContentRange(responseHeaders['content-range']);
+        if (result.res.status !== 206 || served?.start !== range.start || served.end !== range.end) {
+          result.stream.destroy();
+          throw new TransientError(
+            `OSS GetObject of ${key} asked for bytes ${range.start}-${range.end} but got HTTP ${result.res.status} ` +
+              `with content-range ${JSON.stringify(responseHeaders['content-range'] ?? null)}`,
+            { context: { bucket, key, operation: 'GetObject', status: result.res.status } },
+          );
+        }
+        // The object's size, not the range's: ObjectHead describes the version.
+        head.size = served.size;
+      }
+      return { body: result.stream, head };
     },
 
     async put(key, body, putOptions) {
@@ -130,6 +151,11 @@ function headFrom(headers: Record<string, string | undefined>): ObjectHead {
     lastModified: headers['last-modified'] ?? '',
     crc64: headers['x-oss-hash-crc64ecma'] || undefined,
   };
+}
+
+function parseContentRange(value: string | undefined): { start: number; end: number; size: number } | undefined {
+  const match = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(value?.trim() ?? '');
+  return match ? { start: Number(match[1]), end: Number(match[2]), size: Number(match[3]) } : undefined;
 }
 
 function statusOf(error: unknown): number | undefined {

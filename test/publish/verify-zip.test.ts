@@ -1,0 +1,158 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { PreconditionFailedError, PublisherError, TransientError } from '../../src/errors';
+import { createOssStore } from '../../src/oss/ali-oss-store';
+import type { ObjectHead, ObjectStore } from '../../src/oss/store';
+import { MIN_RANGE_BYTES, planRanges } from '../../src/publish/read-ranges';
+import { readAndVerifyZip } from '../../src/publish/verify-zip';
+import type { OssRequestTarget } from '../../src/emulator';
+import { TEST_BUCKET, TEST_CREDENTIALS, TEST_REGION, startLoopbackCloud, type LoopbackCloud } from '../support/cloud';
+import { independentCrc64, patternBytes } from '../support/independent';
+import { zipSync } from 'fflate';
+
+/** Ranged reads stream large bodies, so these run over a real loopback socket (testing.md §3). */
+let cloud: LoopbackCloud;
+let store: ObjectStore;
+
+beforeAll(async () => {
+  cloud = await startLoopbackCloud();
+  store = createOssStore({
+    bucket: TEST_BUCKET,
+    region: TEST_REGION,
+    endpoint: new URL(cloud.ossEndpoint),
+    credentials: TEST_CREDENTIALS,
+    timeoutMs: 30_000,
+  });
+});
+
+afterAll(() => cloud?.close());
+
+beforeEach(() => {
+  cloud.oss.faults.clear();
+  cloud.oss.requests.clear();
+});
+
+/** Stored, not deflated: the sizes below are what the ranges split, and building stays fast. */
+function storedZip(files: Record<string, Uint8Array>): Buffer {
+  return Buffer.from(zipSync(files, { level: 0 }));
+}
+
+const KEY = 'layers/big.zip';
+/** Four ranges' worth and an odd length, so the ranges' lengths differ. */
+const BIG = storedZip({ 'python/big/data.bin': patternBytes(4 * MIN_RANGE_BYTES + 12_345, 3), 'python/big/__init__.py': new Uint8Array() });
+
+async function seed(bytes: Uint8Array, key = KEY): Promise<ObjectHead> {
+  await cloud.oss.putObject(TEST_BUCKET, key, bytes);
+  const head = await store.head(key);
+  if (head === undefined) throw new Error('seeded object missing');
+  return head;
+}
+
+function zipGets(key = KEY) {
+  return cloud.oss.requests.entries.filter((request) => request.method === 'GET' && request.key === key);
+}
+
+const getOf = (key: string) => (target: OssRequestTarget) => target.method === 'GET' && target.key === key;
+
+describe('planRanges', () => {
+  it('splits into contiguous ranges covering every byte, never below MIN_RANGE_BYTES', () => {
+    for (const [size, concurrency] of [
+      [0, 4],
+      [MIN_RANGE_BYTES - 1, 4],
+      [3 * MIN_RANGE_BYTES + 7, 4],
+      [100 * MIN_RANGE_BYTES + 3, 8],
+      [100 * MIN_RANGE_BYTES, 1],
+    ] as const) {
+      const ranges = planRanges(size, concurrency);
+      expect(ranges.length).toBe(Math.max(1, Math.min(concurrency, Math.floor(size / MIN_RANGE_BYTES))));
+      expect(ranges[0]?.start).toBe(0);
+      expect(ranges.at(-1)?.end).toBe(size - 1);
+      for (let i = 1; i < ranges.length; i++) expect(ranges[i]!.start).toBe(ranges[i - 1]!.end + 1);
+      if (ranges.length > 1) for (const range of ranges) expect(range.end - range.start + 1).toBeGreaterThanOrEqual(MIN_RANGE_BYTES);
+    }
+  });
+});
+
+describe('readAndVerifyZip over ranged GETs', () => {
+  it.each([1, 2, 4, 8])('READ_CONCURRENCY=%i gives the CRC and contents of a single GET', async (concurrency) => {
+    const head = await seed(BIG);
+
+    const verified = await readAndVerifyZip(store, KEY, head, { concurrency });
+
+    expect(verified.crc64).toBe(independentCrc64(BIG));
+    expect(verified.bytesRead).toBe(BIG.length);
+    expect(verified.contents.entryCount).toBe(2);
+    const gets = zipGets();
+    expect(gets).toHaveLength(Math.min(concurrency, 4));
+    for (const get of gets) expect(get.headers['if-match']?.replace(/"/g, '')).toBe(head.etag);
+    if (concurrency > 1) {
+      expect(gets.map((get) => get.headers.range).sort()).toEqual(
+        planRanges(BIG.length, concurrency).map((range) => `bytes=${range.start}-${range.end}`).sort(),
+      );
+    }
+  });
+
+  it('a small zip is read with one plain GET whatever READ_CONCURRENCY says', async () => {
+    const small = storedZip({ 'nodejs/index.js': new Uint8Array([120]) });
+    const head = await seed(small, 'layers/small.zip');
+
+    const verified = await readAndVerifyZip(store, 'layers/small.zip', head, { concurrency: 8 });
+
+    expect(verified.crc64).toBe(independentCrc64(small));
+    expect(zipGets('layers/small.zip').map((get) => get.headers.range)).toEqual([undefined]);
+  });
+
+  it('finds a central directory that lies before the tail window, with ranges', async () => {
+    const files: Record<string, Uint8Array> = {};
+    // Enough entries that the directory outgrows the inspector's 1 MiB tail.
+    for (let i = 0; i < 14_000; i++) files[`python/pkg/module_with_a_long_name_${i.toString().padStart(6, '0')}.py`] = new Uint8Array();
+    files['python/pkg/blob.bin'] = patternBytes(2 * MIN_RANGE_BYTES, 9);
+    const zip = storedZip(files);
+    const head = await seed(zip, 'layers/many.zip');
+
+    const verified = await readAndVerifyZip(store, 'layers/many.zip', head, { concurrency: 2 });
+
+    expect(verified.crc64).toBe(independentCrc64(zip));
+    expect(verified.contents.entryCount).toBe(14_001);
+  });
+
+  it('a non-zip stops at the first range with ZipInvalid', async () => {
+    const notZip = Buffer.concat([Buffer.from([0x1f, 0x8b]), patternBytes(4 * MIN_RANGE_BYTES, 5)]);
+    const head = await seed(notZip, 'layers/tar.zip');
+
+    const failure = await readAndVerifyZip(store, 'layers/tar.zip', head, { concurrency: 4 }).catch((error: unknown) => error);
+
+    expect(failure).toBeInstanceOf(PublisherError);
+    expect(failure).toMatchObject({ code: 'ZipInvalid', message: expect.stringContaining('layers/tar.zip') });
+  });
+
+  it('one range cut mid-body is a TransientError naming the key', async () => {
+    const head = await seed(BIG);
+    cloud.oss.faults.inject({ match: getOf(KEY), nth: 3, cutBodyAfterBytes: 100_000 });
+
+    const failure = await readAndVerifyZip(store, KEY, head, { concurrency: 4 }).catch((error: unknown) => error);
+
+    expect(failure).toBeInstanceOf(TransientError);
+    expect((failure as Error).message).toContain(KEY);
+  });
+
+  it('a 503 on one range is retryable, and the object replaced under a range is PreconditionFailed', async () => {
+    const head = await seed(BIG);
+    cloud.oss.faults.inject({ match: getOf(KEY), nth: 2, status: 503, code: 'ServiceUnavailable' });
+    const unavailable = await readAndVerifyZip(store, KEY, head, { concurrency: 4 }).catch((error: unknown) => error);
+    expect(unavailable).toBeInstanceOf(TransientError);
+
+    cloud.oss.faults.clear();
+    cloud.oss.faults.inject({ match: getOf(KEY), nth: 4, status: 412, code: 'PreconditionFailed' });
+    const replaced = await readAndVerifyZip(store, KEY, head, { concurrency: 4 }).catch((error: unknown) => error);
+    expect(replaced).toBeInstanceOf(PreconditionFailedError);
+  });
+
+  it('bytes that differ from the CRC OSS reports are ChecksumMismatch, the CRC combined over the ranges', async () => {
+    await cloud.oss.putObject(TEST_BUCKET, KEY, BIG, { withoutCrc: true });
+    const head = await store.head(KEY);
+
+    const failure = await readAndVerifyZip(store, KEY, { ...head!, crc64: '12345' }, { concurrency: 4 }).catch((error: unknown) => error);
+
+    expect(failure).toMatchObject({ code: 'ChecksumMismatch', context: { computed: independentCrc64(BIG), reported: '12345' } });
+  });
+});

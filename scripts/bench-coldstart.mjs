@@ -1,0 +1,80 @@
+#!/usr/bin/env node
+// Cold start of the function: how long a fresh Node process takes to `require` dist/index.js, beside the
+// same SDKs loaded unbundled from node_modules (ali-oss, @alicloud/fc2/lib/client.js, zod/mini, what the
+// sources import), and what the first invocation then pays to initialise the modules the bundle defers.
+// Medians of fresh processes, timed inside each process so Node's own boot is left out. Then the bundle's
+// size and its heaviest inputs from esbuild's metafile (dist/meta.json).
+//
+// Runs `npm run build` first, so the figures are for the code in src/.
+
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const PROCESSES = Number(process.env.BENCH_PROCESSES ?? 15);
+const root = fileURLToPath(new URL('..', import.meta.url));
+const bundle = `${root}dist/index.js`;
+
+execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+
+/** Runs `body` in a fresh process; `mark('name')` records milliseconds since the process began timing. */
+function timeInFreshProcess(body) {
+  const script = `
+    const t0 = process.hrtime.bigint();
+    const marks = {};
+    const mark = (name) => { marks[name] = Number(process.hrtime.bigint() - t0) / 1e6; };
+    (async () => { ${body} })().then(() => require('fs').writeSync(3, JSON.stringify(marks)));`;
+  // The handler logs JSON lines on stdout: the figures come back on fd 3.
+  const child = spawnSync(process.execPath, ['-e', script], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
+  if (child.status !== 0) throw new Error(`fresh process failed: ${child.stderr}`);
+  return JSON.parse(child.output[3]);
+}
+
+// An event with no records: the handler rejects it at once, so the time after load is module initialisation.
+const FIRST_INVOCATION = `await handler(Buffer.from('{}'), { requestId: 'bench' }).catch(() => undefined)`;
+
+const cases = [
+  [
+    'dist/index.js, bundled',
+    `const { handler } = require(${JSON.stringify(bundle)}); mark('load'); ${FIRST_INVOCATION}; mark('first')`,
+  ],
+  [
+    'ali-oss + fc2/lib/client.js + zod/mini, unbundled',
+    `${['ali-oss', '@alicloud/fc2/lib/client.js', 'zod/mini'].map((name) => `require(${JSON.stringify(name)})`).join(';')}; mark('load')`,
+  ],
+];
+
+const samples = new Map(cases.map(([name]) => [name, []]));
+// Interleaved, so drift in the machine's load hits both alike.
+for (let run = 0; run < PROCESSES; run++) {
+  for (const [name, body] of cases) samples.get(name).push(timeInFreshProcess(body));
+}
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+const describe = (values) =>
+  `${median(values).toFixed(1).padStart(6)} ms  (${Math.min(...values).toFixed(1)}-${Math.max(...values).toFixed(1)})`;
+const loads = cases.map(([name]) => samples.get(name).map((marks) => marks.load));
+console.log(`in ${PROCESSES} fresh Node ${process.version} processes each: median (min-max)`);
+console.log(`  ${'require() of'.padEnd(52)}`);
+cases.forEach(([name], index) => console.log(`    ${name.padEnd(50)} ${describe(loads[index])}`));
+console.log(`    bundled / unbundled: ${(median(loads[0]) / median(loads[1])).toFixed(2)}`);
+const firsts = samples.get(cases[0][0]).map((marks) => marks.first);
+console.log(`  dist/index.js, require() + first invocation (module init)   ${describe(firsts)}\n`);
+
+const meta = JSON.parse(readFileSync(`${root}dist/meta.json`, 'utf8'));
+const output = meta.outputs['dist/index.js'];
+console.log(`dist/index.js: ${statSync(bundle).size.toLocaleString('en')} bytes (${(statSync(bundle).size / 1e6).toFixed(3)} MB)`);
+const byPackage = new Map();
+for (const [path, { bytesInOutput }] of Object.entries(output.inputs)) {
+  const name = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path.replace(/.*node_modules\/(?=(@[^/]+\/)?[^/]+\/)/, 'node_modules/'))?.[1] ?? path.replace(/^src\/([^/]+)\/.*/, 'src/$1/');
+  byPackage.set(name, (byPackage.get(name) ?? 0) + bytesInOutput);
+}
+console.log('heaviest inputs (bytes in the output, by package):');
+for (const [name, bytes] of [...byPackage].sort((a, b) => b[1] - a[1]).slice(0, 12)) {
+  console.log(`  ${name.padEnd(40)} ${bytes.toLocaleString('en').padStart(9)}  ${((bytes / output.bytes) * 100).toFixed(1).padStart(5)}%`);
+}

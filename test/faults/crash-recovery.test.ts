@@ -211,6 +211,25 @@ describe('died after CreateLayerVersion, before the result: the version is adopt
     await expectInvariants(cloud, before, { layers: [LAYER], runs: [run], uploads: { [LAYER]: 0 } });
   });
 
+  // BUG: adoption only searches the 20 newest versions (VERSIONS_TO_SEARCH in publish-record.ts), not
+  // every version above the intent's newestVersionBefore: when other uploads of the layer made more
+  // than 20 versions since the death, the dead attempt's version (v1 here) is missed and
+  // CreateLayerVersion runs again: a second version for one upload (v27).
+  it.fails('other uploads made 25 versions of the layer since the death: the dead attempt\'s version is still adopted', async () => {
+    const { cloud } = env;
+    const { zip, zipEvent } = await seedPair(cloud);
+    await leaveDeadAttempt(cloud, { expiresInMs: -1_000, intent: 0 });
+    const made = versionMadeByTheDead(cloud, zip);
+    for (let i = 0; i < 25; i++) cloud.fc.seedVersion(LAYER, { code: nodejsLayerZip(`other-${i}`), ...NODE_MANIFEST });
+    const before = await snapshot(cloud, [LAYER]);
+
+    const run = await deliver([zipEvent], { timeoutSeconds: 10 });
+
+    expect(creates(cloud)).toHaveLength(0);
+    expect(run.summary?.[0]).toMatchObject({ status: 'published', version: made.version });
+    await expectInvariants(cloud, before, { layers: [LAYER], runs: [run], uploads: { [LAYER]: 0 } });
+  });
+
   it('a version with this code that predates the intent is not adopted: unchanged, not published', async () => {
     const { cloud } = env;
     const { zip, zipEvent } = await seedPair(cloud);

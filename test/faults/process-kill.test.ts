@@ -20,6 +20,11 @@ let cloud: TestCloud;
 let servers: LoopbackServer[] = [];
 let created!: Promise<void>;
 let onCreated: () => void;
+let zipGetHeld!: Promise<void>;
+let onZipGet: () => void;
+/** The next CreateLayerVersion's answer is held; the next GET of this path is held before it is served. */
+let holdNextCreate = true;
+let holdGetOf: string | undefined;
 let release: () => void;
 const held = new Promise<void>((resolve) => (release = resolve));
 
@@ -38,16 +43,26 @@ beforeAll(async () => {
   });
   cloud = createTestCloud();
   created = new Promise((resolve) => (onCreated = resolve));
+  zipGetHeld = new Promise((resolve) => (onZipGet = resolve));
   const fcHandler = async (request: Request): Promise<Response> => {
     const isCreate = request.method === 'POST' && /\/layers\/[^/]+\/versions$/.test(new URL(request.url).pathname);
     const response = await cloud.fc.handle(request);
-    if (isCreate) {
+    if (isCreate && holdNextCreate) {
+      holdNextCreate = false;
       onCreated();
       await held; // the answer never comes while the first process lives
     }
     return response;
   };
-  servers = await Promise.all([serve(cloud.oss.handle), serve(fcHandler)]);
+  const ossHandler = async (request: Request): Promise<Response> => {
+    if (request.method === 'GET' && holdGetOf !== undefined && new URL(request.url).pathname.endsWith(holdGetOf)) {
+      holdGetOf = undefined;
+      onZipGet();
+      await held; // a read that never ends while the first process lives
+    }
+    return cloud.oss.handle(request);
+  };
+  servers = await Promise.all([serve(ossHandler), serve(fcHandler)]);
   cloud = { ...cloud, ossEndpoint: servers[0]!.url, fcEndpoint: servers[1]!.url };
 }, 60_000);
 
@@ -122,6 +137,40 @@ describe('a process killed while CreateLayerVersion answers', () => {
     for (const line of second.stdout.split('\n').filter(Boolean)) expect(JSON.parse(line)).toMatchObject({ requestId: 'fresh' });
     await expectInvariants(cloud, before, {
       layers: ['left-pad'],
+      runs: [
+        { summary: undefined, error: 'killed', rawLines: [killed.stdout, killed.stderr] },
+        { summary: (second.answer as { summary: never }).summary, error: undefined, rawLines: [second.stdout, second.stderr], keys: [event.oss.object.key] },
+      ],
+    });
+  }, 60_000);
+
+  it('SIGKILL mid-read of the zip (after claiming): a fresh process waits out the dead claim, then publishes once', async () => {
+    const zip = nodejsLayerZip('read-kill');
+    const manifest = { ...NODE_MANIFEST, layerName: 'read-kill' };
+    await cloud.oss.putObject(TEST_BUCKET, 'layers/read-kill.zip', zip);
+    await cloud.oss.putObject(TEST_BUCKET, 'layers/read-kill.layer.json', manifestBytes(manifest));
+    const event = await cloud.oss.objectCreatedEvent(TEST_BUCKET, 'layers/read-kill.layer.json');
+    const before = await snapshot(cloud, ['read-kill']);
+    holdGetOf = '/layers/read-kill.zip';
+
+    // The dead process had a 6 s function timeout: its claim expires 6 s after it started.
+    const first = runChild([event], 'doomed-reader', 6);
+    await Promise.race([
+      zipGetHeld,
+      first.done.then((run) => Promise.reject(new Error(`the first process ended before reading: ${run.stdout} ${run.stderr}`))),
+    ]);
+    first.child.kill('SIGKILL');
+    const killed = await first.done;
+    expect(killed.signal).toBe('SIGKILL');
+    expect(cloud.fc.versions('read-kill')).toHaveLength(0);
+
+    const second = await runChild([event], 'patient', 15).done;
+
+    expect(second.stderr).toBe('');
+    expect(second.answer).toEqual({ summary: [{ key: 'layers/read-kill.layer.json', status: 'published', layerName: 'read-kill', version: 1 }] });
+    expect(cloud.fc.versions('read-kill')).toHaveLength(1);
+    await expectInvariants(cloud, before, {
+      layers: ['read-kill'],
       runs: [
         { summary: undefined, error: 'killed', rawLines: [killed.stdout, killed.stderr] },
         { summary: (second.answer as { summary: never }).summary, error: undefined, rawLines: [second.stdout, second.stderr], keys: [event.oss.object.key] },

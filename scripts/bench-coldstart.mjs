@@ -60,11 +60,10 @@ const describe = (values) =>
   `${median(values).toFixed(1).padStart(6)} ms  (${Math.min(...values).toFixed(1)}-${Math.max(...values).toFixed(1)})`;
 const loads = cases.map(([name]) => samples.get(name).map((marks) => marks.load));
 console.log(`in ${PROCESSES} fresh Node ${process.version} processes each: median (min-max)`);
-console.log(`  ${'require() of'.padEnd(52)}`);
-cases.forEach(([name], index) => console.log(`    ${name.padEnd(50)} ${describe(loads[index])}`));
-console.log(`    bundled / unbundled: ${(median(loads[0]) / median(loads[1])).toFixed(2)}`);
+cases.forEach(([name], index) => console.log(`  require() ${name.padEnd(50)} ${describe(loads[index])}`));
+console.log(`  bundled / unbundled: ${(median(loads[0]) / median(loads[1])).toFixed(2)}`);
 const firsts = samples.get(cases[0][0]).map((marks) => marks.first);
-console.log(`  dist/index.js, require() + first invocation (module init)   ${describe(firsts)}\n`);
+console.log(`  require() + first invocation (module init), bundled           ${describe(firsts)}\n`);
 
 const meta = JSON.parse(readFileSync(`${root}dist/meta.json`, 'utf8'));
 const output = meta.outputs['dist/index.js'];

@@ -70,13 +70,14 @@ async function runInvocation(event: unknown, config: Config, invocation: Invocat
   for (const parsed of records) {
     const entry = await handleRecord(parsed, { config, invocation, clients, deadline, logger }).catch((error: unknown) => {
       const key = parsed.ok ? parsed.record.oss.object.key : (parsed.key ?? null);
-      mustRetry.push(`${key ?? `record ${parsed.index}`}: ${error instanceof Error ? error.message : String(error)}`);
+      // The rejection's message reaches FC's logs and the on-failure destination: redact it too.
+      mustRetry.push(logger.redact(`${key ?? `record ${parsed.index}`}: ${error instanceof Error ? error.message : String(error)}`));
       if (error instanceof RetryableRecordError) return error.entry;
       logger.error('record.unfinished', { key, error });
       return {
         key,
         status: 'failed',
-        error: { code: 'Unavailable', message: error instanceof Error ? error.message : String(error), retryable: true },
+        error: { code: 'Unavailable', message: logger.redact(error instanceof Error ? error.message : String(error)), retryable: true },
       } satisfies SummaryEntry;
     });
     summary.push(entry);
@@ -146,6 +147,7 @@ function publishDeps(ctx: RecordContext, bucket: string, recordRegion: string | 
     layers: () => ctx.clients.layers(recordRegion),
     auditPrefix: ctx.config.auditPrefix,
     maxZipBytes: ctx.config.maxZipBytes,
+    readConcurrency: ctx.config.readConcurrency,
     allowedLayers: ctx.config.allowedLayers,
     logger: ctx.logger,
     deadline: ctx.deadline,

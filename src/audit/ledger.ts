@@ -61,6 +61,9 @@ const MAX_MARKER_BYTES = 256 * 1024;
 const MAX_ATTEMPTS = 100;
 
 export class UploadLedger {
+  /** Claims this process tried to create: one whose PUT answer was lost is still ours. */
+  private readonly tokens = new Set<string>();
+
   constructor(
     private readonly store: ObjectStore,
     private readonly auditPrefix: string,
@@ -91,6 +94,7 @@ export class UploadLedger {
         expiresAt: expiresAt.toISOString(),
         token: randomUUID(),
       };
+      this.tokens.add(claim.token);
       const created = await this.store.put(this.key(`claim-${attempt}.json`), JSON.stringify(claim), {
         contentType: 'application/json',
         forbidOverwrite: true,
@@ -98,8 +102,10 @@ export class UploadLedger {
       if (created === 'created') return { kind: 'claimed', claim };
       const holder = await this.readJson<ClaimRecord>(this.key(`claim-${attempt}.json`));
       if (holder === undefined) continue;
+      if (this.tokens.has(holder.token)) return { kind: 'claimed', claim: holder };
       const released = await this.store.head(this.key(`released-${attempt}.json`));
-      if (released || Date.parse(holder.expiresAt) <= now.getTime()) continue;
+      // A claim without a readable expiry was not written by an attempt: it holds nothing up.
+      if (released || !(Date.parse(holder.expiresAt) > now.getTime())) continue;
       return { kind: 'busy', holder };
     }
     throw new Error(`upload ${this.uploadId} has over ${MAX_ATTEMPTS} claims; refusing to make more`);

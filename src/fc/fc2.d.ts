@@ -1,9 +1,5 @@
 // @alicloud/fc2 ships no type declarations; this is the part of lib/client.js the adapter uses.
 declare module '@alicloud/fc2/lib/client.js' {
-  interface FcResponse {
-    headers: Record<string, string | undefined>;
-    data: unknown;
-  }
   class Client {
     constructor(
       accountId: string,
@@ -17,9 +13,19 @@ declare module '@alicloud/fc2/lib/client.js' {
       },
     );
     version: string;
-    publishLayerVersion(layerName: string, body: object): Promise<FcResponse>;
-    listLayerVersions(layerName: string, query: Record<string, string | number>): Promise<FcResponse>;
-    deleteLayerVersion(layerName: string, version: number): Promise<FcResponse>;
+    readonly endpoint: string;
+    readonly accessKeyID: string;
+    readonly accessKeySecret: string;
+    /** accept, date, host, user-agent, x-fc-account-id and, for STS keys, x-fc-security-token. */
+    buildHeaders(): Record<string, string>;
+    static getSignature(
+      accessKeyId: string,
+      accessKeySecret: string,
+      method: string,
+      resource: string,
+      headers: Record<string, string>,
+      queries: null,
+    ): string;
   }
   export = Client;
 }

@@ -17,7 +17,7 @@ import { checkLayout } from '../zip';
 import { Deadline, sleep, withRetry } from './deadline';
 import type { PublishResult, SourceInfo, SummaryEntry } from './result';
 import { summaryOf } from './result';
-import { readAndVerifyZip } from './verify-zip';
+import { readAndVerifyZip, type VerifiedZip } from './verify-zip';
 
 export interface RecordInput {
   role: KeyRole;
@@ -35,6 +35,8 @@ export interface PublishDeps {
   layers: () => LayerApi;
   auditPrefix: string;
   maxZipBytes: number;
+  /** Concurrent ranged GETs per zip read (READ_CONCURRENCY). */
+  readConcurrency: number;
   allowedLayers: AllowRule[];
   logger: Logger;
   deadline: Deadline;
@@ -241,29 +243,19 @@ class RecordFlow {
     zip: ObjectHead,
     manifest: Manifest,
   ): Promise<PublishResult | undefined> {
-    if (zip.crc64 === undefined) return undefined;
     const intent = await this.retrying('intents', () => ledger.intentOf(holder.attempt));
     if (intent === undefined) return undefined;
-    const existing = await this.findExisting(manifest, zip.crc64, intent);
+    // OSS has no CRC for copied and legacy objects: then the bytes say what the code is.
+    const crc64 = zip.crc64 ?? (await this.verify(zip, manifest)).crc64;
+    const existing = await this.findExisting(manifest, crc64, intent);
     if (!('status' in existing) || existing.status !== 'published') return undefined;
-    this.source.crc64 = zip.crc64;
+    this.source.crc64 = crc64;
     return { ...existing, source: { ...this.source } };
   }
 
   // Steps 4 to 7.
   private async publish(zip: ObjectHead, manifest: Manifest, ledger: UploadLedger, claim: ClaimRecord): Promise<PublishResult> {
-    const { keys } = this.input;
-    this.log.info('zip.read', { size: zip.size });
-    const verified = await this.retrying('zip.read', () => readAndVerifyZip(this.deps.store, keys.zip, zip));
-    this.source.crc64 = verified.crc64;
-    this.log.info('zip.verified', {
-      crc64: verified.crc64,
-      bytes: verified.bytesRead,
-      ms: Math.round(verified.elapsedMs),
-      mbPerSecond: Math.round(verified.bytesRead / 1e3 / Math.max(verified.elapsedMs, 1)),
-      entries: verified.contents.entryCount,
-    });
-    checkLayout(verified.contents, manifest.compatibleRuntime);
+    const verified = await this.verify(zip, manifest);
 
     const adoptAbove = await this.retrying('intents', () => ledger.earliestIntent(claim.attempt));
     const existing = await this.findExisting(manifest, verified.crc64, adoptAbove);
@@ -282,6 +274,24 @@ class RecordFlow {
     }
     this.log.info('layer.created', { layerName: manifest.layerName, version: created.version });
     return this.result({ status: 'published', version: created });
+  }
+
+  /** Step 4: the zip read once, its CRC-64 and structure checked, its layout against the runtimes. */
+  private async verify(zip: ObjectHead, manifest: Manifest): Promise<VerifiedZip> {
+    this.log.info('zip.read', { size: zip.size });
+    const verified = await this.retrying('zip.read', () =>
+      readAndVerifyZip(this.deps.store, this.input.keys.zip, zip, { concurrency: this.deps.readConcurrency }),
+    );
+    this.source.crc64 = verified.crc64;
+    this.log.info('zip.verified', {
+      crc64: verified.crc64,
+      bytes: verified.bytesRead,
+      ms: Math.round(verified.elapsedMs),
+      mbPerSecond: Math.round(verified.bytesRead / 1e3 / Math.max(verified.elapsedMs, 1)),
+      entries: verified.contents.entryCount,
+    });
+    checkLayout(verified.contents, manifest.compatibleRuntime);
+    return verified;
   }
 
   /**
@@ -447,7 +457,7 @@ class RecordFlow {
     // A failure made no version (a mismatched one is deleted), so the next delivery may try afresh:
     // an operator who fixes a role or a quota can replay the event without uploading again.
     if (claim) {
-      await claim.ledger.release(claim.record, failure.message).catch((releaseError: unknown) =>
+      await claim.ledger.release(claim.record, this.deps.logger.redact(failure.message)).catch((releaseError: unknown) =>
         this.log.warn('claim.release.failed', { error: releaseError }),
       );
     }

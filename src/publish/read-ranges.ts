@@ -1,5 +1,5 @@
 import { Crc64, crc64Combine } from '../checksum';
-import { TransientError } from '../errors';
+import { PublisherError, TransientError } from '../errors';
 import type { ObjectHead, ObjectStore } from '../oss/store';
 import { DEFAULT_TAIL_BYTES, type ZipInspector } from '../zip';
 
@@ -48,38 +48,13 @@ export async function readRanges(
   const tail = new TailCopy(Math.max(first.end + 1, head.size - DEFAULT_TAIL_BYTES), head.size);
   const abort = new AbortController();
   const readOne = async (range: ByteRange, index: number) => {
-    const { body, head: rangeHead } = await store.stream(key, { ifMatch: head.etag, range });
-    // A sibling that failed while this one was still connecting.
-    if (abort.signal.aborted) {
-      body.destroy();
-      throw abort.signal.reason;
-    }
-    const stop = () => body.destroy();
-    abort.signal.addEventListener('abort', stop, { once: true });
     const crc = new Crc64();
-    const length = range.end - range.start + 1;
-    let received = 0;
-    try {
-      for await (const chunk of body as AsyncIterable<Uint8Array>) {
-        if (received + chunk.length > length) {
-          throw new TransientError(`GET ${key} bytes ${range.start}-${range.end} returned more than ${length} bytes`, {
-            context: { key },
-          });
-        }
-        crc.update(chunk);
-        if (index === 0) inspector.update(chunk);
-        else tail.copy(range.start + received, chunk);
-        received += chunk.length;
-      }
-    } finally {
-      abort.signal.removeEventListener('abort', stop);
-    }
-    if (received < length) {
-      throw new TransientError(`GET ${key} bytes ${range.start}-${range.end} ended after ${received} of ${length} bytes`, {
-        context: { key },
-      });
-    }
-    return { crc64: crc.digest(), length, reported: rangeHead.crc64 };
+    const { reported } = await streamRange(store, key, head.etag, range, { ranged: true, signal: abort.signal }, (chunk, position) => {
+      crc.update(chunk);
+      if (index === 0) inspector.update(chunk);
+      else tail.copy(position, chunk);
+    });
+    return { crc64: crc.digest(), length: range.end - range.start + 1, reported };
   };
 
   const parts = await Promise.all(
@@ -127,3 +102,65 @@ class TailCopy {
 }
 
 const ZERO_PAGE_BYTES = 1024 * 1024;
+
+/** A body that breaks off is read on from where it stopped, this many times per range. */
+export const MAX_RESUMES = 3;
+
+/**
+ * Streams the bytes of `range` to `onChunk` in order, with If-Match on every request. A body that
+ * breaks off (a reset, a cut socket, a short answer) is resumed with a ranged GET from the last byte
+ * received, so the hash carries on instead of starting over (issue 5). A plain GET is used for the
+ * first request of an unranged read. Failures of the requests themselves (412, 5xx) are thrown.
+ */
+export async function streamRange(
+  store: ObjectStore,
+  key: string,
+  etag: string,
+  range: ByteRange,
+  options: { ranged: boolean; signal?: AbortSignal },
+  onChunk: (chunk: Uint8Array, position: number) => void,
+): Promise<{ reported: string | undefined }> {
+  const { signal } = options;
+  const length = range.end - range.start + 1;
+  let received = 0;
+  let reported: string | undefined;
+  for (let resumes = 0; ; resumes++) {
+    const from = range.start + received;
+    const requested = options.ranged || received > 0 ? { range: { start: from, end: range.end } } : {};
+    const { body, head } = await store.stream(key, { ifMatch: etag, ...requested });
+    reported ??= head.crc64;
+    if (signal?.aborted) {
+      body.destroy();
+      throw signal.reason;
+    }
+    const stop = () => body.destroy();
+    signal?.addEventListener('abort', stop, { once: true });
+    let broken: unknown;
+    try {
+      for await (const chunk of body as AsyncIterable<Uint8Array>) {
+        if (received + chunk.length > length) {
+          throw new TransientError(`GET ${key} bytes ${range.start}-${range.end} returned more than ${length} bytes`, {
+            context: { key },
+          });
+        }
+        onChunk(chunk, range.start + received);
+        received += chunk.length;
+      }
+    } catch (error) {
+      body.destroy();
+      // What the checks above or the inspector threw is an answer, not a broken connection.
+      if (error instanceof PublisherError || signal?.aborted) throw error;
+      broken = error;
+    } finally {
+      signal?.removeEventListener('abort', stop);
+    }
+    if (received === length) return { reported };
+    if (resumes >= MAX_RESUMES) {
+      const why = broken instanceof Error ? `: ${broken.message}` : '';
+      throw new TransientError(
+        `GET ${key} bytes ${range.start}-${range.end} broke off ${resumes + 1} times, the last after ${received} of ${length} bytes${why}`,
+        { cause: broken, context: { key } },
+      );
+    }
+  }
+}

@@ -3,7 +3,7 @@ import { DEFAULT_READ_CONCURRENCY } from '../config';
 import { InvalidInputError, PublisherError, TransientError } from '../errors';
 import type { ObjectHead, ObjectStore } from '../oss/store';
 import { ZipInspector, readCentralDirectory, type ZipContents } from '../zip';
-import { planRanges, readRanges } from './read-ranges';
+import { planRanges, readRanges, streamRange } from './read-ranges';
 
 export interface VerifiedZip {
   crc64: string;
@@ -74,27 +74,12 @@ async function readWhole(
   inspector: ZipInspector,
 ): Promise<{ crc64: string; reported: string | undefined }> {
   const crc = new Crc64();
-  const { body, head: getHead } = await store.stream(key, { ifMatch: head.etag });
-  let bytesRead = 0;
-  try {
-    for await (const chunk of body as AsyncIterable<Uint8Array>) {
-      if (bytesRead + chunk.length > head.size) {
-        throw new TransientError(`GET ${key} returned more than the ${head.size} bytes HEAD reported`, { context: { key } });
-      }
-      crc.update(chunk);
-      // Throws ZipInvalid on the first bytes of a non-zip: no point reading the rest of it.
-      inspector.update(chunk);
-      bytesRead += chunk.length;
-    }
-  } catch (error) {
-    body.destroy();
-    throw error;
-  }
-  // Checked before the CRC is compared, so a short body is retried rather than called corrupt.
-  if (bytesRead < head.size) {
-    throw new TransientError(`GET ${key} ended after ${bytesRead} of the ${head.size} bytes HEAD reported`, { context: { key } });
-  }
-  return { crc64: crc.digest(), reported: getHead.crc64 ?? head.crc64 };
+  const { reported } = await streamRange(store, key, head.etag, { start: 0, end: head.size - 1 }, { ranged: false }, (chunk) => {
+    crc.update(chunk);
+    // Throws ZipInvalid on the first bytes of a non-zip: no point reading the rest of it.
+    inspector.update(chunk);
+  });
+  return { crc64: crc.digest(), reported: reported ?? head.crc64 };
 }
 
 function asReadFailure(error: unknown, key: string): unknown {

@@ -125,11 +125,28 @@ describe('readAndVerifyZip over ranged GETs', () => {
     expect(failure).toMatchObject({ code: 'ZipInvalid', message: expect.stringContaining('layers/tar.zip') });
   });
 
-  it('one range cut mid-body is a TransientError naming the key', async () => {
+  it.each([1, 4])('a body cut mid-way is read on from the last byte received (READ_CONCURRENCY=%i)', async (concurrency) => {
     const head = await seed(BIG);
-    cloud.oss.faults.inject({ match: getOf(KEY), nth: 3, cutBodyAfterBytes: 100_000 });
+    const requests = cloud.oss.requests.entries.length;
+    cloud.oss.faults.inject({ match: getOf(KEY), nth: concurrency === 1 ? 1 : 3, cutBodyAfterBytes: 100_000 });
 
-    const failure = await readAndVerifyZip(store, KEY, head, { concurrency: 4 }).catch((error: unknown) => error);
+    const verified = await readAndVerifyZip(store, KEY, head, { concurrency });
+
+    expect(verified.crc64).toBe(independentCrc64(BIG));
+    const gets = cloud.oss.requests.entries.slice(requests).filter(getOf(KEY));
+    expect(gets).toHaveLength(concurrency + 1);
+    const resumed = gets.at(-1)!;
+    expect(resumed.headers['if-match']).toContain(head.etag);
+    // The resumed GET starts past the 100,000 bytes that got through, not at the range's start.
+    const [, from] = /bytes=(\d+)-/.exec(resumed.headers.range ?? '') ?? [];
+    expect(Number(from) % MIN_RANGE_BYTES).toBeGreaterThanOrEqual(100_000 - 65_536);
+  });
+
+  it('a body that breaks off on every try is a TransientError naming the key', async () => {
+    const head = await seed(BIG);
+    cloud.oss.faults.inject({ match: getOf(KEY), cutBodyAfterBytes: 100_000, times: Infinity });
+
+    const failure = await readAndVerifyZip(store, KEY, head, { concurrency: 1 }).catch((error: unknown) => error);
 
     expect(failure).toBeInstanceOf(TransientError);
     expect((failure as Error).message).toContain(KEY);

@@ -1,8 +1,8 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { build } from 'esbuild';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LoopbackServer, serve } from '../../src/emulator';
 import type { PublishResult } from '../../src/publish/result';
@@ -29,18 +29,9 @@ let release: () => void;
 const held = new Promise<void>((resolve) => (release = resolve));
 
 beforeAll(async () => {
-  // Bundled like scripts/build.mjs, but into a temporary folder: dist/ is left to the build.
+  // The real build (scripts/build.mjs), into a temporary folder: dist/ is left alone.
   workDir = await mkdtemp(join(tmpdir(), 'kill-'));
-  await build({
-    entryPoints: { index: 'src/index.ts' },
-    outdir: workDir,
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    external: ['proxy-agent'],
-    logLevel: 'warning',
-  });
+  await promisify(execFile)(process.execPath, ['scripts/build.mjs', '--outdir', workDir]);
   cloud = createTestCloud();
   created = new Promise((resolve) => (onCreated = resolve));
   zipGetHeld = new Promise((resolve) => (onZipGet = resolve));

@@ -201,10 +201,7 @@ describe('configuration errors fail fast and name the variable (CONTRACT §2)', 
     expect(error.message).toContain('AUDIT_PREFIX');
   });
 
-  // BUG (src/config.ts, parseEndpoint, the "must be a scheme, host and optional port only" error):
-  // an endpoint refused for carrying user:password is quoted back whole, so the password lands in the
-  // thrown message and in the handler's `config.invalid` log line, which is written by a logger that
-  // has no secrets to scrub yet (src/handler.ts). CONTRACT §8: never a secret in any log line.
+  // The error is logged by the handler before any secret is known to the logger: it must not quote one.
   it('an endpoint refused for carrying credentials does not echo the password', () => {
     const error = configError(withEnv({ OSS_ENDPOINT: 'http://admin:hunter2-p4ssw0rd@127.0.0.1:9000' }));
     expect(error.message).toContain('OSS_ENDPOINT');

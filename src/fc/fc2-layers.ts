@@ -81,9 +81,9 @@ export function createFcLayers(options: FcLayersOptions): LayerApi {
       return toLayerVersion(response.data, 'CreateLayerVersion', input.layerName);
     },
 
-    async newest(layerName, limit) {
-      const newest: LayerVersion[] = [];
-      let startVersion = 1;
+    async versionsFrom(layerName, firstVersion) {
+      const versions: LayerVersion[] = [];
+      let startVersion = firstVersion;
       for (;;) {
         const response = await call('ListLayerVersions', layerName, () =>
           send('GET', `/layers/${layerName}/versions`, { startVersion: String(startVersion), limit: String(PAGE_SIZE) }),
@@ -93,12 +93,15 @@ export function createFcLayers(options: FcLayersOptions): LayerApi {
         });
         if (response === undefined) return [];
         const page = parseResponse(listSchema, response.data, 'ListLayerVersions', layerName);
-        for (const item of page.layers ?? []) newest.push(toLayerVersion(item, 'ListLayerVersions', layerName));
-        newest.sort((a, b) => b.version - a.version);
-        newest.splice(limit);
+        for (const item of page.layers ?? []) {
+          const version = toLayerVersion(item, 'ListLayerVersions', layerName);
+          if (version.version >= firstVersion) versions.push(version);
+        }
         const next = page.nextVersion;
         // A next version that does not move forward would loop forever on a misbehaving endpoint.
-        if (next === undefined || next === null || next <= startVersion) return newest;
+        if (next === undefined || next === null || next <= startVersion) {
+          return versions.sort((a, b) => b.version - a.version);
+        }
         startVersion = next;
       }
     },

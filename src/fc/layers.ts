@@ -23,7 +23,7 @@ export interface CreateLayerVersionInput {
 /** The layer API the steps use; the FC SDK stays behind it. Failures are thrown as PublisherErrors. */
 export interface LayerApi {
   create(input: CreateLayerVersionInput): Promise<LayerVersion>;
-  /** Versions newest first, at most `limit` of them; empty when the layer does not exist. */
-  newest(layerName: string, limit: number): Promise<LayerVersion[]>;
+  /** Versions numbered `startVersion` or more, newest first; empty when the layer does not exist. */
+  versionsFrom(layerName: string, startVersion: number): Promise<LayerVersion[]>;
   delete(layerName: string, version: number): Promise<void>;
 }

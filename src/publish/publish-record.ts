@@ -50,8 +50,6 @@ export interface PublishDeps {
 const BUSY_POLL_MS = 1_000;
 /** An object missing right after its own ObjectCreated event is looked for again this often. */
 const MISSING_OBJECT_RETRIES_MS = [250, 750];
-/** How far back to look for a version this upload may already have made. */
-const VERSIONS_TO_SEARCH = 20;
 
 /**
  * What one event record does (CONTRACT §5), as plain steps over the storage and layer interfaces.
@@ -304,18 +302,16 @@ class RecordFlow {
     crc64: string,
     adoptAbove: number | undefined,
   ): Promise<PublishResult | { newestVersion: number }> {
-    const versions = await this.retrying('versions', () =>
-      this.deps.layers().newest(manifest.layerName, VERSIONS_TO_SEARCH),
-    );
-    const latest = versions[0];
-    const madeByThisUpload =
-      adoptAbove === undefined
-        ? undefined
-        : versions.find((version) => version.version > adoptAbove && holdsSameLayer(version, manifest, crc64));
+    const layers = this.deps.layers();
+    const list = (from: number) => this.retrying('versions', () => layers.versionsFrom(manifest.layerName, from));
+    // Every version an earlier attempt may have made, however many others came since.
+    const newer = adoptAbove === undefined ? [] : await list(adoptAbove + 1);
+    const madeByThisUpload = newer.find((version) => holdsSameLayer(version, manifest, crc64));
     if (madeByThisUpload) {
       this.log.info('layer.adopted', { layerName: manifest.layerName, version: madeByThisUpload.version });
       return this.result({ status: 'published', version: madeByThisUpload });
     }
+    const latest = newer[0] ?? (await list(1))[0];
     if (latest && holdsSameLayer(latest, manifest, crc64)) {
       this.log.info('layer.unchanged', { layerName: manifest.layerName, version: latest.version });
       return this.result({ status: 'unchanged', version: latest });

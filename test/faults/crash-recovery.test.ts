@@ -211,11 +211,7 @@ describe('died after CreateLayerVersion, before the result: the version is adopt
     await expectInvariants(cloud, before, { layers: [LAYER], runs: [run], uploads: { [LAYER]: 0 } });
   });
 
-  // BUG: adoption only searches the 20 newest versions (VERSIONS_TO_SEARCH in publish-record.ts), not
-  // every version above the intent's newestVersionBefore: when other uploads of the layer made more
-  // than 20 versions since the death, the dead attempt's version (v1 here) is missed and
-  // CreateLayerVersion runs again: a second version for one upload (v27).
-  it.fails('other uploads made 25 versions of the layer since the death: the dead attempt\'s version is still adopted', async () => {
+  it('other uploads made 25 versions of the layer since the death: the dead attempt\'s version is still adopted', async () => {
     const { cloud } = env;
     const { zip, zipEvent } = await seedPair(cloud);
     await leaveDeadAttempt(cloud, { expiresInMs: -1_000, intent: 0 });
@@ -244,12 +240,7 @@ describe('died after CreateLayerVersion, before the result: the version is adopt
     await expectInvariants(cloud, before, { layers: [LAYER], runs: [run], uploads: { [LAYER]: 0 } });
   });
 
-  // BUG: adoption from a live holder needs OSS's x-oss-hash-crc64ecma (adoptFromHolder returns
-  // undefined when zip.crc64 is absent), so for a zip without one (CopyObject, legacy objects) the
-  // redelivery does not adopt the dead attempt's version at once: it rejects as busy ("another
-  // delivery (request dead-1) is publishing this upload until ...") and the event is held up until
-  // the dead claim expires. CONTRACT §7: "adopts at once".
-  it.fails('the zip has no OSS CRC (a copied object), claim still live: adopted at once all the same', async () => {
+  it('the zip has no OSS CRC (a copied object), claim still live: adopted at once all the same', async () => {
     const { cloud } = env;
     const zip = nodejsLayerZip();
     await cloud.oss.putObject(TEST_BUCKET, ZIP_KEY, zip, { withoutCrc: true });

@@ -202,10 +202,7 @@ describe('FC answers lost: the outcome is unknown, a version may exist (CONTRACT
 });
 
 describe('FC errors in the documented camelCase wire form (errorCode, errorMessage)', () => {
-  // BUG: with a camelCase error body fc2 sets no `code`, and translate() in src/fc/fc2-layers.ts reads
-  // only error.code: the result says "failed with HTTP 400: runtime: custom is not supported by layer"
-  // without FC's code (InvalidArgument); CONTRACT §6 wants FC's own code and message quoted.
-  it.fails('a 400 is FcRejected and quotes FC\'s own code and message', async () => {
+  it('a 400 is FcRejected and quotes FC\'s own code and message', async () => {
     const { cloud } = env;
     const { zipEvent } = await seedPair(cloud);
     const before = await snapshot(cloud, [LAYER]);
@@ -222,10 +219,7 @@ describe('FC errors in the documented camelCase wire form (errorCode, errorMessa
     await expectInvariants(cloud, before, { layers: [LAYER], runs: [run] });
   });
 
-  // BUG: same cause: the 409's code is lost, so `status === 409 && code === 'ConcurrentUpdateError'` is
-  // false and a transient 409 becomes a permanent FcRejected (status failed, retryable false, resolves);
-  // CONTRACT §7 lists 409 ConcurrentUpdateError as transient.
-  it.fails('a 409 ConcurrentUpdateError once is transient: retried, published', async () => {
+  it('a 409 ConcurrentUpdateError once is transient: retried, published', async () => {
     const { cloud } = env;
     const { zipEvent } = await seedPair(cloud);
     const before = await snapshot(cloud, [LAYER]);

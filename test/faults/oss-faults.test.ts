@@ -143,9 +143,7 @@ describe('resets and cut bodies', () => {
     await expectInvariants(cloud, before, { layers: [LAYER], runs: [run] });
   });
 
-  // BUG: a GET cut mid-body is not resumed: the retry GETs the whole zip again from byte 0 (no Range
-  // header), where issue 5 asks for `Range: bytes=<last byte hashed>-` with If-Match and the CRC carried on.
-  it.fails('the zip GET cut mid-body resumes with Range and If-Match from the last byte hashed (issue 5)', async () => {
+  it('the zip GET cut mid-body resumes with Range and If-Match from the last byte hashed (issue 5)', async () => {
     const { cloud } = env;
     const zip = bigZip();
     const { zipEvent } = await seedPair(cloud, { zip });
@@ -263,11 +261,7 @@ describe('OSS answers that lie for a moment', () => {
     await expectInvariants(cloud, before, { layers: [LAYER], runs: [run] });
   });
 
-  // BUG: a claim PUT whose answer is lost (written, then 503) is retried, finds claim-1 already there,
-  // does not recognise it as its own (same requestId, new token), and waits for itself until its
-  // deadline, then rejects as busy ("another delivery (request test-request-id) is publishing..."):
-  // nothing is published in this invocation and every redelivery waits out the function timeout.
-  it.fails('the claim PUT is written but its answer lost (503 after handling): the delivery still publishes', async () => {
+  it('the claim PUT is written but its answer lost (503 after handling): the delivery still publishes', async () => {
     const { cloud } = env;
     const { zipEvent } = await seedPair(cloud);
     const before = await snapshot(cloud, [LAYER]);

@@ -20,11 +20,7 @@ afterAll(() => {
 const ECHO = `the security token ${TEST_CREDENTIALS.securityToken} signed with ${TEST_CREDENTIALS.accessKeySecret} is not valid`;
 
 describe('error messages that echo the credentials', () => {
-  // BUG: fail() releases the claim with the raw failure message: _audit/uploads/<id>/released-1.json
-  // holds FC's message verbatim, token and secret included ("reason": "FC CreateLayerVersion ...
-  // the security token emulator-test-security-token-do-not-log signed with emulator-test-secret-do-not-log
-  // ..."); the result and log lines are redacted, the released marker is not. CONTRACT §8.
-  it.fails('FC 403 quoting the token and secret: failed FcRejected, nothing written or logged holds them', async () => {
+  it('FC 403 quoting the token and secret: failed FcRejected, nothing written or logged holds them', async () => {
     const { cloud } = env;
     const { zipEvent } = await seedPair(cloud);
     const before = await snapshot(cloud, [LAYER]);
@@ -39,8 +35,7 @@ describe('error messages that echo the credentials', () => {
     await expectInvariants(cloud, before, { layers: [LAYER], runs: [run] });
   });
 
-  // BUG: same as above for a transient failure: released-1.json holds FC's message unredacted.
-  it.fails('FC 503 quoting them on every try: nothing written or logged holds them', async () => {
+  it('FC 503 quoting them on every try: nothing written or logged holds them', async () => {
     const { cloud } = env;
     const { zipEvent } = await seedPair(cloud);
     const before = await snapshot(cloud, [LAYER]);
@@ -53,9 +48,7 @@ describe('error messages that echo the credentials', () => {
     await expectInvariants(cloud, before, { layers: [LAYER], runs: [run] });
   });
 
-  // BUG: the handler's rejection ("1 record(s) must be delivered again: <key>: <message>") carries the
-  // failure message unredacted; Function Compute prints it and keeps it in the on-failure destination.
-  it.fails('FC 503 quoting them on every try: the rejection message holds no secret', async () => {
+  it('FC 503 quoting them on every try: the rejection message holds no secret', async () => {
     const { cloud } = env;
     const { zipEvent } = await seedPair(cloud);
     cloud.fc.faults.inject({ match: fcAction('CreateLayerVersion'), status: 503, code: 'ServiceUnavailable', message: ECHO, times: Infinity });
@@ -99,10 +92,7 @@ describe('uploads across time (CONTRACT §7: an object version is its ETag and L
     await expectInvariants(cloud, before, { layers: [LAYER], runs, uploads: { [LAYER]: 3 }, uploadedByTest: [ZIP_KEY, MANIFEST_KEY] });
   });
 
-  // BUG (minor): a claim marker without a parsable expiresAt never expires (Date.parse gives NaN, so
-  // neither `expired` nor the wait bound holds): every delivery polls to its deadline and rejects
-  // "another delivery (request odd) is publishing this upload until undefined", forever.
-  it.fails('a claim marker with no expiresAt (not written by an attempt) does not hold the upload up forever', async () => {
+  it('a claim marker with no expiresAt (not written by an attempt) does not hold the upload up forever', async () => {
     const { cloud } = env;
     const { zipEvent } = await seedPair(cloud);
     const head = async (key: string) => {

@@ -71,6 +71,7 @@ class RecordFlow {
   private readonly source: SourceInfo;
   private manifestInfo: { key: string; etag?: string } | undefined;
   private layerName: string | undefined;
+  private verified: VerifiedZip | undefined;
 
   constructor(
     private readonly input: RecordInput,
@@ -232,8 +233,8 @@ class RecordFlow {
   }
 
   /**
-   * Without reading the zip: a version newer than the holder's intent whose codeChecksum is the CRC
-   * OSS reports for this zip, with this description and these runtimes, is the holder's.
+   * A version newer than the holder's intent whose codeChecksum is this zip's CRC (as OSS reports
+   * it, or as read once when OSS has none), with this description and these runtimes, is the holder's.
    */
   private async adoptFromHolder(
     ledger: UploadLedger,
@@ -276,6 +277,8 @@ class RecordFlow {
 
   /** Step 4: the zip read once, its CRC-64 and structure checked, its layout against the runtimes. */
   private async verify(zip: ObjectHead, manifest: Manifest): Promise<VerifiedZip> {
+    // Reads are If-Match on one ETag: the bytes cannot differ between two reads in one flow.
+    if (this.verified) return this.verified;
     this.log.info('zip.read', { size: zip.size });
     const verified = await this.retrying('zip.read', () =>
       readAndVerifyZip(this.deps.store, this.input.keys.zip, zip, { concurrency: this.deps.readConcurrency }),
@@ -289,6 +292,7 @@ class RecordFlow {
       entries: verified.contents.entryCount,
     });
     checkLayout(verified.contents, manifest.compatibleRuntime);
+    this.verified = verified;
     return verified;
   }
 
@@ -321,27 +325,22 @@ class RecordFlow {
 
   /** Step 6. A create whose outcome is unknown may have made a version: look before trying again. */
   private async create(manifest: Manifest, crc64: string, newestBefore: number): Promise<LayerVersion | PublishResult> {
-    return withRetry(
-      async (attempt) => {
-        if (attempt > 1) {
-          const existing = await this.findExisting(manifest, crc64, newestBefore);
-          if ('status' in existing) return existing;
-        }
-        return this.deps.layers().create({
-          layerName: manifest.layerName,
-          ossBucketName: this.deps.store.bucket,
-          ossObjectName: this.input.keys.zip,
-          description: manifest.description,
-          compatibleRuntime: manifest.compatibleRuntime,
-        });
-      },
-      this.deps.deadline,
-      undefined,
-      (error, attempt, delayMs) => this.log.warn('layer.create.retry', { attempt, delayMs, error }),
-    );
+    return this.retrying('layer.create', async (attempt) => {
+      if (attempt > 1) {
+        const existing = await this.findExisting(manifest, crc64, newestBefore);
+        if ('status' in existing) return existing;
+      }
+      return this.deps.layers().create({
+        layerName: manifest.layerName,
+        ossBucketName: this.deps.store.bucket,
+        ossObjectName: this.input.keys.zip,
+        description: manifest.description,
+        compatibleRuntime: manifest.compatibleRuntime,
+      });
+    });
   }
 
-  private retrying<T>(step: string, operation: () => Promise<T>): Promise<T> {
+  private retrying<T>(step: string, operation: (attempt: number) => Promise<T>): Promise<T> {
     return withRetry(operation, this.deps.deadline, undefined, (error, attempt, delayMs) =>
       this.log.warn(`${step}.retry`, { attempt, delayMs, error }),
     );
@@ -380,24 +379,23 @@ class RecordFlow {
 
   /** Step 8: the result beside the zip, then the audit record. */
   private async writeResult(result: PublishResult, uploadId: string | undefined): Promise<SummaryEntry> {
-    if (result.status !== 'waiting' && (await this.superseded())) {
-      // A newer upload replaced the zip or manifest while this one ran; its own event writes the
-      // result, and this one must not land over it (CONTRACT §6). The audit trail keeps it.
-      await this.retrying('audit.write', () =>
-        writeAuditRecord(this.deps.store, this.deps.auditPrefix, 'superseded', { ...result, ...(uploadId ? { uploadId } : {}) }),
+    // A newer upload may have replaced the zip or manifest while this one ran: its own event writes
+    // the result, and this one must not land over it (CONTRACT §6). The audit trail keeps it.
+    const superseded = result.status !== 'waiting' && (await this.superseded());
+    if (!superseded) {
+      await this.retrying('result.write', () =>
+        this.deps.store.put(this.input.keys.result, `${JSON.stringify(result, null, 2)}\n`, {
+          contentType: 'application/json',
+        }),
       );
-      this.log.info('result.superseded', { status: result.status, version: result.version });
-      return summaryOf(this.input.eventKey, result);
     }
-    await this.retrying('result.write', () =>
-      this.deps.store.put(this.input.keys.result, `${JSON.stringify(result, null, 2)}\n`, {
-        contentType: 'application/json',
+    const auditKey = await this.retrying('audit.write', () =>
+      writeAuditRecord(this.deps.store, this.deps.auditPrefix, superseded ? 'superseded' : 'result', {
+        ...result,
+        ...(uploadId ? { uploadId } : {}),
       }),
     );
-    const auditKey = await this.retrying('audit.write', () =>
-      writeAuditRecord(this.deps.store, this.deps.auditPrefix, 'result', { ...result, ...(uploadId ? { uploadId } : {}) }),
-    );
-    this.log.info('result.written', {
+    this.log.info(superseded ? 'result.superseded' : 'result.written', {
       status: result.status,
       layerName: result.layerName,
       version: result.version,

@@ -4,6 +4,7 @@ import type { AllowRule } from '../config';
 import {
   CodeChecksumMismatchError,
   InvalidInputError,
+  PreconditionFailedError,
   PublisherError,
   TransientError,
 } from '../errors';
@@ -352,12 +353,7 @@ class RecordFlow {
       ...(this.layerName !== undefined ? { layerName: this.layerName } : {}),
       source: { ...this.source },
       ...(this.manifestInfo ? { manifest: this.manifestInfo } : {}),
-      event: {
-        name: this.input.eventName,
-        time: this.input.eventTime,
-        requestId: this.input.eventRequestId,
-        key: this.input.eventKey,
-      },
+      event: this.eventInfo(),
       requestId: this.deps.requestId,
       startedAt: this.startedAt.toISOString(),
       finishedAt: this.now().toISOString(),
@@ -371,6 +367,11 @@ class RecordFlow {
       result.error = { code: fields.error.code, message: fields.error.message, retryable: fields.error.retryable };
     }
     return this.deps.logger.redact(result);
+  }
+
+  private eventInfo(): PublishResult['event'] {
+    const { eventName, eventTime, eventRequestId, eventKey } = this.input;
+    return { name: eventName, time: eventTime, requestId: eventRequestId, key: eventKey };
   }
 
   private async finish(fields: Parameters<RecordFlow['result']>[0], uploadId: string | undefined): Promise<SummaryEntry> {
@@ -422,15 +423,23 @@ class RecordFlow {
   /** A later delivery of an upload already decided: the same result again, nothing published. */
   private async repeatOutcome(outcome: PublishResult): Promise<SummaryEntry> {
     this.log.info('upload.already-settled', { status: outcome.status, version: outcome.version });
-    const result: PublishResult = { ...outcome, event: this.result({ status: outcome.status }).event };
+    const result: PublishResult = { ...outcome, event: this.eventInfo() };
     return this.writeResult(result, undefined);
   }
 
   private async stale(): Promise<SummaryEntry> {
-    const { event, source, requestId, startedAt } = this.result({ status: 'waiting' });
     const current = this.input.role === 'zip' ? this.source.etag : this.manifestInfo?.etag;
     this.log.info('event.stale', { eventETag: this.input.eventETag, currentETag: current });
-    const record = { status: 'stale', event, source, eventETag: this.input.eventETag, currentETag: current, requestId, startedAt, finishedAt: this.now().toISOString() };
+    const record = {
+      status: 'stale',
+      event: this.eventInfo(),
+      source: { ...this.source },
+      eventETag: this.input.eventETag,
+      currentETag: current,
+      requestId: this.deps.requestId,
+      startedAt: this.startedAt.toISOString(),
+      finishedAt: this.now().toISOString(),
+    };
     // The audit record is a courtesy: a stale event has nothing to lose if it cannot be written.
     await this.retrying('audit.write', () =>
       writeAuditRecord(this.deps.store, this.deps.auditPrefix, 'stale', record),
@@ -439,7 +448,7 @@ class RecordFlow {
   }
 
   async fail(error: unknown, claim: { ledger: UploadLedger; record: ClaimRecord } | undefined): Promise<SummaryEntry> {
-    if (error instanceof Error && error.name === 'PreconditionFailedError') {
+    if (error instanceof PreconditionFailedError) {
       // The zip was replaced while we read it: a newer upload, whose own event publishes it.
       if (claim) await claim.ledger.release(claim.record, 'replaced while read').catch(() => undefined);
       return this.stale();

@@ -1,10 +1,11 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_BUCKET, startLoopbackCloud, testContext, type LoopbackCloud } from '../support/cloud';
+import { spawnBundle } from '../support/bundle-process';
+import { TEST_BUCKET, startLoopbackCloud, type LoopbackCloud } from '../support/cloud';
 import { independentCrc64, patternBytes } from '../support/independent';
 import { NODE_MANIFEST, makeZip, manifestBytes, nodejsLayerZip } from '../support/layers';
 import { expectNoSecrets } from '../publish/helpers';
@@ -37,38 +38,11 @@ interface Run {
   code: number | null;
 }
 
-function runBundle(events: unknown[]): Promise<Run> {
-  const script = `
-    const { handler } = require('./index.js');
-    handler(Buffer.from(process.env.TEST_EVENT), JSON.parse(process.env.TEST_CONTEXT)).then(
-      (summary) => require('fs').writeSync(3, JSON.stringify({ summary })),
-      (error) => { require('fs').writeSync(3, JSON.stringify({ rejected: String(error && error.message) })); process.exitCode = 1; },
-    );`;
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-e', script], {
-      cwd: workDir,
-      env: {
-        PATH: process.env.PATH,
-        OSS_ENDPOINT: cloud.ossEndpoint,
-        FC_ENDPOINT: cloud.fcEndpoint,
-        TEST_EVENT: JSON.stringify({ events }),
-        TEST_CONTEXT: JSON.stringify({ ...testContext('bundle-run'), function: { timeout: 120 } }),
-      },
-      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    let answer = '';
-    child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    (child.stdio[3] as NodeJS.ReadableStream).on('data', (chunk: Buffer) => (answer += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', () => {
-      recordForSecretScan('bundle stdout', stdout);
-      recordForSecretScan('bundle stderr', stderr);
-    });
-    child.on('close', (code) => resolve({ summary: answer ? JSON.parse(answer) : undefined, stdout, stderr, code }));
-  });
+async function runBundle(events: unknown[]): Promise<Run> {
+  const { answer, stdout, stderr, code } = await spawnBundle({ dir: workDir, cloud, events, requestId: 'bundle-run', timeoutSeconds: 120 }).done;
+  recordForSecretScan('bundle stdout', stdout);
+  recordForSecretScan('bundle stderr', stderr);
+  return { summary: answer, stdout, stderr, code };
 }
 
 describe('dist/index.js on its own', () => {

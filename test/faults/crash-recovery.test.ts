@@ -4,7 +4,7 @@ import type { PublishResult } from '../../src/publish/result';
 import { TEST_BUCKET, useMswCloud, type TestCloud } from '../support/cloud';
 import { readJson, tally } from '../support/invariants';
 import { NODE_MANIFEST, nodejsLayerZip } from '../support/layers';
-import { LAYER, MANIFEST_KEY, RESULT_KEY, ZIP_KEY, creates, deliver, expectInvariants, seedPair, snapshot } from './scenario';
+import { LAYER, MANIFEST_KEY, RESULT_KEY, ZIP_KEY, arrange, creates, deliver, expectInvariants, expectPublished, snapshot } from './scenario';
 
 /**
  * A process that died at each step (CONTRACT §7), simulated by leaving exactly the state a dead
@@ -68,176 +68,179 @@ function versionMadeByTheDead(cloud: TestCloud, zip: Buffer) {
   return cloud.fc.seedVersion(LAYER, { code: zip, description: NODE_MANIFEST.description, compatibleRuntime: NODE_MANIFEST.compatibleRuntime });
 }
 
+/** The pair seeded, the dead attempts left in order, then the snapshot; with the last one's ledger prefix. */
+async function diedHolding(cloud: TestCloud, ...dead: DeadAttempt[]) {
+  let prefix = '';
+  const arranged = await arrange(cloud, {
+    prepare: async () => {
+      for (const attempt of dead) prefix = await leaveDeadAttempt(cloud, attempt);
+    },
+  });
+  return { ...arranged, prefix };
+}
+
+/**
+ * The pair seeded (with an older version of the layer already there, if `older`), then a dead attempt
+ * that made its version before it could write anything else, `later` versions by other uploads since,
+ * then the snapshot.
+ */
+async function diedAfterCreating(cloud: TestCloud, dead: DeadAttempt, { older = false, later = 0 } = {}) {
+  let made!: ReturnType<typeof versionMadeByTheDead>;
+  const arranged = await arrange(cloud, {
+    prepare: async ({ zip }) => {
+      if (older) cloud.fc.seedVersion(LAYER, { code: nodejsLayerZip('older'), ...NODE_MANIFEST });
+      await leaveDeadAttempt(cloud, dead);
+      made = versionMadeByTheDead(cloud, zip);
+      for (let i = 0; i < later; i++) cloud.fc.seedVersion(LAYER, { code: nodejsLayerZip(`other-${i}`), ...NODE_MANIFEST });
+    },
+  });
+  return { ...arranged, made };
+}
+
 describe('the ledger key a test computes is the one the publisher uses', () => {
   it('a normal publish writes its claim and outcome under uploads/<uploadIdOf(...)>/', async () => {
     const { cloud } = env;
-    const { zipEvent } = await seedPair(cloud);
-    const before = await snapshot(cloud, [LAYER]);
+    const { zipEvent, check } = await arrange(cloud);
     const run = await deliver([zipEvent]);
     const prefix = await ledgerPrefix(cloud);
     const keys = await cloud.oss.listKeys(TEST_BUCKET, prefix);
     expect(keys).toEqual(expect.arrayContaining([`${prefix}claim-1.json`, `${prefix}intent-1.json`, `${prefix}outcome.json`]));
-    await expectInvariants(cloud, before, { layers: [LAYER], runs: [run] });
+    await check([run]);
   });
 });
 
 describe('died before CreateLayerVersion: held up no longer than the dead attempt\'s timeout', () => {
   it('after claiming (or mid-read), claim expired: the next delivery publishes once', async () => {
     const { cloud } = env;
-    const { zipEvent } = await seedPair(cloud);
-    const prefix = await leaveDeadAttempt(cloud, { expiresInMs: -1_000 });
-    const before = await snapshot(cloud, [LAYER]);
+    const { zipEvent, prefix, check } = await diedHolding(cloud, { expiresInMs: -1_000 });
 
     const run = await deliver([zipEvent], { timeoutSeconds: 10 });
 
-    expect(run.summary?.[0]).toMatchObject({ status: 'published', version: 1 });
+    expectPublished(run);
     expect(creates(cloud)).toHaveLength(1);
     expect(await cloud.oss.listKeys(TEST_BUCKET, prefix)).toContain(`${prefix}claim-2.json`);
-    await expectInvariants(cloud, before, { layers: [LAYER], runs: [run] });
+    await check([run]);
   });
 
   it('after claiming, claim expiring in 2 s: the delivery waits it out, then publishes once', async () => {
     const { cloud } = env;
-    const { zipEvent } = await seedPair(cloud);
-    await leaveDeadAttempt(cloud, { expiresInMs: 2_000 });
-    const before = await snapshot(cloud, [LAYER]);
+    const { zipEvent, check } = await diedHolding(cloud, { expiresInMs: 2_000 });
 
     const run = await deliver([zipEvent], { timeoutSeconds: 10 });
 
     expect(run.error).toBeUndefined();
-    expect(run.summary?.[0]).toMatchObject({ status: 'published', version: 1 });
-    await expectInvariants(cloud, before, { layers: [LAYER], runs: [run] });
+    expectPublished(run);
+    await check([run]);
   });
 
   it('after claiming, claim live past this invocation: rejects (delivered again later), publishes nothing', async () => {
     const { cloud } = env;
-    const { zipEvent } = await seedPair(cloud);
-    await leaveDeadAttempt(cloud, { expiresInMs: 600_000 });
-    const before = await snapshot(cloud, [LAYER]);
+    const { zipEvent, check } = await diedHolding(cloud, { expiresInMs: 600_000 });
 
     const run = await deliver([zipEvent], { timeoutSeconds: 5 });
 
     expect(run.error?.message).toMatch(/another delivery/);
     expect(cloud.fc.versions(LAYER)).toHaveLength(0);
     expect(creates(cloud)).toHaveLength(0);
-    await expectInvariants(cloud, before, { layers: [LAYER], runs: [run] });
+    await check([run]);
   });
 
   it('after recording its intent, before creating: the next delivery publishes once', async () => {
     const { cloud } = env;
-    const { zipEvent } = await seedPair(cloud);
-    await leaveDeadAttempt(cloud, { expiresInMs: -1_000, intent: 0 });
-    const before = await snapshot(cloud, [LAYER]);
+    const { zipEvent, check } = await diedHolding(cloud, { expiresInMs: -1_000, intent: 0 });
 
     const run = await deliver([zipEvent], { timeoutSeconds: 10 });
 
-    expect(run.summary?.[0]).toMatchObject({ status: 'published', version: 1 });
+    expectPublished(run);
     expect(creates(cloud)).toHaveLength(1);
-    await expectInvariants(cloud, before, { layers: [LAYER], runs: [run] });
+    await check([run]);
   });
 
   it('two dead attempts in a row (claims 1 and 2 expired): the third publishes once', async () => {
     const { cloud } = env;
-    const { zipEvent } = await seedPair(cloud);
-    await leaveDeadAttempt(cloud, { attempt: 1, expiresInMs: -60_000 });
-    await leaveDeadAttempt(cloud, { attempt: 2, expiresInMs: -1_000, intent: 0 });
-    const before = await snapshot(cloud, [LAYER]);
+    const { zipEvent, check } = await diedHolding(cloud, { attempt: 1, expiresInMs: -60_000 }, { attempt: 2, expiresInMs: -1_000, intent: 0 });
 
     const run = await deliver([zipEvent], { timeoutSeconds: 10 });
 
-    expect(run.summary?.[0]).toMatchObject({ status: 'published', version: 1 });
-    await expectInvariants(cloud, before, { layers: [LAYER], runs: [run] });
+    expectPublished(run);
+    await check([run]);
   });
 });
 
 describe('died after CreateLayerVersion, before the result: the version is adopted, not made again', () => {
   it('claim expired: adopted, no create', async () => {
     const { cloud } = env;
-    const { zip, zipEvent } = await seedPair(cloud);
-    await leaveDeadAttempt(cloud, { expiresInMs: -1_000, intent: 0 });
-    const made = versionMadeByTheDead(cloud, zip);
-    const before = await snapshot(cloud, [LAYER]);
+    const { zipEvent, made, check } = await diedAfterCreating(cloud, { expiresInMs: -1_000, intent: 0 });
 
     const run = await deliver([zipEvent], { timeoutSeconds: 10 });
 
-    expect(run.summary?.[0]).toMatchObject({ status: 'published', version: made.version });
+    expectPublished(run, made.version);
     expect(creates(cloud)).toHaveLength(0);
     expect(await readJson<PublishResult>(cloud, RESULT_KEY)).toMatchObject({ status: 'published', version: made.version, arn: made.arn });
-    await expectInvariants(cloud, before, { layers: [LAYER], runs: [run], uploads: { [LAYER]: 0 } });
+    await check([run], { uploads: { [LAYER]: 0 } });
   });
 
   it('claim still live: adopted at once, without waiting for the claim to expire', async () => {
     const { cloud } = env;
-    const { zip, zipEvent } = await seedPair(cloud);
-    await leaveDeadAttempt(cloud, { expiresInMs: 600_000, intent: 0 });
-    const made = versionMadeByTheDead(cloud, zip);
-    const before = await snapshot(cloud, [LAYER]);
+    const { zipEvent, made, check } = await diedAfterCreating(cloud, { expiresInMs: 600_000, intent: 0 });
 
     const run = await deliver([zipEvent], { timeoutSeconds: 5 });
 
     expect(run.error).toBeUndefined();
-    expect(run.summary?.[0]).toMatchObject({ status: 'published', version: made.version });
+    expectPublished(run, made.version);
     expect(creates(cloud)).toHaveLength(0);
-    await expectInvariants(cloud, before, { layers: [LAYER], runs: [run], uploads: { [LAYER]: 0 } });
+    await check([run], { uploads: { [LAYER]: 0 } });
   });
 
   it('the manifest event arrives instead of the zip event: adopted too', async () => {
     const { cloud } = env;
-    const { zip, manifestEvent } = await seedPair(cloud);
-    await leaveDeadAttempt(cloud, { expiresInMs: 600_000, intent: 0 });
-    const made = versionMadeByTheDead(cloud, zip);
-    const before = await snapshot(cloud, [LAYER]);
+    const { manifestEvent, made, check } = await diedAfterCreating(cloud, { expiresInMs: 600_000, intent: 0 });
 
     const run = await deliver([manifestEvent], { timeoutSeconds: 5 });
 
-    expect(run.summary?.[0]).toMatchObject({ status: 'published', version: made.version });
+    expectPublished(run, made.version);
     expect(creates(cloud)).toHaveLength(0);
-    await expectInvariants(cloud, before, { layers: [LAYER], runs: [run], uploads: { [LAYER]: 0 } });
+    await check([run], { uploads: { [LAYER]: 0 } });
   });
 
   it('the layer had older versions: the one newer than the intent is adopted', async () => {
     const { cloud } = env;
-    const { zip, zipEvent } = await seedPair(cloud);
-    cloud.fc.seedVersion(LAYER, { code: nodejsLayerZip('older'), ...NODE_MANIFEST });
-    await leaveDeadAttempt(cloud, { expiresInMs: -1_000, intent: 1 });
-    const made = versionMadeByTheDead(cloud, zip);
-    const before = await snapshot(cloud, [LAYER]);
+    const { zipEvent, made, check } = await diedAfterCreating(cloud, { expiresInMs: -1_000, intent: 1 }, { older: true });
 
     const run = await deliver([zipEvent], { timeoutSeconds: 10 });
 
-    expect(run.summary?.[0]).toMatchObject({ status: 'published', version: 2 });
+    expectPublished(run, 2);
     expect(made.version).toBe(2);
     expect(creates(cloud)).toHaveLength(0);
-    await expectInvariants(cloud, before, { layers: [LAYER], runs: [run], uploads: { [LAYER]: 0 } });
+    await check([run], { uploads: { [LAYER]: 0 } });
   });
 
   it('other uploads made 25 versions of the layer since the death: the dead attempt\'s version is still adopted', async () => {
     const { cloud } = env;
-    const { zip, zipEvent } = await seedPair(cloud);
-    await leaveDeadAttempt(cloud, { expiresInMs: -1_000, intent: 0 });
-    const made = versionMadeByTheDead(cloud, zip);
-    for (let i = 0; i < 25; i++) cloud.fc.seedVersion(LAYER, { code: nodejsLayerZip(`other-${i}`), ...NODE_MANIFEST });
-    const before = await snapshot(cloud, [LAYER]);
+    const { zipEvent, made, check } = await diedAfterCreating(cloud, { expiresInMs: -1_000, intent: 0 }, { later: 25 });
 
     const run = await deliver([zipEvent], { timeoutSeconds: 10 });
 
     expect(creates(cloud)).toHaveLength(0);
-    expect(run.summary?.[0]).toMatchObject({ status: 'published', version: made.version });
-    await expectInvariants(cloud, before, { layers: [LAYER], runs: [run], uploads: { [LAYER]: 0 } });
+    expectPublished(run, made.version);
+    await check([run], { uploads: { [LAYER]: 0 } });
   });
 
   it('a version with this code that predates the intent is not adopted: unchanged, not published', async () => {
     const { cloud } = env;
-    const { zip, zipEvent } = await seedPair(cloud);
-    const old = versionMadeByTheDead(cloud, zip);
-    await leaveDeadAttempt(cloud, { expiresInMs: -1_000, intent: old.version });
-    const before = await snapshot(cloud, [LAYER]);
+    let old!: ReturnType<typeof versionMadeByTheDead>;
+    const { zipEvent, check } = await arrange(cloud, {
+      prepare: async ({ zip }) => {
+        old = versionMadeByTheDead(cloud, zip);
+        await leaveDeadAttempt(cloud, { expiresInMs: -1_000, intent: old.version });
+      },
+    });
 
     const run = await deliver([zipEvent], { timeoutSeconds: 10 });
 
     expect(run.summary?.[0]).toMatchObject({ status: 'unchanged', version: old.version });
     expect(creates(cloud)).toHaveLength(0);
-    await expectInvariants(cloud, before, { layers: [LAYER], runs: [run], uploads: { [LAYER]: 0 } });
+    await check([run], { uploads: { [LAYER]: 0 } });
   });
 
   it('the zip has no OSS CRC (a copied object), claim still live: adopted at once all the same', async () => {
@@ -253,7 +256,7 @@ describe('died after CreateLayerVersion, before the result: the version is adopt
     const run = await deliver([zipEvent], { timeoutSeconds: 5 });
 
     expect(run.error).toBeUndefined();
-    expect(run.summary?.[0]).toMatchObject({ status: 'published', version: made.version });
+    expectPublished(run, made.version);
     expect(creates(cloud)).toHaveLength(0);
     await expectInvariants(cloud, before, { layers: [LAYER], runs: [run], uploads: { [LAYER]: 0 } });
   });
@@ -262,19 +265,21 @@ describe('died after CreateLayerVersion, before the result: the version is adopt
 describe('died after deciding, before the result', () => {
   it('outcome recorded, result missing: the redelivery writes the recorded outcome, nothing new', async () => {
     const { cloud } = env;
-    const { zipEvent } = await seedPair(cloud);
-    // A first delivery that got as far as the outcome: its result write never landed.
-    cloud.oss.faults.inject({ match: (t) => t.method === 'PUT' && t.key === RESULT_KEY, status: 500, times: Infinity });
-    const first = await deliver([zipEvent], { timeoutSeconds: 10, requestId: 'died' });
-    expect(first.error).toBeDefined();
-    cloud.oss.faults.clear();
-    deaths += 1;
-    const before = await snapshot(cloud, [LAYER]);
+    const { zipEvent, check } = await arrange(cloud, {
+      prepare: async (seeded) => {
+        // A first delivery that got as far as the outcome: its result write never landed.
+        cloud.oss.faults.inject({ match: (t) => t.method === 'PUT' && t.key === RESULT_KEY, status: 500, times: Infinity });
+        const first = await deliver([seeded.zipEvent], { timeoutSeconds: 10, requestId: 'died' });
+        expect(first.error).toBeDefined();
+        cloud.oss.faults.clear();
+        deaths += 1;
+      },
+    });
 
     const run = await deliver([zipEvent], { requestId: 'again' });
 
-    expect(run.summary?.[0]).toMatchObject({ status: 'published', version: 1 });
+    expectPublished(run);
     expect(creates(cloud)).toHaveLength(1);
-    await expectInvariants(cloud, before, { layers: [LAYER], runs: [run], uploads: { [LAYER]: 0 } });
+    await check([run], { uploads: { [LAYER]: 0 } });
   });
 });

@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { PublishResult } from '../../src/publish/result';
 import { useMswCloud } from '../support/cloud';
 import { readJson, tally } from '../support/invariants';
-import { LAYER, RESULT_KEY, creates, deliver, expectInvariants, fcAction, injected, seedPair, snapshot } from './scenario';
+import { LAYER, RESULT_KEY, creates, deliver, deliverUnder, expectPublished, fcAction, injected } from './scenario';
 
 /** Function Compute misbehaving (CONTRACT §7): transient faults retried, unknown outcomes looked up first. */
 const env = useMswCloud();
@@ -25,28 +25,20 @@ describe(`FC transient statuses: ${TRANSIENT.length} statuses × ${ACTIONS.lengt
   describe.each(ACTIONS)('on %s', (action) => {
     it.each(TRANSIENT)('%i %s once: retried inside the invocation, published once', async (status, code) => {
       const { cloud } = env;
-      const { zipEvent } = await seedPair(cloud);
-      const before = await snapshot(cloud, [LAYER]);
-      cloud.fc.faults.inject({ match: fcAction(action), status, code });
-      injected.count += 1;
-
-      const run = await deliver([zipEvent]);
+      const { run, check } = await deliverUnder(cloud, () => cloud.fc.faults.inject({ match: fcAction(action), status, code }));
 
       expect(run.error).toBeUndefined();
-      expect(run.summary?.[0]).toMatchObject({ status: 'published', version: 1 });
+      expectPublished(run);
       expect(cloud.fc.versions(LAYER)).toHaveLength(1);
       expect(cloud.fc.requests.entries.filter((request) => request.action === action && request.status === status)).toHaveLength(1);
-      await expectInvariants(cloud, before, { layers: [LAYER], runs: [run] });
+      await check([run]);
     });
 
     it.each(TRANSIENT)('%i %s persistently: failed, retryable, the handler rejects, no version', async (status, code) => {
       const { cloud } = env;
-      const { zipEvent } = await seedPair(cloud);
-      const before = await snapshot(cloud, [LAYER]);
-      cloud.fc.faults.inject({ match: fcAction(action), status, code, times: Infinity });
-      injected.count += 1;
-
-      const run = await deliver([zipEvent], { timeoutSeconds: 20 });
+      const { run, check } = await deliverUnder(cloud, () => cloud.fc.faults.inject({ match: fcAction(action), status, code, times: Infinity }), {
+        deliver: { timeoutSeconds: 20 },
+      });
 
       expect(run.error?.message).toMatch(/delivered again/);
       expect(await readJson<PublishResult>(cloud, RESULT_KEY)).toMatchObject({
@@ -54,7 +46,7 @@ describe(`FC transient statuses: ${TRANSIENT.length} statuses × ${ACTIONS.lengt
         error: { code: 'Unavailable', retryable: true, message: expect.stringContaining(String(status)) },
       });
       expect(cloud.fc.versions(LAYER)).toHaveLength(0);
-      await expectInvariants(cloud, before, { layers: [LAYER], runs: [run] });
+      await check([run]);
     });
   });
 });
@@ -62,175 +54,133 @@ describe(`FC transient statuses: ${TRANSIENT.length} statuses × ${ACTIONS.lengt
 describe('FC answers lost: the outcome is unknown, a version may exist (CONTRACT §7)', () => {
   it.each([500, 502, 504])('CreateLayerVersion handled, then answered %i: adopted, not made twice', async (status) => {
     const { cloud } = env;
-    const { zipEvent } = await seedPair(cloud);
-    const before = await snapshot(cloud, [LAYER]);
-    cloud.fc.faults.inject({ match: fcAction('CreateLayerVersion'), status, afterHandling: true });
-    injected.count += 1;
+    const { run, check } = await deliverUnder(cloud, () => cloud.fc.faults.inject({ match: fcAction('CreateLayerVersion'), status, afterHandling: true }));
 
-    const run = await deliver([zipEvent]);
-
-    expect(run.summary?.[0]).toMatchObject({ status: 'published', version: 1 });
+    expectPublished(run);
     expect(creates(cloud)).toHaveLength(1);
     expect(cloud.fc.versions(LAYER)).toHaveLength(1);
-    await expectInvariants(cloud, before, { layers: [LAYER], runs: [run] });
+    await check([run]);
   });
 
   it('every CreateLayerVersion answer lost: the first one made is adopted, no second create', async () => {
     const { cloud } = env;
-    const { zipEvent } = await seedPair(cloud);
-    const before = await snapshot(cloud, [LAYER]);
-    cloud.fc.faults.inject({ match: fcAction('CreateLayerVersion'), status: 503, afterHandling: true, times: Infinity });
-    injected.count += 1;
-
-    const run = await deliver([zipEvent]);
-
-    expect(run.summary?.[0]).toMatchObject({ status: 'published', version: 1 });
-    expect(creates(cloud)).toHaveLength(1);
-    await expectInvariants(cloud, before, { layers: [LAYER], runs: [run] });
-  });
-
-  it('the answer is cut mid-body after the version was made: adopted', async () => {
-    const { cloud } = env;
-    const { zipEvent } = await seedPair(cloud);
-    const before = await snapshot(cloud, [LAYER]);
-    cloud.fc.faults.inject({ match: fcAction('CreateLayerVersion'), cutBodyAfterBytes: 12 });
-    injected.count += 1;
-
-    const run = await deliver([zipEvent]);
-
-    expect(run.summary?.[0]).toMatchObject({ status: 'published', version: 1 });
-    expect(cloud.fc.versions(LAYER)).toHaveLength(1);
-    await expectInvariants(cloud, before, { layers: [LAYER], runs: [run] });
-  });
-
-  it('a connection reset before FC saw the request: retried, published once', async () => {
-    const { cloud } = env;
-    const { zipEvent } = await seedPair(cloud);
-    const before = await snapshot(cloud, [LAYER]);
-    env.server.use(http.post(CREATE_PATH, () => HttpResponse.error(), { once: true }));
-    injected.count += 1;
-
-    const run = await deliver([zipEvent]);
-
-    expect(run.summary?.[0]).toMatchObject({ status: 'published', version: 1 });
-    expect(cloud.fc.versions(LAYER)).toHaveLength(1);
-    await expectInvariants(cloud, before, { layers: [LAYER], runs: [run] });
-  });
-
-  it('a connection reset after FC made the version: adopted, not made twice', async () => {
-    const { cloud } = env;
-    const { zipEvent } = await seedPair(cloud);
-    const before = await snapshot(cloud, [LAYER]);
-    env.server.use(
-      http.post(CREATE_PATH, async ({ request }) => {
-        await env.cloud.fc.handle(request);
-        return HttpResponse.error();
-      }),
+    const { run, check } = await deliverUnder(cloud, () =>
+      cloud.fc.faults.inject({ match: fcAction('CreateLayerVersion'), status: 503, afterHandling: true, times: Infinity }),
     );
-    injected.count += 1;
 
-    const run = await deliver([zipEvent]);
+    expectPublished(run);
+    expect(creates(cloud)).toHaveLength(1);
+    await check([run]);
+  });
 
-    expect(run.summary?.[0]).toMatchObject({ status: 'published', version: 1 });
+  /** Faults on the create that leave one version made, published once. */
+  const CREATE_ANSWER_FAULTS: Array<[string, () => unknown]> = [
+    ['the answer is cut mid-body after the version was made: adopted', () => env.cloud.fc.faults.inject({ match: fcAction('CreateLayerVersion'), cutBodyAfterBytes: 12 })],
+    ['a connection reset before FC saw the request: retried, published once', () => env.server.use(http.post(CREATE_PATH, () => HttpResponse.error(), { once: true }))],
+    [
+      'a connection reset after FC made the version: adopted, not made twice',
+      () =>
+        env.server.use(
+          http.post(CREATE_PATH, async ({ request }) => {
+            await env.cloud.fc.handle(request);
+            return HttpResponse.error();
+          }),
+        ),
+    ],
+  ];
+
+  it.each(CREATE_ANSWER_FAULTS)('%s', async (_name, arm) => {
+    const { cloud } = env;
+    const { run, check } = await deliverUnder(cloud, arm);
+
+    expectPublished(run);
     expect(cloud.fc.versions(LAYER)).toHaveLength(1);
-    await expectInvariants(cloud, before, { layers: [LAYER], runs: [run] });
+    await check([run]);
   });
 
   it('resets on every CreateLayerVersion before FC sees it: failed, retryable, rejects, no version', async () => {
     const { cloud } = env;
-    const { zipEvent } = await seedPair(cloud);
-    const before = await snapshot(cloud, [LAYER]);
-    env.server.use(http.post(CREATE_PATH, () => HttpResponse.error()));
-    injected.count += 1;
-
-    const run = await deliver([zipEvent], { timeoutSeconds: 20 });
+    const { run, check } = await deliverUnder(cloud, () => env.server.use(http.post(CREATE_PATH, () => HttpResponse.error())), {
+      deliver: { timeoutSeconds: 20 },
+    });
 
     expect(run.error).toBeDefined();
     expect(await readJson<PublishResult>(cloud, RESULT_KEY)).toMatchObject({ status: 'failed', error: { code: 'Unavailable', retryable: true } });
     expect(cloud.fc.versions(LAYER)).toHaveLength(0);
-    await expectInvariants(cloud, before, { layers: [LAYER], runs: [run] });
+    await check([run]);
   });
 
   it('a lost create answer, then ListLayerVersions down: rejects; the redelivery adopts the version, no second create', async () => {
     const { cloud } = env;
-    const { zipEvent } = await seedPair(cloud);
-    const before = await snapshot(cloud, [LAYER]);
-    cloud.fc.faults.inject({ match: fcAction('CreateLayerVersion'), status: 503, afterHandling: true });
-    cloud.fc.faults.inject({ match: fcAction('ListLayerVersions'), status: 503, nth: 2, times: Infinity });
-    injected.count += 2;
-
-    const first = await deliver([zipEvent], { timeoutSeconds: 20, requestId: 'first' });
+    const { zipEvent, run: first, check } = await deliverUnder(
+      cloud,
+      () => {
+        cloud.fc.faults.inject({ match: fcAction('CreateLayerVersion'), status: 503, afterHandling: true });
+        cloud.fc.faults.inject({ match: fcAction('ListLayerVersions'), status: 503, nth: 2, times: Infinity });
+      },
+      { faults: 2, deliver: { timeoutSeconds: 20, requestId: 'first' } },
+    );
     expect(first.error).toBeDefined();
     expect(cloud.fc.versions(LAYER)).toHaveLength(1);
 
     cloud.fc.faults.clear();
     const second = await deliver([zipEvent], { requestId: 'second' });
 
-    expect(second.summary?.[0]).toMatchObject({ status: 'published', version: 1 });
+    expectPublished(second);
     expect(creates(cloud)).toHaveLength(1);
     expect(cloud.fc.versions(LAYER)).toHaveLength(1);
-    await expectInvariants(cloud, before, { layers: [LAYER], runs: [first, second] });
+    await check([first, second]);
   });
 
   it('a slow FC answer (a delay under the client timeout) is waited for', async () => {
     const { cloud } = env;
-    const { zipEvent } = await seedPair(cloud);
-    const before = await snapshot(cloud, [LAYER]);
-    cloud.fc.faults.inject({ match: fcAction('CreateLayerVersion'), delayMs: 300 });
-    injected.count += 1;
+    const { run, check } = await deliverUnder(cloud, () => cloud.fc.faults.inject({ match: fcAction('CreateLayerVersion'), delayMs: 300 }));
 
-    const run = await deliver([zipEvent]);
-
-    expect(run.summary?.[0]).toMatchObject({ status: 'published', version: 1 });
-    await expectInvariants(cloud, before, { layers: [LAYER], runs: [run] });
+    expectPublished(run);
+    await check([run]);
   });
 
   it('a codeChecksum mismatch whose delete answer is lost still leaves no version', async () => {
     const { cloud } = env;
-    const { zipEvent } = await seedPair(cloud);
-    const before = await snapshot(cloud, [LAYER]);
-    cloud.fc.reportWrongChecksumOnNextCreate();
-    cloud.fc.faults.inject({ match: fcAction('DeleteLayerVersion'), status: 503, afterHandling: true });
-    injected.count += 2;
-
-    const run = await deliver([zipEvent]);
+    const { run, check } = await deliverUnder(
+      cloud,
+      () => {
+        cloud.fc.reportWrongChecksumOnNextCreate();
+        cloud.fc.faults.inject({ match: fcAction('DeleteLayerVersion'), status: 503, afterHandling: true });
+      },
+      { faults: 2 },
+    );
 
     expect(cloud.fc.versions(LAYER)).toHaveLength(0);
     expect(await readJson<PublishResult>(cloud, RESULT_KEY)).toMatchObject({ status: 'failed' });
-    await expectInvariants(cloud, before, { layers: [LAYER], runs: [run] });
+    await check([run]);
   });
 });
 
 describe('FC errors in the documented camelCase wire form (errorCode, errorMessage)', () => {
+  /** FC answering its errors in camelCase from now on, then this fault on the create. */
+  const camelCase = (fault: { status: number; code: string; message: string }) => () => {
+    env.cloud.fc.errorCasing = 'camelCase';
+    env.cloud.fc.faults.inject({ match: fcAction('CreateLayerVersion'), ...fault });
+  };
+
   it('a 400 is FcRejected and quotes FC\'s own code and message', async () => {
     const { cloud } = env;
-    const { zipEvent } = await seedPair(cloud);
-    const before = await snapshot(cloud, [LAYER]);
-    cloud.fc.errorCasing = 'camelCase';
-    cloud.fc.faults.inject({ match: fcAction('CreateLayerVersion'), status: 400, code: 'InvalidArgument', message: 'runtime: custom is not supported by layer' });
-    injected.count += 1;
-
-    const run = await deliver([zipEvent]);
+    const { run, check } = await deliverUnder(cloud, camelCase({ status: 400, code: 'InvalidArgument', message: 'runtime: custom is not supported by layer' }));
 
     const result = await readJson<PublishResult>(cloud, RESULT_KEY);
     expect(result?.error).toMatchObject({ code: 'FcRejected', retryable: false });
     expect(result?.error?.message).toMatch(/InvalidArgument/);
     expect(result?.error?.message).toMatch(/custom is not supported/);
-    await expectInvariants(cloud, before, { layers: [LAYER], runs: [run] });
+    await check([run]);
   });
 
   it('a 409 ConcurrentUpdateError once is transient: retried, published', async () => {
     const { cloud } = env;
-    const { zipEvent } = await seedPair(cloud);
-    const before = await snapshot(cloud, [LAYER]);
-    cloud.fc.errorCasing = 'camelCase';
-    cloud.fc.faults.inject({ match: fcAction('CreateLayerVersion'), status: 409, code: 'ConcurrentUpdateError', message: 'concurrent update' });
-    injected.count += 1;
-
-    const run = await deliver([zipEvent]);
+    const { run, check } = await deliverUnder(cloud, camelCase({ status: 409, code: 'ConcurrentUpdateError', message: 'concurrent update' }));
 
     expect(run.error).toBeUndefined();
-    expect(run.summary?.[0]).toMatchObject({ status: 'published', version: 1 });
-    await expectInvariants(cloud, before, { layers: [LAYER], runs: [run] });
+    expectPublished(run);
+    await check([run]);
   });
 });

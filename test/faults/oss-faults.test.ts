@@ -11,14 +11,14 @@ import {
   MANIFEST_KEY,
   RESULT_KEY,
   ZIP_KEY,
+  arrange,
   creates,
   deliver,
-  expectInvariants,
+  deliverUnder,
+  expectPublished,
   injected,
   oss,
   ossUnder,
-  seedPair,
-  snapshot,
 } from './scenario';
 
 /** OSS misbehaving (CONTRACT §7, issue 5): 5xx, resets, cut bodies, 412, results that cannot be written. */
@@ -44,18 +44,15 @@ describe(`OSS 500 and 503 once on each of ${STEPS.length} steps: retried, publis
   describe.each([500, 503])('%i', (status) => {
     it.each(STEPS)('on the %s', async (_step, method, key) => {
       const { cloud } = env;
-      const { zipEvent } = await seedPair(cloud);
-      const before = await snapshot(cloud, [LAYER]);
-      cloud.oss.faults.inject({ match: oss(method, key), status, code: status === 503 ? 'ServiceUnavailable' : 'InternalError' });
-      injected.count += 1;
-
-      const run = await deliver([zipEvent]);
+      const { run, check } = await deliverUnder(cloud, () =>
+        cloud.oss.faults.inject({ match: oss(method, key), status, code: status === 503 ? 'ServiceUnavailable' : 'InternalError' }),
+      );
 
       expect(run.error).toBeUndefined();
-      expect(run.summary?.[0]).toMatchObject({ status: 'published', version: 1 });
+      expectPublished(run);
       expect(cloud.oss.requests.entries.filter((request) => request.method === method && request.key === key && request.status === status)).toHaveLength(1);
       expect(await readJson<PublishResult>(cloud, RESULT_KEY)).toMatchObject({ status: 'published', version: 1 });
-      await expectInvariants(cloud, before, { layers: [LAYER], runs: [run] });
+      await check([run]);
     });
   });
 });
@@ -63,26 +60,24 @@ describe(`OSS 500 and 503 once on each of ${STEPS.length} steps: retried, publis
 describe('OSS faults that outlast the retries: the handler rejects', () => {
   it.each(STEPS)('503 on every %s', async (_step, method, key) => {
     const { cloud } = env;
-    const { zipEvent } = await seedPair(cloud);
-    const before = await snapshot(cloud, [LAYER]);
-    cloud.oss.faults.inject({ match: oss(method, key), status: 503, code: 'ServiceUnavailable', times: Infinity });
-    injected.count += 1;
-
-    const run = await deliver([zipEvent], { timeoutSeconds: 20 });
+    const { run, check } = await deliverUnder(
+      cloud,
+      () => cloud.oss.faults.inject({ match: oss(method, key), status: 503, code: 'ServiceUnavailable', times: Infinity }),
+      { deliver: { timeoutSeconds: 20 } },
+    );
 
     expect(run.error?.message).toMatch(/delivered again/);
     expect(cloud.fc.versions(LAYER).length).toBeLessThanOrEqual(1);
-    await expectInvariants(cloud, before, { layers: [LAYER], runs: [run] });
+    await check([run]);
   });
 
   it('the result cannot be written: rejects; the redelivery writes the same version, no second one', async () => {
     const { cloud } = env;
-    const { zipEvent } = await seedPair(cloud);
-    const before = await snapshot(cloud, [LAYER]);
-    cloud.oss.faults.inject({ match: oss('PUT', RESULT_KEY), status: 500, times: Infinity });
-    injected.count += 1;
-
-    const first = await deliver([zipEvent], { timeoutSeconds: 20, requestId: 'first' });
+    const { zipEvent, run: first, check } = await deliverUnder(
+      cloud,
+      () => cloud.oss.faults.inject({ match: oss('PUT', RESULT_KEY), status: 500, times: Infinity }),
+      { deliver: { timeoutSeconds: 20, requestId: 'first' } },
+    );
     expect(first.error).toBeDefined();
     expect(await readJson(cloud, RESULT_KEY)).toBeUndefined();
     expect(cloud.fc.versions(LAYER)).toHaveLength(1);
@@ -90,68 +85,53 @@ describe('OSS faults that outlast the retries: the handler rejects', () => {
     cloud.oss.faults.clear();
     const second = await deliver([zipEvent], { requestId: 'second' });
 
-    expect(second.summary?.[0]).toMatchObject({ status: 'published', version: 1 });
+    expectPublished(second);
     expect(await readJson<PublishResult>(cloud, RESULT_KEY)).toMatchObject({ status: 'published', version: 1 });
     expect(creates(cloud)).toHaveLength(1);
-    await expectInvariants(cloud, before, { layers: [LAYER], runs: [first, second] });
+    await check([first, second]);
   });
 
   it('audit writes failing on every try: rejects, and never publishes twice on redelivery', async () => {
     const { cloud } = env;
-    const { zipEvent } = await seedPair(cloud);
-    const before = await snapshot(cloud, [LAYER]);
-    cloud.oss.faults.inject({ match: ossUnder('PUT', '_audit/records/'), status: 503, times: Infinity });
-    injected.count += 1;
-
-    const first = await deliver([zipEvent], { timeoutSeconds: 20, requestId: 'first' });
+    const { zipEvent, run: first, check } = await deliverUnder(
+      cloud,
+      () => cloud.oss.faults.inject({ match: ossUnder('PUT', '_audit/records/'), status: 503, times: Infinity }),
+      { deliver: { timeoutSeconds: 20, requestId: 'first' } },
+    );
     expect(first.error).toBeDefined();
     cloud.oss.faults.clear();
     const second = await deliver([zipEvent], { requestId: 'second' });
 
-    expect(second.summary?.[0]).toMatchObject({ status: 'published', version: 1 });
+    expectPublished(second);
     expect(cloud.fc.versions(LAYER)).toHaveLength(1);
-    await expectInvariants(cloud, before, { layers: [LAYER], runs: [first, second] });
+    await check([first, second]);
   });
 });
 
 describe('resets and cut bodies', () => {
   it('a reset on the HEAD of the zip: retried, published', async () => {
     const { cloud } = env;
-    const { zipEvent } = await seedPair(cloud);
-    const before = await snapshot(cloud, [LAYER]);
-    env.server.use(http.head(/left-pad\.zip/, () => HttpResponse.error(), { once: true }));
-    injected.count += 1;
+    const { run, check } = await deliverUnder(cloud, () => env.server.use(http.head(/left-pad\.zip/, () => HttpResponse.error(), { once: true })));
 
-    const run = await deliver([zipEvent]);
-
-    expect(run.summary?.[0]).toMatchObject({ status: 'published', version: 1 });
-    await expectInvariants(cloud, before, { layers: [LAYER], runs: [run] });
+    expectPublished(run);
+    await check([run]);
   });
 
   it('the zip GET cut mid-body once: published with the right CRC', async () => {
     const { cloud } = env;
     const zip = bigZip();
-    const { zipEvent } = await seedPair(cloud, { zip });
-    const before = await snapshot(cloud, [LAYER]);
-    cloud.oss.faults.inject({ match: oss('GET', ZIP_KEY), cutBodyAfterBytes: 100_000 });
-    injected.count += 1;
+    const { run, check } = await deliverUnder(cloud, () => cloud.oss.faults.inject({ match: oss('GET', ZIP_KEY), cutBodyAfterBytes: 100_000 }), { zip });
 
-    const run = await deliver([zipEvent]);
-
-    expect(run.summary?.[0]).toMatchObject({ status: 'published', version: 1 });
+    expectPublished(run);
     expect((await readJson<PublishResult>(cloud, RESULT_KEY))?.source.crc64).toBe(independentCrc64(zip));
-    await expectInvariants(cloud, before, { layers: [LAYER], runs: [run] });
+    await check([run]);
   });
 
   it('the zip GET cut mid-body resumes with Range and If-Match from the last byte hashed (issue 5)', async () => {
     const { cloud } = env;
-    const zip = bigZip();
-    const { zipEvent } = await seedPair(cloud, { zip });
-    const before = await snapshot(cloud, [LAYER]);
-    cloud.oss.faults.inject({ match: oss('GET', ZIP_KEY), cutBodyAfterBytes: 100_000 });
-    injected.count += 1;
-
-    const run = await deliver([zipEvent]);
+    const { zipEvent, run, check } = await deliverUnder(cloud, () => cloud.oss.faults.inject({ match: oss('GET', ZIP_KEY), cutBodyAfterBytes: 100_000 }), {
+      zip: bigZip(),
+    });
 
     expect(run.summary?.[0]).toMatchObject({ status: 'published' });
     const gets = cloud.oss.requests.entries.filter((request) => request.method === 'GET' && request.key === ZIP_KEY);
@@ -160,59 +140,49 @@ describe('resets and cut bodies', () => {
     const start = Number(/^bytes=(\d+)-/.exec(resumed?.headers.range ?? '')?.[1] ?? 0);
     expect(start).toBeGreaterThan(0);
     expect(start).toBeLessThanOrEqual(100_000);
-    await expectInvariants(cloud, before, { layers: [LAYER], runs: [run] });
+    await check([run]);
   });
 
   it('the zip GET cut on every try: failed, retryable, rejects, no version', async () => {
     const { cloud } = env;
-    const { zipEvent } = await seedPair(cloud, { zip: bigZip() });
-    const before = await snapshot(cloud, [LAYER]);
-    cloud.oss.faults.inject({ match: oss('GET', ZIP_KEY), cutBodyAfterBytes: 50_000, times: Infinity });
-    injected.count += 1;
-
-    const run = await deliver([zipEvent], { timeoutSeconds: 20 });
+    const { run, check } = await deliverUnder(
+      cloud,
+      () => cloud.oss.faults.inject({ match: oss('GET', ZIP_KEY), cutBodyAfterBytes: 50_000, times: Infinity }),
+      { zip: bigZip(), deliver: { timeoutSeconds: 20 } },
+    );
 
     expect(run.error).toBeDefined();
     expect(await readJson<PublishResult>(cloud, RESULT_KEY)).toMatchObject({ status: 'failed', error: { code: 'Unavailable', retryable: true } });
     expect(cloud.fc.versions(LAYER)).toHaveLength(0);
-    await expectInvariants(cloud, before, { layers: [LAYER], runs: [run] });
+    await check([run]);
   });
 
   it('a reset on the manifest GET once: retried, published', async () => {
     const { cloud } = env;
-    const { manifestEvent } = await seedPair(cloud);
-    const before = await snapshot(cloud, [LAYER]);
-    env.server.use(http.get(/left-pad\.layer\.json/, () => HttpResponse.error(), { once: true }));
-    injected.count += 1;
+    const { run, check } = await deliverUnder(cloud, () => env.server.use(http.get(/left-pad\.layer\.json/, () => HttpResponse.error(), { once: true })), {
+      event: 'manifest',
+    });
 
-    const run = await deliver([manifestEvent]);
-
-    expect(run.summary?.[0]).toMatchObject({ status: 'published', version: 1 });
-    await expectInvariants(cloud, before, { layers: [LAYER], runs: [run] });
+    expectPublished(run);
+    await check([run]);
   });
 });
 
 describe('the zip replaced while it is read (412)', () => {
   it('an injected 412 on the zip GET: stale, no result, nothing published', async () => {
     const { cloud } = env;
-    const { zipEvent } = await seedPair(cloud);
-    const before = await snapshot(cloud, [LAYER]);
-    cloud.oss.faults.inject({ match: oss('GET', ZIP_KEY), status: 412, code: 'PreconditionFailed' });
-    injected.count += 1;
-
-    const run = await deliver([zipEvent]);
+    const { run, check } = await deliverUnder(cloud, () => cloud.oss.faults.inject({ match: oss('GET', ZIP_KEY), status: 412, code: 'PreconditionFailed' }));
 
     expect(run.error).toBeUndefined();
     expect(run.summary).toEqual([{ key: ZIP_KEY, status: 'stale' }]);
     expect(await readJson(cloud, RESULT_KEY)).toBeUndefined();
-    expect(cloud.fc.requests.entries.filter((request) => request.action === 'CreateLayerVersion')).toHaveLength(0);
-    await expectInvariants(cloud, before, { layers: [LAYER], runs: [run] });
+    expect(creates(cloud)).toHaveLength(0);
+    await check([run]);
   });
 
   it('upload A replaced by B between HEAD and GET: A is stale; B publishes and its result names B', async () => {
     const { cloud } = env;
-    const { zipEvent: eventA } = await seedPair(cloud, { zip: nodejsLayerZip('A') });
-    const before = await snapshot(cloud, [LAYER]);
+    const { zipEvent: eventA, check } = await arrange(cloud, { zip: nodejsLayerZip('A') });
     let replaced = false;
     env.server.use(
       http.get(/left-pad\.zip/, async ({ request }) => {
@@ -235,12 +205,10 @@ describe('the zip replaced while it is read (412)', () => {
     // A's event delivered again after B: still stale, B's result stays.
     const runA2 = await deliver([eventA], { requestId: 'A-again' });
 
-    expect(runB.summary?.[0]).toMatchObject({ status: 'published', version: 1 });
+    expectPublished(runB);
     expect(runA2.summary).toEqual([{ key: ZIP_KEY, status: 'stale' }]);
     expect(cloud.fc.versions(LAYER)[0]?.codeChecksum).toBe(independentCrc64(nodejsLayerZip('B')));
-    await expectInvariants(cloud, before, {
-      layers: [LAYER],
-      runs: [runA, runB, runA2],
+    await check([runA, runB, runA2], {
       latest: [{ resultKey: RESULT_KEY, etag: eventB.oss.object.eTag }],
       uploadedByTest: [ZIP_KEY],
     });
@@ -250,42 +218,33 @@ describe('the zip replaced while it is read (412)', () => {
 describe('OSS answers that lie for a moment', () => {
   it('the zip reads as missing just after its event (404 once): looked for again, published, not waiting', async () => {
     const { cloud } = env;
-    const { zipEvent } = await seedPair(cloud);
-    const before = await snapshot(cloud, [LAYER]);
-    cloud.oss.faults.inject({ match: oss('HEAD', ZIP_KEY), status: 404, code: 'NoSuchKey' });
-    injected.count += 1;
+    const { run, check } = await deliverUnder(cloud, () => cloud.oss.faults.inject({ match: oss('HEAD', ZIP_KEY), status: 404, code: 'NoSuchKey' }));
 
-    const run = await deliver([zipEvent]);
-
-    expect(run.summary?.[0]).toMatchObject({ status: 'published', version: 1 });
-    await expectInvariants(cloud, before, { layers: [LAYER], runs: [run] });
+    expectPublished(run);
+    await check([run]);
   });
 
   it('the claim PUT is written but its answer lost (503 after handling): the delivery still publishes', async () => {
     const { cloud } = env;
-    const { zipEvent } = await seedPair(cloud);
-    const before = await snapshot(cloud, [LAYER]);
-    cloud.oss.faults.inject({ match: (t) => t.method === 'PUT' && /\/claim-1\.json$/.test(t.key), status: 503, afterHandling: true });
-    injected.count += 1;
-
-    const run = await deliver([zipEvent], { timeoutSeconds: 10 });
+    const { run, check } = await deliverUnder(
+      cloud,
+      () => cloud.oss.faults.inject({ match: (t) => t.method === 'PUT' && /\/claim-1\.json$/.test(t.key), status: 503, afterHandling: true }),
+      { deliver: { timeoutSeconds: 10 } },
+    );
 
     expect(run.error).toBeUndefined();
-    expect(run.summary?.[0]).toMatchObject({ status: 'published', version: 1 });
-    await expectInvariants(cloud, before, { layers: [LAYER], runs: [run] });
+    expectPublished(run);
+    await check([run]);
   });
 
   it('the outcome PUT is written but its answer lost: published once, the stored outcome stands', async () => {
     const { cloud } = env;
-    const { zipEvent } = await seedPair(cloud);
-    const before = await snapshot(cloud, [LAYER]);
-    cloud.oss.faults.inject({ match: (t) => t.method === 'PUT' && t.key.endsWith('/outcome.json'), status: 503, afterHandling: true });
-    injected.count += 1;
+    const { run, check } = await deliverUnder(cloud, () =>
+      cloud.oss.faults.inject({ match: (t) => t.method === 'PUT' && t.key.endsWith('/outcome.json'), status: 503, afterHandling: true }),
+    );
 
-    const run = await deliver([zipEvent]);
-
-    expect(run.summary?.[0]).toMatchObject({ status: 'published', version: 1 });
+    expectPublished(run);
     expect(cloud.fc.versions(LAYER)).toHaveLength(1);
-    await expectInvariants(cloud, before, { layers: [LAYER], runs: [run] });
+    await check([run]);
   });
 });

@@ -1,4 +1,4 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +6,8 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LoopbackServer, serve } from '../../src/emulator';
 import type { PublishResult } from '../../src/publish/result';
-import { TEST_BUCKET, createTestCloud, testContext, type TestCloud } from '../support/cloud';
+import { type BundleProcess, spawnBundle } from '../support/bundle-process';
+import { TEST_BUCKET, createTestCloud, type TestCloud } from '../support/cloud';
 import { expectInvariants, readJson, snapshot } from '../support/invariants';
 import { NODE_MANIFEST, manifestBytes, nodejsLayerZip } from '../support/layers';
 
@@ -63,40 +64,8 @@ afterAll(async () => {
   if (workDir) await rm(workDir, { recursive: true, force: true });
 });
 
-interface ChildRun {
-  child: ChildProcess;
-  done: Promise<{ answer: { summary?: unknown; rejected?: string } | undefined; stdout: string; stderr: string; code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-function runChild(events: unknown[], requestId: string, timeoutSeconds: number): ChildRun {
-  const script = `
-    const { handler } = require('./index.js');
-    handler(Buffer.from(process.env.TEST_EVENT), JSON.parse(process.env.TEST_CONTEXT)).then(
-      (summary) => require('fs').writeSync(3, JSON.stringify({ summary })),
-      (error) => { require('fs').writeSync(3, JSON.stringify({ rejected: String(error && error.message) })); process.exitCode = 1; },
-    );`;
-  const child = spawn(process.execPath, ['-e', script], {
-    cwd: workDir,
-    env: {
-      PATH: process.env.PATH,
-      OSS_ENDPOINT: cloud.ossEndpoint,
-      FC_ENDPOINT: cloud.fcEndpoint,
-      TEST_EVENT: JSON.stringify({ events }),
-      TEST_CONTEXT: JSON.stringify({ ...testContext(requestId), function: { timeout: timeoutSeconds } }),
-    },
-    stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  let answer = '';
-  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  (child.stdio[3] as NodeJS.ReadableStream).on('data', (chunk: Buffer) => (answer += chunk.toString()));
-  const done = new Promise<Awaited<ChildRun['done']>>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ answer: answer ? JSON.parse(answer) : undefined, stdout, stderr, code, signal }));
-  });
-  return { child, done };
+function runChild(events: unknown[], requestId: string, timeoutSeconds: number): BundleProcess {
+  return spawnBundle({ dir: workDir, cloud, events, requestId, timeoutSeconds });
 }
 
 describe('a process killed while CreateLayerVersion answers', () => {

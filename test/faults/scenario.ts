@@ -1,7 +1,8 @@
+import { expect } from 'vitest';
 import type { FcRequestTarget, OssRequestTarget } from '../../src/emulator';
 import { invoke } from '../publish/helpers';
 import { TEST_BUCKET, type TestCloud } from '../support/cloud';
-import { type CloudSnapshot, type DeliveryOutcome, expectInvariants, snapshot } from '../support/invariants';
+import { type CloudSnapshot, type DeliveryOutcome, type InvariantOptions, expectInvariants, snapshot } from '../support/invariants';
 import { NODE_MANIFEST, manifestBytes, nodejsLayerZip } from '../support/layers';
 
 export const LAYER = NODE_MANIFEST.layerName;
@@ -38,6 +39,53 @@ export async function deliver(events: unknown[], options: Parameters<typeof invo
   const run = await invoke(events, options);
   const keys = events.map((event) => (event as { oss: { object: { key: string } } }).oss.object.key);
   return { ...run, keys };
+}
+
+export type Delivery = Awaited<ReturnType<typeof deliver>>;
+
+export interface Arranged extends Awaited<ReturnType<typeof seedPair>> {
+  before: CloudSnapshot;
+  /** The invariants over LAYER against the snapshot taken when the scenario was arranged. */
+  check(runs: readonly DeliveryOutcome[], more?: Omit<InvariantOptions, 'layers' | 'runs'>): ReturnType<typeof expectInvariants>;
+}
+
+/**
+ * Seeds the pair, lets `prepare` leave whatever else the scenario starts from (a dead attempt's
+ * ledger, older versions), then takes the snapshot the invariants compare against.
+ */
+export async function arrange(
+  cloud: TestCloud,
+  options: { zip?: Buffer; manifest?: unknown; prepare?: (seeded: Awaited<ReturnType<typeof seedPair>>) => unknown } = {},
+): Promise<Arranged> {
+  const seeded = await seedPair(cloud, options);
+  await options.prepare?.(seeded);
+  const before = await snapshot(cloud, [LAYER]);
+  return {
+    ...seeded,
+    before,
+    check: (runs, more = {}) => expectInvariants(cloud, before, { layers: [LAYER], runs, ...more }),
+  };
+}
+
+/**
+ * One scenario of one fault: seeds the pair, takes the snapshot, arms the fault(s) (`arm` says how
+ * many, default 1, for the closing report), then delivers the zip's event (or the manifest's) once.
+ */
+export async function deliverUnder(
+  cloud: TestCloud,
+  arm: () => unknown,
+  options: { faults?: number; event?: 'zip' | 'manifest'; zip?: Buffer; deliver?: Parameters<typeof invoke>[1] } = {},
+): Promise<Arranged & { run: Delivery }> {
+  const arranged = await arrange(cloud, { zip: options.zip });
+  arm();
+  injected.count += options.faults ?? 1;
+  const run = await deliver([options.event === 'manifest' ? arranged.manifestEvent : arranged.zipEvent], options.deliver);
+  return { ...arranged, run };
+}
+
+/** The delivery's (first) record published as `version`. */
+export function expectPublished(run: Delivery, version = 1) {
+  expect(run.summary?.[0]).toMatchObject({ status: 'published', version });
 }
 
 export { expectInvariants, snapshot, type CloudSnapshot };

@@ -24,6 +24,8 @@ export interface Fault<Target> {
   afterHandling?: boolean;
   /** Send the headers and this many body bytes, then break the body with an error. */
   cutBodyAfterBytes?: number;
+  /** Send the body slowly: wait this long before each piece (64 KiB or less) of it. */
+  pieceDelayMs?: number;
 }
 
 interface ArmedFault<Target> {
@@ -51,7 +53,7 @@ export class FaultInjector<Target> {
     const fault = this.hit(target);
     if (fault === undefined) return handle();
     if (fault.delayMs !== undefined) await sleep(fault.delayMs);
-    if (fault.status === undefined) return cutBody(await handle(), fault.cutBodyAfterBytes);
+    if (fault.status === undefined) return slowBody(cutBody(await handle(), fault.cutBodyAfterBytes), fault.pieceDelayMs);
     if (fault.afterHandling) await handle();
     throw new ServiceError(fault.status, fault.code ?? 'InternalError', fault.message ?? 'Injected fault.');
   }
@@ -93,4 +95,22 @@ function cutBody(response: Response, limit: number | undefined): Response {
     },
   });
   return new Response(truncated, { status: response.status, statusText: response.statusText, headers: response.headers });
+}
+
+/** Holds each piece of the body back for `delayMs`: a slow or stalled connection. */
+function slowBody(response: Response, delayMs: number | undefined): Response {
+  if (delayMs === undefined || response.body === null) return response;
+  const reader = response.body.getReader();
+  const slowed = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      await sleep(delayMs);
+      const { done, value } = await reader.read();
+      if (done) controller.close();
+      else controller.enqueue(value);
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  });
+  return new Response(slowed, { status: response.status, statusText: response.statusText, headers: response.headers });
 }

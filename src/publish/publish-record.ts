@@ -15,7 +15,7 @@ import { MAX_MANIFEST_BYTES, manifestTooLarge, parseManifest, type Manifest } fr
 import type { ObjectHead, ObjectStore } from '../oss/store';
 import { sameEtag } from '../oss/store';
 import { checkLayout } from '../zip';
-import { Deadline, sleep, withRetry } from './deadline';
+import { DEFAULT_RETRY, Deadline, sleep, withRetry } from './deadline';
 import type { PublishResult, SourceInfo, SummaryEntry } from './result';
 import { summaryOf } from './result';
 import { readAndVerifyZip, type VerifiedZip } from './verify-zip';
@@ -281,9 +281,11 @@ class RecordFlow {
     // Reads are If-Match on one ETag: the bytes cannot differ between two reads in one flow.
     if (this.verified) return this.verified;
     this.log.info('zip.read', { size: zip.size });
-    const verified = await this.retrying('zip.read', () =>
-      readAndVerifyZip(this.deps.store, this.input.keys.zip, zip, { concurrency: this.deps.readConcurrency }),
-    );
+    const verified = await this.retrying('zip.read', () => {
+      // A stalled body has no timeout of its own: stop reading while there is time to write a result.
+      const signal = AbortSignal.timeout(Math.max(0, this.deps.deadline.remainingMs() - DEFAULT_RETRY.reserveMs));
+      return readAndVerifyZip(this.deps.store, this.input.keys.zip, zip, { concurrency: this.deps.readConcurrency, signal });
+    });
     this.source.crc64 = verified.crc64;
     this.log.info('zip.verified', {
       crc64: verified.crc64,

@@ -42,14 +42,17 @@ export async function readRanges(
   head: ObjectHead,
   ranges: readonly ByteRange[],
   inspector: ZipInspector,
+  signal?: AbortSignal,
 ): Promise<{ crc64: string; reported: string | undefined }> {
   const [first] = ranges;
   if (first === undefined || first.start !== 0) throw new RangeError('the ranges must start at byte 0');
   const tail = new TailCopy(Math.max(first.end + 1, head.size - DEFAULT_TAIL_BYTES), head.size);
   const abort = new AbortController();
+  // The caller's signal (the invocation's time) ends every range; so does the first range to fail.
+  const stopped = signal ? AbortSignal.any([signal, abort.signal]) : abort.signal;
   const readOne = async (range: ByteRange, index: number) => {
     const crc = new Crc64();
-    const { reported } = await streamRange(store, key, head.etag, range, { ranged: true, signal: abort.signal }, (chunk, position) => {
+    const { reported } = await streamRange(store, key, head.etag, range, { ranged: true, signal: stopped }, (chunk, position) => {
       crc.update(chunk);
       if (index === 0) inspector.update(chunk);
       else tail.copy(position, chunk);
@@ -148,8 +151,9 @@ export async function streamRange(
       }
     } catch (error) {
       body.destroy();
+      if (signal?.aborted) throw signal.reason;
       // What the checks above or the inspector threw is an answer, not a broken connection.
-      if (error instanceof PublisherError || signal?.aborted) throw error;
+      if (error instanceof PublisherError) throw error;
       broken = error;
     } finally {
       signal?.removeEventListener('abort', stop);

@@ -15,6 +15,8 @@ export interface VerifiedZip {
 export interface ReadOptions {
   /** READ_CONCURRENCY: how many ranged GETs read the zip at once; 1 reads it with one GET. */
   concurrency?: number;
+  /** Ends the read, whatever state its bodies are in: the invocation's time is running out. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -35,7 +37,10 @@ export async function readAndVerifyZip(
   const ranges = planRanges(head.size, options.concurrency ?? DEFAULT_READ_CONCURRENCY);
   let read: { crc64: string; reported: string | undefined };
   try {
-    read = ranges.length > 1 ? await readRanges(store, key, head, ranges, inspector) : await readWhole(store, key, head, inspector);
+    read =
+      ranges.length > 1
+        ? await readRanges(store, key, head, ranges, inspector, options.signal)
+        : await readWhole(store, key, head, inspector, options.signal);
   } catch (error) {
     throw withKey(asReadFailure(error, key), key);
   }
@@ -72,9 +77,11 @@ async function readWhole(
   key: string,
   head: ObjectHead,
   inspector: ZipInspector,
+  signal: AbortSignal | undefined,
 ): Promise<{ crc64: string; reported: string | undefined }> {
   const crc = new Crc64();
-  const { reported } = await streamRange(store, key, head.etag, { start: 0, end: head.size - 1 }, { ranged: false }, (chunk) => {
+  const range = { start: 0, end: head.size - 1 };
+  const { reported } = await streamRange(store, key, head.etag, range, { ranged: false, signal }, (chunk) => {
     crc.update(chunk);
     // Throws ZipInvalid on the first bytes of a non-zip: no point reading the rest of it.
     inspector.update(chunk);
@@ -85,6 +92,9 @@ async function readWhole(
 function asReadFailure(error: unknown, key: string): unknown {
   if (error instanceof PublisherError || (error instanceof Error && error.name === 'PreconditionFailedError')) {
     return error;
+  }
+  if (error instanceof Error && error.name === 'TimeoutError') {
+    return new TransientError(`reading ${key} did not finish in the time this invocation has left`, { cause: error, context: { key } });
   }
   // A socket cut or reset mid-body: the object is fine, the read was not.
   return new TransientError(`reading ${key} broke off: ${error instanceof Error ? error.message : String(error)}`, {

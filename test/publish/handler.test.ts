@@ -617,3 +617,21 @@ describe('races between deliveries and uploads (CONTRACT §6, §7)', () => {
     expect(kinds).toEqual(['superseded']);
   });
 });
+
+describe('time', () => {
+  it('a zip body that stalls is given up in time to write a retryable result, and the handler rejects', async () => {
+    const { cloud } = env;
+    const { zipEvent } = await seedPair(cloud, { zip: makeZip({ 'nodejs/node_modules/x/big.bin': new Uint8Array(2 * 1024 * 1024).fill(7) }) });
+    cloud.oss.faults.inject({ match: (t) => t.method === 'GET' && t.key === ZIP_KEY, pieceDelayMs: 2_000, times: Infinity });
+
+    // 10 s of function timeout: 3 s of safety margin and 5 s kept for the result leave 2 s to read.
+    const run = await invoke([zipEvent], { timeoutSeconds: 10 });
+
+    expect(run.error?.message).toMatch(/delivered again/);
+    expect(await readResult(cloud, RESULT_KEY)).toMatchObject({
+      status: 'failed',
+      error: { code: 'Unavailable', retryable: true, message: expect.stringMatching(/time this invocation has left/) },
+    });
+    expect(creates(cloud)).toHaveLength(0);
+  }, 20_000);
+});

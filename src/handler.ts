@@ -3,7 +3,7 @@ import { InvalidInputError } from './errors';
 import { BUCKET_NAME, isCountedEvent, parseOssEvent, type ParsedRecord } from './events/oss-event';
 import { createFcLayers } from './fc/fc2-layers';
 import type { LayerApi } from './fc/layers';
-import { classifyKey } from './keys';
+import { MAX_KEY_BYTES, classifyKey, keyOverLimit } from './keys';
 import { createLogger, withConsoleRouted, type Logger } from './log/logger';
 import { createOssStore } from './oss/ali-oss-store';
 import type { ObjectStore } from './oss/store';
@@ -110,6 +110,13 @@ async function handleRecord(parsed: ParsedRecord, ctx: RecordContext): Promise<S
   if (key !== undefined && classified === undefined) {
     ctx.logger.info('record.ignored', { key, eventName, reason: 'key' });
     return { key, status: 'ignored', reason: 'not a .zip or .layer.json key' };
+  }
+  const unwritable = classified && keyOverLimit(classified.keys);
+  if (unwritable) {
+    // Neither the sibling nor a result can exist in OSS: say so where a person looks, and keep the event.
+    throw new Error(
+      `${key}: the key ${unwritable.slice(0, 60)}… would be ${Buffer.byteLength(unwritable)} bytes, over OSS's ${MAX_KEY_BYTES}-byte limit; shorten the zip's key`,
+    );
   }
   if (!parsed.ok) {
     ctx.logger.error('record.invalid', { key, message: parsed.message });

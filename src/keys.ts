@@ -15,6 +15,13 @@ export type KeyRole = 'zip' | 'manifest';
 export const ZIP_SUFFIX = '.zip';
 export const MANIFEST_SUFFIX = '.layer.json';
 export const RESULT_SUFFIX = '.result.json';
+/** OSS object keys are at most 1023 bytes of UTF-8. */
+export const MAX_KEY_BYTES = 1023;
+
+/** The sibling key this layer cannot have because OSS would refuse it, if any. */
+export function keyOverLimit(keys: LayerKeys): string | undefined {
+  return [keys.manifest, keys.result].find((key) => Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES);
+}
 
 /** What an event's key is to the publisher, or undefined for keys it ignores. */
 export function classifyKey(key: string, auditPrefix: string): { role: KeyRole; keys: LayerKeys } | undefined {

@@ -635,3 +635,18 @@ describe('time', () => {
     expect(creates(cloud)).toHaveLength(0);
   }, 20_000);
 });
+
+describe('keys OSS cannot hold', () => {
+  it('a zip whose result key would pass 1023 bytes is rejected with a message naming the limit', async () => {
+    const { cloud } = env;
+    const key = `layers/${'团'.repeat(336)}.zip`;
+    const { zipEvent } = await seedPair(cloud);
+    const event = structuredClone(zipEvent);
+    event.oss.object.key = key;
+
+    const run = await invoke([event]);
+
+    expect(run.error?.message).toMatch(/1023-byte limit/);
+    expect(cloud.oss.requests.entries).toHaveLength(0);
+  });
+});

@@ -1,10 +1,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { uploadIdOf } from '../../src/audit/ledger';
 import type { PublishResult } from '../../src/publish/result';
 import { TEST_BUCKET, useMswCloud, type TestCloud } from '../support/cloud';
 import { readJson, tally } from '../support/invariants';
 import { NODE_MANIFEST, nodejsLayerZip } from '../support/layers';
-import { LAYER, MANIFEST_KEY, RESULT_KEY, ZIP_KEY, arrange, creates, deliver, expectInvariants, expectPublished, snapshot } from './scenario';
+import { LAYER, MANIFEST_KEY, RESULT_KEY, ZIP_KEY, arrange, creates, deliver, expectInvariants, expectPublished, ledgerPrefix, snapshot } from './scenario';
 
 /**
  * A process that died at each step (CONTRACT §7), simulated by leaving exactly the state a dead
@@ -16,21 +15,6 @@ let deaths = 0;
 afterAll(() => {
   console.log(`crash recovery: ${deaths} deaths simulated, ${tally.scenarios} scenarios, ${tally.versionsMade} versions made`);
 });
-
-async function ledgerPrefix(cloud: TestCloud): Promise<string> {
-  const headOf = async (key: string) => {
-    const meta = (await cloud.oss.statObject(TEST_BUCKET, key))!;
-    return { etag: meta.etag.replace(/^"|"$/g, ''), lastModified: meta.lastModified.toUTCString() };
-  };
-  const id = uploadIdOf({
-    bucket: TEST_BUCKET,
-    zipKey: ZIP_KEY,
-    zip: await headOf(ZIP_KEY),
-    manifestKey: MANIFEST_KEY,
-    manifest: await headOf(MANIFEST_KEY),
-  });
-  return `_audit/uploads/${id}/`;
-}
 
 interface DeadAttempt {
   attempt?: number;

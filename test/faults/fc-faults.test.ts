@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { PublishResult } from '../../src/publish/result';
 import { useMswCloud } from '../support/cloud';
 import { readJson, tally } from '../support/invariants';
-import { LAYER, RESULT_KEY, creates, deliver, deliverUnder, expectPublished, fcAction, injected } from './scenario';
+import { LAYER, RESULT_KEY, creates, deliver, deliverUnder, expectFailedRetryable, expectPublished, fcAction, injected } from './scenario';
 
 /** Function Compute misbehaving (CONTRACT §7): transient faults retried, unknown outcomes looked up first. */
 const env = useMswCloud();
@@ -104,9 +104,7 @@ describe('FC answers lost: the outcome is unknown, a version may exist (CONTRACT
       deliver: { timeoutSeconds: 20 },
     });
 
-    expect(run.error).toBeDefined();
-    expect(await readJson<PublishResult>(cloud, RESULT_KEY)).toMatchObject({ status: 'failed', error: { code: 'Unavailable', retryable: true } });
-    expect(cloud.fc.versions(LAYER)).toHaveLength(0);
+    await expectFailedRetryable(cloud, run);
     await check([run]);
   });
 

@@ -15,6 +15,7 @@ import {
   creates,
   deliver,
   deliverUnder,
+  expectFailedRetryable,
   expectPublished,
   injected,
   oss,
@@ -151,9 +152,7 @@ describe('resets and cut bodies', () => {
       { zip: bigZip(), deliver: { timeoutSeconds: 20 } },
     );
 
-    expect(run.error).toBeDefined();
-    expect(await readJson<PublishResult>(cloud, RESULT_KEY)).toMatchObject({ status: 'failed', error: { code: 'Unavailable', retryable: true } });
-    expect(cloud.fc.versions(LAYER)).toHaveLength(0);
+    await expectFailedRetryable(cloud, run);
     await check([run]);
   });
 

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LoopbackServer, serve } from '../../src/emulator';
 import type { PublishResult } from '../../src/publish/result';
-import { type BundleProcess, spawnBundle } from '../support/bundle-process';
+import { type BundleExit, type BundleProcess, spawnBundle } from '../support/bundle-process';
 import { TEST_BUCKET, createTestCloud, type TestCloud } from '../support/cloud';
 import { expectInvariants, readJson, snapshot } from '../support/invariants';
 import { NODE_MANIFEST, manifestBytes, nodejsLayerZip } from '../support/layers';
@@ -68,6 +68,27 @@ function runChild(events: unknown[], requestId: string, timeoutSeconds: number):
   return spawnBundle({ dir: workDir, cloud, events, requestId, timeoutSeconds });
 }
 
+/** Waits until the child gets as far as `reached`, failing if it ends first. */
+function until(reached: Promise<void>, child: BundleProcess, what: string): Promise<void> {
+  return Promise.race([reached, child.done.then((run) => Promise.reject(new Error(`the first process ended before ${what}: ${run.stdout} ${run.stderr}`)))]);
+}
+
+/** SIGKILLs the child and waits for it to end, killed by that signal. */
+async function kill(child: BundleProcess): Promise<BundleExit> {
+  child.child.kill('SIGKILL');
+  const killed = await child.done;
+  expect(killed.signal).toBe('SIGKILL');
+  return killed;
+}
+
+/** The killed run and the fresh one that followed, as deliveries for the invariants. */
+function killedThenFresh(killed: BundleExit, fresh: BundleExit, event: { oss: { object: { key: string } } }) {
+  return [
+    { summary: undefined, error: 'killed', rawLines: [killed.stdout, killed.stderr] },
+    { summary: (fresh.answer as { summary: never }).summary, error: undefined, rawLines: [fresh.stdout, fresh.stderr], keys: [event.oss.object.key] },
+  ];
+}
+
 describe('a process killed while CreateLayerVersion answers', () => {
   it('SIGKILL after FC made the version; a fresh process adopts it: one version, published', async () => {
     const zip = nodejsLayerZip('killed');
@@ -77,14 +98,9 @@ describe('a process killed while CreateLayerVersion answers', () => {
     const before = await snapshot(cloud, ['left-pad']);
 
     const first = runChild([event], 'doomed', 120);
-    await Promise.race([
-      created,
-      first.done.then((run) => Promise.reject(new Error(`the first process ended before creating: ${run.stdout} ${run.stderr}`))),
-    ]);
+    await until(created, first, 'creating');
     expect(cloud.fc.versions('left-pad')).toHaveLength(1);
-    first.child.kill('SIGKILL');
-    const killed = await first.done;
-    expect(killed.signal).toBe('SIGKILL');
+    const killed = await kill(first);
     expect(await readJson(cloud, 'layers/left-pad.result.json')).toBeUndefined();
 
     const second = await runChild([event], 'fresh', 10).done;
@@ -95,13 +111,7 @@ describe('a process killed while CreateLayerVersion answers', () => {
     expect(cloud.fc.requests.entries.filter((request) => request.action === 'CreateLayerVersion')).toHaveLength(1);
     expect(await readJson<PublishResult>(cloud, 'layers/left-pad.result.json')).toMatchObject({ status: 'published', version: 1, requestId: 'fresh' });
     for (const line of second.stdout.split('\n').filter(Boolean)) expect(JSON.parse(line)).toMatchObject({ requestId: 'fresh' });
-    await expectInvariants(cloud, before, {
-      layers: ['left-pad'],
-      runs: [
-        { summary: undefined, error: 'killed', rawLines: [killed.stdout, killed.stderr] },
-        { summary: (second.answer as { summary: never }).summary, error: undefined, rawLines: [second.stdout, second.stderr], keys: [event.oss.object.key] },
-      ],
-    });
+    await expectInvariants(cloud, before, { layers: ['left-pad'], runs: killedThenFresh(killed, second, event) });
   }, 60_000);
 
   it('SIGKILL mid-read of the zip (after claiming): a fresh process waits out the dead claim, then publishes once', async () => {
@@ -115,13 +125,8 @@ describe('a process killed while CreateLayerVersion answers', () => {
 
     // The dead process had a 6 s function timeout: its claim expires 6 s after it started.
     const first = runChild([event], 'doomed-reader', 6);
-    await Promise.race([
-      zipGetHeld,
-      first.done.then((run) => Promise.reject(new Error(`the first process ended before reading: ${run.stdout} ${run.stderr}`))),
-    ]);
-    first.child.kill('SIGKILL');
-    const killed = await first.done;
-    expect(killed.signal).toBe('SIGKILL');
+    await until(zipGetHeld, first, 'reading');
+    const killed = await kill(first);
     expect(cloud.fc.versions('read-kill')).toHaveLength(0);
 
     const second = await runChild([event], 'patient', 15).done;
@@ -129,12 +134,6 @@ describe('a process killed while CreateLayerVersion answers', () => {
     expect(second.stderr).toBe('');
     expect(second.answer).toEqual({ summary: [{ key: 'layers/read-kill.layer.json', status: 'published', layerName: 'read-kill', version: 1 }] });
     expect(cloud.fc.versions('read-kill')).toHaveLength(1);
-    await expectInvariants(cloud, before, {
-      layers: ['read-kill'],
-      runs: [
-        { summary: undefined, error: 'killed', rawLines: [killed.stdout, killed.stderr] },
-        { summary: (second.answer as { summary: never }).summary, error: undefined, rawLines: [second.stdout, second.stderr], keys: [event.oss.object.key] },
-      ],
-    });
+    await expectInvariants(cloud, before, { layers: ['read-kill'], runs: killedThenFresh(killed, second, event) });
   }, 60_000);
 });

@@ -2,7 +2,9 @@ import { expect } from 'vitest';
 import type { FcRequestTarget, OssRequestTarget } from '../../src/emulator';
 import { invoke } from '../publish/helpers';
 import { TEST_BUCKET, type TestCloud } from '../support/cloud';
-import { type CloudSnapshot, type DeliveryOutcome, type InvariantOptions, expectInvariants, snapshot } from '../support/invariants';
+import { uploadIdOf } from '../../src/audit/ledger';
+import type { PublishResult } from '../../src/publish/result';
+import { type CloudSnapshot, type DeliveryOutcome, type InvariantOptions, expectInvariants, readJson, snapshot } from '../support/invariants';
 import { NODE_MANIFEST, manifestBytes, nodejsLayerZip } from '../support/layers';
 
 export const LAYER = NODE_MANIFEST.layerName;
@@ -23,6 +25,22 @@ export async function seedPair(cloud: TestCloud, options: { zip?: Buffer; manife
     zipEvent: await cloud.oss.objectCreatedEvent(TEST_BUCKET, ZIP_KEY),
     manifestEvent: await cloud.oss.objectCreatedEvent(TEST_BUCKET, MANIFEST_KEY),
   };
+}
+
+/** The ledger folder (`_audit/uploads/<uploadIdOf(...)>/`) of the seeded pair as it stands in OSS. */
+export async function ledgerPrefix(cloud: TestCloud): Promise<string> {
+  const headOf = async (key: string) => {
+    const meta = (await cloud.oss.statObject(TEST_BUCKET, key))!;
+    return { etag: meta.etag.replace(/^"|"$/g, ''), lastModified: meta.lastModified.toUTCString() };
+  };
+  const id = uploadIdOf({
+    bucket: TEST_BUCKET,
+    zipKey: ZIP_KEY,
+    zip: await headOf(ZIP_KEY),
+    manifestKey: MANIFEST_KEY,
+    manifest: await headOf(MANIFEST_KEY),
+  });
+  return `_audit/uploads/${id}/`;
 }
 
 export const fcAction = (action: FcRequestTarget['action']) => (target: FcRequestTarget) => target.action === action;
@@ -86,6 +104,13 @@ export async function deliverUnder(
 /** The delivery's (first) record published as `version`. */
 export function expectPublished(run: Delivery, version = 1) {
   expect(run.summary?.[0]).toMatchObject({ status: 'published', version });
+}
+
+/** The delivery rejected, its result says failed and retryable (Unavailable), and no version was made. */
+export async function expectFailedRetryable(cloud: TestCloud, run: Delivery) {
+  expect(run.error).toBeDefined();
+  expect(await readJson<PublishResult>(cloud, RESULT_KEY)).toMatchObject({ status: 'failed', error: { code: 'Unavailable', retryable: true } });
+  expect(cloud.fc.versions(LAYER)).toHaveLength(0);
 }
 
 export { expectInvariants, snapshot, type CloudSnapshot };

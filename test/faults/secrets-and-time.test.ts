@@ -1,11 +1,10 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { uploadIdOf } from '../../src/audit/ledger';
 import type { PublishResult } from '../../src/publish/result';
 import { expectNoSecrets } from '../publish/helpers';
 import { TEST_BUCKET, TEST_CREDENTIALS, useMswCloud } from '../support/cloud';
 import { readJson, tally } from '../support/invariants';
 import { nodejsLayerZip } from '../support/layers';
-import { LAYER, MANIFEST_KEY, RESULT_KEY, ZIP_KEY, creates, deliver, expectInvariants, fcAction, injected, oss, seedPair, snapshot } from './scenario';
+import { LAYER, MANIFEST_KEY, RESULT_KEY, ZIP_KEY, arrange, creates, deliver, deliverUnder, expectInvariants, expectPublished, fcAction, injected, ledgerPrefix, oss, seedPair, snapshot } from './scenario';
 
 /**
  * Services that echo credentials back in their error messages (CONTRACT §8: never a secret in a log
@@ -22,39 +21,30 @@ const ECHO = `the security token ${TEST_CREDENTIALS.securityToken} signed with $
 describe('error messages that echo the credentials', () => {
   it('FC 403 quoting the token and secret: failed FcRejected, nothing written or logged holds them', async () => {
     const { cloud } = env;
-    const { zipEvent } = await seedPair(cloud);
-    const before = await snapshot(cloud, [LAYER]);
-    cloud.fc.faults.inject({ match: fcAction('CreateLayerVersion'), status: 403, code: 'InvalidSecurityToken', message: ECHO });
-    injected.count += 1;
-
-    const run = await deliver([zipEvent]);
+    const { run, check } = await deliverUnder(cloud, () =>
+      cloud.fc.faults.inject({ match: fcAction('CreateLayerVersion'), status: 403, code: 'InvalidSecurityToken', message: ECHO }),
+    );
 
     expect(run.summary?.[0]).toMatchObject({ status: 'failed', error: { code: 'FcRejected' } });
     expect((await readJson<PublishResult>(cloud, RESULT_KEY))?.error?.message).toMatch(/InvalidSecurityToken/);
     expectNoSecrets([JSON.stringify(run.summary)]);
-    await expectInvariants(cloud, before, { layers: [LAYER], runs: [run] });
+    await check([run]);
   });
+
+  /** FC answering 503 with the echo on every create. */
+  const fcEchoes = () => env.cloud.fc.faults.inject({ match: fcAction('CreateLayerVersion'), status: 503, code: 'ServiceUnavailable', message: ECHO, times: Infinity });
 
   it('FC 503 quoting them on every try: nothing written or logged holds them', async () => {
     const { cloud } = env;
-    const { zipEvent } = await seedPair(cloud);
-    const before = await snapshot(cloud, [LAYER]);
-    cloud.fc.faults.inject({ match: fcAction('CreateLayerVersion'), status: 503, code: 'ServiceUnavailable', message: ECHO, times: Infinity });
-    injected.count += 1;
-
-    const run = await deliver([zipEvent], { timeoutSeconds: 20 });
+    const { run, check } = await deliverUnder(cloud, fcEchoes, { deliver: { timeoutSeconds: 20 } });
 
     expect(run.error).toBeDefined();
-    await expectInvariants(cloud, before, { layers: [LAYER], runs: [run] });
+    await check([run]);
   });
 
   it('FC 503 quoting them on every try: the rejection message holds no secret', async () => {
     const { cloud } = env;
-    const { zipEvent } = await seedPair(cloud);
-    cloud.fc.faults.inject({ match: fcAction('CreateLayerVersion'), status: 503, code: 'ServiceUnavailable', message: ECHO, times: Infinity });
-    injected.count += 1;
-
-    const run = await deliver([zipEvent], { timeoutSeconds: 20 });
+    const { run } = await deliverUnder(cloud, fcEchoes, { deliver: { timeoutSeconds: 20 } });
 
     expect(run.error).toBeDefined();
     expectNoSecrets([run.error!.message, String(run.error!.stack)]);
@@ -62,15 +52,14 @@ describe('error messages that echo the credentials', () => {
 
   it('OSS 503 quoting them on every zip GET: nothing written or logged holds them', async () => {
     const { cloud } = env;
-    const { zipEvent } = await seedPair(cloud);
-    const before = await snapshot(cloud, [LAYER]);
-    cloud.oss.faults.inject({ match: oss('GET', ZIP_KEY), status: 503, code: 'ServiceUnavailable', message: ECHO, times: Infinity });
-    injected.count += 1;
-
-    const run = await deliver([zipEvent], { timeoutSeconds: 20 });
+    const { run, check } = await deliverUnder(
+      cloud,
+      () => cloud.oss.faults.inject({ match: oss('GET', ZIP_KEY), status: 503, code: 'ServiceUnavailable', message: ECHO, times: Infinity }),
+      { deliver: { timeoutSeconds: 20 } },
+    );
 
     expect(run.error).toBeDefined();
-    await expectInvariants(cloud, before, { layers: [LAYER], runs: [run] });
+    await check([run]);
     expectNoSecrets([run.error!.message, String(run.error!.stack)]);
   });
 });
@@ -94,20 +83,19 @@ describe('uploads across time (CONTRACT §7: an object version is its ETag and L
 
   it('a claim marker with no expiresAt (not written by an attempt) does not hold the upload up forever', async () => {
     const { cloud } = env;
-    const { zipEvent } = await seedPair(cloud);
-    const head = async (key: string) => {
-      const meta = (await cloud.oss.statObject(TEST_BUCKET, key))!;
-      return { etag: meta.etag.replace(/"/g, ''), lastModified: meta.lastModified.toUTCString() };
-    };
-    const id = uploadIdOf({ bucket: TEST_BUCKET, zipKey: ZIP_KEY, zip: await head(ZIP_KEY), manifestKey: MANIFEST_KEY, manifest: await head(MANIFEST_KEY) });
-    await cloud.oss.putObject(TEST_BUCKET, `_audit/uploads/${id}/claim-1.json`, Buffer.from(JSON.stringify({ uploadId: id, attempt: 1, requestId: 'odd' })));
-    const before = await snapshot(cloud, [LAYER]);
+    const { zipEvent, check } = await arrange(cloud, {
+      prepare: async () => {
+        const prefix = await ledgerPrefix(cloud);
+        const id = prefix.split('/')[2]!;
+        await cloud.oss.putObject(TEST_BUCKET, `${prefix}claim-1.json`, Buffer.from(JSON.stringify({ uploadId: id, attempt: 1, requestId: 'odd' })));
+      },
+    });
 
     const run = await deliver([zipEvent], { timeoutSeconds: 5 });
 
     expect(run.error).toBeUndefined();
-    expect(run.summary?.[0]).toMatchObject({ status: 'published', version: 1 });
+    expectPublished(run);
     expect(creates(cloud)).toHaveLength(1);
-    await expectInvariants(cloud, before, { layers: [LAYER], runs: [run] });
+    await check([run]);
   });
 });

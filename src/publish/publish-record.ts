@@ -350,24 +350,22 @@ class RecordFlow {
   }
 
   private result(fields: { status: PublishResult['status']; version?: LayerVersion; error?: PublisherError }): PublishResult {
+    const { version, error } = fields;
+    // Fields in the order of CONTRACT §6, so the file reads as documented.
     const result: PublishResult = {
       status: fields.status,
       ...(this.layerName !== undefined ? { layerName: this.layerName } : {}),
+      ...(version ? { version: version.version } : {}),
+      ...(version?.arn !== undefined ? { arn: version.arn } : {}),
       source: { ...this.source },
       ...(this.manifestInfo ? { manifest: this.manifestInfo } : {}),
+      ...(version ? { layer: version.raw } : {}),
+      ...(error ? { error: { code: error.code, message: error.message, retryable: error.retryable } } : {}),
       event: this.eventInfo(),
       requestId: this.deps.requestId,
       startedAt: this.startedAt.toISOString(),
       finishedAt: this.now().toISOString(),
     };
-    if (fields.version) {
-      result.version = fields.version.version;
-      if (fields.version.arn !== undefined) result.arn = fields.version.arn;
-      result.layer = fields.version.raw;
-    }
-    if (fields.error) {
-      result.error = { code: fields.error.code, message: fields.error.message, retryable: fields.error.retryable };
-    }
     return this.deps.logger.redact(result);
   }
 

@@ -76,9 +76,27 @@ async function buildFunction(outdir) {
   return output?.[1].bytes ?? 0;
 }
 
+/** dist/crc64.js: the CRC-64 engine alone (`Crc64`, `crc64Combine`), CommonJS, for other tools. */
+async function buildCrc64(outdir) {
+  const outfile = join(outdir, 'crc64.js');
+  await build({
+    entryPoints: [join(root, 'src/checksum/index.ts')],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    minify: true,
+    legalComments: 'none',
+    logLevel: 'warning',
+  });
+  return outfile;
+}
+
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const flag = process.argv.indexOf('--outdir');
   const outdir = flag === -1 ? 'dist' : process.argv[flag + 1];
   const bytes = await buildFunction(outdir);
   console.log(`${join(outdir, 'index.js')}: ${(bytes / 1e6).toFixed(2)} MB`);
+  console.log(`${await buildCrc64(outdir)}: the CRC-64 engine for other tools`);
 }

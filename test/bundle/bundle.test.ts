@@ -22,6 +22,7 @@ beforeAll(async () => {
   await promisify(execFile)(process.execPath, ['scripts/build.mjs']);
   workDir = await mkdtemp(join(tmpdir(), 'bundle-'));
   await copyFile('dist/index.js', join(workDir, 'index.js'));
+  await copyFile('dist/crc64.js', join(workDir, 'crc64.js'));
   cloud = await startLoopbackCloud();
 }, 60_000);
 
@@ -79,4 +80,26 @@ describe('dist/index.js on its own', () => {
     const result = JSON.parse(Buffer.from((await cloud.oss.readObject(TEST_BUCKET, 'layers/big.result.json'))!).toString());
     expect(result.source).toMatchObject({ size: zip.length, crc64: independentCrc64(zip) });
   }, 60_000);
+});
+
+describe('dist/crc64.js on its own', () => {
+  it('exports Crc64 and crc64Combine on decimal strings, usable as soon as it is loaded', async () => {
+    const script = `
+      const { Crc64, crc64Combine } = require('./crc64.js');
+      const out = {
+        check: new Crc64().update(Buffer.from('123456789')).digest(),
+        empty: new Crc64().digest(),
+        split: crc64Combine(new Crc64().update(Buffer.from('12345')).digest(), new Crc64().update(Buffer.from('6789')).digest(), 4),
+        past4GiB: crc64Combine('11051210869376104954', '13595488808149494328', 4294967297),
+      };
+      process.stdout.write(JSON.stringify(out));`;
+    const { stdout } = await promisify(execFile)(process.execPath, ['-e', script], { cwd: workDir });
+    // crc64.md §2: the check value, the empty input, and the combine vectors (one past 2^32 bytes).
+    expect(JSON.parse(stdout)).toEqual({
+      check: '11051210869376104954',
+      empty: '0',
+      split: '11051210869376104954',
+      past4GiB: '6526656882836515889',
+    });
+  });
 });

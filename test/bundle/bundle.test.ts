@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -19,10 +19,10 @@ let workDir: string;
 let cloud: LoopbackCloud;
 
 beforeAll(async () => {
-  await promisify(execFile)(process.execPath, ['scripts/build.mjs']);
   workDir = await mkdtemp(join(tmpdir(), 'bundle-'));
-  await copyFile('dist/index.js', join(workDir, 'index.js'));
-  await copyFile('dist/crc64.js', join(workDir, 'crc64.js'));
+  // Built straight into an empty folder: no node_modules beside it, and no race over dist/ with
+  // other test files that run the built stack.
+  await promisify(execFile)(process.execPath, ['scripts/build.mjs', '--outdir', workDir]);
   cloud = await startLoopbackCloud();
 }, 60_000);
 

@@ -18,6 +18,8 @@ import { checkLayout } from '../zip';
 import { DEFAULT_RETRY, Deadline, sleep, withRetry } from './deadline';
 import type { PublishResult, SourceInfo, SummaryEntry } from './result';
 import { summaryOf } from './result';
+import { checkAllowed, checkZipSize } from './checks';
+import { findExistingVersion } from './existing-version';
 import { readAndVerifyZip, type VerifiedZip } from './verify-zip';
 
 export interface RecordInput {
@@ -102,8 +104,8 @@ class RecordFlow {
       }
       const { zip, manifestBody, manifestHead } = pair;
       const manifest = this.validateManifest(manifestBody);
-      this.checkAllowed(manifest);
-      this.checkSize(zip);
+      checkAllowed(manifest.layerName, this.input.keys.zip, this.deps.allowedLayers);
+      checkZipSize(zip.size, this.input.keys.zip, this.deps.maxZipBytes);
 
       const uploadId = uploadIdOf({
         bucket: this.deps.store.bucket,
@@ -175,38 +177,6 @@ class RecordFlow {
     const manifest = parseManifest(body, this.input.keys.manifest);
     this.layerName = manifest.layerName;
     return manifest;
-  }
-
-  private checkAllowed(manifest: Manifest): void {
-    const rules = this.deps.allowedLayers;
-    if (rules.length === 0) return;
-    const zipKey = this.input.keys.zip;
-    const applicable = rules.filter((rule) => zipKey.startsWith(rule.keyPrefix));
-    if (applicable.some((rule) => rule.pattern.test(manifest.layerName))) return;
-    const allowedHere = applicable.map((rule) => rule.source);
-    throw new InvalidInputError(
-      'LayerNotAllowed',
-      `layerName ${JSON.stringify(manifest.layerName)} may not be published from ${zipKey}: ` +
-        (allowedHere.length === 0
-          ? 'ALLOWED_LAYERS allows no layer under this key'
-          : `ALLOWED_LAYERS allows only ${allowedHere.join(', ')} here`),
-      { context: { layerName: manifest.layerName, key: zipKey, allowed: allowedHere } },
-    );
-  }
-
-  private checkSize(zip: ObjectHead): void {
-    if (zip.size > this.deps.maxZipBytes) {
-      throw new InvalidInputError(
-        'ZipTooLarge',
-        `zip ${this.input.keys.zip} is ${zip.size} bytes, over MAX_ZIP_BYTES (${this.deps.maxZipBytes} bytes)`,
-        { context: { key: this.input.keys.zip, size: zip.size, limit: this.deps.maxZipBytes } },
-      );
-    }
-    if (zip.size === 0) {
-      throw new InvalidInputError('ZipInvalid', `zip ${this.input.keys.zip} is empty (0 bytes); upload the layer zip again`, {
-        context: { key: this.input.keys.zip, size: 0 },
-      });
-    }
   }
 
   /**
@@ -299,11 +269,7 @@ class RecordFlow {
     return verified;
   }
 
-  /**
-   * Step 5, and adoption (CONTRACT §7): a version newer than `adoptAbove` that holds this code,
-   * description and runtimes was made by an earlier attempt at this upload and is adopted; the
-   * latest version holding them otherwise makes the result `unchanged`.
-   */
+  /** Step 5, and adoption (CONTRACT §7): a result when a version already holds this upload. */
   private async findExisting(
     manifest: Manifest,
     crc64: string,
@@ -311,19 +277,13 @@ class RecordFlow {
   ): Promise<PublishResult | { newestVersion: number }> {
     const layers = this.deps.layers();
     const list = (from: number) => this.retrying('versions', () => layers.versionsFrom(manifest.layerName, from));
-    // Every version an earlier attempt may have made, however many others came since.
-    const newer = adoptAbove === undefined ? [] : await list(adoptAbove + 1);
-    const madeByThisUpload = newer.find((version) => holdsSameLayer(version, manifest, crc64));
-    if (madeByThisUpload) {
-      this.log.info('layer.adopted', { layerName: manifest.layerName, version: madeByThisUpload.version });
-      return this.result({ status: 'published', version: madeByThisUpload });
-    }
-    const latest = newer[0] ?? (await list(1))[0];
-    if (latest && holdsSameLayer(latest, manifest, crc64)) {
-      this.log.info('layer.unchanged', { layerName: manifest.layerName, version: latest.version });
-      return this.result({ status: 'unchanged', version: latest });
-    }
-    return { newestVersion: latest?.version ?? 0 };
+    const existing = await findExistingVersion(list, manifest, crc64, adoptAbove);
+    if (existing.kind === 'none') return { newestVersion: existing.newestVersion };
+    this.log.info(existing.kind === 'adopt' ? 'layer.adopted' : 'layer.unchanged', {
+      layerName: manifest.layerName,
+      version: existing.version.version,
+    });
+    return this.result({ status: existing.kind === 'adopt' ? 'published' : 'unchanged', version: existing.version });
   }
 
   /** Step 6. A create whose outcome is unknown may have made a version: look before trying again. */
@@ -468,20 +428,6 @@ class RecordFlow {
     if (failure.retryable) throw new RetryableRecordError(entry, failure);
     return entry;
   }
-}
-
-function holdsSameLayer(version: LayerVersion, manifest: Manifest, crc64: string): boolean {
-  return (
-    version.codeChecksum === crc64 &&
-    (version.description ?? '') === (manifest.description ?? '') &&
-    sameSet(version.compatibleRuntime, manifest.compatibleRuntime)
-  );
-}
-
-function sameSet(a: readonly string[], b: readonly string[]): boolean {
-  const left = new Set(a);
-  const right = new Set(b);
-  return left.size === right.size && [...left].every((item) => right.has(item));
 }
 
 function unexpected(error: unknown): PublisherError {

@@ -7,7 +7,7 @@ import { MAX_KEY_BYTES, classifyKey, keyOverLimit } from './keys';
 import { createLogger, withConsoleRouted, type Logger } from './log/logger';
 import { createOssStore } from './oss/ali-oss-store';
 import type { ObjectStore } from './oss/store';
-import { Deadline } from './publish/deadline';
+import { Deadline, retryPolicyFor, type RetryPolicy } from './publish/deadline';
 import { RetryableRecordError, publishRecord, reportInvalidRecord, type PublishDeps, type RecordInput } from './publish/publish-record';
 import type { Summary, SummaryEntry } from './publish/result';
 import {
@@ -21,7 +21,10 @@ import {
 
 /** Each SDK call gets at most this long; the deadline bounds the whole record. */
 const SDK_TIMEOUT_MS = 60_000;
-/** Kept back from the function's timeout so the last result is written before FC ends the process. */
+/**
+ * Kept back from the function's timeout so the last result is written before FC ends the process:
+ * 3 s, or a tenth of a shorter function's time.
+ */
 const SAFETY_MARGIN_MS = 3_000;
 
 export interface HandlerOptions {
@@ -62,13 +65,15 @@ async function runInvocation(event: unknown, config: Config, invocation: Invocat
     throw error;
   }
   logger.info('invocation.start', { records: records.length });
-  const deadline = new Deadline(invocation.endsAt.getTime() - SAFETY_MARGIN_MS);
+  const budgetMs = invocation.endsAt.getTime() - startedAt.getTime();
+  const deadline = new Deadline(invocation.endsAt.getTime() - Math.min(SAFETY_MARGIN_MS, budgetMs / 10));
+  const retry = retryPolicyFor(deadline.epochMs - startedAt.getTime());
   const clients = new Clients(config, invocation, deadline);
   const summary: Summary = [];
   const mustRetry: string[] = [];
 
   for (const parsed of records) {
-    const entry = await handleRecord(parsed, { config, invocation, clients, deadline, logger }).catch((error: unknown) => {
+    const entry = await handleRecord(parsed, { config, invocation, clients, deadline, retry, logger }).catch((error: unknown) => {
       const key = parsed.ok ? parsed.record.oss.object.key : (parsed.key ?? null);
       // The rejection's message reaches FC's logs and the on-failure destination: redact it too.
       mustRetry.push(logger.redact(`${key ?? `record ${parsed.index}`}: ${error instanceof Error ? error.message : String(error)}`));
@@ -95,6 +100,7 @@ interface RecordContext {
   invocation: Invocation;
   clients: Clients;
   deadline: Deadline;
+  retry: RetryPolicy;
   logger: Logger;
 }
 
@@ -158,6 +164,7 @@ function publishDeps(ctx: RecordContext, bucket: string, recordRegion: string | 
     allowedLayers: ctx.config.allowedLayers,
     logger: ctx.logger,
     deadline: ctx.deadline,
+    retry: ctx.retry,
     invocationEndsAt: ctx.invocation.endsAt,
     requestId: ctx.invocation.requestId,
   };

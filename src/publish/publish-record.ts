@@ -15,7 +15,7 @@ import { MAX_MANIFEST_BYTES, manifestTooLarge, parseManifest, type Manifest } fr
 import type { ObjectHead, ObjectStore } from '../oss/store';
 import { sameEtag } from '../oss/store';
 import { checkLayout } from '../zip';
-import { DEFAULT_RETRY, Deadline, sleep, withRetry } from './deadline';
+import { Deadline, sleep, withRetry, type RetryPolicy } from './deadline';
 import type { PublishResult, SourceInfo, SummaryEntry } from './result';
 import { summaryOf } from './result';
 import { checkAllowed, checkZipSize } from './checks';
@@ -43,6 +43,7 @@ export interface PublishDeps {
   allowedLayers: AllowRule[];
   logger: Logger;
   deadline: Deadline;
+  retry: RetryPolicy;
   /** When this invocation will surely be over; a claim expires then. */
   invocationEndsAt: Date;
   requestId: string;
@@ -253,7 +254,7 @@ class RecordFlow {
     this.log.info('zip.read', { size: zip.size });
     const verified = await this.retrying('zip.read', () => {
       // A stalled body has no timeout of its own: stop reading while there is time to write a result.
-      const signal = AbortSignal.timeout(Math.max(0, this.deps.deadline.remainingMs() - DEFAULT_RETRY.reserveMs));
+      const signal = AbortSignal.timeout(Math.max(0, this.deps.deadline.remainingMs() - this.deps.retry.reserveMs));
       return readAndVerifyZip(this.deps.store, this.input.keys.zip, zip, { concurrency: this.deps.readConcurrency, signal });
     });
     this.source.crc64 = verified.crc64;
@@ -304,7 +305,7 @@ class RecordFlow {
   }
 
   private retrying<T>(step: string, operation: (attempt: number) => Promise<T>): Promise<T> {
-    return withRetry(operation, this.deps.deadline, undefined, (error, attempt, delayMs) =>
+    return withRetry(operation, this.deps.deadline, this.deps.retry, (error, attempt, delayMs) =>
       this.log.warn(`${step}.retry`, { attempt, delayMs, error }),
     );
   }

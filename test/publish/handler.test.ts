@@ -1,7 +1,7 @@
 import { http } from 'msw';
 import { describe, expect, it } from 'vitest';
 import { TEST_BUCKET, useMswCloud, type TestCloud } from '../support/cloud';
-import { independentCrc64 } from '../support/independent';
+import { independentCrc64, patternBytes } from '../support/independent';
 import { NODE_MANIFEST, makeZip, manifestBytes, nodejsLayerZip } from '../support/layers';
 import { expectNoSecrets, invoke, readResult, writtenObjects } from './helpers';
 
@@ -621,10 +621,11 @@ describe('races between deliveries and uploads (CONTRACT §6, §7)', () => {
 describe('time', () => {
   it('a zip body that stalls is given up in time to write a retryable result, and the handler rejects', async () => {
     const { cloud } = env;
-    const { zipEvent } = await seedPair(cloud, { zip: makeZip({ 'nodejs/node_modules/x/big.bin': new Uint8Array(2 * 1024 * 1024).fill(7) }) });
+    // Incompressible, so the zip is 32 pieces of 64 KiB, each held back 2 s.
+    const { zipEvent } = await seedPair(cloud, { zip: makeZip({ 'nodejs/node_modules/x/big.bin': patternBytes(2 * 1024 * 1024, 5) }) });
     cloud.oss.faults.inject({ match: (t) => t.method === 'GET' && t.key === ZIP_KEY, pieceDelayMs: 2_000, times: Infinity });
 
-    // 10 s of function timeout: 3 s of safety margin and 5 s kept for the result leave 2 s to read.
+    // 10 s of function timeout: 1 s of safety margin and 1.8 s kept for the result leave 7.2 s to read.
     const run = await invoke([zipEvent], { timeoutSeconds: 10 });
 
     expect(run.error?.message).toMatch(/delivered again/);
@@ -634,6 +635,19 @@ describe('time', () => {
     });
     expect(creates(cloud)).toHaveLength(0);
   }, 20_000);
+});
+
+describe('short functions', () => {
+  it('a function with a 2 s timeout still publishes, and still retries a 500 once', async () => {
+    const { cloud } = env;
+    const { zipEvent } = await seedPair(cloud);
+    cloud.fc.faults.inject({ match: (t) => t.action === 'CreateLayerVersion', status: 500 });
+
+    const run = await invoke([zipEvent], { timeoutSeconds: 2 });
+
+    expect(run.error).toBeUndefined();
+    expect(run.summary?.[0]).toMatchObject({ status: 'published', version: 1 });
+  });
 });
 
 describe('keys OSS cannot hold', () => {

@@ -72,6 +72,14 @@ export class TransientError extends PublisherError {
   }
 }
 
+/** A ranged GET answered with something other than that range: the endpoint may not serve ranges. */
+export class RangeNotServedError extends TransientError {
+  constructor(message: string, options?: PublisherErrorOptions) {
+    super(message, options);
+    this.name = 'RangeNotServedError';
+  }
+}
+
 /** Configuration that cannot work; names the variable. Thrown at start, never written as a result. */
 export class ConfigError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {

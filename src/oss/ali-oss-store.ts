@@ -1,7 +1,7 @@
 import OSS from 'ali-oss';
 import type { Readable } from 'node:stream';
 import { isIP } from 'node:net';
-import { PreconditionFailedError, PublisherError, TransientError } from '../errors';
+import { PreconditionFailedError, PublisherError, RangeNotServedError, TransientError } from '../errors';
 import type { Credentials } from '../config';
 import type { ObjectHead, ObjectStore, ObjectTooLarge, StreamOptions } from './store';
 import { unquote } from './store';
@@ -105,7 +105,7 @@ export function createOssStore(options: OssStoreOptions): ObjectStore {
         const served = parseContentRange(responseHeaders['content-range']);
         if (result.res.status !== 206 || served?.start !== range.start || served.end !== range.end) {
           result.stream.destroy();
-          throw new TransientError(
+          throw new RangeNotServedError(
             `OSS GetObject of ${key} asked for bytes ${range.start}-${range.end} but got HTTP ${result.res.status} ` +
               `with content-range ${JSON.stringify(responseHeaders['content-range'] ?? null)}`,
             { context: { bucket, key, operation: 'GetObject', status: result.res.status } },

@@ -1,6 +1,6 @@
 import { Crc64 } from '../checksum';
 import { DEFAULT_READ_CONCURRENCY } from '../config';
-import { InvalidInputError, PublisherError, TransientError } from '../errors';
+import { InvalidInputError, PublisherError, RangeNotServedError, TransientError } from '../errors';
 import type { ObjectHead, ObjectStore } from '../oss/store';
 import { ZipInspector, readCentralDirectory, type ZipContents } from '../zip';
 import { planRanges, readRanges, streamRange } from './read-ranges';
@@ -33,14 +33,20 @@ export async function readAndVerifyZip(
   options: ReadOptions = {},
 ): Promise<VerifiedZip> {
   const startedAt = performance.now();
-  const inspector = new ZipInspector(head.size);
+  let inspector = new ZipInspector(head.size);
   const ranges = planRanges(head.size, options.concurrency ?? DEFAULT_READ_CONCURRENCY);
   let read: { crc64: string; reported: string | undefined };
   try {
-    read =
-      ranges.length > 1
-        ? await readRanges(store, key, head, ranges, inspector, options.signal)
-        : await readWhole(store, key, head, inspector, options.signal);
+    if (ranges.length === 1) {
+      read = await readWhole(store, key, head, inspector, options.signal);
+    } else {
+      read = await readRanges(store, key, head, ranges, inspector, options.signal).catch(async (error: unknown) => {
+        // An endpoint that ignores Range still serves the contract's single GET: read it that way.
+        if (!(error instanceof RangeNotServedError)) throw error;
+        inspector = new ZipInspector(head.size);
+        return readWhole(store, key, head, inspector, options.signal);
+      });
+    }
   } catch (error) {
     throw withKey(asReadFailure(error, key), key);
   }

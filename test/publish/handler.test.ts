@@ -664,3 +664,28 @@ describe('keys OSS cannot hold', () => {
     expect(cloud.oss.requests.entries).toHaveLength(0);
   });
 });
+
+describe('endpoints that do not serve ranges', () => {
+  it('a zip read in ranges falls back to one GET when the endpoint answers a range with the whole object', async () => {
+    const { cloud } = env;
+    const zip = makeZip({ 'python/data.bin': patternBytes(17 * 1024 * 1024, 9) });
+    const { zipEvent } = await seedPair(cloud, { zip, manifest: { layerName: 'left-pad', compatibleRuntime: ['python3.10'] } });
+    env.server.use(
+      http.get(/left-pad\.zip/, async ({ request }) => {
+        const response = await cloud.oss.handle(request);
+        if (!request.headers.has('range') || response.status !== 206) return response;
+        // As an endpoint that ignores Range would: the whole object, 200.
+        const headers = new Headers(response.headers);
+        headers.delete('content-range');
+        headers.set('content-length', String(zip.length));
+        return new Response(zip, { status: 200, headers });
+      }),
+    );
+
+    const run = await invoke([zipEvent], { env: { READ_CONCURRENCY: '4' } });
+
+    expect(run.summary?.[0]).toMatchObject({ status: 'published', version: 1 });
+    expect((await readResult(cloud, RESULT_KEY))?.source.crc64).toBe(independentCrc64(zip));
+    expect(run.lines.some((line) => line.step === 'zip.verified')).toBe(true);
+  });
+});

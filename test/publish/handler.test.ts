@@ -678,7 +678,7 @@ describe('endpoints that do not serve ranges', () => {
         const headers = new Headers(response.headers);
         headers.delete('content-range');
         headers.set('content-length', String(zip.length));
-        return new Response(zip, { status: 200, headers });
+        return new Response(new Uint8Array(zip), { status: 200, headers });
       }),
     );
 

@@ -1,6 +1,6 @@
 import { Crc64 } from '../checksum';
 import { DEFAULT_READ_CONCURRENCY } from '../config';
-import { InvalidInputError, PublisherError, RangeNotServedError, TransientError } from '../errors';
+import { InvalidInputError, PreconditionFailedError, PublisherError, RangeNotServedError, TransientError } from '../errors';
 import type { ObjectHead, ObjectStore } from '../oss/store';
 import { ZipInspector, readCentralDirectory, type ZipContents } from '../zip';
 import { planRanges, readRanges, streamRange } from './read-ranges';
@@ -96,7 +96,7 @@ async function readWhole(
 }
 
 function asReadFailure(error: unknown, key: string): unknown {
-  if (error instanceof PublisherError || (error instanceof Error && error.name === 'PreconditionFailedError')) {
+  if (error instanceof PublisherError || error instanceof PreconditionFailedError) {
     return error;
   }
   if (error instanceof Error && error.name === 'TimeoutError') {

@@ -1,7 +1,9 @@
-// Bundles the function into dist/index.js: one CommonJS file that runs with no node_modules beside it.
+// Bundles the function into dist/index.js: one CommonJS file that runs with no node_modules beside it,
+// and copies it alone into dist/function/, the folder s.yaml deploys (dist/ also holds the CLI, the local
+// stack, crc64.js and meta.json, none of which belongs in the function's code package).
 // `--outdir <dir>` writes it elsewhere (tests build their own copy rather than race over dist/).
 import { build } from 'esbuild';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -76,6 +78,20 @@ async function buildFunction(outdir) {
   return output?.[1].bytes ?? 0;
 }
 
+/**
+ * dist/function/index.js: the very bytes of dist/index.js (the file every test runs), in a folder of its
+ * own, emptied first so nothing left by an older build is deployed with it.
+ */
+const DEPLOY_FOLDER = 'function';
+
+async function writeDeployFolder(outdir) {
+  const folder = join(outdir, DEPLOY_FOLDER);
+  await rm(folder, { recursive: true, force: true });
+  await mkdir(folder);
+  await copyFile(join(outdir, 'index.js'), join(folder, 'index.js'));
+  return folder;
+}
+
 /** dist/crc64.js: the CRC-64 engine alone (`Crc64`, `crc64Combine`), CommonJS, for other tools. */
 async function buildCrc64(outdir) {
   const outfile = join(outdir, 'crc64.js');
@@ -98,5 +114,6 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const outdir = flag === -1 ? 'dist' : process.argv[flag + 1];
   const bytes = await buildFunction(outdir);
   console.log(`${join(outdir, 'index.js')}: ${(bytes / 1e6).toFixed(2)} MB`);
+  console.log(`${await writeDeployFolder(outdir)}/: index.js alone, the folder s.yaml deploys`);
   console.log(`${await buildCrc64(outdir)}: the CRC-64 engine for other tools`);
 }

@@ -1,110 +1,107 @@
-import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, posix } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { classifyKey } from '../../src/keys';
-import { DEFAULT_AUDIT_PREFIX } from '../../src/config';
+import { loadPoliciesScript, readSYaml, type PoliciesScript } from './s-yaml';
 
 interface Trigger {
   triggerType: string;
+  invocationRole?: string;
+  sourceArn: string;
   triggerConfig: { events: string[]; filter: { key: { prefix: string; suffix: string } } };
 }
 
-const sYaml = parse(readFileSync('s.yaml', 'utf8'));
-const vars: Record<string, string> = sYaml.vars;
-/** s.yaml's `${vars.x}` references, resolved the way Serverless Devs does for plain vars. */
-const resolve = (value: string) => value.replace(/\$\{vars\.(\w+)\}/g, (_, name: string) => vars[name] ?? '');
+let script: PoliciesScript;
+const sYaml = readSYaml();
 const publisher = sYaml.resources.publisher;
-const props = publisher.props;
-const triggers: Trigger[] = props.triggers;
+// The props as fc3 receives them (the account aside): `${vars.x}` resolved.
+// any: the props of s.yaml, whose shape these tests check.
+let props: any;
+let triggers: Trigger[];
 
-const policy = JSON.parse(readFileSync('deploy/ram-policy.json', 'utf8')) as {
-  Statement: Array<{ Effect: string; Action: string[]; Resource: string[] }>;
-};
+beforeAll(async () => {
+  script = await loadPoliciesScript();
+  props = script.resolveReferences(publisher.props, { vars: sYaml.vars, accountId: '1234567890123456' }, 'props');
+  triggers = props.triggers;
+});
 
 describe('s.yaml deploys the function the contract describes (CONTRACT §1, §3, §7)', () => {
-  it('is an fc3 nodejs20 function built from ./dist with a role', () => {
+  it('is an fc3 nodejs20 function with handler index.handler and a role of its own', () => {
     expect(publisher.component).toBe('fc3');
-    expect(props).toMatchObject({ runtime: 'nodejs20', handler: 'index.handler', code: './dist' });
-    expect(props.role).toMatch(/^acs:ram::/);
+    expect(props).toMatchObject({ runtime: 'nodejs20', handler: 'index.handler' });
+    expect(props.role).toBe(`acs:ram::1234567890123456:role/${sYaml.vars.roleName}`);
   });
 
-  it('has two OSS triggers on one prefix: .zip and .layer.json, whole-object events only', () => {
+  it('builds before it deploys: dist/ is not in git', () => {
+    expect(publisher.actions['pre-deploy']).toEqual([{ run: 'npm ci && npm run build', path: './' }]);
+  });
+
+  it('has two OSS triggers on one bucket and prefix: .zip and .layer.json, whole-object events only', () => {
     expect(triggers).toHaveLength(2);
     const filters = triggers.map((trigger) => trigger.triggerConfig.filter.key);
     expect(filters.map((filter) => filter.suffix).sort()).toEqual(['.layer.json', '.zip']);
-    expect(new Set(filters.map((filter) => resolve(filter.prefix))).size).toBe(1);
+    expect(new Set(filters.map((filter) => filter.prefix))).toEqual(new Set([sYaml.vars.prefix]));
     for (const trigger of triggers) {
       expect(trigger.triggerType).toBe('oss');
-      expect([...trigger.triggerConfig.events].sort()).toEqual(
-        [
-          'oss:ObjectCreated:CompleteMultipartUpload',
-          'oss:ObjectCreated:CopyObject',
-          'oss:ObjectCreated:PostObject',
-          'oss:ObjectCreated:PutObject',
-        ],
-      );
+      expect(trigger.sourceArn).toBe(`acs:oss:${sYaml.vars.region}:1234567890123456:${sYaml.vars.bucket}`);
+      expect([...trigger.triggerConfig.events].sort()).toEqual([
+        'oss:ObjectCreated:CompleteMultipartUpload',
+        'oss:ObjectCreated:CopyObject',
+        'oss:ObjectCreated:PostObject',
+        'oss:ObjectCreated:PutObject',
+      ]);
     }
   });
 
+  it("leaves the triggers' invocation role to fc3, which creates it on an account that has none", () => {
+    for (const trigger of triggers) expect(trigger).not.toHaveProperty('invocationRole');
+  });
+
   it('no trigger matches what the function writes', () => {
-    const prefix = resolve(triggers[0]!.triggerConfig.filter.key.prefix);
-    const auditPrefix = props.environmentVariables.AUDIT_PREFIX ?? DEFAULT_AUDIT_PREFIX;
+    const auditPrefix = props.environmentVariables.AUDIT_PREFIX;
+    expect(auditPrefix).toBe(sYaml.vars.auditPrefix);
+    const prefix = sYaml.vars.prefix;
     const written = [`${prefix}my-layer.result.json`, `${auditPrefix}uploads/abc/claim-1.json`, `${auditPrefix}records/2026-11-24/x.json`];
     for (const key of written) {
       for (const trigger of triggers) {
-        const { prefix: p, suffix } = trigger.triggerConfig.filter.key;
-        expect(key.startsWith(resolve(p)) && key.endsWith(suffix)).toBe(false);
+        const filter = trigger.triggerConfig.filter.key;
+        expect(key.startsWith(filter.prefix) && key.endsWith(filter.suffix)).toBe(false);
       }
       expect(classifyKey(key, auditPrefix)).toBeUndefined();
     }
   });
 
-  it('retries failed events and keeps those that still fail', () => {
+  it('retries failed events and keeps those that still fail in the MNS queue', () => {
     expect(props.asyncInvokeConfig.maxAsyncRetryAttempts).toBeGreaterThanOrEqual(1);
-    expect(props.asyncInvokeConfig.destinationConfig.onFailure.destination).toMatch(/^acs:mns:/);
+    expect(props.asyncInvokeConfig.destinationConfig.onFailure.destination).toBe(
+      `acs:mns:${sYaml.vars.region}:1234567890123456:/queues/${sYaml.vars.failureQueue}/messages`,
+    );
+  });
+
+  it('keeps the logs in a named logstore', () => {
+    expect(props.logConfig).toEqual({ project: sYaml.vars.logProject, logstore: sYaml.vars.logStore });
   });
 });
 
-describe('the role gets only what it needs (deploy/ram-policy.json)', () => {
-  const allows = policy.Statement.filter((statement) => statement.Effect === 'Allow');
-  const actions = allows.flatMap((statement) => statement.Action);
-  const resourcesOf = (action: string) =>
-    allows.filter((statement) => statement.Action.includes(action)).flatMap((statement) => statement.Resource);
-
-  it('names its actions one by one: no wildcard action, no delete of objects', () => {
-    expect([...new Set(actions)].sort()).toEqual([
-      'fc:CreateLayerVersion',
-      'fc:DeleteLayerVersion',
-      'fc:GetLayerVersion',
-      'fc:ListLayerVersions',
-      'mns:SendMessage',
-      'oss:GetObject',
-      'oss:PutObject',
-    ]);
-    for (const statement of allows) expect(statement.Resource).not.toContain('*');
+describe('the code package s.yaml deploys is the function bundle alone (CONTRACT §1)', () => {
+  let outdir: string;
+  beforeAll(async () => {
+    outdir = await mkdtemp(join(tmpdir(), 'deploy-build-'));
+    // The real build, into a folder of its own: the stand-in for dist/.
+    await promisify(execFile)(process.execPath, ['scripts/build.mjs', '--outdir', outdir]);
+  }, 60_000);
+  afterAll(async () => {
+    if (outdir) await rm(outdir, { recursive: true, force: true });
   });
 
-  it('writes only results and the audit prefix', () => {
-    const writable = resourcesOf('oss:PutObject');
-    expect(writable.length).toBeGreaterThan(0);
-    for (const resource of writable) {
-      expect(resource.endsWith('*.result.json') || resource.endsWith(`/${DEFAULT_AUDIT_PREFIX}*`)).toBe(true);
-    }
-  });
-
-  it('reads only the watched prefix and the audit prefix', () => {
-    const prefix = vars.prefix;
-    for (const resource of [...resourcesOf('oss:GetObject'), ...resourcesOf('oss:PutObject')]) {
-      expect(resource).toContain(`:${vars.bucket}/`);
-    }
-    for (const resource of resourcesOf('oss:GetObject')) {
-      expect(resource.endsWith(`/${prefix}*`) || resource.endsWith(`/${DEFAULT_AUDIT_PREFIX}*`)).toBe(true);
-    }
-  });
-
-  it('touches layers only, in FC', () => {
-    for (const action of actions.filter((name) => name.startsWith('fc:'))) {
-      for (const resource of resourcesOf(action)) expect(resource).toMatch(/^acs:fc:[^:]*:[^:]*:layers\//);
-    }
+  it('is a folder under dist/ holding dist/index.js and nothing else', async () => {
+    const code = posix.normalize(props.code);
+    expect(code.startsWith('dist/')).toBe(true);
+    const folder = join(outdir, code.slice('dist/'.length));
+    expect(await readdir(folder)).toEqual(['index.js']);
+    expect((await readFile(join(folder, 'index.js'))).equals(await readFile(join(outdir, 'index.js')))).toBe(true);
   });
 });

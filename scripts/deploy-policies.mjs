@@ -1,0 +1,144 @@
+// Writes the function role's RAM documents from s.yaml, so the bucket, prefixes, region, queue and
+// logstore are written once (in s.yaml) and the role can never grant something else than s.yaml deploys:
+//   deploy/ram-policy.json    the permission policy to attach to the role
+//   deploy/trust-policy.json  who may assume the role: Function Compute
+// `npm run deploy:policies` writes them; `-- --check` only says whether the committed ones are current
+// (a test runs it). `--config <s.yaml>` and `--out <dir>` read and write elsewhere.
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parse } from 'yaml';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+/**
+ * FC 3.0 (2023-03-30) grants CreateLayerVersion on "All Resources" only; 2021-04-06 scopes it to
+ * `layers/<name>/versions/*` (shared/reference/alibaba-cloud.md §4, §5, §9).
+ */
+const CREATE_ON_ALL_RESOURCES = new Set(['2023-03-30']);
+
+/**
+ * Layer actions whose API pages (2021-04-06 and 2023-03-30) list "All Resources" only: a statement
+ * scoped to `layers/...` does not grant them. ListLayerVersions and GetLayerVersion serve the unchanged
+ * check and adoption, DeleteLayerVersion the delete on a codeChecksum mismatch, PutLayerACL the layer ACL.
+ */
+const ALL_RESOURCE_LAYER_ACTIONS = ['fc:ListLayerVersions', 'fc:GetLayerVersion', 'fc:DeleteLayerVersion', 'fc:PutLayerACL'];
+
+const ACCOUNT_ID = /\$\{\s*config\(\s*["']AccountID["']\s*\)\s*\}/g;
+
+/**
+ * s.yaml's `${vars.x}` and `${config("AccountID")}` resolved as Serverless Devs resolves them, the account
+ * being `accountId`; any other reference is refused, since what it stands for is not known here.
+ */
+export function resolveReferences(value, context, path) {
+  if (typeof value === 'string') {
+    const resolved = value.replace(/\$\{\s*vars\.(\w+)\s*\}/g, (_, name) => {
+      if (!(name in context.vars)) throw new Error(`${path}: \${vars.${name}} is not among s.yaml's vars`);
+      return String(context.vars[name]);
+    });
+    if (/\$\{/.test(resolved.replace(ACCOUNT_ID, ''))) throw new Error(`${path}: ${value} holds a reference this script cannot resolve`);
+    return resolved.replace(ACCOUNT_ID, context.accountId);
+  }
+  if (Array.isArray(value)) return value.map((item, index) => resolveReferences(item, context, `${path}[${index}]`));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, resolveReferences(item, context, `${path}.${key}`)]));
+  }
+  return value;
+}
+
+function required(value, path) {
+  if (typeof value !== 'string' || value === '') throw new Error(`${path} must be set in s.yaml`);
+  return value;
+}
+
+/** The one value every trigger agrees on, e.g. their bucket: two would need a policy s.yaml does not describe. */
+function agreed(triggers, pick, what) {
+  const values = new Set(triggers.map(pick));
+  if (values.size !== 1) throw new Error(`the OSS triggers must share one ${what}; s.yaml has ${[...values].join(', ')}`);
+  return [...values][0];
+}
+
+/** What the role's policy is made of, read from the fc3 resource of a parsed s.yaml. */
+export function deployValues(sYaml) {
+  const fc3 = Object.entries(sYaml?.resources ?? {}).filter(([, resource]) => resource?.component === 'fc3');
+  if (fc3.length !== 1) throw new Error(`s.yaml must hold exactly one fc3 resource, not ${fc3.length}`);
+  const [name, resource] = fc3[0];
+  // RAM documents name no account: `*` stands where s.yaml has `${config("AccountID")}`.
+  const props = resolveReferences(resource.props ?? {}, { vars: sYaml.vars ?? {}, accountId: '*' }, `resources.${name}.props`);
+  const at = (field) => `resources.${name}.props.${field}`;
+
+  const triggers = (props.triggers ?? []).filter((trigger) => trigger.triggerType === 'oss');
+  if (triggers.length === 0) throw new Error(`${at('triggers')} has no OSS trigger`);
+  const bucket = agreed(triggers, (trigger) => required(trigger.sourceArn, at('triggers[].sourceArn')).split(':').at(-1), 'bucket');
+  const prefix = agreed(triggers, (trigger) => trigger.triggerConfig?.filter?.key?.prefix ?? '', 'key prefix');
+  const env = props.environmentVariables ?? {};
+  if (typeof props.logConfig === 'string') {
+    throw new Error(`${at('logConfig')}: ${props.logConfig} lets fc3 choose the log project; name the project and logstore, so the role may write to those alone`);
+  }
+
+  return {
+    region: required(props.region, at('region')),
+    bucket: required(bucket, at('triggers[].sourceArn')),
+    prefix,
+    auditPrefix: required(env.AUDIT_PREFIX, at('environmentVariables.AUDIT_PREFIX')),
+    fcApiVersion: required(env.FC_API_VERSION, at('environmentVariables.FC_API_VERSION')),
+    failureDestination: required(props.asyncInvokeConfig?.destinationConfig?.onFailure?.destination, at('asyncInvokeConfig.destinationConfig.onFailure.destination')),
+    logProject: required(props.logConfig?.project, at('logConfig.project')),
+    logStore: required(props.logConfig?.logstore, at('logConfig.logstore')),
+  };
+}
+
+/** The permission policy. RAM's grammar has Version and Statement, each Effect, Action, Resource: no Sid. */
+export function ramPolicy(values) {
+  const object = (pattern) => `acs:oss:*:*:${values.bucket}/${pattern}`;
+  const createOnAll = CREATE_ON_ALL_RESOURCES.has(values.fcApiVersion);
+  const statements = [
+    // HEAD and GET of zips, manifests and results; the ledger's markers and records under the audit prefix.
+    { Effect: 'Allow', Action: ['oss:GetObject'], Resource: [object(`${values.prefix}*`), object(`${values.auditPrefix}*`)] },
+    // Results beside the zips, and the append-only audit prefix: never a zip or a manifest (CONTRACT §3).
+    { Effect: 'Allow', Action: ['oss:PutObject'], Resource: [object(`${values.prefix}*.result.json`), object(`${values.auditPrefix}*`)] },
+    ...(createOnAll ? [] : [{ Effect: 'Allow', Action: ['fc:CreateLayerVersion'], Resource: [`acs:fc:${values.region}:*:layers/*/versions/*`] }]),
+    { Effect: 'Allow', Action: [...(createOnAll ? ['fc:CreateLayerVersion'] : []), ...ALL_RESOURCE_LAYER_ACTIONS], Resource: ['*'] },
+    // Function Compute sends the events that outlast their retries to the on-failure queue as the function's role.
+    { Effect: 'Allow', Action: ['mns:SendMessage'], Resource: [values.failureDestination] },
+    // The function's log lines reach the logstore of logConfig through its role.
+    { Effect: 'Allow', Action: ['log:PostLogStoreLogs'], Resource: [`acs:log:${values.region}:*:project/${values.logProject}/logstore/${values.logStore}`] },
+  ];
+  return { Version: '1', Statement: statements };
+}
+
+/** The trust policy: only Function Compute may assume the role, to hand its credentials to the function. */
+export function trustPolicy() {
+  return { Version: '1', Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Principal: { Service: ['fc.aliyuncs.com'] } }] };
+}
+
+/** The two files, by name, as they are committed. */
+export function policyFiles(sYamlText) {
+  const values = deployValues(parse(sYamlText));
+  const json = (document) => `${JSON.stringify(document, null, 2)}\n`;
+  return { 'ram-policy.json': json(ramPolicy(values)), 'trust-policy.json': json(trustPolicy()) };
+}
+
+function option(name, fallback) {
+  const index = process.argv.indexOf(name);
+  return index === -1 ? fallback : process.argv[index + 1];
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const config = option('--config', join(root, 's.yaml'));
+  const out = option('--out', join(root, 'deploy'));
+  const files = policyFiles(await readFile(config, 'utf8'));
+  if (process.argv.includes('--check')) {
+    const read = (path) => readFile(path, 'utf8').catch(() => undefined);
+    const stale = [];
+    for (const [name, text] of Object.entries(files)) if ((await read(join(out, name))) !== text) stale.push(join(out, name));
+    if (stale.length > 0) {
+      console.error(`${stale.join(', ')}: not what ${config} describes; run \`npm run deploy:policies\` and commit the result`);
+      process.exit(1);
+    }
+    console.log(`${Object.keys(files).join(', ')}: current with ${config}`);
+  } else {
+    for (const [name, text] of Object.entries(files)) await writeFile(join(out, name), text);
+    console.log(`${Object.keys(files).map((name) => join(out, name)).join(', ')}: written from ${config}`);
+  }
+}

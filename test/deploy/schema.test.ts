@@ -1,0 +1,79 @@
+import { Ajv } from 'ajv';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { S_YAML_SCHEMA } from './fc3-schema';
+import { loadPoliciesScript, readSYaml, type PoliciesScript } from './s-yaml';
+
+let script: PoliciesScript;
+beforeAll(async () => {
+  script = await loadPoliciesScript();
+});
+
+// strict: a keyword ajv does not know, or a schema it reads two ways, is an error in the schema itself.
+const validate = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true }).compile(S_YAML_SCHEMA);
+
+/** s.yaml as `s deploy` hands it to fc3: references resolved, the account that of the credentials. */
+// any: a parsed s.yaml, whatever the test made of it.
+function resolved(sYaml: any): unknown {
+  return script.resolveReferences(sYaml, { vars: sYaml.vars ?? {}, accountId: '1234567890123456' }, 's.yaml');
+}
+
+/** The schema's complaints, one `<path> <message>` line each, naming the key at fault. */
+function problems(document: unknown): string[] {
+  if (validate(document)) return [];
+  return (validate.errors ?? []).map((error) => {
+    const key = (error.params as { additionalProperty?: string }).additionalProperty ?? error.propertyName;
+    return `${error.instancePath || '/'} ${error.message}${key ? `: ${key}` : ''}`;
+  });
+}
+
+describe('s.yaml fits fc3 and Serverless Devs, strictly (devsapp/fc3 src/schema.json)', () => {
+  it('passes, references resolved', () => {
+    expect(problems(resolved(readSYaml()))).toEqual([]);
+  });
+
+  it('is checked by a schema that closes every object it describes', () => {
+    const open: string[] = [];
+    const walk = (node: unknown, path: string) => {
+      if (Array.isArray(node)) node.forEach((item, index) => walk(item, `${path}/${index}`));
+      if (!node || typeof node !== 'object') return;
+      const schema = node as Record<string, unknown>;
+      if (schema.type === 'object' && (schema.additionalProperties === undefined || schema.additionalProperties === true)) open.push(path);
+      for (const [key, child] of Object.entries(schema)) walk(child, `${path}/${key}`);
+    };
+    walk(S_YAML_SCHEMA, '#');
+    expect(open).toEqual([]);
+  });
+
+  // any: the parsed s.yaml each case changes.
+  it.each<[string, (sYaml: any) => void, string]>([
+    ['a misspelt prop', (s) => (s.resources.publisher.props.memorySise = 512), '/resources/publisher/props must NOT have additional properties: memorySise'],
+    ['a misspelt filter key', (s) => (s.resources.publisher.props.triggers[0].triggerConfig.filter.key.prefx = 'x/'), '/resources/publisher/props/triggers/0/triggerConfig/filter/key must NOT have additional properties: prefx'],
+    ['a misspelt destination', (s) => (s.resources.publisher.props.asyncInvokeConfig.destinationConfig.onFailur = {}), '/resources/publisher/props/asyncInvokeConfig/destinationConfig must NOT have additional properties: onFailur'],
+    ['a misspelt resource key', (s) => (s.resources.publisher.action = {}), '/resources/publisher must NOT have additional properties: action'],
+    ['an action that is no hook', (s) => (s.resources.publisher.actions.predeploy = [{ run: 'true' }]), '/resources/publisher/actions must match pattern "^(pre|success|fail|complete)-[a-z0-9-]+$": predeploy'],
+    ['a region fc3 does not know', (s) => (s.vars.region = 'cn-hangzou'), '/resources/publisher/props/region must be equal to one of the allowed values'],
+    ['an event OSS does not send', (s) => s.resources.publisher.props.triggers[1].triggerConfig.events.push('oss:ObjectCreated:Put'), '/resources/publisher/props/triggers/1/triggerConfig/events/4 must be equal to one of the allowed values'],
+    ['more retries than FC makes', (s) => (s.resources.publisher.props.asyncInvokeConfig.maxAsyncRetryAttempts = 9), '/resources/publisher/props/asyncInvokeConfig/maxAsyncRetryAttempts must be <= 8'],
+    ['memory off FC steps of 64 MB', (s) => (s.resources.publisher.props.memorySize = 500), '/resources/publisher/props/memorySize must be multiple of 64'],
+    ['a log config without its logstore', (s) => delete s.resources.publisher.props.logConfig.logstore, "/resources/publisher/props/logConfig must have required property 'logstore'"],
+    ['no handler', (s) => delete s.resources.publisher.props.handler, "/resources/publisher/props must have required property 'handler'"],
+  ])('refuses %s', (_, change, problem) => {
+    const sYaml = readSYaml();
+    change(sYaml);
+    expect(problems(resolved(sYaml))).toContain(problem);
+  });
+
+  it('takes logConfig: auto, as fc3 does', () => {
+    const sYaml = readSYaml();
+    sYaml.resources.publisher.props.logConfig = 'auto';
+    expect(problems(resolved(sYaml))).toEqual([]);
+  });
+
+  it('refuses a reference Serverless Devs would resolve from something this check does not have', () => {
+    const sYaml = readSYaml();
+    sYaml.resources.publisher.props.description = '${env("DESCRIPTION")}';
+    expect(() => resolved(sYaml)).toThrow('s.yaml.resources.publisher.props.description: ${env("DESCRIPTION")} holds a reference');
+    sYaml.resources.publisher.props.description = '${vars.nope}';
+    expect(() => resolved(sYaml)).toThrow("${vars.nope} is not among s.yaml's vars");
+  });
+});

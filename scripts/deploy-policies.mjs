@@ -133,7 +133,10 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     const stale = [];
     for (const [name, text] of Object.entries(files)) if ((await read(join(out, name))) !== text) stale.push(join(out, name));
     if (stale.length > 0) {
-      console.error(`${stale.join(', ')}: not what ${config} describes; run \`npm run deploy:policies\` and commit the result`);
+      console.error(
+        `${stale.join(', ')}: not what ${config} describes; run \`npm run deploy:policies\`, commit the result ` +
+          "and give the function's role the new policy (README, Build and deploy)",
+      );
       process.exit(1);
     }
     console.log(`${Object.keys(files).join(', ')}: current with ${config}`);

@@ -35,8 +35,12 @@ describe('s.yaml deploys the function the contract describes (CONTRACT §1, §3,
     expect(props.role).toBe(`acs:ram::1234567890123456:role/${sYaml.vars.roleName}`);
   });
 
-  it('builds before it deploys: dist/ is not in git', () => {
-    expect(publisher.actions['pre-deploy']).toEqual([{ run: 'npm ci && npm run build', path: './' }]);
+  it('builds before it deploys (dist/ is not in git), once deploy/*.json are found current', () => {
+    expect(publisher.actions['pre-deploy']).toEqual([
+      { run: 'npm ci', path: './' },
+      { run: 'npm run deploy:policies -- --check', path: './' },
+      { run: 'npm run build', path: './' },
+    ]);
   });
 
   it('has two OSS triggers on one bucket and prefix: .zip and .layer.json, whole-object events only', () => {

@@ -98,6 +98,7 @@ export function ramPolicy(values) {
     // Results beside the zips, and the append-only audit prefix: never a zip or a manifest (CONTRACT §3).
     { Effect: 'Allow', Action: ['oss:PutObject'], Resource: [object(`${values.prefix}*.result.json`), object(`${values.auditPrefix}*`)] },
     ...(createOnAll ? [] : [{ Effect: 'Allow', Action: ['fc:CreateLayerVersion'], Resource: [`acs:fc:${values.region}:*:layers/*/versions/*`] }]),
+    // RAM grants these on "All Resources" alone: `*` is the narrowest resource that works.
     { Effect: 'Allow', Action: [...(createOnAll ? ['fc:CreateLayerVersion'] : []), ...ALL_RESOURCE_LAYER_ACTIONS], Resource: ['*'] },
     // Function Compute sends the events that outlast their retries to the on-failure queue as the function's role.
     { Effect: 'Allow', Action: ['mns:SendMessage'], Resource: [values.failureDestination] },
@@ -127,7 +128,13 @@ function option(name, fallback) {
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const config = option('--config', join(root, 's.yaml'));
   const out = option('--out', join(root, 'deploy'));
-  const files = policyFiles(await readFile(config, 'utf8'));
+  const files = await readFile(config, 'utf8')
+    .then(policyFiles)
+    .catch((error) => {
+      // A wrong s.yaml is the user's to fix: its message, which names the field, is the whole answer.
+      console.error(`${config}: ${error.message}`);
+      process.exit(2);
+    });
   if (process.argv.includes('--check')) {
     const read = (path) => readFile(path, 'utf8').catch(() => undefined);
     const stale = [];

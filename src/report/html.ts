@@ -53,7 +53,8 @@ function renderLayer(layer: LayerTimeline): string {
 <h2>${name}${layer.drift > 0 ? ` <span class="badge status-drift">${layer.drift} drift</span>` : ''}</h2>
 ${held}
 <table class="timeline">
-<thead><tr><th scope="col">when</th><th scope="col">version</th><th scope="col">status</th><th scope="col">who</th><th scope="col">detail</th></tr></thead>
+<colgroup><col class="c-when"><col class="c-version"><col class="c-status"><col class="c-who"><col></colgroup>
+<thead><tr><th scope="col">when</th><th scope="col" class="version">version</th><th scope="col">status</th><th scope="col">who</th><th scope="col">detail</th></tr></thead>
 <tbody>
 ${layer.rows.map(renderRow).join('\n')}
 </tbody>
@@ -100,13 +101,14 @@ h2 { font-size: 17px; margin: 0 0 6px; word-break: break-all; }
 code { font: 13px ui-monospace, SFMono-Regular, Menlo, monospace; background: #f6f8fa; padding: 1px 4px; border-radius: 4px; }
 section.layer { border: 1px solid var(--line); border-radius: 8px; padding: 14px 16px; margin: 18px 0; }
 section.layer.has-drift { border-color: #cf222e; box-shadow: 0 0 0 2px #ffebe9; }
-table.timeline { border-collapse: collapse; width: 100%; margin-top: 8px; }
+table.timeline { border-collapse: collapse; width: 100%; margin-top: 8px; table-layout: fixed; }
+col.c-when { width: 13.5em; } col.c-version { width: 5em; } col.c-status { width: 16.5em; } col.c-who { width: 17em; }
 th { text-align: left; font-weight: 600; color: var(--muted); border-bottom: 1px solid var(--line); padding: 4px 8px; }
 td { vertical-align: top; padding: 6px 8px; border-bottom: 1px solid #eaeef2; word-break: break-word; }
 td.when { white-space: nowrap; font-variant-numeric: tabular-nums; }
-td.version { text-align: right; font-weight: 600; }
+td.version, th.version { text-align: center; } td.version { font-weight: 600; }
 tr.row > td:first-child { border-left: 4px solid #8c959f; }
-.badge { display: inline-block; border-radius: 10px; padding: 0 8px; font-size: 12px; font-weight: 600; white-space: nowrap; background: #eaeef2; color: #1f2328; }
+.badge { display: inline-block; max-width: 100%; border-radius: 10px; padding: 0 8px; font-size: 12px; font-weight: 600; background: #eaeef2; color: #1f2328; }
 .status-published .badge, .badge.status-published { background: #dafbe1; color: #116329; }
 tr.status-published > td:first-child { border-left-color: #1a7f37; }
 .status-unchanged .badge, .badge.status-unchanged { background: #ddf4ff; color: #0550ae; }

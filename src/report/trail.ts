@@ -37,6 +37,8 @@ export interface TrailEntry {
   description?: string;
   error?: { code: string; message: string };
   requestId?: string;
+  /** Why a version was deleted or kept, as a retention record says. */
+  reason?: string;
   /** A retention record that says what would be deleted, not what was. */
   dryRun?: boolean;
   provenance: Provenance;
@@ -73,6 +75,8 @@ export function parseTrailEntry(from: TrailEntry['from'], key: string, body: unk
   if (error) entry.error = { code: stringOf(error.code) ?? 'unknown', message: stringOf(error.message) ?? '' };
   const requestId = stringOf(record.requestId);
   if (requestId !== undefined) entry.requestId = requestId;
+  const reason = stringOf(record.reason);
+  if (reason !== undefined) entry.reason = reason;
   if (record.dryRun === true) entry.dryRun = true;
   return entry;
 }

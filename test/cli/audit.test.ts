@@ -116,6 +116,10 @@ describe('layer-publisher audit', () => {
     const badPrefix = await runCommand('audit', ...ossFlags(cloud), '--audit-prefix', '../x/');
     expect(badPrefix.code).toBe(2);
     expect(badPrefix.err).toContain('--audit-prefix');
-    expect((await runCommand('audit', '--help')).out).toContain('Usage: layer-publisher audit');
+    for (const command of ['audit', 'verify', 'report']) {
+      const help = await runCommand(command, '--help');
+      expect([help.code, help.out.split('\n')[0]]).toEqual([0, expect.stringMatching(new RegExp(`^Usage: layer-publisher ${command} --`))]);
+    }
+    expect((await runCommand('--help')).out).toMatch(/audit .*\n\s+verify .*\n\s+report /);
   });
 });

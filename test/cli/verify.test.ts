@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { VerifyReport } from '../../src/report/drift';
 import { createFcEmulator, serve } from '../../src/emulator';
-import { TEST_ACCOUNT_ID, TEST_CREDENTIALS, TEST_REGION } from '../support/cloud';
+import { TEST_ACCOUNT_ID, TEST_BUCKET, TEST_CREDENTIALS, TEST_REGION } from '../support/cloud';
 import { fc2Client } from '../support/fc2';
 import { independentCrc64 } from '../support/independent';
 import { NODE_MANIFEST, nodejsLayerZip } from '../support/layers';
@@ -92,6 +92,21 @@ describe('layer-publisher verify', () => {
     } finally {
       await server.close();
     }
+  });
+
+  it('never puts a name from a hand-written record into an FC request path', async () => {
+    await publishTwoLayers();
+    const { cloud } = env;
+    const hostile = { kind: 'result', status: 'published', layerName: 'x/versions/1', version: 1, source: { key: 'layers/x.zip', crc64: '1' }, finishedAt: new Date().toISOString() };
+    await cloud.oss.putObject(TEST_BUCKET, `_audit/records/${hostile.finishedAt.slice(0, 10)}/hostile.json`, Buffer.from(JSON.stringify(hostile)));
+
+    const { code, report } = await verify();
+    expect(code).toBe(0);
+    expect(report.layers.map((layer) => layer.layerName)).toEqual(['left-pad', 'other']);
+    expect(cloud.fc.requests.entries.map((request) => request.path)).not.toContainEqual(expect.stringContaining('x/versions'));
+    const badLayer = await runCommand('verify', ...ossFlags(cloud), ...fcFlags(cloud), '--layer', 'x/versions/1');
+    expect(badLayer.code).toBe(2);
+    expect(badLayer.err).toContain('is not a Function Compute layer name');
   });
 
   it('exits 2 naming what is missing or wrong, before reading anything', async () => {

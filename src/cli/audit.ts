@@ -149,21 +149,29 @@ async function readJson(client: OSS, key: string): Promise<unknown> {
   }
 }
 
+/**
+ * A cell as a terminal may show it: records are whatever someone wrote to the bucket, and an escape
+ * sequence in a principal id or a message must not move the cursor or rewrite the screen.
+ */
+export function printable(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 export function auditTable(entries: readonly TrailEntry[]): string {
   if (entries.length === 0) return 'No audit records or results.';
-  const dash = (value: string | number | undefined): string => (value === undefined ? '-' : String(value));
+  const dash = (value: string | number | undefined): string => (value === undefined ? '-' : printable(String(value)));
   return formatTable(
     ['when', 'layer', 'version', 'status', 'uploaded by', 'from', 'uploaded at', 'crc64', 'detail'],
     entries.map((entry) => [
       dash(entry.when),
       dash(entry.layerName),
       dash(entry.version),
-      statusLabel(entry),
+      dash(statusLabel(entry)),
       dash(uploadedBy(entry.provenance)),
       dash(entry.provenance.zip?.sourceIp),
       dash(entry.provenance.zip?.eventTime),
       dash(entry.crc64),
-      entry.error ? `${entry.error.code}: ${entry.error.message}` : dash(entry.zipKey),
+      dash(entry.error ? `${entry.error.code}: ${entry.error.message}` : entry.zipKey),
     ]),
   );
 }

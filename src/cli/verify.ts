@@ -3,7 +3,7 @@ import type { LayerApi, LayerVersion } from '../fc/layers';
 import { formatTable } from '../local/format';
 import { type VerifyReport, compareTrail } from '../report/drift';
 import type { TrailEntry } from '../report/trail';
-import { TRAIL_HELP, TRAIL_OPTIONS, readTrail, trailFilter, trailLocation } from './audit';
+import { TRAIL_HELP, TRAIL_OPTIONS, printable, readTrail, trailFilter, trailLocation } from './audit';
 import { FC_HELP, FC_OPTIONS, fcLayerApi } from './fc';
 import { CliError, type CliIo, EXIT_FAILED, EXIT_OK } from './io';
 
@@ -37,10 +37,10 @@ export function verifyText(report: VerifyReport): string {
   const versions = report.layers.reduce((sum, layer) => sum + layer.fcVersions.length, 0);
   const checked = `checked ${report.layers.length} layer${report.layers.length === 1 ? '' : 's'}, ${versions} version${versions === 1 ? '' : 's'} in Function Compute`;
   if (report.ok) return `${checked}: no drift, every version matches the audit trail`;
-  const dash = (value: string | undefined): string => (value === undefined || value === '' ? '-' : value);
+  const dash = (value: string | undefined): string => (value === undefined || value === '' ? '-' : printable(value));
   const table = formatTable(
     ['layer', 'version', 'drift', 'fc codeChecksum', 'recorded crc64', 'detail'],
-    report.drift.map((d) => [d.layerName, String(d.version), d.kind, dash(d.fcChecksum), dash(d.recordedCrc64), d.message]),
+    report.drift.map((d) => [d.layerName, String(d.version), d.kind, dash(d.fcChecksum), dash(d.recordedCrc64), printable(d.message)]),
   );
   return `${table}\n\n${checked}: ${report.drift.length} drifted`;
 }

@@ -73,6 +73,16 @@ describe('layer-publisher audit', () => {
     expect(rows[0]!['uploaded by']).toBe(`${ALICE.zip.principalId} (manifest: RAM$team-b:1)`);
   });
 
+  it('prints a hostile principal id as text a terminal does not act on', async () => {
+    const { cloud } = env;
+    const { keys } = await publishHistory();
+    await addProvenance(cloud, keys[0]!, provenanceOf('RAM$x:1\u001b[2J\nforged row', '203.0.113.7', '2026-12-01T09:30:00.000Z'));
+    const { out } = await runCommand('audit', ...ossFlags(cloud));
+    expect(out).not.toMatch(/[\u0000-\u0009\u000b-\u001f]/);
+    expect(out.trimEnd().split('\n')).toHaveLength(2 + 4);
+    expect(tableRows(out)[0]!['uploaded by']).toBe('RAM$x:1\\u001b[2J\\u000aforged row');
+  });
+
   it('--layer keeps one layer; --since keeps what happened from then on', async () => {
     const { cloud } = env;
     await publishThroughHandler(cloud, 'layers/left-pad', nodejsLayerZip('v1'), NODE_MANIFEST);

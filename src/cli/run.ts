@@ -1,9 +1,12 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { auditCommand } from './audit';
 import { checkLayer, describeCheck, manifestPathFor } from './check';
 import { CliError, type CliIo, EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT, EXIT_USAGE } from './io';
 import { ossClient } from './oss';
 import { publishLayer } from './publish';
+import { reportCommand } from './report';
 import { listResults, resultsTable } from './results';
+import { verifyCommand } from './verify';
 
 const USAGE = `Usage: layer-publisher <command> [options]
 
@@ -11,6 +14,9 @@ Commands:
   check <zip> [--manifest <file>]            check a layer zip and its manifest as the function will
   publish <zip> --bucket <b> [--prefix <p>]  upload a layer and wait for its result
   results --bucket <b> [--prefix <p>]        list results and audit records
+  audit --bucket <b> [--layer <n>]           the history of each layer: who uploaded what, when
+  verify --bucket <b> [--fc-endpoint <url>]  compare the audit trail with FC's versions (exit 1 on drift)
+  report --html <file> --bucket <b>          one HTML page: each layer's timeline, with drift
 
 Run layer-publisher <command> --help for a command's options. Every command takes --json.
 Credentials: ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET (ALIBABA_CLOUD_SECURITY_TOKEN).
@@ -104,6 +110,9 @@ layer, version, status, size, CRC-64 and when.
       return rows.some((row) => row.kind === 'result' && row.status === 'failed') ? EXIT_FAILED : EXIT_OK;
     },
   },
+  audit: auditCommand,
+  verify: verifyCommand,
+  report: reportCommand,
 };
 
 /** Runs one command line; returns the exit code. Errors are printed, never thrown. */

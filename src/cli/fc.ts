@@ -1,0 +1,79 @@
+import { loadConfig } from '../config';
+import { ConfigError } from '../errors';
+import { createFcLayers } from '../fc/fc2-layers';
+import type { LayerApi } from '../fc/layers';
+import { LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL_REGION } from '../local/account';
+import { CliError } from './io';
+
+/** The flags of the commands that ask Function Compute (parseArgs options); `--region` is the trail's. */
+export const FC_OPTIONS = {
+  'fc-endpoint': { type: 'string' },
+  'account-id': { type: 'string' },
+} as const;
+
+export const FC_HELP = `  --fc-endpoint <url>   Function Compute endpoint, e.g. http://127.0.0.1:9001 for npm start
+                        (default: FC_ENDPOINT, else https://<account-id>.<region>.fc.aliyuncs.com)
+  --account-id <id>     the Alibaba Cloud account (default: FC_ACCOUNT_ID)
+`;
+
+type Values = Record<string, string | boolean | undefined>;
+type Env = Record<string, string | undefined>;
+
+const SDK_TIMEOUT_MS = 60_000;
+
+/** Whether the flags or the environment say where Function Compute is. */
+export function fcConfigured(values: Values, env: Env): boolean {
+  return [values['fc-endpoint'], values['account-id'], env.FC_ENDPOINT, env.FC_ACCOUNT_ID].some((value) => typeof value === 'string' && value !== '');
+}
+
+/**
+ * The one place the CLI builds its Function Compute client, from flags, then the environment.
+ * Against a loopback endpoint (`npm start`) the local stack's account, region and key stand in for
+ * what is not set, as for OSS.
+ */
+export function fcLayerApi(values: Values, env: Env): LayerApi {
+  const endpointText = text(values['fc-endpoint']) ?? text(env.FC_ENDPOINT);
+  const endpoint = endpointText === undefined ? undefined : parseFcEndpoint(endpointText);
+  const loopback = endpoint !== undefined && ['localhost', '127.0.0.1', '[::1]'].includes(endpoint.hostname);
+  const accountId = text(values['account-id']) ?? text(env.FC_ACCOUNT_ID) ?? (loopback ? LOCAL_ACCOUNT_ID : undefined);
+  if (accountId === undefined) throw new CliError('no account: pass --account-id (or set FC_ACCOUNT_ID), or --fc-endpoint');
+  const region = text(values.region) ?? text(env.ALIBABA_CLOUD_REGION) ?? text(env.FC_REGION) ?? (loopback ? LOCAL_REGION : undefined);
+  if (region === undefined) throw new CliError('no region: pass --region (e.g. cn-hangzhou)');
+  const accessKeyId = text(env.ALIBABA_CLOUD_ACCESS_KEY_ID) ?? (loopback ? LOCAL_CREDENTIALS.accessKeyId : undefined);
+  const accessKeySecret = text(env.ALIBABA_CLOUD_ACCESS_KEY_SECRET) ?? (loopback ? LOCAL_CREDENTIALS.accessKeySecret : undefined);
+  if (accessKeyId === undefined || accessKeySecret === undefined) {
+    throw new CliError('no credentials: set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET (and ALIBABA_CLOUD_SECURITY_TOKEN for STS)');
+  }
+  return createFcLayers({
+    accountId,
+    region,
+    // The CLI runs outside Alibaba Cloud's network: the public endpoint, not the function's internal one.
+    endpoint: endpoint ?? new URL(`https://${accountId}.${region}.fc.aliyuncs.com`),
+    apiVersion: apiVersion(env),
+    credentials: { accessKeyId, accessKeySecret, securityToken: text(env.ALIBABA_CLOUD_SECURITY_TOKEN) },
+    timeoutMs: SDK_TIMEOUT_MS,
+  });
+}
+
+function apiVersion(env: Env): string {
+  try {
+    return loadConfig({ FC_API_VERSION: env.FC_API_VERSION }).fcApiVersion;
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    throw new CliError(error.message);
+  }
+}
+
+function parseFcEndpoint(value: string): URL {
+  try {
+    const url = new URL(value);
+    if ((url.protocol === 'http:' || url.protocol === 'https:') && (url.pathname === '/' || url.pathname === '')) return url;
+  } catch {
+    // Reported below with the flag's name.
+  }
+  throw new CliError(`--fc-endpoint must be a URL such as https://1234567890123456.cn-hangzhou.fc.aliyuncs.com or http://127.0.0.1:9001, got ${JSON.stringify(value)}`);
+}
+
+function text(value: string | boolean | undefined): string | undefined {
+  return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
+}

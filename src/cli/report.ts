@@ -1,0 +1,38 @@
+import { writeFile } from 'node:fs/promises';
+import { renderReport } from '../report/html';
+import { buildTimelines } from '../report/timeline';
+import { SINCE_HELP, SINCE_OPTION, TRAIL_HELP, TRAIL_OPTIONS, readTrail, trailFilter, trailLocation } from './audit';
+import { FC_HELP, FC_OPTIONS, fcConfigured, fcLayerApi } from './fc';
+import { CliError, type CliIo, EXIT_OK } from './io';
+import { verifyTrail } from './verify';
+
+export const reportCommand = {
+  help: `Usage: layer-publisher report --html <file> --bucket <b> [--layer <name>] [--since <date>] [--fc-endpoint <url>]
+
+Writes one self-contained HTML page (no script, nothing fetched: it reads offline): per layer, a
+timeline of its versions, published, unchanged, failed and deleted, with who uploaded each and when.
+Given where Function Compute is (--fc-endpoint, --account-id, FC_ENDPOINT or FC_ACCOUNT_ID), it is
+compared with the trail as verify does, and drift is shown in the timeline.
+  --html <file>         where to write the page (required)
+${TRAIL_HELP}${SINCE_HELP}${FC_HELP}`,
+  options: { ...TRAIL_OPTIONS, ...SINCE_OPTION, ...FC_OPTIONS, html: { type: 'string' } } as const,
+  positionals: 0,
+  async run(values: Record<string, string | boolean | undefined>, _positionals: string[], io: CliIo): Promise<number> {
+    const path = typeof values.html === 'string' && values.html !== '' ? values.html : undefined;
+    if (path === undefined) throw new CliError('--html <file> is required: where to write the page');
+    const location = trailLocation(values, io.env);
+    const filter = trailFilter(values);
+    const fc = fcConfigured(values, io.env) ? fcLayerApi(values, io.env) : undefined;
+    const entries = await readTrail(location, filter, io.env);
+    // Drift is judged on the whole trail: --since would make older versions look unrecorded.
+    const verify = fc && (await verifyTrail(filter.since ? await readTrail(location, { ...filter, since: undefined }, io.env) : entries, fc, filter.layer ? [filter.layer] : [], new Date()));
+    const timelines = buildTimelines(entries, verify);
+    await writeFile(path, renderReport({ bucket: location.bucket, prefix: location.prefix, timelines, verify, generatedAt: new Date() })).catch((error: unknown) => {
+      throw new CliError(`writing ${path} failed: ${error instanceof Error ? error.message : String(error)}`);
+    });
+    const drift = verify?.drift.length;
+    const summary = { html: path, layers: timelines.length, records: entries.length, drift: drift ?? null };
+    io.out(`${values.json ? JSON.stringify(summary) : `wrote ${path}: ${summary.layers} layer(s), ${summary.records} record(s), ${drift === undefined ? 'not compared with Function Compute' : `${drift} drifted`}`}\n`);
+    return EXIT_OK;
+  },
+};

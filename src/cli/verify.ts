@@ -1,0 +1,68 @@
+import { PublisherError } from '../errors';
+import type { LayerApi, LayerVersion } from '../fc/layers';
+import { formatTable } from '../local/format';
+import { type VerifyReport, compareTrail } from '../report/drift';
+import type { TrailEntry } from '../report/trail';
+import { TRAIL_HELP, TRAIL_OPTIONS, printable, readTrail, trailFilter, trailLocation } from './audit';
+import { FC_HELP, FC_OPTIONS, fcLayerApi } from './fc';
+import { CliError, type CliIo, EXIT_FAILED, EXIT_OK } from './io';
+
+/**
+ * FC's layer-name rule, as the manifest checks it. A record may name anything (anyone who can write
+ * to the bucket can write one); a name outside the rule cannot be an FC layer, and must not be put
+ * into a request path.
+ */
+const FC_LAYER_NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,127}$/;
+
+/** Asks FC for every version of each layer the trail names (and `alsoLayers`), and compares. */
+export async function verifyTrail(entries: readonly TrailEntry[], fc: LayerApi, alsoLayers: readonly string[], now: Date): Promise<VerifyReport> {
+  const invalid = alsoLayers.find((name) => !FC_LAYER_NAME.test(name));
+  if (invalid !== undefined) throw new CliError(`--layer ${JSON.stringify(invalid)} is not a Function Compute layer name (letters, digits, _ and -, starting with a letter or _)`);
+  const names = [...new Set([...entries.flatMap((entry) => (entry.layerName === undefined ? [] : [entry.layerName])), ...alsoLayers])]
+    .filter((name) => FC_LAYER_NAME.test(name))
+    .sort();
+  const held = new Map<string, LayerVersion[]>();
+  for (const name of names) {
+    try {
+      held.set(name, await fc.versionsFrom(name, 1));
+    } catch (error) {
+      if (!(error instanceof PublisherError)) throw error;
+      throw new CliError(`listing the versions of layer ${name} in Function Compute failed: ${error.message}`);
+    }
+  }
+  return compareTrail(entries, held, now);
+}
+
+export function verifyText(report: VerifyReport): string {
+  const versions = report.layers.reduce((sum, layer) => sum + layer.fcVersions.length, 0);
+  const checked = `checked ${report.layers.length} layer${report.layers.length === 1 ? '' : 's'}, ${versions} version${versions === 1 ? '' : 's'} in Function Compute`;
+  if (report.ok) return `${checked}: no drift, every version matches the audit trail`;
+  const dash = (value: string | undefined): string => (value === undefined || value === '' ? '-' : printable(value));
+  const table = formatTable(
+    ['layer', 'version', 'drift', 'fc codeChecksum', 'recorded crc64', 'detail'],
+    report.drift.map((d) => [d.layerName, String(d.version), d.kind, dash(d.fcChecksum), dash(d.recordedCrc64), printable(d.message)]),
+  );
+  return `${table}\n\n${checked}: ${report.drift.length} drifted`;
+}
+
+export const verifyCommand = {
+  help: `Usage: layer-publisher verify --bucket <b> [--layer <name>] [--fc-endpoint <url>] [--json]
+
+Compares the audit trail with what Function Compute holds, for every layer the trail names (or
+--layer): versions FC has that no record published (made outside the bucket), versions whose
+codeChecksum differs from the CRC-64 recorded at publish, and published versions FC no longer has
+(versions the publisher's retention deleted are not drift). Exit 0 when there is no drift, 1 when
+there is, 2 on a usage error or when OSS or FC cannot be read.
+${TRAIL_HELP}${FC_HELP}`,
+  // No --since: it would hide the records that explain older versions, and so report them as drift.
+  options: { ...TRAIL_OPTIONS, ...FC_OPTIONS },
+  positionals: 0,
+  async run(values: Record<string, string | boolean | undefined>, _positionals: string[], io: CliIo): Promise<number> {
+    const filter = trailFilter(values);
+    const fc = fcLayerApi(values, io.env);
+    const entries = await readTrail(trailLocation(values, io.env), filter, io.env);
+    const report = await verifyTrail(entries, fc, filter.layer === undefined ? [] : [filter.layer], new Date());
+    io.out(`${values.json ? JSON.stringify(report) : verifyText(report)}\n`);
+    return report.ok ? EXIT_OK : EXIT_FAILED;
+  },
+};

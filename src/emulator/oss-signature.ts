@@ -292,7 +292,8 @@ function checkScope(credential: V4Credential, timestamp: string, policy: OssSign
  * Verb, canonical URI (`/<bucket>/<key>` URI-encoded, `/` kept), canonical query (every parameter,
  * names and values URI-encoded, sorted, a parameter without value as its name alone), canonical
  * headers (Content-Type, Content-MD5, every x-oss-* and the additional ones, lower-case, trimmed,
- * sorted), the additional header names, the payload hash.
+ * sorted), the additional header names, the payload hash. An empty value is canonical as the name
+ * alone (`prefix=` as `prefix`), as Alibaba's Go and Python V2 SDKs sign it; ali-oss 6.23 signs `prefix=`.
  */
 function canonicalRequestV4(request: Request, { bucket, key }: OssResource, query: URLSearchParams, additionalHeaders: readonly string[], payloadHash: string): string {
   const uri = bucket === '' ? '/' : `/${bucket}/${key}`;

@@ -35,7 +35,7 @@ const V4_PRODUCT = 'oss';
 const V4_TERMINATOR = 'aliyun_v4_request';
 const UNSIGNED_PAYLOAD = 'UNSIGNED-PAYLOAD';
 /** A V4 presigned URL lives at most 7 days (alibaba-cloud.md §6.1). */
-export const MAX_PRESIGNED_V4_SECONDS = 7 * 24 * 3600;
+const MAX_PRESIGNED_V4_SECONDS = 7 * 24 * 3600;
 
 export interface OssResource {
   bucket: string;
@@ -133,7 +133,7 @@ function signedDate(headers: Headers): string {
 }
 
 /** V1: `date` is the Date (header form) or the Expires value (presigned). */
-export function ossStringToSign(request: Request, resource: OssResource, date: string): string {
+function ossStringToSign(request: Request, resource: OssResource, date: string): string {
   const { headers } = request;
   const lines = [
     request.method.toUpperCase(),

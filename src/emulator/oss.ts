@@ -16,7 +16,7 @@ import {
   verifyContentMd5,
   verifyContentMd5Digest,
 } from './oss-object-http';
-import { type OssResource, isSubresource, verifyOssV1Signature } from './oss-signature';
+import { type OssResource, isSubresource, loggableQuery, verifyOssSignature } from './oss-signature';
 import { type ObjectMeta, type OssBackend, createMemoryBackend } from './oss-storage';
 import { element, errorXml, xmlDocument } from './oss-xml';
 import { RequestLog } from './request-log';
@@ -31,6 +31,8 @@ export interface OssEmulatorOptions {
   backend?: OssBackend;
   /** The server's clock: dates of new objects and the 15-minute skew check. */
   now?: () => Date;
+  /** Refuse V1 signatures (header and presigned), as OSS does for a new account or bucket; V4 only. */
+  newAccount?: boolean;
 }
 
 /** A request as faults match it and the log records it. */
@@ -177,7 +179,8 @@ class OssService implements OssEmulator {
     if (!(await this.backend.hasBucket(parsed.bucket))) {
       throw new ServiceError(404, 'NoSuchBucket', 'The specified bucket does not exist.', { BucketName: parsed.bucket });
     }
-    verifyOssV1Signature(request, parsed, this.options.credentials, this.now());
+    const { credentials, region, newAccount = false } = this.options;
+    verifyOssSignature(request, parsed, { credentials, region, allowV1: !newAccount, now: this.now() });
     return this.faults.apply(describe(parsed), () => this.dispatch(request, parsed, requestId));
   }
 
@@ -376,7 +379,7 @@ function isLoopbackOrIp(hostname: string): boolean {
 }
 
 function describe({ method, bucket, key, query }: ParsedRequest): OssRequestTarget {
-  return { method, bucket, key, query: Object.fromEntries(query) };
+  return { method, bucket, key, query: loggableQuery(query) };
 }
 
 /** True when the query names a sub-resource other than those `allowed`: an operation we do not emulate. */

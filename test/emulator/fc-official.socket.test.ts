@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type FetchHandler, type LoopbackServer, createFcEmulator, serve } from '../../src/emulator';
+import { type Credential, type FetchHandler, type LoopbackServer, createFcEmulator, serve } from '../../src/emulator';
 import { TEST_ACCOUNT_ID, TEST_BUCKET, TEST_CREDENTIALS, TEST_REGION, type LoopbackCloud, startLoopbackCloud } from '../support/cloud';
 import { fc2Client } from '../support/fc2';
 import { independentCrc64, patternBytes } from '../support/independent';
@@ -76,7 +76,7 @@ describe.each(OFFICIAL_API_VERSIONS)('the official SDK of %s', (apiVersion: Offi
   });
 
   it('is refused for a wrong secret, a wrong token, an unknown key, and a skewed clock', async () => {
-    const cases: Array<[Partial<typeof TEST_CREDENTIALS>, number, string]> = [
+    const cases: Array<[Partial<Credential>, number, string]> = [
       [{ accessKeySecret: 'not-the-secret' }, 403, 'SignatureNotMatch'],
       [{ securityToken: 'not-the-token' }, 403, 'InvalidAccessKeyID'],
       [{ accessKeyId: 'STS.unknown' }, 403, 'InvalidAccessKeyID'],

@@ -87,6 +87,12 @@ async function official(apiVersion: FcApiVersion): Promise<Captured[]> {
 /** Headers whose value is the same for the same call (no clock, nonce or body hash in them). */
 const STABLE = ['host', 'content-type', 'x-acs-version', 'x-acs-action', 'x-acs-accesskey-id', 'x-acs-credentials-provider', 'x-fc-account-id'];
 
+function headerNames(headers: Headers): string[] {
+  const names: string[] = [];
+  headers.forEach((_value, name) => names.push(name));
+  return names;
+}
+
 /** What must be equal between the two: everything of the call but per-request values. */
 function shape(request: Captured) {
   const authorization = request.headers.get('authorization') ?? '';
@@ -95,7 +101,7 @@ function shape(request: Captured) {
     scheme === 'ACS3-HMAC-SHA256'
       ? (/SignedHeaders=([^,]+)/.exec(authorization)?.[1] ?? '').split(';')
       : // The FC scheme signs Content-MD5, Content-Type, Date and every x-fc-* header (alibaba-cloud.md §3.1).
-        [...request.headers.keys()].filter((name) => ['content-md5', 'content-type', 'date'].includes(name) || name.startsWith('x-fc-'));
+        headerNames(request.headers).filter((name) => ['content-md5', 'content-type', 'date'].includes(name) || name.startsWith('x-fc-'));
   return {
     method: request.method,
     // Compared decoded: both encode the same characters, but the SDKs differ in how (%20 and the like).

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type LoopbackServer, serve } from '../../src/emulator';
+import { type Credential, type LoopbackServer, serve } from '../../src/emulator';
 import { verifyAcs3Signature } from '../../src/emulator/fc-acs3-signature';
 import type { FcApiVersion } from '../../src/config';
 import { createFcLayers } from '../../src/fc/layer-api';
@@ -49,14 +49,17 @@ const INPUT: CreateLayerVersionInput = {
   license: 'MIT',
 };
 
+/** A long-lived key without a token, as in local runs: no `x-acs-security-token`, `static_ak`. */
+const PLAIN_KEY: Credential = { accessKeyId: 'LTAIgoldenPlainKey', accessKeySecret: 'golden-plain-secret' };
+
 /** The three calls the publisher makes, through its own adapter. */
-async function ours(apiVersion: FcApiVersion): Promise<Captured[]> {
+async function ours(apiVersion: FcApiVersion, credential: Credential = TEST_CREDENTIALS): Promise<Captured[]> {
   const api: LayerApi = createFcLayers({
     accountId: TEST_ACCOUNT_ID,
     region: TEST_REGION,
     endpoint: new URL(server.url),
     apiVersion,
-    credentials: TEST_CREDENTIALS,
+    credentials: credential,
     timeoutMs: 10_000,
   });
   await api.create(INPUT);
@@ -66,9 +69,10 @@ async function ours(apiVersion: FcApiVersion): Promise<Captured[]> {
 }
 
 /** The same three calls through Alibaba's own client for the API. */
-async function official(apiVersion: FcApiVersion): Promise<Captured[]> {
+async function official(apiVersion: FcApiVersion, credential: Credential = TEST_CREDENTIALS): Promise<Captured[]> {
   if (apiVersion === '2016-08-15') {
-    const client = fc2Client({ endpoint: server.url, apiVersion });
+    // fc2 sends a token only with an `STS.` key (alibaba-cloud.md §0.13).
+    const client = fc2Client({ endpoint: server.url, apiVersion, accessKeyID: credential.accessKeyId, accessKeySecret: credential.accessKeySecret });
     // fc2 sends the body it is given: the one the contract names (CONTRACT §5 step 6).
     const { ossBucketName, ossObjectName, compatibleRuntime, description } = INPUT;
     await client.publishLayerVersion('left-pad', { Code: { ossBucketName, ossObjectName }, compatibleRuntime, description });
@@ -76,7 +80,7 @@ async function official(apiVersion: FcApiVersion): Promise<Captured[]> {
     await client.deleteLayerVersion('left-pad', 3);
     return captured.splice(0);
   }
-  const client = officialClient(apiVersion, { endpoint: server.url });
+  const client = officialClient(apiVersion, { endpoint: server.url, credential });
   const fc3 = apiVersion === '2023-03-30' ? { checksum: INPUT.checksum, license: INPUT.license! } : {};
   await client.create('left-pad', { bucket: INPUT.ossBucketName, key: INPUT.ossObjectName, compatibleRuntime: INPUT.compatibleRuntime, description: INPUT.description!, ...fc3 });
   await client.list('left-pad', 1, 100);
@@ -135,6 +139,13 @@ describe.each(VERSIONS)('FC_API_VERSION=%s: the publisher sends what %s sends', 
       `GET /${apiVersion}/layers/left-pad/versions`,
       `DELETE /${apiVersion}/layers/left-pad/versions/3`,
     ]);
+  });
+
+  it('with a plain key (no security token) too', async () => {
+    const theirs = await official(apiVersion, PLAIN_KEY);
+    const mine = await ours(apiVersion, PLAIN_KEY);
+    expect(mine.map(shape)).toEqual(theirs.map(shape));
+    expect(mine.map((request) => shape(request).securityToken)).toEqual([false, false, false]);
   });
 
   it('the create body is the one of CONTRACT §5 step 6', async () => {

@@ -14,7 +14,7 @@ const AUTHORIZATION = /^ACS3-HMAC-SHA256 Credential=([^,\s]+),SignedHeaders=([^,
  * (https://help.aliyun.com/zh/sdk/product-overview/v3-request-structure-and-signature): written from
  * the document, not from the SDKs' code, so a client that signs differently is refused here.
  */
-export function verifyAcs3Signature(request: Request, body: Uint8Array, caller: FcCaller): Credential {
+export function verifyAcs3Signature(request: Request, body: Uint8Array, caller: FcCaller, nonces?: NonceLog): Credential {
   const { headers } = request;
   const authorization = requiredHeader(headers, 'authorization');
   const match = AUTHORIZATION.exec(authorization);
@@ -23,7 +23,7 @@ export function verifyAcs3Signature(request: Request, body: Uint8Array, caller: 
   }
   const [, accessKeyId = '', signedList = '', signature = ''] = match;
   const date = requiredHeader(headers, 'x-acs-date');
-  requiredHeader(headers, 'x-acs-signature-nonce');
+  const nonce = requiredHeader(headers, 'x-acs-signature-nonce');
   const contentSha256 = requiredHeader(headers, 'x-acs-content-sha256');
 
   const credential = findCredential(caller.credentials, accessKeyId);
@@ -51,7 +51,25 @@ export function verifyAcs3Signature(request: Request, body: Uint8Array, caller: 
   if (!sameSecret(signature, expected)) {
     throw new ServiceError(403, 'SignatureNotMatch', 'The request signature we calculated does not match the signature you provided.');
   }
+  nonces?.remember(nonce, caller.now);
   return credential;
+}
+
+/**
+ * The nonces of the signed requests of the last 15 minutes: the V3 document's `x-acs-signature-nonce`
+ * is there so that a captured request cannot be sent again, and the date bounds how long to remember.
+ */
+export class NonceLog {
+  private readonly seen = new Map<string, number>();
+
+  /** Throws when `nonce` was used by a request accepted within the clock-skew window of `now`. */
+  remember(nonce: string, now: Date): void {
+    for (const [old, at] of this.seen) {
+      if (now.getTime() - at > MAX_CLOCK_SKEW_MS) this.seen.delete(old);
+    }
+    if (this.seen.has(nonce)) throw new ServiceError(403, 'SignatureNonceUsed', `The signature nonce ${nonce} has been used already.`);
+    this.seen.set(nonce, now.getTime());
+  }
 }
 
 /** The canonical request of the V3 document: method, URI, query, headers, signed names, payload hash. */

@@ -1,7 +1,7 @@
 import { Crc64 } from '../checksum/crc64';
 import type { Credential } from './auth';
 import { FaultInjector } from './faults';
-import { verifyAcs3Signature } from './fc-acs3-signature';
+import { NonceLog, verifyAcs3Signature } from './fc-acs3-signature';
 import { LAYER_RUNTIMES, type LayerStore, type LayerVersion, LayerRegistry, checkLayerName, fc3View, legacyView } from './fc-layers';
 import { verifyFcSignature } from './fc-signature';
 import { RequestLog } from './request-log';
@@ -107,6 +107,7 @@ class FcService implements FcEmulator {
   private readonly now: () => Date;
   private readonly apiVersions: readonly string[];
   private corruptNextChecksum = false;
+  private readonly nonces = new NonceLog();
 
   constructor(private readonly options: FcEmulatorOptions) {
     this.now = options.now ?? (() => new Date());
@@ -168,7 +169,7 @@ class FcService implements FcEmulator {
   private verifySignature(request: Request, target: FcRequestTarget, bytes: Uint8Array): void {
     const caller = { accountId: this.options.accountId, credentials: this.options.credentials, now: this.now() };
     if ((request.headers.get('authorization') ?? '').startsWith('ACS3-HMAC-SHA256 ')) {
-      verifyAcs3Signature(request, bytes, caller);
+      verifyAcs3Signature(request, bytes, caller, this.nonces);
       checkAccountHost(request, this.options.accountId);
       return;
     }

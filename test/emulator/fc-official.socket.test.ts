@@ -122,6 +122,17 @@ describe.each(OFFICIAL_API_VERSIONS)('the official SDK of %s', (apiVersion: Offi
     expect(cloud.fc.versions('l')).toEqual([]);
   });
 
+  it('refuses a request sent again as it was (the same signature nonce)', async () => {
+    let first: Request | undefined;
+    const endpoint = await served(async (request) => {
+      first ??= request.clone();
+      return cloud.fc.handle(first.clone());
+    });
+    await sdk({ endpoint }).list('again', 1, 1).catch(() => undefined);
+    const error = await officialFailure(sdk({ endpoint }).list('again', 1, 1));
+    expect([error.statusCode, error.data?.errorCode]).toEqual([403, 'SignatureNonceUsed']);
+  });
+
   it('refuses a query changed after signing', async () => {
     const client = await tampered((_headers, url) => (url.searchParams.set('limit', '99'), {}));
     const error = await officialFailure(client.list('l', 1, 1));

@@ -173,7 +173,7 @@ function classify(response: FcResponse, operation: FcAction, layerName: string):
     text(body.ErrorMessage) ?? text(body.errorMessage) ?? text(body.Message) ?? text(body.message) ??
     (typeof response.data === 'string' ? response.data.slice(0, 300) : undefined);
   const { status } = response;
-  const requestId = response.headers['x-fc-request-id'] ?? response.headers['x-acs-request-id'];
+  const requestId = response.headers['x-fc-request-id'];
   const context = { operation, layerName, status, fcCode: code, fcRequestId: typeof requestId === 'string' ? requestId : undefined };
   const quoted = `FC ${operation} for layer ${layerName} failed with HTTP ${status}${code ? ` ${code}` : ''}${message ? `: ${message}` : ''}`;
   if (status === 408 || status === 429 || status >= 500 || (status === 409 && code === 'ConcurrentUpdateError') || /Throttl/i.test(code ?? '')) {

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type Credential, type LoopbackServer, serve } from '../../src/emulator';
-import { verifyAcs3Signature } from '../../src/emulator/fc-acs3-signature';
+import { type Credential, type LoopbackServer, serve, verifyAcs3Signature } from '../../src/emulator';
 import type { FcApiVersion } from '../../src/config';
 import { createFcLayers } from '../../src/fc/layer-api';
 import type { CreateLayerVersionInput, LayerApi } from '../../src/fc/layers';

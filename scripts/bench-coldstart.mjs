@@ -1,12 +1,15 @@
 #!/usr/bin/env node
 // Cold start of the function: how long a fresh Node process takes to `require` dist/index.js, beside the
-// same SDKs loaded unbundled from node_modules (ali-oss, @alicloud/fc2/lib/client.js, zod/mini, what the
-// sources import), and what the first invocation then pays to initialise the modules the bundle defers.
-// Medians of fresh processes, timed inside each process so Node's own boot is left out. Then the bundle's
-// size and its heaviest inputs from esbuild's metafile (dist/meta.json).
+// same SDKs loaded unbundled from node_modules (ali-oss, @alicloud/fc2/lib/client.js,
+// @alicloud/openapi-util, zod/mini, what the sources import), and what the first invocation then pays to
+// initialise the modules the bundle defers. Medians of fresh processes, timed inside each process so Node's
+// own boot is left out. Then the bundle's size and its heaviest inputs from esbuild's metafile
+// (dist/meta.json), beside the size of the alternatives for signing FC calls (issue 8): Alibaba's official
+// SDK clients bundled in, and openapi-util without the tea stubs.
 //
 // Runs `npm run build` first, so the figures are for the code in src/.
 
+import { build } from 'esbuild';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -39,8 +42,8 @@ const cases = [
     `const { handler } = require(${JSON.stringify(bundle)}); mark('load'); ${FIRST_INVOCATION}; mark('first')`,
   ],
   [
-    'ali-oss + fc2/lib/client.js + zod/mini, unbundled',
-    `${['ali-oss', '@alicloud/fc2/lib/client.js', 'zod/mini'].map((name) => `require(${JSON.stringify(name)})`).join(';')}; mark('load')`,
+    'ali-oss + fc2 + openapi-util + zod/mini, unbundled',
+    `${['ali-oss', '@alicloud/fc2/lib/client.js', '@alicloud/openapi-util', 'zod/mini'].map((name) => `require(${JSON.stringify(name)})`).join(';')}; mark('load')`,
   ],
 ];
 
@@ -76,4 +79,22 @@ for (const [path, { bytesInOutput }] of Object.entries(output.inputs)) {
 console.log('heaviest inputs (bytes in the output, by package):');
 for (const [name, bytes] of [...byPackage].sort((a, b) => b[1] - a[1]).slice(0, 12)) {
   console.log(`  ${name.padEnd(40)} ${bytes.toLocaleString('en').padStart(9)}  ${((bytes / output.bytes) * 100).toFixed(1).padStart(5)}%`);
+}
+
+// The same build (scripts/build.mjs's stubs and settings) with other ways of signing FC calls pulled in.
+const { STUBBED, stubPlugin } = await import('./build.mjs');
+const { '@alicloud/tea-typescript': _teaTypescript, '@alicloud/tea-util': _teaUtil, ...withoutTeaStubs } = STUBBED;
+const alternatives = [
+  ['official SDK clients (fc-open20210406 + fc20230330) at run time', "require('@alicloud/fc-open20210406'); require('@alicloud/fc20230330');", STUBBED],
+  ['openapi-util without the tea stubs', '', withoutTeaStubs],
+];
+console.log('\nalternatives (the function bundled with them, minified):');
+for (const [name, extra, stubs] of alternatives) {
+  const result = await build({
+    stdin: { contents: `require('./src/index.ts'); ${extra}`, resolveDir: root, loader: 'js' },
+    bundle: true, platform: 'node', target: 'node20', format: 'cjs', minify: true, legalComments: 'none',
+    write: false, external: ['proxy-agent'], plugins: [stubPlugin(stubs)], logLevel: 'error',
+  });
+  const bytes = result.outputFiles[0].contents.byteLength;
+  console.log(`  ${name.padEnd(66)} ${(bytes / 1e6).toFixed(3)} MB  (${(bytes / statSync(bundle).size).toFixed(2)}x dist/index.js)`);
 }

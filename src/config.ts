@@ -5,7 +5,7 @@ export interface Config {
   /** Unset means the region's internal endpoint, known only once the invocation's region is. */
   ossEndpoint: URL | undefined;
   fcEndpoint: URL | undefined;
-  fcApiVersion: string;
+  fcApiVersion: FcApiVersion;
   auditPrefix: string;
   maxZipBytes: number;
   /** How many ranged GETs read one zip at once; 1 reads it with a single GET. */
@@ -36,7 +36,10 @@ export interface AllowRule {
 }
 
 export const DEFAULT_MAX_ZIP_BYTES = 524_288_000;
-export const DEFAULT_FC_API_VERSION = '2021-04-06';
+/** The layer APIs the publisher speaks, each signed as Alibaba's own client for it signs (CONTRACT §2). */
+export const FC_API_VERSIONS = ['2021-04-06', '2023-03-30', '2016-08-15'] as const;
+export type FcApiVersion = (typeof FC_API_VERSIONS)[number];
+export const DEFAULT_FC_API_VERSION: FcApiVersion = '2021-04-06';
 export const DEFAULT_AUDIT_PREFIX = '_audit/';
 /** bench:stream: 4 ranges read ~4× a single GET when each connection is capped, for ~15 MiB more RSS. */
 export const DEFAULT_READ_CONCURRENCY = 4;
@@ -100,12 +103,14 @@ function withoutSecrets(value: string): string {
   return value.replace(/\/\/[^/@]*@/, '//***@').replace(/[?#].*$/, '?***');
 }
 
-function parseApiVersion(raw: string | undefined): string {
+function parseApiVersion(raw: string | undefined): FcApiVersion {
   const value = nonEmpty(raw) ?? DEFAULT_FC_API_VERSION;
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) {
-    throw new ConfigError(`FC_API_VERSION must look like 2021-04-06, got ${JSON.stringify(value)}`);
+  const known = FC_API_VERSIONS.find((version) => version === value);
+  // Another version would be signed and shaped as none of Alibaba's clients does: refused, not guessed.
+  if (known === undefined) {
+    throw new ConfigError(`FC_API_VERSION must be one of ${FC_API_VERSIONS.join(', ')}, got ${JSON.stringify(value)}`);
   }
-  return value;
+  return known;
 }
 
 function parseAuditPrefix(raw: string | undefined): string {

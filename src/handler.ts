@@ -1,7 +1,7 @@
 import { loadConfig, type Config } from './config';
 import { InvalidInputError } from './errors';
 import { BUCKET_NAME, isCountedEvent, parseOssEvent, type ParsedRecord } from './events/oss-event';
-import { createFcLayers } from './fc/fc2-layers';
+import { createFcLayers } from './fc/layer-api';
 import type { LayerApi } from './fc/layers';
 import { MAX_KEY_BYTES, classifyKey, keyOverLimit } from './keys';
 import { createLogger, withConsoleRouted, type Logger } from './log/logger';

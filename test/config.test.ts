@@ -191,9 +191,10 @@ describe('configuration errors fail fast and name the variable (CONTRACT §2)', 
     },
   );
 
-  it.each(['2021-4-6', 'v2021-04-06', '2021/04/06', '/2021-04-06', 'latest', '2021-04-06/'])('FC_API_VERSION=%j', (value) => {
+  it.each(['2021-4-6', 'v2021-04-06', '2021/04/06', '/2021-04-06', 'latest', '2021-04-06/', '2017-03-03', '2023-03-31'])('FC_API_VERSION=%j', (value) => {
     const error = configError(withEnv({ FC_API_VERSION: value }));
     expect(error.message).toContain('FC_API_VERSION');
+    expect(error.message).toContain('one of 2021-04-06, 2023-03-30, 2016-08-15');
   });
 
   it.each(['/_audit/', '../_audit/', '_audit/../', './_audit', 'a/./b/'])('AUDIT_PREFIX=%j (not a relative key prefix)', (value) => {

@@ -23,6 +23,8 @@ export interface LayerVersion {
   arn: string;
   arnV2: string;
   createTime: string;
+  /** Set through FC 3.0 only; absent from versions kept by older local runs. */
+  license?: string;
 }
 
 export interface NewLayerVersion {
@@ -30,6 +32,44 @@ export interface NewLayerVersion {
   compatibleRuntime: string[];
   codeChecksum: string;
   codesize: number;
+  license: string;
+}
+
+/** A version as FC 3.0 (2023-03-30) describes it: `codeSize`, `acl` as a string, `layerVersionArn` (alibaba-cloud.md §5). */
+export interface Fc3LayerVersion {
+  layerName: string;
+  version: number;
+  description: string;
+  compatibleRuntime: string[];
+  codeChecksum: string;
+  codeSize: number;
+  code: { repositoryType: 'OSS'; location: string };
+  acl: string;
+  layerVersionArn: string;
+  createTime: string;
+  license: string;
+}
+
+/** A version as 2016-08-15 and 2021-04-06 describe it: those APIs have no license. */
+export function legacyView(version: LayerVersion): Omit<LayerVersion, 'license'> {
+  const { license, ...legacy } = version;
+  return legacy;
+}
+
+export function fc3View(version: LayerVersion): Fc3LayerVersion {
+  return {
+    layerName: version.layerName,
+    version: version.version,
+    description: version.description,
+    compatibleRuntime: version.compatibleRuntime,
+    codeChecksum: version.codeChecksum,
+    codeSize: version.codesize,
+    code: version.code,
+    acl: String(version.acl),
+    layerVersionArn: version.arnV2,
+    createTime: version.createTime,
+    license: version.license ?? '',
+  };
 }
 
 interface Layer {

@@ -54,7 +54,7 @@ function verifyFcContentMd5(headers: Headers, body: Uint8Array): void {
   if (sent !== expected) throw new ServiceError(400, 'InvalidArgument', 'The Content-MD5 header does not match the body.');
 }
 
-function requiredHeader(headers: Headers, name: string): string {
+export function requiredHeader(headers: Headers, name: string): string {
   const value = headers.get(name);
   if (value === null || value === '') throw new ServiceError(400, 'MissingRequiredHeader', `The header ${name} is required.`);
   return value;

@@ -1,7 +1,8 @@
 import { Crc64 } from '../checksum/crc64';
 import type { Credential } from './auth';
 import { FaultInjector } from './faults';
-import { LAYER_RUNTIMES, type LayerStore, type LayerVersion, LayerRegistry, checkLayerName } from './fc-layers';
+import { NonceLog, verifyAcs3Signature } from './fc-acs3-signature';
+import { LAYER_RUNTIMES, type LayerStore, type LayerVersion, LayerRegistry, checkLayerName, fc3View, legacyView } from './fc-layers';
 import { verifyFcSignature } from './fc-signature';
 import { RequestLog } from './request-log';
 import { ServiceError, loggableHeaders, newRequestId, readBody } from './service';
@@ -13,9 +14,15 @@ export interface FcEmulatorOptions {
   credentials: readonly Credential[];
   /** Reads the zip a CreateLayerVersion names in OSS; wire it to the OSS emulator. */
   readObject: (bucket: string, key: string) => Promise<Uint8Array | undefined>;
-  /** API path prefixes served; default both the 2021-04-06 and the 2016-08-15 layer API. */
+  /** API path prefixes served; default the three layer APIs: 2016-08-15, 2021-04-06 and 2023-03-30 (FC 3.0). */
   apiVersions?: readonly string[];
+  /** Default `camelCase`, FC's documented error body. */
   errorCasing?: ErrorCasing;
+  /**
+   * As a new account: the legacy `FC` signature is refused outside `/2016-08-15/`, the only API it is
+   * documented for (alibaba-cloud.md §3.2); ACS3-HMAC-SHA256 is accepted everywhere.
+   */
+  newAccount?: boolean;
   now?: () => Date;
   /** Keeps layers across restarts; in memory when absent. */
   layerStore?: LayerStore;
@@ -33,6 +40,8 @@ export interface FcRequestTarget {
   method: string;
   /** Decoded path, without the query. */
   path: string;
+  /** The API version the path names, when it names one this emulator serves. */
+  apiVersion?: string;
   layerName?: string;
   version?: number;
 }
@@ -53,6 +62,7 @@ export interface SeedLayerVersion {
   code: Uint8Array;
   description?: string;
   compatibleRuntime?: string[];
+  license?: string;
 }
 
 export interface FcEmulator {
@@ -69,14 +79,20 @@ export interface FcEmulator {
   readonly faults: FaultInjector<FcRequestTarget>;
 }
 
-const DEFAULT_API_VERSIONS = ['2021-04-06', '2016-08-15'];
+const DEFAULT_API_VERSIONS = ['2021-04-06', '2023-03-30', '2016-08-15'];
+/** FC 3.0: lower-case `code`, with a `checksum` FC verifies, and `license` (alibaba-cloud.md §5). */
+const FC3 = '2023-03-30';
+const LEGACY_SCHEME_VERSION = '2016-08-15';
 const DEFAULT_LIST_LIMIT = 20;
 const MAX_LIST_LIMIT = 100;
 
 interface CreateLayerVersionBody {
   source: { zipFile: string } | { ossBucketName: string; ossObjectName: string };
+  /** FC 3.0's `code.checksum`: the CRC-64 the code must have. */
+  checksum: string | undefined;
   description: string;
   compatibleRuntime: string[];
+  license: string;
 }
 
 export function createFcEmulator(options: FcEmulatorOptions): FcEmulator {
@@ -91,10 +107,11 @@ class FcService implements FcEmulator {
   private readonly now: () => Date;
   private readonly apiVersions: readonly string[];
   private corruptNextChecksum = false;
+  private readonly nonces = new NonceLog();
 
   constructor(private readonly options: FcEmulatorOptions) {
     this.now = options.now ?? (() => new Date());
-    this.errorCasing = options.errorCasing ?? 'PascalCase';
+    this.errorCasing = options.errorCasing ?? 'camelCase';
     this.apiVersions = options.apiVersions ?? DEFAULT_API_VERSIONS;
     this.registry = new LayerRegistry(options.accountId, options.region, this.now, options.layerStore);
   }
@@ -108,7 +125,7 @@ class FcService implements FcEmulator {
     let response: Response;
     let code: string | undefined;
     try {
-      verifyFcSignature(request, target.path, bytes, { accountId: this.options.accountId, credentials: this.options.credentials, now: this.now() });
+      this.verifySignature(request, target, bytes);
       response = await this.faults.apply(target, () => this.dispatch(target, url.searchParams, body));
     } catch (error) {
       if (!(error instanceof ServiceError)) throw error;
@@ -118,7 +135,9 @@ class FcService implements FcEmulator {
     response.headers.set('x-fc-request-id', requestId);
     response.headers.set('date', this.now().toUTCString());
     const query = Object.fromEntries(url.searchParams);
-    this.requests.record({ ...target, query, headers: loggableHeaders(request.headers), body: body.value, status: response.status, code, requestId });
+    const headers = loggableHeaders(request.headers);
+    delete headers['x-acs-security-token'];
+    this.requests.record({ ...target, query, headers, body: body.value, status: response.status, code, requestId });
     return response;
   };
 
@@ -129,6 +148,7 @@ class FcService implements FcEmulator {
       compatibleRuntime: seed.compatibleRuntime ?? ['nodejs20'],
       codeChecksum: new Crc64().update(seed.code).digest(),
       codesize: seed.code.byteLength,
+      license: seed.license ?? '',
     });
   }
 
@@ -145,15 +165,37 @@ class FcService implements FcEmulator {
     this.corruptNextChecksum = true;
   }
 
+  /** The scheme is told by the Authorization header; each is checked as FC checks it. */
+  private verifySignature(request: Request, target: FcRequestTarget, bytes: Uint8Array): void {
+    const caller = { accountId: this.options.accountId, credentials: this.options.credentials, now: this.now() };
+    if ((request.headers.get('authorization') ?? '').startsWith('ACS3-HMAC-SHA256 ')) {
+      verifyAcs3Signature(request, bytes, caller, this.nonces);
+      checkAccountHost(request, this.options.accountId);
+      return;
+    }
+    if (this.options.newAccount && target.apiVersion !== undefined && target.apiVersion !== LEGACY_SCHEME_VERSION) {
+      throw new ServiceError(
+        403,
+        'AccessDenied',
+        `The FC signature scheme is accepted only on /${LEGACY_SCHEME_VERSION}/; sign /${target.apiVersion}/ requests ACS3-HMAC-SHA256 as Alibaba's SDK for that API does.`,
+      );
+    }
+    verifyFcSignature(request, target.path, bytes, caller);
+  }
+
   private async dispatch(target: FcRequestTarget, query: URLSearchParams, body: ParsedJson): Promise<Response> {
     const { action, layerName = '' } = target;
+    const fc3 = target.apiVersion === FC3;
+    const view = (version: LayerVersion): object => (fc3 ? fc3View(version) : legacyView(version));
     switch (action) {
       case 'CreateLayerVersion':
-        return json(await this.createLayerVersion(layerName, body));
-      case 'ListLayerVersions':
-        return json(this.registry.list(layerName, integerParameter(query, 'startVersion', 1, Number.MAX_SAFE_INTEGER) ?? 1, integerParameter(query, 'limit', 1, MAX_LIST_LIMIT) ?? DEFAULT_LIST_LIMIT));
+        return json(view(await this.createLayerVersion(layerName, body, fc3)));
+      case 'ListLayerVersions': {
+        const page = this.registry.list(layerName, integerParameter(query, 'startVersion', 1, Number.MAX_SAFE_INTEGER) ?? 1, integerParameter(query, 'limit', 1, MAX_LIST_LIMIT) ?? DEFAULT_LIST_LIMIT);
+        return json({ ...page, layers: page.layers.map(view) });
+      }
       case 'GetLayerVersion':
-        return json(this.registry.get(layerName, positiveVersion(target.version)));
+        return json(view(this.registry.get(layerName, positiveVersion(target.version))));
       case 'DeleteLayerVersion':
         this.registry.delete(layerName, positiveVersion(target.version));
         return new Response(null, { status: 204 });
@@ -162,12 +204,15 @@ class FcService implements FcEmulator {
     }
   }
 
-  private async createLayerVersion(layerName: string, body: ParsedJson): Promise<LayerVersion> {
+  private async createLayerVersion(layerName: string, body: ParsedJson, fc3: boolean): Promise<LayerVersion> {
     checkLayerName(layerName);
     if (body.malformed) throw new ServiceError(400, 'InvalidArgument', 'The request body is not valid JSON.');
-    const request = parseCreateBody(body.value);
+    const request = parseCreateBody(body.value, fc3);
     const code = await this.codeOf(request.source);
     const checksum = new Crc64().update(code).digest();
+    if (request.checksum !== undefined && request.checksum !== checksum) {
+      throw invalid(`code.checksum ${request.checksum} does not match the CRC-64 ${checksum} of the code.`);
+    }
     const reported = this.corruptNextChecksum ? (BigInt(checksum) ^ 1n).toString() : checksum;
     this.corruptNextChecksum = false;
     return this.registry.create(layerName, {
@@ -175,6 +220,7 @@ class FcService implements FcEmulator {
       compatibleRuntime: request.compatibleRuntime,
       codeChecksum: reported,
       codesize: code.byteLength,
+      license: request.license,
     });
   }
 
@@ -202,13 +248,20 @@ function routeOf(method: string, rawPath: string, apiVersions: readonly string[]
   const upper = method.toUpperCase();
   const match = /^\/([^/]+)\/layers\/([^/]+)\/versions(?:\/([^/]+))?$/.exec(path);
   if (match === null || !apiVersions.includes(match[1] ?? '')) return { action: undefined, method: upper, path };
-  const [, , layerName = '', versionText] = match;
+  const [, apiVersion = '', layerName = '', versionText] = match;
   if (versionText === undefined) {
     const action = upper === 'POST' ? 'CreateLayerVersion' : upper === 'GET' ? 'ListLayerVersions' : undefined;
-    return { action, method: upper, path, layerName };
+    return { action, method: upper, path, apiVersion, layerName };
   }
   const action = upper === 'GET' ? 'GetLayerVersion' : upper === 'DELETE' ? 'DeleteLayerVersion' : undefined;
-  return { action, method: upper, path, layerName, version: Number(versionText) };
+  return { action, method: upper, path, apiVersion, layerName, version: Number(versionText) };
+}
+
+/** An account endpoint (`<accountId>.<region>[-internal].fc.aliyuncs.com`) serves its own account only. */
+function checkAccountHost(request: Request, accountId: string): void {
+  const host = request.headers.get('host') ?? new URL(request.url).host;
+  const named = /^([^.]+)\.[^.]+\.fc\.aliyuncs\.com(?::\d+)?$/.exec(host)?.[1];
+  if (named !== undefined && named !== accountId) throw new ServiceError(403, 'AccessDenied', `The account ${named} is not this endpoint's account.`);
 }
 
 function positiveVersion(version: number | undefined): number {
@@ -250,24 +303,38 @@ function invalid(message: string): ServiceError {
 /**
  * Validates a CreateLayerVersion body. `Code` is what the 2021-04-06 API documents; `code` (the
  * 2016-08-15 sample's spelling) is accepted too, since which casing the gateway refuses is UNVERIFIED
- * (alibaba-cloud.md §3.2).
+ * (alibaba-cloud.md §3.2). FC 3.0 names it `code` only, with `checksum` and `license` beside.
  */
-function parseCreateBody(body: unknown): CreateLayerVersionBody {
+function parseCreateBody(body: unknown, fc3: boolean): CreateLayerVersionBody {
   if (!isRecord(body)) throw invalid('The request body must be a JSON object.');
-  const code = body.Code ?? body.code;
-  if (!isRecord(code)) throw invalid('Code is required: { ossBucketName, ossObjectName } or { zipFile }.');
-  const description = body.description ?? '';
-  if (typeof description !== 'string') throw invalid('description must be a string.');
-  return { source: codeSource(code), description, compatibleRuntime: runtimes(body.compatibleRuntime) };
+  const code = fc3 ? body.code : (body.Code ?? body.code);
+  const field = fc3 ? 'code' : 'Code';
+  if (!isRecord(code)) throw invalid(`${field} is required: { ossBucketName, ossObjectName } or { zipFile }.`);
+  const description = optionalString(body, 'description');
+  const checksum = fc3 && code.checksum !== undefined ? optionalString(code, 'checksum') : undefined;
+  if (checksum !== undefined && !/^\d+$/.test(checksum)) throw invalid('code.checksum must be the CRC-64 of the code as an unsigned decimal string.');
+  return {
+    source: codeSource(code, field),
+    checksum,
+    description,
+    compatibleRuntime: runtimes(body.compatibleRuntime),
+    license: fc3 ? optionalString(body, 'license') : '',
+  };
 }
 
-function codeSource(code: Record<string, unknown>): CreateLayerVersionBody['source'] {
+function optionalString(record: Record<string, unknown>, name: string): string {
+  const value = record[name] ?? '';
+  if (typeof value !== 'string') throw invalid(`${name} must be a string.`);
+  return value;
+}
+
+function codeSource(code: Record<string, unknown>, field: string): CreateLayerVersionBody['source'] {
   if (typeof code.zipFile === 'string' && code.zipFile !== '') return { zipFile: code.zipFile };
   const { ossBucketName, ossObjectName } = code;
   if (typeof ossBucketName === 'string' && ossBucketName !== '' && typeof ossObjectName === 'string' && ossObjectName !== '') {
     return { ossBucketName, ossObjectName };
   }
-  throw invalid('Code needs ossBucketName and ossObjectName, or zipFile.');
+  throw invalid(`${field} needs ossBucketName and ossObjectName, or zipFile.`);
 }
 
 function runtimes(value: unknown): string[] {

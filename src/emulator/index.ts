@@ -25,5 +25,6 @@ export {
   type FcRequestTarget,
   type SeedLayerVersion,
 } from './fc';
-export { LAYER_RUNTIMES, type LayerPage, type LayerStore, type LayerVersion, type StoredLayer } from './fc-layers';
+export { verifyAcs3Signature } from './fc-acs3-signature';
+export { LAYER_RUNTIMES, type Fc3LayerVersion, type LayerPage, type LayerStore, type LayerVersion, type StoredLayer } from './fc-layers';
 export { jsonFileLayerStore } from './fc-layer-file';

@@ -18,6 +18,10 @@ export interface CreateLayerVersionInput {
   ossObjectName: string;
   description: string | undefined;
   compatibleRuntime: string[];
+  /** The CRC-64 the zip was verified to have; FC 3.0 checks the code against it (`code.checksum`). */
+  checksum: string;
+  /** Sent to FC 3.0 only; the other APIs have no such field (CONTRACT §4). */
+  license: string | undefined;
 }
 
 /** The layer API the steps use; the FC SDK stays behind it. Failures are thrown as PublisherErrors. */

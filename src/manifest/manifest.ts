@@ -28,6 +28,8 @@ const manifestSchema = z.strictObject({
     }),
   ),
   description: z.optional(z.string().check(z.maxLength(256))),
+  // Sent to FC 3.0, recorded otherwise (CONTRACT §4).
+  license: z.optional(z.string()),
   compatibleRuntime: z.array(z.enum(RUNTIMES)).check(
     z.minLength(1, { message: 'must list at least one runtime' }),
     z.refine((runtimes) => new Set(runtimes).size === runtimes.length, {

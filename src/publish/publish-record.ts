@@ -300,6 +300,8 @@ class RecordFlow {
         ossObjectName: this.input.keys.zip,
         description: manifest.description,
         compatibleRuntime: manifest.compatibleRuntime,
+        checksum: crc64,
+        license: manifest.license,
       });
     });
   }

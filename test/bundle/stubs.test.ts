@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { zipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FC_API_VERSIONS } from '../../src/config';
 import { TEST_BUCKET, startLoopbackCloud, testContext, type LoopbackCloud } from '../support/cloud';
 import { independentCrc64, patternBytes } from '../support/independent';
 import { manifestBytes } from '../support/layers';
@@ -16,7 +17,7 @@ interface BuildScript {
 }
 
 /**
- * scripts/build.mjs replaces ws, axios and iconv-lite with modules that throw on any use (testing.md §7).
+ * scripts/build.mjs replaces ws, axios, iconv-lite and the tea packages with modules that throw on any use (testing.md §7).
  * Safe only while the publish path never reaches them: proven here on a bundle of its own, so this file
  * does not race bundle.test.ts over dist/.
  */
@@ -62,33 +63,40 @@ describe('the stubbed packages', () => {
     }
   });
 
-  it('fail loudly when used: a warning with its code on stderr, then a thrown error naming the package', async () => {
-    const { build } = await import('esbuild');
-    const probe = join(workDir, 'probe.js');
-    await build({
-      stdin: { contents: `exports.ws = require('ws');`, resolveDir: process.cwd() },
-      bundle: true,
-      platform: 'node',
-      format: 'cjs',
-      outfile: probe,
-      plugins: [buildScript.stubPlugin() as never],
-      logLevel: 'silent',
-    });
+  it.each(['ws', 'axios', 'iconv-lite', '@alicloud/tea-typescript', '@alicloud/tea-util'])(
+    '%s fails loudly when used: a warning with its code on stderr, then a thrown error naming the package',
+    async (name) => {
+      const { build } = await import('esbuild');
+      const probe = join(workDir, 'probe.js');
+      await build({
+        stdin: { contents: `exports.stub = require(${JSON.stringify(name)});`, resolveDir: process.cwd() },
+        bundle: true,
+        platform: 'node',
+        format: 'cjs',
+        outfile: probe,
+        plugins: [buildScript.stubPlugin() as never],
+        logLevel: 'silent',
+      });
 
-    const run = await runNode(`
-      const { ws } = require(${JSON.stringify(probe)});
-      try { new ws('ws://127.0.0.1'); } catch (error) { require('fs').writeSync(3, error.message); }`);
+      // Requiring it and the interop probe (__esModule) are not uses; calling or reading anything is.
+      const run = await runNode(`
+        const { stub } = require(${JSON.stringify(probe)});
+        if (stub.__esModule !== true) throw new Error('no interop answer');
+        try { stub.default.anything(); } catch (error) { require('fs').writeSync(3, error.message); }`);
 
-    expect(run.answer).toMatch(/^ws is stubbed out of the bundle by scripts\/build\.mjs .* but was used$/);
-    expect(run.stderr).toContain(buildScript.STUB_WARNING_CODE);
-  });
+      expect(run.answer).toBe(`${name} is stubbed out of the bundle by scripts/build.mjs (${buildScript.STUBBED[name]}), but was used`);
+      expect(run.stderr).toContain(buildScript.STUB_WARNING_CODE);
+    },
+  );
 
-  it('are never reached on the publish path (ranged read included)', async () => {
+  // Each API version signs through other packages (openapi-util for ACS3, fc2 for the FC scheme).
+  it.each(FC_API_VERSIONS)('are never reached on the publish path (ranged read included), FC_API_VERSION=%s', async (apiVersion) => {
+    const layerName = `stub-${apiVersion}`;
     // Stored, so it stays over MIN_RANGE_BYTES × 2 and the default READ_CONCURRENCY reads it in ranges.
     const zip = Buffer.from(zipSync({ 'python/stub/data.bin': patternBytes(20 * 1024 * 1024, 11), 'python/stub/__init__.py': new Uint8Array() }, { level: 0 }));
-    await cloud.oss.putObject(TEST_BUCKET, 'layers/stub.zip', zip);
-    await cloud.oss.putObject(TEST_BUCKET, 'layers/stub.layer.json', manifestBytes({ layerName: 'stub', compatibleRuntime: ['python3.10'] }));
-    const event = await cloud.oss.objectCreatedEvent(TEST_BUCKET, 'layers/stub.zip');
+    await cloud.oss.putObject(TEST_BUCKET, `layers/${layerName}.zip`, zip);
+    await cloud.oss.putObject(TEST_BUCKET, `layers/${layerName}.layer.json`, manifestBytes({ layerName, compatibleRuntime: ['python3.10'] }));
+    const event = await cloud.oss.objectCreatedEvent(TEST_BUCKET, `layers/${layerName}.zip`);
     await writeFile(join(workDir, 'event.json'), JSON.stringify({ events: [event] }));
 
     const run = await runNode(
@@ -99,15 +107,17 @@ describe('the stubbed packages', () => {
       {
         OSS_ENDPOINT: cloud.ossEndpoint,
         FC_ENDPOINT: cloud.fcEndpoint,
+        FC_API_VERSION: apiVersion,
         TEST_CONTEXT: JSON.stringify({ ...testContext('stubs-run'), function: { timeout: 120 } }),
       },
     );
 
     expect(run.stderr).not.toContain(buildScript.STUB_WARNING_CODE);
     expect(run.stderr).toBe('');
-    expect(JSON.parse(run.answer)).toEqual([{ key: 'layers/stub.zip', status: 'published', layerName: 'stub', version: 1 }]);
-    expect(cloud.fc.versions('stub')[0]?.codeChecksum).toBe(independentCrc64(zip));
-    const gets = cloud.oss.requests.entries.filter((request) => request.method === 'GET' && request.key === 'layers/stub.zip');
+    expect(JSON.parse(run.answer)).toEqual([{ key: `layers/${layerName}.zip`, status: 'published', layerName, version: 1 }]);
+    expect(cloud.fc.versions(layerName)[0]?.codeChecksum).toBe(independentCrc64(zip));
+    expect(cloud.fc.requests.entries.filter((request) => request.layerName === layerName).map((request) => request.path)).toContain(`/${apiVersion}/layers/${layerName}/versions`);
+    const gets = cloud.oss.requests.entries.filter((request) => request.method === 'GET' && request.key === `layers/${layerName}.zip`);
     expect(gets.length).toBeGreaterThan(1);
   }, 60_000);
 });

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { LayerVersion } from '../../src/emulator';
 import { TEST_ACCOUNT_ID, TEST_BUCKET, TEST_CREDENTIALS, TEST_REGION, type TestCloud } from '../support/cloud';
 import { type Fc2ClientOptions, type Fc2Error, type Fc2TestClient, fc2Client } from '../support/fc2';
@@ -20,8 +20,15 @@ const layerBody = (key: string, extra: object = {}) => ({
   ...extra,
 });
 
-/** The FC behaviour every transport must show, driven through the real @alicloud/fc2 client. */
+/**
+ * The FC behaviour every transport must show, driven through the real @alicloud/fc2 client. fc2 reads
+ * an error's code only from PascalCase `ErrorCode` (alibaba-cloud.md §0.8), so these tests ask for it;
+ * the documented camelCase default is driven through the official SDKs (fc-official.socket.test.ts).
+ */
 export function describeFcEmulator(currentCloud: () => TestCloud): void {
+  beforeEach(() => {
+    currentCloud().fc.errorCasing = 'PascalCase';
+  });
   const client = (options: Partial<Fc2ClientOptions> = {}): Fc2TestClient => fc2Client({ endpoint: currentCloud().fcEndpoint, ...options });
   const seedZip = async (key: string, bytes = patternBytes(5000)): Promise<Uint8Array> => {
     await currentCloud().oss.putObject(TEST_BUCKET, key, bytes);
@@ -49,7 +56,7 @@ export function describeFcEmulator(currentCloud: () => TestCloud): void {
       expect(Number.isNaN(Date.parse((data as LayerVersion).createTime))).toBe(false);
 
       const [logged] = currentCloud().fc.requests.entries;
-      expect(logged).toMatchObject({ action: 'CreateLayerVersion', method: 'POST', path: '/2021-04-06/layers/MyLayer/versions', layerName: 'MyLayer', body, status: 200 });
+      expect(logged).toMatchObject({ action: 'CreateLayerVersion', method: 'POST', path: '/2016-08-15/layers/MyLayer/versions', layerName: 'MyLayer', body, status: 200 });
       expect(logged?.headers).toMatchObject({ 'content-type': 'application/json', 'x-fc-account-id': TEST_ACCOUNT_ID });
       expect(JSON.stringify(logged)).not.toContain(TEST_CREDENTIALS.securityToken);
     });
@@ -116,11 +123,22 @@ export function describeFcEmulator(currentCloud: () => TestCloud): void {
       expect((await fcFailure(client().deleteLayerVersion('Gone', 1))).code).toBe('LayerNotFound');
     });
 
-    it('serves the 2016-08-15 paths too, but no unconfigured API version', async () => {
+    it('takes the 2016-08-15 sample\'s lower-case code, but serves no unconfigured API version', async () => {
       await seedZip('ok.zip');
-      const old = await client({ apiVersion: '2016-08-15' }).publishLayerVersion('Old', { code: { ossBucketName: TEST_BUCKET, ossObjectName: 'ok.zip' }, compatibleRuntime: ['nodejs20'] });
+      const old = await client().publishLayerVersion('Old', { code: { ossBucketName: TEST_BUCKET, ossObjectName: 'ok.zip' }, compatibleRuntime: ['nodejs20'] });
       expect(old.data).toMatchObject({ version: 1 });
-      expect((await fcFailure(client({ apiVersion: '2023-03-30' }).publishLayerVersion('New', layerBody('ok.zip')))).code).toBe('PathNotSupported');
+      expect((await fcFailure(client({ apiVersion: '2017-03-03' }).publishLayerVersion('New', layerBody('ok.zip')))).code).toBe('PathNotSupported');
+    });
+
+    it('as a new account, refuses the FC scheme on 2021-04-06 and 2023-03-30 before anything else', async () => {
+      await seedZip('ok.zip');
+      for (const apiVersion of ['2021-04-06', '2023-03-30']) {
+        const error = await fcFailure(client({ apiVersion }).publishLayerVersion('New', layerBody('ok.zip')));
+        expect(error.code).toBe('AccessDenied');
+        expect(error.message).toContain('failed with 403');
+        expect(error.message).toContain('ACS3-HMAC-SHA256');
+      }
+      expect(currentCloud().fc.versions('New')).toEqual([]);
     });
   });
 

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { TEST_BUCKET, useMswCloud } from '../support/cloud';
 import { type Fc2Error, fc2Client } from '../support/fc2';
 import { patternBytes } from '../support/independent';
+import { officialClient, officialFailure } from '../fc/official-sdks';
 import { describeFcEmulator } from './fc-suite';
 
 describe('FC emulator in-process (msw)', () => {
@@ -36,5 +37,14 @@ describe('FC emulator in-process (msw)', () => {
     });
     expect(error.code).toBe('InvalidArgument');
     expect(env.cloud.fc.versions('Tampered')).toEqual([]);
+  });
+
+  it('answers an ACS3 request on another account\'s endpoint with AccessDenied', async () => {
+    env.cloud.fc.errorCasing = 'camelCase';
+    const elsewhere = 'https://9999999999999999.cn-hangzhou.fc.aliyuncs.com';
+    const error = await officialFailure(officialClient('2023-03-30', { endpoint: elsewhere }).list('Any', 1, 1));
+    expect([error.statusCode, error.data?.errorCode]).toEqual([403, 'AccessDenied']);
+    const mine = await officialClient('2023-03-30', { endpoint: env.cloud.fcEndpoint }).list('Any', 1, 1).catch((thrown: { statusCode?: number }) => thrown.statusCode);
+    expect(mine).toBe(404);
   });
 });

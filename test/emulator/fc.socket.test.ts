@@ -32,6 +32,7 @@ describe('FC emulator over a loopback socket', () => {
       credentials,
       readObject: async () => undefined,
       now: () => new Date(Date.now() + 16 * 60 * 1000),
+      errorCasing: 'PascalCase',
     });
     const server = await serve(skewed.handle);
     try {

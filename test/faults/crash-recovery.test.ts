@@ -1,85 +1,19 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { PublishResult } from '../../src/publish/result';
-import { TEST_BUCKET, useMswCloud, type TestCloud } from '../support/cloud';
+import { TEST_BUCKET, useMswCloud } from '../support/cloud';
 import { readJson, tally } from '../support/invariants';
 import { NODE_MANIFEST, nodejsLayerZip } from '../support/layers';
-import { LAYER, MANIFEST_KEY, RESULT_KEY, ZIP_KEY, arrange, creates, deliver, expectInvariants, expectPublished, ledgerPrefix, snapshot } from './scenario';
+import { LAYER, MANIFEST_KEY, RESULT_KEY, ZIP_KEY, arrange, creates, deaths, deliver, diedAfterCreating, diedHolding, expectInvariants, expectPublished, ledgerPrefix, leaveDeadAttempt, snapshot, versionMadeByTheDead } from './scenario';
 
 /**
  * A process that died at each step (CONTRACT §7), simulated by leaving exactly the state a dead
  * attempt leaves in OSS and FC, then delivering the event again to a fresh handler.
  */
 const env = useMswCloud();
-let deaths = 0;
 
 afterAll(() => {
-  console.log(`crash recovery: ${deaths} deaths simulated, ${tally.scenarios} scenarios, ${tally.versionsMade} versions made`);
+  console.log(`crash recovery: ${deaths.count} deaths simulated, ${tally.scenarios} scenarios, ${tally.versionsMade} versions made`);
 });
-
-interface DeadAttempt {
-  attempt?: number;
-  /** When the dead attempt's claim expires, from now (negative: already expired). */
-  expiresInMs: number;
-  /** It got as far as recording its intent: the newest version before it created. */
-  intent?: number;
-}
-
-/** Writes what a dead attempt leaves: its claim, and its intent if it got that far. */
-async function leaveDeadAttempt(cloud: TestCloud, dead: DeadAttempt): Promise<string> {
-  const prefix = await ledgerPrefix(cloud);
-  const uploadId = prefix.split('/')[2]!;
-  const attempt = dead.attempt ?? 1;
-  const now = Date.now();
-  const claim = {
-    uploadId,
-    attempt,
-    requestId: `dead-${attempt}`,
-    claimedAt: new Date(now - 60_000).toISOString(),
-    expiresAt: new Date(now + dead.expiresInMs).toISOString(),
-    token: `token-${attempt}`,
-  };
-  await cloud.oss.putObject(TEST_BUCKET, `${prefix}claim-${attempt}.json`, Buffer.from(JSON.stringify(claim)));
-  if (dead.intent !== undefined) {
-    const intent = { uploadId, attempt, requestId: `dead-${attempt}`, newestVersionBefore: dead.intent };
-    await cloud.oss.putObject(TEST_BUCKET, `${prefix}intent-${attempt}.json`, Buffer.from(JSON.stringify(intent)));
-  }
-  deaths += 1;
-  return prefix;
-}
-
-/** The version a dead attempt made with CreateLayerVersion before it could write anything else. */
-function versionMadeByTheDead(cloud: TestCloud, zip: Buffer) {
-  return cloud.fc.seedVersion(LAYER, { code: zip, description: NODE_MANIFEST.description, compatibleRuntime: NODE_MANIFEST.compatibleRuntime });
-}
-
-/** The pair seeded, the dead attempts left in order, then the snapshot; with the last one's ledger prefix. */
-async function diedHolding(cloud: TestCloud, ...dead: DeadAttempt[]) {
-  let prefix = '';
-  const arranged = await arrange(cloud, {
-    prepare: async () => {
-      for (const attempt of dead) prefix = await leaveDeadAttempt(cloud, attempt);
-    },
-  });
-  return { ...arranged, prefix };
-}
-
-/**
- * The pair seeded (with an older version of the layer already there, if `older`), then a dead attempt
- * that made its version before it could write anything else, `later` versions by other uploads since,
- * then the snapshot.
- */
-async function diedAfterCreating(cloud: TestCloud, dead: DeadAttempt, { older = false, later = 0 } = {}) {
-  let made!: ReturnType<typeof versionMadeByTheDead>;
-  const arranged = await arrange(cloud, {
-    prepare: async ({ zip }) => {
-      if (older) cloud.fc.seedVersion(LAYER, { code: nodejsLayerZip('older'), ...NODE_MANIFEST });
-      await leaveDeadAttempt(cloud, dead);
-      made = versionMadeByTheDead(cloud, zip);
-      for (let i = 0; i < later; i++) cloud.fc.seedVersion(LAYER, { code: nodejsLayerZip(`other-${i}`), ...NODE_MANIFEST });
-    },
-  });
-  return { ...arranged, made };
-}
 
 describe('the ledger key a test computes is the one the publisher uses', () => {
   it('a normal publish writes its claim and outcome under uploads/<uploadIdOf(...)>/', async () => {
@@ -256,7 +190,7 @@ describe('died after deciding, before the result', () => {
         const first = await deliver([seeded.zipEvent], { timeoutSeconds: 10, requestId: 'died' });
         expect(first.error).toBeDefined();
         cloud.oss.faults.clear();
-        deaths += 1;
+        deaths.count += 1;
       },
     });
 

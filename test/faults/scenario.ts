@@ -15,6 +15,8 @@ export const RESULT_KEY = `${BASE}.result.json`;
 
 /** Counts faults armed across a file, for the closing report. */
 export const injected = { count: 0 };
+/** Counts dead attempts simulated across a file, for the closing report. */
+export const deaths = { count: 0 };
 
 export async function seedPair(cloud: TestCloud, options: { zip?: Buffer; manifest?: unknown } = {}) {
   const zip = options.zip ?? nodejsLayerZip();
@@ -114,3 +116,72 @@ export async function expectFailedRetryable(cloud: TestCloud, run: Delivery) {
 }
 
 export { expectInvariants, snapshot, type CloudSnapshot };
+
+/**
+ * A process that died at each step (CONTRACT §7), simulated by leaving exactly the state a dead
+ * attempt leaves in OSS and FC (crash-recovery.test.ts, test/fc/publish-paths.test.ts).
+ */
+export interface DeadAttempt {
+  attempt?: number;
+  /** When the dead attempt's claim expires, from now (negative: already expired). */
+  expiresInMs: number;
+  /** It got as far as recording its intent: the newest version before it created. */
+  intent?: number;
+}
+
+/** Writes what a dead attempt leaves: its claim, and its intent if it got that far. */
+export async function leaveDeadAttempt(cloud: TestCloud, dead: DeadAttempt): Promise<string> {
+  const prefix = await ledgerPrefix(cloud);
+  const uploadId = prefix.split('/')[2]!;
+  const attempt = dead.attempt ?? 1;
+  const now = Date.now();
+  const claim = {
+    uploadId,
+    attempt,
+    requestId: `dead-${attempt}`,
+    claimedAt: new Date(now - 60_000).toISOString(),
+    expiresAt: new Date(now + dead.expiresInMs).toISOString(),
+    token: `token-${attempt}`,
+  };
+  await cloud.oss.putObject(TEST_BUCKET, `${prefix}claim-${attempt}.json`, Buffer.from(JSON.stringify(claim)));
+  if (dead.intent !== undefined) {
+    const intent = { uploadId, attempt, requestId: `dead-${attempt}`, newestVersionBefore: dead.intent };
+    await cloud.oss.putObject(TEST_BUCKET, `${prefix}intent-${attempt}.json`, Buffer.from(JSON.stringify(intent)));
+  }
+  deaths.count += 1;
+  return prefix;
+}
+
+/** The version a dead attempt made with CreateLayerVersion before it could write anything else. */
+export function versionMadeByTheDead(cloud: TestCloud, zip: Buffer) {
+  return cloud.fc.seedVersion(LAYER, { code: zip, description: NODE_MANIFEST.description, compatibleRuntime: NODE_MANIFEST.compatibleRuntime });
+}
+
+/** The pair seeded, the dead attempts left in order, then the snapshot; with the last one's ledger prefix. */
+export async function diedHolding(cloud: TestCloud, ...dead: DeadAttempt[]) {
+  let prefix = '';
+  const arranged = await arrange(cloud, {
+    prepare: async () => {
+      for (const attempt of dead) prefix = await leaveDeadAttempt(cloud, attempt);
+    },
+  });
+  return { ...arranged, prefix };
+}
+
+/**
+ * The pair seeded (with an older version of the layer already there, if `older`), then a dead attempt
+ * that made its version before it could write anything else, `later` versions by other uploads since,
+ * then the snapshot.
+ */
+export async function diedAfterCreating(cloud: TestCloud, dead: DeadAttempt, { older = false, later = 0 } = {}) {
+  let made!: ReturnType<typeof versionMadeByTheDead>;
+  const arranged = await arrange(cloud, {
+    prepare: async ({ zip }) => {
+      if (older) cloud.fc.seedVersion(LAYER, { code: nodejsLayerZip('older'), ...NODE_MANIFEST });
+      await leaveDeadAttempt(cloud, dead);
+      made = versionMadeByTheDead(cloud, zip);
+      for (let i = 0; i < later; i++) cloud.fc.seedVersion(LAYER, { code: nodejsLayerZip(`other-${i}`), ...NODE_MANIFEST });
+    },
+  });
+  return { ...arranged, made };
+}

@@ -204,7 +204,7 @@ describe('unknown fields are an error (CONTRACT §4)', () => {
     'runtime',
     'code',
     'version',
-    'license',
+    'licence',
   ])('%j is refused and the message names it', (field) => {
     const manifest = { ...VALID, [field]: 'x' };
     const error = invalid(bytesOf(manifest));

@@ -64,7 +64,7 @@ describe('publishing a zip and its manifest (CONTRACT §5)', () => {
       description: NODE_MANIFEST.description,
       compatibleRuntime: NODE_MANIFEST.compatibleRuntime,
     });
-    expect(create?.headers['x-fc-account-id']).toBe('1234567890123456');
+    expect(create?.headers).toMatchObject({ 'x-acs-version': '2021-04-06', 'x-acs-action': 'CreateLayerVersion' });
   });
 
   it('publishes from the manifest event when the zip is already there', async () => {

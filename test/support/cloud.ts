@@ -50,7 +50,7 @@ export function testContext(requestId = 'test-request-id') {
 export function createTestCloud(): TestCloud {
   const account = { accountId: TEST_ACCOUNT_ID, region: TEST_REGION, credentials: [TEST_CREDENTIALS] };
   const oss = createOssEmulator({ ...account, buckets: [TEST_BUCKET], newAccount: true });
-  const fc = createFcEmulator({ ...account, readObject: (bucket, key) => oss.readObject(bucket, key) });
+  const fc = createFcEmulator({ ...account, newAccount: true, readObject: (bucket, key) => oss.readObject(bucket, key) });
   return { oss, fc, ossEndpoint: IN_PROCESS_OSS_ENDPOINT, fcEndpoint: IN_PROCESS_FC_ENDPOINT };
 }
 

@@ -37,8 +37,8 @@ export function fc2Client(options: Fc2ClientOptions): Fc2TestClient {
     endpoint: options.endpoint,
     timeout: 10_000,
   });
-  // fc2 defaults to 2016-08-15; the version is a field set after construction.
-  client.version = options.apiVersion ?? '2021-04-06';
+  // The one API its `FC` scheme is documented for, and the only one a new account takes it on.
+  client.version = options.apiVersion ?? '2016-08-15';
   // The runtime object has getLayerVersion; only the shared declaration leaves it out.
   return client as unknown as Fc2TestClient;
 }

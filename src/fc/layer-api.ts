@@ -1,0 +1,183 @@
+import * as z from 'zod/mini';
+import type { Credentials, FcApiVersion } from '../config';
+import { FcRejectedError, PublisherError, TransientError } from '../errors';
+import { describeIssues } from '../validation';
+import { acs3Transport } from './acs3-layers';
+import { fc2Transport } from './fc2-layers';
+import type { FcAction, FcResponse, FcTransport } from './http';
+import type { CreateLayerVersionInput, LayerApi, LayerVersion } from './layers';
+
+export interface FcLayersOptions {
+  accountId: string;
+  region: string;
+  endpoint: URL | undefined;
+  apiVersion: FcApiVersion;
+  credentials: Credentials;
+  timeoutMs: number;
+}
+
+export interface TransportOptions extends FcLayersOptions {
+  endpoint: URL;
+}
+
+/**
+ * The layer API for `FC_API_VERSION`, signed as Alibaba's own client for that API signs (CONTRACT §2):
+ * ACS3-HMAC-SHA256 for 2021-04-06 and 2023-03-30, fc2's `FC` scheme for 2016-08-15. The adapters only
+ * sign and send; what is sent and how answers are read is decided here, once.
+ */
+export function createFcLayers(options: FcLayersOptions): LayerApi {
+  // The account's endpoint serves every layer API, FC 3.0's included (devsapp/fc3 uses it too).
+  const endpoint = options.endpoint ?? new URL(`https://${options.accountId}.${options.region}-internal.fc.aliyuncs.com`);
+  const transportOptions = { ...options, endpoint };
+  const transport = options.apiVersion === '2016-08-15' ? fc2Transport(transportOptions) : acs3Transport(transportOptions);
+  return layerApi(options.apiVersion, transport);
+}
+
+/**
+ * FC answers with codeChecksum as a decimal string; a number would already have lost precision in
+ * JSON.parse, so it is kept only to be reported as a mismatch, never trusted as equal.
+ */
+const checksumSchema = z.pipe(
+  z.union([z.string(), z.number()]),
+  z.transform((value) => String(value)),
+);
+
+// Extra and renamed fields are expected (FC renamed Arn to arn once; FC 3.0 says layerVersionArn):
+// only what we decide on is required.
+const layerVersionSchema = z.looseObject({
+  layerName: z.optional(z.string()),
+  version: z.number(),
+  description: z.optional(z.nullable(z.string())),
+  compatibleRuntime: z.optional(z.nullable(z.array(z.string()))),
+  // Optional here so one odd list item cannot hide the others; a version without it never matches.
+  codeChecksum: z.optional(checksumSchema),
+  arn: z.optional(z.string()),
+  Arn: z.optional(z.string()),
+  layerVersionArn: z.optional(z.string()),
+  arnV2: z.optional(z.string()),
+  createTime: z.optional(z.string()),
+});
+
+const listSchema = z.looseObject({
+  layers: z.optional(z.nullable(z.array(z.unknown()))),
+  nextVersion: z.optional(z.nullable(z.number())),
+});
+
+/** Page size for ListLayerVersions; FC caps `limit` at 100. */
+const PAGE_SIZE = 100;
+
+/** CreateLayerVersion's body as each API names it (CONTRACT §5 step 6). */
+function createBody(apiVersion: FcApiVersion, input: CreateLayerVersionInput): object {
+  const description = input.description === undefined ? {} : { description: input.description };
+  const location = { ossBucketName: input.ossBucketName, ossObjectName: input.ossObjectName };
+  if (apiVersion === '2023-03-30') {
+    // FC 3.0 checks the code it fetches against `checksum`, so it cannot publish other bytes than ours.
+    const license = input.license === undefined ? {} : { license: input.license };
+    return { code: { ...location, checksum: input.checksum }, compatibleRuntime: input.compatibleRuntime, ...description, ...license };
+  }
+  return { Code: location, compatibleRuntime: input.compatibleRuntime, ...description };
+}
+
+function layerApi(apiVersion: FcApiVersion, transport: FcTransport): LayerApi {
+  return {
+    async create(input) {
+      const response = await call('CreateLayerVersion', input.layerName, () =>
+        transport({ action: 'CreateLayerVersion', method: 'POST', segments: ['layers', input.layerName, 'versions'], query: {}, body: createBody(apiVersion, input) }),
+      );
+      return toLayerVersion(response.data, 'CreateLayerVersion', input.layerName);
+    },
+
+    async versionsFrom(layerName, firstVersion) {
+      const versions: LayerVersion[] = [];
+      let startVersion = firstVersion;
+      for (;;) {
+        const query = { startVersion: String(startVersion), limit: String(PAGE_SIZE) };
+        const response = await call('ListLayerVersions', layerName, () =>
+          transport({ action: 'ListLayerVersions', method: 'GET', segments: ['layers', layerName, 'versions'], query }),
+        ).catch((error: unknown) => {
+          if (error instanceof FcRejectedError && error.context.status === 404) return undefined;
+          throw error;
+        });
+        if (response === undefined) return [];
+        const page = parseResponse(listSchema, response.data, 'ListLayerVersions', layerName);
+        for (const item of page.layers ?? []) {
+          const version = toLayerVersion(item, 'ListLayerVersions', layerName);
+          if (version.version >= firstVersion) versions.push(version);
+        }
+        // Both APIs page by nextVersion, the first version of the next page; absent on the last one.
+        const next = page.nextVersion;
+        // A next version that does not move forward would loop forever on a misbehaving endpoint.
+        if (next === undefined || next === null || next <= startVersion) {
+          return versions.sort((a, b) => b.version - a.version);
+        }
+        startVersion = next;
+      }
+    },
+
+    async delete(layerName, version) {
+      await call('DeleteLayerVersion', layerName, () =>
+        transport({ action: 'DeleteLayerVersion', method: 'DELETE', segments: ['layers', layerName, 'versions', String(version)], query: {} }),
+      );
+    },
+  };
+}
+
+function toLayerVersion(data: unknown, operation: FcAction, layerName: string): LayerVersion {
+  const parsed = parseResponse(layerVersionSchema, data, operation, layerName);
+  return {
+    layerName: parsed.layerName ?? layerName,
+    version: parsed.version,
+    description: parsed.description ?? '',
+    compatibleRuntime: parsed.compatibleRuntime ?? [],
+    codeChecksum: parsed.codeChecksum ?? '',
+    arn: parsed.arn ?? parsed.Arn ?? parsed.layerVersionArn ?? parsed.arnV2,
+    createTime: parsed.createTime,
+    raw: data as Record<string, unknown>,
+  };
+}
+
+function parseResponse<T>(schema: z.ZodMiniType<T>, data: unknown, operation: FcAction, layerName: string): T {
+  const result = schema.safeParse(data);
+  if (result.success) return result.data;
+  // An answer we cannot read is not the user's fault and may be a passing fault of a proxy.
+  throw new TransientError(
+    `FC ${operation} for layer ${layerName} answered with an unexpected body: ${describeIssues(result.error.issues)}`,
+    { context: { operation, layerName } },
+  );
+}
+
+async function call(operation: FcAction, layerName: string, send: () => Promise<FcResponse>): Promise<FcResponse> {
+  let response: FcResponse;
+  try {
+    response = await send();
+  } catch (error) {
+    // No HTTP answer at all: a timeout or a dropped connection. A create may still have happened.
+    throw new TransientError(
+      `FC ${operation} for layer ${layerName} got no answer: ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error, context: { operation, layerName, outcomeUnknown: true } },
+    );
+  }
+  if (response.status >= 200 && response.status < 300) return response;
+  throw classify(response, operation, layerName);
+}
+
+/**
+ * FC errors are documented as `{errorCode, errorMessage}`; fc2 models them PascalCase and the ACS3
+ * SDKs read `{Code|code, Message|message}` (alibaba-cloud.md §3.3): every spelling is read.
+ */
+function classify(response: FcResponse, operation: FcAction, layerName: string): PublisherError {
+  const body = typeof response.data === 'object' && response.data !== null ? (response.data as Record<string, unknown>) : {};
+  const text = (value: unknown) => (typeof value === 'string' && value !== '' ? value : undefined);
+  const code = text(body.ErrorCode) ?? text(body.errorCode) ?? text(body.Code) ?? text(body.code);
+  const message =
+    text(body.ErrorMessage) ?? text(body.errorMessage) ?? text(body.Message) ?? text(body.message) ??
+    (typeof response.data === 'string' ? response.data.slice(0, 300) : undefined);
+  const { status } = response;
+  const requestId = response.headers['x-fc-request-id'];
+  const context = { operation, layerName, status, fcCode: code, fcRequestId: typeof requestId === 'string' ? requestId : undefined };
+  const quoted = `FC ${operation} for layer ${layerName} failed with HTTP ${status}${code ? ` ${code}` : ''}${message ? `: ${message}` : ''}`;
+  if (status === 408 || status === 429 || status >= 500 || (status === 409 && code === 'ConcurrentUpdateError') || /Throttl/i.test(code ?? '')) {
+    return new TransientError(quoted, { context });
+  }
+  return new FcRejectedError(quoted, { context });
+}

@@ -1,6 +1,6 @@
-import { loadConfig } from '../config';
+import { type FcApiVersion, loadConfig } from '../config';
 import { ConfigError } from '../errors';
-import { createFcLayers } from '../fc/fc2-layers';
+import { createFcLayers } from '../fc/layer-api';
 import type { LayerApi } from '../fc/layers';
 import { LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL_REGION } from '../local/account';
 import { CliError } from './io';
@@ -55,7 +55,7 @@ export function fcLayerApi(values: Values, env: Env): LayerApi {
   });
 }
 
-function apiVersion(env: Env): string {
+function apiVersion(env: Env): FcApiVersion {
   try {
     return loadConfig({ FC_API_VERSION: env.FC_API_VERSION }).fcApiVersion;
   } catch (error) {

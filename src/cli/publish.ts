@@ -8,6 +8,7 @@ import type { PublishResult } from '../publish/result';
 import { formatBytes, formatRate } from '../local/format';
 import { checkLayer, describeCheck, fileCrc64, sizeOf } from './check';
 import { ossFailure } from './failures';
+import { TransferMeter } from './progress';
 import { EXIT_FAILED, ServiceError, type CliIo } from './io';
 
 /** Zips above this go up in parts, with a progress bar. */
@@ -71,19 +72,25 @@ async function uploadZip(client: OSS, path: string, key: string, io: CliIo, json
   const size = await sizeOf(path);
   const startedAt = Date.now();
   if (size < MULTIPART_FROM_BYTES) return upload(client, () => client.put(key, path, { mime: 'application/zip' } as OSS.PutObjectOptions), key);
-  const bar = !json && io.interactive ? new SingleBar({ format: `uploading ${key} [{bar}] {percentage}% {value}/{total} MiB` }) : undefined;
-  bar?.start(Math.ceil(size / 2 ** 20), 0);
+  const meter = new TransferMeter(size);
+  const bar = !json && io.interactive ? new SingleBar({ format: `uploading ${key} [{bar}] {percentage}% {done}/{size} {rate} ETA {left}` }) : undefined;
+  bar?.start(size, 0, meter.tokens());
+  // Stopped however the upload ends, so a failure's message is not printed over the bar.
   const uploaded = await upload(
     client,
     () =>
       client.multipartUpload(key, path, {
         partSize: PART_BYTES,
         mime: 'application/zip',
-        progress: async (fraction: number) => bar?.update(Math.round((fraction * size) / 2 ** 20)),
+        // ali-oss reports the fraction of parts done, after each part.
+        progress: async (fraction: number) => {
+          const done = Math.round(fraction * size);
+          meter.update(done);
+          bar?.update(done, meter.tokens());
+        },
       }) as Promise<OssResponse>,
     key,
-  );
-  bar?.stop();
+  ).finally(() => bar?.stop());
   if (!json) io.out(`uploaded  ${formatBytes(size)} at ${formatRate(size, Date.now() - startedAt)}\n`);
   return uploaded;
 }

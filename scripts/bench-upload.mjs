@@ -18,6 +18,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { answerFromChild, bundleSources } from './bench-child.mjs';
 
 const ZIP_BYTES = 300 * 1024 * 1024;
 const PART_BYTES = 8 * 1024 * 1024;
@@ -65,40 +66,18 @@ async function main() {
   }
 }
 
-async function bundleLibrary(outfile) {
-  const { build } = await import('esbuild');
-  const root = fileURLToPath(new URL('..', import.meta.url));
-  await build({
-    stdin: {
-      contents: [
-        "export { runCli } from './src/cli/run';",
-        "export { createOssEmulator, createFolderBackend, serve } from './src/emulator';",
-        "export { LOCAL_CREDENTIALS, LOCAL_ACCOUNT_ID, LOCAL_REGION } from './src/local/account';",
-        "export { writeStoredZip } from './test/local/stored-zip';",
-        "export { default as OSS } from 'ali-oss';",
-      ].join('\n'),
-      resolveDir: root,
-      loader: 'ts',
-    },
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    outfile,
-    // As in scripts/build.mjs: urllib requires it only behind a proxy.
-    external: ['proxy-agent'],
-    logLevel: 'warning',
-  });
+function bundleLibrary(outfile) {
+  return bundleSources(outfile, [
+    "export { runCli } from './src/cli/run';",
+    "export { createOssEmulator, createFolderBackend, serve } from './src/emulator';",
+    "export { LOCAL_CREDENTIALS, LOCAL_ACCOUNT_ID, LOCAL_REGION } from './src/local/account';",
+    "export { writeStoredZip } from './test/local/stored-zip';",
+    "export { default as OSS } from 'ali-oss';",
+  ]);
 }
 
 function uploadInChild(lib, job) {
-  return new Promise((resolve, reject) => {
-    const child = fork(fileURLToPath(import.meta.url), ['upload', lib, JSON.stringify(job)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    let answer;
-    child.once('message', (message) => (answer = message));
-    child.once('error', reject);
-    child.once('exit', (code) => (code === 0 && answer ? resolve(answer) : reject(new Error(`uploader exited with ${code}`))));
-  });
+  return answerFromChild(fileURLToPath(import.meta.url), ['upload', lib, JSON.stringify(job)], 'uploader');
 }
 
 async function runServer(lib, dataDir) {

@@ -59,6 +59,16 @@ function manifest(layerName: string): string {
   return JSON.stringify({ layerName, compatibleRuntime: ['nodejs20'] });
 }
 
+/** A data folder whose bucket holds, under `<dir>/`, the layer `flat` that FC refuses: node_modules/ at the zip's top. */
+async function dataWithFlatLayer(dir: string): Promise<{ dataDir: string; folder: string }> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'local-stack-'));
+  const folder = join(dataDir, BUCKET, dir);
+  await mkdir(folder, { recursive: true });
+  await writeFile(join(folder, 'flat.zip'), layerZip({ 'node_modules/x/index.js': 'x' }));
+  await writeFile(join(folder, 'flat.layer.json'), manifest('flat'));
+  return { dataDir, folder };
+}
+
 async function readJson<T>(path: string): Promise<T> {
   return JSON.parse(await readFile(path, 'utf8')) as T;
 }
@@ -105,11 +115,7 @@ describe('npm start --once: the example layer', () => {
   });
 
   it('reports a failed layer found at start with its error code', async () => {
-    const dataDir = await mkdtemp(join(tmpdir(), 'local-stack-'));
-    const folder = join(dataDir, BUCKET, 'bad');
-    await mkdir(folder, { recursive: true });
-    await writeFile(join(folder, 'flat.zip'), layerZip({ 'node_modules/x/index.js': 'x' }));
-    await writeFile(join(folder, 'flat.layer.json'), manifest('flat'));
+    const { dataDir, folder } = await dataWithFlatLayer('bad');
     const { stack, outcomes } = await start(dataDir);
     await stack.scan();
     await stack.idle();
@@ -243,11 +249,7 @@ describe('npm start: mistakes get one line and their exit code', () => {
   });
 
   it('--once exits 1 while a layer has a failed result, also on a second run that handles nothing; "waiting for the zip" once', async () => {
-    const dataDir = await mkdtemp(join(tmpdir(), 'local-stack-'));
-    const folder = join(dataDir, BUCKET, 'team');
-    await mkdir(folder, { recursive: true });
-    await writeFile(join(folder, 'flat.zip'), layerZip({ 'node_modules/x/index.js': 'x' }));
-    await writeFile(join(folder, 'flat.layer.json'), manifest('flat'));
+    const { dataDir, folder } = await dataWithFlatLayer('team');
     await writeFile(join(folder, 'half.layer.json'), manifest('half'));
     const args = ['--once', '--port', '0', '--data', dataDir];
 

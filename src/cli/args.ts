@@ -54,7 +54,8 @@ function flagError(error: unknown, flags: readonly string[]): unknown {
   if (typeof code !== 'string' || !code.startsWith('ERR_PARSE_ARGS') || typeof message !== 'string') return error;
   // parseArgs quotes the offending option first: "Unknown option '--bukcet'. To specify a positional...".
   const quoted = /'(-[^' ]*)/.exec(message)?.[1];
-  if (code !== 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || quoted === undefined) return new CliError(message.split('. ')[0]!);
+  // The other parse errors (a missing or ambiguous value) already name the flag, over several lines.
+  if (code !== 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || quoted === undefined) return new CliError(message.replace(/\s*\n\s*/g, ' '));
   const name = quoted.replace(/^-+/, '').split('=')[0]!;
   const hint = didYouMean(name, flags, (flag) => `--${flag}`);
   return new CliError(`unknown flag ${quoted}${hint || ` (flags: ${flags.map((flag) => `--${flag}`).join(', ')})`}`);

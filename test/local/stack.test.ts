@@ -203,12 +203,14 @@ describe('a 256 MiB zip over real sockets', () => {
 });
 
 /** `npm start -- <args>` as the person runs it: the built dist/local.js in its own process. */
-function npmStart(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; out: string; err: string }> {
+function npmStart(args: string[], env: Record<string, string> = {}, closeStdout = false): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(REPO, 'dist', 'local.js'), ...args], { cwd: REPO, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
-    child.stdout.on('data', (chunk: Buffer) => void (out += chunk.toString()));
+    // As `| head` does once it has read enough: every later write meets a closed pipe (EPIPE).
+    if (closeStdout) child.stdout.destroy();
+    else child.stdout.on('data', (chunk: Buffer) => void (out += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => void (err += chunk.toString()));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, out, err }));
@@ -245,6 +247,14 @@ describe('npm start: mistakes get one line and their exit code', () => {
       [['--once', '--port', '0', '--data', file], {}, `npm start: --data ${file} cannot be the data folder: EEXIST\n`],
     ];
     for (const [args, env, line] of cases) expect(await npmStart(args, env)).toEqual({ code: 2, out: '', err: line });
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('ends quietly when its output pipe is closed, publishing all the same', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'local-stack-'));
+    expect(await npmStart(['--once', '--port', '0', '--data', dataDir], {}, true)).toEqual({ code: 0, out: '', err: '' });
+    const result = await readJson<PublishResult>(join(dataDir, BUCKET, EXAMPLE_ZIP_KEY.replace(/\.zip$/, '.result.json')));
+    expect(result).toMatchObject({ status: 'published', layerName: 'hello-layer' });
     await rm(dataDir, { recursive: true, force: true });
   });
 

@@ -19,6 +19,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { answerFromChild, bundleSources } from './bench-child.mjs';
 import { crc32 } from 'node:zlib';
 
 const ZIP_BYTES = 256 * 1024 * 1024;
@@ -76,40 +77,16 @@ async function main() {
   }
 }
 
-async function bundleLibrary(outfile) {
-  const { build } = await import('esbuild');
-  const root = fileURLToPath(new URL('..', import.meta.url));
-  await build({
-    stdin: {
-      contents: [
-        "export { readAndVerifyZip } from './src/publish/verify-zip';",
-        "export { createOssStore } from './src/oss/ali-oss-store';",
-        "export { createOssEmulator, serve } from './src/emulator';",
-      ].join('\n'),
-      resolveDir: root,
-      loader: 'ts',
-    },
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    outfile,
-    // As in scripts/build.mjs: urllib requires it only behind a proxy.
-    external: ['proxy-agent'],
-    logLevel: 'warning',
-  });
+function bundleLibrary(outfile) {
+  return bundleSources(outfile, [
+    "export { readAndVerifyZip } from './src/publish/verify-zip';",
+    "export { createOssStore } from './src/oss/ali-oss-store';",
+    "export { createOssEmulator, serve } from './src/emulator';",
+  ]);
 }
 
 function readInChild(lib, job) {
-  return new Promise((resolve, reject) => {
-    const child = fork(fileURLToPath(import.meta.url), ['read', lib, JSON.stringify(job)], {
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    let answer;
-    child.once('message', (message) => (answer = message));
-    child.once('error', reject);
-    child.once('exit', (code) => (code === 0 && answer ? resolve(answer) : reject(new Error(`reader exited with ${code}`))));
-  });
+  return answerFromChild(fileURLToPath(import.meta.url), ['read', lib, JSON.stringify(job)], 'reader');
 }
 
 async function runServer(lib) {

@@ -5,7 +5,8 @@ import { RESULT_SUFFIX } from '../keys';
 import { formatTable } from '../local/format';
 import { CliError, type CliIo, EXIT_OK } from './io';
 import { type TrailEntry, identityOf, parseTrailEntry, statusLabel, stringOf, uploadedBy } from '../report/trail';
-import { describeOssError, ossClient } from './oss';
+import { ossFailure } from './failures';
+import { ossClient } from './oss';
 
 export interface TrailLocation {
   bucket: string;
@@ -108,7 +109,7 @@ async function listKeys(client: OSS, prefix: string, startAfter: string | undefi
     try {
       page = await client.list({ prefix, 'max-keys': 1000, ...(marker ? { marker } : {}) }, {});
     } catch (error) {
-      throw new CliError(`listing ${prefix || 'the bucket'} in the bucket failed: ${describeOssError(error)}`);
+      throw ossFailure(client, `listing ${prefix || 'the bucket'}`, error);
     }
     keys.push(...(page.objects ?? []).map((object) => object.name));
     if (!page.isTruncated || !page.nextMarker) return keys;
@@ -138,7 +139,7 @@ async function readJson(client: OSS, key: string): Promise<unknown> {
   } catch (error) {
     // Deleted between the listing and the read: it is no longer part of the trail.
     if ((error as { status?: number }).status === 404) return undefined;
-    throw new CliError(`reading ${key} failed: ${describeOssError(error)}`);
+    throw ossFailure(client, `reading ${key}`, error);
   }
   const bytes = Buffer.from(content as Uint8Array);
   if (bytes.length > MAX_RECORD_BYTES) return undefined;

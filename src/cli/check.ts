@@ -31,6 +31,8 @@ export async function checkLayer(zipPath: string, manifestPath: string): Promise
     if (!(error instanceof PublisherError)) throw error;
     report.problems.push({ code: error.code, message: error.message });
   };
+  // The zip first: a missing zip is the mistake to report, not the manifest that goes with it.
+  const size = await sizeOf(zipPath);
   let manifest: Manifest | undefined;
   try {
     manifest = parseManifest(await readLocal(manifestPath, '--manifest'), manifestPath);
@@ -38,7 +40,6 @@ export async function checkLayer(zipPath: string, manifestPath: string): Promise
   } catch (error) {
     problem(error);
   }
-  const size = await sizeOf(zipPath);
   report.zip.size = size;
   const { maxZipBytes } = loadConfig(process.env);
   if (size > maxZipBytes) {

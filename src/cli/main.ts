@@ -1,9 +1,11 @@
 /** `layer-publisher`: check, publish and follow layers from the uploader's side. */
 import { runCli } from './run';
+import { pipeWriter } from './stdio';
 
+const err = pipeWriter(process.stderr);
 void runCli(process.argv.slice(2), {
-  out: (text) => void process.stdout.write(text),
-  err: (text) => void process.stderr.write(text),
+  out: pipeWriter(process.stdout),
+  err,
   env: process.env,
   interactive: process.stderr.isTTY === true,
 }).then(
@@ -11,7 +13,8 @@ void runCli(process.argv.slice(2), {
     process.exitCode = code;
   },
   (error: unknown) => {
-    process.stderr.write(`layer-publisher: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    // Only a bug gets here: every mistake and outside failure is a CliError or ConfigError, printed by runCli.
+    err(`layer-publisher: internal error, please report it: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     process.exitCode = 1;
   },
 );

@@ -88,9 +88,3 @@ function parseEndpoint(text: string): URL {
 function isLoopback(hostname: string): boolean {
   return hostname === 'localhost' || hostname === '127.0.0.1' || hostname === '[::1]';
 }
-
-/** ali-oss errors carry OSS's status and code; its typings do not describe them. */
-export function describeOssError(error: unknown): string {
-  const { status, code, message } = error as { status?: number; code?: string; message?: string };
-  return [status, code, message].filter((part) => part !== undefined && part !== '').join(' ');
-}

@@ -7,8 +7,9 @@ import { layerKeys } from '../keys';
 import type { PublishResult } from '../publish/result';
 import { formatBytes, formatRate } from '../local/format';
 import { checkLayer, describeCheck, fileCrc64, sizeOf } from './check';
-import { CliError, type CliIo } from './io';
-import { describeOssError } from './oss';
+import { ossFailure } from './failures';
+import { TransferMeter } from './progress';
+import { EXIT_FAILED, ServiceError, type CliIo } from './io';
 
 /** Zips above this go up in parts, with a progress bar. */
 const MULTIPART_FROM_BYTES = 16 * 1024 * 1024;
@@ -37,11 +38,11 @@ export async function publishLayer(client: OSS, options: PublishOptions, io: Cli
   if (!json) io.out(`${describeCheck(check)}\n`);
   const keys = layerKeys(`${options.prefix}${basename(options.zipPath, '.zip')}`);
   const manifestBytes = await readFile(options.manifestPath);
-  const manifestUpload = await upload(() => client.put(keys.manifest, manifestBytes, { mime: 'application/json' } as OSS.PutObjectOptions), keys.manifest);
+  const manifestUpload = await upload(client, () => client.put(keys.manifest, manifestBytes, { mime: 'application/json' } as OSS.PutObjectOptions), keys.manifest);
   const zipUpload = await uploadZip(client, options.zipPath, keys.zip, io, json);
   const expected = check.zip.crc64 ?? (await fileCrc64(options.zipPath));
   if (zipUpload.crc64 !== undefined && zipUpload.crc64 !== expected) {
-    throw new CliError(`the upload of ${keys.zip} is corrupt: OSS reports CRC-64 ${zipUpload.crc64}, the file has ${expected}; upload again`);
+    throw new ServiceError(`the upload of ${keys.zip} is corrupt: OSS reports CRC-64 ${zipUpload.crc64}, the file has ${expected}; upload again`, EXIT_FAILED);
   }
   if (!json) io.out(`uploaded  ${keys.manifest} and ${keys.zip} (CRC-64 ${zipUpload.crc64 ?? 'not reported'} matches); waiting for ${keys.result}\n`);
   const result = await waitForResult(client, keys.result, [zipUpload.requestId, manifestUpload.requestId], options.waitSeconds);
@@ -57,32 +58,39 @@ interface OssResponse {
   res: { headers: unknown };
 }
 
-async function upload(call: () => Promise<OssResponse>, key: string): Promise<Uploaded> {
+async function upload(client: OSS, call: () => Promise<OssResponse>, key: string): Promise<Uploaded> {
   try {
     const { res } = await call();
     const headers = res.headers as Record<string, string | undefined>;
     return { requestId: headers['x-oss-request-id'], crc64: headers['x-oss-hash-crc64ecma'] };
   } catch (error) {
-    throw new CliError(`uploading ${key} failed: ${describeOssError(error)}`);
+    throw ossFailure(client, `uploading ${key}`, error);
   }
 }
 
 async function uploadZip(client: OSS, path: string, key: string, io: CliIo, json: boolean): Promise<Uploaded> {
   const size = await sizeOf(path);
   const startedAt = Date.now();
-  if (size < MULTIPART_FROM_BYTES) return upload(() => client.put(key, path, { mime: 'application/zip' } as OSS.PutObjectOptions), key);
-  const bar = !json && io.interactive ? new SingleBar({ format: `uploading ${key} [{bar}] {percentage}% {value}/{total} MiB` }) : undefined;
-  bar?.start(Math.ceil(size / 2 ** 20), 0);
+  if (size < MULTIPART_FROM_BYTES) return upload(client, () => client.put(key, path, { mime: 'application/zip' } as OSS.PutObjectOptions), key);
+  const meter = new TransferMeter(size);
+  const bar = !json && io.interactive ? new SingleBar({ format: `uploading ${key} [{bar}] {percentage}% {done}/{size} {rate} ETA {left}` }) : undefined;
+  bar?.start(size, 0, meter.tokens());
+  // Stopped however the upload ends, so a failure's message is not printed over the bar.
   const uploaded = await upload(
+    client,
     () =>
       client.multipartUpload(key, path, {
         partSize: PART_BYTES,
         mime: 'application/zip',
-        progress: async (fraction: number) => bar?.update(Math.round((fraction * size) / 2 ** 20)),
+        // ali-oss reports the fraction of parts done, after each part.
+        progress: async (fraction: number) => {
+          const done = Math.round(fraction * size);
+          meter.update(done);
+          bar?.update(done, meter.tokens());
+        },
       }) as Promise<OssResponse>,
     key,
-  );
-  bar?.stop();
+  ).finally(() => bar?.stop());
   if (!json) io.out(`uploaded  ${formatBytes(size)} at ${formatRate(size, Date.now() - startedAt)}\n`);
   return uploaded;
 }
@@ -110,6 +118,6 @@ export async function readResult(client: OSS, key: string): Promise<PublishResul
     return JSON.parse(Buffer.from(content as Uint8Array).toString('utf8')) as PublishResult;
   } catch (error) {
     if ((error as { status?: number }).status === 404) return undefined;
-    throw new CliError(`reading ${key} failed: ${describeOssError(error)}`);
+    throw ossFailure(client, `reading ${key}`, error);
   }
 }

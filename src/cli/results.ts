@@ -3,8 +3,7 @@ import { loadConfig } from '../config';
 import { RESULT_SUFFIX } from '../keys';
 import type { PublishResult } from '../publish/result';
 import { formatTable } from '../local/format';
-import { CliError } from './io';
-import { describeOssError } from './oss';
+import { ossFailure } from './failures';
 import { readResult } from './publish';
 
 export interface ResultRow {
@@ -62,7 +61,7 @@ async function listKeys(client: OSS, prefix: string): Promise<string[]> {
       // No empty prefix=: ali-oss V4 signs it as `prefix=`, OSS's own SDKs (and so OSS) as `prefix`.
       page = await client.list({ ...(prefix ? { prefix } : {}), 'max-keys': 1000, ...(marker ? { marker } : {}) }, {});
     } catch (error) {
-      throw new CliError(`listing ${prefix || 'the bucket'} failed: ${describeOssError(error)}`);
+      throw ossFailure(client, `listing ${prefix || 'the bucket'}`, error);
     }
     keys.push(...(page.objects ?? []).map((object) => object.name));
     marker = page.isTruncated ? page.nextMarker : undefined;

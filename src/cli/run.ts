@@ -1,4 +1,6 @@
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { ParseArgsConfig } from 'node:util';
+import { ConfigError } from '../errors';
+import { checkBucketName, didYouMean, parseFlags } from './args';
 import { auditCommand } from './audit';
 import { checkLayer, describeCheck, manifestPathFor } from './check';
 import { CliError, type CliIo, EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT, EXIT_USAGE } from './io';
@@ -7,6 +9,7 @@ import { publishLayer } from './publish';
 import { reportCommand } from './report';
 import { listResults, resultsTable } from './results';
 import { verifyCommand } from './verify';
+import { VERSION } from './version';
 
 const USAGE = `Usage: layer-publisher <command> [options]
 
@@ -19,6 +22,7 @@ Commands:
   report --html <file> --bucket <b>          one HTML page: each layer's timeline, with drift
 
 Run layer-publisher <command> --help for a command's options. Every command takes --json.
+layer-publisher --version prints the version. Exit codes: see README ("Exit codes").
 Credentials: ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET (ALIBABA_CLOUD_SECURITY_TOKEN).
 `;
 
@@ -115,20 +119,25 @@ layer, version, status, size, CRC-64 and when.
   report: reportCommand,
 };
 
-/** Runs one command line; returns the exit code. Errors are printed, never thrown. */
+/** Runs one command line; returns the exit code. Mistakes and outside failures are printed as one line, never thrown. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     (name === undefined ? io.err : io.out)(USAGE);
     return name === undefined ? EXIT_USAGE : EXIT_OK;
   }
+  if (name === '--version' || name === '-v') {
+    io.out(`layer-publisher ${VERSION}\n`);
+    return EXIT_OK;
+  }
   const command = COMMANDS[name];
   if (command === undefined) {
-    io.err(`unknown command ${JSON.stringify(name)}\n\n${USAGE}`);
+    const commands = Object.keys(COMMANDS);
+    io.err(`layer-publisher: unknown command ${JSON.stringify(name)}${didYouMean(name, commands) || ` (commands: ${commands.join(', ')})`}\n`);
     return EXIT_USAGE;
   }
   try {
-    const { values, positionals } = parseArgs({ args: [...rest], options: { ...COMMON_OPTIONS, ...command.options }, allowPositionals: true, strict: true });
+    const { values, positionals } = parseFlags({ args: [...rest], options: { ...COMMON_OPTIONS, ...command.options }, allowPositionals: true, strict: true });
     if (values.help) {
       io.out(command.help);
       return EXIT_OK;
@@ -138,14 +147,15 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     }
     return await command.run(values, positionals, io);
   } catch (error) {
-    if (!(error instanceof CliError) && !isParseArgsError(error)) throw error;
-    io.err(`layer-publisher ${name}: ${(error as Error).message}\nRun layer-publisher ${name} --help for usage.\n`);
-    return EXIT_USAGE;
+    if (error instanceof ConfigError) {
+      io.err(`layer-publisher ${name}: ${error.message}\n`);
+      return EXIT_USAGE;
+    }
+    if (!(error instanceof CliError)) throw error;
+    const help = error.exitCode === EXIT_USAGE ? ` (see layer-publisher ${name} --help)` : '';
+    io.err(`layer-publisher ${name}: ${error.message}${help}\n`);
+    return error.exitCode;
   }
-}
-
-function isParseArgsError(error: unknown): boolean {
-  return typeof (error as { code?: unknown }).code === 'string' && String((error as { code: string }).code).startsWith('ERR_PARSE_ARGS');
 }
 
 function stringValue(value: string | boolean | undefined): string | undefined {
@@ -155,7 +165,12 @@ function stringValue(value: string | boolean | undefined): string | undefined {
 function ossTarget(values: Record<string, string | boolean | undefined>) {
   const bucket = stringValue(values.bucket);
   if (bucket === undefined) throw new CliError('--bucket is required');
-  return { bucket, endpoint: stringValue(values.endpoint), region: stringValue(values.region) };
+  const region = stringValue(values.region);
+  // ali-oss would throw its own "must be conform to the specifications" with a stack.
+  if (region !== undefined && !/^[a-z0-9-]+$/.test(region)) throw new CliError(`--region ${JSON.stringify(region)} is not a region id such as cn-hangzhou`);
+  const prefix = stringValue(values.prefix) ?? '';
+  if (prefix.startsWith('/')) throw new CliError(`--prefix ${JSON.stringify(prefix)} must not start with "/": OSS keys have no leading slash (e.g. layers/)`);
+  return { bucket: checkBucketName('--bucket', bucket), endpoint: stringValue(values.endpoint), region };
 }
 
 function countOption(flag: string, value: string | boolean | undefined): number {

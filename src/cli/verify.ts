@@ -1,11 +1,11 @@
-import { PublisherError } from '../errors';
+import { PublisherError, TransientError } from '../errors';
 import type { LayerApi, LayerVersion } from '../fc/layers';
 import { formatTable } from '../local/format';
 import { type VerifyReport, compareTrail } from '../report/drift';
 import type { TrailEntry } from '../report/trail';
 import { TRAIL_HELP, TRAIL_OPTIONS, printable, readTrail, trailFilter, trailLocation } from './audit';
 import { FC_HELP, FC_OPTIONS, fcLayerApi } from './fc';
-import { CliError, type CliIo, EXIT_FAILED, EXIT_OK } from './io';
+import { CliError, type CliIo, EXIT_DENIED, EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, ServiceError } from './io';
 
 /**
  * FC's layer-name rule, as the manifest checks it. A record may name anything (anyone who can write
@@ -27,7 +27,10 @@ export async function verifyTrail(entries: readonly TrailEntry[], fc: LayerApi, 
       held.set(name, await fc.versionsFrom(name, 1));
     } catch (error) {
       if (!(error instanceof PublisherError)) throw error;
-      throw new CliError(`listing the versions of layer ${name} in Function Compute failed: ${error.message}`);
+      const message = `listing the versions of layer ${name} in Function Compute failed: ${error.message}`;
+      // Out of reach or throttled is not the caller's mistake (README "Exit codes"); a refusal is quoted as FC gave it.
+      const exitCode = error instanceof TransientError ? EXIT_UNREACHABLE : error.context.status === 403 ? EXIT_DENIED : EXIT_FAILED;
+      throw new ServiceError(message, exitCode);
     }
   }
   return compareTrail(entries, held, now);

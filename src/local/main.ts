@@ -2,12 +2,18 @@
  * `npm start`: the publisher on one machine. A local OSS and Function Compute on 127.0.0.1, backed
  * by a data folder, and the handler bundle publishing whatever lands in the bucket.
  */
+import { constants } from 'node:fs';
+import { access, mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { checkBucketName, parseFlags } from '../cli/args';
+import { CliError, EXIT_FAILED, EXIT_OK, EXIT_PORT_IN_USE, EXIT_USAGE } from '../cli/io';
+import { pipeWriter } from '../cli/stdio';
+import { loadConfig } from '../config';
+import { ConfigError } from '../errors';
 import { DEFAULT_BUCKET, DEFAULT_DATA_DIR, DEFAULT_OSS_PORT, LOCAL_CREDENTIALS } from './account';
 import { EXAMPLE_ZIP_KEY } from './example';
-import { type HandledEvent, describeStackEvent, handledEvents, isFailure, jsonLine, summaryTable } from './report';
-import { type LocalStack, PortInUseError, type StackEvent, startLocalStack } from './stack';
+import { type HandledEvent, handledEvents, isFailure, jsonLine, stackDescriber, stillFailed, stillFailedTable, summaryTable } from './report';
+import { type FailedLayer, type LocalStack, PortInUseError, type StackEvent, startLocalStack } from './stack';
 
 const HELP = `Usage: npm start -- [options]
 
@@ -15,13 +21,15 @@ Runs a local OSS and Function Compute on 127.0.0.1 and publishes every layer zip
 that lands in the bucket, through the same handler bundle (dist/index.js) the cloud runs.
 
 Options:
-  --once            handle what is in the bucket, print a summary and exit (1 if anything failed)
+  --once            handle what is in the bucket, print a summary and exit (1 while any layer's result is failed)
   --port <n>        local OSS port (default ${DEFAULT_OSS_PORT}); Function Compute listens on the next one
   --fc-port <n>     local Function Compute port (default: --port + 1)
   --data <dir>      data folder (default ${DEFAULT_DATA_DIR}): <dir>/<bucket>/ holds the objects as files
   --bucket <name>   bucket to serve and watch (default ${DEFAULT_BUCKET})
   --json            print the handler's raw JSON log lines (and the stack's own events as JSON)
   -h, --help        show this help
+
+Exit codes: 0 done, 1 a layer failed, 2 a bad flag or variable, 7 a port already in use.
 `;
 
 interface StartOptions {
@@ -33,11 +41,8 @@ interface StartOptions {
   bucket: string;
 }
 
-/** A bad flag: reported with the usage, exit code 2. */
-class UsageError extends Error {}
-
 function parseOptions(argv: string[]): StartOptions | 'help' {
-  const { values } = parseArgs({
+  const { values } = parseFlags({
     args: argv,
     strict: true,
     options: {
@@ -51,6 +56,8 @@ function parseOptions(argv: string[]): StartOptions | 'help' {
     },
   });
   if (values.help) return 'help';
+  // The handler bundle reads these on every event: a bad one is a mistake to report now, not per event.
+  loadConfig(process.env);
   const ossPort = portOption('--port', values.port) ?? DEFAULT_OSS_PORT;
   return {
     once: values.once,
@@ -58,34 +65,44 @@ function parseOptions(argv: string[]): StartOptions | 'help' {
     ossPort,
     fcPort: portOption('--fc-port', values['fc-port']) ?? (ossPort === 0 ? 0 : ossPort + 1),
     dataDir: resolve(values.data),
-    bucket: values.bucket,
+    bucket: checkBucketName('--bucket', values.bucket),
   };
 }
 
 function portOption(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const port = Number(value);
-  if (!/^\d+$/.test(value) || port > 65535) throw new UsageError(`${flag} must be a port number from 0 to 65535, got ${JSON.stringify(value)}`);
+  if (!/^\d+$/.test(value) || port > 65535) throw new CliError(`${flag} must be a port number from 0 to 65535, got ${JSON.stringify(value)}`);
   return port;
 }
+
+const out = pipeWriter(process.stdout);
+const err = pipeWriter(process.stderr);
 
 async function main(argv: string[]): Promise<number> {
   let options: StartOptions | 'help';
   try {
     options = parseOptions(argv);
   } catch (error) {
-    process.stderr.write(`${(error as Error).message}\n\n${HELP}`);
-    return 2;
+    if (!(error instanceof CliError || error instanceof ConfigError)) throw error;
+    err(`npm start: ${error.message} (see npm start -- --help)\n`);
+    return EXIT_USAGE;
   }
   if (options === 'help') {
-    process.stdout.write(HELP);
-    return 0;
+    out(HELP);
+    return EXIT_OK;
   }
-  const print = (line: string): void => void process.stdout.write(`${line}\n`);
+  const unusable = await unusableFolder(options.dataDir);
+  if (unusable !== undefined) {
+    err(`npm start: --data ${options.dataDir} cannot be the data folder: ${unusable}\n`);
+    return EXIT_USAGE;
+  }
+  const print = (line: string): void => out(`${line}\n`);
+  const describe = stackDescriber();
   const handled: HandledEvent[] = [];
   const onEvent = (event: StackEvent): void => {
     if (event.kind === 'outcome') handled.push(...handledEvents(event.record, event.outcome, event.ms));
-    const line = options.json ? jsonLine(event) : describeStackEvent(event);
+    const line = options.json ? jsonLine(event) : describe(event);
     if (line !== undefined) print(line);
   };
 
@@ -103,17 +120,24 @@ async function main(argv: string[]): Promise<number> {
       onEvent,
     });
   } catch (error) {
-    process.stderr.write(`${error instanceof PortInUseError ? error.message : `could not start: ${String(error)}`}\n`);
-    return 1;
+    if (error instanceof PortInUseError) {
+      err(`npm start: ${error.message}\n`);
+      return EXIT_PORT_IN_USE;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    const inDataFolder = (error as NodeJS.ErrnoException).path?.startsWith(options.dataDir) === true;
+    err(`npm start: could not start: ${message}${inDataFolder ? ' (the data folder: choose another with --data)' : ''}\n`);
+    return EXIT_FAILED;
   }
   if (!options.json) printBanner(print, stack, options);
 
   if (options.once) {
     await stack.scan();
     await stack.idle();
+    const failed = stillFailed(await stack.failedResults(), handled);
     await stack.close();
-    if (!options.json) print(`\n${handled.length === 0 ? 'Nothing to publish.' : summaryTable(handled)}`);
-    return handled.some(isFailure) ? 1 : 0;
+    printOnceReport(print, handled, failed, options.json);
+    return handled.some(isFailure) || failed.length > 0 ? EXIT_FAILED : EXIT_OK;
   }
   await stack.watch();
   await stack.scan();
@@ -121,7 +145,34 @@ async function main(argv: string[]): Promise<number> {
   if (!options.json) printNextSteps(print, stack, options);
   await waitForSignal();
   await stack.close();
-  return 0;
+  return EXIT_OK;
+}
+
+/** Why the data folder cannot hold the buckets (made if missing), or undefined when it can. */
+async function unusableFolder(dir: string): Promise<string | undefined> {
+  try {
+    await mkdir(dir, { recursive: true });
+    await access(dir, constants.W_OK);
+    return undefined;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code ?? String(error);
+  }
+}
+
+/**
+ * What `--once` did, and the layers whose failed result is still in the bucket from an earlier run:
+ * they are not handled again until their zip or manifest changes, and they still need fixing.
+ */
+function printOnceReport(print: (line: string) => void, handled: readonly HandledEvent[], failed: readonly FailedLayer[], json: boolean): void {
+  if (json) {
+    for (const { keys, result } of failed) print(JSON.stringify({ source: 'local', kind: 'still-failed', key: keys.result, layerName: result.layerName, error: result.error }));
+    return;
+  }
+  if (handled.length > 0) print(`\n${summaryTable(handled)}`);
+  else print(failed.length === 0 ? '\nNothing to publish.' : '\nNothing new to publish.');
+  if (failed.length > 0) {
+    print(`\n${failed.length} layer(s) still failed from an earlier run: fix them and upload the zip or manifest again\n${stillFailedTable(failed)}`);
+  }
 }
 
 function printBanner(print: (line: string) => void, stack: LocalStack, options: StartOptions): void {
@@ -152,6 +203,13 @@ function waitForSignal(): Promise<void> {
   });
 }
 
-void main(process.argv.slice(2)).then((code) => {
-  process.exitCode = code;
-});
+void main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    // Only a bug gets here: mistakes and outside failures are reported by main with their exit code.
+    err(`npm start: internal error, please report it: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = EXIT_FAILED;
+  },
+);

@@ -2,7 +2,7 @@ import type { OssEventRecord } from '../emulator';
 import type { SummaryEntry } from '../publish/result';
 import { formatBytes, formatRate, formatTable } from './format';
 import type { InvocationOutcome } from './invoker';
-import type { StackEvent } from './stack';
+import type { FailedLayer, StackEvent } from './stack';
 
 /** One handled event, as the `--once` summary table shows it. */
 export interface HandledEvent {
@@ -41,6 +41,18 @@ export function summaryTable(handled: readonly HandledEvent[]): string {
   return formatTable(['key', 'layer', 'version', 'status', 'size', 'time'], rows);
 }
 
+/** Failed results already in the bucket that this run did not handle again: they still need fixing. */
+export function stillFailed(failed: readonly FailedLayer[], handled: readonly HandledEvent[]): FailedLayer[] {
+  const handledKeys = new Set(handled.map((h) => h.key));
+  return failed.filter(({ keys }) => !handledKeys.has(keys.zip) && !handledKeys.has(keys.manifest));
+}
+
+export function stillFailedTable(failed: readonly FailedLayer[]): string {
+  // The error last: its message is long, and the columns before it stay readable.
+  const rows = failed.map(({ keys, result }) => [keys.result, result.layerName ?? '-', result.finishedAt, result.error ? `${result.error.code}: ${result.error.message}` : '-']);
+  return formatTable(['result', 'layer', 'when', 'error'], rows);
+}
+
 /** A handler log line, as far as the report reads it. */
 interface LogEntry {
   level?: string;
@@ -53,15 +65,25 @@ const RATE_FROM_BYTES = 8 * 1024 * 1024;
 
 /**
  * Human lines for the handler's JSON log lines: one per step a person cares about, nothing for
- * bookkeeping steps (claims, audit). Undefined means the line is not worth showing.
+ * bookkeeping steps (claims, audit). Undefined means the line is not worth showing. `said` holds the
+ * lines already shown for the invocation under way: the handler checks the pair again after writing
+ * a `waiting` result, and logs `pair.waiting` a second time, which says nothing new.
  */
-export function describeLogLine(line: string): string | undefined {
+function describeLogLine(line: string, said: Set<string>): string | undefined {
   let entry: LogEntry;
   try {
     entry = JSON.parse(line) as LogEntry;
   } catch {
     return `  ${line}`;
   }
+  const described = describeEntry(entry);
+  if (described === undefined || entry.step !== 'pair.waiting') return described;
+  if (said.has(described)) return undefined;
+  said.add(described);
+  return described;
+}
+
+function describeEntry(entry: LogEntry): string | undefined {
   const field = (name: string): string => String(entry[name] ?? '');
   const number = (name: string): number => Number(entry[name] ?? 0);
   switch (entry.step) {
@@ -101,8 +123,16 @@ function describeFields(entry: LogEntry): string {
   return error?.message ?? (typeof entry.message === 'string' ? entry.message : '');
 }
 
-/** Prints a stack event for people; `--json` prints the raw lines instead (see jsonLine). */
-export function describeStackEvent(event: StackEvent): string | undefined {
+/** Describes stack events for people, one invocation after another; `--json` prints the raw lines instead (see jsonLine). */
+export function stackDescriber(): (event: StackEvent) => string | undefined {
+  let said = new Set<string>();
+  return (event) => {
+    if (event.kind === 'invoke') said = new Set();
+    return describeStackEvent(event, said);
+  };
+}
+
+function describeStackEvent(event: StackEvent, said: Set<string>): string | undefined {
   switch (event.kind) {
     case 'example':
       return `First start: put the example layer in the bucket (${event.keys.join(', ')})`;
@@ -111,7 +141,7 @@ export function describeStackEvent(event: StackEvent): string | undefined {
       return `> ${key} (${formatBytes(size)}, ${event.record.eventName}, ${ORIGINS[event.origin]})`;
     }
     case 'log':
-      return describeLogLine(event.line);
+      return describeLogLine(event.line, said);
     case 'outcome':
       return event.outcome.kind === 'rejected'
         ? `  handler rejected: ${event.outcome.message}`

@@ -13,7 +13,8 @@ import {
   jsonFileLayerStore,
   serve,
 } from '../emulator';
-import { classifyKey } from '../keys';
+import { type LayerKeys, RESULT_SUFFIX, classifyKey, layerKeys } from '../keys';
+import type { PublishResult } from '../publish/result';
 import { LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL_REGION } from './account';
 import { putExampleLayer } from './example';
 import { HandlerInvoker, type InvocationOutcome } from './invoker';
@@ -57,7 +58,14 @@ export interface LocalStack {
   watch(): Promise<void>;
   /** Resolves once every delivered event has been handled (including those delivered meanwhile). */
   idle(): Promise<void>;
+  /** Layers whose result in the bucket says `failed`, whenever it was written. */
+  failedResults(): Promise<FailedLayer[]>;
   close(): Promise<void>;
+}
+
+export interface FailedLayer {
+  keys: LayerKeys;
+  result: PublishResult;
 }
 
 const DEFAULT_SETTLE_MS = 750;
@@ -74,8 +82,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   });
   const servers: LoopbackServer[] = [];
   try {
-    servers.push(await listen(oss.handle, options.ossPort, 'OSS'));
-    servers.push(await listen(fc.handle, options.fcPort, 'Function Compute'));
+    servers.push(await listen(oss.handle, options.ossPort, 'OSS', '--port'));
+    servers.push(await listen(fc.handle, options.fcPort, 'Function Compute', '--fc-port'));
   } catch (error) {
     await Promise.all(servers.map((server) => server.close()));
     throw error;
@@ -105,6 +113,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     scan: () => stack.scan(),
     watch: () => stack.watch(),
     idle: () => stack.idle(),
+    failedResults: () => stack.failedResults(),
     close: async () => {
       await stack.close();
       await invoker.close();
@@ -113,22 +122,23 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   };
 }
 
-/** A port already taken is the usual start-up failure: say which and what to do. */
+/** A port already taken is the usual start-up failure: say which, and the flag that chooses another. */
 export class PortInUseError extends Error {
   constructor(
     readonly service: string,
     readonly port: number,
+    readonly flag: string,
   ) {
-    super(`port ${port} for the local ${service} is already in use (is another npm start running?); choose another with --port`);
+    super(`port ${port} for the local ${service} is already in use (is another npm start running?); choose another with ${flag}`);
     this.name = 'PortInUseError';
   }
 }
 
-async function listen(handler: (request: Request) => Promise<Response>, port: number, service: string): Promise<LoopbackServer> {
+async function listen(handler: (request: Request) => Promise<Response>, port: number, service: string, flag: string): Promise<LoopbackServer> {
   try {
     return await serve(handler, { port, host: '127.0.0.1' });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new PortInUseError(service, port);
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new PortInUseError(service, port, flag);
     throw error;
   }
 }
@@ -198,6 +208,16 @@ class Stack {
     while (this.pending > 0) await this.invocations;
   }
 
+  async failedResults(): Promise<FailedLayer[]> {
+    const failed: FailedLayer[] = [];
+    for (const key of await this.backend.fileKeys(this.options.bucket)) {
+      if (!key.endsWith(RESULT_SUFFIX) || key.startsWith(this.auditPrefix)) continue;
+      const result = await this.readResult(key);
+      if (result?.status === 'failed') failed.push({ keys: layerKeysOf(key), result });
+    }
+    return failed;
+  }
+
   async close(): Promise<void> {
     await this.watcher?.close();
     await this.idle();
@@ -208,6 +228,19 @@ class Stack {
     // Files written through the endpoint already are objects, and their upload already fired an event.
     if (key === undefined || !(await this.adopt(key))) return;
     this.deliver(await this.oss.objectCreatedEvent(this.options.bucket, key), 'folder');
+  }
+
+  private async readResult(key: string): Promise<PublishResult | undefined> {
+    const object = await this.backend.get(this.options.bucket, key);
+    if (object === undefined) return undefined;
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of object.read(0, object.size)) chunks.push(chunk);
+    try {
+      return JSON.parse(Buffer.concat(chunks).toString('utf8')) as PublishResult;
+    } catch {
+      // Not the handler's JSON (someone edited it by hand): it says nothing about a failure.
+      return undefined;
+    }
   }
 
   /** One at a time: two sightings of one file must not both adopt it and fire two events. */
@@ -221,3 +254,6 @@ class Stack {
   }
 }
 
+function layerKeysOf(resultKey: string): LayerKeys {
+  return layerKeys(resultKey.slice(0, -RESULT_SUFFIX.length));
+}

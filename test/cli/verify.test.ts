@@ -122,7 +122,7 @@ describe('layer-publisher verify', () => {
     expect(since.err).toContain("'--since'");
   });
 
-  it('exits 2 when Function Compute refuses the key, and says so', async () => {
+  it('exits 5 (access denied) when Function Compute refuses the key, and says so', async () => {
     await publishTwoLayers();
     // Another account's Function Compute: it checks the signature and knows none of our keys.
     const stranger = { accessKeyId: 'LTAIsomeoneElse', accessKeySecret: 'someone-else-secret' };
@@ -130,7 +130,7 @@ describe('layer-publisher verify', () => {
     const server = await serve(fc.handle);
     try {
       const refused = await runCommand('verify', ...ossFlags(env.cloud), ...fcFlags({ fcEndpoint: server.url }));
-      expect(refused.code).toBe(2);
+      expect(refused.code).toBe(5);
       expect(refused.err).toMatch(/listing the versions of layer left-pad in Function Compute failed: .*HTTP 403/);
     } finally {
       await server.close();

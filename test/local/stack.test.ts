@@ -1,4 +1,6 @@
+import { spawn } from 'node:child_process';
 import { mkdtemp, mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -8,10 +10,10 @@ import { runCli } from '../../src/cli/run';
 import { LOCAL_CREDENTIALS } from '../../src/local/account';
 import { EXAMPLE_ZIP_KEY } from '../../src/local/example';
 import type { InvocationOutcome } from '../../src/local/invoker';
-import { type LocalStack, type StackEvent, startLocalStack } from '../../src/local/stack';
+import { type LocalStack, PortInUseError, type StackEvent, startLocalStack } from '../../src/local/stack';
 import type { PublishResult } from '../../src/publish/result';
 import { ossClient } from '../support/clients';
-import { EXAMPLES_DIR, HANDLER_BUNDLE, HOST_SCRIPT, ensureBundles } from './bundles';
+import { EXAMPLES_DIR, HANDLER_BUNDLE, HOST_SCRIPT, REPO, ensureBundles } from './bundles';
 import { writeStoredZip } from './stored-zip';
 
 const BUCKET = 'local-layers';
@@ -55,6 +57,16 @@ function layerZip(files: Record<string, string>): Uint8Array {
 
 function manifest(layerName: string): string {
   return JSON.stringify({ layerName, compatibleRuntime: ['nodejs20'] });
+}
+
+/** A data folder whose bucket holds, under `<dir>/`, the layer `flat` that FC refuses: node_modules/ at the zip's top. */
+async function dataWithFlatLayer(dir: string): Promise<{ dataDir: string; folder: string }> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'local-stack-'));
+  const folder = join(dataDir, BUCKET, dir);
+  await mkdir(folder, { recursive: true });
+  await writeFile(join(folder, 'flat.zip'), layerZip({ 'node_modules/x/index.js': 'x' }));
+  await writeFile(join(folder, 'flat.layer.json'), manifest('flat'));
+  return { dataDir, folder };
 }
 
 async function readJson<T>(path: string): Promise<T> {
@@ -103,11 +115,7 @@ describe('npm start --once: the example layer', () => {
   });
 
   it('reports a failed layer found at start with its error code', async () => {
-    const dataDir = await mkdtemp(join(tmpdir(), 'local-stack-'));
-    const folder = join(dataDir, BUCKET, 'bad');
-    await mkdir(folder, { recursive: true });
-    await writeFile(join(folder, 'flat.zip'), layerZip({ 'node_modules/x/index.js': 'x' }));
-    await writeFile(join(folder, 'flat.layer.json'), manifest('flat'));
+    const { dataDir, folder } = await dataWithFlatLayer('bad');
     const { stack, outcomes } = await start(dataDir);
     await stack.scan();
     await stack.idle();
@@ -192,4 +200,85 @@ describe('a 256 MiB zip over real sockets', () => {
     const peak = Math.max(...outcomes.map((o) => o.peakRssBytes));
     expect(peak - warmPeak).toBeLessThan(96 * MiB);
   }, 300_000);
+});
+
+/** `npm start -- <args>` as the person runs it: the built dist/local.js in its own process. */
+function npmStart(args: string[], env: Record<string, string> = {}, closeStdout = false): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(REPO, 'dist', 'local.js'), ...args], { cwd: REPO, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    // As `| head` does once it has read enough: every later write meets a closed pipe (EPIPE).
+    if (closeStdout) child.stdout.destroy();
+    else child.stdout.on('data', (chunk: Buffer) => void (out += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => void (err += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, out, err }));
+  });
+}
+
+describe('npm start: mistakes get one line and their exit code', () => {
+  it('a port already taken names the flag that moves that service: --port for OSS, --fc-port for FC', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as { port: number }).port;
+    const options = { dataDir: await mkdtemp(join(tmpdir(), 'local-stack-')), bucket: BUCKET, handlerBundle: HANDLER_BUNDLE, hostScript: HOST_SCRIPT, onEvent: () => {} };
+    try {
+      await expect(startLocalStack({ ...options, ossPort: 0, fcPort: port })).rejects.toThrow(
+        new PortInUseError('Function Compute', port, '--fc-port'),
+      );
+      await expect(startLocalStack({ ...options, ossPort: port, fcPort: 0 })).rejects.toThrow(/for the local OSS is already in use .*; choose another with --port$/);
+      const { code, err } = await npmStart(['--once', '--port', '0', '--fc-port', String(port), '--data', options.dataDir]);
+      expect({ code, err }).toEqual({ code: 7, err: `npm start: port ${port} for the local Function Compute is already in use (is another npm start running?); choose another with --fc-port\n` });
+    } finally {
+      taken.close();
+      await rm(options.dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('a bad flag (with the one meant), bucket name, variable or data folder: exit 2, one line, no stack', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'local-stack-'));
+    const file = join(dataDir, 'a-file');
+    await writeFile(file, '');
+    const cases: [string[], Record<string, string>, string][] = [
+      [['--oncee'], {}, 'npm start: unknown flag --oncee; did you mean --once? (see npm start -- --help)\n'],
+      [['--bucket', 'Bad_Name'], {}, 'npm start: --bucket "Bad_Name" is not a valid bucket name: 3-63 lowercase letters, digits and hyphens, starting and ending with a letter or digit (see npm start -- --help)\n'],
+      [['--once'], { MAX_ZIP_BYTES: 'abc' }, 'npm start: MAX_ZIP_BYTES must be a positive whole number of bytes, got "abc" (see npm start -- --help)\n'],
+      [['--once', '--port', '0', '--data', file], {}, `npm start: --data ${file} cannot be the data folder: EEXIST\n`],
+    ];
+    for (const [args, env, line] of cases) expect(await npmStart(args, env)).toEqual({ code: 2, out: '', err: line });
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('ends quietly when its output pipe is closed, publishing all the same', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'local-stack-'));
+    expect(await npmStart(['--once', '--port', '0', '--data', dataDir], {}, true)).toEqual({ code: 0, out: '', err: '' });
+    const result = await readJson<PublishResult>(join(dataDir, BUCKET, EXAMPLE_ZIP_KEY.replace(/\.zip$/, '.result.json')));
+    expect(result).toMatchObject({ status: 'published', layerName: 'hello-layer' });
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('--once exits 1 while a layer has a failed result, also on a second run that handles nothing; "waiting for the zip" once', async () => {
+    const { dataDir, folder } = await dataWithFlatLayer('team');
+    await writeFile(join(folder, 'half.layer.json'), manifest('half'));
+    const args = ['--once', '--port', '0', '--data', dataDir];
+
+    const first = await npmStart(args);
+    expect(first).toMatchObject({ code: 1, err: '' });
+    expect(first.out).toMatch(/team\/flat\.zip +flat +- +failed/);
+    expect(first.out.match(/waiting for the zip/g)).toHaveLength(1);
+
+    const second = await npmStart(args);
+    expect(second).toMatchObject({ code: 1, err: '' });
+    expect(second.out).not.toContain('Nothing to publish.');
+    expect(second.out).toContain('1 layer(s) still failed from an earlier run');
+    expect(second.out).toMatch(/team\/flat\.result\.json +flat +\S+ +ZipLayoutInvalid: /);
+
+    // Fixed and copied in again: published, nothing failed is left, exit 0.
+    await writeFile(join(folder, 'flat.zip'), layerZip({ 'nodejs/node_modules/x/index.js': 'x' }));
+    const fixed = await npmStart(args);
+    expect(fixed).toMatchObject({ code: 0, err: '' });
+    expect(fixed.out).toMatch(/team\/flat\.zip +flat +1 +published/);
+    await rm(dataDir, { recursive: true, force: true });
+  }, 120_000);
 });

@@ -1,0 +1,31 @@
+// What the benchmarks share: the sources they measure, bundled fresh, and runs in child processes
+// (each with its own peak RSS) that answer with one message.
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+/** Bundles `exportLines` (`export { x } from './src/...'`, relative to the repository) into one CommonJS file. */
+export async function bundleSources(outfile, exportLines) {
+  const { build } = await import('esbuild');
+  await build({
+    stdin: { contents: exportLines.join('\n'), resolveDir: fileURLToPath(new URL('..', import.meta.url)), loader: 'ts' },
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    outfile,
+    // As in scripts/build.mjs: urllib requires it only behind a proxy.
+    external: ['proxy-agent'],
+    logLevel: 'warning',
+  });
+}
+
+/** Runs `script` with `args` in a fresh Node process; resolves with the one message it sends, once it exits 0. */
+export function answerFromChild(script, args, what) {
+  return new Promise((resolve, reject) => {
+    const child = fork(script, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    let answer;
+    child.once('message', (message) => (answer = message));
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 && answer ? resolve(answer) : reject(new Error(`${what} exited with ${code}`))));
+  });
+}

@@ -7,6 +7,7 @@ import { CliError, type CliIo, EXIT_OK } from './io';
 import { type TrailEntry, identityOf, parseTrailEntry, statusLabel, stringOf, uploadedBy } from '../report/trail';
 import { ossFailure } from './failures';
 import { ossClient } from './oss';
+import { listKeys } from './results';
 
 export interface TrailLocation {
   bucket: string;
@@ -99,22 +100,6 @@ export async function readTrail(location: TrailLocation, filter: TrailFilter, en
     .filter((entry) => filter.layer === undefined || entry.layerName === filter.layer)
     .filter((entry) => filter.since === undefined || (entry.when !== undefined && Date.parse(entry.when) >= filter.since.getTime()))
     .sort((a, b) => (a.when ?? '').localeCompare(b.when ?? '') || a.key.localeCompare(b.key));
-}
-
-async function listKeys(client: OSS, prefix: string, startAfter: string | undefined): Promise<string[]> {
-  const keys: string[] = [];
-  let marker = startAfter;
-  for (;;) {
-    let page: OSS.ListObjectResult;
-    try {
-      page = await client.list({ prefix, 'max-keys': 1000, ...(marker ? { marker } : {}) }, {});
-    } catch (error) {
-      throw ossFailure(client, `listing ${prefix || 'the bucket'}`, error);
-    }
-    keys.push(...(page.objects ?? []).map((object) => object.name));
-    if (!page.isTruncated || !page.nextMarker) return keys;
-    marker = page.nextMarker;
-  }
 }
 
 /** Each key with its parsed JSON body, or undefined when it is not a JSON object we can read. */

@@ -52,9 +52,10 @@ function rowOf(kind: ResultRow['kind'], key: string, result: PublishResult): Res
   };
 }
 
-async function listKeys(client: OSS, prefix: string): Promise<string[]> {
+/** Every key under `prefix` (after `startAfter`, when given), page by page. */
+export async function listKeys(client: OSS, prefix: string, startAfter?: string): Promise<string[]> {
   const keys: string[] = [];
-  let marker: string | undefined;
+  let marker = startAfter;
   do {
     let page: OSS.ListObjectResult;
     try {

@@ -353,7 +353,8 @@ class OssService implements OssEmulator {
     const response = xmlResponse(
       xmlDocument('CopyPartResult', [element('LastModified', part.lastModified.toISOString()), element('ETag', quotedEtag(Buffer.from(part.md5, 'hex')))]),
     );
-    response.headers.set('x-oss-hash-crc64ecma', part.crc64);
+    // ali-oss takes the part's ETag from the header, not from the XML.
+    writeHeaders(quotedEtag(Buffer.from(part.md5, 'hex')), part.crc64).forEach((value, name) => response.headers.set(name, value));
     return response;
   }
 

@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 
 /** An access key the emulated account accepts; `securityToken` makes it an STS credential. */
 export interface Credential {
@@ -14,6 +14,14 @@ export function hmacBase64(algorithm: 'sha1' | 'sha256', secret: string, text: s
   return createHmac(algorithm, secret).update(text, 'utf8').digest('base64');
 }
 
+export function hmacSha256(key: string | Buffer, text: string): Buffer {
+  return createHmac('sha256', key).update(text, 'utf8').digest();
+}
+
+export function sha256Hex(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
 /** Constant-time, so a fake used as a local server does not leak how much of a signature matched. */
 export function sameSecret(given: string, expected: string): boolean {
   const a = Buffer.from(given);
@@ -23,8 +31,11 @@ export function sameSecret(given: string, expected: string): boolean {
 
 /** False for an unparsable date too: the services refuse those as well. */
 export function isWithinClockSkew(httpDate: string, now: Date): boolean {
-  const sent = Date.parse(httpDate);
-  return Number.isFinite(sent) && Math.abs(now.getTime() - sent) <= MAX_CLOCK_SKEW_MS;
+  return isTimeWithinClockSkew(Date.parse(httpDate), now);
+}
+
+export function isTimeWithinClockSkew(sentMs: number, now: Date): boolean {
+  return Number.isFinite(sentMs) && Math.abs(now.getTime() - sentMs) <= MAX_CLOCK_SKEW_MS;
 }
 
 export function findCredential(credentials: readonly Credential[], accessKeyId: string): Credential | undefined {

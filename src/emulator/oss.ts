@@ -27,7 +27,7 @@ import {
   verifyContentMd5Digest,
 } from './oss-object-http';
 import { type ServedOperation, identifyOperation, isServed } from './oss-operations';
-import { type OssResource, verifyOssV1Signature } from './oss-signature';
+import { type OssResource, loggableQuery, verifyOssSignature } from './oss-signature';
 import { Digests, type ObjectMeta, type OssBackend, type StoredObject, type WrittenBody, createMemoryBackend } from './oss-storage';
 import { element, errorXml, xmlDocument } from './oss-xml';
 import { RequestLog } from './request-log';
@@ -42,6 +42,8 @@ export interface OssEmulatorOptions {
   backend?: OssBackend;
   /** The server's clock: dates of new objects and the 15-minute skew check. */
   now?: () => Date;
+  /** Refuse V1 signatures (header and presigned), as OSS does for a new account or bucket; V4 only. */
+  newAccount?: boolean;
 }
 
 /** A request as faults match it and the log records it. */
@@ -231,7 +233,8 @@ class OssService implements OssEmulator {
     const { parsed, request } = call;
     if (parsed.bucket === '') throw notImplemented(parsed.operation);
     if (!(await this.backend.hasBucket(parsed.bucket))) throw noSuchBucket(parsed.bucket);
-    verifyOssV1Signature(request, parsed, this.options.credentials, this.now());
+    const { credentials, region, newAccount = false } = this.options;
+    verifyOssSignature(request, parsed, { credentials, region, allowV1: !newAccount, now: this.now() });
     const { operation } = parsed;
     if (!isServed(operation)) throw notImplemented(operation);
     return this.faults.apply(describe(parsed), () => this.operations[operation](call));
@@ -495,7 +498,7 @@ function isLoopbackOrIp(hostname: string): boolean {
 }
 
 function describe({ method, operation, bucket, key, query }: ParsedRequest): OssRequestTarget {
-  return { method, operation, bucket, key, query: Object.fromEntries(query) };
+  return { method, operation, bucket, key, query: loggableQuery(query) };
 }
 
 function bodyOf(request: Request): AsyncIterable<Uint8Array> {

@@ -1,10 +1,17 @@
+import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { Readable } from 'node:stream';
 import type OSS from 'ali-oss';
-import { describe, expect, it } from 'vitest';
-import type { OssEventRecord } from '../../src/emulator';
-import { TEST_BUCKET, TEST_CREDENTIALS, type TestCloud } from '../support/cloud';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type OssEmulator, type OssEventRecord, createOssEmulator, serve } from '../../src/emulator';
+import { TEST_ACCOUNT_ID, TEST_BUCKET, TEST_CREDENTIALS, TEST_REGION, type TestCloud } from '../support/cloud';
 import { type OssClientOptions, ossClient } from '../support/clients';
 import { independentCrc64, md5Hex, patternBytes } from '../support/independent';
+
+/** ali-oss's own V4 signing helper, to send what its client cannot (a real payload hash); it has no typings. */
+const aliOssSigner = createRequire(import.meta.url)('ali-oss/lib/common/signUtils.js') as {
+  authorizationV4(accessKeyId: string, secret: string, region: string, method: string, request: { headers: Record<string, string> }, bucket: string, key: string): string;
+};
 
 /** ali-oss errors carry the parsed OSS error; the @types do not describe them. */
 interface OssClientError {
@@ -20,6 +27,35 @@ async function ossFailure(call: Promise<unknown>): Promise<OssClientError> {
   );
   expect(error, 'the call should have failed').toBeInstanceOf(Error);
   return error as OssClientError;
+}
+
+/** Fetches a refused request; returns its body, after checking it names the code and carries no credential. */
+async function expectFetchRefused(response: Promise<Response>, status: number, code: string): Promise<string> {
+  const answered = await response;
+  const body = await answered.text();
+  expect([answered.status, body]).toEqual([status, expect.stringContaining(`<Code>${code}</Code>`)]);
+  for (const secret of [TEST_CREDENTIALS.accessKeySecret, TEST_CREDENTIALS.securityToken]) expect(body).not.toContain(secret);
+  expect(body).not.toMatch(/[0-9a-f]{64}/);
+  return body;
+}
+
+interface StandaloneOss {
+  oss: OssEmulator;
+  /** `http://localhost:<port>`, not 127.0.0.1: ali-oss refuses to presign V1 URLs for an IP endpoint. */
+  endpoint: string;
+  close(): Promise<void>;
+}
+
+/** An OSS of its own on a loopback socket (msw lets loopback through), for one account mode. */
+async function startStandaloneOss({ newAccount }: { newAccount: boolean }): Promise<StandaloneOss> {
+  const oss = createOssEmulator({ accountId: TEST_ACCOUNT_ID, region: TEST_REGION, credentials: [TEST_CREDENTIALS], buckets: [TEST_BUCKET], newAccount });
+  const server = await serve(oss.handle);
+  return { oss, endpoint: `http://localhost:${server.port}`, close: () => server.close() };
+}
+
+function objectUrl(endpoint: string, key: string): string {
+  const url = new URL(endpoint);
+  return url.hostname === '127.0.0.1' ? `${url.origin}/${TEST_BUCKET}/${key}` : `${url.protocol}//${TEST_BUCKET}.${url.host}/${key}`;
 }
 
 async function drain(stream: NodeJS.ReadableStream): Promise<Buffer> {
@@ -207,6 +243,16 @@ export function describeOssEmulator(currentCloud: () => TestCloud): void {
   });
 
   describe('signatures', () => {
+    it('signs V4: every request ali-oss sends with authorizationV4 carries x-oss-date and x-oss-content-sha256', async () => {
+      await client().put('v4.txt', text('x'));
+      await client().head('v4.txt');
+      for (const { headers, status } of currentCloud().oss.requests.entries) {
+        expect(status).toBe(200);
+        expect(headers['x-oss-date']).toMatch(/^\d{8}T\d{6}Z$/);
+        expect(headers['x-oss-content-sha256']).toBe('UNSIGNED-PAYLOAD');
+      }
+    });
+
     it('refuses a wrong secret, a wrong token, an unknown key and a skewed clock, echoing no secret', async () => {
       await currentCloud().oss.putObject(TEST_BUCKET, 'k', text('x'));
       const cases: Array<[Partial<OssClientOptions>, string]> = [
@@ -224,13 +270,177 @@ export function describeOssEmulator(currentCloud: () => TestCloud): void {
       expect((await client({ clockOffsetMs: 14 * 60 * 1000 }).get('k')).content.toString()).toBe('x');
     });
 
+    it('refuses a V4 signature scoped to another region than the bucket\'s', async () => {
+      await currentCloud().oss.putObject(TEST_BUCKET, 'k', text('x'));
+      expect(await ossFailure(client({ region: 'cn-shanghai' }).get('k'))).toMatchObject({
+        status: 400,
+        code: 'InvalidArgument',
+        message: expect.stringContaining('Invalid signing region'),
+      });
+    });
+
+    it('takes a real payload hash in x-oss-content-sha256 and refuses a malformed one', async () => {
+      // ali-oss always sends UNSIGNED-PAYLOAD (it does not let a caller replace it): sign by hand with its helper.
+      const body = text('hashed body');
+      const signedPut = (payloadHash: string): Promise<Response> => {
+        const headers: Record<string, string> = {
+          'content-type': 'text/plain',
+          'x-oss-date': new Date().toISOString().replace(/[-:]|\.\d{3}/g, ''),
+          'x-oss-content-sha256': payloadHash,
+          'x-oss-security-token': TEST_CREDENTIALS.securityToken,
+        };
+        const { accessKeyId, accessKeySecret } = TEST_CREDENTIALS;
+        headers.authorization = aliOssSigner.authorizationV4(accessKeyId, accessKeySecret, TEST_REGION, 'PUT', { headers }, TEST_BUCKET, 'h.txt');
+        return fetch(objectUrl(currentCloud().ossEndpoint, 'h.txt'), { method: 'PUT', headers, body: new Uint8Array(body) });
+      };
+      expect((await signedPut(createHash('sha256').update(body).digest('hex'))).status).toBe(200);
+      expect(await currentCloud().oss.readObject(TEST_BUCKET, 'h.txt')).toEqual(body);
+      await expectFetchRefused(signedPut('abc'), 400, 'InvalidArgument');
+    });
+
+    it('signs additional headers: a ranged GET with If-Match and Range in AdditionalHeaders', async () => {
+      const put = await client().put('r.txt', text('0123456789'));
+      const etag = (put.res.headers as Record<string, string>).etag!;
+      const ranged = await client().getStream('r.txt', {
+        headers: { Range: 'bytes=2-5', 'If-Match': etag, 'x-oss-range-behavior': 'standard' },
+        additionalHeaders: ['range', 'if-match'],
+      } as OSS.GetStreamOptions);
+      expect(ranged.res.status).toBe(206);
+      expect((await drain(ranged.stream)).toString()).toBe('2345');
+    });
+
     it('refuses anonymous requests with AccessDenied', async () => {
       await currentCloud().oss.putObject(TEST_BUCKET, 'k', text('x'));
-      const endpoint = new URL(currentCloud().ossEndpoint);
-      const url = endpoint.hostname === '127.0.0.1' ? `${endpoint.origin}/${TEST_BUCKET}/k` : `${endpoint.protocol}//${TEST_BUCKET}.${endpoint.host}/k`;
-      const response = await fetch(url);
+      const response = await fetch(objectUrl(currentCloud().ossEndpoint, 'k'));
       expect(response.status).toBe(403);
       expect(await response.text()).toContain('<Code>AccessDenied</Code>');
+    });
+  });
+
+  describe('V4 presigned URLs fetched by plain fetch', () => {
+    it('GET and PUT through signatureUrlV4, the PUT firing the same event as a client PUT', async () => {
+      await currentCloud().oss.putObject(TEST_BUCKET, 'layers/get.zip', text('presigned body'));
+      const got = await fetch(await client().signatureUrlV4('GET', 300, undefined, 'layers/get.zip'));
+      expect(got.status).toBe(200);
+      expect(await got.text()).toBe('presigned body');
+
+      const events: OssEventRecord[] = [];
+      currentCloud().oss.onObjectCreated((record) => events.push(record));
+      const bytes = patternBytes(5000, 5);
+      const url = await client().signatureUrlV4('PUT', 300, { headers: { 'Content-Type': 'application/zip' } }, 'layers/团队 a+b.zip');
+      const put = await fetch(url, { method: 'PUT', headers: { 'Content-Type': 'application/zip' }, body: new Uint8Array(bytes) });
+      expect(put.status).toBe(200);
+      expect(put.headers.get('x-oss-hash-crc64ecma')).toBe(independentCrc64(bytes));
+      expect(await currentCloud().oss.readObject(TEST_BUCKET, 'layers/团队 a+b.zip')).toEqual(Buffer.from(bytes));
+      expect(events.map((event) => [event.eventName, event.oss.object.key])).toEqual([['ObjectCreated:PutObject', 'layers/团队 a+b.zip']]);
+    });
+
+    it('signs the headers named in x-oss-additional-headers, and refuses the request without them', async () => {
+      await currentCloud().oss.putObject(TEST_BUCKET, 'r.txt', text('0123456789'));
+      const url = await client().signatureUrlV4('GET', 60, { headers: { Range: 'bytes=1-3' } }, 'r.txt', ['range']);
+      expect(new URL(url).searchParams.get('x-oss-additional-headers')).toBe('range');
+      const ranged = await fetch(url, { headers: { Range: 'bytes=1-3' } });
+      expect(ranged.status).toBe(206);
+      expect(await ranged.text()).toBe('123');
+      await expectFetchRefused(fetch(url, { headers: { Range: 'bytes=1-4' } }), 403, 'SignatureDoesNotMatch');
+    });
+
+    it('refuses a tampered URL, another key, a swapped token and a content type it was not signed with', async () => {
+      await currentCloud().oss.putObject(TEST_BUCKET, 'k', text('x'));
+      await currentCloud().oss.putObject(TEST_BUCKET, 'other', text('y'));
+      const url = new URL(await client().signatureUrlV4('GET', 60, undefined, 'k'));
+      const tampered = new URL(url);
+      tampered.searchParams.set('x-oss-signature', '0'.repeat(64));
+      await expectFetchRefused(fetch(tampered), 403, 'SignatureDoesNotMatch');
+      const otherKey = new URL(url);
+      otherKey.pathname = otherKey.pathname.replace(/\/k$/, '/other');
+      await expectFetchRefused(fetch(otherKey), 403, 'SignatureDoesNotMatch');
+      const swappedToken = new URL(url);
+      swappedToken.searchParams.set('x-oss-security-token', 'another-token');
+      await expectFetchRefused(fetch(swappedToken), 403, 'InvalidAccessKeyId');
+
+      const putUrl = await client().signatureUrlV4('PUT', 60, { headers: { 'Content-Type': 'application/zip' } }, 'p.zip');
+      await expectFetchRefused(fetch(putUrl, { method: 'PUT', headers: { 'Content-Type': 'text/plain' }, body: new Uint8Array(text('z')) }), 403, 'SignatureDoesNotMatch');
+      expect(await currentCloud().oss.statObject(TEST_BUCKET, 'p.zip')).toBeUndefined();
+    });
+
+    it('lives at most 7 days and refuses an expired URL', async () => {
+      await currentCloud().oss.putObject(TEST_BUCKET, 'k', text('x'));
+      expect((await fetch(await client().signatureUrlV4('GET', 604_800, undefined, 'k'))).status).toBe(200);
+      await expectFetchRefused(fetch(await client().signatureUrlV4('GET', 604_801, undefined, 'k')), 400, 'InvalidArgument');
+
+      const url = new URL(await client().signatureUrlV4('GET', 60, undefined, 'k'));
+      const twoMinutesAgo = new Date(Date.now() - 120_000).toISOString().replace(/[-:]|\.\d{3}/g, '');
+      url.searchParams.set('x-oss-date', twoMinutesAgo);
+      const body = await expectFetchRefused(fetch(url), 403, 'AccessDenied');
+      expect(body).toContain('Request has expired.');
+    });
+  });
+
+  describe('V1 refused on a new account\'s bucket (newAccount)', () => {
+    let fresh: StandaloneOss;
+    beforeEach(async () => {
+      fresh = await startStandaloneOss({ newAccount: true });
+    });
+    afterEach(() => fresh.close());
+
+    it('refuses V1 in the header and in a presigned URL, and takes V4', async () => {
+      await fresh.oss.putObject(TEST_BUCKET, 'k', text('x'));
+      const v1 = ossClient({ endpoint: fresh.endpoint, signature: 'v1' });
+      expect(await ossFailure(v1.get('k'))).toMatchObject({ status: 403, code: 'AccessDenied', message: expect.stringContaining('V4') });
+      expect(await ossFailure(v1.put('k2', text('y')))).toMatchObject({ status: 403, code: 'AccessDenied' });
+      expect(await ossFailure(v1.head('k'))).toMatchObject({ status: 403 });
+      expect(await fresh.oss.listKeys(TEST_BUCKET)).toEqual(['k']);
+      const presigned = v1.signatureUrl('k', { expires: 60 });
+      await expectFetchRefused(fetch(presigned), 403, 'AccessDenied');
+      expect((await ossClient({ endpoint: fresh.endpoint }).get('k')).content.toString()).toBe('x');
+    });
+  });
+
+  describe('V1 for an old bucket (an emulator without newAccount)', () => {
+    let legacy: StandaloneOss;
+    beforeEach(async () => {
+      legacy = await startStandaloneOss({ newAccount: false });
+    });
+    afterEach(() => legacy.close());
+    const v1 = (options: Partial<OssClientOptions> = {}): OSS => ossClient({ endpoint: legacy.endpoint, signature: 'v1', ...options });
+
+    it('serves PUT, forbid-overwrite PUT, HEAD, ranged GET with If-Match, multipart and listing signed V1', async () => {
+      const put = await v1().put('a.txt', text('0123456789'));
+      const etag = (put.res.headers as Record<string, string>).etag!;
+      expect(await ossFailure(v1().put('a.txt', text('again'), { headers: { 'x-oss-forbid-overwrite': 'true' } }))).toMatchObject({ status: 409, code: 'FileAlreadyExists' });
+      expect((await v1().head('a.txt')).res.headers).toMatchObject({ etag });
+      const ranged = await v1().getStream('a.txt', { headers: { Range: 'bytes=3-4', 'If-Match': etag } });
+      expect([ranged.res.status, (await drain(ranged.stream)).toString()]).toEqual([206, '34']);
+      const bytes = patternBytes(250 * 1024, 9);
+      await v1().multipartUpload('m.bin', Buffer.from(bytes), { partSize: 100 * 1024 });
+      expect(await legacy.oss.readObject(TEST_BUCKET, 'm.bin')).toEqual(Buffer.from(bytes));
+      expect((await v1().list({ 'max-keys': 10 }, {})).objects.map((object) => object.name)).toEqual(['a.txt', 'm.bin']);
+      expect(await ossFailure(v1({ accessKeySecret: 'not-the-secret' }).get('a.txt'))).toMatchObject({ status: 403, code: 'SignatureDoesNotMatch' });
+    });
+
+    it('serves V1 presigned URLs (signatureUrl) fetched by plain fetch, until they expire', async () => {
+      await legacy.oss.putObject(TEST_BUCKET, 'k.txt', text('v1 presigned'));
+      const url = v1().signatureUrl('k.txt', { expires: 60 });
+      expect(new URL(url).searchParams.has('OSSAccessKeyId')).toBe(true);
+      const got = await fetch(url);
+      expect([got.status, await got.text()]).toEqual([200, 'v1 presigned']);
+
+      const putUrl = v1().signatureUrl('p.zip', { method: 'PUT', expires: 60, 'Content-Type': 'application/zip' } as OSS.SignatureUrlOptions);
+      expect((await fetch(putUrl, { method: 'PUT', headers: { 'Content-Type': 'application/zip' }, body: new Uint8Array(text('zip')) })).status).toBe(200);
+      expect(await legacy.oss.readObject(TEST_BUCKET, 'p.zip')).toEqual(text('zip'));
+
+      const tampered = new URL(url);
+      tampered.searchParams.set('Expires', String(Number(tampered.searchParams.get('Expires')) + 1));
+      await expectFetchRefused(fetch(tampered), 403, 'SignatureDoesNotMatch');
+      const expiredUrl = new URL(url);
+      expiredUrl.searchParams.set('Expires', String(Math.floor(Date.now() / 1000) - 1));
+      expect(await expectFetchRefused(fetch(expiredUrl), 403, 'AccessDenied')).toContain('Request has expired.');
+    });
+
+    it('still takes V4 alongside V1', async () => {
+      await legacy.oss.putObject(TEST_BUCKET, 'k.txt', text('both'));
+      expect((await ossClient({ endpoint: legacy.endpoint }).get('k.txt')).content.toString()).toBe('both');
     });
   });
 

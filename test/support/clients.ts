@@ -9,6 +9,10 @@ export interface OssClientOptions {
   stsToken?: string;
   /** Milliseconds added to the client's clock (ali-oss `amendTimeSkewed`). */
   clockOffsetMs?: number;
+  /** V4 (`authorizationV4`) unless a test is about V1, which new accounts cannot use. */
+  signature?: 'v4' | 'v1';
+  /** The region the client signs for and names in its host, without `oss-`; the test region by default. */
+  region?: string;
 }
 
 /**
@@ -18,8 +22,8 @@ export interface OssClientOptions {
 export function ossClient(options: OssClientOptions): OSS {
   const { hostname } = new URL(options.endpoint);
   const pathStyle = hostname === 'localhost' || /^\d{1,3}(\.\d{1,3}){3}$/.test(hostname);
-  const clientOptions: OSS.Options & { sldEnable?: boolean; amendTimeSkewed?: number } = {
-    region: `oss-${TEST_REGION}`,
+  const clientOptions: OSS.Options & { sldEnable?: boolean; amendTimeSkewed?: number; authorizationV4?: boolean } = {
+    region: `oss-${options.region ?? TEST_REGION}`,
     endpoint: options.endpoint,
     bucket: options.bucket ?? TEST_BUCKET,
     accessKeyId: options.accessKeyId ?? TEST_CREDENTIALS.accessKeyId,
@@ -29,6 +33,7 @@ export function ossClient(options: OssClientOptions): OSS {
     refreshSTSTokenInterval: 24 * 60 * 60 * 1000,
     sldEnable: pathStyle,
     amendTimeSkewed: options.clockOffsetMs,
+    authorizationV4: (options.signature ?? 'v4') === 'v4',
   };
   return new OSS(clientOptions);
 }

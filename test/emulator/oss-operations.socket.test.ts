@@ -11,4 +11,6 @@ describe('OSS emulator operations over a loopback socket', () => {
 
   describeOssOperations(() => cloud, 'path');
   describeOssOperations(() => cloud, 'host');
+  describeOssOperations(() => cloud, 'path', true);
+  describeOssOperations(() => cloud, 'host', true);
 });

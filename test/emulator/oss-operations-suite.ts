@@ -298,5 +298,12 @@ export function describeOssOperations(currentCloud: () => TestCloud, addressing:
       }
       expect((await client().get('n/x.txt')).content.toString()).toBe('x');
     });
+
+    it('answers a HEAD it refuses with no body and the error in x-oss-err, which ali-oss reads', async () => {
+      await client().put('n/x.txt', Buffer.from('x'));
+      const failure = await ossFailure(client().head('n/x.txt', { subres: { acl: '' } } as OSS.HeadObjectOptions));
+      expect(failure).toMatchObject({ status: 501, code: 'NotImplemented' });
+      expect(failure.message).toContain('does not serve HEAD on an object with ?acl.');
+    });
   });
 }

@@ -1,55 +1,24 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import OSS from 'ali-oss';
 import { zipSync } from 'fflate';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../src/local/account';
-import { type LocalStack, type StackEvent, startLocalStack } from '../../src/local/stack';
+import type { LocalStack } from '../../src/local/stack';
 import type { PublishResult } from '../../src/publish/result';
 import { independentCrc64, md5Hex, patternBytes } from '../support/independent';
-import { EXAMPLES_DIR, HANDLER_BUNDLE, HOST_SCRIPT, ensureBundles } from './bundles';
+import { ensureBundles } from './bundles';
+import { LOCAL_BUCKET as BUCKET, type Running, settledResult as settledResultAt, useLocalStacks } from './stack-harness';
 
-const BUCKET = 'local-layers';
 const PART = 100 * 1024;
-
-interface Running {
-  stack: LocalStack;
-  dataDir: string;
-  events: StackEvent[];
-}
-
-const running: Running[] = [];
+const stacks = useLocalStacks();
 
 async function start(): Promise<Running> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'local-clients-'));
-  const events: StackEvent[] = [];
-  const stack = await startLocalStack({
-    dataDir,
-    bucket: BUCKET,
-    ossPort: 0,
-    fcPort: 0,
-    handlerBundle: HANDLER_BUNDLE,
-    hostScript: HOST_SCRIPT,
-    examplesDir: EXAMPLES_DIR,
-    settleMs: 200,
-    onEvent: (event) => events.push(event),
-  });
-  const run = { stack, dataDir, events };
-  running.push(run);
-  await stack.idle();
+  const run = await stacks.start();
+  await run.stack.idle();
   return run;
 }
 
 beforeAll(ensureBundles, 120_000);
-
-afterEach(async () => {
-  for (const { stack, dataDir } of running.splice(0)) {
-    await stack.close();
-    await rm(dataDir, { recursive: true, force: true });
-  }
-});
 
 /**
  * ali-oss as a new user configures it for `npm start`: the endpoint, the bucket and the local key.
@@ -77,16 +46,8 @@ function manifest(layerName: string): Buffer {
   return Buffer.from(JSON.stringify({ layerName, compatibleRuntime: ['nodejs20'] }));
 }
 
-/** Waits for the handler to write a result that is not `waiting` (no time is asserted). */
-async function settledResult(stack: LocalStack, key: string): Promise<PublishResult> {
-  const path = join(stack.bucketFolder, ...key.split('/'));
-  for (;;) {
-    const result = await readFile(path, 'utf8')
-      .then((text) => JSON.parse(text) as PublishResult)
-      .catch(() => undefined);
-    if (result !== undefined && result.status !== 'waiting') return result;
-    await sleep(100);
-  }
+function settledResult(stack: LocalStack, key: string): Promise<PublishResult> {
+  return settledResultAt(join(stack.bucketFolder, ...key.split('/')));
 }
 
 describe('npm start: what Alibaba\'s clients upload is published', () => {

@@ -10,11 +10,16 @@ export interface Config {
   maxZipBytes: number;
   /** How many ranged GETs read one zip at once; 1 reads it with a single GET. */
   readConcurrency: number;
+  /** `OSS_SIGNATURE`: V4 unless a user with an old bucket asks for V1 (CONTRACT §2). */
+  ossSignature: OssSignature;
   allowedLayers: AllowRule[];
   fallbackCredentials: Credentials | undefined;
   fallbackAccountId: string | undefined;
   fallbackRegion: string | undefined;
 }
+
+/** OSS offers V1 neither to new accounts (2025-03-01) nor to new buckets (2025-09-01): alibaba-cloud.md §0.19. */
+export type OssSignature = 'v4' | 'v1';
 
 export interface Credentials {
   accessKeyId: string;
@@ -55,6 +60,7 @@ export function loadConfig(env: Env = process.env): Config {
     auditPrefix: parseAuditPrefix(env.AUDIT_PREFIX),
     maxZipBytes: parseMaxZipBytes(env.MAX_ZIP_BYTES),
     readConcurrency: parseReadConcurrency(env.READ_CONCURRENCY),
+    ossSignature: parseOssSignature(env.OSS_SIGNATURE),
     allowedLayers: parseAllowedLayers(env.ALLOWED_LAYERS),
     fallbackCredentials:
       accessKeyId && accessKeySecret
@@ -130,6 +136,15 @@ function parseReadConcurrency(raw: string | undefined): number {
     );
   }
   return parsed;
+}
+
+/** Shared with the CLI, which reads the same variable. Case and surrounding spaces do not matter. */
+export function parseOssSignature(raw: string | undefined): OssSignature {
+  const value = nonEmpty(raw)?.toLowerCase() ?? 'v4';
+  if (value === 'v4' || value === 'v1') return value;
+  throw new ConfigError(
+    `OSS_SIGNATURE must be v4 (the default) or v1 (only for an old bucket that still takes V1 signatures), got ${JSON.stringify(raw)}`,
+  );
 }
 
 const LAYER_GLOB = /^[A-Za-z0-9_\-*?]+$/;

@@ -191,8 +191,10 @@ class Clients {
     if (!store) {
       store = createOssStore({
         bucket,
-        region: requireRegion(this.invocation, recordRegion),
+        // The record names the bucket's own region, which a V4 signature must name.
+        region: recordRegion || requireRegion(this.invocation, recordRegion),
         endpoint: this.config.ossEndpoint,
+        signature: this.config.ossSignature,
         credentials: requireCredentials(this.invocation),
         timeoutMs: this.timeoutMs(),
       });

@@ -387,3 +387,26 @@ describe('ALLOWED_LAYERS grammar (CONTRACT §2)', () => {
     ]);
   });
 });
+
+describe('OSS_SIGNATURE (CONTRACT §2)', () => {
+  it('is V4 when unset or blank: new accounts and new buckets take no V1', () => {
+    expect(loadConfig({}).ossSignature).toBe('v4');
+    expect(loadConfig(withEnv({ OSS_SIGNATURE: '  ' })).ossSignature).toBe('v4');
+  });
+
+  it.each([
+    ['v4', 'v4'],
+    ['v1', 'v1'],
+    [' V1 ', 'v1'],
+    ['V4', 'v4'],
+  ])('OSS_SIGNATURE=%j is %s', (raw, signature) => {
+    expect(loadConfig(withEnv({ OSS_SIGNATURE: raw })).ossSignature).toBe(signature);
+  });
+
+  it.each(['v2', 'V3', '4', 'OSS4-HMAC-SHA256', 'true', 'v1,v4'])('OSS_SIGNATURE=%j fails naming the variable and the choices', (value) => {
+    const error = configError(withEnv({ OSS_SIGNATURE: value }));
+    expect(error.message).toContain('OSS_SIGNATURE');
+    expect(error.message).toContain(JSON.stringify(value));
+    expect(error.message).toMatch(/v4.*v1/);
+  });
+});

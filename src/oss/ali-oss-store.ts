@@ -2,26 +2,33 @@ import OSS from 'ali-oss';
 import type { Readable } from 'node:stream';
 import { isIP } from 'node:net';
 import { PreconditionFailedError, PublisherError, RangeNotServedError, TransientError } from '../errors';
-import type { Credentials } from '../config';
+import type { Credentials, OssSignature } from '../config';
 import type { ObjectHead, ObjectStore, ObjectTooLarge, StreamOptions } from './store';
 import { unquote } from './store';
 
 export interface OssStoreOptions {
   bucket: string;
-  /** The FC region (`cn-hangzhou`); ali-oss wants it as a host prefix (`oss-cn-hangzhou`). */
+  /**
+   * The bucket's region id (`cn-hangzhou`; an `oss-` prefix is dropped). V4 signs it into the
+   * credential scope and OSS refuses any other; ali-oss also wants it as a host prefix (`oss-cn-hangzhou`).
+   */
   region: string;
   endpoint: URL | undefined;
   credentials: Credentials;
+  /** V4 (`authorizationV4`, the default) unless the user asked for V1 (`OSS_SIGNATURE=v1`) for an old bucket. */
+  signature?: OssSignature;
   /** Per-request limit; kept under the invocation's remaining time by the caller. */
   timeoutMs: number;
 }
 
 /** The only file that knows ali-oss: turns its calls and its error shapes into the ObjectStore contract. */
 export function createOssStore(options: OssStoreOptions): ObjectStore {
-  const endpoint = options.endpoint ?? new URL(`https://oss-${options.region}-internal.aliyuncs.com`);
+  const region = regionId(options.region);
+  const endpoint = options.endpoint ?? new URL(`https://oss-${region}-internal.aliyuncs.com`);
   const client = new OSS({
     bucket: options.bucket,
-    region: `oss-${options.region}`,
+    // ali-oss strips the `oss-` again for the V4 scope (its getStandardRegion).
+    region: `oss-${region}`,
     endpoint: endpoint.origin,
     secure: endpoint.protocol === 'https:',
     accessKeyId: options.credentials.accessKeyId,
@@ -35,6 +42,7 @@ export function createOssStore(options: OssStoreOptions): ObjectStore {
         }
       : {}),
     timeout: options.timeoutMs,
+    authorizationV4: (options.signature ?? 'v4') === 'v4',
     // A loopback or IP endpoint has no bucket host name: address it path-style (CONTRACT §2).
     // `sldEnable` is missing from @types/ali-oss.
     ...({ sldEnable: isPathStyle(endpoint) } as object),
@@ -135,6 +143,11 @@ export function createOssStore(options: OssStoreOptions): ObjectStore {
       }
     },
   };
+}
+
+/** `oss-cn-hangzhou` (ali-oss's spelling) and `cn-hangzhou` (FC's, the event record's) name one region. */
+export function regionId(region: string): string {
+  return region.trim().replace(/^oss-/, '');
 }
 
 function isPathStyle(endpoint: URL): boolean {

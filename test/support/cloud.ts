@@ -49,7 +49,7 @@ export function testContext(requestId = 'test-request-id') {
 /** Fresh emulators for the test account, with the test bucket created and FC reading zips from OSS. */
 export function createTestCloud(): TestCloud {
   const account = { accountId: TEST_ACCOUNT_ID, region: TEST_REGION, credentials: [TEST_CREDENTIALS] };
-  const oss = createOssEmulator({ ...account, buckets: [TEST_BUCKET] });
+  const oss = createOssEmulator({ ...account, buckets: [TEST_BUCKET], newAccount: true });
   const fc = createFcEmulator({ ...account, readObject: (bucket, key) => oss.readObject(bucket, key) });
   return { oss, fc, ossEndpoint: IN_PROCESS_OSS_ENDPOINT, fcEndpoint: IN_PROCESS_FC_ENDPOINT };
 }

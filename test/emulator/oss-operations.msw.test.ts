@@ -4,6 +4,5 @@ import { describeOssOperations } from './oss-operations-suite';
 
 describe('OSS emulator operations in-process (msw)', () => {
   const env = useMswCloud();
-  describeOssOperations(() => env.cloud, 'virtual');
   describeOssOperations(() => env.cloud, 'virtual', true);
 });

@@ -34,3 +34,14 @@ export function bucketInfoXml({ bucket, created, accountId, region }: BucketInfo
 export function bucketLocationXml(region: string): string {
   return xmlDocument('LocationConstraint', [`oss-${region}`]);
 }
+
+/**
+ * GetBucketAcl and GetObjectACL: the local bucket is private and its objects inherit that
+ * (`default`), as a new bucket's are; nothing changes them, since PutBucketAcl and PutObjectACL are not served.
+ */
+export function aclXml(accountId: string, grant: 'private' | 'default'): string {
+  return xmlDocument('AccessControlPolicy', [
+    element('Owner', [element('ID', accountId), element('DisplayName', accountId)]),
+    element('AccessControlList', [element('Grant', grant)]),
+  ]);
+}

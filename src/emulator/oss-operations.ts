@@ -9,6 +9,7 @@ export type ServedOperation =
   | 'ListObjectsV2'
   | 'GetBucketInfo'
   | 'GetBucketLocation'
+  | 'GetBucketAcl'
   | 'ListMultipartUploads'
   | 'PutObject'
   | 'CopyObject'
@@ -16,6 +17,7 @@ export type ServedOperation =
   | 'GetObject'
   | 'HeadObject'
   | 'GetObjectMeta'
+  | 'GetObjectACL'
   | 'DeleteObject'
   | 'InitiateMultipartUpload'
   | 'UploadPart'
@@ -25,8 +27,8 @@ export type ServedOperation =
   | 'ListParts';
 
 export const SERVED_OPERATIONS: readonly ServedOperation[] = [
-  'ListObjects', 'ListObjectsV2', 'GetBucketInfo', 'GetBucketLocation', 'ListMultipartUploads',
-  'PutObject', 'CopyObject', 'AppendObject', 'GetObject', 'HeadObject', 'GetObjectMeta', 'DeleteObject',
+  'ListObjects', 'ListObjectsV2', 'GetBucketInfo', 'GetBucketLocation', 'GetBucketAcl', 'ListMultipartUploads',
+  'PutObject', 'CopyObject', 'AppendObject', 'GetObject', 'HeadObject', 'GetObjectMeta', 'GetObjectACL', 'DeleteObject',
   'InitiateMultipartUpload', 'UploadPart', 'UploadPartCopy', 'CompleteMultipartUpload', 'AbortMultipartUpload', 'ListParts',
 ];
 

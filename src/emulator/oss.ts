@@ -1,7 +1,7 @@
 import { crc64Combine } from '../checksum/combine';
 import type { Credential } from './auth';
 import { FaultInjector } from './faults';
-import { bucketInfoXml, bucketLocationXml } from './oss-bucket';
+import { aclXml, bucketInfoXml, bucketLocationXml } from './oss-bucket';
 import { type ObjectCreatedEventName, type OssEventRecord, objectCreatedRecord } from './oss-events';
 import { listObjectsXml } from './oss-list';
 import { MultipartUploads, wholeSeconds } from './oss-multipart';
@@ -139,6 +139,11 @@ class OssService implements OssEmulator {
       ListObjectsV2: (call) => this.listObjects(call),
       GetBucketInfo: (call) => this.getBucketInfo(call),
       GetBucketLocation: async () => xmlResponse(bucketLocationXml(this.options.region)),
+      GetBucketAcl: async () => xmlResponse(aclXml(this.options.accountId, 'private')),
+      GetObjectACL: async ({ parsed: { bucket, key } }) => {
+        if ((await this.backend.get(bucket, key)) === undefined) throw noSuchKey(key);
+        return xmlResponse(aclXml(this.options.accountId, 'default'));
+      },
       ListMultipartUploads: async ({ parsed }) => xmlResponse(await this.multipart.listUploadsXml(parsed.bucket, parsed.query)),
       PutObject: (call) => this.putObjectRequest(call),
       CopyObject: (call) => this.copyObject(call),
@@ -278,7 +283,7 @@ class OssService implements OssEmulator {
     const { bucket, key } = copySource(headers);
     if (!(await this.backend.hasBucket(bucket))) throw noSuchBucket(bucket);
     const object = await this.backend.get(bucket, key);
-    if (object === undefined) throw new ServiceError(404, 'NoSuchKey', 'The specified key does not exist.', { Key: key });
+    if (object === undefined) throw noSuchKey(key);
     return object;
   }
 
@@ -318,7 +323,7 @@ class OssService implements OssEmulator {
 
   private async getObject({ request, parsed: { bucket, key, method, query } }: Call): Promise<Response> {
     const object = await this.backend.get(bucket, key);
-    if (object === undefined) throw new ServiceError(404, 'NoSuchKey', 'The specified key does not exist.', { Key: key });
+    if (object === undefined) throw noSuchKey(key);
     const headers = objectHeaders(object);
     if (object.objectType === 'Appendable') headers.set('x-oss-next-append-position', String(object.size));
     if (evaluatePreconditions(request.headers, object.etag) === 'not-modified') return new Response(null, { status: 304, headers });
@@ -524,6 +529,10 @@ function notImplemented(operation: string): ServiceError {
 
 function noSuchBucket(bucket: string): ServiceError {
   return new ServiceError(404, 'NoSuchBucket', 'The specified bucket does not exist.', { BucketName: bucket });
+}
+
+function noSuchKey(key: string): ServiceError {
+  return new ServiceError(404, 'NoSuchKey', 'The specified key does not exist.', { Key: key });
 }
 
 function fileAlreadyExists(key: string): ServiceError {

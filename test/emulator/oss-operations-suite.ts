@@ -1,7 +1,7 @@
 import OSS from 'ali-oss';
 import { describe, expect, it } from 'vitest';
 import type { OssEventRecord } from '../../src/emulator';
-import { TEST_BUCKET, TEST_CREDENTIALS, TEST_REGION, type TestCloud } from '../support/cloud';
+import { TEST_ACCOUNT_ID, TEST_BUCKET, TEST_CREDENTIALS, TEST_REGION, type TestCloud } from '../support/cloud';
 import { independentCrc64, md5Hex, patternBytes } from '../support/independent';
 
 /**
@@ -283,6 +283,13 @@ export function describeOssOperations(currentCloud: () => TestCloud, addressing:
       expect(headersOf(plain.res)).not.toHaveProperty('content-disposition');
     });
 
+    it('reports the bucket private and its objects inheriting that, with GetBucketAcl and GetObjectACL', async () => {
+      await client().put('acl/x.txt', Buffer.from('x'));
+      expect(await client().getACL('acl/x.txt')).toMatchObject({ acl: 'default', owner: { id: TEST_ACCOUNT_ID } });
+      expect(await client().getBucketACL(TEST_BUCKET)).toMatchObject({ acl: 'private', owner: { id: TEST_ACCOUNT_ID } });
+      expect(await ossFailure(client().getACL('acl/missing.txt'))).toMatchObject({ status: 404, code: 'NoSuchKey' });
+    });
+
     it('describes the bucket with GetBucketInfo and GetBucketLocation', async () => {
       const info = await client().getBucketInfo(TEST_BUCKET);
       expect(info.bucket).toMatchObject({ Name: TEST_BUCKET, Location: `oss-${TEST_REGION}`, StorageClass: 'Standard', ExtranetEndpoint: `oss-${TEST_REGION}.aliyuncs.com` });
@@ -294,10 +301,11 @@ export function describeOssOperations(currentCloud: () => TestCloud, addressing:
     it('answers what it does not serve with 501 NotImplemented naming the operation', async () => {
       await client().put('n/x.txt', Buffer.from('x'));
       const cases: Array<[Promise<unknown>, string]> = [
-        [client().getACL('n/x.txt'), 'GetObjectACL'],
+        [client().putACL('n/x.txt', 'public-read'), 'PutObjectACL'],
         [client().putSymlink('n/link', 'n/x.txt'), 'PutSymlink'],
         [client().deleteMulti(['n/x.txt']), 'DeleteMultipleObjects'],
-        [client().getBucketACL(TEST_BUCKET), 'GetBucketAcl'],
+        [client().putBucketACL(TEST_BUCKET, 'public-read'), 'PutBucketAcl'],
+        [client().getSymlink('n/x.txt'), 'GetSymlink'],
       ];
       for (const [call, operation] of cases) {
         const failure = await ossFailure(call);

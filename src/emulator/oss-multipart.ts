@@ -158,7 +158,7 @@ export class MultipartUploads {
   }
 }
 
-export function partNumberOf(query: URLSearchParams): number {
+function partNumberOf(query: URLSearchParams): number {
   const partNumber = Number(query.get('partNumber'));
   if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > MAX_PART_NUMBER) {
     throw new ServiceError(400, 'InvalidArgument', `Part number must be an integer between 1 and ${MAX_PART_NUMBER}.`, { ArgumentName: 'partNumber' });

@@ -19,10 +19,6 @@ export function quotedEtag(digest: Buffer, suffix = ''): string {
 }
 
 /** A standard Content-MD5 (base64 of the raw digest), when the client sent one, must match the body. */
-export function verifyContentMd5(headers: Headers, bytes: Uint8Array): void {
-  verifyContentMd5Digest(headers, md5(bytes));
-}
-
 export function verifyContentMd5Digest(headers: Headers, digest: Buffer): void {
   const sent = headers.get('content-md5');
   if (sent === null) return;
@@ -94,8 +90,11 @@ function unsatisfiable(size: number): never {
 /** Standard headers a write may set that OSS keeps with the object and sends back on GET and HEAD. */
 const STORED_HEADERS = ['cache-control', 'content-disposition', 'content-encoding', 'content-language', 'expires'];
 const USER_META_PREFIX = 'x-oss-meta-';
-/** OSS's limit on the user metadata of one object (names and values together). */
-export const MAX_USER_META_BYTES = 8 * 1024;
+/**
+ * OSS's limit on the user metadata of one object (names and values together). OSS's error code for
+ * going over it is UNVERIFIED; InvalidArgument names the header.
+ */
+const MAX_USER_META_BYTES = 8 * 1024;
 
 /** The metadata a PUT, Initiate, Append or a REPLACE copy stores: `x-oss-meta-*` and the standard headers. */
 export function metadataOf(headers: Headers): Record<string, string> {

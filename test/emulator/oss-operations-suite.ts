@@ -269,6 +269,11 @@ export function describeOssOperations(currentCloud: () => TestCloud, addressing:
       await client().multipartUpload('m/multi.bin', Buffer.from(patternBytes(PART + 10)), withMeta<OSS.MultipartUploadOptions>({ partSize: PART, meta: { team: 'b' } }));
       expect((await client().head('m/multi.bin')).meta).toEqual({ team: 'b' });
       expect((await client().head('m/put.txt', {})).meta).toEqual({ team: 'a', build: '42' });
+
+      const tooMuch = await ossFailure(client().put('m/big-meta.txt', Buffer.from('x'), withMeta<OSS.PutObjectOptions>({ meta: { notes: 'n'.repeat(8 * 1024) } })));
+      expect(tooMuch).toMatchObject({ status: 400, code: 'InvalidArgument' });
+      expect(tooMuch.message).toContain('x-oss-meta-*');
+      expect(await currentCloud().oss.statObject(TEST_BUCKET, 'm/big-meta.txt')).toBeUndefined();
     });
 
     it('answers a GET with response-* overrides without changing what is stored', async () => {

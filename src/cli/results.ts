@@ -59,7 +59,8 @@ async function listKeys(client: OSS, prefix: string): Promise<string[]> {
   do {
     let page: OSS.ListObjectResult;
     try {
-      page = await client.list({ prefix, 'max-keys': 1000, ...(marker ? { marker } : {}) }, {});
+      // No empty prefix=: ali-oss V4 signs it as `prefix=`, OSS's own SDKs (and so OSS) as `prefix`.
+      page = await client.list({ ...(prefix ? { prefix } : {}), 'max-keys': 1000, ...(marker ? { marker } : {}) }, {});
     } catch (error) {
       throw new CliError(`listing ${prefix || 'the bucket'} failed: ${describeOssError(error)}`);
     }

@@ -35,7 +35,7 @@ const V4_PRODUCT = 'oss';
 const V4_TERMINATOR = 'aliyun_v4_request';
 const UNSIGNED_PAYLOAD = 'UNSIGNED-PAYLOAD';
 /** A V4 presigned URL lives at most 7 days (alibaba-cloud.md §6.1). */
-export const MAX_PRESIGNED_V4_SECONDS = 7 * 24 * 3600;
+const MAX_PRESIGNED_V4_SECONDS = 7 * 24 * 3600;
 
 export interface OssResource {
   bucket: string;
@@ -133,7 +133,7 @@ function signedDate(headers: Headers): string {
 }
 
 /** V1: `date` is the Date (header form) or the Expires value (presigned). */
-export function ossStringToSign(request: Request, resource: OssResource, date: string): string {
+function ossStringToSign(request: Request, resource: OssResource, date: string): string {
   const { headers } = request;
   const lines = [
     request.method.toUpperCase(),
@@ -292,7 +292,8 @@ function checkScope(credential: V4Credential, timestamp: string, policy: OssSign
  * Verb, canonical URI (`/<bucket>/<key>` URI-encoded, `/` kept), canonical query (every parameter,
  * names and values URI-encoded, sorted, a parameter without value as its name alone), canonical
  * headers (Content-Type, Content-MD5, every x-oss-* and the additional ones, lower-case, trimmed,
- * sorted), the additional header names, the payload hash.
+ * sorted), the additional header names, the payload hash. An empty value is canonical as the name
+ * alone (`prefix=` as `prefix`), as Alibaba's Go and Python V2 SDKs sign it; ali-oss 6.23 signs `prefix=`.
  */
 function canonicalRequestV4(request: Request, { bucket, key }: OssResource, query: URLSearchParams, additionalHeaders: readonly string[], payloadHash: string): string {
   const uri = bucket === '' ? '/' : `/${bucket}/${key}`;

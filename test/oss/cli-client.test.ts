@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ossClient } from '../../src/cli/oss';
 import { CliError } from '../../src/cli/io';
+import { listResults } from '../../src/cli/results';
 import { type LoopbackServer, type OssEmulator, createOssEmulator, serve } from '../../src/emulator';
 import { TEST_ACCOUNT_ID, TEST_BUCKET, TEST_CREDENTIALS, TEST_REGION } from '../support/cloud';
 
@@ -71,6 +72,13 @@ describe('the CLI\'s OSS client against OSS', () => {
     const v1 = ossClient({ bucket: TEST_BUCKET, region: undefined, endpoint }, { ...KEYS, OSS_SIGNATURE: 'v1' });
     await expect(v1.get('layers/a.layer.json')).rejects.toMatchObject({ status: 403, code: 'AccessDenied' });
     expect(oss.requests.entries.filter((request) => request.status === 200)).toHaveLength(3);
+  });
+
+  it('lists results of the whole bucket (no --prefix) signed V4', async () => {
+    const { oss, endpoint } = await start(true);
+    await oss.putObject(TEST_BUCKET, 'layers/a.result.json', Buffer.from(JSON.stringify({ status: 'published', layerName: 'a', version: 1 })));
+    const rows = await listResults(ossClient({ bucket: TEST_BUCKET, region: undefined, endpoint }, KEYS), '', 0);
+    expect(rows).toMatchObject([{ key: 'layers/a.result.json', status: 'published', layerName: 'a', version: 1 }]);
   });
 
   it('with OSS_SIGNATURE=v1, works against an old bucket', async () => {

@@ -305,15 +305,16 @@ export function describeOssOperations(currentCloud: () => TestCloud, addressing:
 
     it('answers what it does not serve with 501 NotImplemented naming the operation', async () => {
       await client().put('n/x.txt', Buffer.from('x'));
-      const cases: Array<[Promise<unknown>, string]> = [
-        [client().putACL('n/x.txt', 'public-read'), 'PutObjectACL'],
-        [client().putSymlink('n/link', 'n/x.txt'), 'PutSymlink'],
-        [client().deleteMulti(['n/x.txt']), 'DeleteMultipleObjects'],
-        [client().putBucketACL(TEST_BUCKET, 'public-read'), 'PutBucketAcl'],
-        [client().getSymlink('n/x.txt'), 'GetSymlink'],
+      // Thunks, called one at a time: a refusal must not arrive before anything awaits it.
+      const cases: Array<[() => Promise<unknown>, string]> = [
+        [() => client().putACL('n/x.txt', 'public-read'), 'PutObjectACL'],
+        [() => client().putSymlink('n/link', 'n/x.txt'), 'PutSymlink'],
+        [() => client().getSymlink('n/x.txt'), 'GetSymlink'],
+        [() => client().deleteMulti(['n/x.txt']), 'DeleteMultipleObjects'],
+        [() => client().putBucketACL(TEST_BUCKET, 'public-read'), 'PutBucketAcl'],
       ];
       for (const [call, operation] of cases) {
-        const failure = await ossFailure(call);
+        const failure = await ossFailure(call());
         expect(failure, operation).toMatchObject({ status: 501, code: 'NotImplemented' });
         expect(failure.message).toContain(`does not serve ${operation}.`);
       }

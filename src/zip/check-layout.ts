@@ -20,6 +20,7 @@ const PLACE_FAMILY: Partial<Record<LayoutPlace, string>> = {
  */
 export function checkLayout(contents: ZipContents, runtimes: readonly string[]): void {
   const { layout } = contents;
+  assertHasFiles(layout);
   assertNotOnlyZips(layout);
   if (runtimes.every(acceptsAnyLayout)) return;
   const accepted = acceptedPlaces(runtimes);
@@ -27,6 +28,15 @@ export function checkLayout(contents: ZipContents, runtimes: readonly string[]):
   throw new InvalidInputError('ZipLayoutInvalid', layoutMessage(layout, runtimes, accepted), {
     context: { runtimes: [...runtimes], topLevel: layout.topLevel },
   });
+}
+
+function assertHasFiles(layout: LayoutSummary): void {
+  if (layout.fileCount > 0) return;
+  throw new InvalidInputError(
+    'ZipLayoutInvalid',
+    `the zip holds no file, only ${layout.directoryCount} empty folder(s) (${layout.topLevel.join(', ')}); zip the layer's files, not just its folders`,
+    { context: { directories: layout.directoryCount } },
+  );
 }
 
 function assertNotOnlyZips(layout: LayoutSummary): void {
@@ -81,11 +91,6 @@ function hints(layout: LayoutSummary, runtimes: readonly string[]): string[] {
     if (family !== undefined && !forFamily(family)) {
       advice.push(`${place} only serves ${family} runtimes, which the manifest does not list.`);
     }
-  }
-  if (layout.unsafeCount > 0) {
-    advice.push(
-      `Ignored ${listSample(layout.unsafeNames, layout.unsafeCount)}: a name that leaves the archive's folder cannot count.`,
-    );
   }
   return advice;
 }

@@ -83,6 +83,7 @@ function findEndRecord(tail: Uint8Array): number {
   if (endAt === undefined) {
     throw zipInvalid(
       'the zip has no end-of-central-directory record: the archive is truncated (an interrupted upload?) or not a complete zip; upload it again',
+      { endRecord: 'missing' },
     );
   }
   if (endAt + END_RECORD_BYTES + readUint16(tail, endAt + 20) > tail.length) {

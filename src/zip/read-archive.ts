@@ -138,7 +138,7 @@ async function locate(tail: Uint8Array, tailStart: number, read: Read): Promise<
   try {
     location = locateCentralDirectory(tail, tailStart);
   } catch (error) {
-    if (!(error instanceof PublisherError)) throw error;
+    if (!(error instanceof PublisherError) || error.context.endRecord !== 'missing') throw error;
     const head = tailStart === 0 ? tail.subarray(0, SNIFF_BYTES) : new Uint8Array(Math.min(SNIFF_BYTES, tailStart));
     if (tailStart > 0) await read({ start: 0, end: head.length - 1 }, (chunk, position) => head.set(chunk, position));
     assertZipSignature(head);

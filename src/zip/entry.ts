@@ -109,17 +109,22 @@ export function zip64Values(
 }
 
 /**
- * Info-ZIP's Unicode Path field gives a second name, which Info-ZIP extracts to and other tools ignore:
- * two readings unless it names the same path.
+ * Info-ZIP's Unicode Path field gives a second name, which Info-ZIP extracts to and other tools ignore.
+ * Its non-ASCII characters may well differ from the header's (a CP437 name and its UTF-8 spelling); the
+ * ASCII around them, which holds every folder separator and dot, must not, or the entry has two paths.
  */
 export function assertOneName(blocks: Map<number, Uint8Array>, name: string): void {
   const block = blocks.get(UNICODE_PATH_EXTRA);
   if (block === undefined || block.length < 5) return;
   const other = decodeName(block.subarray(5), FLAG.utf8);
-  if (other === name) return;
+  if (other !== undefined && asciiSkeleton(other) === asciiSkeleton(name)) return;
   throw new InvalidInputError(
     'ZipLayoutInvalid',
     `entry ${JSON.stringify(name)} carries a second name (${JSON.stringify(other ?? '(not UTF-8)')}) in an Info-ZIP Unicode Path field, which only some tools use; re-zip it`,
     { context: { entry: name } },
   );
+}
+
+function asciiSkeleton(name: string): string {
+  return name.replace(/[^\u0000-\u007f]+/g, '\u0080');
 }

@@ -50,7 +50,7 @@ export async function streamRange(
     } catch (error) {
       body.destroy();
       if (signal?.aborted) throw signal.reason;
-      // What the checks above or the inspector threw is an answer, not a broken connection.
+      // What the checks above or the zip checks threw is an answer, not a broken connection.
       if (error instanceof PublisherError) throw error;
       broken = error;
     } finally {

@@ -124,7 +124,7 @@ describe('readAndVerifyZip over ranged GETs', () => {
 
   it('finds a central directory that lies before the tail window, with ranges', async () => {
     const files: Record<string, Uint8Array> = {};
-    // Enough entries that the directory outgrows the inspector's 1 MiB tail.
+    // Enough entries that the directory outgrows the 1 MiB tail read first.
     for (let i = 0; i < 14_000; i++) files[`python/pkg/module_with_a_long_name_${i.toString().padStart(6, '0')}.py`] = new Uint8Array();
     files['python/pkg/blob.bin'] = patternBytes(2 * MIN_RANGE_BYTES, 9);
     const zip = storedZip(files);

@@ -3,7 +3,7 @@ import { LAYOUT_PLACES, type LayoutPlace, type LayoutSummary, type ZipContents }
 
 /** Runtimes whose code finds its files itself, so any layout can serve them (CONTRACT §4). */
 function acceptsAnyLayout(runtime: string): boolean {
-  return runtime === 'go1' || runtime.startsWith('dotnetcore') || runtime === 'custom' || runtime === 'custom.debian10';
+  return runtime === 'go1' || runtime.startsWith('dotnetcore') || runtime === 'custom' || runtime.startsWith('custom.');
 }
 
 /** The runtime family (by name prefix) that a layout place serves; bin/ and lib/ serve every runtime. */
@@ -40,7 +40,7 @@ function assertHasFiles(layout: LayoutSummary): void {
 }
 
 function assertNotOnlyZips(layout: LayoutSummary): void {
-  if (layout.fileCount === 0 || layout.zipFileCount < layout.fileCount) return;
+  if (layout.zipFileCount < layout.fileCount) return;
   const names = listSample(layout.zipFiles, layout.zipFileCount);
   const message =
     layout.zipFileCount === 1

@@ -18,8 +18,12 @@ export interface DataCheck {
  */
 const SYNC_MAX_COMPRESSED = 256 * 1024;
 const SYNC_MAX_UNCOMPRESSED = 4 * 1024 * 1024;
-/** Output buffers of the streaming inflater: fewer, larger callbacks than zlib's 16 KiB default. */
-const INFLATE_CHUNK_BYTES = 128 * 1024;
+/**
+ * The streaming inflater's output buffers: fewer, larger callbacks. Inflating 32 MiB of stored-block
+ * deflate fed in 64 KiB chunks, medians of 5 on a loaded 2-core machine: 16 KiB (zlib's default)
+ * 245 MB/s, 128 KiB 562 MB/s, 1 MiB 618-996 MB/s.
+ */
+const INFLATE_BUFFER_BYTES = 1024 * 1024;
 
 export function checkData(entry: ZipEntry): DataCheck {
   if (entry.method === METHOD.stored) return new StoredCheck(entry);
@@ -114,7 +118,7 @@ class BufferedInflate implements DataCheck {
 }
 
 class StreamingInflate implements DataCheck {
-  private readonly inflater = zlib.createInflateRaw({ chunkSize: INFLATE_CHUNK_BYTES });
+  private readonly inflater = zlib.createInflateRaw({ chunkSize: INFLATE_BUFFER_BYTES });
   private readonly unpacked: Unpacked;
   private readonly done: Promise<void>;
 

@@ -38,17 +38,6 @@ export function read(bytes: Uint8Array, chunkSizes: readonly number[] = [], opti
   return readArchive(memorySource(bytes, chunkSizes, options?.concurrency).source, options);
 }
 
-/** What readArchive makes of the bytes: the contents, or the error's code and message. */
-export async function verdict(bytes: Uint8Array, chunkSizes: readonly number[] = [], options?: ArchiveReadOptions & { concurrency?: number }) {
-  try {
-    const { contents } = await read(bytes, chunkSizes, options);
-    return { ok: true as const, entryCount: contents.entryCount };
-  } catch (error) {
-    const { code, message } = error as { code?: string; message: string };
-    return { ok: false as const, code, message };
-  }
-}
-
 const END_RECORD_BYTES = 22;
 
 /** The plain end record's fields, for an archive without a comment (what fflate writes). */

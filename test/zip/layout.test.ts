@@ -69,7 +69,7 @@ describe('checkLayout: the runtime folders', () => {
 });
 
 describe('checkLayout: runtimes that take any layout', () => {
-  it.each(['go1', 'dotnetcore3.1', 'dotnetcore2.1', 'custom', 'custom.debian10'])('%s accepts any layout', (runtime) => {
+  it.each(['go1', 'dotnetcore3.1', 'dotnetcore2.1', 'custom', 'custom.debian10', 'custom.debian11', 'custom.debian12'])('%s accepts any layout', (runtime) => {
     expect(() => checkLayout(contentsOf(['main', 'config/app.yaml']), [runtime])).not.toThrow();
   });
 

@@ -133,7 +133,8 @@ class StreamingInflate implements DataCheck {
     });
     this.done = new Promise((resolve, reject) => {
       this.inflater.once('end', resolve);
-      this.inflater.once('error', reject);
+      // on, not once: a second error (a destroy racing zlib's own) must not go unhandled.
+      this.inflater.on('error', reject);
     });
     // Awaited in push or end; until then a failure must not count as unhandled.
     this.done.catch(() => undefined);

@@ -60,6 +60,7 @@ export class CentralDirectoryParser {
           ' (corrupt archive); upload it again',
       );
     }
+    assertNoFileAsFolder(this.entries);
     const entries = this.entries.sort((a, b) => a.offset - b.offset);
     assertOrdered(entries, this.location.offset);
     return { entries, layout: this.names.summary() };
@@ -141,6 +142,31 @@ export class CentralDirectoryParser {
     throw new InvalidInputError('ZipLayoutInvalid', `entry ${JSON.stringify(name)} repeats the name of another entry; which one lands depends on the tool: re-zip it`, {
       context: { entry: name },
     });
+  }
+}
+
+/**
+ * A file whose path is also another entry's folder (`a` and `a/b`): one of them cannot be extracted, and
+ * which depends on the tool. Symlinks used as folders are refused elsewhere, with their own reason.
+ */
+function assertNoFileAsFolder(entries: readonly ZipEntry[]): void {
+  const files = new Set<string>();
+  for (const entry of entries) {
+    const path = parseEntryName(entry.name);
+    if (path !== 'root' && !path.isDirectory && !entry.symlink) files.add(path.segments.join('/'));
+  }
+  for (const entry of entries) {
+    const path = parseEntryName(entry.name);
+    if (path === 'root') continue;
+    for (let depth = 1; depth < path.segments.length; depth++) {
+      const folder = path.segments.slice(0, depth).join('/');
+      if (!files.has(folder)) continue;
+      throw new InvalidInputError(
+        'ZipLayoutInvalid',
+        `entry ${JSON.stringify(entry.name)} lies inside ${JSON.stringify(folder)}, which the zip also holds as a file; which one lands depends on the tool: re-zip it`,
+        { context: { entry: entry.name } },
+      );
+    }
   }
 }
 

@@ -161,6 +161,7 @@ function publishDeps(ctx: RecordContext, bucket: string, recordRegion: string | 
     auditPrefix: ctx.config.auditPrefix,
     maxZipBytes: ctx.config.maxZipBytes,
     readConcurrency: ctx.config.readConcurrency,
+    fcApiVersion: ctx.config.fcApiVersion,
     allowedLayers: ctx.config.allowedLayers,
     logger: ctx.logger,
     deadline: ctx.deadline,

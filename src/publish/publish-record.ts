@@ -40,6 +40,8 @@ export interface PublishDeps {
   maxZipBytes: number;
   /** Concurrent ranged GETs per zip read (READ_CONCURRENCY). */
   readConcurrency: number;
+  /** FC_API_VERSION: which runtimes the manifest may name (CONTRACT §4). */
+  fcApiVersion?: string;
   allowedLayers: AllowRule[];
   logger: Logger;
   deadline: Deadline;
@@ -175,7 +177,7 @@ class RecordFlow {
 
   // Step 2.
   private validateManifest(body: Buffer): Manifest {
-    const manifest = parseManifest(body, this.input.keys.manifest);
+    const manifest = parseManifest(body, this.input.keys.manifest, this.deps.fcApiVersion);
     this.layerName = manifest.layerName;
     return manifest;
   }

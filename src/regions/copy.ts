@@ -26,9 +26,14 @@ export interface CopyOptions {
   partBytes?: number;
   /** Parts in flight at once, each a ranged GET streamed into an UploadPart. */
   concurrency?: number;
-  /** Wraps each PUT and each part, so a transient failure retries that piece only (e.g. `withRetry`). */
-  retry?: <T>(operation: () => Promise<T>) => Promise<T>;
+  /**
+   * Wraps each PUT and each part, so a transient failure retries that piece only. The publisher
+   * passes `withRetry` bounded by its deadline; the default tries three times, a moment apart.
+   */
+  retry?: Retry;
 }
+
+export type Retry = <T>(operation: () => Promise<T>) => Promise<T>;
 
 export interface StagedCopy {
   region: string;
@@ -83,7 +88,7 @@ export async function copyToRegion(source: CopySource, target: CopyTarget, optio
   if (existing !== undefined && existing.size === size && existing.crc64 === source.crc64) {
     return { ...staged, reused: true, parts: 0 };
   }
-  const retry = options.retry ?? ((operation) => operation());
+  const retry = options.retry ?? retryBriefly;
   const multipartFrom = options.multipartFromBytes ?? DEFAULT_MULTIPART_FROM_BYTES;
   let written: WrittenObject;
   let parts = 0;
@@ -119,7 +124,7 @@ async function uploadInParts(
   key: string,
   ranges: readonly Range[],
   concurrency: number,
-  retry: <T>(operation: () => Promise<T>) => Promise<T>,
+  retry: Retry,
 ): Promise<WrittenObject> {
   const uploadId = await retry(() => target.store.createMultipartUpload(key, { contentType: STAGED_CONTENT_TYPE }));
   try {
@@ -138,6 +143,21 @@ async function uploadInParts(
     throw error;
   }
 }
+
+/**
+ * Parts in flight take seconds on a slow link, longer than a server keeps an idle keep-alive socket:
+ * the next request on it may meet a hang-up, which a second try on a fresh socket passes.
+ */
+const retryBriefly: Retry = async (operation) => {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await operation();
+    } catch (error) {
+      if (!(error instanceof TransientError) || error instanceof StagedCopyMismatchError || attempt === 3) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100 + Math.random() * 200 * attempt));
+    }
+  }
+};
 
 function combinedCrc(parts: readonly WrittenPart[]): string | undefined {
   let crc = '0';

@@ -125,7 +125,7 @@ describe('copyToRegion', () => {
     ['parts', IN_PARTS, 2],
   ])('reports a broken source read (%s) as the source failing, and leaves no staged object', async (_name, options, nth) => {
     const zip = await source(600 * KiB);
-    home.oss.faults.inject({ match: (r) => r.method === 'GET' && r.key === ZIP_KEY, nth, cutBodyAfterBytes: 50 * KiB });
+    home.oss.faults.inject({ match: (r) => r.method === 'GET' && r.key === ZIP_KEY, nth, times: Infinity, cutBodyAfterBytes: 50 * KiB });
 
     const failure = await copyToRegion(zip, target(), options).catch((error: unknown) => error);
 
@@ -134,25 +134,32 @@ describe('copyToRegion', () => {
     expect(await shanghai.oss.statObject('team-layers-sh', STAGED_KEY)).toBeUndefined();
   });
 
-  it('retries only the part that failed when given a retry', async () => {
+  it('retries only the part that failed', async () => {
     const zip = await source(600 * KiB);
     // The part is stored but its answer is lost: sending it again under the same number replaces it.
     shanghai.oss.faults.inject({ match: (r) => r.query.partNumber === '3', status: 503, code: 'ServiceUnavailable', afterHandling: true });
-    const retry = async <T>(operation: () => Promise<T>): Promise<T> => {
-      try {
-        return await operation();
-      } catch (error) {
-        if (!(error instanceof TransientError)) throw error;
-        return operation();
-      }
-    };
 
-    const staged = await copyToRegion(zip, target(), { ...IN_PARTS, retry });
+    const staged = await copyToRegion(zip, target(), IN_PARTS);
 
     expect(staged).toMatchObject({ crc64: zip.crc64, parts: 5 });
     const stored = writes(shanghai).filter((r) => 'partNumber' in r.query && r.status === 200);
     expect(stored.map((r) => r.query.partNumber).sort()).toEqual(['1', '2', '3', '4', '5']);
     expect(shanghai.oss.requests.filter((r) => r.query.partNumber === '3' && r.status === 503)).toHaveLength(1);
+  });
+
+  it('leaves retrying to the caller when given a retry', async () => {
+    const zip = await source(600 * KiB);
+    shanghai.oss.faults.inject({ match: (r) => r.query.partNumber === '3', status: 503, code: 'ServiceUnavailable', afterHandling: true });
+    let wrapped = 0;
+    const once = <T>(operation: () => Promise<T>): Promise<T> => {
+      wrapped++;
+      return operation();
+    };
+
+    await expect(copyToRegion(zip, target(), { ...IN_PARTS, retry: once })).rejects.toThrow(/UploadPart .* HTTP 503/);
+    expect(wrapped).toBeGreaterThanOrEqual(4);
+    expect(shanghai.oss.requests.filter((r) => r.query.partNumber === '3')).toHaveLength(1);
+    expect(shanghai.oss.requests.filter((r) => r.method === 'DELETE' && 'uploadId' in r.query)).toHaveLength(1);
   });
 
   it('reuses the stage a previous attempt completed: no byte is sent again', async () => {

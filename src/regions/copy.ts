@@ -136,7 +136,12 @@ async function uploadInParts(
     // OSS reports each part's CRC: a corrupt part is caught before Complete makes an object of it.
     const combined = combinedCrc(parts);
     if (combined !== undefined && combined !== source.crc64) throw mismatch(source, target, key, combined);
-    return await retry(() => target.store.completeMultipartUpload(key, uploadId, parts));
+    return await retry(() => target.store.completeMultipartUpload(key, uploadId, parts)).catch(async (error: unknown) => {
+      // A Complete whose answer was lost is retried into NoSuchUpload: the object then says if it happened.
+      const head = await target.store.head(key);
+      if (head?.crc64 === undefined || head.size !== source.head.size) throw error;
+      return { etag: head.etag, crc64: head.crc64 };
+    });
   } catch (error) {
     // Parts left behind are billed until the bucket's lifecycle rule removes them.
     await target.store.abortMultipartUpload(key, uploadId).catch(() => undefined);

@@ -147,6 +147,21 @@ describe('copyToRegion', () => {
     expect(shanghai.oss.requests.filter((r) => r.query.partNumber === '3' && r.status === 503)).toHaveLength(1);
   });
 
+  it('finds the object when the answer of Complete was lost and its retry meets NoSuchUpload', async () => {
+    const zip = await source(600 * KiB);
+    shanghai.oss.faults.inject({ match: (r) => r.method === 'POST' && 'uploadId' in r.query, status: 503, afterHandling: true });
+
+    const staged = await copyToRegion(zip, target(), IN_PARTS);
+
+    expect(staged).toMatchObject({ crc64: zip.crc64, parts: 5, reused: false });
+    const completes = shanghai.oss.requests.filter((r) => r.method === 'POST' && 'uploadId' in r.query);
+    expect(completes.map((r) => [r.status, r.code])).toEqual([
+      [503, 'InternalError'],
+      [404, 'NoSuchUpload'],
+    ]);
+    expect(await stagedBytesEqual(zip.bytes)).toBe(true);
+  });
+
   it('leaves retrying to the caller when given a retry', async () => {
     const zip = await source(600 * KiB);
     shanghai.oss.faults.inject({ match: (r) => r.query.partNumber === '3', status: 503, code: 'ServiceUnavailable', afterHandling: true });

@@ -12,8 +12,7 @@
 // The cap is low (5 MB/s) because on a shared 2-core machine the emulators' own hashing tops out near
 // 17 MB/s for one copy: a faster cap would measure the CPU, not the links.
 //
-// The TypeScript sources are bundled with esbuild into a temporary file first, so the numbers are always
-// for the code in src/, not for a stale build.
+// The TypeScript sources are bundled into a temporary file first (scripts/bench-support.mjs).
 
 import { fork } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
@@ -22,6 +21,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { answerOfChild, bundleSources, median } from './bench-support.mjs';
 
 const ZIP_BYTES = 100 * 1024 * 1024;
 const KEY = 'layers/bench.zip';
@@ -49,7 +49,11 @@ async function main() {
   const lib = join(dir, 'lib.cjs');
   const servers = [];
   try {
-    await bundleLibrary(lib);
+    await bundleSources(lib, [
+      "export { copyToRegion } from './src/regions/copy';",
+      "export { createOssStore } from './src/oss/ali-oss-store';",
+      "export { createOssEmulator, serve } from './src/emulator';",
+    ]);
     const start = async (region, extra) => {
       const child = fork(fileURLToPath(import.meta.url), ['server', lib, JSON.stringify({ ...region, ...extra })], {
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -98,38 +102,8 @@ async function main() {
   }
 }
 
-async function bundleLibrary(outfile) {
-  const { build } = await import('esbuild');
-  const root = fileURLToPath(new URL('..', import.meta.url));
-  await build({
-    stdin: {
-      contents: [
-        "export { copyToRegion } from './src/regions/copy';",
-        "export { createOssStore } from './src/oss/ali-oss-store';",
-        "export { createOssEmulator, serve } from './src/emulator';",
-      ].join('\n'),
-      resolveDir: root,
-      loader: 'ts',
-    },
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    outfile,
-    // As in scripts/build.mjs: urllib requires it only behind a proxy.
-    external: ['proxy-agent'],
-    logLevel: 'warning',
-  });
-}
-
 function copyInChild(lib, job) {
-  return new Promise((resolve, reject) => {
-    const child = fork(fileURLToPath(import.meta.url), ['copy', lib, JSON.stringify(job)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    let answer;
-    child.once('message', (message) => (answer = message));
-    child.once('error', reject);
-    child.once('exit', (code) => (code === 0 && answer ? resolve(answer) : reject(new Error(`the copy exited with ${code}`))));
-  });
+  return answerOfChild(import.meta.url, ['copy', lib, JSON.stringify(job)]);
 }
 
 async function runServer(lib, { region, bucket, seed, capBytesPerSecond }) {
@@ -197,10 +171,4 @@ async function runCopy(lib, { home, targets, uploadId }) {
   }
   process.send({ ms, peakRssMiB: peak / 2 ** 20 });
   process.disconnect();
-}
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }

@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { crc32 } from 'node:zlib';
+import { answerOfChild, bundleSources, median } from './bench-support.mjs';
 
 const ZIP_BYTES = 256 * 1024 * 1024;
 const KEY = 'layers/bench.zip';
@@ -77,39 +78,15 @@ async function main() {
 }
 
 async function bundleLibrary(outfile) {
-  const { build } = await import('esbuild');
-  const root = fileURLToPath(new URL('..', import.meta.url));
-  await build({
-    stdin: {
-      contents: [
-        "export { readAndVerifyZip } from './src/publish/verify-zip';",
-        "export { createOssStore } from './src/oss/ali-oss-store';",
-        "export { createOssEmulator, serve } from './src/emulator';",
-      ].join('\n'),
-      resolveDir: root,
-      loader: 'ts',
-    },
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    outfile,
-    // As in scripts/build.mjs: urllib requires it only behind a proxy.
-    external: ['proxy-agent'],
-    logLevel: 'warning',
-  });
+  await bundleSources(outfile, [
+    "export { readAndVerifyZip } from './src/publish/verify-zip';",
+    "export { createOssStore } from './src/oss/ali-oss-store';",
+    "export { createOssEmulator, serve } from './src/emulator';",
+  ]);
 }
 
 function readInChild(lib, job) {
-  return new Promise((resolve, reject) => {
-    const child = fork(fileURLToPath(import.meta.url), ['read', lib, JSON.stringify(job)], {
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    let answer;
-    child.once('message', (message) => (answer = message));
-    child.once('error', reject);
-    child.once('exit', (code) => (code === 0 && answer ? resolve(answer) : reject(new Error(`reader exited with ${code}`))));
-  });
+  return answerOfChild(import.meta.url, ['read', lib, JSON.stringify(job)]);
 }
 
 async function runServer(lib) {
@@ -214,12 +191,6 @@ async function runRead(lib, { endpoint, mode, concurrency }) {
   // maxRSS is in KiB: the whole process's high-water mark, start-up included.
   process.send({ mbPerSecond: bytes / 1e6 / (ms / 1000), busy, peakRssMiB: process.resourceUsage().maxRSS / 1024 });
   process.disconnect();
-}
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
 function summarise(name, samples) {

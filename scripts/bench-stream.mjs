@@ -22,7 +22,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { answerFromChild, bundleSources } from './bench-child.mjs';
+import { answerFromChild, bundleSources, median } from './bench-child.mjs';
 import { crc32, deflateRawSync, inflateRawSync } from 'node:zlib';
 
 const ZIP_BYTES = 256 * 1024 * 1024;
@@ -248,11 +248,6 @@ async function runRead(lib, { endpoint, mode, concurrency }) {
   process.disconnect();
 }
 
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-}
 
 function summarise(name, samples) {
   return {

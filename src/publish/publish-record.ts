@@ -19,7 +19,7 @@ import { Deadline, sleep, withRetry, type RetryPolicy } from './deadline';
 import type { PublishResult, SourceInfo, SummaryEntry } from './result';
 import { summaryOf } from './result';
 import { checkAllowed, checkZipSize } from './checks';
-import { findExistingVersion, holdsSameLayer } from './existing-version';
+import { findExistingVersion } from './existing-version';
 import { readAndVerifyZip, type VerifiedZip } from './verify-zip';
 
 export interface RecordInput {
@@ -91,6 +91,8 @@ class RecordFlow {
   private manifestInfo: { key: string; etag?: string } | undefined;
   private layerName: string | undefined;
   private verified: VerifiedZip | undefined;
+  /** This flow deleted a version that held another upload's bytes: that upload may have named it. */
+  private deletedVersion = false;
 
   constructor(
     private readonly input: RecordInput,
@@ -315,36 +317,19 @@ class RecordFlow {
     }
     if ('status' in created) return created;
     if (created.codeChecksum !== crc64) {
-      // FC read other bytes than ours: the zip was replaced after we read it. If the version holds
-      // the zip and manifest now in OSS, the newer upload may already have taken it as `unchanged`
-      // (CONTRACT §7): deleting it would leave that result naming a version that is gone.
-      const kept = await this.holdsCurrentObjects(created);
-      if (!kept) await this.retrying('delete', () => this.deps.layers().delete(manifest.layerName, created.version));
+      // FC read other bytes than ours: the zip was replaced after we read it. A newer upload may
+      // have taken this version as `unchanged` meanwhile; once it is gone, that upload's result is
+      // written again (writeResult), so no result names it (CONTRACT §7).
+      await this.retrying('delete', () => this.deps.layers().delete(manifest.layerName, created.version));
+      this.deletedVersion = true;
       throw new CodeChecksumMismatchError(
         `Function Compute reports codeChecksum ${created.codeChecksum || '(none)'} for ${manifest.layerName} version ${created.version}, ` +
-          `but the zip read from OSS has CRC-64 ${crc64}; ` +
-          (kept
-            ? `the version was kept: it holds the zip and manifest now at ${this.input.keys.zip}, a newer upload`
-            : 'the version was deleted. Upload the zip again'),
-        { context: { layerName: manifest.layerName, version: created.version, codeChecksum: created.codeChecksum, crc64, kept } },
+          `but the zip read from OSS has CRC-64 ${crc64}; the version was deleted. Upload the zip again`,
+        { context: { layerName: manifest.layerName, version: created.version, codeChecksum: created.codeChecksum, crc64 } },
       );
     }
     this.log.info('layer.created', { layerName: manifest.layerName, version: created.version });
     return this.result({ status: 'published', version: created });
-  }
-
-  /** Whether `version` holds exactly the zip and manifest now at this upload's keys. */
-  private async holdsCurrentObjects(version: LayerVersion): Promise<boolean> {
-    const { zip: zipKey, manifest: manifestKey } = this.input.keys;
-    const zipNow = await this.retrying('recheck', () => this.deps.store.head(zipKey));
-    if (zipNow?.crc64 === undefined || zipNow.crc64 !== version.codeChecksum) return false;
-    const manifestNow = await this.retrying('recheck', () => this.deps.store.read(manifestKey, MAX_MANIFEST_BYTES));
-    if (manifestNow === undefined || 'tooLarge' in manifestNow) return false;
-    try {
-      return holdsSameLayer(version, parseManifest(manifestNow.body, manifestKey), zipNow.crc64);
-    } catch {
-      return false;
-    }
   }
 
   /** A create without an answer: its version, if FC makes one, is adopted; no second create. */
@@ -487,7 +472,10 @@ class RecordFlow {
     const checked = result.status !== 'waiting';
     let kind: AuditKind = 'result';
     const before = checked ? await this.objectsNow() : ({ state: 'current' } as const);
-    if (before.state === 'superseded') kind = 'superseded';
+    if (before.state === 'superseded') {
+      kind = 'superseded';
+      if (this.deletedVersion) await this.restoreCurrent(before);
+    }
     else if (before.state === 'unknown' && !(await this.resultIsOursOrAbsent())) {
       // OSS would not say what the objects are now, and the result there names another upload.
       await this.audit('superseded', result, uploadId);
@@ -510,6 +498,10 @@ class RecordFlow {
         kind = 'superseded';
         this.log.warn('result.overtaken', { resultKey: this.input.keys.result });
         await this.restoreCurrent(after);
+      } else if (written === 'written' && !(await this.outcomeStands(result).catch(() => true))) {
+        // Its version was deleted while the result was written: the upload is decided again.
+        this.log.warn('result.version-gone', { layerName: result.layerName, version: result.version });
+        await this.restoreCurrent(undefined);
       }
     }
     const auditKey = await this.audit(kind, result, uploadId);
@@ -575,14 +567,14 @@ class RecordFlow {
    * result: the newer upload's flow runs here too, and writes its own result again (its outcome, if
    * decided, is repeated; nothing is published twice).
    */
-  private async restoreCurrent(now: Extract<ObjectsNow, { state: 'superseded' }>): Promise<void> {
+  private async restoreCurrent(now: Extract<ObjectsNow, { state: 'superseded' }> | undefined): Promise<void> {
     const depth = (this.deps.restoreDepth ?? 0) + 1;
     if (depth > MAX_RESTORE_DEPTH) {
       throw new ResultUnwritableError(`${this.input.keys.result}: the zip and manifest keep being replaced while results are written`);
     }
-    const role: KeyRole = now.zip ? 'zip' : 'manifest';
-    const current = now.zip ?? now.manifest!;
-    const { keys } = this.input;
+    const { keys, role: ownRole, eventETag } = this.input;
+    const role: KeyRole = now === undefined ? ownRole : now.zip ? 'zip' : 'manifest';
+    const currentETag = now === undefined ? eventETag : (now.zip ?? now.manifest)!.etag;
     await publishRecord(
       {
         role,
@@ -590,7 +582,7 @@ class RecordFlow {
         eventKey: role === 'zip' ? keys.zip : keys.manifest,
         eventName: this.input.eventName,
         eventTime: undefined,
-        eventETag: current.etag,
+        eventETag: currentETag,
         eventRequestId: undefined,
       },
       { ...this.deps, restoreDepth: depth },

@@ -475,8 +475,7 @@ class RecordFlow {
     if (before.state === 'superseded') {
       kind = 'superseded';
       if (this.deletedVersion) await this.restoreCurrent(before);
-    }
-    else if (before.state === 'unknown' && !(await this.resultIsOursOrAbsent())) {
+    } else if (before.state === 'unknown' && !(await this.resultIsOursOrAbsent())) {
       // OSS would not say what the objects are now, and the result there names another upload.
       await this.audit('superseded', result, uploadId);
       throw new ResultUnwritableError(
@@ -486,15 +485,19 @@ class RecordFlow {
       const written = await this.retrying(
         'result.write',
         async (attempt) => {
-          if (checked && attempt > 1 && (await this.objectsNow()).state === 'superseded') return 'superseded';
+          if (checked && attempt > 1) {
+            const now = await this.objectsNow();
+            // The try that failed may still have landed, over the newer upload's result.
+            if (now.state === 'superseded') return now;
+          }
           await this.deps.store.put(this.input.keys.result, `${JSON.stringify(result, null, 2)}\n`, { contentType: 'application/json' });
           return 'written';
         },
         true,
       );
-      const after = checked && written === 'written' ? await this.objectsNow() : undefined;
-      if (written === 'superseded') kind = 'superseded';
-      else if (after?.state === 'superseded') {
+      // Superseded before a retry means a PUT was already sent: it, too, may have landed late.
+      const after = written !== 'written' ? written : checked ? await this.objectsNow() : undefined;
+      if (after?.state === 'superseded') {
         kind = 'superseded';
         this.log.warn('result.overtaken', { resultKey: this.input.keys.result });
         await this.restoreCurrent(after);

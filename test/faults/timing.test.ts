@@ -5,7 +5,7 @@ import type { PublishResult } from '../../src/publish/result';
 import { TEST_BUCKET, TEST_CREDENTIALS, TEST_REGION, useMswCloud, type TestCloud } from '../support/cloud';
 import { readJson, tally } from '../support/invariants';
 import { NODE_MANIFEST, manifestBytes, nodejsLayerZip } from '../support/layers';
-import { LAYER, RESULT_KEY, type Delivery, arrange, deliver, expectInvariants, fcAction, injected, ledgerPrefix, snapshot } from './scenario';
+import { LAYER, RESULT_KEY, type Delivery, arrange, deliver, expectInvariants, injected, ledgerPrefix, snapshot } from './scenario';
 
 /**
  * Issue 10, cases 1, 5 and 6: FC slower than the caller waits, instances whose clocks are wrong,

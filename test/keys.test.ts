@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MANIFEST_SUFFIX, RESULT_SUFFIX, ZIP_SUFFIX, classifyKey, layerKeys } from '../src/keys';
+import { MANIFEST_SUFFIX, RESULT_SUFFIX, ZIP_SUFFIX, classifyKey, layerKeys, unaddressableReason } from '../src/keys';
 
 const AUDIT = '_audit/';
 
@@ -180,4 +180,22 @@ describe('properties', () => {
       }),
     );
   });
+});
+
+describe('keys no request can address (issue 10 case 7)', () => {
+  it.each([
+    ['layers/../x.zip', '..'],
+    ['layers/./x.zip', '.'],
+    ['../x.zip', '..'],
+    ['a/b/./../x.layer.json', '.'],
+  ])('%s has a "%s" segment: refused with the reason', (key, segment) => {
+    expect(unaddressableReason(key)).toContain(`"${segment}" segment, which HTTP clients resolve before sending`);
+  });
+
+  it.each(['layers/x.zip', 'layers/.../x.zip', 'layers/..x/y.zip', 'layers/.hidden/x.zip', 'layers/x..zip', 'layers//x.zip'])(
+    '%s is addressed as it is',
+    (key) => {
+      expect(unaddressableReason(key)).toBeUndefined();
+    },
+  );
 });

@@ -66,18 +66,20 @@ export type ClaimOutcome =
   | { kind: 'busy'; holder: ClaimRecord; remainingMs: number }
   | { kind: 'done'; outcome: Settled };
 
-/** What earlier attempts' intents say before this attempt may create. */
-export interface EarlierIntents {
-  /** The lowest "newest version before" among them: versions above it may be theirs. */
-  earliest: number | undefined;
-  /** An earlier CreateLayerVersion that may still land, and for how long (OSS's clock). */
-  inDoubt: { attempt: number; requestId: string; remainingMs: number } | undefined;
+/** A CreateLayerVersion of this zip key that may still land, and for how long (OSS's clock). */
+export interface CreateInDoubt {
+  uploadId: string;
+  attempt: number;
+  requestId: string;
+  remainingMs: number;
 }
 
 /** Markers are tiny; anything bigger under this prefix was not written by us. */
 const MAX_MARKER_BYTES = 256 * 1024;
 /** More attempts than this at one upload means something is wrong; stop making markers. */
 const MAX_ATTEMPTS = 100;
+/** Creates recorded for one key before the log refuses more (about one a day for 170 years). */
+const MAX_CREATES = 65_536;
 /** How many of the claimant's times a create without an answer may still land in. */
 const CREATE_LANDS_WITHIN_TTLS = 2;
 /** Last-Modified and Date are whole seconds: a marker was written up to this much after its Last-Modified. */
@@ -176,24 +178,18 @@ export class UploadLedger {
     );
   }
 
-  /**
-   * Written just before CreateLayerVersion, so a taker-over knows which versions may be this
-   * upload's, and until when the create may still land: `landsWithinMs` from the marker. FC may
-   * go on with a create after the caller stopped waiting (issue 10: 7 s creates for a 6 s
-   * function); it is taken to finish one within twice the claimant's time.
-   */
+  /** Written just before CreateLayerVersion, so a taker-over knows which versions may be this upload's. */
   async recordIntent(claim: ClaimRecord, newestVersionBefore: number): Promise<void> {
     await this.store.put(
       this.key(`intent-${claim.attempt}.json`),
-      JSON.stringify({
-        uploadId: this.uploadId,
-        attempt: claim.attempt,
-        requestId: claim.requestId,
-        newestVersionBefore,
-        landsWithinMs: CREATE_LANDS_WITHIN_TTLS * claim.ttlMs,
-      }),
+      JSON.stringify({ uploadId: this.uploadId, attempt: claim.attempt, requestId: claim.requestId, newestVersionBefore }),
       { contentType: 'application/json', forbidOverwrite: true },
     );
+  }
+
+  /** Whether attempt `attempt` of upload `uploadId` is over (released: settled, or failed with no create in doubt). */
+  static async isOver(store: ObjectStore, auditPrefix: string, uploadId: string, attempt: number): Promise<boolean> {
+    return (await store.head(`${auditPrefix}uploads/${uploadId}/released-${attempt}.json`)) !== undefined;
   }
 
   /** The newest version before attempt `attempt` called CreateLayerVersion, if it got that far. */
@@ -204,26 +200,16 @@ export class UploadLedger {
   }
 
   /**
-   * What the attempts before `beforeAttempt` that got as far as creating leave behind: the versions
-   * that may be theirs, and a create that may still land (one not released, within its time).
+   * The lowest "newest version before" among earlier attempts that got as far as creating, or
+   * undefined when none did (then no existing version can be this upload's).
    */
-  async earlierIntents(beforeAttempt: number, now: Date): Promise<EarlierIntents> {
-    const found: EarlierIntents = { earliest: undefined, inDoubt: undefined };
+  async earliestIntent(beforeAttempt: number): Promise<number | undefined> {
+    let earliest: number | undefined;
     for (let attempt = 1; attempt < beforeAttempt; attempt++) {
-      const read = await this.readMarker<{ newestVersionBefore?: unknown; landsWithinMs?: unknown; requestId?: unknown }>(
-        this.key(`intent-${attempt}.json`),
-      );
-      const version = read?.value.newestVersionBefore;
-      if (read === undefined || typeof version !== 'number') continue;
-      if (found.earliest === undefined || version < found.earliest) found.earliest = version;
-      const { landsWithinMs, requestId } = read.value;
-      if (typeof landsWithinMs !== 'number') continue;
-      const remainingMs = remainingOf(read.head, landsWithinMs, now);
-      if (!(remainingMs > 0) || (found.inDoubt && found.inDoubt.remainingMs >= remainingMs)) continue;
-      if (await this.store.head(this.key(`released-${attempt}.json`))) continue;
-      found.inDoubt = { attempt, requestId: typeof requestId === 'string' ? requestId : '(unknown)', remainingMs };
+      const version = await this.intentOf(attempt);
+      if (version !== undefined && (earliest === undefined || version < earliest)) earliest = version;
     }
-    return found;
+    return earliest;
   }
 
   /** Records generation `generation` of the outcome once; if another attempt got there first, its result stands. */
@@ -241,6 +227,93 @@ export class UploadLedger {
     if (read === undefined || 'tooLarge' in read) return undefined;
     try {
       return { value: JSON.parse(read.body.toString('utf8')) as T, head: read.head };
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+/**
+ * Every CreateLayerVersion of one zip key, whatever the upload, in order: `<AUDIT_PREFIX>creates/
+ * <hash of bucket and key>/<n>.json`, each written just before its create. FC reads the object at
+ * the key when it carries a create out, so a create of an older upload that FC runs late builds
+ * from the newer upload's bytes: no upload of the key may decide while one is in doubt.
+ */
+export class CreateLog {
+  private readonly base: string;
+
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly auditPrefix: string,
+    bucket: string,
+    zipKey: string,
+  ) {
+    const id = createHash('sha256').update(JSON.stringify([bucket, zipKey])).digest('hex').slice(0, 40);
+    this.base = `${auditPrefix}creates/${id}/`;
+  }
+
+  private key(n: number): string {
+    return `${this.base}${n}.json`;
+  }
+
+  /**
+   * Records a create about to be made. FC may go on with it after the caller stopped waiting
+   * (issue 10: 7 s creates for a 6 s function); it is taken to land, if at all, within twice the
+   * claimant's time of this marker.
+   */
+  async record(claim: ClaimRecord): Promise<void> {
+    const entry = JSON.stringify({
+      uploadId: claim.uploadId,
+      attempt: claim.attempt,
+      requestId: claim.requestId,
+      landsWithinMs: CREATE_LANDS_WITHIN_TTLS * claim.ttlMs,
+    });
+    for (let n = (await this.highest()) + 1; n <= MAX_CREATES; n++) {
+      const created = await this.store.put(this.key(n), entry, { contentType: 'application/json', forbidOverwrite: true });
+      if (created === 'created') return;
+    }
+    throw new Error(`${this.base}: over ${MAX_CREATES} creates recorded for one key`);
+  }
+
+  /** A recorded create that is neither over nor past its time, the newest first. */
+  async inDoubt(now: Date): Promise<CreateInDoubt | undefined> {
+    for (let n = await this.highest(); n >= 1; n--) {
+      const read = await this.read(n);
+      if (read === undefined) continue;
+      const { uploadId, attempt, requestId, landsWithinMs } = read.value;
+      if (typeof uploadId !== 'string' || typeof attempt !== 'number' || typeof landsWithinMs !== 'number') continue;
+      const remainingMs = remainingOf(read.head, landsWithinMs, now);
+      // Recorded in order: once one is past its time, the older ones are too.
+      if (!(remainingMs > 0)) return undefined;
+      if (await UploadLedger.isOver(this.store, this.auditPrefix, uploadId, attempt)) continue;
+      return { uploadId, attempt, requestId: typeof requestId === 'string' ? requestId : '(unknown)', remainingMs };
+    }
+    return undefined;
+  }
+
+  /** The highest n recorded (0 for none): doubling, then halving, so a long history costs few requests. */
+  private async highest(): Promise<number> {
+    const exists = async (n: number) => (await this.store.head(this.key(n))) !== undefined;
+    let low = 0;
+    let high = 1;
+    while (high <= MAX_CREATES && (await exists(high))) {
+      low = high;
+      high *= 2;
+    }
+    // low exists (or is 0), high does not: the last one is in between.
+    while (high - low > 1) {
+      const middle = Math.floor((low + high) / 2);
+      if (await exists(middle)) low = middle;
+      else high = middle;
+    }
+    return low;
+  }
+
+  private async read(n: number) {
+    const read = await this.store.read(this.key(n), MAX_MARKER_BYTES);
+    if (read === undefined || 'tooLarge' in read) return undefined;
+    try {
+      return { value: JSON.parse(read.body.toString('utf8')) as Record<string, unknown>, head: read.head };
     } catch {
       return undefined;
     }

@@ -1,5 +1,5 @@
 import { writeAuditRecord, type AuditKind } from '../audit/records';
-import { UploadLedger, uploadIdOf, type ClaimRecord } from '../audit/ledger';
+import { CreateLog, UploadLedger, uploadIdOf, type ClaimRecord } from '../audit/ledger';
 import type { AllowRule } from '../config';
 import {
   CodeChecksumMismatchError,
@@ -279,20 +279,25 @@ class RecordFlow {
   // Steps 4 to 7.
   private async publish(zip: ObjectHead, manifest: Manifest, ledger: UploadLedger, claim: ClaimRecord): Promise<PublishResult> {
     const verified = await this.verify(zip, manifest);
+    const creates = new CreateLog(this.deps.store, this.deps.auditPrefix, this.deps.store.bucket, this.input.keys.zip);
     for (;;) {
-      const earlier = await this.retrying('intents', () => ledger.earlierIntents(claim.attempt, this.now()));
-      const existing = await this.findExisting(manifest, verified.crc64, earlier.earliest);
-      if ('status' in existing) return existing;
-      if (earlier.inDoubt === undefined) return this.createVersion(manifest, verified.crc64, existing.newestVersion, ledger, claim);
-      // An earlier attempt's create had no answer and may still land: creating now could make a
-      // second version of this upload. Wait for it to land (adopted above) or for its time to pass.
-      const { attempt, requestId, remainingMs } = earlier.inDoubt;
-      this.log.info('create.in-doubt', { attempt, holder: requestId, remainingMs: Math.round(remainingMs) });
-      const waitMs = Math.min(BUSY_POLL_MS, remainingMs);
+      const earliest = await this.retrying('intents', () => ledger.earliestIntent(claim.attempt));
+      const existing = await this.findExisting(manifest, verified.crc64, earliest);
+      // An earlier attempt's version: this upload's, whatever else is pending.
+      if ('status' in existing && existing.status === 'published') return existing;
+      // A create of this key without an answer may still land, from this upload or an older one
+      // (FC reads the key when it runs it): deciding now could repeat its version. Wait for it to
+      // land (then adopted or unchanged) or for its time to pass.
+      const pending = await this.retrying('creates', () => creates.inDoubt(this.now()));
+      if (pending === undefined) {
+        return 'status' in existing ? existing : this.createVersion(manifest, verified.crc64, existing.newestVersion, ledger, claim, creates);
+      }
+      this.log.info('create.in-doubt', { holder: pending.requestId, attempt: pending.attempt, remainingMs: Math.round(pending.remainingMs) });
+      const waitMs = Math.min(BUSY_POLL_MS, pending.remainingMs);
       if (!this.canWait(waitMs)) {
         throw new BusyError(
-          `an earlier attempt (request ${requestId}) called CreateLayerVersion for this upload without an answer; ` +
-            `its version may still appear for ${Math.ceil(remainingMs / 1000)} s`,
+          `an earlier CreateLayerVersion of ${this.input.keys.zip} (request ${pending.requestId}) had no answer; ` +
+            `its version may still appear for ${Math.ceil(pending.remainingMs / 1000)} s`,
         );
       }
       await sleep(waitMs);
@@ -306,8 +311,10 @@ class RecordFlow {
     newestBefore: number,
     ledger: UploadLedger,
     claim: ClaimRecord,
+    creates: CreateLog,
   ): Promise<PublishResult> {
     await this.retrying('intent', () => ledger.recordIntent(claim, newestBefore));
+    await this.retrying('intent', () => creates.record(claim));
     let created: LayerVersion | PublishResult;
     try {
       created = await this.create(manifest, crc64, newestBefore);

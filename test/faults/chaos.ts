@@ -37,6 +37,10 @@ export interface ChaosOptions {
   seed: number;
   /** Iterations run at once (each in its own cloud). */
   parallel: number;
+  /** The first iteration's index (to run one again alone: its faults depend on the seed and index only). */
+  first?: number;
+  /** Called with a failed iteration's log lines, for a person to read. */
+  onFailure?: (index: number, lines: string[]) => void;
 }
 
 const LAYER = NODE_MANIFEST.layerName;
@@ -218,7 +222,7 @@ function armFaults(rng: Rng, iteration: Iteration, timeoutSeconds: number, fault
 }
 
 /** One iteration; throws on the first invariant that does not hold. */
-async function iterate(index: number, rng: Rng, report: ChaosReport): Promise<void> {
+async function iterate(index: number, rng: Rng, report: ChaosReport, lines: string[]): Promise<void> {
   const iteration = newIteration(index);
   const { cloud } = iteration;
   await cloud.oss.putObject(TEST_BUCKET, ZIP_KEY, nodejsLayerZip(`chaos-${index}-A`));
@@ -265,6 +269,13 @@ async function iterate(index: number, rng: Rng, report: ChaosReport): Promise<vo
   }
 
   const all = [...settled, ...redeliveries];
+  lines.push(...all.flatMap((run) => run.rawLines));
+  // The ledger as it ended, for a person reading a failed iteration.
+  for (const key of await cloud.oss.listKeys(TEST_BUCKET, '_audit/uploads/')) {
+    const meta = await cloud.oss.statObject(TEST_BUCKET, key);
+    lines.push(`${key} ${meta?.lastModified.toISOString()} ${Buffer.from((await cloud.oss.readObject(TEST_BUCKET, key))!).toString('utf8').slice(0, 300)}\n`);
+  }
+  lines.push(`versions ${JSON.stringify(cloud.fc.versions(LAYER).map((v) => [v.version, v.createTime]))}\n`);
   report.deliveries += all.length;
   report.kills += all.filter((run) => run.killed).length;
   report.skewedDeliveries += all.filter((run) => run.skewed).length;
@@ -305,16 +316,19 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     failures: [],
     seconds: 0,
   };
-  let nextIndex = 0;
+  let nextIndex = options.first ?? 0;
+  const end = nextIndex + options.iterations;
   const worker = async () => {
     for (;;) {
       const index = nextIndex++;
-      if (index >= options.iterations) return;
+      if (index >= end) return;
       // Each iteration's own stream, so what it does depends on the seed and its index only.
       const rng = prng(options.seed * 7919 + index);
+      const lines: string[] = [];
       try {
-        await iterate(index, rng, report);
+        await iterate(index, rng, report, lines);
       } catch (error) {
+        options.onFailure?.(index, lines);
         report.violations += 1;
         report.failures.push(`iteration ${index}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
       }

@@ -222,14 +222,19 @@ export class UploadLedger {
     return (await this.outcome()) ?? { generation, result };
   }
 
-  private async readMarker<T>(key: string): Promise<{ value: T; head: ObjectHead } | undefined> {
-    const read = await this.store.read(key, MAX_MARKER_BYTES);
-    if (read === undefined || 'tooLarge' in read) return undefined;
-    try {
-      return { value: JSON.parse(read.body.toString('utf8')) as T, head: read.head };
-    } catch {
-      return undefined;
-    }
+  private readMarker<T>(key: string): Promise<{ value: T; head: ObjectHead } | undefined> {
+    return readMarker<T>(this.store, key);
+  }
+}
+
+/** A marker and the head it came with (its Last-Modified, OSS's Date); undefined when missing or not ours. */
+async function readMarker<T>(store: ObjectStore, key: string): Promise<{ value: T; head: ObjectHead } | undefined> {
+  const read = await store.read(key, MAX_MARKER_BYTES);
+  if (read === undefined || 'tooLarge' in read) return undefined;
+  try {
+    return { value: JSON.parse(read.body.toString('utf8')) as T, head: read.head };
+  } catch {
+    return undefined;
   }
 }
 
@@ -278,7 +283,7 @@ export class CreateLog {
   /** A recorded create that is neither over nor past its time, the newest first. */
   async inDoubt(now: Date): Promise<CreateInDoubt | undefined> {
     for (let n = await this.highest(); n >= 1; n--) {
-      const read = await this.read(n);
+      const read = await readMarker<Record<string, unknown>>(this.store, this.key(n));
       if (read === undefined) continue;
       const { uploadId, attempt, requestId, landsWithinMs } = read.value;
       if (typeof uploadId !== 'string' || typeof attempt !== 'number' || typeof landsWithinMs !== 'number') continue;
@@ -307,15 +312,5 @@ export class CreateLog {
       else high = middle;
     }
     return low;
-  }
-
-  private async read(n: number) {
-    const read = await this.store.read(this.key(n), MAX_MARKER_BYTES);
-    if (read === undefined || 'tooLarge' in read) return undefined;
-    try {
-      return { value: JSON.parse(read.body.toString('utf8')) as Record<string, unknown>, head: read.head };
-    } catch {
-      return undefined;
-    }
   }
 }

@@ -32,7 +32,7 @@ export class Deadline {
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(new OutOfTimeError(`${what} had no answer before the invocation's time ran out`)),
+        () => reject(new OutOfTimeError(`${what} had no answer in the time this invocation has left`)),
         Math.max(0, Math.floor(leftMs)),
       );
     });

@@ -50,7 +50,7 @@ child.on('close', (code) => {
   console.log(`kills             ${report.kills}`);
   console.log(`skewed clocks     ${report.skewedDeliveries} deliveries`);
   console.log(`faults            ${faults.reduce((sum, [, n]) => sum + n, 0)}`);
-  for (const [kind, n] of faults) console.log(`  ${kind.padEnd(24)}${n}`);
+  for (const [kind, n] of faults) console.log(`  ${kind.padEnd(30)}${n}`);
   console.log(`versions made     ${report.versionsMade}`);
   console.log(`violations        ${report.violations}`);
   for (const failure of report.failures.slice(0, 20)) console.log(`  ${failure}`);

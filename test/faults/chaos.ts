@@ -87,6 +87,8 @@ interface Iteration {
   /** OSS's clock runs this far ahead of the real one. */
   ossOffsetMs: number;
   inFlight: number;
+  /** The first CreateLayerVersion's connection drops this long after it was sent, while FC goes on with it. */
+  dropCreateAfterMs: number | undefined;
   credentials: Array<Required<Credential>>;
   next: number;
 }
@@ -99,7 +101,7 @@ function newIteration(index: number): Iteration {
     accessKeySecret: `chaos-secret-${index}-${i}-do-not-log`,
     securityToken: `chaos-token-${index}-${i}-do-not-log`,
   }));
-  const iteration: Iteration = { cloud: undefined as unknown as TestCloud, ossOffsetMs: 0, inFlight: 0, credentials, next: 0 };
+  const iteration: Iteration = { cloud: undefined as unknown as TestCloud, ossOffsetMs: 0, inFlight: 0, dropCreateAfterMs: undefined, credentials, next: 0 };
   const account = { accountId: TEST_ACCOUNT_ID, region: TEST_REGION, credentials };
   const oss = createOssEmulator({ ...account, buckets: [TEST_BUCKET], now: () => new Date(Date.now() + iteration.ossOffsetMs) });
   const fc = createFcEmulator({ ...account, readObject: (bucket, key) => oss.readObject(bucket, key) });
@@ -124,6 +126,17 @@ const server = setupServer(
     const service = hostname.endsWith('.fc.aliyuncs.com') ? iteration.cloud.fc : iteration.cloud.oss;
     iteration.inFlight += 1;
     try {
+      if (iteration.dropCreateAfterMs !== undefined && request.method === 'POST' && /\/layers\/[^/]+\/versions$/.test(new URL(request.url).pathname)) {
+        const afterMs = iteration.dropCreateAfterMs;
+        iteration.dropCreateAfterMs = undefined;
+        iteration.inFlight += 1;
+        void service
+          .handle(request)
+          .catch(() => undefined)
+          .finally(() => (iteration.inFlight -= 1));
+        await sleep(afterMs);
+        return HttpResponse.error();
+      }
       if (delivery.killAt === delivery.requests) {
         delivery.dead = true;
         // Killed with this request on the wire: it may or may not have reached the service.
@@ -212,6 +225,12 @@ function armFaults(rng: Rng, iteration: Iteration, timeoutSeconds: number, fault
     () => {
       fc.faults.inject({ match: (t) => t.action === 'CreateLayerVersion', cutBodyAfterBytes: rng.int(0, 20) });
       count('fc-create-answer-cut');
+    },
+    () => {
+      // FC takes its time over the create, and the connection drops long before it is done.
+      fc.faults.inject({ match: (t) => t.action === 'CreateLayerVersion', delayMs: rng.int(800, 2_500) });
+      iteration.dropCreateAfterMs = rng.int(100, 500);
+      count('fc-create-dropped-while-slow');
     },
     () => {
       oss.faults.inject({ match: (t) => t.method === 'PUT' && t.key === RESULT_KEY, delayMs: rng.int(300, 2_000), ...(rng.chance(0.5) ? { status: 503 } : {}) });

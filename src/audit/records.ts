@@ -1,8 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { ObjectStore } from '../oss/store';
 
-/** `superseded`: a result not written because a newer upload replaced the objects meanwhile. */
-export type AuditKind = 'result' | 'stale' | 'superseded';
+/**
+ * `superseded`: a result not written (or written and then followed by the newer one) because a newer
+ * upload replaced the objects meanwhile; `invalid`: a malformed record's failure, not written over
+ * the result already there.
+ */
+export type AuditKind = 'result' | 'stale' | 'superseded' | 'invalid';
 
 /**
  * An audit record per handled event, under `<AUDIT_PREFIX>records/<date>/`: append-only, so each

@@ -182,6 +182,7 @@ class OssService implements OssEmulator {
     }
     response.headers.set('x-oss-request-id', requestId);
     response.headers.set('server', 'AliyunOSS');
+    response.headers.set('date', this.now().toUTCString());
     this.requests.record({ ...describe(parsed), headers: loggableHeaders(request.headers), status: response.status, code, requestId });
     return response;
   };

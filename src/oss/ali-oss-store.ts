@@ -228,6 +228,7 @@ function headFrom(headers: Record<string, string | undefined>): ObjectHead {
     size: Number.isFinite(size) ? size : NaN,
     lastModified: headers['last-modified'] ?? '',
     crc64: headers['x-oss-hash-crc64ecma'] || undefined,
+    answeredAt: headers.date || undefined,
   };
 }
 

@@ -8,6 +8,11 @@ export interface ObjectHead {
   lastModified: string;
   /** `x-oss-hash-crc64ecma`; absent on copied and legacy objects. */
   crc64: string | undefined;
+  /**
+   * The `Date` of the answer that described it: OSS's clock, which the ledger keeps time by
+   * (CONTRACT §7); absent when the answer had none.
+   */
+  answeredAt?: string;
 }
 
 export interface StreamOptions {

@@ -1,5 +1,6 @@
 import { loadConfig, type Config } from './config';
 import { InvalidInputError } from './errors';
+import { uploaderOf } from './audit/provenance';
 import { BUCKET_NAME, isCountedEvent, parseOssEvent, type ParsedRecord } from './events/oss-event';
 import { createFcLayers } from './fc/layer-api';
 import type { LayerApi } from './fc/layers';
@@ -150,6 +151,7 @@ async function handleRecord(parsed: ParsedRecord, ctx: RecordContext): Promise<S
     eventTime: record.eventTime,
     eventETag: record.oss.object.eTag,
     eventRequestId: record.responseElements?.requestId,
+    uploader: uploaderOf(record),
   };
   return publishRecord(input, publishDeps(ctx, record.oss.bucket.name, record.region));
 }
@@ -162,6 +164,7 @@ function publishDeps(ctx: RecordContext, bucket: string, recordRegion: string | 
     maxZipBytes: ctx.config.maxZipBytes,
     readConcurrency: ctx.config.readConcurrency,
     allowedLayers: ctx.config.allowedLayers,
+    retainVersions: ctx.config.retainVersions,
     logger: ctx.logger,
     deadline: ctx.deadline,
     retry: ctx.retry,

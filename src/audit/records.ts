@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { ObjectStore } from '../oss/store';
 
-/** `superseded`: a result not written because a newer upload replaced the objects meanwhile. */
-export type AuditKind = 'result' | 'stale' | 'superseded';
+/**
+ * `superseded`: a result not written because a newer upload replaced the objects meanwhile.
+ * `deleted`/`kept`: a version retention deleted (or would, in a dry run), or kept for a function.
+ */
+export type AuditKind = 'result' | 'stale' | 'superseded' | 'deleted' | 'kept';
 
 /**
  * An audit record per handled event, under `<AUDIT_PREFIX>records/<date>/`: append-only, so each

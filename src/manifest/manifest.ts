@@ -19,6 +19,8 @@ export type Runtime = (typeof RUNTIMES)[number];
 
 const LAYER_NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,127}$/;
 
+const retainCount = z.int().check(z.minimum(1, { message: 'must keep at least 1 version' }), z.maximum(1000));
+
 // Strict: an unknown field is most often a misspelt one, and must not publish silently.
 const manifestSchema = z.strictObject({
   layerName: z.string().check(
@@ -30,6 +32,10 @@ const manifestSchema = z.strictObject({
   description: z.optional(z.string().check(z.maxLength(256))),
   // Sent to FC 3.0, recorded otherwise (CONTRACT §4).
   license: z.optional(z.string()),
+  // The layer's ACL after a publish; unset leaves it as it is.
+  public: z.optional(z.boolean()),
+  // Versions kept after a publish (issue 12); `dryRun` only records what would be deleted.
+  retain: z.optional(z.union([retainCount, z.strictObject({ keep: retainCount, dryRun: z.optional(z.boolean()) })])),
   compatibleRuntime: z.array(z.enum(RUNTIMES)).check(
     z.minLength(1, { message: 'must list at least one runtime' }),
     z.refine((runtimes) => new Set(runtimes).size === runtimes.length, {

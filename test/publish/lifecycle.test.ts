@@ -192,3 +192,18 @@ describe('retention that goes wrong never fails the publish', () => {
     expect(cloud.fc.versions(LAYER).map((v) => v.acl)).toEqual([0]);
   });
 });
+
+describe('the manifest fields, checked before anything is published', () => {
+  it.each([
+    [{ retain: 0 }, /retain: must keep at least 1 version/],
+    [{ retain: { keep: 2, dryrun: true } }, /retain/],
+    [{ retain: '2' }, /retain/],
+    [{ public: 'yes' }, /public/],
+  ])('%j is refused with a message naming the field', async (fields, message) => {
+    const { cloud } = env;
+    const { run, result } = await publish('v1', fields);
+    expect(run.summary).toMatchObject([{ status: 'failed', error: { code: 'ManifestInvalid' } }]);
+    expect(result.error?.message).toMatch(message);
+    expect(cloud.fc.versions(LAYER)).toEqual([]);
+  });
+});

@@ -29,3 +29,10 @@ export function answerFromChild(script, args, what) {
     child.once('exit', (code) => (code === 0 && answer ? resolve(answer) : reject(new Error(`${what} exited with ${code}`))));
   });
 }
+
+/** The middle sample (the mean of the two middle ones for an even count). */
+export function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}

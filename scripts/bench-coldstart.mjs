@@ -13,6 +13,7 @@ import { build } from 'esbuild';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { median } from './bench-child.mjs';
 
 const PROCESSES = Number(process.env.BENCH_PROCESSES ?? 15);
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -53,11 +54,6 @@ for (let run = 0; run < PROCESSES; run++) {
   for (const [name, body] of cases) samples.get(name).push(timeInFreshProcess(body));
 }
 
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-}
 
 const describe = (values) =>
   `${median(values).toFixed(1).padStart(6)} ms  (${Math.min(...values).toFixed(1)}-${Math.max(...values).toFixed(1)})`;

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import peer from 'crc64-ecma182.js';
 import { build } from 'esbuild';
+import { median } from './bench-child.mjs';
 
 const INPUT_BYTES = 256 * 1024 * 1024;
 const CHUNK_SIZES = [64 * 1024, 1024 * 1024];
@@ -55,10 +56,6 @@ const engines = [
 // A Buffer, because crc64-ecma182.js refuses plain Uint8Arrays; its subarrays are Buffers too.
 const input = randomFillSync(Buffer.allocUnsafe(INPUT_BYTES));
 
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
-}
 
 /** MB/s per engine per chunk size: results[engine][chunkSizeIndex]. */
 const results = engines.map(() => []);

@@ -1,13 +1,16 @@
 #!/usr/bin/env node
 // Throughput and memory of the publisher's verified zip read against a raw GET of the same object.
 //
-// A 256 MiB stored zip of random bytes sits in the OSS emulator, served over a real loopback socket by a
-// separate Node process, so the server does not take CPU from the reader's thread (on these 2-core
-// machines it still shares the machine). Every read runs in a fresh child process, so its peak RSS is its
-// own: the raw GET drains `store.stream` (the ali-oss adapter, no hashing, no zip inspection); the
-// verified read is `readAndVerifyZip` through the same adapter. Medians of several runs, MB/s = 10^6 B/s.
-// A second listener caps each connection's bandwidth, as an OSS connection is capped, to show what
-// parallel ranged reads (READ_CONCURRENCY) gain.
+// Two 256 MiB zips of deflated entries, one of compressible text (what node_modules mostly is) and one
+// of incompressible bytes (deflate falls back to stored blocks), each in turn in the OSS emulator, served
+// over a real loopback socket by a separate Node process, so the server does not take CPU from the
+// reader's thread (on these 2-core machines it still shares the machine). Every read runs in a fresh
+// child process, so its peak RSS is its own: the raw GET drains `store.stream` (the ali-oss adapter, no
+// hashing, no zip checks); the verified reads are `readAndVerifyZip` through the same adapter, without
+// and with the entry checks (local headers, CRC-32, inflating every deflated entry). Medians of several
+// runs, MB/s = 10^6 B/s of the zip. A second listener caps each connection's bandwidth, as an OSS
+// connection is capped, to show what parallel ranged reads (READ_CONCURRENCY) gain. Beside them, what
+// one core inflates in this process, the floor under the entry checks of one run of entries.
 //
 // The TypeScript sources are bundled with esbuild into a temporary file first, so the numbers are always
 // for the code in src/, not for a stale build.
@@ -19,8 +22,8 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { answerFromChild, bundleSources } from './bench-child.mjs';
-import { crc32 } from 'node:zlib';
+import { answerFromChild, bundleSources, median } from './bench-child.mjs';
+import { crc32, deflateRawSync, inflateRawSync } from 'node:zlib';
 
 const ZIP_BYTES = 256 * 1024 * 1024;
 const KEY = 'layers/bench.zip';
@@ -29,52 +32,96 @@ const REGION = 'cn-hangzhou';
 const CREDENTIALS = { accessKeyId: 'BenchKeyId', accessKeySecret: 'bench-secret' };
 const CAP_BYTES_PER_SECOND = 50e6;
 // The environment knobs are for quick local runs; the defaults are what the figures in the issue use.
-const RUNS = Number(process.env.BENCH_RUNS ?? 5);
-const CAPPED_RUNS = Number(process.env.BENCH_CAPPED_RUNS ?? 3);
-const CONCURRENCIES = (process.env.BENCH_CONCURRENCIES ?? "1,2,4,8").split(",").map(Number);
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const CAPPED_RUNS = Number(process.env.BENCH_CAPPED_RUNS ?? 1);
+const CONCURRENCIES = (process.env.BENCH_CONCURRENCIES ?? '1,4').split(',').map(Number);
+const DEFAULT_CONCURRENCY = 4;
+const KINDS = ['compressible', 'incompressible'];
+/** Each zip is this one entry's deflated bytes repeated under many names: built in seconds, not minutes. */
+const ENTRY_BYTES = 16 * 1024 * 1024;
 
 const [role, ...args] = process.argv.slice(2);
-if (role === 'server') await runServer(args[0]);
+if (role === 'server') await runServer(args[0], args[1]);
 else if (role === 'read') await runRead(args[0], JSON.parse(args[1]));
 else await main();
 
 async function main() {
   const dir = await mkdtemp(join(tmpdir(), 'bench-stream-'));
   const lib = join(dir, 'lib.cjs');
-  let server;
   try {
     await bundleLibrary(lib);
-    server = fork(fileURLToPath(import.meta.url), ['server', lib], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    const { plain, capped, size } = await new Promise((resolve, reject) => {
+    console.log(`reader: a fresh Node process per run; medians of ${RUNS} runs (${CAPPED_RUNS} when capped)\n`);
+    for (const kind of KINDS) await benchKind(lib, kind);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function benchKind(lib, kind) {
+  const server = fork(fileURLToPath(import.meta.url), ['server', lib, kind], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  try {
+    const { plain, capped, size, entries, unpacked } = await new Promise((resolve, reject) => {
       server.once('message', resolve);
       server.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
     });
-    console.log(`zip: ${size} bytes (${(size / 2 ** 20).toFixed(0)} MiB), served by the OSS emulator in process ${server.pid}`);
-    console.log(`reader: a fresh Node process per run; medians of ${RUNS} runs (${CAPPED_RUNS} when capped)\n`);
-
+    console.log(
+      `${kind} zip: ${size} bytes (${(size / 2 ** 20).toFixed(0)} MiB), ${entries} deflated entries unpacking to ` +
+        `${(unpacked / 2 ** 20).toFixed(0)} MiB, served by the OSS emulator in process ${server.pid}`,
+    );
+    printInflate(kind);
     const read = (endpoint, mode, concurrency) => readInChild(lib, { endpoint, mode, concurrency });
-    const rows = [];
-    // Interleaved, so drift in the machine's load hits every mode alike.
-    const modes = [['raw GET (no hashing)', 'raw', 1], ...CONCURRENCIES.map((n) => [`verified, READ_CONCURRENCY=${n}`, 'verified', n])];
-    const samples = new Map(modes.map(([name]) => [name, []]));
-    for (let run = 0; run < RUNS; run++) {
-      for (const [name, mode, n] of modes) samples.get(name).push(await read(plain, mode, n));
+    const modes = [
+      ['raw GET (no hashing)', 'raw', 1],
+      [`no entry checks, READ_CONCURRENCY=${DEFAULT_CONCURRENCY}`, 'structure', DEFAULT_CONCURRENCY],
+      ...CONCURRENCIES.map((n) => [`entry checks, READ_CONCURRENCY=${n}`, 'verified', n]),
+    ];
+    for (const [title, endpoint, runs] of [
+      ['uncapped loopback', plain, RUNS],
+      [`each connection capped at ${CAP_BYTES_PER_SECOND / 1e6} MB/s`, capped, CAPPED_RUNS],
+    ]) {
+      const samples = new Map(modes.map(([name]) => [name, []]));
+      // Interleaved, so drift in the machine's load hits every mode alike.
+      for (let run = 0; run < runs; run++) {
+        for (const [name, mode, n] of modes) samples.get(name).push(await read(endpoint, mode, n));
+      }
+      printTable(`${kind}, ${title}`, modes.map(([name]) => summarise(name, samples.get(name))));
     }
-    for (const [name] of modes) rows.push(summarise(name, samples.get(name)));
-    printTable('uncapped loopback', rows);
-
-    const cappedRows = [];
-    const cappedModes = [['raw GET (no hashing)', 'raw', 1], ...CONCURRENCIES.map((n) => [`verified, READ_CONCURRENCY=${n}`, 'verified', n])];
-    const cappedSamples = new Map(cappedModes.map(([name]) => [name, []]));
-    for (let run = 0; run < CAPPED_RUNS; run++) {
-      for (const [name, mode, n] of cappedModes) cappedSamples.get(name).push(await read(capped, mode, n));
-    }
-    for (const [name] of cappedModes) cappedRows.push(summarise(name, cappedSamples.get(name)));
-    printTable(`each connection capped at ${CAP_BYTES_PER_SECOND / 1e6} MB/s`, cappedRows);
   } finally {
-    server?.kill();
-    await rm(dir, { recursive: true, force: true });
+    server.kill();
   }
+}
+
+/** One core inflating one entry, in this process: MB/s of what comes out and of what goes in. */
+function printInflate(kind) {
+  const { compressed, data } = entryData(kind);
+  const startedAt = performance.now();
+  let rounds = 0;
+  while (performance.now() - startedAt < 1500) {
+    inflateRawSync(compressed);
+    rounds += 1;
+  }
+  const seconds = (performance.now() - startedAt) / 1000;
+  console.log(
+    `inflate on one core: ${((rounds * data.length) / 1e6 / seconds).toFixed(0)} MB/s out, ` +
+      `${((rounds * compressed.length) / 1e6 / seconds).toFixed(0)} MB/s of deflated input (ratio ${(data.length / compressed.length).toFixed(2)})\n`,
+  );
+}
+
+/** Text-like bytes (words of a small vocabulary, as source code repeats its identifiers) or random ones. */
+function entryData(kind) {
+  const data = Buffer.alloc(ENTRY_BYTES);
+  if (kind === 'incompressible') {
+    randomFillSync(data);
+  } else {
+    const words = ['const', 'require', 'module', 'exports', 'function', 'return', 'this', 'value', '=>', '{', '}', ';', 'if', 'else', 'null'];
+    const random = randomFillSync(Buffer.alloc(ENTRY_BYTES / 4));
+    let at = 0;
+    for (let index = 0; at < data.length; index++) {
+      const word = index % 97 === 0 ? `id${random[index % random.length] * 31 + index}` : words[random[index % random.length] % words.length];
+      at += data.write(`${word}${index % 13 === 0 ? '\n' : ' '}`, at);
+    }
+  }
+  return { data, compressed: deflateRawSync(data, { level: 6 }) };
 }
 
 function bundleLibrary(outfile) {
@@ -89,13 +136,14 @@ function readInChild(lib, job) {
   return answerFromChild(fileURLToPath(import.meta.url), ['read', lib, JSON.stringify(job)], 'reader');
 }
 
-async function runServer(lib) {
+async function runServer(lib, kind) {
   const { createOssEmulator, serve } = createRequire(import.meta.url)(lib);
   const oss = createOssEmulator({ accountId: '1234567890123456', region: REGION, credentials: [CREDENTIALS], buckets: [BUCKET] });
-  await oss.putObject(BUCKET, KEY, storedZip(ZIP_BYTES), { contentType: 'application/zip' });
+  const { zip, entries, unpacked } = deflatedZip(kind, ZIP_BYTES);
+  await oss.putObject(BUCKET, KEY, zip, { contentType: 'application/zip' });
   const plain = await serve(oss.handle);
   const capped = await serve(async (request) => capBandwidth(await oss.handle(request), CAP_BYTES_PER_SECOND));
-  process.send({ plain: plain.url, capped: capped.url, size: ZIP_BYTES });
+  process.send({ plain: plain.url, capped: capped.url, size: zip.length, entries, unpacked });
   process.on('disconnect', () => process.exit(0));
 }
 
@@ -123,42 +171,49 @@ function capBandwidth(response, bytesPerSecond) {
 }
 
 /**
- * A zip of exactly `total` bytes: one stored entry of random bytes, then its central directory and end
- * record. Random, so nothing downstream can shortcut on repeated content; stored, so no compression cost.
+ * A zip of about `total` bytes: one entry's deflated bytes under as many names as fit, then the central
+ * directory and end record.
  */
-function storedZip(total) {
-  const name = Buffer.from('python/bench/data.bin');
-  const localHeader = 30 + name.length;
-  const centralHeader = 46 + name.length;
-  const endRecord = 22;
-  const dataBytes = total - localHeader - centralHeader - endRecord;
-  const zip = Buffer.alloc(total);
-  const data = randomFillSync(zip.subarray(localHeader, localHeader + dataBytes));
+function deflatedZip(kind, total) {
+  const { data, compressed } = entryData(kind);
   const dataCrc = crc32(data);
-  zip.writeUInt32LE(0x04034b50, 0);
-  zip.writeUInt16LE(20, 4);
-  zip.writeUInt32LE(dataCrc, 14);
-  zip.writeUInt32LE(dataBytes, 18);
-  zip.writeUInt32LE(dataBytes, 22);
-  zip.writeUInt16LE(name.length, 26);
-  name.copy(zip, 30);
-  let at = localHeader + dataBytes;
-  const directoryStart = at;
-  zip.writeUInt32LE(0x02014b50, at);
-  zip.writeUInt16LE(20, at + 4);
-  zip.writeUInt16LE(20, at + 6);
-  zip.writeUInt32LE(dataCrc, at + 16);
-  zip.writeUInt32LE(dataBytes, at + 20);
-  zip.writeUInt32LE(dataBytes, at + 24);
-  zip.writeUInt16LE(name.length, at + 28);
-  name.copy(zip, at + 46);
-  at += centralHeader;
-  zip.writeUInt32LE(0x06054b50, at);
-  zip.writeUInt16LE(1, at + 8);
-  zip.writeUInt16LE(1, at + 10);
-  zip.writeUInt32LE(centralHeader, at + 12);
-  zip.writeUInt32LE(directoryStart, at + 16);
-  return zip;
+  const locals = [];
+  const centrals = [];
+  let offset = 0;
+  for (let index = 0; offset + compressed.length < total; index++) {
+    const name = Buffer.from(`python/bench/part${String(index).padStart(4, '0')}.txt`);
+    const local = Buffer.alloc(30 + name.length);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(20, 4);
+    local.writeUInt16LE(8, 8);
+    local.writeUInt32LE(dataCrc, 14);
+    local.writeUInt32LE(compressed.length, 18);
+    local.writeUInt32LE(data.length, 22);
+    local.writeUInt16LE(name.length, 26);
+    name.copy(local, 30);
+    const central = Buffer.alloc(46 + name.length);
+    central.writeUInt32LE(0x02014b50, 0);
+    central.writeUInt16LE(20, 4);
+    central.writeUInt16LE(20, 6);
+    central.writeUInt16LE(8, 10);
+    central.writeUInt32LE(dataCrc, 16);
+    central.writeUInt32LE(compressed.length, 20);
+    central.writeUInt32LE(data.length, 24);
+    central.writeUInt16LE(name.length, 28);
+    central.writeUInt32LE(offset, 42);
+    name.copy(central, 46);
+    locals.push(local, compressed);
+    centrals.push(central);
+    offset += local.length + compressed.length;
+  }
+  const directory = Buffer.concat(centrals);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(centrals.length, 8);
+  end.writeUInt16LE(centrals.length, 10);
+  end.writeUInt32LE(directory.length, 12);
+  end.writeUInt32LE(offset, 16);
+  return { zip: Buffer.concat([...locals, directory, end]), entries: centrals.length, unpacked: centrals.length * data.length };
 }
 
 async function runRead(lib, { endpoint, mode, concurrency }) {
@@ -179,7 +234,7 @@ async function runRead(lib, { endpoint, mode, concurrency }) {
     const { body } = await store.stream(KEY, { ifMatch: head.etag });
     for await (const chunk of body) bytes += chunk.length;
   } else {
-    const verified = await readAndVerifyZip(store, KEY, head, { concurrency });
+    const verified = await readAndVerifyZip(store, KEY, head, { concurrency, verifyEntries: mode === 'verified' });
     bytes = verified.bytesRead;
     crc64 = verified.crc64;
     if (crc64 !== head.crc64) throw new Error(`CRC-64 ${crc64} differs from the emulator's ${head.crc64}`);
@@ -193,11 +248,6 @@ async function runRead(lib, { endpoint, mode, concurrency }) {
   process.disconnect();
 }
 
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-}
 
 function summarise(name, samples) {
   return {

@@ -18,7 +18,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { answerFromChild, bundleSources } from './bench-child.mjs';
+import { answerFromChild, bundleSources, median } from './bench-child.mjs';
 
 const ZIP_BYTES = 300 * 1024 * 1024;
 const PART_BYTES = 8 * 1024 * 1024;
@@ -106,11 +106,6 @@ async function runUpload(lib, { endpoint, mode, zip, run }) {
   process.send({ ms, peakRssBytes: process.resourceUsage().maxRSS * 1024 });
 }
 
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-}
 
 function summarise(name, runs) {
   const ms = median(runs.map((r) => r.ms));

@@ -1,4 +1,5 @@
 import { ConfigError } from './errors';
+import { BUCKET_NAME } from './events/oss-event';
 
 /** Everything the function reads from its environment, parsed once per invocation (CONTRACT §2). */
 export interface Config {
@@ -13,6 +14,8 @@ export interface Config {
   /** `OSS_SIGNATURE`: V4 unless a user with an old bucket asks for V1 (CONTRACT §2). */
   ossSignature: OssSignature;
   allowedLayers: AllowRule[];
+  /** `REGIONS`: the other regions to publish to, each with the bucket that holds its staged copies. */
+  regions: RegionTarget[];
   /** `RETAIN_VERSIONS`: versions kept per layer after a publish when its manifest has no `retain`; unset keeps all. */
   retainVersions: number | undefined;
   fallbackCredentials: Credentials | undefined;
@@ -27,6 +30,14 @@ export interface Credentials {
   accessKeyId: string;
   accessKeySecret: string;
   securityToken?: string | undefined;
+}
+
+/** One `REGIONS` entry: publish in `region` too, staging the zip in `bucket` there (OSS cannot copy across regions). */
+export interface RegionTarget {
+  region: string;
+  bucket: string;
+  /** The entry as written, to quote it back in messages. */
+  source: string;
 }
 
 /** One `ALLOWED_LAYERS` entry: layer names matching `pattern` may be published from zips under `keyPrefix`. */
@@ -67,6 +78,7 @@ export function loadConfig(env: Env = process.env): Config {
     readConcurrency: parseReadConcurrency(env.READ_CONCURRENCY),
     ossSignature: parseOssSignature(env.OSS_SIGNATURE),
     allowedLayers: parseAllowedLayers(env.ALLOWED_LAYERS),
+    regions: parseRegions(env.REGIONS),
     retainVersions: parseRetainVersions(env.RETAIN_VERSIONS),
     fallbackCredentials:
       accessKeyId && accessKeySecret
@@ -189,4 +201,43 @@ function globToRegExp(glob: string): RegExp {
   const body = glob.replace(/[*?]/g, (c) => (c === '*' ? '.*' : '.'));
   // Layer names are plain [A-Za-z0-9_-], so nothing else needs escaping (LAYER_GLOB enforces it).
   return new RegExp(`^${body}$`);
+}
+
+/** Alibaba Cloud region ids as FC and the event records spell them: cn-hangzhou, ap-southeast-1, cn-shanghai-finance-1. */
+export const REGION_ID = /^[a-z]{2}(-[a-z0-9]+)+$/;
+
+/**
+ * `REGIONS`: comma-separated `<region>=<bucket>` entries (`cn-shanghai=team-layers-sh`). Whether the
+ * home region is among them is known only with the invocation's region (src/regions/targets.ts).
+ */
+export function parseRegions(raw: string | undefined): RegionTarget[] {
+  const value = nonEmpty(raw);
+  if (value === undefined) return [];
+  const seen = new Map<string, number>();
+  return value.split(',').map((entry, index) => {
+    const source = entry.trim();
+    const at = `REGIONS entry ${index + 1} (${JSON.stringify(source)})`;
+    if (source === '') {
+      throw new ConfigError(`REGIONS entry ${index + 1} is empty: remove the extra comma (expected e.g. cn-shanghai=team-layers-sh,cn-beijing=team-layers-bj)`);
+    }
+    const split = source.indexOf('=');
+    if (split === -1) {
+      throw new ConfigError(`${at} must be <region>=<bucket>, such as cn-shanghai=team-layers-sh`);
+    }
+    const region = source.slice(0, split).trim();
+    const bucket = source.slice(split + 1).trim();
+    if (!REGION_ID.test(region)) {
+      const hint = region.startsWith('oss-') ? ` (without the oss- prefix: ${region.slice(4)})` : '';
+      throw new ConfigError(`${at}: ${JSON.stringify(region)} is not a region id such as cn-shanghai${hint}`);
+    }
+    if (!BUCKET_NAME.test(bucket)) {
+      throw new ConfigError(`${at}: ${JSON.stringify(bucket)} is not an OSS bucket name (3-63 lower-case letters, digits and -)`);
+    }
+    const earlier = seen.get(region);
+    if (earlier !== undefined) {
+      throw new ConfigError(`${at} names ${region} again (entry ${earlier}): one bucket per region`);
+    }
+    seen.set(region, index + 1);
+    return { region, bucket, source };
+  });
 }

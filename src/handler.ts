@@ -4,7 +4,7 @@ import { uploaderOf } from './audit/provenance';
 import { BUCKET_NAME, isCountedEvent, parseOssEvent, type ParsedRecord } from './events/oss-event';
 import { createFcLayers } from './fc/layer-api';
 import type { LayerApi } from './fc/layers';
-import { MAX_KEY_BYTES, classifyKey, keyOverLimit } from './keys';
+import { MAX_KEY_BYTES, classifyKey, keyOverLimit, unaddressableReason } from './keys';
 import { createLogger, withConsoleRouted, type Logger } from './log/logger';
 import { createOssStore } from './oss/ali-oss-store';
 import type { ObjectStore } from './oss/store';
@@ -32,6 +32,8 @@ export interface HandlerOptions {
   env?: Record<string, string | undefined>;
   /** Where log lines go; stdout in Function Compute. */
   write?: (line: string) => void;
+  /** The instance's clock (tests skew it); the ledger itself keeps OSS's time. */
+  now?: () => Date;
 }
 
 /**
@@ -39,7 +41,8 @@ export interface HandlerOptions {
  * summary, or reject when a record must be delivered again (CONTRACT §7).
  */
 export async function handleOssEvent(event: unknown, context: FcContext | undefined, options: HandlerOptions = {}): Promise<Summary> {
-  const startedAt = new Date();
+  const now = options.now ?? (() => new Date());
+  const startedAt = now();
   const bootLogger = createLogger({ requestId: context?.requestId, write: options.write });
   let config: Config;
   try {
@@ -54,10 +57,11 @@ export async function handleOssEvent(event: unknown, context: FcContext | undefi
     secrets: [invocation.credentials?.accessKeySecret, invocation.credentials?.securityToken],
     write: options.write,
   });
-  return withConsoleRouted(logger, () => runInvocation(event, config, invocation, logger, startedAt));
+  return withConsoleRouted(logger, () => runInvocation(event, config, invocation, logger, now));
 }
 
-async function runInvocation(event: unknown, config: Config, invocation: Invocation, logger: Logger, startedAt: Date): Promise<Summary> {
+async function runInvocation(event: unknown, config: Config, invocation: Invocation, logger: Logger, now: () => Date): Promise<Summary> {
+  const startedAt = now();
   let records: ParsedRecord[];
   try {
     records = parseOssEvent(event);
@@ -67,14 +71,14 @@ async function runInvocation(event: unknown, config: Config, invocation: Invocat
   }
   logger.info('invocation.start', { records: records.length });
   const budgetMs = invocation.endsAt.getTime() - startedAt.getTime();
-  const deadline = new Deadline(invocation.endsAt.getTime() - Math.min(SAFETY_MARGIN_MS, budgetMs / 10));
+  const deadline = new Deadline(invocation.endsAt.getTime() - Math.min(SAFETY_MARGIN_MS, budgetMs / 10), () => now().getTime());
   const retry = retryPolicyFor(deadline.epochMs - startedAt.getTime());
   const clients = new Clients(config, invocation, deadline);
   const summary: Summary = [];
   const mustRetry: string[] = [];
 
   for (const parsed of records) {
-    const entry = await handleRecord(parsed, { config, invocation, clients, deadline, retry, logger }).catch((error: unknown) => {
+    const entry = await handleRecord(parsed, { config, invocation, clients, deadline, retry, logger, now }).catch((error: unknown) => {
       const key = parsed.ok ? parsed.record.oss.object.key : (parsed.key ?? null);
       // The rejection's message reaches FC's logs and the on-failure destination: redact it too.
       mustRetry.push(logger.redact(`${key ?? `record ${parsed.index}`}: ${error instanceof Error ? error.message : String(error)}`));
@@ -89,7 +93,7 @@ async function runInvocation(event: unknown, config: Config, invocation: Invocat
     summary.push(entry);
   }
 
-  logger.info('invocation.end', { summary, ms: Date.now() - startedAt.getTime() });
+  logger.info('invocation.end', { summary, ms: now().getTime() - startedAt.getTime() });
   if (mustRetry.length > 0) {
     throw new Error(`${mustRetry.length} record(s) must be delivered again: ${mustRetry.join('; ')}`);
   }
@@ -103,6 +107,7 @@ interface RecordContext {
   deadline: Deadline;
   retry: RetryPolicy;
   logger: Logger;
+  now: () => Date;
 }
 
 async function handleRecord(parsed: ParsedRecord, ctx: RecordContext): Promise<SummaryEntry> {
@@ -123,6 +128,19 @@ async function handleRecord(parsed: ParsedRecord, ctx: RecordContext): Promise<S
     // Neither the sibling nor a result can exist in OSS: say so where a person looks, and keep the event.
     throw new Error(
       `${key}: the key ${unwritable.slice(0, 60)}… would be ${Buffer.byteLength(unwritable)} bytes, over OSS's ${MAX_KEY_BYTES}-byte limit; shorten the zip's key`,
+    );
+  }
+  const unaddressable = classified && unaddressableReason(key!);
+  if (unaddressable) {
+    // Its result would live under the same path: nowhere to write one, so the event is kept for a person.
+    ctx.logger.error('record.unaddressable', { key, reason: unaddressable });
+    throw new Error(`${key}: refused: ${unaddressable}`);
+  }
+  // Records that cannot finish in time are not started: they are delivered again (CONTRACT §7).
+  const neededMs = 2 * ctx.retry.reserveMs;
+  if (ctx.deadline.remainingMs() < neededMs) {
+    throw new Error(
+      `not started: ${Math.max(0, Math.round(ctx.deadline.remainingMs()))} ms of the invocation left, a record needs at least ${Math.round(neededMs)} ms`,
     );
   }
   if (!parsed.ok) {
@@ -163,6 +181,7 @@ function publishDeps(ctx: RecordContext, bucket: string, recordRegion: string | 
     auditPrefix: ctx.config.auditPrefix,
     maxZipBytes: ctx.config.maxZipBytes,
     readConcurrency: ctx.config.readConcurrency,
+    fcApiVersion: ctx.config.fcApiVersion,
     allowedLayers: ctx.config.allowedLayers,
     retainVersions: ctx.config.retainVersions,
     logger: ctx.logger,
@@ -170,6 +189,7 @@ function publishDeps(ctx: RecordContext, bucket: string, recordRegion: string | 
     retry: ctx.retry,
     invocationEndsAt: ctx.invocation.endsAt,
     requestId: ctx.invocation.requestId,
+    now: ctx.now,
   };
 }
 

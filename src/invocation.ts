@@ -7,7 +7,8 @@ export interface FcContext {
   region?: string;
   accountId?: string;
   credentials?: Partial<{ accessKeyId: string; accessKeySecret: string; securityToken: string }> | null;
-  function?: { name?: string; timeout?: number } | null;
+  /** `timeout` in seconds; some runtimes and local hosts hand it over as a string. */
+  function?: { name?: string; timeout?: number | string } | null;
 }
 
 export interface Invocation {
@@ -32,10 +33,7 @@ export function describeInvocation(context: FcContext | undefined, config: Confi
           securityToken: fromContext.securityToken || undefined,
         }
       : config.fallbackCredentials;
-  const timeoutSeconds =
-    typeof context?.function?.timeout === 'number' && context.function.timeout > 0
-      ? context.function.timeout
-      : DEFAULT_TIMEOUT_SECONDS;
+  const timeoutSeconds = timeoutOf(context?.function?.timeout);
   return {
     requestId: context?.requestId || `local-${startedAt.getTime().toString(36)}`,
     region: context?.region || config.fallbackRegion,
@@ -43,6 +41,15 @@ export function describeInvocation(context: FcContext | undefined, config: Confi
     credentials,
     endsAt: new Date(startedAt.getTime() + timeoutSeconds * 1000),
   };
+}
+
+/**
+ * The function's timeout in seconds. A string of digits counts as its number: taking it for absent
+ * would have a 3 s function claim uploads for the default 60 s (CONTRACT §7).
+ */
+function timeoutOf(value: unknown): number {
+  const seconds = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : NaN;
+  return Number.isFinite(seconds) && seconds > 0 ? seconds : DEFAULT_TIMEOUT_SECONDS;
 }
 
 export function requireCredentials(invocation: Invocation): Credentials {

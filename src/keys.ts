@@ -23,6 +23,19 @@ export function keyOverLimit(keys: LayerKeys): string | undefined {
   return [keys.manifest, keys.result].find((key) => Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES);
 }
 
+/**
+ * Why a key cannot be addressed as it is, if so. HTTP clients resolve `.` and `..` path segments
+ * before sending (ali-oss builds the URL with url.format and urllib sends it resolved:
+ * `layers/../x.zip` goes out as `/x.zip`), while the signature covers the key as written; and
+ * `%2E` does not help, since ali-oss escapes the `%` and WHATWG URLs resolve `%2E%2E` as `..` too.
+ * Such a key would reach another object, or none, on every try.
+ */
+export function unaddressableReason(key: string): string | undefined {
+  const segment = key.split('/').find((part) => part === '.' || part === '..');
+  if (segment === undefined) return undefined;
+  return `its path has a "${segment}" segment, which HTTP clients resolve before sending, so no request can address the object; rename it without "." or ".." segments`;
+}
+
 /** What an event's key is to the publisher, or undefined for keys it ignores. */
 export function classifyKey(key: string, auditPrefix: string): { role: KeyRole; keys: LayerKeys } | undefined {
   // Nothing under the audit prefix is a layer: those objects are the publisher's own.

@@ -5,6 +5,7 @@ import {
   DEFAULT_MAX_ZIP_BYTES,
   loadConfig,
   parseAllowedLayers,
+  parseRegions,
   type AllowRule,
 } from '../src/config';
 import { ConfigError } from '../src/errors';
@@ -409,5 +410,38 @@ describe('OSS_SIGNATURE (CONTRACT §2)', () => {
     expect(error.message).toContain('OSS_SIGNATURE');
     expect(error.message).toContain(JSON.stringify(value));
     expect(error.message).toMatch(/v4.*v1/);
+  });
+});
+
+describe('REGIONS (issue 13)', () => {
+  it('is no other region when unset or blank', () => {
+    expect(loadConfig({}).regions).toEqual([]);
+    expect(loadConfig(withEnv({ REGIONS: ' ' })).regions).toEqual([]);
+  });
+
+  it('maps each region to the bucket holding its staged copies, in the order written', () => {
+    expect(loadConfig(withEnv({ REGIONS: 'cn-shanghai=team-layers-sh, cn-beijing = team-layers-bj' })).regions).toEqual([
+      { region: 'cn-shanghai', bucket: 'team-layers-sh', source: 'cn-shanghai=team-layers-sh' },
+      { region: 'cn-beijing', bucket: 'team-layers-bj', source: 'cn-beijing = team-layers-bj' },
+    ]);
+    expect(parseRegions('ap-southeast-1=layers-sg,cn-shanghai-finance-1=layers-fin').map((t) => t.region)).toEqual([
+      'ap-southeast-1',
+      'cn-shanghai-finance-1',
+    ]);
+  });
+
+  it.each([
+    ['cn-shanghai', /entry 1 \("cn-shanghai"\) must be <region>=<bucket>/],
+    ['Shanghai=team-layers-sh', /entry 1 \("Shanghai=team-layers-sh"\): "Shanghai" is not a region id/],
+    ['oss-cn-shanghai=team-layers-sh', /"oss-cn-shanghai" is not a region id such as cn-shanghai \(without the oss- prefix: cn-shanghai\)/],
+    ['cn-shanghai=team-layers-sh,cn-beijing=Team_Layers', /entry 2 \("cn-beijing=Team_Layers"\): "Team_Layers" is not an OSS bucket name/],
+    ['cn-shanghai=', /entry 1 \("cn-shanghai="\): "" is not an OSS bucket name/],
+    ['cn-shanghai=a-b,cn-beijing=b-c,cn-shanghai=c-d', /entry 3 \("cn-shanghai=c-d"\) names cn-shanghai again \(entry 1\)/],
+    ['cn-shanghai=team-layers-sh,,cn-beijing=team-layers-bj', /REGIONS entry 2 is empty/],
+    ['cn-shanghai=team-layers-sh,', /REGIONS entry 2 is empty/],
+  ])('REGIONS=%j fails naming the variable and the entry', (raw, message) => {
+    const error = configError(withEnv({ REGIONS: raw }));
+    expect(error.message).toContain('REGIONS');
+    expect(error.message).toMatch(message);
   });
 });

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MANIFEST_SUFFIX, RESULT_SUFFIX, ZIP_SUFFIX, classifyKey, layerKeys } from '../src/keys';
+import { MANIFEST_SUFFIX, RESULT_SUFFIX, ZIP_SUFFIX, classifyKey, layerKeys, unaddressableReason } from '../src/keys';
 
 const AUDIT = '_audit/';
 
@@ -179,5 +179,52 @@ describe('properties', () => {
         expect(suffix === '.zip' ? classified.keys.zip : classified.keys.manifest).toBe(b + suffix);
       }),
     );
+  });
+});
+
+describe('keys no request can address (issue 10 case 7)', () => {
+  it.each([
+    ['layers/../x.zip', '..'],
+    ['layers/./x.zip', '.'],
+    ['../x.zip', '..'],
+    ['a/b/./../x.layer.json', '.'],
+  ])('%s has a "%s" segment: refused with the reason', (key, segment) => {
+    expect(unaddressableReason(key)).toContain(`"${segment}" segment, which HTTP clients resolve before sending`);
+  });
+
+  it.each(['layers/x.zip', 'layers/.../x.zip', 'layers/..x/y.zip', 'layers/.hidden/x.zip', 'layers/x..zip', 'layers//x.zip'])(
+    '%s is addressed as it is',
+    (key) => {
+      expect(unaddressableReason(key)).toBeUndefined();
+    },
+  );
+});
+
+describe('the evidence: what ali-oss sends for a key with dot segments', () => {
+  it('layers/../x.zip goes out as /x.zip and a pre-encoded %2E is escaped again: no encoding addresses it', async () => {
+    const { createServer } = await import('node:http');
+    const { createOssStore } = await import('../src/oss/ali-oss-store');
+    const paths: string[] = [];
+    const server = createServer((request, response) => {
+      paths.push(request.url ?? '');
+      response.statusCode = 404;
+      response.end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as { port: number };
+      const store = createOssStore({
+        bucket: 'team-layers',
+        region: 'cn-hangzhou',
+        endpoint: new URL(`http://127.0.0.1:${port}`),
+        credentials: { accessKeyId: 'probe', accessKeySecret: 'probe-secret' },
+        timeoutMs: 5_000,
+      });
+      for (const key of ['layers/../x.zip', 'layers/./x.zip', 'layers/%2E%2E/x.zip', 'layers/.../x.zip']) await store.head(key);
+    } finally {
+      server.close();
+    }
+    expect(paths).toEqual(['/team-layers/x.zip', '/team-layers/layers/x.zip', '/team-layers/layers/%252E%252E/x.zip', '/team-layers/layers/.../x.zip']);
+    expect(new URL('http://h/b/layers/%2E%2E/x.zip').pathname).toBe('/b/x.zip');
   });
 });

@@ -3,18 +3,20 @@ import type { ObjectHead, ObjectStore } from '../oss/store';
 import type { PublishResult } from '../publish/result';
 
 /**
- * Exactly once with OSS as the only store (CONTRACT §7). One upload is one zip version together with
- * one manifest version; its markers live under `<AUDIT_PREFIX>uploads/<id>/` and are only ever
- * created, never overwritten (PutObject with x-oss-forbid-overwrite is create-if-absent):
+ * Exactly once with OSS as the only store (CONTRACT §7, docs/exactly-once.md). One upload is one zip
+ * version together with one manifest version; its markers live under `<AUDIT_PREFIX>uploads/<id>/`
+ * and are only ever created, never overwritten (PutObject with x-oss-forbid-overwrite is
+ * create-if-absent):
  *
- *   claim-<n>.json     attempt n owns the upload until `expiresAt` (its invocation's timeout)
- *   intent-<n>.json    attempt n is about to call CreateLayerVersion; the newest version before it
- *   released-<n>.json  attempt n failed without making a version; attempt n+1 may start at once
- *   outcome.json       published or unchanged; every later delivery repeats it instead of publishing
+ *   claim-<n>.json      attempt n owns the upload for `ttlMs` from the marker's Last-Modified
+ *   intent-<n>.json     attempt n is about to call CreateLayerVersion; the newest version before it
+ *   released-<n>.json   attempt n is over: it made no version, or its version is in an outcome
+ *   outcome.json        published or unchanged; later deliveries repeat it while its version exists
+ *   outcome-<g>.json    generation g, written when every earlier outcome names a version since deleted
  *
- * An attempt that dies leaves claim-n unreleased: the next delivery waits for it to expire, then
- * claims n+1. If a dead attempt left an intent, a version newer than the intent's that holds this
- * code, description and runtimes is the dead attempt's, and is adopted instead of made again.
+ * Time in the ledger is OSS's: a marker was written at its Last-Modified, and "now" is the `Date`
+ * of the answer that brought the marker. Instances' clocks never meet, so a skewed one can neither
+ * take over a live claim nor hold the upload up past the claim's own time.
  */
 export interface UploadIdentity {
   bucket: string;
@@ -45,20 +47,61 @@ export interface ClaimRecord {
   uploadId: string;
   attempt: number;
   requestId: string;
+  /** The claimant's own clock, for people reading the marker; never compared across instances. */
   claimedAt: string;
   expiresAt: string;
+  /** How long the claim holds from its marker's Last-Modified: what the claimant's invocation had left. */
+  ttlMs: number;
   token: string;
+}
+
+/** An outcome and its generation (1 is `outcome.json`). */
+export interface Settled {
+  generation: number;
+  result: PublishResult;
 }
 
 export type ClaimOutcome =
   | { kind: 'claimed'; claim: ClaimRecord }
-  | { kind: 'busy'; holder: ClaimRecord }
-  | { kind: 'done'; outcome: PublishResult };
+  | { kind: 'busy'; holder: ClaimRecord; remainingMs: number }
+  | { kind: 'done'; outcome: Settled };
+
+/** A CreateLayerVersion of this zip key that may still land, and for how long (OSS's clock). */
+export interface CreateInDoubt {
+  uploadId: string;
+  attempt: number;
+  requestId: string;
+  remainingMs: number;
+}
 
 /** Markers are tiny; anything bigger under this prefix was not written by us. */
 const MAX_MARKER_BYTES = 256 * 1024;
 /** More attempts than this at one upload means something is wrong; stop making markers. */
 const MAX_ATTEMPTS = 100;
+/** Creates recorded for one key before the log refuses more (about one a day for 170 years). */
+const MAX_CREATES = 65_536;
+/** How many of the claimant's times a create without an answer may still land in. */
+const CREATE_LANDS_WITHIN_TTLS = 2;
+/** Last-Modified and Date are whole seconds: a marker was written up to this much after its Last-Modified. */
+const WHOLE_SECOND_MS = 1_000;
+
+/** OSS's time when it answered, as far as the answer says; the caller's clock otherwise. */
+function serverNowMs(head: ObjectHead, fallback: Date): number {
+  const answered = Date.parse(head.answeredAt ?? '');
+  return Number.isFinite(answered) ? answered : fallback.getTime();
+}
+
+/** How long a marker written `ttlMs` before its end still holds, by OSS's clock. */
+function remainingOf(head: ObjectHead, ttlMs: number, now: Date): number {
+  const written = Date.parse(head.lastModified) + WHOLE_SECOND_MS;
+  return written + ttlMs - serverNowMs(head, now);
+}
+
+/** Claims written before `ttlMs` existed carry two instants of the claimant's clock: their difference is a duration. */
+function ttlOf(claim: Partial<ClaimRecord>): number {
+  if (typeof claim.ttlMs === 'number') return claim.ttlMs;
+  return Date.parse(claim.expiresAt ?? '') - Date.parse(claim.claimedAt ?? '');
+}
 
 export class UploadLedger {
   /** Claims this process tried to create: one whose PUT answer was lost is still ours. */
@@ -74,24 +117,37 @@ export class UploadLedger {
     return `${this.auditPrefix}uploads/${this.uploadId}/${name}`;
   }
 
-  async outcome(): Promise<PublishResult | undefined> {
-    return this.readJson<PublishResult>(this.key('outcome.json'));
+  private outcomeKey(generation: number): string {
+    return this.key(generation === 1 ? 'outcome.json' : `outcome-${generation}.json`);
+  }
+
+  /** The latest generation of the outcome, if the upload was ever decided. */
+  async outcome(): Promise<Settled | undefined> {
+    let latest: Settled | undefined;
+    for (let generation = 1; generation <= MAX_ATTEMPTS; generation++) {
+      const read = await this.readMarker<PublishResult>(this.outcomeKey(generation));
+      if (read === undefined) return latest;
+      latest = { generation, result: read.value };
+    }
+    return latest;
   }
 
   /**
-   * Claims the upload, or says who holds it, or returns its outcome if it is already decided.
-   * `expiresAt` is when this invocation will surely be over (its function timeout).
+   * Claims the upload, or says who holds it and for how long, or returns its outcome if one newer
+   * than generation `afterGeneration` exists (older ones were found void by the caller).
+   * `ttlMs` is how long this invocation may still run.
    */
-  async claim(requestId: string, now: Date, expiresAt: Date): Promise<ClaimOutcome> {
+  async claim(requestId: string, now: Date, ttlMs: number, afterGeneration = 0): Promise<ClaimOutcome> {
     const done = await this.outcome();
-    if (done) return { kind: 'done', outcome: done };
+    if (done && done.generation > afterGeneration) return { kind: 'done', outcome: done };
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       const claim: ClaimRecord = {
         uploadId: this.uploadId,
         attempt,
         requestId,
         claimedAt: now.toISOString(),
-        expiresAt: expiresAt.toISOString(),
+        expiresAt: new Date(now.getTime() + ttlMs).toISOString(),
+        ttlMs,
         token: randomUUID(),
       };
       this.tokens.add(claim.token);
@@ -100,17 +156,20 @@ export class UploadLedger {
         forbidOverwrite: true,
       });
       if (created === 'created') return { kind: 'claimed', claim };
-      const holder = await this.readJson<ClaimRecord>(this.key(`claim-${attempt}.json`));
-      if (holder === undefined) continue;
+      const read = await this.readMarker<ClaimRecord>(this.key(`claim-${attempt}.json`));
+      if (read === undefined) continue;
+      const holder = read.value;
       if (this.tokens.has(holder.token)) return { kind: 'claimed', claim: holder };
-      const released = await this.store.head(this.key(`released-${attempt}.json`));
-      // A claim without a readable expiry was not written by an attempt: it holds nothing up.
-      if (released || !(Date.parse(holder.expiresAt) > now.getTime())) continue;
-      return { kind: 'busy', holder };
+      if (await this.store.head(this.key(`released-${attempt}.json`))) continue;
+      const remainingMs = remainingOf(read.head, ttlOf(holder), now);
+      // A claim without a readable time was not written by an attempt: it holds nothing up.
+      if (!(remainingMs > 0)) continue;
+      return { kind: 'busy', holder, remainingMs };
     }
     throw new Error(`upload ${this.uploadId} has over ${MAX_ATTEMPTS} claims; refusing to make more`);
   }
 
+  /** Attempt `claim.attempt` is over: it made no version, or the version it made is in an outcome. */
   async release(claim: ClaimRecord, reason: string): Promise<void> {
     await this.store.put(
       this.key(`released-${claim.attempt}.json`),
@@ -128,10 +187,15 @@ export class UploadLedger {
     );
   }
 
+  /** Whether attempt `attempt` of upload `uploadId` is over (released: settled, or failed with no create in doubt). */
+  static async isOver(store: ObjectStore, auditPrefix: string, uploadId: string, attempt: number): Promise<boolean> {
+    return (await store.head(`${auditPrefix}uploads/${uploadId}/released-${attempt}.json`)) !== undefined;
+  }
+
   /** The newest version before attempt `attempt` called CreateLayerVersion, if it got that far. */
   async intentOf(attempt: number): Promise<number | undefined> {
-    const intent = await this.readJson<{ newestVersionBefore?: unknown }>(this.key(`intent-${attempt}.json`));
-    const version = intent?.newestVersionBefore;
+    const read = await this.readMarker<{ newestVersionBefore?: unknown }>(this.key(`intent-${attempt}.json`));
+    const version = read?.value.newestVersionBefore;
     return typeof version === 'number' ? version : undefined;
   }
 
@@ -148,23 +212,105 @@ export class UploadLedger {
     return earliest;
   }
 
-  /** Records the final result once; if another attempt got there first, its result stands. */
-  async settle(result: PublishResult): Promise<PublishResult> {
-    const created = await this.store.put(this.key('outcome.json'), JSON.stringify(result, null, 2), {
+  /** Records generation `generation` of the outcome once; if another attempt got there first, its result stands. */
+  async settle(result: PublishResult, generation: number): Promise<Settled> {
+    const created = await this.store.put(this.outcomeKey(generation), JSON.stringify(result, null, 2), {
       contentType: 'application/json',
       forbidOverwrite: true,
     });
-    if (created === 'created') return result;
-    return (await this.outcome()) ?? result;
+    if (created === 'created') return { generation, result };
+    return (await this.outcome()) ?? { generation, result };
   }
 
-  private async readJson<T>(key: string): Promise<T | undefined> {
-    const read = await this.store.read(key, MAX_MARKER_BYTES);
-    if (read === undefined || 'tooLarge' in read) return undefined;
-    try {
-      return JSON.parse(read.body.toString('utf8')) as T;
-    } catch {
-      return undefined;
+  private readMarker<T>(key: string): Promise<{ value: T; head: ObjectHead } | undefined> {
+    return readMarker<T>(this.store, key);
+  }
+}
+
+/** A marker and the head it came with (its Last-Modified, OSS's Date); undefined when missing or not ours. */
+async function readMarker<T>(store: ObjectStore, key: string): Promise<{ value: T; head: ObjectHead } | undefined> {
+  const read = await store.read(key, MAX_MARKER_BYTES);
+  if (read === undefined || 'tooLarge' in read) return undefined;
+  try {
+    return { value: JSON.parse(read.body.toString('utf8')) as T, head: read.head };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Every CreateLayerVersion of one zip key, whatever the upload, in order: `<AUDIT_PREFIX>creates/
+ * <hash of bucket and key>/<n>.json`, each written just before its create. FC reads the object at
+ * the key when it carries a create out, so a create of an older upload that FC runs late builds
+ * from the newer upload's bytes: no upload of the key may decide while one is in doubt.
+ */
+export class CreateLog {
+  private readonly base: string;
+
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly auditPrefix: string,
+    bucket: string,
+    zipKey: string,
+  ) {
+    const id = createHash('sha256').update(JSON.stringify([bucket, zipKey])).digest('hex').slice(0, 40);
+    this.base = `${auditPrefix}creates/${id}/`;
+  }
+
+  private key(n: number): string {
+    return `${this.base}${n}.json`;
+  }
+
+  /**
+   * Records a create about to be made. FC may go on with it after the caller stopped waiting
+   * (issue 10: 7 s creates for a 6 s function); it is taken to land, if at all, within twice the
+   * claimant's time of this marker.
+   */
+  async record(claim: ClaimRecord): Promise<void> {
+    const entry = JSON.stringify({
+      uploadId: claim.uploadId,
+      attempt: claim.attempt,
+      requestId: claim.requestId,
+      landsWithinMs: CREATE_LANDS_WITHIN_TTLS * claim.ttlMs,
+    });
+    for (let n = (await this.highest()) + 1; n <= MAX_CREATES; n++) {
+      const created = await this.store.put(this.key(n), entry, { contentType: 'application/json', forbidOverwrite: true });
+      if (created === 'created') return;
     }
+    throw new Error(`${this.base}: over ${MAX_CREATES} creates recorded for one key`);
+  }
+
+  /** A recorded create that is neither over nor past its time, the newest first. */
+  async inDoubt(now: Date): Promise<CreateInDoubt | undefined> {
+    for (let n = await this.highest(); n >= 1; n--) {
+      const read = await readMarker<Record<string, unknown>>(this.store, this.key(n));
+      if (read === undefined) continue;
+      const { uploadId, attempt, requestId, landsWithinMs } = read.value;
+      if (typeof uploadId !== 'string' || typeof attempt !== 'number' || typeof landsWithinMs !== 'number') continue;
+      const remainingMs = remainingOf(read.head, landsWithinMs, now);
+      // Recorded in order: once one is past its time, the older ones are too.
+      if (!(remainingMs > 0)) return undefined;
+      if (await UploadLedger.isOver(this.store, this.auditPrefix, uploadId, attempt)) continue;
+      return { uploadId, attempt, requestId: typeof requestId === 'string' ? requestId : '(unknown)', remainingMs };
+    }
+    return undefined;
+  }
+
+  /** The highest n recorded (0 for none): doubling, then halving, so a long history costs few requests. */
+  private async highest(): Promise<number> {
+    const exists = async (n: number) => (await this.store.head(this.key(n))) !== undefined;
+    let low = 0;
+    let high = 1;
+    while (high <= MAX_CREATES && (await exists(high))) {
+      low = high;
+      high *= 2;
+    }
+    // low exists (or is 0), high does not: the last one is in between.
+    while (high - low > 1) {
+      const middle = Math.floor((low + high) / 2);
+      if (await exists(middle)) low = middle;
+      else high = middle;
+    }
+    return low;
   }
 }

@@ -4,15 +4,15 @@ import { Crc64 } from '../checksum';
 import { loadConfig } from '../config';
 import { PublisherError } from '../errors';
 import { type Manifest, parseManifest } from '../manifest/manifest';
-import { ZipInspector, checkLayout, readCentralDirectory, type ZipContents } from '../zip';
+import { type ArchiveRead, type ByteSource, checkLayout, readArchive } from '../zip';
 import { CliError } from './io';
 
 export interface CheckReport {
   ok: boolean;
   zip: { path: string; size: number; crc64?: string; entries?: number };
   manifest: { path: string; layerName?: string; compatibleRuntime?: string[] };
-  /** What the function would refuse, with the result's error code. */
-  problems: { code: string; message: string }[];
+  /** What the function would refuse, with the result's error code and the zip entry at fault, if one is. */
+  problems: { code: string; message: string; entry?: string }[];
 }
 
 /** `<dir>/<stem>.zip` has its manifest at `<dir>/<stem>.layer.json` (CONTRACT §3). */
@@ -22,31 +22,33 @@ export function manifestPathFor(zipPath: string): string {
 }
 
 /**
- * What the function checks, run locally (CONTRACT §4 and §5): the manifest's rules, the zip's size
- * limit, that it is a zip, its layout against the runtimes; and its CRC-64, as OSS will report it.
+ * What the function checks, run locally (CONTRACT §4 and §5): the manifest's rules (for FC_API_VERSION),
+ * the zip's size limit, that it is a zip every entry of which unpacks as it claims, its names and layout
+ * against the runtimes; and its CRC-64, as OSS will report it.
  */
 export async function checkLayer(zipPath: string, manifestPath: string): Promise<CheckReport> {
   const report: CheckReport = { ok: true, zip: { path: zipPath, size: 0 }, manifest: { path: manifestPath }, problems: [] };
   const problem = (error: unknown): void => {
     if (!(error instanceof PublisherError)) throw error;
-    report.problems.push({ code: error.code, message: error.message });
+    const { entry } = error.context;
+    report.problems.push({ code: error.code, message: error.message, ...(typeof entry === 'string' ? { entry } : {}) });
   };
   // The zip first: a missing zip is the mistake to report, not the manifest that goes with it.
   const size = await sizeOf(zipPath);
   let manifest: Manifest | undefined;
+  const { maxZipBytes, fcApiVersion, readConcurrency } = loadConfig(process.env);
   try {
-    manifest = parseManifest(await readLocal(manifestPath, '--manifest'), manifestPath);
+    manifest = parseManifest(await readLocal(manifestPath, '--manifest'), manifestPath, fcApiVersion);
     report.manifest = { path: manifestPath, layerName: manifest.layerName, compatibleRuntime: [...manifest.compatibleRuntime] };
   } catch (error) {
     problem(error);
   }
   report.zip.size = size;
-  const { maxZipBytes } = loadConfig(process.env);
   if (size > maxZipBytes) {
     report.problems.push({ code: 'ZipTooLarge', message: `${zipPath} is ${size} bytes, over MAX_ZIP_BYTES (${maxZipBytes} bytes)` });
   } else {
     try {
-      const { crc64, contents } = await inspectZip(zipPath, size);
+      const { crc64, contents } = await inspectZip(zipPath, size, readConcurrency);
       report.zip.crc64 = crc64;
       report.zip.entries = contents.entryCount;
       if (manifest) checkLayout(contents, manifest.compatibleRuntime);
@@ -65,19 +67,20 @@ export async function fileCrc64(path: string): Promise<string> {
   return crc.digest();
 }
 
-async function inspectZip(path: string, size: number): Promise<{ crc64: string; contents: ZipContents }> {
-  const crc = new Crc64();
-  const inspector = new ZipInspector(size);
-  for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) {
-    crc.update(chunk);
-    inspector.update(chunk);
-  }
-  const inspection = inspector.finish();
-  const contents =
-    inspection.kind === 'complete'
-      ? inspection.contents
-      : await readCentralDirectory(inspection, createReadStream(path, { start: inspection.start, end: inspection.end }) as AsyncIterable<Buffer>);
-  return { crc64: crc.digest(), contents };
+/** The function's own read (readArchive), over the local file. */
+async function inspectZip(path: string, size: number, concurrency: number): Promise<ArchiveRead> {
+  const source: ByteSource = {
+    size,
+    concurrency: () => concurrency,
+    read: async (range, onChunk, signal) => {
+      let position = range.start;
+      for await (const chunk of createReadStream(path, { start: range.start, end: range.end, signal }) as AsyncIterable<Buffer>) {
+        await onChunk(chunk, position);
+        position += chunk.length;
+      }
+    },
+  };
+  return readArchive(source);
 }
 
 export async function sizeOf(path: string): Promise<number> {
@@ -97,7 +100,7 @@ export function describeCheck(report: CheckReport): string {
     `zip       ${report.zip.path} (${report.zip.size} bytes${report.zip.entries === undefined ? '' : `, ${report.zip.entries} entries`})`,
     ...(report.zip.crc64 ? [`crc64     ${report.zip.crc64}`] : []),
     `manifest  ${report.manifest.path}${report.manifest.layerName ? ` (layer ${report.manifest.layerName}, ${report.manifest.compatibleRuntime?.join(', ')})` : ''}`,
-    ...report.problems.map((p) => `error     ${p.code}: ${p.message}`),
+    ...report.problems.map((p) => `error     ${p.code}${p.entry === undefined ? '' : ` (entry ${JSON.stringify(p.entry)})`}: ${p.message}`),
     report.ok ? 'ok: the function would accept this layer' : `not ok: ${report.problems.length} problem(s)`,
   ];
   return lines.join('\n');

@@ -11,7 +11,19 @@ export {
   type SeedOptions,
 } from './oss';
 export type { ObjectCreatedEventName, OssEventRecord } from './oss-events';
-export { createMemoryBackend, STREAM_PIECE_BYTES, type ListedObject, type ObjectMeta, type OssBackend, type StoredObject, type WrittenBody } from './oss-storage';
+export {
+  createMemoryBackend,
+  STREAM_PIECE_BYTES,
+  type ListedObject,
+  type ObjectMeta,
+  type OssBackend,
+  type PartRecord,
+  type StoredObject,
+  type UploadRecord,
+  type UploadStore,
+  type WrittenBody,
+} from './oss-storage';
+export { SERVED_OPERATIONS, type ServedOperation } from './oss-operations';
 export { createFolderBackend, type FolderBackend } from './oss-folder-backend';
 export { RequestLog } from './request-log';
 export { ServiceError } from './service';

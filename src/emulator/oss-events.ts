@@ -1,7 +1,13 @@
 import type { ObjectMeta } from './oss-storage';
 import { unquote } from './oss-xml';
 
-/** The event names OSS gives a created object; the trigger configuration adds an `oss:` prefix. */
+/**
+ * The event names OSS gives a created object; the trigger configuration adds an `oss:` prefix.
+ * The emulator fires one per successful PutObject, CopyObject, CompleteMultipartUpload and
+ * AppendObject (each append, the object possibly incomplete: the publisher ignores it, and firing it
+ * lets that be seen locally). InitiateMultipartUpload and UploadPart events are not fired: they
+ * never name a whole object, and s.yaml's triggers do not subscribe to them.
+ */
 export type ObjectCreatedEventName =
   | 'ObjectCreated:PutObject'
   | 'ObjectCreated:PostObject'

@@ -1,12 +1,22 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream, type Stats } from 'node:fs';
 import { mkdir, readFile, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, extname, join, relative, sep } from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Crc64 } from '../checksum/crc64';
 import { quotedEtag } from './oss-object-http';
-import { type ListedObject, type ObjectMeta, type OssBackend, STREAM_PIECE_BYTES, type StoredObject, type WrittenBody } from './oss-storage';
+import {
+  Digests,
+  type ListedObject,
+  type ObjectMeta,
+  type OssBackend,
+  type PartRecord,
+  STREAM_PIECE_BYTES,
+  type StoredObject,
+  type UploadRecord,
+  type UploadStore,
+  type WrittenBody,
+} from './oss-storage';
 import { ServiceError } from './service';
 
 /**
@@ -16,6 +26,9 @@ import { ServiceError } from './service';
  * A file is an object only while its sidecar matches it (same size and mtime). A file copied in by
  * hand has none until `adopt` describes it, which the local watcher does once the copy has settled:
  * until then OSS does not list or serve it, so a half-copied zip is never read as a whole one.
+ *
+ * Multipart uploads in progress live in `<root>/.oss-meta/.uploads/<uploadId>/`: the upload's
+ * description, and each part as a file beside its own description, so they survive a restart.
  */
 export interface FolderBackend extends OssBackend {
   readonly root: string;
@@ -40,11 +53,14 @@ interface Sidecar {
   lastModified: string;
   contentType: string;
   objectType: ObjectMeta['objectType'];
+  /** Absent in sidecars written before metadata was kept. */
+  metadata?: Record<string, string>;
 }
 
 const META_FOLDER = '.oss-meta';
 /** Streamed uploads land here first, on the same file system, and are renamed into place when complete. */
 const INCOMING_FOLDER = join(META_FOLDER, '.incoming');
+const UPLOADS_FOLDER = join(META_FOLDER, '.uploads');
 
 const CONTENT_TYPES: Record<string, string> = {
   '.zip': 'application/zip',
@@ -94,6 +110,7 @@ export function createFolderBackend(root: string): FolderBackend {
   return {
     root,
     bucketFolder,
+    uploads: folderUploadStore(join(root, UPLOADS_FOLDER), stage),
     keyOf(bucket, path) {
       const inside = relative(bucketFolder(bucket), path);
       if (inside === '' || inside.startsWith('..')) return undefined;
@@ -105,6 +122,12 @@ export function createFolderBackend(root: string): FolderBackend {
     },
     async hasBucket(bucket) {
       return (await fileStats(bucketFolder(bucket)))?.isDirectory() ?? false;
+    },
+    async bucketCreated(bucket) {
+      const folder = await fileStats(bucketFolder(bucket));
+      if (!folder?.isDirectory()) return undefined;
+      // Some file systems keep no birth time (0): the folder's last status change is the next best.
+      return new Date(Math.floor((folder.birthtimeMs || folder.ctimeMs) / 1000) * 1000);
     },
     async get(bucket, key) {
       if (!isFileKey(key)) return undefined;
@@ -170,6 +193,7 @@ export function createFolderBackend(root: string): FolderBackend {
         lastModified: new Date(Math.floor(after.mtimeMs / 1000) * 1000),
         contentType: CONTENT_TYPES[extname(key).toLowerCase()] ?? 'application/octet-stream',
         objectType: 'Normal',
+        metadata: {},
       };
       await writeSidecar(sidecarPath(bucket, key), meta, after.mtimeMs);
       return meta;
@@ -210,6 +234,7 @@ function metaOf(sidecar: Sidecar): ObjectMeta {
     lastModified: new Date(sidecar.lastModified),
     contentType: sidecar.contentType,
     objectType: sidecar.objectType,
+    metadata: sidecar.metadata ?? {},
   };
 }
 
@@ -222,6 +247,7 @@ async function writeSidecar(path: string, meta: ObjectMeta, mtimeMs: number): Pr
     lastModified: meta.lastModified.toISOString(),
     contentType: meta.contentType,
     objectType: meta.objectType,
+    metadata: meta.metadata,
   };
   await mkdir(dirname(path), { recursive: true });
   await writeFile(path, `${JSON.stringify(sidecar, null, 2)}\n`);
@@ -236,32 +262,9 @@ async function* readPieces(path: string, start: number, end: number): AsyncItera
   yield* createReadStream(path, { start, end: end - 1, highWaterMark: STREAM_PIECE_BYTES }) as AsyncIterable<Buffer>;
 }
 
-/** MD5, CRC-64 and size of the bytes passing by, as OSS computes them on upload. */
-class Digests {
-  private readonly md5 = createHash('md5');
-  private readonly crc = new Crc64();
-  private size = 0;
-
-  update(chunk: Uint8Array): void {
-    this.md5.update(chunk);
-    this.crc.update(chunk);
-    this.size += chunk.byteLength;
-  }
-
-  result(): WrittenBody {
-    return { size: this.size, md5: this.md5.digest(), crc64: this.crc.digest() };
-  }
-}
-
 async function writeDigesting(body: AsyncIterable<Uint8Array>, path: string): Promise<WrittenBody> {
   const digests = new Digests();
-  const tap = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      digests.update(chunk);
-      done(null, chunk);
-    },
-  });
-  await pipeline(Readable.from(body), tap, createWriteStream(path));
+  await pipeline(Readable.from(digests.tap(body)), createWriteStream(path));
   return digests.result();
 }
 
@@ -269,4 +272,82 @@ async function digestFile(path: string): Promise<WrittenBody> {
   const digests = new Digests();
   for await (const chunk of createReadStream(path, { highWaterMark: STREAM_PIECE_BYTES }) as AsyncIterable<Buffer>) digests.update(chunk);
   return digests.result();
+}
+
+interface StoredUpload extends Omit<UploadRecord, 'initiated'> {
+  initiated: string;
+}
+
+interface StoredPart extends Omit<PartRecord, 'lastModified'> {
+  lastModified: string;
+}
+
+/**
+ * `<folder>/<uploadId>/upload.json` describes an upload; `<n>.part` holds part n's bytes and
+ * `<n>.json` its description, written after the bytes are in place: a part is there once its
+ * description is. Parallel part uploads touch different files.
+ */
+function folderUploadStore(folder: string, stage: () => Promise<string>): UploadStore {
+  const uploadFolder = (uploadId: string): string => {
+    // Upload ids come from requests: only the hex ids this store hands out name a folder.
+    if (!/^[0-9A-F]{32}$/.test(uploadId)) throw new Error(`Not an upload id: ${uploadId}`);
+    return join(folder, uploadId);
+  };
+  const readJson = async <T>(path: string): Promise<T | undefined> => {
+    try {
+      return JSON.parse(await readFile(path, 'utf8')) as T;
+    } catch {
+      return undefined;
+    }
+  };
+  const recordOf = (stored: StoredUpload): UploadRecord => ({ ...stored, initiated: new Date(stored.initiated) });
+  const get = async (uploadId: string): Promise<UploadRecord | undefined> => {
+    if (!/^[0-9A-F]{32}$/.test(uploadId)) return undefined;
+    const stored = await readJson<StoredUpload>(join(uploadFolder(uploadId), 'upload.json'));
+    return stored === undefined ? undefined : recordOf(stored);
+  };
+
+  return {
+    async create(upload) {
+      const path = uploadFolder(upload.uploadId);
+      await mkdir(path, { recursive: true });
+      const stored: StoredUpload = { ...upload, initiated: upload.initiated.toISOString() };
+      await writeFile(join(path, 'upload.json'), `${JSON.stringify(stored, null, 2)}\n`);
+    },
+    get,
+    async list(bucket) {
+      const ids = await readdir(folder).catch(() => []);
+      const records = await Promise.all(ids.map((id) => get(id)));
+      return records.filter((record): record is UploadRecord => record?.bucket === bucket);
+    },
+    async putPart(uploadId, partNumber, body, describePart) {
+      const path = uploadFolder(uploadId);
+      const staged = await stage();
+      try {
+        const part = describePart(await writeDigesting(body, staged));
+        await rename(staged, join(path, `${partNumber}.part`));
+        const stored: StoredPart = { ...part, lastModified: part.lastModified.toISOString() };
+        await writeFile(join(path, `${partNumber}.json`), `${JSON.stringify(stored)}\n`);
+        return part;
+      } catch (error) {
+        await rm(staged, { force: true });
+        throw error;
+      }
+    },
+    async parts(uploadId) {
+      const path = uploadFolder(uploadId);
+      const names = (await readdir(path).catch(() => [])).filter((name) => /^\d+\.json$/.test(name));
+      const parts = await Promise.all(names.map((name) => readJson<StoredPart>(join(path, name))));
+      return parts
+        .filter((part): part is StoredPart => part !== undefined)
+        .map((part) => ({ ...part, lastModified: new Date(part.lastModified) }))
+        .sort((a, b) => a.partNumber - b.partNumber);
+    },
+    readPart(uploadId, partNumber) {
+      return createReadStream(join(uploadFolder(uploadId), `${partNumber}.part`), { highWaterMark: STREAM_PIECE_BYTES }) as AsyncIterable<Buffer>;
+    },
+    async delete(uploadId) {
+      await rm(uploadFolder(uploadId), { recursive: true, force: true });
+    },
+  };
 }

@@ -19,10 +19,6 @@ export function quotedEtag(digest: Buffer, suffix = ''): string {
 }
 
 /** A standard Content-MD5 (base64 of the raw digest), when the client sent one, must match the body. */
-export function verifyContentMd5(headers: Headers, bytes: Uint8Array): void {
-  verifyContentMd5Digest(headers, md5(bytes));
-}
-
 export function verifyContentMd5Digest(headers: Headers, digest: Buffer): void {
   const sent = headers.get('content-md5');
   if (sent === null) return;
@@ -91,9 +87,52 @@ function unsatisfiable(size: number): never {
   throw new ServiceError(416, 'InvalidRange', 'The requested range cannot be satisfied.', { ActualObjectSize: String(size) });
 }
 
+/** Standard headers a write may set that OSS keeps with the object and sends back on GET and HEAD. */
+const STORED_HEADERS = ['cache-control', 'content-disposition', 'content-encoding', 'content-language', 'expires'];
+const USER_META_PREFIX = 'x-oss-meta-';
+/**
+ * OSS's limit on the user metadata of one object (names and values together). OSS's error code for
+ * going over it is UNVERIFIED; InvalidArgument names the header.
+ */
+const MAX_USER_META_BYTES = 8 * 1024;
+
+/** The metadata a PUT, Initiate, Append or a REPLACE copy stores: `x-oss-meta-*` and the standard headers. */
+export function metadataOf(headers: Headers): Record<string, string> {
+  const metadata: Record<string, string> = {};
+  let userBytes = 0;
+  headers.forEach((value, name) => {
+    if (name.startsWith(USER_META_PREFIX)) userBytes += Buffer.byteLength(name) - USER_META_PREFIX.length + Buffer.byteLength(value);
+    if (name.startsWith(USER_META_PREFIX) || STORED_HEADERS.includes(name)) metadata[name] = value;
+  });
+  if (userBytes > MAX_USER_META_BYTES) {
+    throw new ServiceError(400, 'InvalidArgument', `The user metadata (x-oss-meta-*) is ${userBytes} bytes; OSS allows at most ${MAX_USER_META_BYTES}.`, {
+      ArgumentName: 'x-oss-meta-*',
+    });
+  }
+  return metadata;
+}
+
+/** GET query parameters that replace a header of the answer, and the header each replaces. */
+const RESPONSE_OVERRIDES: Record<string, string> = {
+  'response-content-type': 'content-type',
+  'response-content-language': 'content-language',
+  'response-expires': 'expires',
+  'response-cache-control': 'cache-control',
+  'response-content-disposition': 'content-disposition',
+  'response-content-encoding': 'content-encoding',
+};
+
+export function applyResponseOverrides(headers: Headers, query: URLSearchParams): void {
+  for (const [parameter, header] of Object.entries(RESPONSE_OVERRIDES)) {
+    const value = query.get(parameter);
+    if (value !== null) headers.set(header, value);
+  }
+}
+
 /** The headers OSS puts on GET and HEAD answers for an object. */
 export function objectHeaders(meta: ObjectMeta): Headers {
   const headers = new Headers({
+    ...meta.metadata,
     'accept-ranges': 'bytes',
     'content-type': meta.contentType,
     etag: meta.etag,

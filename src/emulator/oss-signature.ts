@@ -146,12 +146,16 @@ function ossStringToSign(request: Request, resource: OssResource, date: string):
   return lines.join('\n');
 }
 
+/**
+ * Sorted by header name, not by the whole `name:value` line: `x-oss-copy-source-range` comes after
+ * `x-oss-copy-source` however their values read, as ali-oss and OSS sort them.
+ */
 function canonicalOssHeaders(headers: Headers): string[] {
-  const lines: string[] = [];
+  const named: [string, string][] = [];
   headers.forEach((value, name) => {
-    if (name.startsWith('x-oss-')) lines.push(`${name}:${value.trim()}`);
+    if (name.startsWith('x-oss-')) named.push([name, value.trim()]);
   });
-  return lines.sort();
+  return named.sort(([a], [b]) => compareCodePoints(a, b)).map(([name, value]) => `${name}:${value}`);
 }
 
 function canonicalResource({ bucket, key, query }: OssResource): string {

@@ -1,23 +1,34 @@
-import { Crc64 } from '../checksum/crc64';
+import { crc64Combine } from '../checksum/combine';
 import type { Credential } from './auth';
 import { FaultInjector } from './faults';
+import { aclXml, bucketInfoXml, bucketLocationXml } from './oss-bucket';
 import { type ObjectCreatedEventName, type OssEventRecord, objectCreatedRecord } from './oss-events';
 import { listObjectsXml } from './oss-list';
-import { MultipartUploads } from './oss-multipart';
+import { MultipartUploads, wholeSeconds } from './oss-multipart';
 import {
+  type CopyWrite,
+  appendEtag,
+  appendPosition,
+  copyMetadata,
+  copySource,
+  copySourceRange,
+  evaluateCopyPreconditions,
+} from './oss-object-write';
+import {
+  applyResponseOverrides,
   evaluatePreconditions,
   forbidsOverwrite,
-  md5,
+  metadataOf,
   objectHeaders,
   quotedEtag,
   rejectConditionalWrite,
   resolveRange,
   streamOf,
-  verifyContentMd5,
   verifyContentMd5Digest,
 } from './oss-object-http';
-import { type OssResource, isSubresource, loggableQuery, verifyOssSignature } from './oss-signature';
-import { type ObjectMeta, type OssBackend, createMemoryBackend } from './oss-storage';
+import { type ServedOperation, identifyOperation, isServed } from './oss-operations';
+import { type OssResource, loggableQuery, verifyOssSignature } from './oss-signature';
+import { Digests, type ObjectMeta, type OssBackend, type StoredObject, type WrittenBody, createMemoryBackend } from './oss-storage';
 import { element, errorXml, xmlDocument } from './oss-xml';
 import { RequestLog } from './request-log';
 import { ServiceError, loggableHeaders, newRequestId, readBody } from './service';
@@ -38,6 +49,8 @@ export interface OssEmulatorOptions {
 /** A request as faults match it and the log records it. */
 export interface OssRequestTarget {
   method: string;
+  /** The OSS API operation, as OSS names it (`PutObject`, `ListParts`…). */
+  operation: string;
   bucket: string;
   /** Decoded; empty for bucket-level requests. */
   key: string;
@@ -57,6 +70,8 @@ export interface SeedOptions {
   /** Store no CRC, as OSS has none for copied or legacy objects: no `x-oss-hash-crc64ecma`. */
   withoutCrc?: boolean;
   contentType?: string;
+  /** Stored headers (`x-oss-meta-*`, Content-Disposition…), lower-case names. */
+  metadata?: Record<string, string>;
 }
 
 export type ObjectCreatedListener = (record: OssEventRecord) => void;
@@ -83,6 +98,14 @@ const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
 
 interface ParsedRequest extends OssResource {
   method: string;
+  operation: string;
+}
+
+/** One request on its way through an operation. */
+interface Call {
+  request: Request;
+  parsed: ParsedRequest;
+  requestId: string;
 }
 
 interface StoreWrite {
@@ -100,15 +123,48 @@ class OssService implements OssEmulator {
   readonly faults = new FaultInjector<OssRequestTarget>();
   private readonly backend: OssBackend;
   private readonly now: () => Date;
-  private readonly multipart = new MultipartUploads();
+  private readonly multipart: MultipartUploads;
   private readonly listeners = new Set<ObjectCreatedListener>();
   private readonly writes = new KeyedQueue();
   private readonly ready: Promise<void>;
+  private readonly operations: Record<ServedOperation, (call: Call) => Promise<Response>>;
 
   constructor(private readonly options: OssEmulatorOptions) {
     this.backend = options.backend ?? createMemoryBackend();
     this.now = options.now ?? (() => new Date());
+    this.multipart = new MultipartUploads(this.backend.uploads, this.now);
     this.ready = Promise.all((options.buckets ?? []).map((bucket) => this.createBucket(bucket))).then(() => undefined);
+    this.operations = {
+      ListObjects: (call) => this.listObjects(call),
+      ListObjectsV2: (call) => this.listObjects(call),
+      GetBucketInfo: (call) => this.getBucketInfo(call),
+      GetBucketLocation: async () => xmlResponse(bucketLocationXml(this.options.region)),
+      GetBucketAcl: async () => xmlResponse(aclXml(this.options.accountId, 'private')),
+      GetObjectACL: async ({ parsed: { bucket, key } }) => {
+        if ((await this.backend.get(bucket, key)) === undefined) throw noSuchKey(key);
+        return xmlResponse(aclXml(this.options.accountId, 'default'));
+      },
+      ListMultipartUploads: async ({ parsed }) => xmlResponse(await this.multipart.listUploadsXml(parsed.bucket, parsed.query)),
+      PutObject: (call) => this.putObjectRequest(call),
+      CopyObject: (call) => this.copyObject(call),
+      AppendObject: (call) => this.appendObject(call),
+      GetObject: (call) => this.getObject(call),
+      HeadObject: (call) => this.getObject(call),
+      GetObjectMeta: (call) => this.getObject(call),
+      DeleteObject: async ({ parsed }) => {
+        await this.backend.delete(parsed.bucket, parsed.key);
+        return new Response(null, { status: 204 });
+      },
+      InitiateMultipartUpload: (call) => this.initiateMultipartUpload(call),
+      UploadPart: (call) => this.uploadPart(call),
+      UploadPartCopy: (call) => this.uploadPartCopy(call),
+      CompleteMultipartUpload: (call) => this.completeMultipartUpload(call),
+      AbortMultipartUpload: async ({ parsed }) => {
+        await this.multipart.abort(parsed.bucket, parsed.key, parsed.query.get('uploadId'));
+        return new Response(null, { status: 204 });
+      },
+      ListParts: async ({ parsed }) => xmlResponse(await this.multipart.listPartsXml(parsed.bucket, parsed.key, parsed.query)),
+    };
   }
 
   handle = async (request: Request): Promise<Response> => {
@@ -118,7 +174,7 @@ class OssService implements OssEmulator {
     let response: Response;
     let code: string | undefined;
     try {
-      response = await this.serve(request, parsed, requestId);
+      response = await this.serve({ request, parsed, requestId });
     } catch (error) {
       if (!(error instanceof ServiceError)) throw error;
       code = error.code;
@@ -126,6 +182,7 @@ class OssService implements OssEmulator {
     }
     response.headers.set('x-oss-request-id', requestId);
     response.headers.set('server', 'AliyunOSS');
+    response.headers.set('date', this.now().toUTCString());
     this.requests.record({ ...describe(parsed), headers: loggableHeaders(request.headers), status: response.status, code, requestId });
     return response;
   };
@@ -138,7 +195,10 @@ class OssService implements OssEmulator {
   async putObject(bucket: string, key: string, bytes: Uint8Array, options: SeedOptions = {}): Promise<ObjectMeta> {
     await this.ready;
     if (!(await this.backend.hasBucket(bucket))) throw new Error(`No bucket ${bucket}: create it first`);
-    const meta = this.describeNewObject(bytes, quotedEtag(md5(bytes)), options.contentType ?? DEFAULT_CONTENT_TYPE, 'Normal');
+    const digests = new Digests();
+    digests.update(bytes);
+    const written = digests.result();
+    const meta = this.newObjectMeta(written, quotedEtag(written.md5), options.contentType ?? DEFAULT_CONTENT_TYPE, 'Normal', options.metadata ?? {});
     if (options.withoutCrc) meta.crc64 = undefined;
     await this.backend.put(bucket, key, bytes, meta);
     return meta;
@@ -175,99 +235,150 @@ class OssService implements OssEmulator {
     return this.record(eventName, bucket, key, meta, meta.size, newRequestId());
   }
 
-  private async serve(request: Request, parsed: ParsedRequest, requestId: string): Promise<Response> {
-    if (!(await this.backend.hasBucket(parsed.bucket))) {
-      throw new ServiceError(404, 'NoSuchBucket', 'The specified bucket does not exist.', { BucketName: parsed.bucket });
-    }
+  private async serve(call: Call): Promise<Response> {
+    const { parsed, request } = call;
+    if (parsed.bucket === '') throw notImplemented(parsed.operation);
+    if (!(await this.backend.hasBucket(parsed.bucket))) throw noSuchBucket(parsed.bucket);
     const { credentials, region, newAccount = false } = this.options;
     verifyOssSignature(request, parsed, { credentials, region, allowV1: !newAccount, now: this.now() });
-    return this.faults.apply(describe(parsed), () => this.dispatch(request, parsed, requestId));
+    const { operation } = parsed;
+    if (!isServed(operation)) throw notImplemented(operation);
+    return this.faults.apply(describe(parsed), () => this.operations[operation](call));
   }
 
-  private dispatch(request: Request, parsed: ParsedRequest, requestId: string): Promise<Response> {
-    const { method, key, query } = parsed;
-    const has = (name: string): boolean => query.has(name);
-    if (key === '') {
-      if (method === 'GET' && !hasOtherSubresources(query, ['continuation-token'])) return this.listObjects(parsed);
-    } else if (method === 'PUT' && has('uploadId') && !hasOtherSubresources(query, ['uploadId', 'partNumber'])) {
-      return this.uploadPart(request, parsed);
-    } else if (method === 'PUT' && !hasOtherSubresources(query, []) && !request.headers.has('x-oss-copy-source')) {
-      return this.putObjectRequest(request, parsed, requestId);
-    } else if (method === 'POST' && has('uploads') && !hasOtherSubresources(query, ['uploads'])) {
-      return this.initiateMultipartUpload(request, parsed);
-    } else if (method === 'POST' && has('uploadId') && !hasOtherSubresources(query, ['uploadId'])) {
-      return this.completeMultipartUpload(request, parsed, requestId);
-    } else if ((method === 'GET' || method === 'HEAD') && !hasOtherSubresources(query, method === 'HEAD' ? ['objectMeta'] : [])) {
-      return this.getObject(request, parsed);
-    } else if (method === 'DELETE' && has('uploadId') && !hasOtherSubresources(query, ['uploadId'])) {
-      this.multipart.abort(parsed.bucket, key, query.get('uploadId'));
-      return Promise.resolve(new Response(null, { status: 204 }));
-    } else if (method === 'DELETE' && !hasOtherSubresources(query, [])) {
-      return this.backend.delete(parsed.bucket, key).then(() => new Response(null, { status: 204 }));
-    }
-    throw new ServiceError(501, 'NotImplemented', `The OSS emulator does not implement ${method} ${[...query.keys()].join('&') || '(plain)'}.`);
-  }
-
-  private async putObjectRequest(request: Request, { bucket, key }: ParsedRequest, requestId: string): Promise<Response> {
+  private async putObjectRequest({ request, parsed: { bucket, key }, requestId }: Call): Promise<Response> {
     rejectConditionalWrite(request.headers);
     const write: StoreWrite = { forbidOverwrite: forbidsOverwrite(request.headers), eventName: 'ObjectCreated:PutObject', requestId };
     const contentType = request.headers.get('content-type') ?? DEFAULT_CONTENT_TYPE;
-    const { meta, digest } =
-      this.backend.putStream !== undefined && request.body !== null
-        ? await this.putStreamed(request, request.body, bucket, key, contentType, write)
-        : await this.putBuffered(request, bucket, key, contentType, write);
+    const metadata = metadataOf(request.headers);
+    let digest: Buffer = Buffer.alloc(0);
+    const meta = await this.writeObject(bucket, key, write, () =>
+      this.backend.putStream(bucket, key, bodyOf(request), (written) => {
+        verifyContentMd5Digest(request.headers, written.md5);
+        digest = written.md5;
+        return this.newObjectMeta(written, quotedEtag(written.md5), contentType, 'Normal', metadata);
+      }),
+    );
     return new Response(null, { status: 200, headers: writeHeaders(meta.etag, meta.crc64, digest.toString('base64')) });
   }
 
-  private async putBuffered(request: Request, bucket: string, key: string, contentType: string, write: StoreWrite): Promise<{ meta: ObjectMeta; digest: Buffer }> {
-    const bytes = await readBody(request);
-    verifyContentMd5(request.headers, bytes);
-    const digest = md5(bytes);
-    const meta = await this.store(bucket, key, bytes, this.describeNewObject(bytes, quotedEtag(digest), contentType, 'Normal'), write);
-    return { meta, digest };
-  }
-
-  /** The body goes to the backend as it arrives, with its digests computed on the way. */
-  private async putStreamed(
-    request: Request,
-    body: ReadableStream<Uint8Array>,
-    bucket: string,
-    key: string,
-    contentType: string,
-    write: StoreWrite,
-  ): Promise<{ meta: ObjectMeta; digest: Buffer }> {
-    let digest: Buffer = Buffer.alloc(0);
-    // Node's web streams are async iterable; the DOM typings in use do not say so.
-    const pieces = body as unknown as AsyncIterable<Uint8Array>;
+  /** CopyObject keeps the source's bytes, ETag and CRC; the metadata is the source's or the request's. */
+  private async copyObject({ request, parsed: { bucket, key }, requestId }: Call): Promise<Response> {
+    const source = await this.copySourceObject(request.headers);
+    if (evaluateCopyPreconditions(request.headers, source) === 'not-modified') return new Response(null, { status: 304 });
+    const copied: CopyWrite = copyMetadata(request.headers, source, DEFAULT_CONTENT_TYPE);
+    const write: StoreWrite = { forbidOverwrite: forbidsOverwrite(request.headers), eventName: 'ObjectCreated:CopyObject', requestId };
     const meta = await this.writeObject(bucket, key, write, () =>
-      this.backend.putStream!(bucket, key, pieces, (written) => {
-        verifyContentMd5Digest(request.headers, written.md5);
-        digest = written.md5;
-        return this.newObjectMeta(written.size, quotedEtag(written.md5), written.crc64, contentType, 'Normal');
-      }),
+      this.backend.putStream(bucket, key, source.read(0, source.size), (written) => ({
+        ...this.newObjectMeta(written, source.etag, copied.contentType, source.objectType, copied.metadata),
+        crc64: source.crc64,
+      })),
     );
-    return { meta, digest };
+    const response = xmlResponse(xmlDocument('CopyObjectResult', [element('LastModified', meta.lastModified.toISOString()), element('ETag', meta.etag)]));
+    if (meta.crc64 !== undefined) response.headers.set('x-oss-hash-crc64ecma', meta.crc64);
+    return response;
   }
 
-  private async initiateMultipartUpload(request: Request, { bucket, key }: ParsedRequest): Promise<Response> {
+  /** The object `x-oss-copy-source` names, in this account's buckets. */
+  private async copySourceObject(headers: Headers): Promise<StoredObject> {
+    const { bucket, key } = copySource(headers);
+    if (!(await this.backend.hasBucket(bucket))) throw noSuchBucket(bucket);
+    const object = await this.backend.get(bucket, key);
+    if (object === undefined) throw noSuchKey(key);
+    return object;
+  }
+
+  /**
+   * AppendObject: the bytes go after the object's, at `position`, which must be its length. The CRC
+   * is the previous one combined with the appended bytes' (OSS does not read the object again).
+   */
+  private async appendObject({ request, parsed: { bucket, key, query }, requestId }: Call): Promise<Response> {
+    const position = appendPosition(query);
+    const write: StoreWrite = { forbidOverwrite: false, eventName: 'ObjectCreated:AppendObject', requestId };
+    const meta = await this.writeObject(bucket, key, write, async () => {
+      const previous = await this.backend.get(bucket, key);
+      if (previous !== undefined && previous.objectType !== 'Appendable') {
+        throw new ServiceError(409, 'ObjectNotAppendable', 'The object is not appendable.', { Key: key });
+      }
+      const length = previous?.size ?? 0;
+      if (position !== length) {
+        throw new ServiceError(409, 'PositionNotEqualToLength', 'Position is not equal to file length.', {}, { 'x-oss-next-append-position': String(length) });
+      }
+      const appended = new Digests();
+      const body = concatenate(previous === undefined ? [] : [previous.read(0, previous.size)], appended.tap(bodyOf(request)));
+      return this.backend.putStream(bucket, key, body, (written) => {
+        const added = appended.result();
+        verifyContentMd5Digest(request.headers, added.md5);
+        // Content-Type and metadata are set by the first append only.
+        const contentType = previous?.contentType ?? request.headers.get('content-type') ?? DEFAULT_CONTENT_TYPE;
+        const etag = appendEtag(previous?.etag, added.md5);
+        const meta = this.newObjectMeta(written, etag, contentType, 'Appendable', previous?.metadata ?? metadataOf(request.headers));
+        meta.crc64 = appendedCrc(previous, added);
+        return meta;
+      });
+    });
+    const headers = writeHeaders(meta.etag, meta.crc64);
+    headers.set('x-oss-next-append-position', String(meta.size));
+    return new Response(null, { status: 200, headers });
+  }
+
+  private async getObject({ request, parsed: { bucket, key, method, query } }: Call): Promise<Response> {
+    const object = await this.backend.get(bucket, key);
+    if (object === undefined) throw noSuchKey(key);
+    const headers = objectHeaders(object);
+    if (object.objectType === 'Appendable') headers.set('x-oss-next-append-position', String(object.size));
+    if (evaluatePreconditions(request.headers, object.etag) === 'not-modified') return new Response(null, { status: 304, headers });
+    if (method === 'GET') applyResponseOverrides(headers, query);
+    const range = resolveRange(request.headers, object.size);
+    const start = range?.start ?? 0;
+    const end = range === undefined ? object.size : range.end + 1;
+    headers.set('content-length', String(end - start));
+    if (range !== undefined) headers.set('content-range', `bytes ${range.start}-${range.end}/${object.size}`);
+    const status = range === undefined ? 200 : 206;
+    if (method === 'HEAD') return new Response(null, { status, headers });
+    return new Response(streamOf(object.read(start, end)), { status, headers });
+  }
+
+  private async initiateMultipartUpload({ request, parsed: { bucket, key } }: Call): Promise<Response> {
     if (forbidsOverwrite(request.headers) && (await this.backend.get(bucket, key)) !== undefined) throw fileAlreadyExists(key);
-    const uploadId = this.multipart.initiate(bucket, key, request.headers.get('content-type') ?? DEFAULT_CONTENT_TYPE);
+    const contentType = request.headers.get('content-type') ?? DEFAULT_CONTENT_TYPE;
+    const uploadId = await this.multipart.initiate(bucket, key, contentType, metadataOf(request.headers));
     return xmlResponse(xmlDocument('InitiateMultipartUploadResult', [element('Bucket', bucket), element('Key', key), element('UploadId', uploadId)]));
   }
 
-  private async uploadPart(request: Request, { bucket, key, query }: ParsedRequest): Promise<Response> {
-    const part = this.multipart.uploadPart(bucket, key, query, request.headers, await readBody(request));
-    return new Response(null, { status: 200, headers: writeHeaders(part.etag, part.crc64, part.contentMd5) });
+  private async uploadPart({ request, parsed: { bucket, key, query } }: Call): Promise<Response> {
+    const part = await this.multipart.uploadPart(bucket, key, query, request.headers, bodyOf(request));
+    const etag = quotedEtag(Buffer.from(part.md5, 'hex'));
+    return new Response(null, { status: 200, headers: writeHeaders(etag, part.crc64, Buffer.from(part.md5, 'hex').toString('base64')) });
   }
 
-  private async completeMultipartUpload(request: Request, { bucket, key, query }: ParsedRequest, requestId: string): Promise<Response> {
+  /** UploadPartCopy: a part made of a byte range of another object (`x-oss-copy-source-range`). */
+  private async uploadPartCopy({ request, parsed: { bucket, key, query } }: Call): Promise<Response> {
+    await this.multipart.find(bucket, key, query.get('uploadId'));
+    const source = await this.copySourceObject(request.headers);
+    if (evaluateCopyPreconditions(request.headers, source) === 'not-modified') return new Response(null, { status: 304 });
+    const range = copySourceRange(request.headers, source.size);
+    const part = await this.multipart.uploadPart(bucket, key, query, new Headers(), source.read(range.start, range.end + 1));
+    const response = xmlResponse(
+      xmlDocument('CopyPartResult', [element('LastModified', part.lastModified.toISOString()), element('ETag', quotedEtag(Buffer.from(part.md5, 'hex')))]),
+    );
+    // ali-oss takes the part's ETag from the header, not from the XML.
+    writeHeaders(quotedEtag(Buffer.from(part.md5, 'hex')), part.crc64).forEach((value, name) => response.headers.set(name, value));
+    return response;
+  }
+
+  private async completeMultipartUpload({ request, parsed: { bucket, key, query }, requestId }: Call): Promise<Response> {
     const forbidOverwrite = forbidsOverwrite(request.headers);
-    const assembled = this.multipart.complete(bucket, key, query, request.headers, await readBody(request));
-    const meta = await this.store(bucket, key, assembled.bytes, this.describeNewObject(assembled.bytes, assembled.etag, assembled.contentType, 'Multipart'), {
-      forbidOverwrite,
-      eventName: 'ObjectCreated:CompleteMultipartUpload',
-      requestId,
-    });
+    const completed = await this.multipart.complete(bucket, key, query, request.headers, await readBody(request));
+    const write: StoreWrite = { forbidOverwrite, eventName: 'ObjectCreated:CompleteMultipartUpload', requestId };
+    const { upload } = completed;
+    const meta = await this.writeObject(bucket, key, write, () =>
+      this.backend.putStream(bucket, key, this.multipart.read(completed), (written) => {
+        if (written.size !== completed.size) throw new Error(`Upload ${upload.uploadId}: parts hold ${written.size} bytes, their records ${completed.size}`);
+        return { ...this.newObjectMeta(written, completed.etag, upload.contentType, 'Multipart', upload.metadata), crc64: completed.crc64 };
+      }),
+    );
+    await this.multipart.forget(upload.uploadId);
     const body = xmlDocument('CompleteMultipartUploadResult', [
       element('Location', `http://${hostIdOf(bucket, this.options.region)}/${key}`),
       element('Bucket', bucket),
@@ -279,45 +390,32 @@ class OssService implements OssEmulator {
     return response;
   }
 
-  private async getObject(request: Request, { bucket, key, method }: ParsedRequest): Promise<Response> {
-    const object = await this.backend.get(bucket, key);
-    if (object === undefined) throw new ServiceError(404, 'NoSuchKey', 'The specified key does not exist.', { Key: key });
-    const headers = objectHeaders(object);
-    if (evaluatePreconditions(request.headers, object.etag) === 'not-modified') return new Response(null, { status: 304, headers });
-    const range = resolveRange(request.headers, object.size);
-    const start = range?.start ?? 0;
-    const end = range === undefined ? object.size : range.end + 1;
-    headers.set('content-length', String(end - start));
-    if (range !== undefined) headers.set('content-range', `bytes ${range.start}-${range.end}/${object.size}`);
-    const status = range === undefined ? 200 : 206;
-    if (method === 'HEAD') return new Response(null, { status, headers });
-    return new Response(streamOf(object.read(start, end)), { status, headers });
-  }
-
-  private async listObjects({ bucket, query }: ParsedRequest): Promise<Response> {
+  private async listObjects({ parsed: { bucket, query } }: Call): Promise<Response> {
     return xmlResponse(listObjectsXml(bucket, this.options.accountId, await this.backend.list(bucket), query));
   }
 
-  private describeNewObject(bytes: Uint8Array, etag: string, contentType: string, objectType: ObjectMeta['objectType']): ObjectMeta {
-    return this.newObjectMeta(bytes.byteLength, etag, new Crc64().update(bytes).digest(), contentType, objectType);
+  private async getBucketInfo({ parsed: { bucket } }: Call): Promise<Response> {
+    const created = (await this.backend.bucketCreated(bucket)) ?? this.now();
+    const { accountId, region } = this.options;
+    return xmlResponse(bucketInfoXml({ bucket, created, accountId, region }));
   }
 
-  private newObjectMeta(size: number, etag: string, crc64: string, contentType: string, objectType: ObjectMeta['objectType']): ObjectMeta {
+  private newObjectMeta(
+    written: WrittenBody,
+    etag: string,
+    contentType: string,
+    objectType: ObjectMeta['objectType'],
+    metadata: Record<string, string>,
+  ): ObjectMeta {
     // Whole seconds, as Last-Modified carries them: an object's date then reads back the same everywhere.
-    const lastModified = new Date(Math.floor(this.now().getTime() / 1000) * 1000);
-    return { size, etag, crc64, lastModified, contentType, objectType };
+    return { size: written.size, etag, crc64: written.crc64, lastModified: wholeSeconds(this.now()), contentType, objectType, metadata };
   }
 
-  private async store(bucket: string, key: string, bytes: Uint8Array, meta: ObjectMeta, write: StoreWrite): Promise<ObjectMeta> {
-    // OSS decides create-if-absent atomically; the backend's get and put are two awaits, so writes
-    // to one key queue behind each other or two concurrent forbid-overwrite PUTs could both win.
-    return this.writeObject(bucket, key, write, async () => {
-      await this.backend.put(bucket, key, bytes, meta);
-      return meta;
-    });
-  }
-
-  /** Checks forbid-overwrite, stores with `put` and announces the new object, queued per key. */
+  /**
+   * Checks forbid-overwrite, stores with `put` and announces the new object, queued per key: OSS
+   * decides create-if-absent atomically, and the backend's get and put are two awaits, so two
+   * concurrent forbid-overwrite writes could otherwise both win.
+   */
   private writeObject(bucket: string, key: string, write: StoreWrite, put: () => Promise<ObjectMeta>): Promise<ObjectMeta> {
     return this.writes.run(`${bucket}/${key}`, async () => {
       const previous = await this.backend.get(bucket, key);
@@ -347,22 +445,34 @@ class OssService implements OssEmulator {
   }
 
   private errorResponse(error: ServiceError, method: string, requestId: string, bucket: string): Response {
-    // HEAD answers carry no body, errors included (alibaba-cloud.md §6.5).
-    if (method === 'HEAD') return new Response(null, { status: error.status });
-    return xmlResponse(errorXml(error, requestId, hostIdOf(bucket, this.options.region)), error.status);
+    const body = errorXml(error, requestId, hostIdOf(bucket, this.options.region));
+    const headers = new Headers(error.headers);
+    // HEAD answers carry no body, errors included; OSS puts the error, base64, in x-oss-err (alibaba-cloud.md §6.5).
+    if (method === 'HEAD') {
+      headers.set('x-oss-err', Buffer.from(body).toString('base64'));
+      return new Response(null, { status: error.status, headers });
+    }
+    headers.set('content-type', 'application/xml');
+    return new Response(body, { status: error.status, headers });
   }
 }
 
 /**
- * Path-style for IP and localhost endpoints (ali-oss `sldEnable`), virtual-host style otherwise:
- * the bucket is then the first label of the URL's host. The key is decoded once, so `%2B` is `+`.
+ * Where the bucket is: in the URL's host (`<bucket>.oss-<region>.aliyuncs.com`, virtual-host
+ * style), in the first path segment (path-style, ali-oss `sldEnable`), or, for an IP endpoint, in
+ * the `Host` header: ali-oss given `http://127.0.0.1:9000` and no `sldEnable` sends `/<key>` with
+ * `Host: <bucket>.oss-<region>.aliyuncs.com` (alibaba-cloud.md §7.1). With `sldEnable` it sends that
+ * Host too, and the path then starts with the bucket: a path whose first segment is the Host's
+ * bucket is read path-style. The key is decoded once, so `%2B` is `+`.
  */
 function parseRequest(request: Request): ParsedRequest {
   const url = new URL(request.url);
-  const pathStyle = isLoopbackOrIp(url.hostname);
   const path = url.pathname.slice(1);
   const slash = path.indexOf('/');
-  const bucket = pathStyle ? (slash === -1 ? path : path.slice(0, slash)) : (url.hostname.split('.')[0] ?? '');
+  const firstSegment = slash === -1 ? path : path.slice(0, slash);
+  const hostBucket = isLoopbackOrIp(url.hostname) ? bucketOfHost(hostnameOf(request.headers.get('host'))) : bucketOfHost(url.hostname);
+  const pathStyle = isLoopbackOrIp(url.hostname) && (hostBucket === undefined || hostBucket === firstSegment);
+  const bucket = pathStyle ? firstSegment : (hostBucket ?? '');
   const encodedKey = pathStyle ? (slash === -1 ? '' : path.slice(slash + 1)) : path;
   let key: string;
   try {
@@ -371,20 +481,59 @@ function parseRequest(request: Request): ParsedRequest {
     // An undecodable key is answered by the error path with the key kept as sent.
     key = encodedKey;
   }
-  return { method: request.method.toUpperCase(), bucket, key, query: url.searchParams };
+  const method = request.method.toUpperCase();
+  const operation = identifyOperation({ method, bucket, key, query: url.searchParams, headers: request.headers });
+  return { method, operation, bucket, key, query: url.searchParams };
+}
+
+/** `team-layers` in `team-layers.oss-cn-hangzhou.aliyuncs.com`; none for `oss-cn-hangzhou.aliyuncs.com` or an IP. */
+function bucketOfHost(hostname: string | undefined): string | undefined {
+  if (hostname === undefined || isLoopbackOrIp(hostname)) return undefined;
+  const labels = hostname.split('.');
+  const serviceLabels = hostname.endsWith('.aliyuncs.com') ? 3 : 1;
+  return labels.length > serviceLabels ? labels[0] : undefined;
+}
+
+function hostnameOf(host: string | null): string | undefined {
+  if (host === null || host === '') return undefined;
+  return host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.replace(/:\d+$/, '');
 }
 
 function isLoopbackOrIp(hostname: string): boolean {
   return hostname === 'localhost' || /^\d{1,3}(\.\d{1,3}){3}$/.test(hostname) || hostname.startsWith('[');
 }
 
-function describe({ method, bucket, key, query }: ParsedRequest): OssRequestTarget {
-  return { method, bucket, key, query: loggableQuery(query) };
+function describe({ method, operation, bucket, key, query }: ParsedRequest): OssRequestTarget {
+  return { method, operation, bucket, key, query: loggableQuery(query) };
 }
 
-/** True when the query names a sub-resource other than those `allowed`: an operation we do not emulate. */
-function hasOtherSubresources(query: URLSearchParams, allowed: readonly string[]): boolean {
-  return [...query.keys()].some((name) => isSubresource(name) && !allowed.includes(name));
+function bodyOf(request: Request): AsyncIterable<Uint8Array> {
+  // Node's web streams are async iterable; the DOM typings in use do not say so.
+  return (request.body ?? new ReadableStream<Uint8Array>({ start: (controller) => controller.close() })) as unknown as AsyncIterable<Uint8Array>;
+}
+
+async function* concatenate(first: readonly AsyncIterable<Uint8Array>[], last: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
+  for (const body of first) yield* body;
+  yield* last;
+}
+
+/** The CRC of the object after an append: undefined when the object before had none to combine with. */
+function appendedCrc(previous: ObjectMeta | undefined, added: WrittenBody): string | undefined {
+  if (previous === undefined) return added.crc64;
+  if (previous.crc64 === undefined) return undefined;
+  return crc64Combine(previous.crc64, added.crc64, added.size);
+}
+
+function notImplemented(operation: string): ServiceError {
+  return new ServiceError(501, 'NotImplemented', `The local OSS does not serve ${operation}. See README, "What the local OSS serves".`, { Operation: operation });
+}
+
+function noSuchBucket(bucket: string): ServiceError {
+  return new ServiceError(404, 'NoSuchBucket', 'The specified bucket does not exist.', { BucketName: bucket });
+}
+
+function noSuchKey(key: string): ServiceError {
+  return new ServiceError(404, 'NoSuchKey', 'The specified key does not exist.', { Key: key });
 }
 
 function fileAlreadyExists(key: string): ServiceError {
@@ -392,7 +541,7 @@ function fileAlreadyExists(key: string): ServiceError {
 }
 
 function hostIdOf(bucket: string, region: string): string {
-  return `${bucket}.oss-${region}.aliyuncs.com`;
+  return bucket === '' ? `oss-${region}.aliyuncs.com` : `${bucket}.oss-${region}.aliyuncs.com`;
 }
 
 function writeHeaders(etag: string, crc64: string | undefined, contentMd5?: string): Headers {

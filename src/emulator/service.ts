@@ -11,6 +11,8 @@ export class ServiceError extends Error {
     message: string,
     /** Extra fields the service adds to this error's body (OSS `<Condition>`, `<Key>`…). */
     readonly details: Record<string, string> = {},
+    /** Headers the answer carries besides the body (OSS `x-oss-next-append-position`). */
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
     this.name = 'ServiceError';

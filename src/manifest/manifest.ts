@@ -1,53 +1,75 @@
 import * as z from 'zod/mini';
 import { InvalidInputError } from '../errors';
 import { describeIssues } from '../validation';
+import { knownRuntimes, nearMiss, runtimeProblem } from './runtimes';
+
+export { FC3_RUNTIMES, RUNTIMES, knownRuntimes } from './runtimes';
 
 /** Manifests are small; a bigger object is a mistake, refused before it is read (CONTRACT §4). */
 export const MAX_MANIFEST_BYTES = 64 * 1024;
 
-export const RUNTIMES = [
-  'nodejs20', 'nodejs18', 'nodejs16', 'nodejs14', 'nodejs12', 'nodejs10', 'nodejs8', 'nodejs6',
-  'python3.10', 'python3.9', 'python3', 'python2.7',
-  'java11', 'java8',
-  'php7.2',
-  'go1',
-  'dotnetcore3.1', 'dotnetcore2.1',
-  'custom.debian10', 'custom',
-] as const;
-
-export type Runtime = (typeof RUNTIMES)[number];
-
 const LAYER_NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,127}$/;
+
+const FIELDS = ['layerName', 'description', 'compatibleRuntime', 'license', 'public', 'retain'];
 
 const retainCount = z.int().check(z.minimum(1, { message: 'must keep at least 1 version' }), z.maximum(1000));
 
 // Strict: an unknown field is most often a misspelt one, and must not publish silently.
-const manifestSchema = z.strictObject({
-  layerName: z.string().check(
-    z.refine((name) => LAYER_NAME.test(name), {
-      message:
-        'must be 1-128 letters, digits, _ and -, starting with a letter or _ (Function Compute layer name rules)',
-    }),
-  ),
-  description: z.optional(z.string().check(z.maxLength(256))),
-  // Sent to FC 3.0, recorded otherwise (CONTRACT §4).
-  license: z.optional(z.string()),
-  // The layer's ACL after a publish; unset leaves it as it is.
-  public: z.optional(z.boolean()),
-  // Versions kept after a publish (issue 12); `dryRun` only records what would be deleted.
-  retain: z.optional(z.union([retainCount, z.strictObject({ keep: retainCount, dryRun: z.optional(z.boolean()) })])),
-  compatibleRuntime: z.array(z.enum(RUNTIMES)).check(
-    z.minLength(1, { message: 'must list at least one runtime' }),
-    z.refine((runtimes) => new Set(runtimes).size === runtimes.length, {
-      message: 'lists a runtime more than once',
-    }),
-  ),
-});
+function manifestSchema(apiVersion: string) {
+  const known = knownRuntimes(apiVersion);
+  return z.strictObject({
+    layerName: z.string().check(
+      z.refine((name) => LAYER_NAME.test(name), {
+        message:
+          'must be 1-128 letters, digits, _ and -, starting with a letter or _ (Function Compute layer name rules)',
+      }),
+    ),
+    description: z.optional(z.string().check(z.maxLength(256))),
+    compatibleRuntime: z.array(
+      z.string().check(
+        z.refine((runtime) => runtimeProblem(runtime, known) === undefined, {
+          error: (issue) => runtimeProblem(String(issue.input), known),
+        }),
+      ),
+    ).check(
+      z.minLength(1, { message: 'must list at least one runtime' }),
+      z.refine((runtimes) => new Set(runtimes).size === runtimes.length, {
+        message: 'lists a runtime more than once',
+      }),
+    ),
+    // Sent to FC 3.0 (2023-03-30), which keeps it with the version; recorded under the other APIs.
+    license: z.optional(z.string()),
+    // The layer's ACL after a publish; unset leaves it as it is.
+    public: z.optional(z.boolean()),
+    // Versions kept after a publish (issue 12); `dryRun` only records what would be deleted.
+    retain: z.optional(z.union([retainCount, z.strictObject({ keep: retainCount, dryRun: z.optional(z.boolean()) })])),
+  });
+}
 
-export type Manifest = z.infer<typeof manifestSchema>;
+const schemas = new Map<string, ReturnType<typeof manifestSchema>>();
 
-/** Parses the manifest's bytes; every failure names the field at fault (`compatibleRuntime[1]: …`). */
-export function parseManifest(bytes: Uint8Array, key: string): Manifest {
+export type Manifest = z.infer<ReturnType<typeof manifestSchema>>;
+
+/** "descripton: is not a known field; did you mean description?" */
+function describeManifestIssues(issues: readonly z.core.$ZodIssue[]): string {
+  return issues
+    .map((issue) => {
+      if (issue.code !== 'unrecognized_keys') return describeIssues([issue]);
+      return issue.keys
+        .map((key) => {
+          const nearest = nearMiss(key, FIELDS);
+          return `${key}: is not a known field` + (nearest === undefined ? ` (fields: ${FIELDS.join(', ')})` : `; did you mean ${nearest}?`);
+        })
+        .join('; ');
+    })
+    .join('; ');
+}
+
+/**
+ * Parses the manifest's bytes; every failure names the field at fault (`compatibleRuntime[1]: …`). The
+ * runtimes allowed are those of `apiVersion`, the FC API in use (FC_API_VERSION).
+ */
+export function parseManifest(bytes: Uint8Array, key: string, apiVersion = '2021-04-06'): Manifest {
   const context = { key };
   if (bytes.byteLength > MAX_MANIFEST_BYTES) {
     throw manifestTooLarge(key, bytes.byteLength);
@@ -76,9 +98,14 @@ export function parseManifest(bytes: Uint8Array, key: string): Manifest {
       { context },
     );
   }
-  const result = manifestSchema.safeParse(json, { reportInput: true });
+  let schema = schemas.get(apiVersion);
+  if (schema === undefined) {
+    schema = manifestSchema(apiVersion);
+    schemas.set(apiVersion, schema);
+  }
+  const result = schema.safeParse(json, { reportInput: true });
   if (!result.success) {
-    throw new InvalidInputError('ManifestInvalid', `manifest ${key}: ${describeIssues(result.error.issues)}`, {
+    throw new InvalidInputError('ManifestInvalid', `manifest ${key}: ${describeManifestIssues(result.error.issues)}`, {
       context: { ...context, fields: result.error.issues.map((issue) => issue.path.join('.')) },
     });
   }

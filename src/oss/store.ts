@@ -8,6 +8,11 @@ export interface ObjectHead {
   lastModified: string;
   /** `x-oss-hash-crc64ecma`; absent on copied and legacy objects. */
   crc64: string | undefined;
+  /**
+   * The `Date` of the answer that described it: OSS's clock, which the ledger keeps time by
+   * (CONTRACT §7); absent when the answer had none.
+   */
+  answeredAt?: string;
 }
 
 export interface StreamOptions {
@@ -29,6 +34,25 @@ export interface ObjectStore {
   stream(key: string, options: StreamOptions): Promise<{ body: Readable; head: ObjectHead }>;
   /** With `forbidOverwrite`, resolves `'exists'` instead of replacing an object already there. */
   put(key: string, body: string | Buffer, options: { contentType: string; forbidOverwrite?: boolean }): Promise<'created' | 'exists'>;
+  /** PUTs `size` bytes read from `body` as they come, never holding them all. */
+  putStream(key: string, body: Readable, options: { contentType: string; size: number }): Promise<WrittenObject>;
+  /** InitiateMultipartUpload; resolves the upload id. */
+  createMultipartUpload(key: string, options: { contentType: string }): Promise<string>;
+  /** UploadPart of `size` bytes streamed from `body`. */
+  uploadPart(key: string, uploadId: string, partNumber: number, body: Readable, size: number): Promise<WrittenPart>;
+  completeMultipartUpload(key: string, uploadId: string, parts: readonly WrittenPart[]): Promise<WrittenObject>;
+  abortMultipartUpload(key: string, uploadId: string): Promise<void>;
+}
+
+/** What OSS answered for a write: ETag without quotes, and the CRC-64 of the bytes it stored (when it says). */
+export interface WrittenObject {
+  etag: string;
+  crc64: string | undefined;
+}
+
+export interface WrittenPart extends WrittenObject {
+  partNumber: number;
+  size: number;
 }
 
 export interface ObjectTooLarge {

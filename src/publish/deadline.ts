@@ -21,6 +21,37 @@ export class Deadline {
   get epochMs(): number {
     return this.endsAt;
   }
+
+  /**
+   * `operation`'s answer, unless it comes later than `reserveMs` before the end: then an
+   * OutOfTimeError, and the operation is left to finish or fail on its own. No request may keep
+   * the invocation past its time, whatever the client's own timeout (CONTRACT §7).
+   */
+  async within<T>(operation: Promise<T>, reserveMs: number, what: string): Promise<T> {
+    const leftMs = this.remainingMs() - reserveMs;
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new OutOfTimeError(`${what} had no answer in the time this invocation has left`)),
+        Math.max(0, Math.floor(leftMs)),
+      );
+    });
+    try {
+      return await Promise.race([operation, expired]);
+    } finally {
+      clearTimeout(timer);
+      // The abandoned operation may still fail; nobody waits for it any more.
+      operation.catch(() => undefined);
+    }
+  }
+}
+
+/** An operation abandoned at the deadline: its outcome is unknown, and the event is delivered again. */
+export class OutOfTimeError extends TransientError {
+  constructor(message: string) {
+    super(message, { context: { outcomeUnknown: true } });
+    this.name = 'OutOfTimeError';
+  }
 }
 
 export interface RetryPolicy {

@@ -1,6 +1,6 @@
 import { provenanceOf, withOtherUploader, type Uploader } from '../audit/provenance';
-import { writeAuditRecord } from '../audit/records';
-import { UploadLedger, uploadIdOf, type ClaimRecord } from '../audit/ledger';
+import { writeAuditRecord, type AuditKind } from '../audit/records';
+import { CreateLog, UploadLedger, uploadIdOf, type ClaimRecord } from '../audit/ledger';
 import type { AllowRule } from '../config';
 import {
   CodeChecksumMismatchError,
@@ -45,6 +45,8 @@ export interface PublishDeps {
   maxZipBytes: number;
   /** Concurrent ranged GETs per zip read (READ_CONCURRENCY). */
   readConcurrency: number;
+  /** FC_API_VERSION: which runtimes the manifest may name (CONTRACT §4). */
+  fcApiVersion?: string;
   allowedLayers: AllowRule[];
   /** RETAIN_VERSIONS: retention for manifests without `retain`. */
   retainVersions?: number | undefined;
@@ -55,12 +57,16 @@ export interface PublishDeps {
   invocationEndsAt: Date;
   requestId: string;
   now?: () => Date;
+  /** How deep in re-establishing a newer upload's result this flow runs (0: the event's own). */
+  restoreDepth?: number;
 }
 
 /** How often a delivery that found the upload claimed by another looks for its outcome. */
 const BUSY_POLL_MS = 1_000;
 /** An object missing right after its own ObjectCreated event is looked for again this often. */
 const MISSING_OBJECT_RETRIES_MS = [250, 750];
+/** Objects that keep being replaced while results are re-established: give up and be delivered again. */
+const MAX_RESTORE_DEPTH = 2;
 
 /**
  * What one event record does (CONTRACT §5), as plain steps over the storage and layer interfaces.
@@ -73,8 +79,19 @@ export async function publishRecord(input: RecordInput, deps: PublishDeps): Prom
 
 /** A record whose event fields are malformed still gets a result that says which field. */
 export async function reportInvalidRecord(input: RecordInput, deps: PublishDeps, error: InvalidInputError): Promise<SummaryEntry> {
-  return new RecordFlow(input, deps).fail(error, undefined);
+  return new RecordFlow(input, deps).reportInvalid(error);
 }
+
+interface HeldClaim {
+  ledger: UploadLedger;
+  record: ClaimRecord;
+}
+
+/** What the zip and manifest are now, against the versions this flow worked on. */
+type ObjectsNow =
+  | { state: 'current' }
+  | { state: 'superseded'; zip: ObjectHead | undefined; manifest: ObjectHead | undefined }
+  | { state: 'unknown' };
 
 class RecordFlow {
   private readonly log: Logger;
@@ -83,6 +100,8 @@ class RecordFlow {
   private manifestInfo: { key: string; etag?: string } | undefined;
   private layerName: string | undefined;
   private verified: VerifiedZip | undefined;
+  /** This flow deleted a version that held another upload's bytes: that upload may have named it. */
+  private deletedVersion = false;
 
   constructor(
     private readonly input: RecordInput,
@@ -98,7 +117,7 @@ class RecordFlow {
   }
 
   async run(): Promise<SummaryEntry> {
-    let claim: { ledger: UploadLedger; record: ClaimRecord } | undefined;
+    let claim: HeldClaim | undefined;
     try {
       let pair = await this.findPair();
       if (pair === 'stale') return this.stale();
@@ -123,19 +142,44 @@ class RecordFlow {
         manifest: manifestHead,
       });
       const ledger = new UploadLedger(this.deps.store, this.deps.auditPrefix, uploadId);
-      const claimed = await this.claim(ledger, zip, manifest);
-      if (claimed.kind === 'done') return this.repeatOutcome(claimed.outcome);
-      claim = { ledger, record: claimed.claim };
-
-      const result = await applyAcl(await this.publish(zip, manifest, ledger, claimed.claim), manifest.public, { layers: this.deps.layers, retrying: (step, op) => this.retrying(step, op), log: this.log });
-      const settled = await this.retrying('settle', () => ledger.settle(result));
-      claim = undefined;
-      const entry = await this.writeResult(settled, uploadId);
-      await retainVersions(settled, manifest.retain ?? this.deps.retainVersions, this.retentionDeps());
-      return entry;
+      // Outcomes whose version was deleted since are void: the upload is decided again (CONTRACT §7).
+      let voidGeneration = 0;
+      for (;;) {
+        const claimed = await this.claim(ledger, zip, manifest, voidGeneration);
+        if (claimed.kind === 'done') {
+          if (await this.outcomeStands(claimed.outcome.result)) return await this.repeatOutcome(claimed.outcome.result);
+          this.log.warn('outcome.void', { generation: claimed.outcome.generation, version: claimed.outcome.result.version });
+          voidGeneration = claimed.outcome.generation;
+          continue;
+        }
+        claim = { ledger, record: claimed.claim };
+        const result = await applyAcl(await this.publish(zip, manifest, ledger, claimed.claim), manifest.public, { layers: this.deps.layers, retrying: (step, op) => this.retrying(step, op), log: this.log });
+        const settled = await this.retrying('settle', () => ledger.settle(result, voidGeneration + 1));
+        await this.releaseClaim(claim, 'settled');
+        claim = undefined;
+        const entry = await this.writeResult(settled.result, uploadId);
+        await retainVersions(settled.result, manifest.retain ?? this.deps.retainVersions, this.retentionDeps());
+        return entry;
+      }
     } catch (error) {
       return await this.fail(error, claim);
     }
+  }
+
+  /** How long this invocation may still act: what a claim made now covers. */
+  private ttlMs(): number {
+    return Math.max(0, this.deps.invocationEndsAt.getTime() - this.now().getTime());
+  }
+
+  /** Whether waiting `ms` still leaves the reserve and as much again for the steps after it. */
+  private canWait(ms: number): boolean {
+    return this.deps.deadline.remainingMs() - ms > 2 * this.deps.retry.reserveMs;
+  }
+
+  private async releaseClaim(claim: HeldClaim, reason: string): Promise<void> {
+    await this.retrying('claim.release', () => claim.ledger.release(claim.record, reason)).catch((error: unknown) =>
+      this.log.warn('claim.release.failed', { error }),
+    );
   }
 
   // Step 1 and 3: the pair, and whether this event still describes the current objects.
@@ -177,14 +221,14 @@ class RecordFlow {
     for (let attempt = 0; ; attempt++) {
       const found = await this.retrying('lookup', read);
       const delay = delays[attempt];
-      if (found !== undefined || delay === undefined) return found;
+      if (found !== undefined || delay === undefined || !this.canWait(delay)) return found;
       await sleep(delay);
     }
   }
 
   // Step 2.
   private validateManifest(body: Buffer): Manifest {
-    const manifest = parseManifest(body, this.input.keys.manifest);
+    const manifest = parseManifest(body, this.input.keys.manifest, this.deps.fcApiVersion);
     this.layerName = manifest.layerName;
     return manifest;
   }
@@ -193,23 +237,24 @@ class RecordFlow {
    * Claims the upload, or waits for whoever holds it, within this invocation's time. A holder that
    * got as far as creating may have died right after: its version is adopted at once (CONTRACT §7).
    */
-  private async claim(ledger: UploadLedger, zip: ObjectHead, manifest: Manifest) {
+  private async claim(ledger: UploadLedger, zip: ObjectHead, manifest: Manifest, afterGeneration: number) {
     for (;;) {
       const outcome = await this.retrying('claim', () =>
-        ledger.claim(this.deps.requestId, this.now(), this.deps.invocationEndsAt),
+        ledger.claim(this.deps.requestId, this.now(), this.ttlMs(), afterGeneration),
       );
       if (outcome.kind !== 'busy') return outcome;
       const adopted = await this.adoptFromHolder(ledger, outcome.holder, zip, manifest);
-      if (adopted) return { kind: 'done' as const, outcome: await this.retrying('settle', () => ledger.settle(adopted)) };
-      const waitUntil = Math.min(Date.parse(outcome.holder.expiresAt), this.deps.deadline.epochMs);
-      this.log.info('claim.busy', { holder: outcome.holder.requestId, attempt: outcome.holder.attempt, expiresAt: outcome.holder.expiresAt });
-      if (this.deps.deadline.remainingMs() < BUSY_POLL_MS * 2 || waitUntil <= this.now().getTime()) {
+      if (adopted) {
+        return { kind: 'done' as const, outcome: await this.retrying('settle', () => ledger.settle(adopted, afterGeneration + 1)) };
+      }
+      this.log.info('claim.busy', { holder: outcome.holder.requestId, attempt: outcome.holder.attempt, remainingMs: Math.round(outcome.remainingMs) });
+      if (!this.canWait(BUSY_POLL_MS)) {
         // Not a result: the holder will write it. Rejecting has Function Compute deliver this again.
         throw new BusyError(
-          `another delivery (request ${outcome.holder.requestId}) is publishing this upload until ${outcome.holder.expiresAt}`,
+          `another delivery (request ${outcome.holder.requestId}) is publishing this upload for ${Math.ceil(outcome.remainingMs / 1000)} s more`,
         );
       }
-      await sleep(BUSY_POLL_MS);
+      await sleep(Math.min(BUSY_POLL_MS, Math.max(0, outcome.remainingMs)));
     }
   }
 
@@ -233,27 +278,86 @@ class RecordFlow {
     return { ...existing, source: { ...this.source } };
   }
 
+  /** A recorded outcome stands while the version it names exists with the code it names. */
+  private async outcomeStands(outcome: PublishResult): Promise<boolean> {
+    const { layerName, version } = outcome;
+    if (layerName === undefined || version === undefined) return true;
+    const versions = await this.retrying('versions', () => this.deps.layers().versionsFrom(layerName, version));
+    const named = versions.find((candidate) => candidate.version === version);
+    return named !== undefined && (outcome.source.crc64 === undefined || named.codeChecksum === outcome.source.crc64);
+  }
+
   // Steps 4 to 7.
   private async publish(zip: ObjectHead, manifest: Manifest, ledger: UploadLedger, claim: ClaimRecord): Promise<PublishResult> {
     const verified = await this.verify(zip, manifest);
+    const creates = new CreateLog(this.deps.store, this.deps.auditPrefix, this.deps.store.bucket, this.input.keys.zip);
+    for (;;) {
+      const earliest = await this.retrying('intents', () => ledger.earliestIntent(claim.attempt));
+      const existing = await this.findExisting(manifest, verified.crc64, earliest);
+      // An earlier attempt's version: this upload's, whatever else is pending.
+      if ('status' in existing && existing.status === 'published') return existing;
+      // A create of this key without an answer may still land, from this upload or an older one
+      // (FC reads the key when it runs it): deciding now could repeat its version. Wait for it to
+      // land (then adopted or unchanged) or for its time to pass.
+      const pending = await this.retrying('creates', () => creates.inDoubt(this.now()));
+      if (pending === undefined) {
+        return 'status' in existing ? existing : this.createVersion(manifest, verified.crc64, existing.newestVersion, ledger, claim, creates);
+      }
+      this.log.info('create.in-doubt', { holder: pending.requestId, attempt: pending.attempt, remainingMs: Math.round(pending.remainingMs) });
+      const waitMs = Math.min(BUSY_POLL_MS, pending.remainingMs);
+      if (!this.canWait(waitMs)) {
+        throw new BusyError(
+          `an earlier CreateLayerVersion of ${this.input.keys.zip} (request ${pending.requestId}) had no answer; ` +
+            `its version may still appear for ${Math.ceil(pending.remainingMs / 1000)} s`,
+        );
+      }
+      await sleep(waitMs);
+    }
+  }
 
-    const adoptAbove = await this.retrying('intents', () => ledger.earliestIntent(claim.attempt));
-    const existing = await this.findExisting(manifest, verified.crc64, adoptAbove);
-    if ('status' in existing) return existing;
-
-    await this.retrying('intent', () => ledger.recordIntent(claim, existing.newestVersion));
-    const created = await this.create(manifest, verified.crc64, existing.newestVersion);
+  /** Steps 6 and 7 under this attempt's intent. */
+  private async createVersion(
+    manifest: Manifest,
+    crc64: string,
+    newestBefore: number,
+    ledger: UploadLedger,
+    claim: ClaimRecord,
+    creates: CreateLog,
+  ): Promise<PublishResult> {
+    await this.retrying('intent', () => ledger.recordIntent(claim, newestBefore));
+    await this.retrying('intent', () => creates.record(claim));
+    let created: LayerVersion | PublishResult;
+    try {
+      created = await this.create(manifest, crc64, newestBefore);
+    } catch (error) {
+      if (!(error instanceof CreateInDoubtError)) throw error;
+      created = await this.awaitLanding(manifest, crc64, newestBefore, error);
+    }
     if ('status' in created) return created;
-    if (created.codeChecksum !== verified.crc64) {
+    if (created.codeChecksum !== crc64) {
+      // FC read other bytes than ours: the zip was replaced after we read it. A newer upload may
+      // have taken this version as `unchanged` meanwhile; once it is gone, that upload's result is
+      // written again (writeResult), so no result names it (CONTRACT §7).
       await this.retrying('delete', () => this.deps.layers().delete(manifest.layerName, created.version));
+      this.deletedVersion = true;
       throw new CodeChecksumMismatchError(
         `Function Compute reports codeChecksum ${created.codeChecksum || '(none)'} for ${manifest.layerName} version ${created.version}, ` +
-          `but the zip read from OSS has CRC-64 ${verified.crc64}; the version was deleted. Upload the zip again`,
-        { context: { layerName: manifest.layerName, version: created.version, codeChecksum: created.codeChecksum, crc64: verified.crc64 } },
+          `but the zip read from OSS has CRC-64 ${crc64}; the version was deleted. Upload the zip again`,
+        { context: { layerName: manifest.layerName, version: created.version, codeChecksum: created.codeChecksum, crc64 } },
       );
     }
     this.log.info('layer.created', { layerName: manifest.layerName, version: created.version });
     return this.result({ status: 'published', version: created });
+  }
+
+  /** A create without an answer: its version, if FC makes one, is adopted; no second create. */
+  private async awaitLanding(manifest: Manifest, crc64: string, newestBefore: number, unknown: CreateInDoubtError): Promise<PublishResult> {
+    while (this.canWait(BUSY_POLL_MS)) {
+      await sleep(BUSY_POLL_MS);
+      const existing = await this.findExisting(manifest, crc64, newestBefore);
+      if ('status' in existing) return existing;
+    }
+    throw unknown;
   }
 
   /** Step 4: the zip read once, its CRC-64 and structure checked, its layout against the runtimes. */
@@ -263,7 +367,7 @@ class RecordFlow {
     this.log.info('zip.read', { size: zip.size });
     const verified = await this.retrying('zip.read', () => {
       // A stalled body has no timeout of its own: stop reading while there is time to write a result.
-      const signal = AbortSignal.timeout(Math.max(0, this.deps.deadline.remainingMs() - this.deps.retry.reserveMs));
+      const signal = AbortSignal.timeout(Math.max(0, Math.floor(this.deps.deadline.remainingMs() - this.deps.retry.reserveMs)));
       return readAndVerifyZip(this.deps.store, this.input.keys.zip, zip, { concurrency: this.deps.readConcurrency, signal });
     });
     this.source.crc64 = verified.crc64;
@@ -296,28 +400,55 @@ class RecordFlow {
     return this.result({ status: existing.kind === 'adopt' ? 'published' : 'unchanged', version: existing.version });
   }
 
-  /** Step 6. A create whose outcome is unknown may have made a version: look before trying again. */
+  /**
+   * Step 6. A create that FC answered with a transient error left nothing half done: the versions
+   * are listed, and it is tried again. One without an answer may still make a version at any
+   * moment, so it is never tried again here (CONTRACT §7).
+   */
   private async create(manifest: Manifest, crc64: string, newestBefore: number): Promise<LayerVersion | PublishResult> {
-    return this.retrying('layer.create', async (attempt) => {
-      if (attempt > 1) {
-        const existing = await this.findExisting(manifest, crc64, newestBefore);
-        if ('status' in existing) return existing;
-      }
-      return this.deps.layers().create({
-        layerName: manifest.layerName,
-        ossBucketName: this.deps.store.bucket,
-        ossObjectName: this.input.keys.zip,
-        description: manifest.description,
-        compatibleRuntime: manifest.compatibleRuntime,
-        checksum: crc64,
-        license: manifest.license,
-      });
-    });
+    const { deadline, retry } = this.deps;
+    return withRetry(
+      async (attempt) => {
+        if (attempt > 1) {
+          const existing = await this.findExisting(manifest, crc64, newestBefore);
+          if ('status' in existing) return existing;
+        }
+        const request = this.deps.layers().create({
+          layerName: manifest.layerName,
+          ossBucketName: this.deps.store.bucket,
+          ossObjectName: this.input.keys.zip,
+          description: manifest.description,
+          compatibleRuntime: manifest.compatibleRuntime,
+          checksum: crc64,
+          license: manifest.license,
+        });
+        try {
+          return await deadline.within(request, retry.reserveMs, 'CreateLayerVersion');
+        } catch (error) {
+          if (error instanceof TransientError && typeof error.context.status !== 'number') {
+            throw new CreateInDoubtError(`CreateLayerVersion for ${manifest.layerName} got no answer: ${error.message}`, { cause: error });
+          }
+          throw error;
+        }
+      },
+      deadline,
+      retry,
+      (error, attempt, delayMs) => this.log.warn('layer.create.retry', { attempt, delayMs, error }),
+    );
   }
 
-  private retrying<T>(step: string, operation: (attempt: number) => Promise<T>): Promise<T> {
-    return withRetry(operation, this.deps.deadline, this.deps.retry, (error, attempt, delayMs) =>
-      this.log.warn(`${step}.retry`, { attempt, delayMs, error }),
+  /**
+   * `operation` retried on transient failures, each try bounded by the deadline. `final` steps (the
+   * result and its audit record) may use the reserve kept for them; everything else stops short of it.
+   */
+  private retrying<T>(step: string, operation: (attempt: number) => Promise<T>, final = false): Promise<T> {
+    const { deadline } = this.deps;
+    const policy = final ? { ...this.deps.retry, reserveMs: 0 } : this.deps.retry;
+    return withRetry(
+      (attempt) => deadline.within(operation(attempt), policy.reserveMs, step),
+      deadline,
+      policy,
+      (error, attempt, delayMs) => this.log.warn(`${step}.retry`, { attempt, delayMs, error }),
     );
   }
 
@@ -361,47 +492,136 @@ class RecordFlow {
     return this.writeResult(this.result(fields), uploadId);
   }
 
-  /** Step 8: the result beside the zip, then the audit record. */
+  /**
+   * Step 8: the result beside the zip, then the audit record. A newer upload may replace the zip or
+   * manifest at any moment: its own event writes its result, and this one must not have the last
+   * word over it (CONTRACT §6, §7). So the objects are looked at before every try of the PUT, and
+   * after it: a PUT that landed after the newer result is followed by that result again.
+   */
   private async writeResult(described: PublishResult, uploadId: string | undefined): Promise<SummaryEntry> {
     const result = await withOtherUploader(this.deps.store, this.input.keys.result, this.input.role, described);
-    // A newer upload may have replaced the zip or manifest while this one ran: its own event writes
-    // the result, and this one must not land over it (CONTRACT §6). The audit trail keeps it.
-    const superseded = result.status !== 'waiting' && (await this.superseded());
-    if (!superseded) {
-      await this.retrying('result.write', () =>
-        this.deps.store.put(this.input.keys.result, `${JSON.stringify(result, null, 2)}\n`, {
-          contentType: 'application/json',
-        }),
+    // `waiting` names no object version; the flow looks again after writing it instead.
+    const checked = result.status !== 'waiting';
+    let kind: AuditKind = 'result';
+    const before = checked ? await this.objectsNow() : ({ state: 'current' } as const);
+    if (before.state === 'superseded') {
+      kind = 'superseded';
+      if (this.deletedVersion) await this.restoreCurrent(before);
+    } else if (before.state === 'unknown' && !(await this.resultIsOursOrAbsent())) {
+      // OSS would not say what the objects are now, and the result there names another upload.
+      await this.audit('superseded', result, uploadId);
+      throw new ResultUnwritableError(
+        `${this.input.keys.result}: not written: OSS did not answer for ${this.input.keys.zip}, and the result there names another upload`,
       );
+    } else {
+      const written = await this.retrying(
+        'result.write',
+        async (attempt) => {
+          if (checked && attempt > 1) {
+            const now = await this.objectsNow();
+            // The try that failed may still have landed, over the newer upload's result.
+            if (now.state === 'superseded') return now;
+          }
+          await this.deps.store.put(this.input.keys.result, `${JSON.stringify(result, null, 2)}\n`, { contentType: 'application/json' });
+          return 'written';
+        },
+        true,
+      );
+      // Superseded before a retry means a PUT was already sent: it, too, may have landed late.
+      const after = written !== 'written' ? written : checked ? await this.objectsNow() : undefined;
+      if (after?.state === 'superseded') {
+        kind = 'superseded';
+        this.log.warn('result.overtaken', { resultKey: this.input.keys.result });
+        await this.restoreCurrent(after);
+      } else if (written === 'written' && !(await this.outcomeStands(result).catch(() => true))) {
+        // Its version was deleted while the result was written: the upload is decided again.
+        this.log.warn('result.version-gone', { layerName: result.layerName, version: result.version });
+        await this.restoreCurrent(undefined);
+      }
     }
-    const auditKey = await this.retrying('audit.write', () =>
-      writeAuditRecord(this.deps.store, this.deps.auditPrefix, superseded ? 'superseded' : 'result', {
-        ...result,
-        ...(uploadId ? { uploadId } : {}),
-      }),
-    );
-    this.log.info(superseded ? 'result.superseded' : 'result.written', {
+    const auditKey = await this.audit(kind, result, uploadId);
+    this.log.info(kind === 'superseded' ? 'result.superseded' : 'result.written', {
       status: result.status,
       layerName: result.layerName,
       version: result.version,
       resultKey: this.input.keys.result,
       auditKey,
       errorCode: result.error?.code,
-      ms: Date.now() - this.startedAt.getTime(),
+      ms: this.now().getTime() - this.startedAt.getTime(),
     });
     return summaryOf(this.input.eventKey, result);
   }
 
+  private audit(kind: AuditKind, result: PublishResult, uploadId: string | undefined): Promise<string> {
+    return this.retrying(
+      'audit.write',
+      () => writeAuditRecord(this.deps.store, this.deps.auditPrefix, kind, { ...result, ...(uploadId ? { uploadId } : {}) }),
+      true,
+    );
+  }
+
   /** Whether the zip or the manifest now is another version than the one this flow worked on. */
-  private async superseded(): Promise<boolean> {
+  private async objectsNow(): Promise<ObjectsNow> {
     const { zip, manifest } = this.input.keys;
-    const [zipNow, manifestNow] = await Promise.all([
-      this.retrying('recheck', () => this.deps.store.head(zip)),
-      this.retrying('recheck', () => this.deps.store.head(manifest)),
-    ]);
-    const changed = (now: ObjectHead | undefined, seen: string | undefined) =>
-      now !== undefined && seen !== undefined && !sameEtag(now.etag, seen);
-    return changed(zipNow, this.source.etag) || changed(manifestNow, this.manifestInfo?.etag);
+    try {
+      const [zipNow, manifestNow] = await Promise.all([
+        this.retrying('recheck', () => this.deps.store.head(zip), true),
+        this.retrying('recheck', () => this.deps.store.head(manifest), true),
+      ]);
+      const changed = (now: ObjectHead | undefined, seen: string | undefined) =>
+        now !== undefined && seen !== undefined && !sameEtag(now.etag, seen);
+      if (changed(zipNow, this.source.etag) || changed(manifestNow, this.manifestInfo?.etag)) {
+        return { state: 'superseded', zip: zipNow, manifest: manifestNow };
+      }
+      return { state: 'current' };
+    } catch (error) {
+      if (!(error instanceof PublisherError) || !error.retryable) throw error;
+      this.log.warn('recheck.failed', { error });
+      return { state: 'unknown' };
+    }
+  }
+
+  /** With the objects unknown, a result may still be written where none is, or over this upload's own. */
+  private async resultIsOursOrAbsent(): Promise<boolean> {
+    const there = await this.retrying('result.read', () => this.deps.store.read(this.input.keys.result, MAX_MANIFEST_BYTES), true).catch(
+      () => 'unreadable' as const,
+    );
+    if (there === undefined) return true;
+    if (there === 'unreadable' || 'tooLarge' in there) return false;
+    try {
+      const result = JSON.parse(there.body.toString('utf8')) as Partial<PublishResult>;
+      const same = (a: string | undefined, b: string | undefined) => a !== undefined && b !== undefined && sameEtag(a, b);
+      return same(result.source?.etag, this.source.etag) && same(result.manifest?.etag, this.manifestInfo?.etag);
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * This flow's result landed after a newer upload replaced the objects, maybe over that upload's
+   * result: the newer upload's flow runs here too, and writes its own result again (its outcome, if
+   * decided, is repeated; nothing is published twice).
+   */
+  private async restoreCurrent(now: Extract<ObjectsNow, { state: 'superseded' }> | undefined): Promise<void> {
+    const depth = (this.deps.restoreDepth ?? 0) + 1;
+    if (depth > MAX_RESTORE_DEPTH) {
+      throw new ResultUnwritableError(`${this.input.keys.result}: the zip and manifest keep being replaced while results are written`);
+    }
+    const { keys, role: ownRole, eventETag } = this.input;
+    const role: KeyRole = now === undefined ? ownRole : now.zip ? 'zip' : 'manifest';
+    const currentETag = now === undefined ? eventETag : (now.zip ?? now.manifest)!.etag;
+    await publishRecord(
+      {
+        role,
+        keys,
+        eventKey: role === 'zip' ? keys.zip : keys.manifest,
+        eventName: this.input.eventName,
+        eventTime: undefined,
+        eventETag: currentETag,
+        eventRequestId: undefined,
+      },
+      { ...this.deps, restoreDepth: depth },
+    );
   }
 
   /** A later delivery of an upload already decided: the same result again, nothing published. */
@@ -432,26 +652,48 @@ class RecordFlow {
     return { key: this.input.eventKey, status: 'stale' };
   }
 
-  async fail(error: unknown, claim: { ledger: UploadLedger; record: ClaimRecord } | undefined): Promise<SummaryEntry> {
+  async fail(error: unknown, claim: HeldClaim | undefined): Promise<SummaryEntry> {
     if (error instanceof PreconditionFailedError) {
       // The zip was replaced while we read it: a newer upload, whose own event publishes it.
-      if (claim) await claim.ledger.release(claim.record, 'replaced while read').catch(() => undefined);
+      if (claim) await this.releaseClaim(claim, 'replaced while read');
       return this.stale();
     }
-    if (error instanceof BusyError) throw error;
+    if (error instanceof BusyError) {
+      if (claim) await this.releaseClaim(claim, 'an earlier attempt may still publish');
+      throw error;
+    }
+    if (error instanceof ResultUnwritableError) throw error;
     const failure = error instanceof PublisherError ? error : unexpected(error);
     this.log[failure.retryable ? 'warn' : 'error']('record.failed', { error: failure, context: failure.context });
     const result = this.result({ status: 'failed', error: failure });
     // A failure made no version (a mismatched one is deleted), so the next delivery may try afresh:
-    // an operator who fixes a role or a quota can replay the event without uploading again.
-    if (claim) {
-      await claim.ledger.release(claim.record, this.deps.logger.redact(failure.message)).catch((releaseError: unknown) =>
-        this.log.warn('claim.release.failed', { error: releaseError }),
-      );
-    }
+    // an operator who fixes a role or a quota can replay the event without uploading again. A create
+    // with no answer may still make one: that claim stays, and its intent tells who comes next.
+    if (claim && !(failure instanceof CreateInDoubtError)) await this.releaseClaim(claim, this.deps.logger.redact(failure.message));
     const entry = await this.writeResult(result, claim?.record.uploadId);
     if (failure.retryable) throw new RetryableRecordError(entry, failure);
     return entry;
+  }
+
+  /**
+   * A malformed record still gets a result that says which field, but only where there is none:
+   * a replayed record missing its eTag must not turn a published result into a failure.
+   */
+  async reportInvalid(error: InvalidInputError): Promise<SummaryEntry> {
+    this.log.error('record.failed', { error, context: error.context });
+    const result = this.result({ status: 'failed', error });
+    const written = await this.retrying(
+      'result.write',
+      () =>
+        this.deps.store.put(this.input.keys.result, `${JSON.stringify(result, null, 2)}\n`, {
+          contentType: 'application/json',
+          forbidOverwrite: true,
+        }),
+      true,
+    );
+    const auditKey = await this.audit(written === 'created' ? 'result' : 'invalid', result, undefined);
+    this.log.info(written === 'created' ? 'result.written' : 'result.kept', { status: result.status, errorCode: error.code, resultKey: this.input.keys.result, auditKey });
+    return summaryOf(this.input.eventKey, result);
   }
 }
 
@@ -467,6 +709,23 @@ export class BusyError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'BusyError';
+  }
+}
+
+/** A CreateLayerVersion without an answer: a version may appear at any moment, so none is made again. */
+export class CreateInDoubtError extends PublisherError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    // Not a TransientError: retrying it is exactly what must not happen.
+    super('Unavailable', `${message}; a version it made will be adopted by the next delivery`, { ...options, retryable: true });
+    this.name = 'CreateInDoubtError';
+  }
+}
+
+/** No result could be written without risking a newer upload's; the handler rejects so FC delivers again. */
+export class ResultUnwritableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ResultUnwritableError';
   }
 }
 

@@ -1,9 +1,8 @@
-import { Crc64 } from '../checksum';
 import { DEFAULT_READ_CONCURRENCY } from '../config';
 import { InvalidInputError, PreconditionFailedError, PublisherError, RangeNotServedError, TransientError } from '../errors';
 import type { ObjectHead, ObjectStore } from '../oss/store';
-import { ZipInspector, readCentralDirectory, type ZipContents } from '../zip';
-import { planRanges, readRanges, streamRange } from './read-ranges';
+import { type ByteSource, type ZipContents, readArchive } from '../zip';
+import { streamRange } from './read-ranges';
 
 export interface VerifiedZip {
   crc64: string;
@@ -13,18 +12,21 @@ export interface VerifiedZip {
 }
 
 export interface ReadOptions {
-  /** READ_CONCURRENCY: how many ranged GETs read the zip at once; 1 reads it with one GET. */
+  /** READ_CONCURRENCY: how many ranged GETs read the zip's entries at once. */
   concurrency?: number;
   /** Ends the read, whatever state its bodies are in: the invocation's time is running out. */
   signal?: AbortSignal;
+  /** Off only to measure what the entry checks cost (npm run bench:stream). */
+  verifyEntries?: boolean;
 }
 
 /**
- * Step 4 of CONTRACT §5: the zip streamed (with If-Match, so a replaced object cannot mix versions) into
- * the CRC-64 and the zip inspector chunk by chunk, as one GET or as concurrent ranged GETs whose CRCs are
- * combined; memory holds one window of chunks per socket and the zip's tail. Hashing stays on this
- * thread: on 2 cores a worker was slower (658 vs 710 MB/s hashing a 256 MiB loopback GET) and, without
- * a bounded queue, held 80 MiB more, since it is a third busy thread beside the socket and the server.
+ * Step 4 of CONTRACT §5: the zip streamed once (with If-Match, so a replaced object cannot mix versions)
+ * into the CRC-64 and the zip checks, its tail first and then its entries as concurrent ranged GETs whose
+ * CRCs are combined; memory holds one window of chunks per socket, the tail and what the inflaters
+ * buffer. Hashing stays on this thread: on 2 cores a worker was slower (658 vs 710 MB/s hashing a
+ * 256 MiB loopback GET) and, without a bounded queue, held 80 MiB more; inflating runs on zlib's
+ * thread pool.
  */
 export async function readAndVerifyZip(
   store: ObjectStore,
@@ -33,66 +35,52 @@ export async function readAndVerifyZip(
   options: ReadOptions = {},
 ): Promise<VerifiedZip> {
   const startedAt = performance.now();
-  let inspector = new ZipInspector(head.size);
-  const ranges = planRanges(head.size, options.concurrency ?? DEFAULT_READ_CONCURRENCY);
-  let read: { crc64: string; reported: string | undefined };
-  try {
-    if (ranges.length === 1) {
-      read = await readWhole(store, key, head, inspector, options.signal);
-    } else {
-      read = await readRanges(store, key, head, ranges, inspector, options.signal).catch(async (error: unknown) => {
-        // An endpoint that ignores Range still serves the contract's single GET: read it that way.
-        if (!(error instanceof RangeNotServedError)) throw error;
-        inspector = new ZipInspector(head.size);
-        return readWhole(store, key, head, inspector, options.signal);
+  const concurrency = options.concurrency ?? DEFAULT_READ_CONCURRENCY;
+  let reported: string | undefined;
+  let rangesServed = true;
+  const source: ByteSource = {
+    size: head.size,
+    concurrency: () => (rangesServed ? concurrency : 1),
+    read: async (range, onChunk, stop) => {
+      const signal = options.signal ? AbortSignal.any([options.signal, stop]) : stop;
+      const whole = range.start === 0 && range.end === head.size - 1;
+      if (rangesServed || whole) {
+        try {
+          const served = await streamRange(store, key, head.etag, range, { ranged: !whole, signal }, onChunk);
+          reported ??= served.reported;
+          return;
+        } catch (error) {
+          if (!(error instanceof RangeNotServedError)) throw error;
+          rangesServed = false;
+        }
+      }
+      // An endpoint that ignores Range still serves the contract's single GET: read it whole, pass the range on.
+      const served = await streamRange(store, key, head.etag, { start: 0, end: head.size - 1 }, { ranged: false, signal }, (chunk, position) => {
+        const from = Math.max(0, range.start - position);
+        const to = Math.min(chunk.length, range.end + 1 - position);
+        return to > from ? onChunk(chunk.subarray(from, to), position + from) : undefined;
       });
-    }
+      reported ??= served.reported;
+    },
+  };
+  let crc64: string;
+  let contents: ZipContents;
+  try {
+    ({ crc64, contents } = await readArchive(source, { verifyEntries: options.verifyEntries }));
   } catch (error) {
     throw withKey(asReadFailure(error, key), key);
   }
-  const { crc64, reported } = read;
-  if (reported !== undefined && reported !== crc64) {
+  const expected = reported ?? head.crc64;
+  if (expected !== undefined && expected !== crc64) {
     throw new InvalidInputError(
       'ChecksumMismatch',
-      `the bytes read from ${key} have CRC-64 ${crc64}, but OSS reports x-oss-hash-crc64ecma ${reported}: ` +
+      `the bytes read from ${key} have CRC-64 ${crc64}, but OSS reports x-oss-hash-crc64ecma ${expected}: ` +
         'the object is corrupt or was changed while it was read; upload the zip again',
-      { context: { key, computed: crc64, reported } },
+      { context: { key, computed: crc64, reported: expected } },
     );
   }
-  let contents: ZipContents;
-  try {
-    const inspection = inspector.finish();
-    if (inspection.kind === 'complete') {
-      contents = inspection.contents;
-    } else {
-      const ranged = await store.stream(key, {
-        ifMatch: head.etag,
-        range: { start: inspection.start, end: inspection.end },
-      });
-      contents = await readCentralDirectory(inspection, ranged.body as AsyncIterable<Uint8Array>);
-    }
-  } catch (error) {
-    throw withKey(error, key);
-  }
-  // finish() above has thrown unless every byte HEAD announced arrived.
+  // readArchive has thrown unless every byte HEAD announced arrived.
   return { crc64, contents, bytesRead: head.size, elapsedMs: performance.now() - startedAt };
-}
-
-async function readWhole(
-  store: ObjectStore,
-  key: string,
-  head: ObjectHead,
-  inspector: ZipInspector,
-  signal: AbortSignal | undefined,
-): Promise<{ crc64: string; reported: string | undefined }> {
-  const crc = new Crc64();
-  const range = { start: 0, end: head.size - 1 };
-  const { reported } = await streamRange(store, key, head.etag, range, { ranged: false, signal }, (chunk) => {
-    crc.update(chunk);
-    // Throws ZipInvalid on the first bytes of a non-zip: no point reading the rest of it.
-    inspector.update(chunk);
-  });
-  return { crc64: crc.digest(), reported: reported ?? head.crc64 };
 }
 
 function asReadFailure(error: unknown, key: string): unknown {

@@ -7,6 +7,7 @@ export const SIGNATURE = {
   endOfCentralDirectory: 0x06054b50,
   zip64EndOfCentralDirectory: 0x06064b50,
   zip64EndLocator: 0x07064b50,
+  dataDescriptor: 0x08074b50,
 } as const;
 
 export function readUint16(bytes: Uint8Array, at: number): number {

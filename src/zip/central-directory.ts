@@ -1,23 +1,29 @@
-import { TransientError } from '../errors';
-import { SIGNATURE, hasSignature, readUint16, zipInvalid } from './bytes';
+import { InvalidInputError, TransientError } from '../errors';
+import { SIGNATURE, hasSignature, readUint16, readUint32, zipInvalid } from './bytes';
 import type { CentralDirectoryLocation } from './end-record';
-import { LayoutCollector, type ZipContents } from './layout';
+import { METHOD, type ZipEntry, assertOneName, assertSupported, decodeName, readExtras, zip64Values } from './entry';
+import { assertSafeName, parseEntryName } from './entry-name';
+import { LayoutCollector, type LayoutSummary } from './layout';
 
 const HEADER_BYTES = 46;
-/** General-purpose flag bit 11: the name is UTF-8; otherwise it is CP437, read here as Latin-1. */
-const UTF8_NAME_FLAG = 0x0800;
+const UNIX_FILE_TYPE = 0xf000;
+const UNIX_SYMLINK = 0xa000;
 
-const utf8 = new TextDecoder('utf-8');
-const latin1 = new TextDecoder('latin1');
+/** The central directory read: its entries sorted by where their local headers lie, and the layout. */
+export interface CentralDirectory {
+  readonly entries: readonly ZipEntry[];
+  readonly layout: LayoutSummary;
+}
 
 /**
  * Reads central directory headers from chunks of any size. Only an incomplete header is carried from one
- * chunk to the next, so memory stays at one chunk plus one header however large the directory is.
+ * chunk to the next; what is kept of each entry is what its local header and data are checked against.
  */
 export class CentralDirectoryParser {
   private readonly names = new LayoutCollector();
+  private readonly paths = new Set<string>();
+  private readonly entries: ZipEntry[] = [];
   private received = 0;
-  private entriesRead = 0;
   private pending: Uint8Array[] = [];
   private pendingBytes = 0;
   /** Bytes needed before the next header can be read; waiting for them avoids re-copying a partial header. */
@@ -42,19 +48,22 @@ export class CentralDirectoryParser {
     this.pendingBytes = rest.length;
   }
 
-  end(): ZipContents {
+  end(): CentralDirectory {
     const { size, entryCount } = this.location;
     if (this.received < size) {
       throw new TransientError(`the central directory ended after ${this.received} of its ${size} bytes`);
     }
-    if (this.pendingBytes > 0 || this.entriesRead !== entryCount) {
+    if (this.pendingBytes > 0 || this.entries.length !== entryCount) {
       throw zipInvalid(
-        `the zip's end record announces ${entryCount} entries, but its central directory holds ${this.entriesRead}` +
+        `the zip's end record announces ${entryCount} entries, but its central directory holds ${this.entries.length}` +
           (this.pendingBytes > 0 ? ` and ${this.pendingBytes} bytes of a cut-off entry` : '') +
           ' (corrupt archive); upload it again',
       );
     }
-    return { entryCount, layout: this.names.summary() };
+    assertNoFileAsFolder(this.entries);
+    const entries = this.entries.sort((a, b) => a.offset - b.offset);
+    assertOrdered(entries, this.location.offset);
+    return { entries, layout: this.names.summary() };
   }
 
   /** Reads every complete header in `bytes`; returns how many bytes they took. */
@@ -76,7 +85,7 @@ export class CentralDirectoryParser {
     }
     if (!hasSignature(bytes, at, SIGNATURE.centralDirectoryHeader)) {
       throw zipInvalid(
-        `the zip's central directory is corrupt: entry ${this.entriesRead + 1} does not start with a header signature`,
+        `the zip's central directory is corrupt: entry ${this.entries.length + 1} does not start with a header signature`,
       );
     }
     const length = HEADER_BYTES + readUint16(bytes, at + 28) + readUint16(bytes, at + 30) + readUint16(bytes, at + 32);
@@ -88,15 +97,95 @@ export class CentralDirectoryParser {
   }
 
   private readEntry(bytes: Uint8Array, at: number): void {
-    this.entriesRead += 1;
-    if (this.entriesRead > this.location.entryCount) {
+    if (this.entries.length >= this.location.entryCount) {
       throw zipInvalid(
         `the zip's central directory holds more entries than the ${this.location.entryCount} its end record announces (corrupt archive)`,
       );
     }
     const flags = readUint16(bytes, at + 8);
-    const nameBytes = bytes.subarray(at + HEADER_BYTES, at + HEADER_BYTES + readUint16(bytes, at + 28));
-    this.names.add(((flags & UTF8_NAME_FLAG) !== 0 ? utf8 : latin1).decode(nameBytes));
+    const method = readUint16(bytes, at + 10);
+    const nameEnd = at + HEADER_BYTES + readUint16(bytes, at + 28);
+    const name = decodeName(bytes.subarray(at + HEADER_BYTES, nameEnd), flags);
+    if (name === undefined) {
+      throw new InvalidInputError('ZipLayoutInvalid', `entry ${this.entries.length + 1} is flagged UTF-8 but its name is not UTF-8; re-zip it`);
+    }
+    assertSafeName(name);
+    assertSupported(name, flags, method);
+    const extras = readExtras(bytes.subarray(nameEnd, nameEnd + readUint16(bytes, at + 30)), name);
+    assertOneName(extras, name);
+    const [uncompressedSize, compressedSize, offset, disk] = zip64Values(extras, name, [
+      { value: readUint32(bytes, at + 24), saturated: 0xffffffff },
+      { value: readUint32(bytes, at + 20), saturated: 0xffffffff },
+      { value: readUint32(bytes, at + 42), saturated: 0xffffffff },
+      { value: readUint16(bytes, at + 34), saturated: 0xffff },
+    ]) as [number, number, number, number];
+    if (disk !== 0) throw zipInvalid('the zip is one part of a split (multi-volume) archive; upload a single-file zip');
+    if (method === METHOD.stored && compressedSize !== uncompressedSize) {
+      throw zipInvalid(`entry ${JSON.stringify(name)} is stored, yet its sizes differ (${compressedSize} vs ${uncompressedSize}): corrupt archive`, {
+        entry: name,
+      });
+    }
+    this.assertNew(name);
+    this.names.add(name);
+    const symlink = ((readUint32(bytes, at + 38) >>> 16) & UNIX_FILE_TYPE) === UNIX_SYMLINK;
+    this.entries.push({ name, flags, method, crc32: readUint32(bytes, at + 16), compressedSize, uncompressedSize, offset, symlink });
+  }
+
+  /** Two entries for one path: which one lands depends on the extractor. */
+  private assertNew(name: string): void {
+    const path = parseEntryName(name);
+    const key = path === 'root' ? '' : path.segments.join('/');
+    if (!this.paths.has(key)) {
+      this.paths.add(key);
+      return;
+    }
+    throw new InvalidInputError('ZipLayoutInvalid', `entry ${JSON.stringify(name)} repeats the name of another entry; which one lands depends on the tool: re-zip it`, {
+      context: { entry: name },
+    });
+  }
+}
+
+/**
+ * A file whose path is also another entry's folder (`a` and `a/b`): one of them cannot be extracted, and
+ * which depends on the tool. Symlinks used as folders are refused elsewhere, with their own reason.
+ */
+function assertNoFileAsFolder(entries: readonly ZipEntry[]): void {
+  const files = new Set<string>();
+  for (const entry of entries) {
+    const path = parseEntryName(entry.name);
+    if (path !== 'root' && !path.isDirectory && !entry.symlink) files.add(path.segments.join('/'));
+  }
+  for (const entry of entries) {
+    const path = parseEntryName(entry.name);
+    if (path === 'root') continue;
+    for (let depth = 1; depth < path.segments.length; depth++) {
+      const folder = path.segments.slice(0, depth).join('/');
+      if (!files.has(folder)) continue;
+      throw new InvalidInputError(
+        'ZipLayoutInvalid',
+        `entry ${JSON.stringify(entry.name)} lies inside ${JSON.stringify(folder)}, which the zip also holds as a file; which one lands depends on the tool: re-zip it`,
+        { context: { entry: entry.name } },
+      );
+    }
+  }
+}
+
+/** Entries that share or interleave their bytes are two readings of one archive. */
+function assertOrdered(entries: readonly ZipEntry[], directoryOffset: number): void {
+  for (let index = 0; index < entries.length; index++) {
+    const entry = entries[index]!;
+    const next = entries[index + 1];
+    if (next !== undefined && next.offset === entry.offset) {
+      throw zipInvalid(
+        `entries ${JSON.stringify(entry.name)} and ${JSON.stringify(next.name)} share one local header (overlapping entries); re-zip the layer`,
+        { entry: next.name },
+      );
+    }
+    if (entry.offset >= directoryOffset) {
+      throw zipInvalid(`entry ${JSON.stringify(entry.name)} points to a local header past the entries (at ${entry.offset}); corrupt archive`, {
+        entry: entry.name,
+      });
+    }
   }
 }
 

@@ -3,7 +3,7 @@ import { LAYOUT_PLACES, type LayoutPlace, type LayoutSummary, type ZipContents }
 
 /** Runtimes whose code finds its files itself, so any layout can serve them (CONTRACT §4). */
 function acceptsAnyLayout(runtime: string): boolean {
-  return runtime === 'go1' || runtime.startsWith('dotnetcore') || runtime === 'custom' || runtime === 'custom.debian10';
+  return runtime === 'go1' || runtime.startsWith('dotnetcore') || runtime === 'custom' || runtime.startsWith('custom.');
 }
 
 /** The runtime family (by name prefix) that a layout place serves; bin/ and lib/ serve every runtime. */
@@ -20,6 +20,7 @@ const PLACE_FAMILY: Partial<Record<LayoutPlace, string>> = {
  */
 export function checkLayout(contents: ZipContents, runtimes: readonly string[]): void {
   const { layout } = contents;
+  assertHasFiles(layout);
   assertNotOnlyZips(layout);
   if (runtimes.every(acceptsAnyLayout)) return;
   const accepted = acceptedPlaces(runtimes);
@@ -29,8 +30,17 @@ export function checkLayout(contents: ZipContents, runtimes: readonly string[]):
   });
 }
 
+function assertHasFiles(layout: LayoutSummary): void {
+  if (layout.fileCount > 0) return;
+  throw new InvalidInputError(
+    'ZipLayoutInvalid',
+    `the zip holds no file, only ${layout.directoryCount} empty folder(s) (${layout.topLevel.join(', ')}); zip the layer's files, not just its folders`,
+    { context: { directories: layout.directoryCount } },
+  );
+}
+
 function assertNotOnlyZips(layout: LayoutSummary): void {
-  if (layout.fileCount === 0 || layout.zipFileCount < layout.fileCount) return;
+  if (layout.zipFileCount < layout.fileCount) return;
   const names = listSample(layout.zipFiles, layout.zipFileCount);
   const message =
     layout.zipFileCount === 1
@@ -81,11 +91,6 @@ function hints(layout: LayoutSummary, runtimes: readonly string[]): string[] {
     if (family !== undefined && !forFamily(family)) {
       advice.push(`${place} only serves ${family} runtimes, which the manifest does not list.`);
     }
-  }
-  if (layout.unsafeCount > 0) {
-    advice.push(
-      `Ignored ${listSample(layout.unsafeNames, layout.unsafeCount)}: a name that leaves the archive's folder cannot count.`,
-    );
   }
   return advice;
 }

@@ -1,3 +1,5 @@
+import { InvalidInputError } from '../errors';
+
 /** An entry name as the layout rule sees it. */
 export interface EntryPath {
   /** Path segments, without empty or '.' ones; never contains '..'. */
@@ -6,16 +8,11 @@ export interface EntryPath {
 }
 
 /**
- * Normalises a raw entry name: Windows tools write backslashes, some archivers prefix './'. A name that
- * would land outside the extraction folder (absolute, a drive letter, '..') is 'unsafe': it cannot put
- * anything where Function Compute looks. 'root' is an entry for the archive's own folder ('./').
+ * The path an extractor writes a checked name to: empty and '.' segments dropped, as Info-ZIP and Python
+ * do. 'root' is an entry for the archive's own folder ('./').
  */
-export function parseEntryName(rawName: string): EntryPath | 'unsafe' | 'root' {
-  const name = rawName.replaceAll('\\', '/');
-  if (name.startsWith('/') || /^[A-Za-z]:/.test(name) || name.includes('\0')) return 'unsafe';
-  const parts = name.split('/');
-  if (parts.includes('..')) return 'unsafe';
-  const segments = parts.filter((part) => part !== '' && part !== '.');
+export function parseEntryName(name: string): EntryPath | 'root' {
+  const segments = name.split('/').filter((part) => part !== '' && part !== '.');
   if (segments.length === 0) return 'root';
   return { segments, isDirectory: name.endsWith('/') };
 }
@@ -23,4 +20,31 @@ export function parseEntryName(rawName: string): EntryPath | 'unsafe' | 'root' {
 /** The path as the layout rule compares it: directories, explicit or implied, end with '/'. */
 export function pathText(path: EntryPath): string {
   return path.segments.join('/') + (path.isDirectory ? '/' : '');
+}
+
+// eslint-disable-next-line no-control-regex -- control characters are exactly what is looked for
+export const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/**
+ * Throws ZipLayoutInvalid for a name that cannot land where it says (CONTRACT §4): one that leaves the
+ * extraction folder (absolute, a drive letter, a '..' segment), or that tools read differently (a
+ * backslash: Info-ZIP and Python extract `nodejs\node_modules\x` as one top-level file; a control
+ * character or NUL, which C extractors cut the name at).
+ */
+export function assertSafeName(name: string): void {
+  const problem = nameProblem(name);
+  if (problem === undefined) return;
+  throw new InvalidInputError('ZipLayoutInvalid', `entry ${JSON.stringify(name)} ${problem}; re-zip the layer with relative paths inside it`, {
+    context: { entry: name },
+  });
+}
+
+function nameProblem(name: string): string | undefined {
+  if (name === '') return 'has an empty name';
+  if (CONTROL.test(name)) return 'has a NUL or control character in its name';
+  if (name.includes('\\')) return 'has a backslash in its name (tools disagree whether it separates folders)';
+  if (name.startsWith('/')) return 'is an absolute path';
+  if (/^[A-Za-z]:/.test(name)) return 'starts with a drive letter';
+  if (name.split('/').includes('..')) return 'has a ".." segment, which climbs out of the layer';
+  return undefined;
 }

@@ -30,8 +30,7 @@ export interface LayoutSummary {
   readonly fileCount: number;
   readonly zipFileCount: number;
   readonly zipFiles: readonly string[];
-  readonly unsafeCount: number;
-  readonly unsafeNames: readonly string[];
+  readonly directoryCount: number;
 }
 
 export interface ZipContents {
@@ -48,18 +47,13 @@ export class LayoutCollector {
   private fileCount = 0;
   private zipFileCount = 0;
   private readonly zipFiles: string[] = [];
-  private unsafeCount = 0;
-  private readonly unsafeNames: string[] = [];
+  private directoryCount = 0;
 
-  add(rawName: string): void {
-    this.countFile(rawName);
-    const path = parseEntryName(rawName);
+  /** Takes a name that assertSafeName has passed. */
+  add(name: string): void {
+    this.countFile(name);
+    const path = parseEntryName(name);
     if (path === 'root') return;
-    if (path === 'unsafe') {
-      this.unsafeCount += 1;
-      addToSample(this.unsafeNames, rawName, NAME_SAMPLE_SIZE);
-      return;
-    }
     this.notePlaces(path);
     this.noteTopLevel(path);
     this.noteWrapper(path);
@@ -75,14 +69,15 @@ export class LayoutCollector {
       fileCount: this.fileCount,
       zipFileCount: this.zipFileCount,
       zipFiles: this.zipFiles,
-      unsafeCount: this.unsafeCount,
-      unsafeNames: this.unsafeNames,
+      directoryCount: this.directoryCount,
     };
   }
 
-  private countFile(rawName: string): void {
-    const name = rawName.replaceAll('\\', '/');
-    if (name.endsWith('/')) return;
+  private countFile(name: string): void {
+    if (name.endsWith('/')) {
+      this.directoryCount += 1;
+      return;
+    }
     this.fileCount += 1;
     if (name.toLowerCase().endsWith('.zip')) {
       this.zipFileCount += 1;

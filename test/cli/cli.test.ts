@@ -47,7 +47,7 @@ describe('layer-publisher check', () => {
   });
 
   it('names the field of a bad manifest and the layout mistake: exit 1', async () => {
-    const zip = await layer('bad', { 'node_modules/a/index.js': 'x' }, { layerName: 'bad', compatibleRuntime: ['nodejs99'] });
+    const zip = await layer('bad', { 'node_modules/a/index.js': 'x' }, { layerName: 'bad', compatibleRuntime: ['nodjs20'] });
     const { code, out } = await run('check', zip, '--json');
     expect(code).toBe(1);
     const report = JSON.parse(out) as { problems: { code: string; message: string }[] };

@@ -76,7 +76,6 @@ describe('FC answers lost: the outcome is unknown, a version may exist (CONTRACT
   /** Faults on the create that leave one version made, published once. */
   const CREATE_ANSWER_FAULTS: Array<[string, () => unknown]> = [
     ['the answer is cut mid-body after the version was made: adopted', () => env.cloud.fc.faults.inject({ match: fcAction('CreateLayerVersion'), cutBodyAfterBytes: 12 })],
-    ['a connection reset before FC saw the request: retried, published once', () => env.server.use(http.post(CREATE_PATH, () => HttpResponse.error(), { once: true }))],
     [
       'a connection reset after FC made the version: adopted, not made twice',
       () =>
@@ -98,15 +97,36 @@ describe('FC answers lost: the outcome is unknown, a version may exist (CONTRACT
     await check([run]);
   });
 
-  it('resets on every CreateLayerVersion before FC sees it: failed, retryable, rejects, no version', async () => {
+  it('resets on every CreateLayerVersion before FC sees it: failed, retryable, rejects, no version, never a second create', async () => {
     const { cloud } = env;
     const { run, check } = await deliverUnder(cloud, () => env.server.use(http.post(CREATE_PATH, () => HttpResponse.error())), {
-      deliver: { timeoutSeconds: 20 },
+      deliver: { timeoutSeconds: 5 },
     });
 
     await expectFailedRetryable(cloud, run);
+    // A reset may come after FC took the request: a second create could be a second version.
+    expect(cloud.fc.requests.entries.filter((request) => request.action === 'ListLayerVersions').length).toBeGreaterThan(0);
     await check([run]);
   });
+
+  it('a connection reset before FC saw the request: no second create then; the delivery after the create\'s time publishes once', async () => {
+    const { cloud } = env;
+    let resets = 0;
+    const { zipEvent, run: first, check } = await deliverUnder(
+      cloud,
+      () => env.server.use(http.post(CREATE_PATH, () => ((resets += 1), HttpResponse.error()), { once: true })),
+      { deliver: { timeoutSeconds: 3, requestId: 'reset' } },
+    );
+    await expectFailedRetryable(cloud, first);
+    expect(resets).toBe(1);
+
+    const second = await deliver([zipEvent], { requestId: 'after', timeoutSeconds: 15 });
+
+    expectPublished(second);
+    expect(creates(cloud)).toHaveLength(1);
+    expect(cloud.fc.versions(LAYER)).toHaveLength(1);
+    await check([first, second]);
+  }, 30_000);
 
   it('a lost create answer, then ListLayerVersions down: rejects; the redelivery adopts the version, no second create', async () => {
     const { cloud } = env;

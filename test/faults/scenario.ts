@@ -139,8 +139,10 @@ export async function leaveDeadAttempt(cloud: TestCloud, dead: DeadAttempt): Pro
     uploadId,
     attempt,
     requestId: `dead-${attempt}`,
-    claimedAt: new Date(now - 60_000).toISOString(),
+    claimedAt: new Date(now).toISOString(),
     expiresAt: new Date(now + dead.expiresInMs).toISOString(),
+    // Written now (its Last-Modified, OSS's clock): it holds for this long from then.
+    ttlMs: dead.expiresInMs,
     token: `token-${attempt}`,
   };
   await cloud.oss.putObject(TEST_BUCKET, `${prefix}claim-${attempt}.json`, Buffer.from(JSON.stringify(claim)));

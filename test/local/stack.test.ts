@@ -5,51 +5,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { zipSync } from 'fflate';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/run';
 import { LOCAL_CREDENTIALS } from '../../src/local/account';
 import { EXAMPLE_ZIP_KEY } from '../../src/local/example';
-import type { InvocationOutcome } from '../../src/local/invoker';
-import { type LocalStack, PortInUseError, type StackEvent, startLocalStack } from '../../src/local/stack';
+import { PortInUseError, startLocalStack } from '../../src/local/stack';
 import type { PublishResult } from '../../src/publish/result';
 import { ossClient } from '../support/clients';
-import { EXAMPLES_DIR, HANDLER_BUNDLE, HOST_SCRIPT, REPO, ensureBundles } from './bundles';
+import { HANDLER_BUNDLE, HOST_SCRIPT, REPO, ensureBundles } from './bundles';
+import { LOCAL_BUCKET as BUCKET, readJson, settledResult, useLocalStacks } from './stack-harness';
 import { writeStoredZip } from './stored-zip';
 
-const BUCKET = 'local-layers';
 const MiB = 1024 * 1024;
-
-interface Running {
-  stack: LocalStack;
-  dataDir: string;
-  events: StackEvent[];
-  outcomes: InvocationOutcome[];
-}
-
-const running: Running[] = [];
-
-async function start(dataDir?: string, settleMs = 200): Promise<Running> {
-  const dir = dataDir ?? (await mkdtemp(join(tmpdir(), 'local-stack-')));
-  const events: StackEvent[] = [];
-  const outcomes: InvocationOutcome[] = [];
-  const stack = await startLocalStack({
-    dataDir: dir,
-    bucket: BUCKET,
-    ossPort: 0,
-    fcPort: 0,
-    handlerBundle: HANDLER_BUNDLE,
-    hostScript: HOST_SCRIPT,
-    examplesDir: EXAMPLES_DIR,
-    settleMs,
-    onEvent: (event) => {
-      events.push(event);
-      if (event.kind === 'outcome') outcomes.push(event.outcome);
-    },
-  });
-  const run = { stack, dataDir: dir, events, outcomes };
-  running.push(run);
-  return run;
-}
+const stacks = useLocalStacks();
+const start = stacks.start;
 
 function layerZip(files: Record<string, string>): Uint8Array {
   return zipSync(Object.fromEntries(Object.entries(files).map(([name, text]) => [name, Buffer.from(text)])));
@@ -69,27 +38,7 @@ async function dataWithFlatLayer(dir: string): Promise<{ dataDir: string; folder
   return { dataDir, folder };
 }
 
-async function readJson<T>(path: string): Promise<T> {
-  return JSON.parse(await readFile(path, 'utf8')) as T;
-}
-
-/** Waits for the handler to write a result that is not `waiting` (no time is asserted). */
-async function settledResult(path: string): Promise<PublishResult> {
-  for (;;) {
-    const result = await readJson<PublishResult>(path).catch(() => undefined);
-    if (result !== undefined && result.status !== 'waiting') return result;
-    await sleep(100);
-  }
-}
-
 beforeAll(ensureBundles, 120_000);
-
-afterEach(async () => {
-  for (const { stack, dataDir } of running.splice(0)) {
-    await stack.close();
-    await rm(dataDir, { recursive: true, force: true });
-  }
-});
 
 describe('npm start --once: the example layer', () => {
   it('publishes the example on first start through the bundle, and a restart finds it handled', async () => {
@@ -104,8 +53,7 @@ describe('npm start --once: the example layer', () => {
     expect(layers.layers[0]).toMatchObject({ layerName: 'hello-layer', versions: [{ codeChecksum: result.source.crc64 }] });
 
     const dataDir = first.dataDir;
-    await first.stack.close();
-    running.splice(0);
+    await stacks.release(first);
     const second = await start(dataDir);
     await second.stack.scan();
     await second.stack.idle();

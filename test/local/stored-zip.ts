@@ -20,6 +20,7 @@ export async function writeStoredZip(path: string, entryName: string, size: numb
   local.writeUInt32LE(0x04034b50, 0);
   local.writeUInt16LE(20, 4);
   local.writeUInt16LE(0x0008, 6);
+  local.writeUInt16LE(name.length, 26);
   await write(Buffer.concat([local, name]));
   let crc = 0;
   for (let written = 0; written < size; written += piece.length) {

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../../src/errors';
-import { MAX_MANIFEST_BYTES, RUNTIMES, parseManifest, type Manifest } from '../../src/manifest/manifest';
+import { FC3_RUNTIMES, MAX_MANIFEST_BYTES, RUNTIMES, parseManifest, type Manifest } from '../../src/manifest/manifest';
 
 const KEY = 'layers/pillow-10.layer.json';
 const FIXTURE_BYTES = new Uint8Array(readFileSync(new URL('./fixtures/pillow-10.layer.json', import.meta.url)));
@@ -163,19 +163,47 @@ describe('compatibleRuntime (CONTRACT §4)', () => {
     expect(invalid(bytesOf(withField('compatibleRuntime', []))).message).toMatch(/\bcompatibleRuntime: /);
   });
 
-  it('an unknown runtime is refused, naming its index', () => {
-    const error = invalid(bytesOf(withField('compatibleRuntime', ['python3.10', 'python3.11'])));
-    expect(error.message).toContain('compatibleRuntime[1]');
-    expect(error.message).toContain('"python3.11"');
+  it('a near miss of a known runtime is refused, naming its index and what was meant', () => {
+    const error = invalid(bytesOf(withField('compatibleRuntime', ['python3.10', 'pyhton3.10'])));
+    expect(error.message).toContain('compatibleRuntime[1]: "pyhton3.10" is not a runtime; did you mean "python3.10"?');
     expect(error.message).not.toContain('compatibleRuntime[0]');
   });
 
-  it.each(['Python3.10', 'nodejs 20', ' nodejs20', 'nodejs20 ', 'nodejs', 'python3.12', 'nodejs22', 'custom.debian11', ''])(
-    '%j is not a runtime',
+  it.each([
+    ['nodjs20', 'nodejs20'],
+    ['python3.1O', 'python3.10'],
+    ['Python3.10', 'python3.10'],
+    ['nodejs 20', 'nodejs20'],
+    [' nodejs20', 'nodejs20'],
+    ['nodejs20 ', 'nodejs20'],
+    ['node20', 'nodejs20'],
+    ['nodejs20.x', 'nodejs20'],
+    ['go1.x', 'go1'],
+    ['custom.debain10', 'custom.debian10'],
+  ])('%j is refused: did you mean %j?', (runtime, meant) => {
+    const error = invalid(bytesOf(withField('compatibleRuntime', ['custom', runtime])));
+    expect(error.message).toContain(`compatibleRuntime[1]: ${JSON.stringify(runtime)} is not a runtime; did you mean ${JSON.stringify(meant)}?`);
+  });
+
+  it.each(['', 'no such runtime', 'x'.repeat(65), 'nodejs/20'])('%j is not a runtime id at all', (runtime) => {
+    expect(invalid(bytesOf(withField('compatibleRuntime', ['custom', runtime]))).message).toMatch(/compatibleRuntime\[1\]: .* is not a runtime/);
+  });
+
+  it.each(['nodejs22', 'python3.13', 'java25', 'php8.1', 'custom.debian13', 'ruby3.2', 'dotnet8'])(
+    'an unknown runtime shaped like one (%s) is accepted, for Function Compute to judge',
     (runtime) => {
-      expect(invalid(bytesOf(withField('compatibleRuntime', ['custom', runtime]))).message).toContain('compatibleRuntime[1]');
+      expect(parseManifest(bytesOf(withField('compatibleRuntime', [runtime])), KEY).compatibleRuntime).toEqual([runtime]);
     },
   );
+
+  it('FC 3.0 (2023-03-30) knows its longer list, so near misses of its new runtimes are caught there only', () => {
+    expect(FC3_RUNTIMES).toEqual(expect.arrayContaining([...RUNTIMES, 'python3.12', 'java17', 'java21', 'custom.debian11', 'custom.debian12']));
+    const all = bytesOf(withField('compatibleRuntime', [...FC3_RUNTIMES]));
+    expect(parseManifest(all, KEY, '2023-03-30').compatibleRuntime).toEqual([...FC3_RUNTIMES]);
+    const typo = bytesOf(withField('compatibleRuntime', ['custom.debain12']));
+    expect(parseManifest(typo, KEY, '2021-04-06').compatibleRuntime).toEqual(['custom.debain12']);
+    expect(() => parseManifest(typo, KEY, '2023-03-30')).toThrow(/did you mean "custom\.debian12"\?/);
+  });
 
   it('a runtime listed twice is refused', () => {
     const error = invalid(bytesOf(withField('compatibleRuntime', ['python3.10', 'python3.9', 'python3.10'])));
@@ -195,6 +223,17 @@ describe('compatibleRuntime (CONTRACT §4)', () => {
   });
 });
 
+describe('license (CONTRACT §4)', () => {
+  it('is optional, a string, and kept', () => {
+    expect(parseManifest(bytesOf(VALID), KEY).license).toBeUndefined();
+    expect(parseManifest(bytesOf(withField('license', 'Apache-2.0')), KEY).license).toBe('Apache-2.0');
+  });
+
+  it('anything but a string is refused, naming it', () => {
+    expect(invalid(bytesOf(withField('license', 2))).message).toMatch(/license: must be a string/);
+  });
+});
+
 describe('unknown fields are an error (CONTRACT §4)', () => {
   it.each([
     'compatibleRuntimes',
@@ -204,12 +243,20 @@ describe('unknown fields are an error (CONTRACT §4)', () => {
     'runtime',
     'code',
     'version',
-    'licence',
   ])('%j is refused and the message names it', (field) => {
     const manifest = { ...VALID, [field]: 'x' };
     const error = invalid(bytesOf(manifest));
     expect(error.message).toContain(field);
     expect(error.message).toMatch(new RegExp(`\\b${field}: is not a known field`));
+  });
+
+  it.each([
+    ['descripton', 'description'],
+    ['licence', 'license'],
+    ['layername', 'layerName'],
+    ['compatibleRuntimes', 'compatibleRuntime'],
+  ])('a misspelt field (%s) is refused: did you mean %s?', (typo, meant) => {
+    expect(invalid(bytesOf({ ...VALID, [typo]: 'x' })).message).toContain(`${typo}: is not a known field; did you mean ${meant}?`);
   });
 
   it('a typo of a required field names both the typo and the missing field', () => {
@@ -349,7 +396,7 @@ describe('errors carry the key and every field at fault', () => {
 
   it('several faults are all reported', () => {
     const error = invalid(
-      bytesOf({ layerName: '9', description: 'x'.repeat(300), compatibleRuntime: ['go1', 'cobol'], extra: 1 }),
+      bytesOf({ layerName: '9', description: 'x'.repeat(300), compatibleRuntime: ['go1', 'nodjs20'], extra: 1 }),
     );
     for (const field of ['layerName', 'description', 'compatibleRuntime[1]', 'extra']) expect(error.message).toContain(field);
   });
@@ -375,6 +422,7 @@ describe('properties', () => {
         minLength: 1,
         maxLength: CONTRACT_RUNTIMES.length,
       }),
+      license: fc.string({ maxLength: 40 }),
     },
     { requiredKeys: ['layerName', 'compatibleRuntime'] },
   );
@@ -390,7 +438,7 @@ describe('properties', () => {
   });
 
   it('any valid manifest with one extra key is refused, naming the key', () => {
-    const known = new Set(['layerName', 'description', 'compatibleRuntime']);
+    const known = new Set(['layerName', 'description', 'compatibleRuntime', 'license']);
     fc.assert(
       fc.property(
         manifest,

@@ -234,7 +234,7 @@ describe('bad input is failed, permanently, with the field named', () => {
     ['layerName of 129 characters', { ...NODE_MANIFEST, layerName: 'a'.repeat(129) }, /layerName/],
     ['description of 257 characters', { ...NODE_MANIFEST, description: 'd'.repeat(257) }, /description/],
     ['no runtimes', { ...NODE_MANIFEST, compatibleRuntime: [] }, /compatibleRuntime/],
-    ['unknown runtime', { ...NODE_MANIFEST, compatibleRuntime: ['nodejs20', 'nodejs99'] }, /compatibleRuntime\[1\]/],
+    ['unknown runtime', { ...NODE_MANIFEST, compatibleRuntime: ['nodejs20', 'nodjs20'] }, /compatibleRuntime\[1\]/],
     ['duplicate runtime', { ...NODE_MANIFEST, compatibleRuntime: ['nodejs20', 'nodejs20'] }, /compatibleRuntime/],
     ['misspelt field', { ...NODE_MANIFEST, compatibleRuntimes: ['nodejs20'] }, /compatibleRuntimes/],
     ['runtimes as a string', { ...NODE_MANIFEST, compatibleRuntime: 'nodejs20' }, /compatibleRuntime/],

@@ -14,16 +14,25 @@ export interface Invocation {
 /** Runs the handler as Function Compute would (a Buffer of JSON), collecting its log lines. */
 export async function invoke(
   events: unknown[],
-  options: { env?: Record<string, string>; requestId?: string; timeoutSeconds?: number } = {},
+  options: {
+    env?: Record<string, string>;
+    requestId?: string;
+    timeoutSeconds?: number;
+    /** `context.function` as given, instead of `{ timeout: timeoutSeconds }`. */
+    fn?: { timeout?: unknown };
+    /** The instance's clock (a skewed one); the real clock when absent. */
+    now?: () => Date;
+  } = {},
 ): Promise<Invocation> {
   const rawLines: string[] = [];
-  const context = { ...testContext(options.requestId), function: { timeout: options.timeoutSeconds ?? 60 } };
+  const context = { ...testContext(options.requestId), function: (options.fn ?? { timeout: options.timeoutSeconds ?? 60 }) as { timeout?: number } };
   let summary: Summary | undefined;
   let error: Error | undefined;
   try {
     summary = await handleOssEvent(Buffer.from(JSON.stringify({ events })), context, {
       env: options.env ?? {},
       write: (line) => rawLines.push(line),
+      now: options.now,
     });
   } catch (caught) {
     error = caught as Error;

@@ -17,7 +17,9 @@ import { TEST_BUCKET, type TestCloud } from './cloud';
  * 5. nothing written that a trigger would match: only `*.result.json` and `_audit/` keys, and no
  *    zip or manifest touched;
  * 6. nothing under `_audit/` overwritten: every `_audit/` write is create-if-absent, and objects
- *    there before the scenario keep their bytes.
+ *    there before the scenario keep their bytes;
+ * 7. a result never names a version that no longer exists (issue 10): a `published` or `unchanged`
+ *    result of the scenario's layers names a live version holding the CRC it names.
  */
 
 export interface CloudSnapshot {
@@ -167,6 +169,16 @@ export async function expectInvariants(cloud: TestCloud, before: CloudSnapshot, 
   // 6b. What was under _audit/ keeps its bytes.
   for (const [key, hash] of before.objects) {
     if (key.startsWith('_audit/')) expect(after.objects.get(key), `${key} was overwritten`).toBe(hash);
+  }
+
+  // 7. Every result that names a version names one that exists, with its code.
+  for (const key of after.objects.keys()) {
+    if (!key.endsWith('.result.json') || before.objects.get(key) === after.objects.get(key)) continue;
+    const result = await readJson<PublishResult>(cloud, key);
+    if ((result?.status !== 'published' && result?.status !== 'unchanged') || !options.layers.includes(result.layerName ?? '')) continue;
+    const named = after.versions.get(result.layerName!)?.find((version) => version.version === result.version);
+    expect(named, `${key} names ${result.layerName} version ${result.version}, which does not exist`).toBeDefined();
+    expect(named?.codeChecksum, `${key} names a version holding other code`).toBe(result.source.crc64);
   }
   return made;
 }

@@ -1,5 +1,5 @@
 import { strToU8, zipSync } from 'fflate';
-import { type ZipInspection, type ZipInspectorOptions, ZipInspector } from '../../src/zip';
+import { type ArchiveRead, type ArchiveReadOptions, type ByteSource, readArchive } from '../../src/zip';
 
 /** Builds a zip with fflate; every name becomes one entry, a name ending in '/' an empty directory. */
 export function buildZip(names: readonly string[], options: { level?: 0 | 6 } = {}): Uint8Array {
@@ -9,27 +9,33 @@ export function buildZip(names: readonly string[], options: { level?: 0 | 6 } = 
   return zipSync(files, { level: options.level ?? 6 });
 }
 
-/** Feeds `bytes` to a fresh inspector in chunks of the given sizes (the rest in one last chunk). */
-export function inspect(bytes: Uint8Array, chunkSizes: readonly number[] = [], options?: ZipInspectorOptions): ZipInspection {
-  const inspector = new ZipInspector(bytes.length, options);
-  for (const chunk of split(bytes, chunkSizes)) inspector.update(chunk);
-  return inspector.finish();
+/**
+ * An in-memory ByteSource that serves every read in chunks of the given sizes (cycled), as a socket
+ * would cut them, and records the ranges asked for.
+ */
+export function memorySource(bytes: Uint8Array, chunkSizes: readonly number[] = [], concurrency = 4) {
+  const ranges: { start: number; end: number }[] = [];
+  const source: ByteSource = {
+    size: bytes.length,
+    concurrency: () => concurrency,
+    read: async (range, onChunk) => {
+      ranges.push(range);
+      let at = range.start;
+      let index = 0;
+      while (at <= range.end) {
+        const size = chunkSizes.length === 0 ? 65_536 : Math.max(1, chunkSizes[index++ % chunkSizes.length]!);
+        const chunk = bytes.subarray(at, Math.min(range.end + 1, at + size));
+        await onChunk(chunk, at);
+        at += chunk.length;
+      }
+    },
+  };
+  return { source, ranges };
 }
 
-export function split(bytes: Uint8Array, chunkSizes: readonly number[]): Uint8Array[] {
-  const chunks: Uint8Array[] = [];
-  let at = 0;
-  for (const size of chunkSizes) {
-    if (at >= bytes.length) break;
-    chunks.push(bytes.subarray(at, at + size));
-    at += size;
-  }
-  if (at < bytes.length) chunks.push(bytes.subarray(at));
-  return chunks;
-}
-
-export async function* stream(chunks: readonly Uint8Array[]): AsyncGenerator<Uint8Array> {
-  for (const chunk of chunks) yield chunk;
+/** Reads an archive from memory through readArchive, cut into chunks of the given sizes. */
+export function read(bytes: Uint8Array, chunkSizes: readonly number[] = [], options?: ArchiveReadOptions & { concurrency?: number }): Promise<ArchiveRead> {
+  return readArchive(memorySource(bytes, chunkSizes, options?.concurrency).source, options);
 }
 
 const END_RECORD_BYTES = 22;
@@ -90,9 +96,4 @@ export function patched(bytes: Uint8Array, at: number, value: number, width: 2 |
   if (width === 2) view.setUint16(at, value, true);
   else view.setUint32(at, value, true);
   return copy;
-}
-
-export function complete(inspection: ZipInspection) {
-  if (inspection.kind !== 'complete') throw new Error(`expected a complete inspection, got ${inspection.kind}`);
-  return inspection.contents;
 }

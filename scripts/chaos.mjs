@@ -1,0 +1,59 @@
+#!/usr/bin/env node
+// The seeded chaos test of issue 10 at length: `npm run chaos -- --iterations 500 [--seed S] [--parallel P]`.
+// Runs test/faults/chaos.test.ts under vitest (the same code `npm test` runs briefly) and prints
+// its counts: iterations, deliveries, kills, faults by kind, versions made, invariant violations.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const usage = 'usage: npm run chaos -- [--iterations N] [--seed S] [--parallel P]';
+const options = { iterations: 100, seed: 20261201, parallel: 6 };
+const args = process.argv.slice(2);
+for (let i = 0; i < args.length; i++) {
+  const name = args[i].replace(/^--/, '');
+  const value = Number(args[i + 1]);
+  if (!(name in options) || !Number.isInteger(value) || value < (name === 'seed' ? 0 : 1)) {
+    console.error(`${args[i]} ${args[i + 1] ?? ''}: not an option with a whole number\n${usage}`);
+    process.exit(2);
+  }
+  options[name] = value;
+  i += 1;
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'chaos-'));
+const reportFile = join(dir, 'report.json');
+console.log(`chaos: ${options.iterations} iterations, seed ${options.seed}, ${options.parallel} at once`);
+const child = spawn(process.execPath, ['node_modules/vitest/vitest.mjs', 'run', 'test/faults/chaos.test.ts'], {
+  stdio: ['ignore', 'ignore', 'inherit'],
+  env: {
+    ...process.env,
+    CHAOS_ITERATIONS: String(options.iterations),
+    CHAOS_SEED: String(options.seed),
+    CHAOS_PARALLEL: String(options.parallel),
+    CHAOS_REPORT: reportFile,
+  },
+});
+child.on('close', (code) => {
+  let report;
+  try {
+    report = JSON.parse(readFileSync(reportFile, 'utf8'));
+  } catch {
+    console.error(`chaos: the test wrote no report (vitest exited ${code}); run npx vitest run test/faults/chaos.test.ts to see why`);
+    process.exit(1);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const faults = Object.entries(report.faults).sort(([a], [b]) => a.localeCompare(b));
+  console.log(`iterations        ${report.iterations}`);
+  console.log(`deliveries        ${report.deliveries}`);
+  console.log(`kills             ${report.kills}`);
+  console.log(`skewed clocks     ${report.skewedDeliveries} deliveries`);
+  console.log(`faults            ${faults.reduce((sum, [, n]) => sum + n, 0)}`);
+  for (const [kind, n] of faults) console.log(`  ${kind.padEnd(30)}${n}`);
+  console.log(`versions made     ${report.versionsMade}`);
+  console.log(`violations        ${report.violations}`);
+  for (const failure of report.failures.slice(0, 20)) console.log(`  ${failure}`);
+  console.log(`time              ${report.seconds} s`);
+  process.exit(report.violations === 0 && code === 0 ? 0 : 1);
+});

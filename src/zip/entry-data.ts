@@ -1,0 +1,182 @@
+import * as zlib from 'node:zlib';
+import { PublisherError } from '../errors';
+import { zipInvalid } from './bytes';
+import { crc32 } from './crc32';
+import { METHOD, type ZipEntry } from './entry';
+import { MAX_LINK_TARGET_BYTES } from './symlinks';
+
+/** Checks one entry's data as it streams by: what it unpacks to must match its CRC-32 and size. */
+export interface DataCheck {
+  push(chunk: Uint8Array): void | Promise<void>;
+  /** After the last byte; resolves with the first bytes unpacked when the entry is a symlink (its target). */
+  end(): Promise<Uint8Array | undefined>;
+}
+
+/**
+ * Small deflated entries (most of a node_modules tree) are inflated in one synchronous call: a stream
+ * costs a thread-pool round trip per entry. Both bounds keep what is held per entry small.
+ */
+const SYNC_MAX_COMPRESSED = 256 * 1024;
+const SYNC_MAX_UNCOMPRESSED = 4 * 1024 * 1024;
+/**
+ * The streaming inflater's output buffers: fewer, larger callbacks. Inflating 32 MiB of stored-block
+ * deflate fed in 64 KiB chunks, medians of 5 on a loaded 2-core machine: 16 KiB (zlib's default)
+ * 245 MB/s, 128 KiB 562 MB/s, 1 MiB 618-996 MB/s.
+ */
+const INFLATE_BUFFER_BYTES = 1024 * 1024;
+
+export function checkData(entry: ZipEntry): DataCheck {
+  if (entry.method === METHOD.stored) return new StoredCheck(entry);
+  if (entry.compressedSize <= SYNC_MAX_COMPRESSED && entry.uncompressedSize <= SYNC_MAX_UNCOMPRESSED) return new BufferedInflate(entry);
+  return new StreamingInflate(entry);
+}
+
+function broken(entry: ZipEntry, why: string): PublisherError {
+  return zipInvalid(`entry ${JSON.stringify(entry.name)} ${why}: the archive is corrupt or truncated; build the zip again`, {
+    entry: entry.name,
+  });
+}
+
+/** What the unpacked bytes must come to, and a symlink's target kept aside. */
+class Unpacked {
+  private crc = 0;
+  private size = 0;
+  private readonly link: Uint8Array[] = [];
+  private linkBytes = 0;
+
+  constructor(private readonly entry: ZipEntry) {}
+
+  add(bytes: Uint8Array): void {
+    this.size += bytes.length;
+    if (this.size > this.entry.uncompressedSize) {
+      throw broken(this.entry, `unpacks to more than the ${this.entry.uncompressedSize} bytes its header declares`);
+    }
+    this.crc = crc32(bytes, this.crc);
+    if (this.entry.symlink && this.linkBytes < MAX_LINK_TARGET_BYTES) {
+      const kept = bytes.subarray(0, MAX_LINK_TARGET_BYTES - this.linkBytes);
+      this.link.push(kept.slice());
+      this.linkBytes += kept.length;
+    }
+  }
+
+  finish(): Uint8Array | undefined {
+    if (this.size !== this.entry.uncompressedSize) {
+      throw broken(this.entry, `unpacks to ${this.size} bytes, not the ${this.entry.uncompressedSize} its header declares`);
+    }
+    if (this.crc !== this.entry.crc32) {
+      throw broken(this.entry, `fails its CRC-32 check (data ${hex(this.crc)}, header ${hex(this.entry.crc32)})`);
+    }
+    return this.entry.symlink ? Buffer.concat(this.link) : undefined;
+  }
+}
+
+function hex(value: number): string {
+  return `0x${value.toString(16).padStart(8, '0')}`;
+}
+
+class StoredCheck implements DataCheck {
+  private readonly unpacked: Unpacked;
+
+  constructor(entry: ZipEntry) {
+    this.unpacked = new Unpacked(entry);
+  }
+
+  push(chunk: Uint8Array): void {
+    this.unpacked.add(chunk);
+  }
+
+  async end(): Promise<Uint8Array | undefined> {
+    return this.unpacked.finish();
+  }
+}
+
+class BufferedInflate implements DataCheck {
+  private readonly chunks: Uint8Array[] = [];
+
+  constructor(private readonly entry: ZipEntry) {}
+
+  push(chunk: Uint8Array): void {
+    this.chunks.push(chunk);
+  }
+
+  async end(): Promise<Uint8Array | undefined> {
+    const unpacked = new Unpacked(this.entry);
+    let result: { buffer: Buffer; engine: zlib.InflateRaw };
+    try {
+      // One byte of room past the declared size, so that a longer stream is seen as such.
+      result = zlib.inflateRawSync(Buffer.concat(this.chunks), {
+        info: true,
+        maxOutputLength: this.entry.uncompressedSize + 1,
+      }) as unknown as { buffer: Buffer; engine: zlib.InflateRaw };
+    } catch (error) {
+      throw inflateFailure(this.entry, error);
+    }
+    assertConsumedAll(this.entry, result.engine.bytesWritten);
+    unpacked.add(result.buffer);
+    return unpacked.finish();
+  }
+}
+
+class StreamingInflate implements DataCheck {
+  private readonly inflater = zlib.createInflateRaw({ chunkSize: INFLATE_BUFFER_BYTES });
+  private readonly unpacked: Unpacked;
+  private readonly done: Promise<void>;
+
+  constructor(private readonly entry: ZipEntry) {
+    this.unpacked = new Unpacked(entry);
+    this.inflater.on('data', (bytes: Buffer) => {
+      try {
+        this.unpacked.add(bytes);
+      } catch (error) {
+        this.inflater.destroy(error as Error);
+      }
+    });
+    this.done = new Promise((resolve, reject) => {
+      this.inflater.once('end', resolve);
+      // on, not once: a second error (a destroy racing zlib's own) must not go unhandled.
+      this.inflater.on('error', reject);
+    });
+    // Awaited in push or end; until then a failure must not count as unhandled.
+    this.done.catch(() => undefined);
+  }
+
+  async push(chunk: Uint8Array): Promise<void> {
+    if (this.inflater.write(chunk)) return;
+    await Promise.race([new Promise((resolve) => this.inflater.once('drain', resolve)), this.failed()]);
+  }
+
+  async end(): Promise<Uint8Array | undefined> {
+    this.inflater.end();
+    try {
+      await this.done;
+    } catch (error) {
+      throw inflateFailure(this.entry, error);
+    }
+    assertConsumedAll(this.entry, this.inflater.bytesWritten);
+    return this.unpacked.finish();
+  }
+
+  private async failed(): Promise<never> {
+    try {
+      await this.done;
+    } catch (error) {
+      throw inflateFailure(this.entry, error);
+    }
+    throw broken(this.entry, 'ends its deflate stream before its compressed data ends');
+  }
+}
+
+function inflateFailure(entry: ZipEntry, error: unknown): unknown {
+  if (error instanceof PublisherError) return error;
+  const code = (error as { code?: string }).code;
+  if (code === 'ERR_BUFFER_TOO_LARGE') return broken(entry, `unpacks to more than the ${entry.uncompressedSize} bytes its header declares`);
+  if (code === 'Z_BUF_ERROR') return broken(entry, 'has a deflate stream cut short');
+  return broken(entry, `has broken deflate data (${error instanceof Error ? error.message : String(error)})`);
+}
+
+/** A deflate stream that ends before the entry's compressed bytes do leaves bytes no extractor reads. */
+function assertConsumedAll(entry: ZipEntry, consumed: number): void {
+  if (consumed !== entry.compressedSize) {
+    throw broken(entry, `ends its deflate stream after ${consumed} of its ${entry.compressedSize} compressed bytes`);
+  }
+}

@@ -1,0 +1,240 @@
+import { SIGNATURE, readUint16, readUint32, zipInvalid } from './bytes';
+import { type DataCheck, checkData } from './entry-data';
+import { FLAG, type ZipEntry, decodeName, readExtras, zip64Values } from './entry';
+
+const LOCAL_HEADER_BYTES = 30;
+/** Flag bits 1 and 2 only hint at the compression level; writers need not repeat them. */
+const COMPARED_FLAGS = ~0x0006;
+
+/** One entry to walk, and the offset where the next record must begin. */
+export interface PlannedEntry {
+  readonly entry: ZipEntry;
+  readonly end: number;
+}
+
+type Phase =
+  | { kind: 'prefix'; end: number }
+  | { kind: 'header'; planned: PlannedEntry }
+  | { kind: 'data'; planned: PlannedEntry; left: number; check: DataCheck }
+  | { kind: 'trailer'; planned: PlannedEntry; length: number }
+  | { kind: 'done' };
+
+/**
+ * Walks a run of consecutive entries as their bytes stream by, in order, from `start` (the first entry's
+ * local header, or 0 for the archive's first run): each local header is read and compared with its
+ * central-directory entry, the data checked (CRC-32, and inflated when deflated), a data descriptor
+ * compared, and no byte left unaccounted for up to the next entry. Holds one header at a time and what
+ * the inflater buffers; never an entry's data.
+ */
+export class EntryWalker {
+  private phase: Phase;
+  private next = 0;
+  private readonly held: Uint8Array[] = [];
+  private heldBytes = 0;
+  /** The last bytes of the prefix, for a signature split across chunks. */
+  private prefixCarry = new Uint8Array(0);
+
+  constructor(
+    private readonly planned: readonly PlannedEntry[],
+    private position: number,
+    private readonly onLink: (entry: ZipEntry, target: Uint8Array) => void,
+  ) {
+    const first = planned[0];
+    if (first === undefined) this.phase = { kind: 'done' };
+    else if (first.entry.offset > position) this.phase = { kind: 'prefix', end: first.entry.offset };
+    else this.phase = this.headerOf();
+  }
+
+  async push(chunk: Uint8Array): Promise<void> {
+    let at = 0;
+    while (at < chunk.length) {
+      const phase = this.phase;
+      switch (phase.kind) {
+        case 'prefix': {
+          const take = Math.min(chunk.length - at, phase.end - this.position);
+          this.scanPrefix(chunk.subarray(at, at + take));
+          at += take;
+          this.position += take;
+          if (this.position === phase.end) this.phase = this.headerOf();
+          break;
+        }
+        case 'header': {
+          const taken = this.hold(chunk, at, this.headerBytesNeeded());
+          at += taken;
+          this.position += taken;
+          if (this.heldBytes === this.headerBytesNeeded()) this.phase = this.readHeader(phase.planned);
+          break;
+        }
+        case 'data': {
+          const take = Math.min(chunk.length - at, phase.left);
+          await phase.check.push(chunk.subarray(at, at + take));
+          at += take;
+          this.position += take;
+          phase.left -= take;
+          break;
+        }
+        case 'trailer': {
+          const taken = this.hold(chunk, at, phase.length);
+          at += taken;
+          this.position += taken;
+          break;
+        }
+        case 'done':
+          throw new Error(`EntryWalker received bytes past its last entry, at ${this.position}`);
+      }
+      await this.settle();
+    }
+    await this.settle();
+  }
+
+  /** Throws unless every entry of the run has been walked to its end. */
+  async end(): Promise<void> {
+    await this.settle();
+    const phase = this.phase;
+    if (phase.kind === 'done') return;
+    const name = phase.kind === 'prefix' ? this.planned[0]!.entry.name : phase.planned.entry.name;
+    throw zipInvalid(`entry ${JSON.stringify(name)} is cut short: the archive ends inside it (truncated zip); upload it again`, { entry: name });
+  }
+
+  /** Moves on from a phase that has all its bytes: zero-length data and trailers take none. */
+  private async settle(): Promise<void> {
+    for (;;) {
+      const phase = this.phase;
+      if (phase.kind === 'data' && phase.left === 0) {
+        const link = await phase.check.end();
+        if (link !== undefined) this.onLink(phase.planned.entry, link);
+        this.phase = this.trailerOf(phase.planned);
+      } else if (phase.kind === 'trailer' && this.heldBytes === phase.length) {
+        this.checkTrailer(phase.planned, this.take());
+        this.next += 1;
+        this.phase = this.next < this.planned.length ? this.headerOf() : { kind: 'done' };
+      } else {
+        return;
+      }
+    }
+  }
+
+  private headerOf(): Phase {
+    return { kind: 'header', planned: this.planned[this.next]! };
+  }
+
+  private headerBytesNeeded(): number {
+    if (this.heldBytes < LOCAL_HEADER_BYTES) return LOCAL_HEADER_BYTES;
+    const header = this.peek();
+    return LOCAL_HEADER_BYTES + readUint16(header, 26) + readUint16(header, 28);
+  }
+
+  private hold(chunk: Uint8Array, at: number, needed: number): number {
+    const take = Math.min(chunk.length - at, needed - this.heldBytes);
+    this.held.push(chunk.subarray(at, at + take));
+    this.heldBytes += take;
+    return take;
+  }
+
+  private peek(): Uint8Array {
+    const joined = this.held.length === 1 ? this.held[0]! : Buffer.concat(this.held);
+    this.held.length = 0;
+    this.held.push(joined);
+    return joined;
+  }
+
+  private take(): Uint8Array {
+    const bytes = this.peek();
+    this.held.length = 0;
+    this.heldBytes = 0;
+    return bytes;
+  }
+
+  private readHeader(planned: PlannedEntry): Phase {
+    const header = this.take();
+    const { entry, end } = planned;
+    const name = JSON.stringify(entry.name);
+    if (readUint32(header, 0) !== SIGNATURE.localFileHeader) {
+      throw zipInvalid(`entry ${name} has no local header at offset ${entry.offset}, where the central directory says it starts (corrupt archive)`, {
+        entry: entry.name,
+      });
+    }
+    const flags = readUint16(header, 6);
+    const differs = (what: string, local: unknown, central: unknown) =>
+      zipInvalid(
+        `entry ${name}: its local header says ${what} ${String(local)}, its central-directory entry ${String(central)}, so tools disagree on it; re-zip the layer`,
+        { entry: entry.name },
+      );
+    if (((flags ^ entry.flags) & COMPARED_FLAGS) !== 0) throw differs('flags', hexFlags(flags), hexFlags(entry.flags));
+    const method = readUint16(header, 8);
+    if (method !== entry.method) throw differs('compression method', method, entry.method);
+    const nameEnd = LOCAL_HEADER_BYTES + readUint16(header, 26);
+    const localName = decodeName(header.subarray(LOCAL_HEADER_BYTES, nameEnd), flags);
+    if (localName !== entry.name) throw differs('name', JSON.stringify(localName ?? '(not UTF-8)'), name);
+    const extras = readExtras(header.subarray(nameEnd), entry.name);
+    const [uncompressedSize, compressedSize] = zip64Values(extras, entry.name, [
+      { value: readUint32(header, 22), saturated: 0xffffffff },
+      { value: readUint32(header, 18), saturated: 0xffffffff },
+    ]);
+    const crc = readUint32(header, 14);
+    // With a data descriptor the header may leave these at zero; what it does say must agree.
+    const deferred = (flags & FLAG.dataDescriptor) !== 0;
+    const agrees = (local: number, central: number) => local === central || (deferred && local === 0);
+    if (!agrees(crc, entry.crc32)) throw differs('CRC-32', hexFlags(crc, 8), hexFlags(entry.crc32, 8));
+    if (!agrees(compressedSize!, entry.compressedSize)) throw differs('compressed size', compressedSize, entry.compressedSize);
+    if (!agrees(uncompressedSize!, entry.uncompressedSize)) throw differs('size', uncompressedSize, entry.uncompressedSize);
+    if (this.position + entry.compressedSize > end) {
+      throw zipInvalid(`entry ${name}'s data runs into the next record (overlapping entries, or a truncated zip); re-zip the layer`, {
+        entry: entry.name,
+      });
+    }
+    return { kind: 'data', planned, left: entry.compressedSize, check: checkData(entry) };
+  }
+
+  private trailerOf(planned: PlannedEntry): Phase {
+    const length = planned.end - this.position;
+    const { entry } = planned;
+    const allowed = (entry.flags & FLAG.dataDescriptor) !== 0 ? DESCRIPTOR_LENGTHS : [0];
+    if (!allowed.includes(length)) {
+      throw zipInvalid(
+        `entry ${JSON.stringify(entry.name)} is followed by ${length} bytes that no entry accounts for (hidden data, or an entry the central directory does not list); re-zip the layer`,
+        { entry: entry.name },
+      );
+    }
+    return { kind: 'trailer', planned, length };
+  }
+
+  private checkTrailer(planned: PlannedEntry, trailer: Uint8Array): void {
+    if (trailer.length === 0) return;
+    const { entry } = planned;
+    const signed = trailer.length === 16 || trailer.length === 24;
+    const at = signed ? 4 : 0;
+    const wide = trailer.length >= 20;
+    const read = (offset: number) => (wide ? readUint32(trailer, offset) + readUint32(trailer, offset + 4) * 2 ** 32 : readUint32(trailer, offset));
+    const ok =
+      (!signed || readUint32(trailer, 0) === SIGNATURE.dataDescriptor) &&
+      readUint32(trailer, at) === entry.crc32 &&
+      read(at + 4) === entry.compressedSize &&
+      read(at + (wide ? 12 : 8)) === entry.uncompressedSize;
+    if (!ok) {
+      throw zipInvalid(
+        `entry ${JSON.stringify(entry.name)}: its data descriptor disagrees with its central-directory entry (CRC-32 or sizes), so tools disagree on it; re-zip the layer`,
+        { entry: entry.name },
+      );
+    }
+  }
+
+  /** Bytes before the first entry (a self-extracting stub) are accepted, unless a reader could take them for an entry. */
+  private scanPrefix(bytes: Uint8Array): void {
+    const window = Buffer.concat([this.prefixCarry, bytes]);
+    if (window.indexOf(LOCAL_SIGNATURE) !== -1) {
+      throw zipInvalid(
+        'the bytes before the zip\'s first entry hold a local header that its central directory does not list (an archive hidden in front of another), so tools disagree on its contents; re-zip the layer',
+      );
+    }
+    this.prefixCarry = window.subarray(Math.max(0, window.length - 3)).slice();
+  }
+}
+
+const LOCAL_SIGNATURE = Buffer.from([0x50, 0x4b, 0x03, 0x04]);
+/** Data descriptors: with or without their signature, with 32- or 64-bit (ZIP64) sizes. */
+const DESCRIPTOR_LENGTHS = [12, 16, 20, 24];
+
+function hexFlags(value: number, digits = 4): string {
+  return `0x${value.toString(16).padStart(digits, '0')}`;
+}

@@ -20,9 +20,11 @@ const CREATE_ON_ALL_RESOURCES = new Set(['2023-03-30']);
 /**
  * Layer actions whose API pages (2021-04-06 and 2023-03-30) list "All Resources" only: a statement
  * scoped to `layers/...` does not grant them. ListLayerVersions and GetLayerVersion serve the unchanged
- * check and adoption, DeleteLayerVersion the delete on a codeChecksum mismatch, PutLayerACL the layer ACL.
+ * check and adoption, DeleteLayerVersion the delete on a codeChecksum mismatch and retention, PutLayerACL
+ * the manifest's `public`. ListFunctions (and ListServices before FC 3.0) tell retention which versions
+ * functions still use; they read every function of the account, so they are granted on `*` too.
  */
-const ALL_RESOURCE_LAYER_ACTIONS = ['fc:ListLayerVersions', 'fc:GetLayerVersion', 'fc:DeleteLayerVersion', 'fc:PutLayerACL'];
+const ALL_RESOURCE_LAYER_ACTIONS = ['fc:ListLayerVersions', 'fc:GetLayerVersion', 'fc:DeleteLayerVersion', 'fc:PutLayerACL', 'fc:ListFunctions', 'fc:ListServices'];
 
 const ACCOUNT_ID = /\$\{\s*config\(\s*["']AccountID["']\s*\)\s*\}/g;
 

@@ -16,6 +16,8 @@ export interface Config {
   allowedLayers: AllowRule[];
   /** `REGIONS`: the other regions to publish to, each with the bucket that holds its staged copies. */
   regions: RegionTarget[];
+  /** `RETAIN_VERSIONS`: versions kept per layer after a publish when its manifest has no `retain`; unset keeps all. */
+  retainVersions: number | undefined;
   fallbackCredentials: Credentials | undefined;
   fallbackAccountId: string | undefined;
   fallbackRegion: string | undefined;
@@ -77,6 +79,7 @@ export function loadConfig(env: Env = process.env): Config {
     ossSignature: parseOssSignature(env.OSS_SIGNATURE),
     allowedLayers: parseAllowedLayers(env.ALLOWED_LAYERS),
     regions: parseRegions(env.REGIONS),
+    retainVersions: parseRetainVersions(env.RETAIN_VERSIONS),
     fallbackCredentials:
       accessKeyId && accessKeySecret
         ? { accessKeyId, accessKeySecret, securityToken: nonEmpty(env.ALIBABA_CLOUD_SECURITY_TOKEN) }
@@ -153,6 +156,16 @@ function parseReadConcurrency(raw: string | undefined): number {
     );
   }
   return parsed;
+}
+
+function parseRetainVersions(raw: string | undefined): number | undefined {
+  const value = nonEmpty(raw);
+  if (value === undefined) return undefined;
+  // Zero would delete every version no function uses but the new one: too easy to set by mistake.
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value)) || Number(value) < 1) {
+    throw new ConfigError(`RETAIN_VERSIONS must be a whole number of versions to keep, 1 or more (unset keeps them all), got ${JSON.stringify(value)}`);
+  }
+  return Number(value);
 }
 
 /** Shared with the CLI, which reads the same variable. Case and surrounding spaces do not matter. */

@@ -1,5 +1,6 @@
 import { loadConfig, type Config } from './config';
 import { InvalidInputError } from './errors';
+import { uploaderOf } from './audit/provenance';
 import { BUCKET_NAME, isCountedEvent, parseOssEvent, type ParsedRecord } from './events/oss-event';
 import { createFcLayers } from './fc/layer-api';
 import type { LayerApi } from './fc/layers';
@@ -168,6 +169,7 @@ async function handleRecord(parsed: ParsedRecord, ctx: RecordContext): Promise<S
     eventTime: record.eventTime,
     eventETag: record.oss.object.eTag,
     eventRequestId: record.responseElements?.requestId,
+    uploader: uploaderOf(record),
   };
   return publishRecord(input, publishDeps(ctx, record.oss.bucket.name, record.region));
 }
@@ -181,6 +183,7 @@ function publishDeps(ctx: RecordContext, bucket: string, recordRegion: string | 
     readConcurrency: ctx.config.readConcurrency,
     fcApiVersion: ctx.config.fcApiVersion,
     allowedLayers: ctx.config.allowedLayers,
+    retainVersions: ctx.config.retainVersions,
     logger: ctx.logger,
     deadline: ctx.deadline,
     retry: ctx.retry,

@@ -4,9 +4,10 @@ import type { ObjectStore } from '../oss/store';
 /**
  * `superseded`: a result not written (or written and then followed by the newer one) because a newer
  * upload replaced the objects meanwhile; `invalid`: a malformed record's failure, not written over
- * the result already there.
+ * the result already there. `deleted`/`kept`: a version retention deleted (or would, in a dry run),
+ * or kept because a function uses it.
  */
-export type AuditKind = 'result' | 'stale' | 'superseded' | 'invalid';
+export type AuditKind = 'result' | 'stale' | 'superseded' | 'invalid' | 'deleted' | 'kept';
 
 /**
  * An audit record per handled event, under `<AUDIT_PREFIX>records/<date>/`: append-only, so each

@@ -75,6 +75,8 @@ export function fc3View(version: LayerVersion): Fc3LayerVersion {
 interface Layer {
   /** Versions are numbered per layer and a number is never given twice, even after a delete. */
   lastVersion: number;
+  /** PutLayerACL sets it for the layer: every version, and those made later, answer with it. */
+  acl?: number;
   versions: Map<number, LayerVersion>;
 }
 
@@ -82,6 +84,7 @@ interface Layer {
 export interface StoredLayer {
   layerName: string;
   lastVersion: number;
+  acl?: number;
   versions: LayerVersion[];
 }
 
@@ -113,7 +116,7 @@ export class LayerRegistry {
     private readonly store?: LayerStore,
   ) {
     for (const stored of store?.load() ?? []) {
-      this.layers.set(stored.layerName, { lastVersion: stored.lastVersion, versions: new Map(stored.versions.map((v) => [v.version, v])) });
+      this.layers.set(stored.layerName, { lastVersion: stored.lastVersion, acl: stored.acl, versions: new Map(stored.versions.map((v) => [v.version, v])) });
     }
   }
 
@@ -127,7 +130,7 @@ export class LayerRegistry {
       version,
       ...input,
       code: { repositoryType: 'OSS', location: `https://fc-layers-${this.region}.oss-${this.region}.aliyuncs.com/${this.accountId}/${layerName}/${version}/code.zip` },
-      acl: 0,
+      acl: layer.acl ?? 0,
       arn: `${this.arnHash()}#${layerName}#${version}`,
       arnV2: `acs:fc:${this.region}:${this.accountId}:layers/${layerName}/versions/${version}`,
       createTime: this.now().toISOString(),
@@ -158,8 +161,19 @@ export class LayerRegistry {
     this.persist();
   }
 
+  /** 1 public, 0 private; a layer that has no live version is not found, as FC answers. */
+  setAcl(layerName: string, acl: 0 | 1): void {
+    const layer = this.layers.get(layerName);
+    if (layer === undefined || layer.versions.size === 0) throw layerNotFound(layerName);
+    layer.acl = acl;
+    for (const version of layer.versions.values()) version.acl = acl;
+    this.persist();
+  }
+
   private persist(): void {
-    this.store?.save([...this.layers].map(([layerName, layer]) => ({ layerName, lastVersion: layer.lastVersion, versions: [...layer.versions.values()] })));
+    this.store?.save(
+      [...this.layers].map(([layerName, layer]) => ({ layerName, lastVersion: layer.lastVersion, ...(layer.acl === undefined ? {} : { acl: layer.acl }), versions: [...layer.versions.values()] })),
+    );
   }
 
   /** The legacy ARN's leading hash: stable per account and region, opaque like FC's. */

@@ -3,6 +3,7 @@ import type { Credential } from './auth';
 import { FaultInjector } from './faults';
 import { NonceLog, verifyAcs3Signature } from './fc-acs3-signature';
 import { LAYER_RUNTIMES, type LayerStore, type LayerVersion, LayerRegistry, checkLayerName, fc3View, legacyView } from './fc-layers';
+import { FunctionRegistry, type SeedFunction } from './fc-functions';
 import { verifyFcSignature } from './fc-signature';
 import { RequestLog } from './request-log';
 import { ServiceError, loggableHeaders, newRequestId, readBody } from './service';
@@ -31,7 +32,14 @@ export interface FcEmulatorOptions {
 /** `PascalCase` is what FC sends and SDKs model; `camelCase` is the documented wire form (alibaba-cloud.md §3.3). */
 export type ErrorCasing = 'PascalCase' | 'camelCase';
 
-export type FcAction = 'CreateLayerVersion' | 'ListLayerVersions' | 'GetLayerVersion' | 'DeleteLayerVersion';
+export type FcAction =
+  | 'CreateLayerVersion'
+  | 'ListLayerVersions'
+  | 'GetLayerVersion'
+  | 'DeleteLayerVersion'
+  | 'PutLayerACL'
+  | 'ListFunctions'
+  | 'ListServices';
 
 /** A request as faults match it and the log records it. */
 export interface FcRequestTarget {
@@ -44,6 +52,8 @@ export interface FcRequestTarget {
   apiVersion?: string;
   layerName?: string;
   version?: number;
+  /** ListFunctions of one service, before FC 3.0. */
+  serviceName?: string;
 }
 
 export interface FcRequestRecord extends FcRequestTarget {
@@ -72,6 +82,8 @@ export interface FcEmulator {
   seedVersion(layerName: string, seed: SeedLayerVersion): LayerVersion;
   /** Every live version of a layer, oldest first. */
   versions(layerName: string): LayerVersion[];
+  /** A function (in a service, for the APIs before FC 3.0) whose configuration names these layer versions. */
+  seedFunction(seed: SeedFunction): void;
   /** The next CreateLayerVersion reports (and keeps) a codeChecksum that is not the code's CRC-64. */
   reportWrongChecksumOnNextCreate(): void;
   errorCasing: ErrorCasing;
@@ -104,6 +116,7 @@ class FcService implements FcEmulator {
   readonly faults = new FaultInjector<FcRequestTarget>();
   errorCasing: ErrorCasing;
   private readonly registry: LayerRegistry;
+  private readonly functions: FunctionRegistry;
   private readonly now: () => Date;
   private readonly apiVersions: readonly string[];
   private corruptNextChecksum = false;
@@ -114,6 +127,7 @@ class FcService implements FcEmulator {
     this.errorCasing = options.errorCasing ?? 'camelCase';
     this.apiVersions = options.apiVersions ?? DEFAULT_API_VERSIONS;
     this.registry = new LayerRegistry(options.accountId, options.region, this.now, options.layerStore);
+    this.functions = new FunctionRegistry((layerName, version) => this.registry.get(layerName, version));
   }
 
   handle = async (request: Request): Promise<Response> => {
@@ -161,6 +175,10 @@ class FcService implements FcEmulator {
     }
   }
 
+  seedFunction(seed: SeedFunction): void {
+    this.functions.seed(seed);
+  }
+
   reportWrongChecksumOnNextCreate(): void {
     this.corruptNextChecksum = true;
   }
@@ -199,6 +217,22 @@ class FcService implements FcEmulator {
       case 'DeleteLayerVersion':
         this.registry.delete(layerName, positiveVersion(target.version));
         return new Response(null, { status: 204 });
+      case 'PutLayerACL':
+        this.registry.setAcl(layerName, aclParameter(query, fc3));
+        return new Response(null, { status: 200 });
+      case 'ListFunctions':
+      case 'ListServices': {
+        const limit = integerParameter(query, 'limit', 1, MAX_LIST_LIMIT) ?? DEFAULT_LIST_LIMIT;
+        const token = query.get('nextToken');
+        const listed =
+          action === 'ListServices'
+            ? this.functions.listServices(limit, token)
+            : target.serviceName === undefined
+              ? this.functions.listFc3(limit, token)
+              : this.functions.listOfService(target.serviceName, limit, token);
+        const items = action === 'ListServices' ? { services: listed.items } : { functions: listed.items };
+        return json({ ...items, ...(listed.nextToken === undefined ? {} : { nextToken: listed.nextToken }) });
+      }
       case undefined:
         throw new ServiceError(400, 'PathNotSupported', `The path ${target.method} ${target.path} is not supported.`);
     }
@@ -246,6 +280,8 @@ class FcService implements FcEmulator {
 function routeOf(method: string, rawPath: string, apiVersions: readonly string[]): FcRequestTarget {
   const path = safeDecode(rawPath);
   const upper = method.toUpperCase();
+  const other = otherRouteOf(upper, path, apiVersions);
+  if (other !== undefined) return other;
   const match = /^\/([^/]+)\/layers\/([^/]+)\/versions(?:\/([^/]+))?$/.exec(path);
   if (match === null || !apiVersions.includes(match[1] ?? '')) return { action: undefined, method: upper, path };
   const [, apiVersion = '', layerName = '', versionText] = match;
@@ -255,6 +291,34 @@ function routeOf(method: string, rawPath: string, apiVersions: readonly string[]
   }
   const action = upper === 'GET' ? 'GetLayerVersion' : upper === 'DELETE' ? 'DeleteLayerVersion' : undefined;
   return { action, method: upper, path, apiVersion, layerName, version: Number(versionText) };
+}
+
+/** PutLayerACL and the function listings; FC 3.0 has no services, the older APIs no account-wide function list. */
+function otherRouteOf(method: string, path: string, apiVersions: readonly string[]): FcRequestTarget | undefined {
+  const acl = /^\/([^/]+)\/layers\/([^/]+)\/acl$/.exec(path);
+  if (acl !== null && apiVersions.includes(acl[1] ?? '')) {
+    return { action: method === 'PUT' ? 'PutLayerACL' : undefined, method, path, apiVersion: acl[1], layerName: acl[2] };
+  }
+  const listing = /^\/([^/]+)\/(functions|services)(?:\/([^/]+)\/functions)?$/.exec(path);
+  const [, apiVersion = '', collection, serviceName] = listing ?? [];
+  if (listing === null || !apiVersions.includes(apiVersion) || method !== 'GET') return undefined;
+  const fc3 = apiVersion === FC3;
+  if (collection === 'functions' && fc3) return { action: 'ListFunctions', method, path, apiVersion };
+  if (collection === 'services' && !fc3 && serviceName === undefined) return { action: 'ListServices', method, path, apiVersion };
+  if (collection === 'services' && !fc3) return { action: 'ListFunctions', method, path, apiVersion, serviceName };
+  return undefined;
+}
+
+/** FC 3.0 takes `acl=1|0` (and the deprecated `public`); the older APIs `public=true|false`. */
+function aclParameter(query: URLSearchParams, fc3: boolean): 0 | 1 {
+  const acl = query.get('acl');
+  if (fc3 && acl !== null) {
+    if (acl !== '0' && acl !== '1') throw invalid('acl must be 1 (public) or 0 (private).');
+    return acl === '1' ? 1 : 0;
+  }
+  const visibility = query.get('public');
+  if (visibility !== 'true' && visibility !== 'false') throw invalid(fc3 ? 'acl must be 1 (public) or 0 (private).' : 'public must be true or false.');
+  return visibility === 'true' ? 1 : 0;
 }
 
 /** An account endpoint (`<accountId>.<region>[-internal].fc.aliyuncs.com`) serves its own account only. */

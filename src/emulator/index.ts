@@ -40,3 +40,4 @@ export {
 export { verifyAcs3Signature } from './fc-acs3-signature';
 export { LAYER_RUNTIMES, type Fc3LayerVersion, type LayerPage, type LayerStore, type LayerVersion, type StoredLayer } from './fc-layers';
 export { jsonFileLayerStore } from './fc-layer-file';
+export type { SeedFunction } from './fc-functions';

@@ -3,6 +3,8 @@ import { describeIssues } from '../validation';
 
 export const BUCKET_NAME = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
 
+const tolerantString = z.catch(z.optional(z.string()), undefined);
+
 /**
  * One record of a native OSS trigger event, as Function Compute delivers it (alibaba-cloud.md §1.1).
  * Unknown fields are tolerated: only these are documented, and the platform may add more.
@@ -25,7 +27,10 @@ const ossRecordSchema = z.looseObject({
       size: z.number().check(z.int(), z.nonnegative()),
     }),
   }),
-  responseElements: z.optional(z.looseObject({ requestId: z.optional(z.string()) })),
+  responseElements: z.optional(z.looseObject({ requestId: tolerantString })),
+  // Provenance only (who uploaded, from where): a malformed value is dropped, never a refused record.
+  requestParameters: z.catch(z.optional(z.looseObject({ sourceIPAddress: tolerantString })), undefined),
+  userIdentity: z.catch(z.optional(z.looseObject({ principalId: tolerantString })), undefined),
 });
 
 export type OssRecord = z.infer<typeof ossRecordSchema>;

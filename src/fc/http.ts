@@ -1,12 +1,18 @@
 import http, { type IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
 
-export type FcAction = 'CreateLayerVersion' | 'ListLayerVersions' | 'DeleteLayerVersion';
+export type FcAction =
+  | 'CreateLayerVersion'
+  | 'ListLayerVersions'
+  | 'DeleteLayerVersion'
+  | 'PutLayerACL'
+  | 'ListFunctions'
+  | 'ListServices';
 
 /** One layer API call, before an adapter signs it. */
 export interface FcCall {
   action: FcAction;
-  method: 'GET' | 'POST' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   /** The path after the API version, unencoded: `['layers', name, 'versions']`; each adapter encodes as its SDK does. */
   segments: string[];
   query: Record<string, string>;

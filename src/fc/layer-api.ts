@@ -5,7 +5,7 @@ import { describeIssues } from '../validation';
 import { acs3Transport } from './acs3-layers';
 import { fc2Transport } from './fc2-layers';
 import type { FcAction, FcResponse, FcTransport } from './http';
-import type { CreateLayerVersionInput, LayerApi, LayerVersion } from './layers';
+import type { CreateLayerVersionInput, LayerApi, LayerUse, LayerVersion } from './layers';
 
 export interface FcLayersOptions {
   accountId: string;
@@ -84,7 +84,7 @@ function layerApi(apiVersion: FcApiVersion, transport: FcTransport): LayerApi {
       const response = await call('CreateLayerVersion', input.layerName, () =>
         transport({ action: 'CreateLayerVersion', method: 'POST', segments: ['layers', input.layerName, 'versions'], query: {}, body: createBody(apiVersion, input) }),
       );
-      return toLayerVersion(response.data, 'CreateLayerVersion', input.layerName);
+      return { ...toLayerVersion(response.data, 'CreateLayerVersion', input.layerName), requestId: requestIdOf(response) };
     },
 
     async versionsFrom(layerName, firstVersion) {
@@ -119,7 +119,86 @@ function layerApi(apiVersion: FcApiVersion, transport: FcTransport): LayerApi {
         transport({ action: 'DeleteLayerVersion', method: 'DELETE', segments: ['layers', layerName, 'versions', String(version)], query: {} }),
       );
     },
+
+    async putAcl(layerName, isPublic) {
+      // FC 3.0 deprecates `public=true` for `acl=1`; the older APIs (and fc2's putLayerACL) know `public` only.
+      const query: Record<string, string> = apiVersion === '2023-03-30' ? { acl: isPublic ? '1' : '0' } : { public: String(isPublic) };
+      const response = await call('PutLayerACL', layerName, () =>
+        transport({ action: 'PutLayerACL', method: 'PUT', segments: ['layers', layerName, 'acl'], query }),
+      );
+      return { requestId: requestIdOf(response) };
+    },
+
+    async layersInUse() {
+      const page = (action: 'ListFunctions' | 'ListServices', segments: string[]) =>
+        pages(action, (query) => call(action, undefined, () => transport({ action, method: 'GET', segments, query })).then((response) => response.data));
+      if (apiVersion === '2023-03-30') return usesOf(await page('ListFunctions', ['functions']), (name) => name);
+      // Before FC 3.0 functions live in services: each service's functions are listed in turn.
+      const uses: LayerUse[] = [];
+      for (const service of await page('ListServices', ['services'])) {
+        const serviceName = itemSchema.safeParse(service).data?.serviceName;
+        if (serviceName === undefined) continue;
+        uses.push(...usesOf(await page('ListFunctions', ['services', serviceName, 'functions']), (name) => `${serviceName}/${name}`));
+      }
+      return uses;
+    },
   };
+}
+
+const pageSchema = z.looseObject({
+  functions: z.optional(z.nullable(z.array(z.unknown()))),
+  services: z.optional(z.nullable(z.array(z.unknown()))),
+  nextToken: z.optional(z.nullable(z.string())),
+});
+
+// FC 3.0 lists a function's layers as `{arn, size}`; 2016-08-15 and 2021-04-06 as ARN strings, the
+// legacy `<hash>#<name>#<version>` in `layers` and `acs:fc:…:layers/<name>/versions/<n>` in `layersArnV2`.
+const itemSchema = z.looseObject({
+  serviceName: z.optional(z.string()),
+  functionName: z.optional(z.string()),
+  layers: z.optional(z.nullable(z.array(z.union([z.string(), z.looseObject({ arn: z.optional(z.string()) })])))),
+  layersArnV2: z.optional(z.nullable(z.array(z.string()))),
+});
+
+/** Every item of a listing that pages by `nextToken`, 100 at a time. */
+async function pages(action: FcAction, fetch: (query: Record<string, string>) => Promise<unknown>): Promise<unknown[]> {
+  const items: unknown[] = [];
+  let nextToken: string | undefined;
+  const seen = new Set<string>();
+  for (;;) {
+    const query: Record<string, string> = { limit: String(PAGE_SIZE), ...(nextToken === undefined ? {} : { nextToken }) };
+    const page = parseResponse(pageSchema, await fetch(query), action, undefined);
+    items.push(...(page.functions ?? page.services ?? []));
+    // A token seen before would loop forever on a misbehaving endpoint.
+    if (page.nextToken === undefined || page.nextToken === null || page.nextToken === '' || seen.has(page.nextToken)) return items;
+    seen.add(page.nextToken);
+    nextToken = page.nextToken;
+  }
+}
+
+function usesOf(functions: unknown[], nameOf: (functionName: string) => string): LayerUse[] {
+  const uses: LayerUse[] = [];
+  for (const item of functions) {
+    const parsed = itemSchema.safeParse(item).data;
+    if (parsed?.functionName === undefined) continue;
+    const arns = [...(parsed.layers ?? []).map((layer) => (typeof layer === 'string' ? layer : layer.arn)), ...(parsed.layersArnV2 ?? [])];
+    const named = new Set<string>();
+    for (const arn of arns) {
+      const layer = arn === undefined ? undefined : layerOfArn(arn);
+      if (layer === undefined || named.has(`${layer.layerName}#${layer.version}`)) continue;
+      named.add(`${layer.layerName}#${layer.version}`);
+      uses.push({ functionName: nameOf(parsed.functionName), ...layer });
+    }
+  }
+  return uses;
+}
+
+/** The layer and version an ARN names, in either of FC's forms; undefined for anything else. */
+export function layerOfArn(arn: string): { layerName: string; version: number } | undefined {
+  const match = /^acs:fc:[^:]*:[^:]*:layers\/([^/]+)\/versions\/(\d+)$/.exec(arn) ?? /^[^#]*#([^#]+)#(\d+)$/.exec(arn);
+  if (match === null) return undefined;
+  const version = Number(match[2]);
+  return Number.isSafeInteger(version) && version > 0 ? { layerName: match[1]!, version } : undefined;
 }
 
 function toLayerVersion(data: unknown, operation: FcAction, layerName: string): LayerVersion {
@@ -136,24 +215,29 @@ function toLayerVersion(data: unknown, operation: FcAction, layerName: string): 
   };
 }
 
-function parseResponse<T>(schema: z.ZodMiniType<T>, data: unknown, operation: FcAction, layerName: string): T {
+function parseResponse<T>(schema: z.ZodMiniType<T>, data: unknown, operation: FcAction, layerName: string | undefined): T {
   const result = schema.safeParse(data);
   if (result.success) return result.data;
   // An answer we cannot read is not the user's fault and may be a passing fault of a proxy.
   throw new TransientError(
-    `FC ${operation} for layer ${layerName} answered with an unexpected body: ${describeIssues(result.error.issues)}`,
+    `FC ${operation}${subjectOf(layerName)} answered with an unexpected body: ${describeIssues(result.error.issues)}`,
     { context: { operation, layerName } },
   );
 }
 
-async function call(operation: FcAction, layerName: string, send: () => Promise<FcResponse>): Promise<FcResponse> {
+/** Calls about functions name no layer. */
+function subjectOf(layerName: string | undefined): string {
+  return layerName === undefined ? '' : ` for layer ${layerName}`;
+}
+
+async function call(operation: FcAction, layerName: string | undefined, send: () => Promise<FcResponse>): Promise<FcResponse> {
   let response: FcResponse;
   try {
     response = await send();
   } catch (error) {
     // No HTTP answer at all: a timeout or a dropped connection. A create may still have happened.
     throw new TransientError(
-      `FC ${operation} for layer ${layerName} got no answer: ${error instanceof Error ? error.message : String(error)}`,
+      `FC ${operation}${subjectOf(layerName)} got no answer: ${error instanceof Error ? error.message : String(error)}`,
       { cause: error, context: { operation, layerName, outcomeUnknown: true } },
     );
   }
@@ -161,11 +245,20 @@ async function call(operation: FcAction, layerName: string, send: () => Promise<
   throw classify(response, operation, layerName);
 }
 
+/** FC 2.0 and 3.0 name the request in `x-fc-request-id`; the ACS gateway in `x-acs-request-id`. */
+function requestIdOf(response: FcResponse): string | undefined {
+  for (const name of ['x-fc-request-id', 'x-acs-request-id']) {
+    const value = response.headers[name];
+    if (typeof value === 'string' && value !== '') return value;
+  }
+  return undefined;
+}
+
 /**
  * FC errors are documented as `{errorCode, errorMessage}`; fc2 models them PascalCase and the ACS3
  * SDKs read `{Code|code, Message|message}` (alibaba-cloud.md §3.3): every spelling is read.
  */
-function classify(response: FcResponse, operation: FcAction, layerName: string): PublisherError {
+function classify(response: FcResponse, operation: FcAction, layerName: string | undefined): PublisherError {
   const body = typeof response.data === 'object' && response.data !== null ? (response.data as Record<string, unknown>) : {};
   const text = (value: unknown) => (typeof value === 'string' && value !== '' ? value : undefined);
   const code = text(body.ErrorCode) ?? text(body.errorCode) ?? text(body.Code) ?? text(body.code);
@@ -173,9 +266,8 @@ function classify(response: FcResponse, operation: FcAction, layerName: string):
     text(body.ErrorMessage) ?? text(body.errorMessage) ?? text(body.Message) ?? text(body.message) ??
     (typeof response.data === 'string' ? response.data.slice(0, 300) : undefined);
   const { status } = response;
-  const requestId = response.headers['x-fc-request-id'];
-  const context = { operation, layerName, status, fcCode: code, fcRequestId: typeof requestId === 'string' ? requestId : undefined };
-  const quoted = `FC ${operation} for layer ${layerName} failed with HTTP ${status}${code ? ` ${code}` : ''}${message ? `: ${message}` : ''}`;
+  const context = { operation, layerName, status, fcCode: code, fcRequestId: requestIdOf(response) };
+  const quoted = `FC ${operation}${subjectOf(layerName)} failed with HTTP ${status}${code ? ` ${code}` : ''}${message ? `: ${message}` : ''}`;
   if (status === 408 || status === 429 || status >= 500 || (status === 409 && code === 'ConcurrentUpdateError') || /Throttl/i.test(code ?? '')) {
     return new TransientError(quoted, { context });
   }

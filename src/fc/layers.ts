@@ -10,6 +10,16 @@ export interface LayerVersion {
   createTime: string | undefined;
   /** FC's response body, as returned (written into the result's `layer`). */
   raw: Record<string, unknown>;
+  /** FC's request id of the call that answered with this version (`x-fc-request-id`), for provenance. */
+  requestId?: string | undefined;
+}
+
+/** One function whose configuration names a layer version (retention keeps such versions). */
+export interface LayerUse {
+  /** `service/function` under the APIs with services, the function's name under FC 3.0. */
+  functionName: string;
+  layerName: string;
+  version: number;
 }
 
 export interface CreateLayerVersionInput {
@@ -30,4 +40,8 @@ export interface LayerApi {
   /** Versions numbered `startVersion` or more, newest first; empty when the layer does not exist. */
   versionsFrom(layerName: string, startVersion: number): Promise<LayerVersion[]>;
   delete(layerName: string, version: number): Promise<void>;
+  /** PutLayerACL: the layer (all its versions) public or private. Resolves with FC's request id. */
+  putAcl(layerName: string, isPublic: boolean): Promise<{ requestId: string | undefined }>;
+  /** Every layer version the account's functions name, read from ListFunctions (and ListServices before FC 3.0). */
+  layersInUse(): Promise<LayerUse[]>;
 }

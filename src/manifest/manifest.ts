@@ -10,7 +10,9 @@ export const MAX_MANIFEST_BYTES = 64 * 1024;
 
 const LAYER_NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,127}$/;
 
-const FIELDS = ['layerName', 'description', 'compatibleRuntime', 'license'];
+const FIELDS = ['layerName', 'description', 'compatibleRuntime', 'license', 'public', 'retain'];
+
+const retainCount = z.int().check(z.minimum(1, { message: 'must keep at least 1 version' }), z.maximum(1000));
 
 // Strict: an unknown field is most often a misspelt one, and must not publish silently.
 function manifestSchema(apiVersion: string) {
@@ -37,6 +39,10 @@ function manifestSchema(apiVersion: string) {
     ),
     // Sent to FC 3.0 (2023-03-30), which keeps it with the version; recorded under the other APIs.
     license: z.optional(z.string()),
+    // The layer's ACL after a publish; unset leaves it as it is.
+    public: z.optional(z.boolean()),
+    // Versions kept after a publish (issue 12); `dryRun` only records what would be deleted.
+    retain: z.optional(z.union([retainCount, z.strictObject({ keep: retainCount, dryRun: z.optional(z.boolean()) })])),
   });
 }
 

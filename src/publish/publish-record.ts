@@ -1,3 +1,4 @@
+import { provenanceOf, withOtherUploader, type Uploader } from '../audit/provenance';
 import { writeAuditRecord, type AuditKind } from '../audit/records';
 import { CreateLog, UploadLedger, uploadIdOf, type ClaimRecord } from '../audit/ledger';
 import type { AllowRule } from '../config';
@@ -21,6 +22,8 @@ import { summaryOf } from './result';
 import { checkAllowed, checkZipSize } from './checks';
 import { findExistingVersion } from './existing-version';
 import { readAndVerifyZip, type VerifiedZip } from './verify-zip';
+import { applyAcl } from './acl';
+import { retainVersions } from './retention';
 
 export interface RecordInput {
   role: KeyRole;
@@ -30,6 +33,8 @@ export interface RecordInput {
   eventTime: string | undefined;
   eventETag: string;
   eventRequestId: string | undefined;
+  /** Who uploaded the event's object, as its event says (provenance). */
+  uploader?: Uploader | undefined;
 }
 
 export interface PublishDeps {
@@ -43,6 +48,8 @@ export interface PublishDeps {
   /** FC_API_VERSION: which runtimes the manifest may name (CONTRACT §4). */
   fcApiVersion?: string;
   allowedLayers: AllowRule[];
+  /** RETAIN_VERSIONS: retention for manifests without `retain`. */
+  retainVersions?: number | undefined;
   logger: Logger;
   deadline: Deadline;
   retry: RetryPolicy;
@@ -146,11 +153,13 @@ class RecordFlow {
           continue;
         }
         claim = { ledger, record: claimed.claim };
-        const result = await this.publish(zip, manifest, ledger, claimed.claim);
+        const result = await applyAcl(await this.publish(zip, manifest, ledger, claimed.claim), manifest.public, { layers: this.deps.layers, retrying: (step, op) => this.retrying(step, op), log: this.log });
         const settled = await this.retrying('settle', () => ledger.settle(result, voidGeneration + 1));
         await this.releaseClaim(claim, 'settled');
         claim = undefined;
-        return await this.writeResult(settled.result, uploadId);
+        const entry = await this.writeResult(settled.result, uploadId);
+        await retainVersions(settled.result, manifest.retain ?? this.deps.retainVersions, this.retentionDeps());
+        return entry;
       }
     } catch (error) {
       return await this.fail(error, claim);
@@ -456,11 +465,22 @@ class RecordFlow {
       ...(version ? { layer: version.raw } : {}),
       ...(error ? { error: { code: error.code, message: error.message, retryable: error.retryable } } : {}),
       event: this.eventInfo(),
+      provenance: this.provenance(version?.requestId),
       requestId: this.deps.requestId,
       startedAt: this.startedAt.toISOString(),
       finishedAt: this.now().toISOString(),
     };
     return this.deps.logger.redact(result);
+  }
+
+  private provenance(fcRequestId: string | undefined) {
+    return provenanceOf({ role: this.input.role, uploader: this.input.uploader, functionRequestId: this.deps.requestId, fcRequestId });
+  }
+
+  private retentionDeps() {
+    const { layers, store, auditPrefix, deadline, retry } = this.deps;
+    const retrying = <T>(step: string, op: (attempt: number) => Promise<T>) => this.retrying(step, op);
+    return { layers, store, auditPrefix, deadline, reserveMs: retry.reserveMs, retrying, log: this.log, now: () => this.now(), resultKey: this.input.keys.result };
   }
 
   private eventInfo(): PublishResult['event'] {
@@ -478,7 +498,8 @@ class RecordFlow {
    * word over it (CONTRACT §6, §7). So the objects are looked at before every try of the PUT, and
    * after it: a PUT that landed after the newer result is followed by that result again.
    */
-  private async writeResult(result: PublishResult, uploadId: string | undefined): Promise<SummaryEntry> {
+  private async writeResult(described: PublishResult, uploadId: string | undefined): Promise<SummaryEntry> {
+    const result = await withOtherUploader(this.deps.store, this.input.keys.result, this.input.role, described);
     // `waiting` names no object version; the flow looks again after writing it instead.
     const checked = result.status !== 'waiting';
     let kind: AuditKind = 'result';
@@ -619,6 +640,7 @@ class RecordFlow {
       source: { ...this.source },
       eventETag: this.input.eventETag,
       currentETag: current,
+      provenance: this.provenance(undefined),
       requestId: this.deps.requestId,
       startedAt: this.startedAt.toISOString(),
       finishedAt: this.now().toISOString(),

@@ -1,4 +1,7 @@
+import type { Provenance } from '../audit/provenance';
 import type { ErrorCode } from '../errors';
+import type { AclOutcome } from './acl';
+import type { RetentionOutcome } from './retention';
 
 /** `<stem>.result.json` (CONTRACT §6). */
 export type ResultStatus = 'published' | 'unchanged' | 'waiting' | 'failed';
@@ -20,7 +23,12 @@ export interface PublishResult {
   manifest?: { key: string; etag?: string };
   layer?: Record<string, unknown>;
   error?: { code: ErrorCode; message: string; retryable: boolean };
+  /** The manifest's `public` as PutLayerACL took it (or refused it). */
+  acl?: AclOutcome;
+  /** Added once older versions were dealt with, after the result was first written. */
+  retention?: RetentionOutcome;
   event: { name: string; time: string | undefined; requestId: string | undefined; key: string };
+  provenance?: Provenance;
   requestId: string;
   startedAt: string;
   finishedAt: string;

@@ -1,21 +1,11 @@
 /** The audit trail as the publisher leaves it in the bucket, read leniently into one shape. */
 
-/** Who put one object of an upload in the bucket, as its OSS event said (issue 12, item 1). */
-export interface Uploader {
-  principalId?: string;
-  sourceIp?: string;
-  ossRequestId?: string;
-  eventTime?: string;
-}
+import type { Provenance as WrittenProvenance, Uploader } from '../audit/provenance';
 
-export interface Provenance {
-  zip?: Uploader;
-  manifest?: Uploader;
-  /** The function invocation that published. */
-  functionRequestId?: string;
-  /** FC's request id of the CreateLayerVersion call. */
-  fcRequestId?: string;
-}
+export type { Uploader };
+
+/** Provenance as read back: any field may be missing from what an older publisher (or anyone) wrote. */
+export type Provenance = Partial<WrittenProvenance>;
 
 /** One audit record or result, read leniently: anyone who may write to the bucket may write these. */
 export interface TrailEntry {

@@ -81,7 +81,9 @@ describe("the function's role gets what it needs and no more (deploy/ram-policy.
       'fc:CreateLayerVersion',
       'fc:DeleteLayerVersion',
       'fc:GetLayerVersion',
+      'fc:ListFunctions',
       'fc:ListLayerVersions',
+      'fc:ListServices',
       'fc:PutLayerACL',
       'log:PostLogStoreLogs',
       'mns:SendMessage',
@@ -96,7 +98,9 @@ describe("the function's role gets what it needs and no more (deploy/ram-policy.
     expect(onAll.flatMap((statement) => statement.Action).sort()).toEqual([
       'fc:DeleteLayerVersion',
       'fc:GetLayerVersion',
+      'fc:ListFunctions',
       'fc:ListLayerVersions',
+      'fc:ListServices',
       'fc:PutLayerACL',
     ]);
   });

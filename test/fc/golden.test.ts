@@ -28,7 +28,14 @@ beforeAll(async () => {
     const url = new URL(request.url);
     captured.push({ method: request.method, url, headers: new Headers(request.headers), text: await request.text() });
     if (request.method === 'DELETE') return new Response(null, { status: 204 });
-    const body = request.method === 'POST' ? { layerName: 'left-pad', version: 1, codeChecksum: CRC, compatibleRuntime: ['nodejs20'] } : { layers: [] };
+    const body =
+      request.method === 'POST'
+        ? { layerName: 'left-pad', version: 1, codeChecksum: CRC, compatibleRuntime: ['nodejs20'] }
+        : url.pathname.endsWith('/services')
+          ? { services: [{ serviceName: 'web' }] }
+          : url.pathname.endsWith('/functions')
+            ? { functions: [{ functionName: 'render', layers: [] }] }
+            : { layers: [] };
     return new Response(JSON.stringify(body), { status: 200, headers: { 'content-type': 'application/json' } });
   });
 });
@@ -87,6 +94,34 @@ async function official(apiVersion: FcApiVersion, credential: Credential = TEST_
   return captured.splice(0);
 }
 
+/** PutLayerACL and the listings retention reads, through the publisher's adapter. */
+async function oursAfterPublish(apiVersion: FcApiVersion): Promise<Captured[]> {
+  const api = createFcLayers({ accountId: TEST_ACCOUNT_ID, region: TEST_REGION, endpoint: new URL(server.url), apiVersion, credentials: TEST_CREDENTIALS, timeoutMs: 10_000 });
+  await api.putAcl('left-pad', true);
+  await api.layersInUse();
+  return captured.splice(0);
+}
+
+/** The same calls through Alibaba's own client: fc2's putLayerACL, listServices and listFunctions before FC 3.0. */
+async function officialAfterPublish(apiVersion: FcApiVersion): Promise<Captured[]> {
+  if (apiVersion === '2016-08-15') {
+    const client = fc2Client({ endpoint: server.url, apiVersion }) as unknown as {
+      putLayerACL(name: string, options: object): Promise<unknown>;
+      listServices(options: object): Promise<unknown>;
+      listFunctions(service: string, options: object): Promise<unknown>;
+    };
+    await client.putLayerACL('left-pad', { public: 'true' });
+    await client.listServices({ limit: 100 });
+    await client.listFunctions('web', { limit: 100 });
+    return captured.splice(0);
+  }
+  const client = officialClient(apiVersion, { endpoint: server.url });
+  await client.putAcl('left-pad', true);
+  if (apiVersion === '2021-04-06') await client.listServices(100);
+  await client.listFunctions(apiVersion === '2021-04-06' ? 'web' : undefined, 100);
+  return captured.splice(0);
+}
+
 /** Headers whose value is the same for the same call (no clock, nonce or body hash in them). */
 const STABLE = ['host', 'content-type', 'x-acs-version', 'x-acs-action', 'x-acs-accesskey-id', 'x-acs-credentials-provider', 'x-fc-account-id'];
 
@@ -137,6 +172,18 @@ describe.each(VERSIONS)('FC_API_VERSION=%s: the publisher sends what %s sends', 
       `POST /${apiVersion}/layers/left-pad/versions`,
       `GET /${apiVersion}/layers/left-pad/versions`,
       `DELETE /${apiVersion}/layers/left-pad/versions/3`,
+    ]);
+  });
+
+  it('PutLayerACL and the function listings are the same requests', async () => {
+    const theirs = await officialAfterPublish(apiVersion);
+    const mine = await oursAfterPublish(apiVersion);
+
+    expect(mine.map(shape)).toEqual(theirs.map(shape));
+    const fc3 = apiVersion === '2023-03-30';
+    expect(mine.map((request) => `${request.method} ${request.url.pathname}${request.url.search}`)).toEqual([
+      `PUT /${apiVersion}/layers/left-pad/acl?${fc3 ? 'acl=1' : 'public=true'}`,
+      ...(fc3 ? ['GET /2023-03-30/functions?limit=100'] : [`GET /${apiVersion}/services?limit=100`, `GET /${apiVersion}/services/web/functions?limit=100`]),
     ]);
   });
 

@@ -26,6 +26,11 @@ export interface OfficialFcClient {
   list(layerName: string, startVersion: number, limit: number): Promise<{ layers?: Array<Record<string, unknown>>; nextVersion?: number }>;
   get(layerName: string, version: number): Promise<Record<string, unknown>>;
   delete(layerName: string, version: number): Promise<void>;
+  putAcl(layerName: string, isPublic: boolean): Promise<void>;
+  /** FC 3.0: the account's functions; 2021-04-06: those of `serviceName`. */
+  listFunctions(serviceName: string | undefined, limit: number): Promise<Record<string, unknown>>;
+  /** 2021-04-06 only. */
+  listServices(limit: number): Promise<Record<string, unknown>>;
 }
 
 export interface OfficialClientOptions {
@@ -73,6 +78,15 @@ function fc2021Client(client: Fc2021Client): OfficialFcClient {
     async delete(layerName, version) {
       await client.deleteLayerVersion(layerName, String(version));
     },
+    async putAcl(layerName, isPublic) {
+      await client.putLayerACL(layerName, new fc2021.PutLayerACLRequest({ public: isPublic }));
+    },
+    async listFunctions(serviceName, limit) {
+      return (await client.listFunctions(serviceName ?? '', new fc2021.ListFunctionsRequest({ limit }))).body.toMap();
+    },
+    async listServices(limit) {
+      return (await client.listServices(new fc2021.ListServicesRequest({ limit }))).body.toMap();
+    },
   };
 }
 
@@ -93,6 +107,15 @@ function fc2023Client(client: Fc2023Client): OfficialFcClient {
     },
     async delete(layerName, version) {
       await client.deleteLayerVersion(layerName, String(version));
+    },
+    async putAcl(layerName, isPublic) {
+      await client.putLayerACL(layerName, new fc2023.PutLayerACLRequest({ acl: isPublic ? '1' : '0' }));
+    },
+    async listFunctions(_serviceName, limit) {
+      return (await client.listFunctions(new fc2023.ListFunctionsRequest({ limit }))).body?.toMap() ?? {};
+    },
+    listServices() {
+      return Promise.reject(new Error('FC 3.0 has no services'));
     },
   };
 }

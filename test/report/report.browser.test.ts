@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_BUCKET } from '../support/cloud';
+import { TEST_ACCOUNT_ID, TEST_BUCKET } from '../support/cloud';
 import { type Chromium, launchChromium } from '../support/browser';
 import { fc2Client } from '../support/fc2';
 import { NODE_MANIFEST, makeZip, nodejsLayerZip } from '../support/layers';
@@ -105,7 +105,8 @@ describe('layer-publisher report --html, as a person sees it in Chromium', () =>
     ]);
     for (const row of leftPad) expect(row.when).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/);
     expect(leftPad[0]!.who).toBe(`${ALICE.zip.principalId} from 203.0.113.7\nuploaded 2026-12-01 09:30:00 UTC`);
-    expect(leftPad[1]!.who).toBe('-');
+    // A real publish records the uploader its event names (the emulated OSS: the account, from loopback).
+    expect(leftPad[1]!.who).toMatch(new RegExp(`^${TEST_ACCOUNT_ID} from 127\\.0\\.0\\.1\\nuploaded \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d UTC$`));
     expect(leftPad[3]!.detail).toMatch(/^ZipLayoutInvalid: /);
     expect(leftPad[5]!.detail).toContain('Function Compute no longer has it');
 

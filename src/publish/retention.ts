@@ -1,0 +1,159 @@
+import { writeAuditRecord } from '../audit/records';
+import type { LayerApi, LayerUse } from '../fc/layers';
+import type { Logger } from '../log/logger';
+import type { ObjectStore } from '../oss/store';
+import type { Deadline } from './deadline';
+import type { PublishResult } from './result';
+
+/** The manifest's `retain`: a count, or a count with `dryRun`. */
+export type RetainSetting = number | { keep: number; dryRun?: boolean | undefined };
+
+/** `retention` of a result: what the step did to the layer's older versions, and what stopped it. */
+export interface RetentionOutcome {
+  keep: number;
+  dryRun?: true;
+  /** Older versions kept because a function names them. */
+  kept: number[];
+  /** Versions deleted (or, in a dry run, those that would be). */
+  deleted: number[];
+  failed: Array<{ version: number; error: string }>;
+  /** Why retention stopped before deciding (a listing refused or throttled, no time left). */
+  error?: string;
+}
+
+export interface RetentionDeps {
+  layers: () => LayerApi;
+  store: ObjectStore;
+  auditPrefix: string;
+  resultKey: string;
+  deadline: Deadline;
+  /** Kept back for the result's rewrite: retention starts only with more time than this left. */
+  reserveMs: number;
+  retrying: <T>(step: string, operation: (attempt: number) => Promise<T>) => Promise<T>;
+  log: Logger;
+  now: () => Date;
+}
+
+/**
+ * Keeps the `keep` newest versions of a layer just published, and deletes older ones, except the
+ * version just published and any version a function still names. Runs only after the result is in
+ * the bucket, and only while that result is still this invocation's: a newer upload's result is
+ * never followed by deletions it did not ask for. Every deletion and every version kept for a
+ * function is an audit record; a failure is recorded in the result, never a failed publish.
+ */
+export async function retainVersions(written: PublishResult, setting: RetainSetting | undefined, deps: RetentionDeps): Promise<void> {
+  // The publish is over and recorded: nothing here may turn it into a failure, a bug included.
+  await retain(written, setting, deps).catch((error: unknown) => deps.log.error('retention.unexpected', { error }));
+}
+
+async function retain(written: PublishResult, setting: RetainSetting | undefined, deps: RetentionDeps): Promise<void> {
+  const { layerName, version: published } = written;
+  if (setting === undefined || written.status !== 'published' || layerName === undefined || published === undefined) return;
+  const keep = typeof setting === 'number' ? setting : setting.keep;
+  const dryRun = typeof setting === 'object' && setting.dryRun === true;
+  const current = await currentResult(written, deps);
+  if (current === undefined) {
+    deps.log.info('retention.skipped', { layerName, reason: 'the result in the bucket is no longer this invocation\u2019s' });
+    return;
+  }
+  const outcome: RetentionOutcome = { keep, ...(dryRun ? { dryRun: true as const } : {}), kept: [], deleted: [], failed: [] };
+  try {
+    await decide(outcome, { layerName, published, dryRun }, written, deps);
+  } catch (error) {
+    outcome.error = deps.log.redact(error instanceof Error ? error.message : String(error));
+    deps.log.warn('retention.failed', { layerName, error });
+  }
+  deps.log.info('retention.done', { layerName, ...outcome });
+  await deps
+    .retrying('result.write', () =>
+      deps.store.put(deps.resultKey, `${JSON.stringify({ ...current, retention: outcome }, null, 2)}\n`, { contentType: 'application/json' }),
+    )
+    .catch((error: unknown) => deps.log.warn('retention.result.write.failed', { error }));
+}
+
+async function decide(
+  outcome: RetentionOutcome,
+  target: { layerName: string; published: number; dryRun: boolean },
+  written: PublishResult,
+  deps: RetentionDeps,
+): Promise<void> {
+  const { layerName, published, dryRun } = target;
+  if (deps.deadline.remainingMs() < deps.reserveMs) throw new Error('retention skipped: too little of the invocation\u2019s time left');
+  const versions = await deps.retrying('retention.versions', () => deps.layers().versionsFrom(layerName, 1));
+  // Newest first: everything past the first `keep` is older than what is kept.
+  const older = versions
+    .map((v) => v.version)
+    .sort((a, b) => b - a)
+    .slice(outcome.keep)
+    .filter((v) => v !== published);
+  if (older.length === 0) return;
+  // Deleting without knowing which versions functions use could break them: no listing, no deletion.
+  const uses = await deps.retrying('retention.functions', () => deps.layers().layersInUse());
+  const users = usersOf(uses, layerName);
+  for (const version of older.sort((a, b) => a - b)) {
+    const functions = users.get(version);
+    if (functions !== undefined) {
+      outcome.kept.push(version);
+      await audit(deps, written, 'kept', { version, reason: `in use by ${functions.join(', ')}`, dryRun });
+      continue;
+    }
+    const reason = `older than the ${outcome.keep} newest version${outcome.keep === 1 ? '' : 's'}`;
+    if (!dryRun) {
+      try {
+        await deps.retrying('retention.delete', () => deps.layers().delete(layerName, version));
+      } catch (error) {
+        outcome.failed.push({ version, error: deps.log.redact(error instanceof Error ? error.message : String(error)) });
+        deps.log.warn('retention.delete.failed', { layerName, version, error });
+        continue;
+      }
+    }
+    outcome.deleted.push(version);
+    await audit(deps, written, 'deleted', { version, reason, dryRun });
+  }
+}
+
+function usersOf(uses: LayerUse[], layerName: string): Map<number, string[]> {
+  const users = new Map<number, string[]>();
+  for (const use of uses) {
+    if (use.layerName !== layerName) continue;
+    users.set(use.version, [...(users.get(use.version) ?? []), use.functionName]);
+  }
+  return users;
+}
+
+/** The result at the result key, when it is the one this invocation wrote (same request and finish time). */
+async function currentResult(written: PublishResult, deps: RetentionDeps): Promise<Record<string, unknown> | undefined> {
+  const read = await deps.retrying('retention.result', () => deps.store.read(deps.resultKey, 1024 * 1024)).catch(() => undefined);
+  if (read === undefined || 'tooLarge' in read) return undefined;
+  try {
+    const parsed = JSON.parse(read.body.toString('utf8')) as Record<string, unknown>;
+    return parsed.requestId === written.requestId && parsed.finishedAt === written.finishedAt ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function audit(
+  deps: RetentionDeps,
+  written: PublishResult,
+  kind: 'deleted' | 'kept',
+  fields: { version: number; reason: string; dryRun: boolean },
+): Promise<void> {
+  const record = {
+    status: kind,
+    layerName: written.layerName,
+    version: fields.version,
+    reason: fields.reason,
+    ...(fields.dryRun ? { dryRun: true } : {}),
+    // The publish that decided it: its version, its zip, who uploaded it.
+    publishedVersion: written.version,
+    source: { bucket: written.source.bucket, key: written.source.key },
+    ...(written.provenance === undefined ? {} : { provenance: written.provenance }),
+    requestId: written.requestId,
+    finishedAt: deps.now().toISOString(),
+  };
+  // The deletion happened either way; a lost record is logged, and the result still lists it.
+  await deps.retrying('audit.write', () => writeAuditRecord(deps.store, deps.auditPrefix, kind, record)).catch((error: unknown) =>
+    deps.log.warn('audit.write.failed', { kind, version: fields.version, error }),
+  );
+}

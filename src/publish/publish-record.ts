@@ -97,7 +97,7 @@ class RecordFlow {
   private readonly log: Logger;
   private readonly startedAt: Date;
   private readonly source: SourceInfo;
-  private manifestInfo: { key: string; etag?: string } | undefined;
+  private manifestInfo: { key: string; etag?: string; license?: string } | undefined;
   private layerName: string | undefined;
   private verified: VerifiedZip | undefined;
   /** This flow deleted a version that held another upload's bytes: that upload may have named it. */
@@ -230,6 +230,8 @@ class RecordFlow {
   private validateManifest(body: Buffer): Manifest {
     const manifest = parseManifest(body, this.input.keys.manifest, this.deps.fcApiVersion);
     this.layerName = manifest.layerName;
+    // Only FC 3.0 keeps a licence with the version; the result records it under every API (CONTRACT §4).
+    if (manifest.license !== undefined && this.manifestInfo) this.manifestInfo = { ...this.manifestInfo, license: manifest.license };
     return manifest;
   }
 

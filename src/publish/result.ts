@@ -20,7 +20,7 @@ export interface PublishResult {
   version?: number;
   arn?: string;
   source: SourceInfo;
-  manifest?: { key: string; etag?: string };
+  manifest?: { key: string; etag?: string; license?: string };
   layer?: Record<string, unknown>;
   error?: { code: ErrorCode; message: string; retryable: boolean };
   /** The manifest's `public` as PutLayerACL took it (or refused it). */

@@ -40,6 +40,8 @@ describe.each(FC_API_VERSIONS)('FC_API_VERSION=%s, against a new account', (apiV
     const result = await readJson<PublishResult>(cloud, RESULT_KEY);
     expect(result?.arn).toBe(fc3 ? cloud.fc.versions(LAYER)[0]?.arnV2 : cloud.fc.versions(LAYER)[0]?.arn);
     expect(result?.layer).toMatchObject({ codeChecksum: independentCrc64(zip), ...(fc3 ? { codeSize: zip.length, acl: '0', license: 'MIT' } : { codesize: zip.length }) });
+    // Sent only to FC 3.0, recorded under every API (CONTRACT §4).
+    expect(result?.manifest).toMatchObject({ key: expect.stringMatching(/\.layer\.json$/), license: 'MIT' });
     await check([run]);
   });
 

@@ -8,6 +8,9 @@ export const LAYER_RUNTIMES: readonly string[] = [
   'dotnetcore3.1', 'dotnetcore2.1', 'custom.debian10', 'custom',
 ];
 
+/** FC 3.0 takes newer runtimes besides (its runtime overview page; alibaba-cloud.md §4). */
+export const FC3_LAYER_RUNTIMES: readonly string[] = [...LAYER_RUNTIMES, 'python3.12', 'java17', 'java21', 'custom.debian11', 'custom.debian12'];
+
 const LAYER_NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,127}$/;
 
 /** One layer version as FC describes it (alibaba-cloud.md §4). */

@@ -2,7 +2,7 @@ import { Crc64 } from '../checksum/crc64';
 import type { Credential } from './auth';
 import { FaultInjector } from './faults';
 import { NonceLog, verifyAcs3Signature } from './fc-acs3-signature';
-import { LAYER_RUNTIMES, type LayerStore, type LayerVersion, LayerRegistry, checkLayerName, fc3View, legacyView } from './fc-layers';
+import { FC3_LAYER_RUNTIMES, LAYER_RUNTIMES, type LayerStore, type LayerVersion, LayerRegistry, checkLayerName, fc3View, legacyView } from './fc-layers';
 import { FunctionRegistry, type SeedFunction } from './fc-functions';
 import { verifyFcSignature } from './fc-signature';
 import { RequestLog } from './request-log';
@@ -381,7 +381,7 @@ function parseCreateBody(body: unknown, fc3: boolean): CreateLayerVersionBody {
     source: codeSource(code, field),
     checksum,
     description,
-    compatibleRuntime: runtimes(body.compatibleRuntime),
+    compatibleRuntime: runtimes(body.compatibleRuntime, fc3 ? FC3_LAYER_RUNTIMES : LAYER_RUNTIMES),
     license: fc3 ? optionalString(body, 'license') : '',
   };
 }
@@ -401,10 +401,10 @@ function codeSource(code: Record<string, unknown>, field: string): CreateLayerVe
   throw invalid(`${field} needs ossBucketName and ossObjectName, or zipFile.`);
 }
 
-function runtimes(value: unknown): string[] {
+function runtimes(value: unknown, supported: readonly string[]): string[] {
   if (!Array.isArray(value) || value.length === 0) throw invalid('compatibleRuntime must be a non-empty array of runtimes.');
   return value.map((runtime: unknown) => {
-    if (typeof runtime !== 'string' || !LAYER_RUNTIMES.includes(runtime)) {
+    if (typeof runtime !== 'string' || !supported.includes(runtime)) {
       throw invalid(`runtime: ${String(runtime)} is not supported by layer`);
     }
     return runtime;

@@ -4,7 +4,7 @@ import type { PublishResult } from '../../src/publish/result';
 import { TEST_BUCKET, useMswCloud } from '../support/cloud';
 import { independentCrc64 } from '../support/independent';
 import { readJson } from '../support/invariants';
-import { NODE_MANIFEST } from '../support/layers';
+import { NODE_MANIFEST, makeZip } from '../support/layers';
 import { LAYER, RESULT_KEY, ZIP_KEY, arrange, creates, deliver, deliverUnder, diedAfterCreating, expectPublished, fcAction } from '../faults/scenario';
 
 /**
@@ -88,6 +88,31 @@ describe.each(FC_API_VERSIONS)('FC_API_VERSION=%s, against a new account', (apiV
     expect(await readJson<PublishResult>(cloud, RESULT_KEY)).toMatchObject({ status: 'failed', error: { code: 'CodeChecksumMismatch', retryable: false } });
     expect(cloud.fc.versions(LAYER)).toHaveLength(0);
     expect(cloud.fc.requests.entries.filter((request) => request.action === 'DeleteLayerVersion')).toMatchObject([{ path: `/${apiVersion}/layers/${LAYER}/versions/1`, status: 204 }]);
+    await check([run]);
+  });
+});
+
+describe('runtimes beyond the 2021-04-06 list', () => {
+  const python312 = { layerName: LAYER, compatibleRuntime: ['python3.12'] };
+  const pythonZip = () => makeZip({ 'python/demo/__init__.py': 'VALUE = 1\n' });
+
+  it('publishes python3.12 under FC 3.0, which lists it', async () => {
+    const { cloud } = env;
+    const { zipEvent, check } = await arrange(cloud, { zip: pythonZip(), manifest: python312 });
+    const run = await deliver([zipEvent], { env: { FC_API_VERSION: '2023-03-30' } });
+    expectPublished(run);
+    expect(cloud.fc.versions(LAYER)[0]?.compatibleRuntime).toEqual(['python3.12']);
+    await check([run]);
+  });
+
+  it('leaves python3.12 to FC under 2021-04-06, and says what FC answered when it refuses it', async () => {
+    const { cloud } = env;
+    const { zipEvent, check } = await arrange(cloud, { zip: pythonZip(), manifest: python312 });
+    const run = await deliver([zipEvent]);
+    const result = await readJson<PublishResult>(cloud, RESULT_KEY);
+    expect(result).toMatchObject({ status: 'failed', error: { code: 'FcRejected', retryable: false } });
+    expect(result?.error?.message).toContain('python3.12');
+    expect(cloud.fc.versions(LAYER)).toEqual([]);
     await check([run]);
   });
 });

@@ -1,0 +1,99 @@
+import { UploadLedger, uploadIdOf, type ClaimRecord } from '../../audit/ledger';
+import type { Manifest } from '../../manifest/manifest';
+import type { ObjectHead } from '../../oss/store';
+import { sleep } from '../deadline';
+import type { PublishResult } from '../result';
+import { BUSY_POLL_MS, canWait, now, retrying, ttlMs, type Flow } from './context';
+import { BusyError } from './errors';
+import { findExisting } from './existing';
+import { verify } from './verify';
+
+export interface HeldClaim {
+  ledger: UploadLedger;
+  record: ClaimRecord;
+}
+
+/** The ledger of this upload: this zip version and this manifest version together. */
+export function ledgerOf(flow: Flow, zip: ObjectHead, manifest: ObjectHead): { uploadId: string; ledger: UploadLedger } {
+  const { deps, input } = flow;
+  const uploadId = uploadIdOf({ bucket: deps.store.bucket, zipKey: input.keys.zip, zip, manifestKey: input.keys.manifest, manifest });
+  return { uploadId, ledger: new UploadLedger(deps.store, deps.auditPrefix, uploadId) };
+}
+
+export type Claimed =
+  | { kind: 'settled'; outcome: PublishResult }
+  | { kind: 'claimed'; held: HeldClaim; generation: number };
+
+/**
+ * The upload claimed for this flow, which then settles it as `generation`; or its outcome, already
+ * decided. Outcomes whose version was deleted since are void: the upload is decided again (CONTRACT §7).
+ */
+export async function claimUpload(flow: Flow, ledger: UploadLedger, zip: ObjectHead, manifest: Manifest): Promise<Claimed> {
+  let voidGeneration = 0;
+  for (;;) {
+    const claimed = await claim(flow, ledger, zip, manifest, voidGeneration);
+    if (claimed.kind !== 'done') return { kind: 'claimed', held: { ledger, record: claimed.claim }, generation: voidGeneration + 1 };
+    if (await outcomeStands(flow, claimed.outcome.result)) return { kind: 'settled', outcome: claimed.outcome.result };
+    flow.log.warn('outcome.void', { generation: claimed.outcome.generation, version: claimed.outcome.result.version });
+    voidGeneration = claimed.outcome.generation;
+  }
+}
+
+/**
+ * Claims the upload, or waits for whoever holds it, within this invocation's time. A holder that
+ * got as far as creating may have died right after: its version is adopted at once (CONTRACT §7).
+ */
+async function claim(flow: Flow, ledger: UploadLedger, zip: ObjectHead, manifest: Manifest, afterGeneration: number) {
+  for (;;) {
+    const outcome = await retrying(flow, 'claim', () => ledger.claim(flow.deps.requestId, now(flow), ttlMs(flow), afterGeneration));
+    if (outcome.kind !== 'busy') return outcome;
+    const adopted = await adoptFromHolder(flow, ledger, outcome.holder, zip, manifest);
+    if (adopted) {
+      return { kind: 'done' as const, outcome: await retrying(flow, 'settle', () => ledger.settle(adopted, afterGeneration + 1)) };
+    }
+    flow.log.info('claim.busy', { holder: outcome.holder.requestId, attempt: outcome.holder.attempt, remainingMs: Math.round(outcome.remainingMs) });
+    if (!canWait(flow, BUSY_POLL_MS)) {
+      // Not a result: the holder will write it. Rejecting has Function Compute deliver this again.
+      throw new BusyError(
+        `another delivery (request ${outcome.holder.requestId}) is publishing this upload for ${Math.ceil(outcome.remainingMs / 1000)} s more`,
+      );
+    }
+    await sleep(Math.min(BUSY_POLL_MS, Math.max(0, outcome.remainingMs)));
+  }
+}
+
+/**
+ * A version newer than the holder's intent whose codeChecksum is this zip's CRC (as OSS reports
+ * it, or as read once when OSS has none), with this description and these runtimes, is the holder's.
+ */
+async function adoptFromHolder(
+  flow: Flow,
+  ledger: UploadLedger,
+  holder: ClaimRecord,
+  zip: ObjectHead,
+  manifest: Manifest,
+): Promise<PublishResult | undefined> {
+  const intent = await retrying(flow, 'intents', () => ledger.intentOf(holder.attempt));
+  if (intent === undefined) return undefined;
+  // OSS has no CRC for copied and legacy objects: then the bytes say what the code is.
+  const crc64 = zip.crc64 ?? (await verify(flow, zip, manifest)).crc64;
+  const existing = await findExisting(flow, manifest, crc64, intent);
+  if (!('status' in existing) || existing.status !== 'published') return undefined;
+  flow.state.source.crc64 = crc64;
+  return { ...existing, source: { ...flow.state.source } };
+}
+
+/** A recorded outcome stands while the version it names exists with the code it names. */
+export async function outcomeStands(flow: Flow, outcome: PublishResult): Promise<boolean> {
+  const { layerName, version } = outcome;
+  if (layerName === undefined || version === undefined) return true;
+  const versions = await retrying(flow, 'versions', () => flow.deps.layers().versionsFrom(layerName, version));
+  const named = versions.find((candidate) => candidate.version === version);
+  return named !== undefined && (outcome.source.crc64 === undefined || named.codeChecksum === outcome.source.crc64);
+}
+
+export async function releaseClaim(flow: Flow, held: HeldClaim, reason: string): Promise<void> {
+  await retrying(flow, 'claim.release', () => held.ledger.release(held.record, reason)).catch((error: unknown) =>
+    flow.log.warn('claim.release.failed', { error }),
+  );
+}

@@ -1,0 +1,150 @@
+import { provenanceOf, type Uploader } from '../../audit/provenance';
+import type { AllowRule } from '../../config';
+import type { PublisherError } from '../../errors';
+import type { LayerApi, LayerVersion } from '../../fc/layers';
+import type { KeyRole, LayerKeys } from '../../keys';
+import type { Logger } from '../../log/logger';
+import type { ObjectStore } from '../../oss/store';
+import { withRetry, type Deadline, type RetryPolicy } from '../deadline';
+import type { PublishResult, SourceInfo, SummaryEntry } from '../result';
+import type { VerifiedZip } from '../verify-zip';
+
+export interface RecordInput {
+  role: KeyRole;
+  keys: LayerKeys;
+  eventKey: string;
+  eventName: string;
+  eventTime: string | undefined;
+  eventETag: string;
+  eventRequestId: string | undefined;
+  /** Who uploaded the event's object, as its event says (provenance). */
+  uploader?: Uploader | undefined;
+}
+
+export interface PublishDeps {
+  store: ObjectStore;
+  /** Built on first use: a record that never reaches FC needs no account id. */
+  layers: () => LayerApi;
+  auditPrefix: string;
+  maxZipBytes: number;
+  /** Concurrent ranged GETs per zip read (READ_CONCURRENCY). */
+  readConcurrency: number;
+  /** FC_API_VERSION: which runtimes the manifest may name (CONTRACT §4). */
+  fcApiVersion?: string;
+  allowedLayers: AllowRule[];
+  /** RETAIN_VERSIONS: retention for manifests without `retain`. */
+  retainVersions?: number | undefined;
+  logger: Logger;
+  deadline: Deadline;
+  retry: RetryPolicy;
+  /** When this invocation will surely be over; a claim expires then. */
+  invocationEndsAt: Date;
+  requestId: string;
+  now?: () => Date;
+  /** How deep in re-establishing a newer upload's result this flow runs (0: the event's own). */
+  restoreDepth?: number;
+}
+
+/** What the steps learn about the record as they go, and what later steps and the result need of it. */
+export interface FlowState {
+  readonly source: SourceInfo;
+  manifestInfo: { key: string; etag?: string; license?: string } | undefined;
+  layerName: string | undefined;
+  verified: VerifiedZip | undefined;
+  /** This flow deleted a version that held another upload's bytes: that upload may have named it. */
+  deletedVersion: boolean;
+}
+
+/** One record's flow: what every step is given. */
+export interface Flow {
+  readonly input: RecordInput;
+  readonly deps: PublishDeps;
+  readonly log: Logger;
+  readonly startedAt: Date;
+  readonly state: FlowState;
+  /** The whole flow, run again for a newer upload whose result this one may have overwritten. */
+  readonly rerun: (input: RecordInput, deps: PublishDeps) => Promise<SummaryEntry>;
+}
+
+/** How often a delivery that found the upload (or a create) held by another looks again. */
+export const BUSY_POLL_MS = 1_000;
+
+export function startFlow(input: RecordInput, deps: PublishDeps, rerun: Flow['rerun']): Flow {
+  const flow = { input, deps, rerun, log: deps.logger.child({ key: input.eventKey, bucket: deps.store.bucket }) };
+  const state: FlowState = {
+    source: { bucket: deps.store.bucket, key: input.keys.zip },
+    manifestInfo: undefined,
+    layerName: undefined,
+    verified: undefined,
+    deletedVersion: false,
+  };
+  return { ...flow, startedAt: now(flow), state };
+}
+
+export function now(flow: Pick<Flow, 'deps'>): Date {
+  return flow.deps.now?.() ?? new Date();
+}
+
+/** How long this invocation may still act: what a claim made now covers. */
+export function ttlMs(flow: Flow): number {
+  return Math.max(0, flow.deps.invocationEndsAt.getTime() - now(flow).getTime());
+}
+
+/** Whether waiting `ms` still leaves the reserve and as much again for the steps after it. */
+export function canWait(flow: Flow, ms: number): boolean {
+  return flow.deps.deadline.remainingMs() - ms > 2 * flow.deps.retry.reserveMs;
+}
+
+/**
+ * `operation` retried on transient failures, each try bounded by the deadline. `final` steps (the
+ * result and its audit record) may use the reserve kept for them; everything else stops short of it.
+ */
+export function retrying<T>(flow: Flow, step: string, operation: (attempt: number) => Promise<T>, final = false): Promise<T> {
+  const { deadline } = flow.deps;
+  const policy = final ? { ...flow.deps.retry, reserveMs: 0 } : flow.deps.retry;
+  return withRetry(
+    (attempt) => deadline.within(operation(attempt), policy.reserveMs, step),
+    deadline,
+    policy,
+    (error, attempt, delayMs) => flow.log.warn(`${step}.retry`, { attempt, delayMs, error }),
+  );
+}
+
+/** `retrying` bound to one flow, as the steps kept in their own modules (ACL, retention) take it. */
+export function retryingIn(flow: Flow): <T>(step: string, operation: (attempt: number) => Promise<T>) => Promise<T> {
+  return (step, operation) => retrying(flow, step, operation);
+}
+
+export type ResultFields = { status: PublishResult['status']; version?: LayerVersion; error?: PublisherError };
+
+/** The result of this record as far as the flow got. */
+export function resultOf(flow: Flow, fields: ResultFields): PublishResult {
+  const { version, error } = fields;
+  const { state } = flow;
+  // Fields in the order of CONTRACT §6, so the file reads as documented.
+  const result: PublishResult = {
+    status: fields.status,
+    ...(state.layerName !== undefined ? { layerName: state.layerName } : {}),
+    ...(version ? { version: version.version } : {}),
+    ...(version?.arn !== undefined ? { arn: version.arn } : {}),
+    source: { ...state.source },
+    ...(state.manifestInfo ? { manifest: state.manifestInfo } : {}),
+    ...(version ? { layer: version.raw } : {}),
+    ...(error ? { error: { code: error.code, message: error.message, retryable: error.retryable } } : {}),
+    event: eventInfo(flow),
+    provenance: provenance(flow, version?.requestId),
+    requestId: flow.deps.requestId,
+    startedAt: flow.startedAt.toISOString(),
+    finishedAt: now(flow).toISOString(),
+  };
+  return flow.deps.logger.redact(result);
+}
+
+export function provenance(flow: Flow, fcRequestId: string | undefined) {
+  return provenanceOf({ role: flow.input.role, uploader: flow.input.uploader, functionRequestId: flow.deps.requestId, fcRequestId });
+}
+
+export function eventInfo(flow: Flow): PublishResult['event'] {
+  const { eventName, eventTime, eventRequestId, eventKey } = flow.input;
+  return { name: eventName, time: eventTime, requestId: eventRequestId, key: eventKey };
+}

@@ -1,0 +1,125 @@
+import { CreateLog, type ClaimRecord, type UploadLedger } from '../../audit/ledger';
+import { CodeChecksumMismatchError, TransientError } from '../../errors';
+import type { LayerVersion } from '../../fc/layers';
+import type { Manifest } from '../../manifest/manifest';
+import type { ObjectHead } from '../../oss/store';
+import { sleep, withRetry } from '../deadline';
+import type { PublishResult } from '../result';
+import { BUSY_POLL_MS, canWait, now, resultOf, retrying, type Flow } from './context';
+import type { HeldClaim } from './claim';
+import { BusyError, CreateInDoubtError } from './errors';
+import { findExisting } from './existing';
+import { verify } from './verify';
+
+/** Steps 4 to 7 under a held claim: the zip verified, then an existing version or a new one. */
+export async function publish(flow: Flow, zip: ObjectHead, manifest: Manifest, held: HeldClaim): Promise<PublishResult> {
+  const { ledger, record: claim } = held;
+  const verified = await verify(flow, zip, manifest);
+  const { deps, input } = flow;
+  const creates = new CreateLog(deps.store, deps.auditPrefix, deps.store.bucket, input.keys.zip);
+  for (;;) {
+    const earliest = await retrying(flow, 'intents', () => ledger.earliestIntent(claim.attempt));
+    const existing = await findExisting(flow, manifest, verified.crc64, earliest);
+    // An earlier attempt's version: this upload's, whatever else is pending.
+    if ('status' in existing && existing.status === 'published') return existing;
+    // A create of this key without an answer may still land, from this upload or an older one
+    // (FC reads the key when it runs it): deciding now could repeat its version. Wait for it to
+    // land (then adopted or unchanged) or for its time to pass.
+    const pending = await retrying(flow, 'creates', () => creates.inDoubt(now(flow)));
+    if (pending === undefined) {
+      return 'status' in existing ? existing : createVersion(flow, manifest, verified.crc64, existing.newestVersion, ledger, claim, creates);
+    }
+    flow.log.info('create.in-doubt', { holder: pending.requestId, attempt: pending.attempt, remainingMs: Math.round(pending.remainingMs) });
+    const waitMs = Math.min(BUSY_POLL_MS, pending.remainingMs);
+    if (!canWait(flow, waitMs)) {
+      throw new BusyError(
+        `an earlier CreateLayerVersion of ${input.keys.zip} (request ${pending.requestId}) had no answer; ` +
+          `its version may still appear for ${Math.ceil(pending.remainingMs / 1000)} s`,
+      );
+    }
+    await sleep(waitMs);
+  }
+}
+
+/** Steps 6 and 7 under this attempt's intent. */
+async function createVersion(
+  flow: Flow,
+  manifest: Manifest,
+  crc64: string,
+  newestBefore: number,
+  ledger: UploadLedger,
+  claim: ClaimRecord,
+  creates: CreateLog,
+): Promise<PublishResult> {
+  await retrying(flow, 'intent', () => ledger.recordIntent(claim, newestBefore));
+  await retrying(flow, 'intent', () => creates.record(claim));
+  let created: LayerVersion | PublishResult;
+  try {
+    created = await create(flow, manifest, crc64, newestBefore);
+  } catch (error) {
+    if (!(error instanceof CreateInDoubtError)) throw error;
+    created = await awaitLanding(flow, manifest, crc64, newestBefore, error);
+  }
+  if ('status' in created) return created;
+  if (created.codeChecksum !== crc64) {
+    // FC read other bytes than ours: the zip was replaced after we read it. A newer upload may
+    // have taken this version as `unchanged` meanwhile; once it is gone, that upload's result is
+    // written again (writeResult), so no result names it (CONTRACT §7).
+    await retrying(flow, 'delete', () => flow.deps.layers().delete(manifest.layerName, created.version));
+    flow.state.deletedVersion = true;
+    throw new CodeChecksumMismatchError(
+      `Function Compute reports codeChecksum ${created.codeChecksum || '(none)'} for ${manifest.layerName} version ${created.version}, ` +
+        `but the zip read from OSS has CRC-64 ${crc64}; the version was deleted. Upload the zip again`,
+      { context: { layerName: manifest.layerName, version: created.version, codeChecksum: created.codeChecksum, crc64 } },
+    );
+  }
+  flow.log.info('layer.created', { layerName: manifest.layerName, version: created.version });
+  return resultOf(flow, { status: 'published', version: created });
+}
+
+/** A create without an answer: its version, if FC makes one, is adopted; no second create. */
+async function awaitLanding(flow: Flow, manifest: Manifest, crc64: string, newestBefore: number, unknown: CreateInDoubtError): Promise<PublishResult> {
+  while (canWait(flow, BUSY_POLL_MS)) {
+    await sleep(BUSY_POLL_MS);
+    const existing = await findExisting(flow, manifest, crc64, newestBefore);
+    if ('status' in existing) return existing;
+  }
+  throw unknown;
+}
+
+/**
+ * Step 6. A create that FC answered with a transient error left nothing half done: the versions
+ * are listed, and it is tried again. One without an answer may still make a version at any
+ * moment, so it is never tried again here (CONTRACT §7).
+ */
+async function create(flow: Flow, manifest: Manifest, crc64: string, newestBefore: number): Promise<LayerVersion | PublishResult> {
+  const { deadline, retry, store } = flow.deps;
+  return withRetry(
+    async (attempt) => {
+      if (attempt > 1) {
+        const existing = await findExisting(flow, manifest, crc64, newestBefore);
+        if ('status' in existing) return existing;
+      }
+      const request = flow.deps.layers().create({
+        layerName: manifest.layerName,
+        ossBucketName: store.bucket,
+        ossObjectName: flow.input.keys.zip,
+        description: manifest.description,
+        compatibleRuntime: manifest.compatibleRuntime,
+        checksum: crc64,
+        license: manifest.license,
+      });
+      try {
+        return await deadline.within(request, retry.reserveMs, 'CreateLayerVersion');
+      } catch (error) {
+        if (error instanceof TransientError && typeof error.context.status !== 'number') {
+          throw new CreateInDoubtError(`CreateLayerVersion for ${manifest.layerName} got no answer: ${error.message}`, { cause: error });
+        }
+        throw error;
+      }
+    },
+    deadline,
+    retry,
+    (error, attempt, delayMs) => flow.log.warn('layer.create.retry', { attempt, delayMs, error }),
+  );
+}

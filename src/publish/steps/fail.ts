@@ -1,0 +1,85 @@
+import { writeAuditRecord } from '../../audit/records';
+import { PreconditionFailedError, PublisherError, TransientError, type InvalidInputError } from '../../errors';
+import type { SummaryEntry } from '../result';
+import { summaryOf } from '../result';
+import { eventInfo, now, provenance, resultOf, retrying, type Flow } from './context';
+import { releaseClaim, type HeldClaim } from './claim';
+import { BusyError, CreateInDoubtError, ResultUnwritableError, RetryableRecordError } from './errors';
+import { audit, writeResult } from './result';
+
+/** A step threw: a `failed` result, a `stale` one, or a rejection that has FC deliver the event again. */
+export async function fail(flow: Flow, error: unknown, claim: HeldClaim | undefined): Promise<SummaryEntry> {
+  if (error instanceof PreconditionFailedError) {
+    // The zip was replaced while we read it: a newer upload, whose own event publishes it.
+    if (claim) await releaseClaim(flow, claim, 'replaced while read');
+    return stale(flow);
+  }
+  if (error instanceof BusyError) {
+    if (claim) await releaseClaim(flow, claim, 'an earlier attempt may still publish');
+    throw error;
+  }
+  if (error instanceof ResultUnwritableError) throw error;
+  const failure = error instanceof PublisherError ? error : unexpected(error);
+  flow.log[failure.retryable ? 'warn' : 'error']('record.failed', { error: failure, context: failure.context });
+  const result = resultOf(flow, { status: 'failed', error: failure });
+  // A failure made no version (a mismatched one is deleted), so the next delivery may try afresh:
+  // an operator who fixes a role or a quota can replay the event without uploading again. A create
+  // with no answer may still make one: that claim stays, and its intent tells who comes next.
+  if (claim && !(failure instanceof CreateInDoubtError)) await releaseClaim(flow, claim, flow.deps.logger.redact(failure.message));
+  const entry = await writeResult(flow, result, claim?.record.uploadId);
+  if (failure.retryable) throw new RetryableRecordError(entry, failure);
+  return entry;
+}
+
+/** The event names an object version that is no longer there: only an audit record says so. */
+export async function stale(flow: Flow): Promise<SummaryEntry> {
+  const { input, deps, state } = flow;
+  const current = input.role === 'zip' ? state.source.etag : state.manifestInfo?.etag;
+  flow.log.info('event.stale', { eventETag: input.eventETag, currentETag: current });
+  const record = {
+    status: 'stale',
+    event: eventInfo(flow),
+    source: { ...state.source },
+    eventETag: input.eventETag,
+    currentETag: current,
+    provenance: provenance(flow, undefined),
+    requestId: deps.requestId,
+    startedAt: flow.startedAt.toISOString(),
+    finishedAt: now(flow).toISOString(),
+  };
+  // The audit record is a courtesy: a stale event has nothing to lose if it cannot be written.
+  await retrying(flow, 'audit.write', () => writeAuditRecord(deps.store, deps.auditPrefix, 'stale', record)).catch((error: unknown) =>
+    flow.log.warn('audit.write.failed', { error }),
+  );
+  return { key: input.eventKey, status: 'stale' };
+}
+
+/**
+ * A malformed record still gets a result that says which field, but only where there is none:
+ * a replayed record missing its eTag must not turn a published result into a failure.
+ */
+export async function reportInvalid(flow: Flow, error: InvalidInputError): Promise<SummaryEntry> {
+  const { input, deps } = flow;
+  flow.log.error('record.failed', { error, context: error.context });
+  const result = resultOf(flow, { status: 'failed', error });
+  const written = await retrying(
+    flow,
+    'result.write',
+    () =>
+      deps.store.put(input.keys.result, `${JSON.stringify(result, null, 2)}\n`, {
+        contentType: 'application/json',
+        forbidOverwrite: true,
+      }),
+    true,
+  );
+  const auditKey = await audit(flow, written === 'created' ? 'result' : 'invalid', result, undefined);
+  flow.log.info(written === 'created' ? 'result.written' : 'result.kept', { status: result.status, errorCode: error.code, resultKey: input.keys.result, auditKey });
+  return summaryOf(input.eventKey, result);
+}
+
+function unexpected(error: unknown): PublisherError {
+  // A bug or an unforeseen SDK failure: say so, and let the platform deliver the event again.
+  return new TransientError(`unexpected failure: ${error instanceof Error ? error.message : String(error)}`, {
+    cause: error,
+  });
+}

@@ -1,0 +1,168 @@
+import { withOtherUploader } from '../../audit/provenance';
+import { writeAuditRecord, type AuditKind } from '../../audit/records';
+import type { KeyRole } from '../../keys';
+import { MAX_MANIFEST_BYTES } from '../../manifest/manifest';
+import { PublisherError } from '../../errors';
+import { sameEtag, type ObjectHead } from '../../oss/store';
+import type { PublishResult, SummaryEntry } from '../result';
+import { summaryOf } from '../result';
+import { eventInfo, now, resultOf, retrying, type Flow, type ResultFields } from './context';
+import { outcomeStands } from './claim';
+import { ResultUnwritableError } from './errors';
+
+/** Objects that keep being replaced while results are re-established: give up and be delivered again. */
+const MAX_RESTORE_DEPTH = 2;
+
+/** What the zip and manifest are now, against the versions this flow worked on. */
+type ObjectsNow =
+  | { state: 'current' }
+  | { state: 'superseded'; zip: ObjectHead | undefined; manifest: ObjectHead | undefined }
+  | { state: 'unknown' };
+
+export async function finish(flow: Flow, fields: ResultFields, uploadId: string | undefined): Promise<SummaryEntry> {
+  return writeResult(flow, resultOf(flow, fields), uploadId);
+}
+
+/** A later delivery of an upload already decided: the same result again, nothing published. */
+export async function repeatOutcome(flow: Flow, outcome: PublishResult): Promise<SummaryEntry> {
+  flow.log.info('upload.already-settled', { status: outcome.status, version: outcome.version });
+  const result: PublishResult = { ...outcome, event: eventInfo(flow) };
+  return writeResult(flow, result, undefined);
+}
+
+/**
+ * Step 8: the result beside the zip, then the audit record. A newer upload may replace the zip or
+ * manifest at any moment: its own event writes its result, and this one must not have the last
+ * word over it (CONTRACT §6, §7). So the objects are looked at before every try of the PUT, and
+ * after it: a PUT that landed after the newer result is followed by that result again.
+ */
+export async function writeResult(flow: Flow, described: PublishResult, uploadId: string | undefined): Promise<SummaryEntry> {
+  const { input, deps } = flow;
+  const result = await withOtherUploader(deps.store, input.keys.result, input.role, described);
+  // `waiting` names no object version; the flow looks again after writing it instead.
+  const checked = result.status !== 'waiting';
+  let kind: AuditKind = 'result';
+  const before = checked ? await objectsNow(flow) : ({ state: 'current' } as const);
+  if (before.state === 'superseded') {
+    kind = 'superseded';
+    if (flow.state.deletedVersion) await restoreCurrent(flow, before);
+  } else if (before.state === 'unknown' && !(await resultIsOursOrAbsent(flow))) {
+    // OSS would not say what the objects are now, and the result there names another upload.
+    await audit(flow, 'superseded', result, uploadId);
+    throw new ResultUnwritableError(
+      `${input.keys.result}: not written: OSS did not answer for ${input.keys.zip}, and the result there names another upload`,
+    );
+  } else {
+    const written = await retrying(
+      flow,
+      'result.write',
+      async (attempt) => {
+        if (checked && attempt > 1) {
+          const current = await objectsNow(flow);
+          // The try that failed may still have landed, over the newer upload's result.
+          if (current.state === 'superseded') return current;
+        }
+        await deps.store.put(input.keys.result, `${JSON.stringify(result, null, 2)}\n`, { contentType: 'application/json' });
+        return 'written';
+      },
+      true,
+    );
+    // Superseded before a retry means a PUT was already sent: it, too, may have landed late.
+    const after = written !== 'written' ? written : checked ? await objectsNow(flow) : undefined;
+    if (after?.state === 'superseded') {
+      kind = 'superseded';
+      flow.log.warn('result.overtaken', { resultKey: input.keys.result });
+      await restoreCurrent(flow, after);
+    } else if (written === 'written' && !(await outcomeStands(flow, result).catch(() => true))) {
+      // Its version was deleted while the result was written: the upload is decided again.
+      flow.log.warn('result.version-gone', { layerName: result.layerName, version: result.version });
+      await restoreCurrent(flow, undefined);
+    }
+  }
+  const auditKey = await audit(flow, kind, result, uploadId);
+  flow.log.info(kind === 'superseded' ? 'result.superseded' : 'result.written', {
+    status: result.status,
+    layerName: result.layerName,
+    version: result.version,
+    resultKey: input.keys.result,
+    auditKey,
+    errorCode: result.error?.code,
+    ms: now(flow).getTime() - flow.startedAt.getTime(),
+  });
+  return summaryOf(input.eventKey, result);
+}
+
+export function audit(flow: Flow, kind: AuditKind, result: PublishResult, uploadId: string | undefined): Promise<string> {
+  const { store, auditPrefix } = flow.deps;
+  return retrying(
+    flow,
+    'audit.write',
+    () => writeAuditRecord(store, auditPrefix, kind, { ...result, ...(uploadId ? { uploadId } : {}) }),
+    true,
+  );
+}
+
+/** Whether the zip or the manifest now is another version than the one this flow worked on. */
+async function objectsNow(flow: Flow): Promise<ObjectsNow> {
+  const { zip, manifest } = flow.input.keys;
+  const { store } = flow.deps;
+  try {
+    const [zipNow, manifestNow] = await Promise.all([
+      retrying(flow, 'recheck', () => store.head(zip), true),
+      retrying(flow, 'recheck', () => store.head(manifest), true),
+    ]);
+    const changed = (current: ObjectHead | undefined, seen: string | undefined) =>
+      current !== undefined && seen !== undefined && !sameEtag(current.etag, seen);
+    if (changed(zipNow, flow.state.source.etag) || changed(manifestNow, flow.state.manifestInfo?.etag)) {
+      return { state: 'superseded', zip: zipNow, manifest: manifestNow };
+    }
+    return { state: 'current' };
+  } catch (error) {
+    if (!(error instanceof PublisherError) || !error.retryable) throw error;
+    flow.log.warn('recheck.failed', { error });
+    return { state: 'unknown' };
+  }
+}
+
+/** With the objects unknown, a result may still be written where none is, or over this upload's own. */
+async function resultIsOursOrAbsent(flow: Flow): Promise<boolean> {
+  const there = await retrying(flow, 'result.read', () => flow.deps.store.read(flow.input.keys.result, MAX_MANIFEST_BYTES), true).catch(
+    () => 'unreadable' as const,
+  );
+  if (there === undefined) return true;
+  if (there === 'unreadable' || 'tooLarge' in there) return false;
+  try {
+    const result = JSON.parse(there.body.toString('utf8')) as Partial<PublishResult>;
+    const same = (a: string | undefined, b: string | undefined) => a !== undefined && b !== undefined && sameEtag(a, b);
+    return same(result.source?.etag, flow.state.source.etag) && same(result.manifest?.etag, flow.state.manifestInfo?.etag);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * This flow's result landed after a newer upload replaced the objects, maybe over that upload's
+ * result: the newer upload's flow runs here too, and writes its own result again (its outcome, if
+ * decided, is repeated; nothing is published twice).
+ */
+async function restoreCurrent(flow: Flow, current: Extract<ObjectsNow, { state: 'superseded' }> | undefined): Promise<void> {
+  const depth = (flow.deps.restoreDepth ?? 0) + 1;
+  if (depth > MAX_RESTORE_DEPTH) {
+    throw new ResultUnwritableError(`${flow.input.keys.result}: the zip and manifest keep being replaced while results are written`);
+  }
+  const { keys, role: ownRole, eventETag } = flow.input;
+  const role: KeyRole = current === undefined ? ownRole : current.zip ? 'zip' : 'manifest';
+  const currentETag = current === undefined ? eventETag : (current.zip ?? current.manifest)!.etag;
+  await flow.rerun(
+    {
+      role,
+      keys,
+      eventKey: role === 'zip' ? keys.zip : keys.manifest,
+      eventName: flow.input.eventName,
+      eventTime: undefined,
+      eventETag: currentETag,
+      eventRequestId: undefined,
+    },
+    { ...flow.deps, restoreDepth: depth },
+  );
+}

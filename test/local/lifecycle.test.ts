@@ -86,6 +86,8 @@ describe('npm start: a layer’s whole life', () => {
 
     expect((await publish(stack, 2)).retention).toEqual({ keep: 2, kept: [], deleted: [], failed: [] });
     expect((await publish(stack, 3)).retention).toEqual({ keep: 2, kept: [1], deleted: [], failed: [] });
+    // Published three times with retain 2: the two newest, and the third that `web` uses.
+    expect(stack.fc.versions(LAYER).map((v) => v.version)).toEqual([1, 2, 3]);
     const v4 = await publish(stack, 4);
     expect(v4).toMatchObject({ status: 'published', version: 4 });
     // 4 and 3 are the two newest; 2 goes; 1 stays for `web`.

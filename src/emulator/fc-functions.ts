@@ -9,10 +9,22 @@ export interface SeedFunction {
   layers: Array<{ layerName: string; version: number }>;
 }
 
-interface StoredFunction {
+/** A layer version as a function's configuration holds it: FC keeps the reference even when the version is deleted later. */
+type FunctionLayer = Pick<LayerVersion, 'layerName' | 'version' | 'arn' | 'arnV2' | 'codesize'>;
+
+export interface StoredFunction {
   serviceName: string;
   functionName: string;
-  layers: LayerVersion[];
+  /** What CreateFunction was given; absent for seeded functions. */
+  runtime?: string;
+  handler?: string;
+  layers: FunctionLayer[];
+}
+
+/** Keeps functions across restarts, as a LayerStore keeps layers. */
+export interface FunctionStore {
+  load(): StoredFunction[];
+  save(functions: StoredFunction[]): void;
 }
 
 export interface FunctionPage<T> {
@@ -20,30 +32,68 @@ export interface FunctionPage<T> {
   nextToken?: string;
 }
 
+/** FC 3.0 functions have no service; the older APIs list them under this one. */
+const DEFAULT_SERVICE = 'default';
+const FUNCTION_NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,127}$/;
+const LAYER_ARN = /^acs:fc:[^:]+:[^:]+:layers\/([^/]+)\/versions\/(\d+)$/;
+
 /**
- * The account's functions as ListFunctions (and, before FC 3.0, ListServices) describe them:
- * only their names and layers, which is what the publisher reads. Paged by an opaque `nextToken`.
+ * The account's functions as ListFunctions (and, before FC 3.0, ListServices) describe them, and as
+ * FC 3.0's CreateFunction and UpdateFunction set them: only their names, runtime, handler and
+ * layers, which is what the publisher reads. Paged by an opaque `nextToken`.
  */
 export class FunctionRegistry {
-  private readonly functions: StoredFunction[] = [];
+  private readonly functions: StoredFunction[];
 
-  constructor(private readonly versionOf: (layerName: string, version: number) => LayerVersion) {}
+  constructor(
+    private readonly versionOf: (layerName: string, version: number) => LayerVersion,
+    private readonly store?: FunctionStore,
+  ) {
+    this.functions = store?.load() ?? [];
+  }
 
   seed(seed: SeedFunction): void {
-    const serviceName = seed.serviceName ?? 'default';
-    const layers = seed.layers.map(({ layerName, version }) => this.versionOf(layerName, version));
-    const existing = this.functions.findIndex((f) => f.serviceName === serviceName && f.functionName === seed.functionName);
-    const stored = { serviceName, functionName: seed.functionName, layers };
-    if (existing === -1) this.functions.push(stored);
-    else this.functions[existing] = stored;
+    const layers = seed.layers.map(({ layerName, version }) => this.layerOf(layerName, version));
+    this.put({ serviceName: seed.serviceName ?? DEFAULT_SERVICE, functionName: seed.functionName, layers });
+  }
+
+  /** FC 3.0 CreateFunction: `functionName`, `runtime`, and `layers` as `acs:fc:` layer version ARNs. */
+  createFc3(body: unknown): object {
+    const input = record(body);
+    const functionName = requiredString(input, 'functionName');
+    if (!FUNCTION_NAME.test(functionName)) {
+      throw invalid(`functionName "${functionName}" must start with a letter or _, hold only letters, digits, _ and -, and be at most 128 characters.`);
+    }
+    if (this.find(functionName) !== undefined) throw new ServiceError(409, 'FunctionAlreadyExists', `function ${functionName} already exists`);
+    const created: StoredFunction = {
+      serviceName: DEFAULT_SERVICE,
+      functionName,
+      runtime: requiredString(input, 'runtime'),
+      handler: typeof input.handler === 'string' ? input.handler : '',
+      layers: this.layersOf(input.layers ?? []),
+    };
+    this.put(created);
+    return fc3View(created);
+  }
+
+  /** FC 3.0 UpdateFunction: replaces the fields given (`layers`, `runtime`, `handler`), keeps the others. */
+  updateFc3(functionName: string, body: unknown): object {
+    const existing = this.find(functionName);
+    if (existing === undefined) throw new ServiceError(404, 'FunctionNotFound', `function ${functionName} does not exist`);
+    const input = record(body);
+    const updated: StoredFunction = {
+      ...existing,
+      ...(input.runtime === undefined ? {} : { runtime: requiredString(input, 'runtime') }),
+      ...(typeof input.handler === 'string' ? { handler: input.handler } : {}),
+      ...(input.layers === undefined ? {} : { layers: this.layersOf(input.layers) }),
+    };
+    this.put(updated);
+    return fc3View(updated);
   }
 
   /** FC 3.0: every function, its layers as `{arn, size}` with the `acs:fc:` ARN. */
   listFc3(limit: number, token: string | null): FunctionPage<object> {
-    return page(this.functions, limit, token, (f) => ({
-      functionName: f.functionName,
-      layers: f.layers.map((layer) => ({ arn: layer.arnV2, size: layer.codesize })),
-    }));
+    return page(this.functions, limit, token, fc3View);
   }
 
   listServices(limit: number, token: string | null): FunctionPage<object> {
@@ -61,6 +111,55 @@ export class FunctionRegistry {
       layersArnV2: f.layers.map((layer) => layer.arnV2),
     }));
   }
+
+  private find(functionName: string): StoredFunction | undefined {
+    return this.functions.find((f) => f.serviceName === DEFAULT_SERVICE && f.functionName === functionName);
+  }
+
+  private put(stored: StoredFunction): void {
+    const existing = this.functions.findIndex((f) => f.serviceName === stored.serviceName && f.functionName === stored.functionName);
+    if (existing === -1) this.functions.push(stored);
+    else this.functions[existing] = stored;
+    this.store?.save(this.functions);
+  }
+
+  private layersOf(value: unknown): FunctionLayer[] {
+    if (!Array.isArray(value) || !value.every((arn): arn is string => typeof arn === 'string')) throw invalid('layers must be an array of layer version ARNs.');
+    return value.map((arn) => {
+      const match = LAYER_ARN.exec(arn);
+      if (match === null) throw invalid(`layers: ${arn} is not a layer version ARN (acs:fc:<region>:<account>:layers/<name>/versions/<version>).`);
+      return this.layerOf(match[1] ?? '', Number(match[2]));
+    });
+  }
+
+  private layerOf(layerName: string, version: number): FunctionLayer {
+    const { arn, arnV2, codesize } = this.versionOf(layerName, version);
+    return { layerName, version, arn, arnV2, codesize };
+  }
+}
+
+function fc3View(f: StoredFunction): object {
+  return {
+    functionName: f.functionName,
+    runtime: f.runtime ?? '',
+    handler: f.handler ?? '',
+    layers: f.layers.map((layer) => ({ arn: layer.arnV2, size: layer.codesize })),
+  };
+}
+
+function record(body: unknown): Record<string, unknown> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalid('The request body must be a JSON object.');
+  return body as Record<string, unknown>;
+}
+
+function requiredString(input: Record<string, unknown>, name: string): string {
+  const value = input[name];
+  if (typeof value !== 'string' || value === '') throw invalid(`${name} is required and must be a string.`);
+  return value;
+}
+
+function invalid(message: string): ServiceError {
+  return new ServiceError(400, 'InvalidArgument', message);
 }
 
 function page<T>(all: readonly T[], limit: number, token: string | null, view: (item: T) => object): FunctionPage<object> {

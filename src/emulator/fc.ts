@@ -3,7 +3,7 @@ import type { Credential } from './auth';
 import { FaultInjector } from './faults';
 import { NonceLog, verifyAcs3Signature } from './fc-acs3-signature';
 import { FC3_LAYER_RUNTIMES, LAYER_RUNTIMES, type LayerStore, type LayerVersion, LayerRegistry, checkLayerName, fc3View, legacyView } from './fc-layers';
-import { FunctionRegistry, type SeedFunction } from './fc-functions';
+import { FunctionRegistry, type FunctionStore, type SeedFunction } from './fc-functions';
 import { verifyFcSignature } from './fc-signature';
 import { RequestLog } from './request-log';
 import { ServiceError, loggableHeaders, newRequestId, readBody } from './service';
@@ -27,6 +27,8 @@ export interface FcEmulatorOptions {
   now?: () => Date;
   /** Keeps layers across restarts; in memory when absent. */
   layerStore?: LayerStore;
+  /** Keeps functions (seeded, or made by CreateFunction) across restarts; in memory when absent. */
+  functionStore?: FunctionStore;
 }
 
 /** `PascalCase` is what FC sends and SDKs model; `camelCase` is the documented wire form (alibaba-cloud.md §3.3). */
@@ -39,7 +41,9 @@ export type FcAction =
   | 'DeleteLayerVersion'
   | 'PutLayerACL'
   | 'ListFunctions'
-  | 'ListServices';
+  | 'ListServices'
+  | 'CreateFunction'
+  | 'UpdateFunction';
 
 /** A request as faults match it and the log records it. */
 export interface FcRequestTarget {
@@ -54,6 +58,8 @@ export interface FcRequestTarget {
   version?: number;
   /** ListFunctions of one service, before FC 3.0. */
   serviceName?: string;
+  /** UpdateFunction (FC 3.0). */
+  functionName?: string;
 }
 
 export interface FcRequestRecord extends FcRequestTarget {
@@ -127,7 +133,7 @@ class FcService implements FcEmulator {
     this.errorCasing = options.errorCasing ?? 'camelCase';
     this.apiVersions = options.apiVersions ?? DEFAULT_API_VERSIONS;
     this.registry = new LayerRegistry(options.accountId, options.region, this.now, options.layerStore);
-    this.functions = new FunctionRegistry((layerName, version) => this.registry.get(layerName, version));
+    this.functions = new FunctionRegistry((layerName, version) => this.registry.get(layerName, version), options.functionStore);
   }
 
   handle = async (request: Request): Promise<Response> => {
@@ -233,6 +239,10 @@ class FcService implements FcEmulator {
         const items = action === 'ListServices' ? { services: listed.items } : { functions: listed.items };
         return json({ ...items, ...(listed.nextToken === undefined ? {} : { nextToken: listed.nextToken }) });
       }
+      case 'CreateFunction':
+      case 'UpdateFunction':
+        if (body.malformed) throw invalid('The request body is not valid JSON.');
+        return json(action === 'CreateFunction' ? this.functions.createFc3(body.value) : this.functions.updateFc3(target.functionName ?? '', body.value));
       case undefined:
         throw new ServiceError(400, 'PathNotSupported', `The path ${target.method} ${target.path} is not supported.`);
     }
@@ -298,6 +308,12 @@ function otherRouteOf(method: string, path: string, apiVersions: readonly string
   const acl = /^\/([^/]+)\/layers\/([^/]+)\/acl$/.exec(path);
   if (acl !== null && apiVersions.includes(acl[1] ?? '')) {
     return { action: method === 'PUT' ? 'PutLayerACL' : undefined, method, path, apiVersion: acl[1], layerName: acl[2] };
+  }
+  const fc3Function = /^\/2023-03-30\/functions(?:\/([^/]+))?$/.exec(path);
+  if (fc3Function !== null && apiVersions.includes(FC3) && method !== 'GET') {
+    const [, functionName] = fc3Function;
+    const action = functionName === undefined ? (method === 'POST' ? 'CreateFunction' : undefined) : method === 'PUT' ? 'UpdateFunction' : undefined;
+    return { action, method, path, apiVersion: FC3, ...(functionName === undefined ? {} : { functionName }) };
   }
   const listing = /^\/([^/]+)\/(functions|services)(?:\/([^/]+)\/functions)?$/.exec(path);
   const [, apiVersion = '', collection, serviceName] = listing ?? [];

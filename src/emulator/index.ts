@@ -39,5 +39,5 @@ export {
 } from './fc';
 export { verifyAcs3Signature } from './fc-acs3-signature';
 export { LAYER_RUNTIMES, type Fc3LayerVersion, type LayerPage, type LayerStore, type LayerVersion, type StoredLayer } from './fc-layers';
-export { jsonFileLayerStore } from './fc-layer-file';
-export type { SeedFunction } from './fc-functions';
+export { jsonFileFunctionStore, jsonFileLayerStore } from './fc-layer-file';
+export type { FunctionStore, SeedFunction, StoredFunction } from './fc-functions';

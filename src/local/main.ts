@@ -193,6 +193,9 @@ Watching ${stack.bucketFolder} (Ctrl-C to stop). Next:
   - Or upload with the CLI:
       ALIBABA_CLOUD_ACCESS_KEY_ID=${LOCAL_CREDENTIALS.accessKeyId} ALIBABA_CLOUD_ACCESS_KEY_SECRET=${LOCAL_CREDENTIALS.accessKeySecret} \\
       npx layer-publisher publish my-layer.zip --bucket ${options.bucket} --prefix layers/ --endpoint ${stack.ossUrl}
+  - Then the trail: who uploaded each version, and whether FC still holds what was published:
+      npx layer-publisher audit --bucket ${options.bucket} --endpoint ${stack.ossUrl}
+      npx layer-publisher verify --bucket ${options.bucket} --endpoint ${stack.ossUrl} --fc-endpoint ${stack.fcUrl}
 `);
 }
 

@@ -10,6 +10,7 @@ import {
   createFcEmulator,
   createFolderBackend,
   createOssEmulator,
+  jsonFileFunctionStore,
   jsonFileLayerStore,
   serve,
 } from '../emulator';
@@ -79,6 +80,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     ...account,
     readObject: (bucket, key) => oss.readObject(bucket, key),
     layerStore: jsonFileLayerStore(join(options.dataDir, 'layers.json')),
+    functionStore: jsonFileFunctionStore(join(options.dataDir, 'functions.json')),
   });
   const servers: LoopbackServer[] = [];
   try {

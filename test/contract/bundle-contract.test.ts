@@ -1,0 +1,298 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { buildBundle, runBuilt, type BuiltExit, type EventForm } from './run-built';
+import {
+  TEST_ACCOUNT_ID,
+  TEST_BUCKET,
+  TEST_CREDENTIALS,
+  TEST_REGION,
+  createTestCloud,
+  testContext,
+  type TestCloud,
+} from '../support/cloud';
+import { serve, type LoopbackServer } from '../../src/emulator';
+import { independentCrc64 } from '../support/independent';
+import { NODE_MANIFEST, manifestBytes, nodejsLayerZip } from '../support/layers';
+import { expectNoSecrets } from '../publish/helpers';
+import { recordWrittenObjects } from '../support/secret-scan';
+
+/**
+ * CONTRACT.md read literally, against the built dist/index.js in a child process, as an outside
+ * suite would run it: the event in each accepted form, contexts with parts missing, each API version.
+ */
+let bundle: { dir: string; remove: () => Promise<void> };
+let cloud: TestCloud;
+let servers: LoopbackServer[] = [];
+/** The first word of each FC request's Authorization header (the scheme, never the signature), by path. */
+let fcSchemes: { path: string; scheme: string }[] = [];
+
+beforeAll(async () => {
+  bundle = await buildBundle();
+  const fresh = createTestCloud();
+  servers = await Promise.all([
+    serve(fresh.oss.handle),
+    serve((request) => {
+      fcSchemes.push({ path: new URL(request.url).pathname, scheme: (request.headers.get('authorization') ?? '').split(' ')[0] ?? '' });
+      return fresh.fc.handle(request);
+    }),
+  ]);
+  cloud = { ...fresh, ossEndpoint: servers[0]!.url, fcEndpoint: servers[1]!.url };
+}, 60_000);
+
+afterAll(async () => {
+  if (cloud) await recordWrittenObjects(cloud);
+  await Promise.all(servers.map((server) => server.close()));
+  await bundle?.remove();
+});
+
+beforeEach(() => {
+  cloud.oss.requests.clear();
+  cloud.fc.requests.clear();
+  fcSchemes = [];
+});
+
+const REQUEST_ID = 'contract-run';
+
+function endpoints(): Record<string, string> {
+  return { OSS_ENDPOINT: cloud.ossEndpoint, FC_ENDPOINT: cloud.fcEndpoint };
+}
+
+async function seedPair(stem: string, layerName: string, manifest: Record<string, unknown> = {}): Promise<Buffer> {
+  const zip = nodejsLayerZip(stem);
+  await cloud.oss.putObject(TEST_BUCKET, `${stem}.zip`, zip);
+  await cloud.oss.putObject(TEST_BUCKET, `${stem}.layer.json`, manifestBytes({ ...NODE_MANIFEST, layerName, ...manifest }));
+  return zip;
+}
+
+async function readResult(key: string): Promise<Record<string, unknown>> {
+  const bytes = await cloud.oss.readObject(TEST_BUCKET, key);
+  expect(bytes, `no result at ${key}`).toBeDefined();
+  return JSON.parse(Buffer.from(bytes!).toString('utf8')) as Record<string, unknown>;
+}
+
+/** §8: every line one JSON object with the invocation's requestId, and no secret anywhere. */
+function expectCleanLogs(exit: BuiltExit): void {
+  expect(exit.logLines.length).toBeGreaterThan(0);
+  for (const line of exit.logLines) expect(line).toMatchObject({ requestId: REQUEST_ID });
+  expectNoSecrets([exit.stdout, exit.stderr]);
+}
+
+describe('§1 the event, in each form the contract accepts', () => {
+  it.each<EventForm>(['buffer', 'string', 'object'])('publishes from an event given as a %s', async (form) => {
+    const zip = await seedPair(`layers/form-${form}`, `form-${form}`);
+    const record = await cloud.oss.objectCreatedEvent(TEST_BUCKET, `layers/form-${form}.zip`);
+
+    const exit = await runBuilt(bundle.dir, { event: { events: [record] }, form, context: testContext(REQUEST_ID), env: endpoints() });
+
+    expect(exit.rejected).toBeUndefined();
+    expect(exit.summary).toEqual([{ key: `layers/form-${form}.zip`, status: 'published', layerName: `form-${form}`, version: 1 }]);
+    expect(cloud.fc.versions(`form-${form}`)[0]?.codeChecksum).toBe(independentCrc64(zip));
+    expectCleanLogs(exit);
+  });
+});
+
+describe('§2 fallbacks for what the context lacks', () => {
+  it('signs with ALIBABA_CLOUD_* and uses FC_ACCOUNT_ID / FC_REGION when the context has none of them', async () => {
+    await seedPair('layers/no-context', 'no-context');
+    const record = await cloud.oss.objectCreatedEvent(TEST_BUCKET, 'layers/no-context.zip');
+
+    const exit = await runBuilt(bundle.dir, {
+      event: { events: [record] },
+      context: { requestId: REQUEST_ID },
+      env: {
+        ...endpoints(),
+        ALIBABA_CLOUD_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
+        ALIBABA_CLOUD_ACCESS_KEY_SECRET: TEST_CREDENTIALS.accessKeySecret,
+        ALIBABA_CLOUD_SECURITY_TOKEN: TEST_CREDENTIALS.securityToken,
+        FC_ACCOUNT_ID: TEST_ACCOUNT_ID,
+        FC_REGION: TEST_REGION,
+      },
+    });
+
+    expect(exit.rejected).toBeUndefined();
+    expect(exit.summary).toEqual([{ key: 'layers/no-context.zip', status: 'published', layerName: 'no-context', version: 1 }]);
+    expectCleanLogs(exit);
+  });
+
+  it('signs OSS V4 for the region of the event record, whatever region the context names', async () => {
+    await seedPair('layers/record-region', 'record-region');
+    const record = await cloud.oss.objectCreatedEvent(TEST_BUCKET, 'layers/record-region.zip');
+
+    const exit = await runBuilt(bundle.dir, {
+      event: { events: [record] },
+      context: { ...testContext(REQUEST_ID), region: 'cn-shanghai' },
+      env: endpoints(),
+    });
+
+    expect(exit.summary).toEqual([{ key: 'layers/record-region.zip', status: 'published', layerName: 'record-region', version: 1 }]);
+    // The OSS fake refuses a V4 scope naming another region than the bucket's (EC 0002-00000226).
+    expect(cloud.oss.requests.filter((request) => request.status === 400 || request.status === 403)).toEqual([]);
+  });
+
+  it('fails fast naming MAX_ZIP_BYTES when it is not a number', async () => {
+    await seedPair('layers/bad-config', 'bad-config');
+    const record = await cloud.oss.objectCreatedEvent(TEST_BUCKET, 'layers/bad-config.zip');
+
+    const exit = await runBuilt(bundle.dir, {
+      event: { events: [record] },
+      context: testContext(REQUEST_ID),
+      env: { ...endpoints(), MAX_ZIP_BYTES: 'lots' },
+    });
+
+    expect(exit.rejected).toContain('MAX_ZIP_BYTES');
+    expect(cloud.fc.versions('bad-config')).toEqual([]);
+    expectNoSecrets([exit.stdout, exit.stderr]);
+  });
+});
+
+describe('§3 keys and event names', () => {
+  const IGNORED_NAMES = [
+    'ObjectCreated:InitiateMultipartUpload',
+    'ObjectCreated:UploadPart',
+    'ObjectCreated:AppendObject',
+    'ObjectCreated:PutSymlink',
+    'ObjectRemoved:DeleteObject',
+    'ObjectRemoved:DeleteObjects',
+  ];
+
+  it('makes no request at all for event names that do not create a whole object, nor for other keys', async () => {
+    await seedPair('layers/ignored', 'ignored');
+    const zipRecord = await cloud.oss.objectCreatedEvent(TEST_BUCKET, 'layers/ignored.zip');
+    const records: unknown[] = IGNORED_NAMES.map((eventName) => ({ ...zipRecord, eventName }));
+    for (const key of ['layers/ignored.result.json', 'layers/readme.txt', '_audit/layers/ignored.json']) {
+      records.push({ ...zipRecord, oss: { ...zipRecord.oss, object: { ...zipRecord.oss.object, key } } });
+    }
+
+    const exit = await runBuilt(bundle.dir, { event: { events: records }, context: testContext(REQUEST_ID), env: endpoints() });
+
+    expect(exit.rejected).toBeUndefined();
+    expect(exit.summary).toHaveLength(records.length);
+    for (const entry of exit.summary as { status: string }[]) expect(entry.status).toBe('ignored');
+    expect(cloud.oss.requests.entries).toEqual([]);
+    expect(cloud.fc.requests.entries).toEqual([]);
+  });
+
+  it('uses a key with spaces, CJK and + verbatim, and compares ETags without quotes and case', async () => {
+    const stem = 'layers/团队 a+b/my layer';
+    await seedPair(stem, 'verbatim-key');
+    const record = await cloud.oss.objectCreatedEvent(TEST_BUCKET, `${stem}.zip`);
+    const quoted = { ...record, oss: { ...record.oss, object: { ...record.oss.object, eTag: `"${record.oss.object.eTag.toLowerCase()}"` } } };
+
+    const exit = await runBuilt(bundle.dir, { event: { events: [quoted] }, context: testContext(REQUEST_ID), env: endpoints() });
+
+    expect(exit.summary).toEqual([{ key: `${stem}.zip`, status: 'published', layerName: 'verbatim-key', version: 1 }]);
+    expect(await readResult(`${stem}.result.json`)).toMatchObject({ status: 'published', source: { key: `${stem}.zip` } });
+  });
+});
+
+describe('§5 and §6 what one event does, and the result', () => {
+  it('publishes a zip OSS has no CRC for, and writes the result fields with the contract types', async () => {
+    const zip = nodejsLayerZip('no-crc');
+    await cloud.oss.putObject(TEST_BUCKET, 'layers/no-crc.zip', zip, { withoutCrc: true });
+    await cloud.oss.putObject(TEST_BUCKET, 'layers/no-crc.layer.json', manifestBytes({ ...NODE_MANIFEST, layerName: 'no-crc' }));
+    const record = await cloud.oss.objectCreatedEvent(TEST_BUCKET, 'layers/no-crc.layer.json');
+
+    const exit = await runBuilt(bundle.dir, { event: { events: [record] }, context: testContext(REQUEST_ID), env: endpoints() });
+
+    expect(exit.summary).toEqual([{ key: 'layers/no-crc.layer.json', status: 'published', layerName: 'no-crc', version: 1 }]);
+    const result = await readResult('layers/no-crc.result.json');
+    const crc = independentCrc64(zip);
+    expect(result).toMatchObject({
+      status: 'published',
+      layerName: 'no-crc',
+      version: 1,
+      source: { bucket: TEST_BUCKET, key: 'layers/no-crc.zip', size: zip.length, crc64: crc },
+      event: { name: 'ObjectCreated:PutObject', time: record.eventTime, requestId: record.responseElements.requestId },
+    });
+    expect(typeof result.arn).toBe('string');
+    expect(result.layer).toMatchObject({ codeChecksum: crc });
+    expect(typeof (result.source as { etag: unknown }).etag).toBe('string');
+    for (const stamp of [result.startedAt, result.finishedAt]) expect(Number.isNaN(Date.parse(String(stamp)))).toBe(false);
+  });
+
+  it('answers unchanged for the same bytes, description and runtimes, with no new version', async () => {
+    await seedPair('layers/same', 'same');
+    const record = await cloud.oss.objectCreatedEvent(TEST_BUCKET, 'layers/same.zip');
+    await runBuilt(bundle.dir, { event: { events: [record] }, context: testContext(REQUEST_ID), env: endpoints() });
+    // The manifest uploaded again, laid out otherwise: a new upload (§7), the same code and fields.
+    await cloud.oss.putObject(TEST_BUCKET, 'layers/same.layer.json', Buffer.from(JSON.stringify({ ...NODE_MANIFEST, layerName: 'same' })));
+    const again = await cloud.oss.objectCreatedEvent(TEST_BUCKET, 'layers/same.layer.json');
+
+    const exit = await runBuilt(bundle.dir, { event: { events: [again] }, context: testContext(REQUEST_ID), env: endpoints() });
+
+    expect(exit.summary).toEqual([{ key: 'layers/same.layer.json', status: 'unchanged', layerName: 'same', version: 1 }]);
+    expect(cloud.fc.versions('same')).toHaveLength(1);
+  });
+
+  it('fails a near-miss runtime with a permanent error naming the field and suggesting the id', async () => {
+    await seedPair('layers/near-miss', 'near-miss', { compatibleRuntime: ['nodjs20'] });
+    const record = await cloud.oss.objectCreatedEvent(TEST_BUCKET, 'layers/near-miss.zip');
+
+    const exit = await runBuilt(bundle.dir, { event: { events: [record] }, context: testContext(REQUEST_ID), env: endpoints() });
+
+    expect(exit.rejected).toBeUndefined();
+    expect(exit.summary).toEqual([expect.objectContaining({ key: 'layers/near-miss.zip', status: 'failed' })]);
+    const result = await readResult('layers/near-miss.result.json');
+    expect(result.error).toMatchObject({ code: 'ManifestInvalid', retryable: false });
+    const message = (result.error as { message: string }).message;
+    expect(message).toContain('compatibleRuntime[0]');
+    expect(message).toContain('nodejs20');
+    expect(cloud.fc.requests.filter((request) => request.action === 'CreateLayerVersion')).toEqual([]);
+  });
+
+  it('fails a transient FC failure that outlasts the retries as retryable, and rejects', async () => {
+    await seedPair('layers/down', 'down');
+    const record = await cloud.oss.objectCreatedEvent(TEST_BUCKET, 'layers/down.zip');
+    cloud.fc.faults.inject({ status: 503, code: 'ServiceUnavailable', times: Infinity });
+
+    const exit = await runBuilt(bundle.dir, { event: { events: [record] }, context: testContext(REQUEST_ID), env: endpoints() });
+    cloud.fc.faults.clear();
+
+    expect(exit.rejected).toBeDefined();
+    const result = await readResult('layers/down.result.json');
+    expect(result).toMatchObject({ status: 'failed', error: { code: 'Unavailable', retryable: true } });
+    expectNoSecrets([exit.stdout, exit.stderr]);
+  }, 60_000);
+});
+
+describe('§2 and §5 step 6: each FC_API_VERSION, through the bundle', () => {
+  it('publishes under 2016-08-15 with the legacy FC scheme, paths under /2016-08-15/', async () => {
+    await seedPair('layers/v2016', 'v2016');
+    const record = await cloud.oss.objectCreatedEvent(TEST_BUCKET, 'layers/v2016.zip');
+
+    const exit = await runBuilt(bundle.dir, {
+      event: { events: [record] },
+      context: testContext(REQUEST_ID),
+      env: { ...endpoints(), FC_API_VERSION: '2016-08-15' },
+    });
+
+    expect(exit.summary).toEqual([{ key: 'layers/v2016.zip', status: 'published', layerName: 'v2016', version: 1 }]);
+    expect(fcSchemes.length).toBeGreaterThan(0);
+    for (const { path, scheme } of fcSchemes) {
+      expect(path.startsWith('/2016-08-15/layers/')).toBe(true);
+      expect(scheme).toBe('FC');
+    }
+  });
+
+  it('sends code.checksum and license under 2023-03-30, signed ACS3', async () => {
+    const zip = await seedPair('layers/v2023', 'v2023', { license: 'MIT' });
+    const record = await cloud.oss.objectCreatedEvent(TEST_BUCKET, 'layers/v2023.zip');
+
+    const exit = await runBuilt(bundle.dir, {
+      event: { events: [record] },
+      context: testContext(REQUEST_ID),
+      env: { ...endpoints(), FC_API_VERSION: '2023-03-30' },
+    });
+
+    expect(exit.summary).toEqual([{ key: 'layers/v2023.zip', status: 'published', layerName: 'v2023', version: 1 }]);
+    const creates = cloud.fc.requests.filter((request) => request.action === 'CreateLayerVersion');
+    expect(creates).toHaveLength(1);
+    expect(creates[0]!.path).toBe('/2023-03-30/layers/v2023/versions');
+    expect(fcSchemes.map(({ scheme }) => scheme)).toEqual(fcSchemes.map(() => 'ACS3-HMAC-SHA256'));
+    expect(creates[0]!.body).toMatchObject({
+      code: { ossBucketName: TEST_BUCKET, ossObjectName: 'layers/v2023.zip', checksum: independentCrc64(zip) },
+      license: 'MIT',
+      compatibleRuntime: NODE_MANIFEST.compatibleRuntime,
+    });
+    expect(await readResult('layers/v2023.result.json')).toMatchObject({ status: 'published' });
+  });
+});

@@ -11,7 +11,7 @@ import {
 } from '../support/cloud';
 import { serve, type LoopbackServer } from '../../src/emulator';
 import { independentCrc64 } from '../support/independent';
-import { NODE_MANIFEST, manifestBytes, nodejsLayerZip } from '../support/layers';
+import { NODE_MANIFEST, makeZip, manifestBytes, nodejsLayerZip } from '../support/layers';
 import { expectNoSecrets } from '../publish/helpers';
 import { recordWrittenObjects } from '../support/secret-scan';
 
@@ -294,5 +294,133 @@ describe('§2 and §5 step 6: each FC_API_VERSION, through the bundle', () => {
       compatibleRuntime: NODE_MANIFEST.compatibleRuntime,
     });
     expect(await readResult('layers/v2023.result.json')).toMatchObject({ status: 'published' });
+  });
+});
+
+async function runOne(record: unknown, env: Record<string, string> = {}): Promise<BuiltExit> {
+  return runBuilt(bundle.dir, { event: { events: [record] }, context: testContext(REQUEST_ID), env: { ...endpoints(), ...env } });
+}
+
+async function expectFailed(resultKey: string, code: string, ...inMessage: string[]): Promise<void> {
+  const result = await readResult(resultKey);
+  expect(result).toMatchObject({ status: 'failed', error: { code, retryable: false } });
+  for (const words of inMessage) expect((result.error as { message: string }).message).toContain(words);
+}
+
+describe('§4 the manifest, literally', () => {
+  it('accepts a leading byte-order mark', async () => {
+    await cloud.oss.putObject(TEST_BUCKET, 'layers/bom.zip', nodejsLayerZip('bom'));
+    const manifest = manifestBytes({ ...NODE_MANIFEST, layerName: 'bom' });
+    await cloud.oss.putObject(TEST_BUCKET, 'layers/bom.layer.json', Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), manifest]));
+
+    const exit = await runOne(await cloud.oss.objectCreatedEvent(TEST_BUCKET, 'layers/bom.layer.json'));
+
+    expect(exit.summary).toEqual([{ key: 'layers/bom.layer.json', status: 'published', layerName: 'bom', version: 1 }]);
+  });
+
+  it('refuses an unknown field, naming it', async () => {
+    await seedPair('layers/typo', 'typo', { compatibleRuntimes: ['nodejs20'] });
+    const exit = await runOne(await cloud.oss.objectCreatedEvent(TEST_BUCKET, 'layers/typo.zip'));
+    expect(exit.rejected).toBeUndefined();
+    await expectFailed('layers/typo.result.json', 'ManifestInvalid', 'compatibleRuntimes');
+  });
+
+  it('refuses a manifest over 64 KiB as ManifestTooLarge', async () => {
+    await seedPair('layers/huge-manifest', 'huge-manifest', { description: 'x'.repeat(100) });
+    const padded = Buffer.from(JSON.stringify({ ...NODE_MANIFEST, layerName: 'huge-manifest' }) + ' '.repeat(64 * 1024));
+    await cloud.oss.putObject(TEST_BUCKET, 'layers/huge-manifest.layer.json', padded);
+    const exit = await runOne(await cloud.oss.objectCreatedEvent(TEST_BUCKET, 'layers/huge-manifest.layer.json'));
+    expect(exit.rejected).toBeUndefined();
+    await expectFailed('layers/huge-manifest.result.json', 'ManifestTooLarge');
+  });
+
+  it('lets a runtime beyond the list (python3.12 under FC 3.0) through to FC, and quotes FC if it refuses', async () => {
+    await cloud.oss.putObject(TEST_BUCKET, 'layers/py312.zip', makeZip({ 'python/pkg/__init__.py': 'x = 1\n' }));
+    await cloud.oss.putObject(
+      TEST_BUCKET,
+      'layers/py312.layer.json',
+      manifestBytes({ layerName: 'py312', compatibleRuntime: ['python3.12'], license: 'Apache-2.0' }),
+    );
+    const exit = await runOne(await cloud.oss.objectCreatedEvent(TEST_BUCKET, 'layers/py312.zip'), { FC_API_VERSION: '2023-03-30' });
+
+    expect(exit.rejected).toBeUndefined();
+    const creates = cloud.fc.requests.filter((request) => request.action === 'CreateLayerVersion');
+    expect(creates).toHaveLength(1);
+    expect(creates[0]!.body).toMatchObject({ compatibleRuntime: ['python3.12'], license: 'Apache-2.0' });
+    // Which runtimes FC takes is FC's to judge (§4): our fake knows only the §4 list, and refuses this
+    // one as FC does (`runtime: … is not supported by layer`); the result quotes it, permanently.
+    const result = await readResult('layers/py312.result.json');
+    if (creates[0]!.status === 200) expect(result).toMatchObject({ status: 'published', version: 1 });
+    else await expectFailed('layers/py312.result.json', 'FcRejected', creates[0]!.code!, 'python3.12');
+  });
+
+  it('says where the files go when node_modules/ is at the top', async () => {
+    await cloud.oss.putObject(TEST_BUCKET, 'layers/flat.zip', makeZip({ 'node_modules/left-pad/index.js': 'module.exports = 1;' }));
+    await cloud.oss.putObject(TEST_BUCKET, 'layers/flat.layer.json', manifestBytes({ ...NODE_MANIFEST, layerName: 'flat' }));
+    const exit = await runOne(await cloud.oss.objectCreatedEvent(TEST_BUCKET, 'layers/flat.zip'));
+    expect(exit.rejected).toBeUndefined();
+    await expectFailed('layers/flat.result.json', 'ZipLayoutInvalid', 'nodejs/node_modules');
+    expect(cloud.fc.requests.filter((request) => request.action === 'CreateLayerVersion')).toEqual([]);
+  });
+});
+
+describe('§2, §3 and §5: pairs, stale events, limits', () => {
+  it('writes waiting when the manifest has not arrived, and resolves', async () => {
+    await cloud.oss.putObject(TEST_BUCKET, 'layers/alone.zip', nodejsLayerZip('alone'));
+    const exit = await runOne(await cloud.oss.objectCreatedEvent(TEST_BUCKET, 'layers/alone.zip'));
+    expect(exit.rejected).toBeUndefined();
+    expect(exit.summary).toEqual([expect.objectContaining({ key: 'layers/alone.zip', status: 'waiting' })]);
+    expect(await readResult('layers/alone.result.json')).toMatchObject({ status: 'waiting' });
+    expect(cloud.fc.requests.entries).toEqual([]);
+  });
+
+  it('treats a zip event whose ETag is no longer the object as stale: no result, no version', async () => {
+    await seedPair('layers/replaced', 'replaced');
+    const old = await cloud.oss.objectCreatedEvent(TEST_BUCKET, 'layers/replaced.zip');
+    await cloud.oss.putObject(TEST_BUCKET, 'layers/replaced.zip', nodejsLayerZip('replaced-newer'));
+
+    const exit = await runOne(old);
+
+    expect(exit.rejected).toBeUndefined();
+    expect(exit.summary).toEqual([expect.objectContaining({ key: 'layers/replaced.zip', status: 'stale' })]);
+    expect(await cloud.oss.readObject(TEST_BUCKET, 'layers/replaced.result.json')).toBeUndefined();
+    expect(cloud.fc.versions('replaced')).toEqual([]);
+  });
+
+  it('refuses a zip over MAX_ZIP_BYTES before reading a byte of it', async () => {
+    const zip = await seedPair('layers/over', 'over');
+    const exit = await runOne(await cloud.oss.objectCreatedEvent(TEST_BUCKET, 'layers/over.zip'), { MAX_ZIP_BYTES: String(zip.length - 1) });
+    expect(exit.rejected).toBeUndefined();
+    await expectFailed('layers/over.result.json', 'ZipTooLarge', String(zip.length - 1));
+    expect(cloud.oss.requests.filter((request) => request.method === 'GET' && request.key === 'layers/over.zip')).toEqual([]);
+  });
+
+  it('applies ALLOWED_LAYERS by key prefix, the first = splitting prefix and glob', async () => {
+    await seedPair('layers/team-a/ok', 'team-a-ok');
+    await seedPair('layers/team-b/sneaky', 'team-a-sneaky');
+    const records = [
+      await cloud.oss.objectCreatedEvent(TEST_BUCKET, 'layers/team-a/ok.zip'),
+      await cloud.oss.objectCreatedEvent(TEST_BUCKET, 'layers/team-b/sneaky.zip'),
+    ];
+    const exit = await runBuilt(bundle.dir, {
+      event: { events: records },
+      context: testContext(REQUEST_ID),
+      env: { ...endpoints(), ALLOWED_LAYERS: 'layers/team-a/=team-a-*, layers/team-b/=team-b-?*' },
+    });
+    expect(exit.summary).toEqual([
+      { key: 'layers/team-a/ok.zip', status: 'published', layerName: 'team-a-ok', version: 1 },
+      expect.objectContaining({ key: 'layers/team-b/sneaky.zip', status: 'failed' }),
+    ]);
+    await expectFailed('layers/team-b/sneaky.result.json', 'LayerNotAllowed', 'team-a-sneaky');
+  });
+
+  it('writes nothing that matches the triggers: only results and records under AUDIT_PREFIX', async () => {
+    const before = new Set(await cloud.oss.listKeys(TEST_BUCKET));
+    await seedPair('layers/quiet', 'quiet');
+    const seeded = new Set([...before, 'layers/quiet.zip', 'layers/quiet.layer.json']);
+    await runOne(await cloud.oss.objectCreatedEvent(TEST_BUCKET, 'layers/quiet.zip'), { AUDIT_PREFIX: 'audit-trail/' });
+    const written = (await cloud.oss.listKeys(TEST_BUCKET)).filter((key) => !seeded.has(key));
+    expect(written).toContain('layers/quiet.result.json');
+    for (const key of written) expect(key.endsWith('.result.json') || key.startsWith('audit-trail/')).toBe(true);
   });
 });

@@ -424,3 +424,67 @@ describe('§2, §3 and §5: pairs, stale events, limits', () => {
     for (const key of written) expect(key.endsWith('.result.json') || key.startsWith('audit-trail/')).toBe(true);
   });
 });
+
+describe('§7 nothing dropped, and the timeout bounds the invocation', () => {
+  it('rejects when the result itself cannot be written', async () => {
+    await seedPair('layers/unwritable', 'unwritable');
+    cloud.oss.faults.inject({
+      match: (target) => target.operation === 'PutObject' && target.key === 'layers/unwritable.result.json',
+      status: 403,
+      code: 'AccessDenied',
+      times: Infinity,
+    });
+    const exit = await runOne(await cloud.oss.objectCreatedEvent(TEST_BUCKET, 'layers/unwritable.zip'));
+    cloud.oss.faults.clear();
+
+    expect(exit.rejected).toBeDefined();
+    expect(exit.summary).toBeUndefined();
+    expectNoSecrets([exit.stdout, exit.stderr]);
+  }, 60_000);
+
+  it('ends within the timeout the context gives (as a string), leaving unstarted records to the redelivery', async () => {
+    const stems = Array.from({ length: 5 }, (_, i) => `layers/budget-${i}`);
+    const records = [];
+    for (const [i, stem] of stems.entries()) {
+      await seedPair(stem, `budget-${i}`);
+      records.push(await cloud.oss.objectCreatedEvent(TEST_BUCKET, `${stem}.zip`));
+    }
+    cloud.oss.faults.inject({ delayMs: 150, times: Infinity });
+    cloud.fc.faults.inject({ delayMs: 150, times: Infinity });
+    const context = { ...testContext(REQUEST_ID), function: { timeout: '4' } };
+    const started = Date.now();
+
+    const first = await runBuilt(bundle.dir, { event: { events: records }, context, env: endpoints() });
+
+    // The process's own start and load come on top of the 4 s; the margin is for a busy machine.
+    expect(Date.now() - started).toBeLessThan(5_500);
+    expect(first.rejected).toBeDefined();
+    cloud.oss.faults.clear();
+    cloud.fc.faults.clear();
+    const second = await runBuilt(bundle.dir, { event: { events: records }, context: testContext(REQUEST_ID), env: endpoints() });
+
+    expect(second.rejected).toBeUndefined();
+    expect((second.summary as { status: string }[]).map((entry) => entry.status)).toEqual(Array(5).fill('published'));
+    for (const i of stems.keys()) expect(cloud.fc.versions(`budget-${i}`)).toHaveLength(1);
+  }, 60_000);
+});
+
+describe('§7 exactly once, across processes', () => {
+  it('makes one version when the zip\'s and the manifest\'s events arrive at once, twice each, in four processes', async () => {
+    const zip = await seedPair('layers/once', 'once');
+    const zipEvent = await cloud.oss.objectCreatedEvent(TEST_BUCKET, 'layers/once.zip');
+    const manifestEvent = await cloud.oss.objectCreatedEvent(TEST_BUCKET, 'layers/once.layer.json');
+
+    const runs = await Promise.all(
+      [zipEvent, manifestEvent, zipEvent, manifestEvent].map((record) => runOne(record)),
+    );
+    // A delivery that found another one working may reject (FC delivers it again) or report the
+    // other's outcome; none may make a second version.
+    if (runs.some((run) => run.rejected !== undefined)) expect((await runOne(zipEvent)).rejected).toBeUndefined();
+    for (const run of runs) expectCleanLogs(run);
+
+    expect(cloud.fc.versions('once')).toHaveLength(1);
+    expect(cloud.fc.versions('once')[0]?.codeChecksum).toBe(independentCrc64(zip));
+    expect(await readResult('layers/once.result.json')).toMatchObject({ status: 'published', version: 1 });
+  }, 60_000);
+});

@@ -24,6 +24,8 @@ let cloud: TestCloud;
 let servers: LoopbackServer[] = [];
 /** The first word of each FC request's Authorization header (the scheme, never the signature), by path. */
 let fcSchemes: { path: string; scheme: string }[] = [];
+/** How the FC fake's answers are changed on their way out, to play an FC fake other than ours. */
+let rewriteFcAnswer: ((answer: Response) => Promise<Response>) | undefined;
 
 beforeAll(async () => {
   bundle = await buildBundle();
@@ -32,7 +34,7 @@ beforeAll(async () => {
     serve(fresh.oss.handle),
     serve((request) => {
       fcSchemes.push({ path: new URL(request.url).pathname, scheme: (request.headers.get('authorization') ?? '').split(' ')[0] ?? '' });
-      return fresh.fc.handle(request);
+      return fresh.fc.handle(request).then((answer) => rewriteFcAnswer?.(answer) ?? answer);
     }),
   ]);
   cloud = { ...fresh, ossEndpoint: servers[0]!.url, fcEndpoint: servers[1]!.url };
@@ -48,6 +50,7 @@ beforeEach(() => {
   cloud.oss.requests.clear();
   cloud.fc.requests.clear();
   fcSchemes = [];
+  rewriteFcAnswer = undefined;
 });
 
 const REQUEST_ID = 'contract-run';
@@ -487,4 +490,21 @@ describe('§7 exactly once, across processes', () => {
     expect(cloud.fc.versions('once')[0]?.codeChecksum).toBe(independentCrc64(zip));
     expect(await readResult('layers/once.result.json')).toMatchObject({ status: 'published', version: 1 });
   }, 60_000);
+});
+
+describe('FC answers as another fake might give them', () => {
+  it('reads codeChecksum given as a JSON number, digit for digit, from an answer with no content type', async () => {
+    const zip = await seedPair('layers/numeric', 'numeric');
+    rewriteFcAnswer = async (answer) => {
+      const text = (await answer.text()).replace(/"codeChecksum":"(\d+)"/g, '"codeChecksum":$1');
+      return new Response(text, { status: answer.status });
+    };
+
+    const exit = await runOne(await cloud.oss.objectCreatedEvent(TEST_BUCKET, 'layers/numeric.zip'));
+
+    expect(exit.summary).toEqual([{ key: 'layers/numeric.zip', status: 'published', layerName: 'numeric', version: 1 }]);
+    expect(cloud.fc.versions('numeric')).toHaveLength(1);
+    expect(cloud.fc.requests.filter((request) => request.action === 'DeleteLayerVersion')).toEqual([]);
+    expect(await readResult('layers/numeric.result.json')).toMatchObject({ source: { crc64: independentCrc64(zip) } });
+  });
 });

@@ -26,12 +26,18 @@ let servers: LoopbackServer[] = [];
 let fcSchemes: { path: string; scheme: string }[] = [];
 /** How the FC fake's answers are changed on their way out, to play an FC fake other than ours. */
 let rewriteFcAnswer: ((answer: Response) => Promise<Response>) | undefined;
+/** The same for OSS: the request on its way in, the answer on its way out. */
+let rewriteOss: { request: (request: Request) => Request; answer: (answer: Response) => Promise<Response> } | undefined;
 
 beforeAll(async () => {
   bundle = await buildBundle();
   const fresh = createTestCloud();
   servers = await Promise.all([
-    serve(fresh.oss.handle),
+    serve((request) => {
+      const rewrite = rewriteOss;
+      if (rewrite === undefined) return fresh.oss.handle(request);
+      return fresh.oss.handle(rewrite.request(request)).then(rewrite.answer);
+    }),
     serve((request) => {
       fcSchemes.push({ path: new URL(request.url).pathname, scheme: (request.headers.get('authorization') ?? '').split(' ')[0] ?? '' });
       return fresh.fc.handle(request).then((answer) => rewriteFcAnswer?.(answer) ?? answer);
@@ -51,6 +57,7 @@ beforeEach(() => {
   cloud.fc.requests.clear();
   fcSchemes = [];
   rewriteFcAnswer = undefined;
+  rewriteOss = undefined;
 });
 
 const REQUEST_ID = 'contract-run';
@@ -506,5 +513,41 @@ describe('FC answers as another fake might give them', () => {
     expect(cloud.fc.versions('numeric')).toHaveLength(1);
     expect(cloud.fc.requests.filter((request) => request.action === 'DeleteLayerVersion')).toEqual([]);
     expect(await readResult('layers/numeric.result.json')).toMatchObject({ source: { crc64: independentCrc64(zip) } });
+  });
+});
+
+describe('OSS answers as another fake might give them', () => {
+  it('takes lower-case ETags from OSS and the event alike, and sends them back as given', async () => {
+    await seedPair('layers/lower-etag', 'lower-etag');
+    const record = await cloud.oss.objectCreatedEvent(TEST_BUCKET, 'layers/lower-etag.zip');
+    const lower = { ...record, oss: { ...record.oss, object: { ...record.oss.object, eTag: record.oss.object.eTag.toLowerCase() } } };
+    const sentBack: string[] = [];
+    rewriteOss = {
+      // A fake whose ETags are lower-case compares conditions against them; ours upper-cases them back.
+      request: (request) => {
+        const headers = new Headers(request.headers);
+        for (const name of ['if-match', 'if-none-match']) {
+          const value = headers.get(name);
+          if (value === null) continue;
+          sentBack.push(value);
+          headers.set(name, value.toUpperCase());
+        }
+        return new Request(request, { headers });
+      },
+      answer: async (answer) => {
+        const headers = new Headers(answer.headers);
+        const etag = headers.get('etag');
+        if (etag !== null) headers.set('etag', etag.toLowerCase());
+        const xml = (headers.get('content-type') ?? '').includes('xml');
+        const body = !xml || answer.body === null ? answer.body : (await answer.text()).replace(/<ETag>([^<]*)<\/ETag>/g, (_, tag: string) => `<ETag>${tag.toLowerCase()}</ETag>`);
+        return new Response(body, { status: answer.status, headers });
+      },
+    };
+
+    const exit = await runOne(lower);
+
+    expect(exit.summary).toEqual([{ key: 'layers/lower-etag.zip', status: 'published', layerName: 'lower-etag', version: 1 }]);
+    expect(sentBack.filter((value) => value !== '*' && value !== '"*"').every((value) => value === value.toLowerCase())).toBe(true);
+    expect(sentBack.length).toBeGreaterThan(0);
   });
 });

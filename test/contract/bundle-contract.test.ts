@@ -138,6 +138,15 @@ describe('§2 fallbacks for what the context lacks', () => {
     expect(cloud.oss.requests.filter((request) => request.status === 400 || request.status === 403)).toEqual([]);
   });
 
+  it('signs OSS V4 for the context\'s region when the record names none', async () => {
+    await seedPair('layers/context-region', 'context-region');
+    const { region: _omitted, ...record } = await cloud.oss.objectCreatedEvent(TEST_BUCKET, 'layers/context-region.zip');
+
+    const exit = await runOne(record);
+
+    expect(exit.summary).toEqual([{ key: 'layers/context-region.zip', status: 'published', layerName: 'context-region', version: 1 }]);
+  });
+
   it('fails fast naming MAX_ZIP_BYTES when it is not a number', async () => {
     await seedPair('layers/bad-config', 'bad-config');
     const record = await cloud.oss.objectCreatedEvent(TEST_BUCKET, 'layers/bad-config.zip');

@@ -42,21 +42,29 @@ export function sendHttp(url: URL, method: string, headers: Record<string, strin
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
       response.on('error', reject);
       response.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        const isJson = (response.headers['content-type'] ?? '').startsWith('application/json');
-        let data: unknown = text;
-        if (isJson && text !== '') {
-          try {
-            data = JSON.parse(text);
-          } catch {
-            // Kept as text: the status decides what happens, and the text is quoted in errors.
-          }
-        }
-        resolve({ status: response.statusCode ?? 0, headers: response.headers, data });
+        resolve({ status: response.statusCode ?? 0, headers: response.headers, data: parseAnswer(Buffer.concat(chunks).toString('utf8')) });
       });
     });
     outgoing.on('timeout', () => outgoing.destroy(new Error(`no answer within ${timeoutMs} ms`)));
     outgoing.on('error', reject);
     outgoing.end(payload);
   });
+}
+
+/** A checksum given as a bare JSON number: its digits, before JSON.parse rounds them to a double. */
+const NUMERIC_CHECKSUM = /("(?:codeChecksum|checksum)"\s*:\s*)(\d+)/g;
+
+/**
+ * The body as JSON when it is a JSON object or array, whatever the Content-Type says (a proxy or
+ * gateway may drop it); otherwise the text, which the status classifies and errors quote. Checksums
+ * sent as numbers are read as the decimal strings FC documents, digit for digit: 64-bit CRCs do not
+ * survive a double.
+ */
+function parseAnswer(text: string): unknown {
+  if (!/^\s*[{[]/.test(text)) return text;
+  try {
+    return JSON.parse(text.replace(NUMERIC_CHECKSUM, '$1"$2"'));
+  } catch {
+    return text;
+  }
 }

@@ -34,8 +34,9 @@ export function createFcLayers(options: FcLayersOptions): LayerApi {
 }
 
 /**
- * FC answers with codeChecksum as a decimal string; a number would already have lost precision in
- * JSON.parse, so it is kept only to be reported as a mismatch, never trusted as equal.
+ * FC answers with codeChecksum as a decimal string; sendHttp reads one given as a bare integer as its
+ * digits. A number that still gets here (a fraction, an exponent) has lost precision, and is kept only
+ * to be reported as a mismatch.
  */
 const checksumSchema = z.pipe(
   z.union([z.string(), z.number()]),

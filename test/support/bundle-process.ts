@@ -26,15 +26,30 @@ export interface BundleRun {
   timeoutSeconds: number;
 }
 
+/** How the event reaches the handler: FC's Buffer, or the string and object CONTRACT §1 also accepts. */
+export type EventForm = 'buffer' | 'string' | 'object';
+
+export interface HandlerRun {
+  /** The whole event, as the handler gets it once decoded from `form`. */
+  event: unknown;
+  form?: EventForm;
+  /** The whole context, as given. */
+  context: unknown;
+  /** The environment beside PATH; nothing else is inherited. */
+  env: Record<string, string>;
+}
+
 /**
- * Runs the bundled handler (`index.js` in `dir`) in a fresh Node process as Function Compute would:
- * a Buffer of the events and a context, the endpoints from the environment, nothing else inherited
- * but PATH. The handler's answer comes back on fd 3, apart from its log lines on stdout.
+ * Runs the bundled handler (`index.js` in `dir`) in a fresh Node process as Function Compute would.
+ * The handler's answer comes back on fd 3, apart from its log lines on stdout.
  */
-export function spawnBundle({ dir, cloud, events, requestId, timeoutSeconds }: BundleRun): BundleProcess {
+export function spawnHandler(dir: string, run: HandlerRun): BundleProcess {
   const script = `
+    const raw = process.env.TEST_EVENT;
+    const form = process.env.TEST_FORM;
+    const event = form === 'string' ? raw : form === 'object' ? JSON.parse(raw) : Buffer.from(raw);
     const { handler } = require('./index.js');
-    handler(Buffer.from(process.env.TEST_EVENT), JSON.parse(process.env.TEST_CONTEXT)).then(
+    handler(event, JSON.parse(process.env.TEST_CONTEXT)).then(
       (summary) => require('fs').writeSync(3, JSON.stringify({ summary })),
       (error) => { require('fs').writeSync(3, JSON.stringify({ rejected: String(error && error.message) })); process.exitCode = 1; },
     );`;
@@ -42,10 +57,10 @@ export function spawnBundle({ dir, cloud, events, requestId, timeoutSeconds }: B
     cwd: dir,
     env: {
       PATH: process.env.PATH,
-      OSS_ENDPOINT: cloud.ossEndpoint,
-      FC_ENDPOINT: cloud.fcEndpoint,
-      TEST_EVENT: JSON.stringify({ events }),
-      TEST_CONTEXT: JSON.stringify({ ...testContext(requestId), function: { timeout: timeoutSeconds } }),
+      ...run.env,
+      TEST_EVENT: JSON.stringify(run.event),
+      TEST_FORM: run.form ?? 'buffer',
+      TEST_CONTEXT: JSON.stringify(run.context),
     },
     stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
   });
@@ -60,4 +75,13 @@ export function spawnBundle({ dir, cloud, events, requestId, timeoutSeconds }: B
     child.on('close', (code, signal) => resolve({ answer: answer ? JSON.parse(answer) : undefined, stdout, stderr, code, signal }));
   });
   return { child, done };
+}
+
+/** The bundled handler given a Buffer of the events and the test account's context, the endpoints from the environment. */
+export function spawnBundle({ dir, cloud, events, requestId, timeoutSeconds }: BundleRun): BundleProcess {
+  return spawnHandler(dir, {
+    event: { events },
+    context: { ...testContext(requestId), function: { timeout: timeoutSeconds } },
+    env: { OSS_ENDPOINT: cloud.ossEndpoint, FC_ENDPOINT: cloud.fcEndpoint },
+  });
 }

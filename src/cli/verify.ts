@@ -1,5 +1,6 @@
 import { PublisherError, TransientError } from '../errors';
 import type { LayerApi, LayerVersion } from '../fc/layers';
+import { LAYER_NAME } from '../manifest/manifest';
 import { formatTable } from '../local/format';
 import { type VerifyReport, compareTrail } from '../report/drift';
 import type { TrailEntry } from '../report/trail';
@@ -8,18 +9,15 @@ import { FC_HELP, FC_OPTIONS, fcLayerApi } from './fc';
 import { CliError, type CliIo, EXIT_DENIED, EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, ServiceError } from './io';
 
 /**
- * FC's layer-name rule, as the manifest checks it. A record may name anything (anyone who can write
- * to the bucket can write one); a name outside the rule cannot be an FC layer, and must not be put
- * into a request path.
+ * Asks FC for every version of each layer the trail names (and `alsoLayers`), and compares. A record
+ * may name anything (anyone who can write to the bucket can write one): a name outside FC's layer-name
+ * rule cannot be an FC layer, and must not be put into a request path.
  */
-const FC_LAYER_NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,127}$/;
-
-/** Asks FC for every version of each layer the trail names (and `alsoLayers`), and compares. */
 export async function verifyTrail(entries: readonly TrailEntry[], fc: LayerApi, alsoLayers: readonly string[], now: Date): Promise<VerifyReport> {
-  const invalid = alsoLayers.find((name) => !FC_LAYER_NAME.test(name));
+  const invalid = alsoLayers.find((name) => !LAYER_NAME.test(name));
   if (invalid !== undefined) throw new CliError(`--layer ${JSON.stringify(invalid)} is not a Function Compute layer name (letters, digits, _ and -, starting with a letter or _)`);
   const names = [...new Set([...entries.flatMap((entry) => (entry.layerName === undefined ? [] : [entry.layerName])), ...alsoLayers])]
-    .filter((name) => FC_LAYER_NAME.test(name))
+    .filter((name) => LAYER_NAME.test(name))
     .sort();
   const held = new Map<string, LayerVersion[]>();
   for (const name of names) {

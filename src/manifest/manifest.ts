@@ -8,7 +8,8 @@ export { FC3_RUNTIMES, RUNTIMES, knownRuntimes } from './runtimes';
 /** Manifests are small; a bigger object is a mistake, refused before it is read (CONTRACT §4). */
 export const MAX_MANIFEST_BYTES = 64 * 1024;
 
-const LAYER_NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,127}$/;
+/** Function Compute's layer name rule; the CLI checks names from the audit trail against it too. */
+export const LAYER_NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,127}$/;
 
 const FIELDS = ['layerName', 'description', 'compatibleRuntime', 'license', 'public', 'retain'];
 

@@ -11,7 +11,7 @@ import {
 } from '../support/cloud';
 import { serve, type LoopbackServer } from '../../src/emulator';
 import { independentCrc64 } from '../support/independent';
-import { NODE_MANIFEST, makeZip, manifestBytes, nodejsLayerZip } from '../support/layers';
+import { IGNORED_EVENT_NAMES, NODE_MANIFEST, makeZip, manifestBytes, nodejsLayerZip } from '../support/layers';
 import { expectNoSecrets } from '../publish/helpers';
 import { recordWrittenObjects } from '../support/secret-scan';
 
@@ -164,19 +164,11 @@ describe('§2 fallbacks for what the context lacks', () => {
 });
 
 describe('§3 keys and event names', () => {
-  const IGNORED_NAMES = [
-    'ObjectCreated:InitiateMultipartUpload',
-    'ObjectCreated:UploadPart',
-    'ObjectCreated:AppendObject',
-    'ObjectCreated:PutSymlink',
-    'ObjectRemoved:DeleteObject',
-    'ObjectRemoved:DeleteObjects',
-  ];
 
   it('makes no request at all for event names that do not create a whole object, nor for other keys', async () => {
     await seedPair('layers/ignored', 'ignored');
     const zipRecord = await cloud.oss.objectCreatedEvent(TEST_BUCKET, 'layers/ignored.zip');
-    const records: unknown[] = IGNORED_NAMES.map((eventName) => ({ ...zipRecord, eventName }));
+    const records: unknown[] = IGNORED_EVENT_NAMES.map((eventName) => ({ ...zipRecord, eventName }));
     for (const key of ['layers/ignored.result.json', 'layers/readme.txt', '_audit/layers/ignored.json']) {
       records.push({ ...zipRecord, oss: { ...zipRecord.oss, object: { ...zipRecord.oss.object, key } } });
     }

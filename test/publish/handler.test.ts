@@ -2,7 +2,7 @@ import { http } from 'msw';
 import { describe, expect, it } from 'vitest';
 import { TEST_BUCKET, useMswCloud, type TestCloud } from '../support/cloud';
 import { independentCrc64, patternBytes } from '../support/independent';
-import { NODE_MANIFEST, makeZip, manifestBytes, nodejsLayerZip } from '../support/layers';
+import { IGNORED_EVENT_NAMES, NODE_MANIFEST, makeZip, manifestBytes, nodejsLayerZip } from '../support/layers';
 import { expectNoSecrets, invoke, readResult, writtenObjects } from './helpers';
 
 const env = useMswCloud();
@@ -192,15 +192,7 @@ describe('what makes no new version', () => {
 });
 
 describe('ignored records make no request at all (CONTRACT §3)', () => {
-  const ignoredNames = [
-    'ObjectCreated:InitiateMultipartUpload',
-    'ObjectCreated:UploadPart',
-    'ObjectCreated:AppendObject',
-    'ObjectCreated:PutSymlink',
-    'ObjectRemoved:DeleteObject',
-    'ObjectRemoved:DeleteObjects',
-  ];
-  it.each(ignoredNames)('%s', async (eventName) => {
+  it.each(IGNORED_EVENT_NAMES)('%s', async (eventName) => {
     const { cloud } = env;
     const { zipEvent } = await seedPair(cloud);
     const before = cloud.oss.requests.entries.length;

@@ -26,3 +26,13 @@ export const NODE_MANIFEST = {
   description: 'left-pad for Node.js',
   compatibleRuntime: ['nodejs20', 'nodejs18'],
 };
+
+/** Event names that do not create a whole object: CONTRACT §3 says they make no request at all. */
+export const IGNORED_EVENT_NAMES = [
+  'ObjectCreated:InitiateMultipartUpload',
+  'ObjectCreated:UploadPart',
+  'ObjectCreated:AppendObject',
+  'ObjectCreated:PutSymlink',
+  'ObjectRemoved:DeleteObject',
+  'ObjectRemoved:DeleteObjects',
+];

@@ -38,6 +38,10 @@ export interface RegionTarget {
   bucket: string;
   /** The entry as written, to quote it back in messages. */
   source: string;
+  /** `REGION_OSS_ENDPOINTS`; unset means the region's public endpoint (internal ones do not cross regions). */
+  ossEndpoint?: URL | undefined;
+  /** `REGION_FC_ENDPOINTS`; unset means the region's public FC endpoint. */
+  fcEndpoint?: URL | undefined;
 }
 
 /** One `ALLOWED_LAYERS` entry: layer names matching `pattern` may be published from zips under `keyPrefix`. */
@@ -78,7 +82,7 @@ export function loadConfig(env: Env = process.env): Config {
     readConcurrency: parseReadConcurrency(env.READ_CONCURRENCY),
     ossSignature: parseOssSignature(env.OSS_SIGNATURE),
     allowedLayers: parseAllowedLayers(env.ALLOWED_LAYERS),
-    regions: parseRegions(env.REGIONS),
+    regions: withRegionEndpoints(parseRegions(env.REGIONS), env),
     retainVersions: parseRetainVersions(env.RETAIN_VERSIONS),
     fallbackCredentials:
       accessKeyId && accessKeySecret
@@ -240,4 +244,37 @@ export function parseRegions(raw: string | undefined): RegionTarget[] {
     seen.set(region, index + 1);
     return { region, bucket, source };
   });
+}
+
+/**
+ * `REGION_OSS_ENDPOINTS` and `REGION_FC_ENDPOINTS`: `<region>=<url>` entries for regions of `REGIONS`,
+ * for a private link or the local stack; a region without one is reached on its public endpoint.
+ */
+function withRegionEndpoints(targets: RegionTarget[], env: Env): RegionTarget[] {
+  const oss = parseRegionEndpoints('REGION_OSS_ENDPOINTS', env.REGION_OSS_ENDPOINTS, targets);
+  const fc = parseRegionEndpoints('REGION_FC_ENDPOINTS', env.REGION_FC_ENDPOINTS, targets);
+  return targets.map((target) => ({ ...target, ossEndpoint: oss.get(target.region), fcEndpoint: fc.get(target.region) }));
+}
+
+function parseRegionEndpoints(name: string, raw: string | undefined, targets: readonly RegionTarget[]): Map<string, URL> {
+  const endpoints = new Map<string, URL>();
+  const value = nonEmpty(raw);
+  if (value === undefined) return endpoints;
+  const configured = targets.map((target) => target.region);
+  value.split(',').forEach((entry, index) => {
+    const source = entry.trim();
+    const at = `${name} entry ${index + 1}`;
+    const split = source.indexOf('=');
+    if (split === -1) throw new ConfigError(`${at} must be <region>=<url>, such as cn-shanghai=http://127.0.0.1:9010`);
+    const region = source.slice(0, split).trim();
+    if (!configured.includes(region)) {
+      const listed = configured.length === 0 ? 'REGIONS is not set' : `REGIONS names ${configured.join(', ')}`;
+      throw new ConfigError(`${at} names ${JSON.stringify(region)}, which is not a region of REGIONS (${listed})`);
+    }
+    if (endpoints.has(region)) throw new ConfigError(`${at} names ${region} again: one endpoint per region`);
+    const url = parseEndpoint(`${at} (${region})`, source.slice(split + 1));
+    if (url === undefined) throw new ConfigError(`${at} (${region}) has no URL after the =`);
+    endpoints.set(region, url);
+  });
+  return endpoints;
 }

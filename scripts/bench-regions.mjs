@@ -42,7 +42,7 @@ const OTHERS = [
 ];
 const ACCOUNT_ID = '1234567890123456';
 const CREDENTIALS = { accessKeyId: 'BenchKeyId', accessKeySecret: 'bench-secret' };
-// The environment knobs are for quick local runs; the defaults are what the figures in docs/regions.md use.
+// The environment knobs are for quick local runs; the figures reported are from the defaults.
 const CAP_BYTES_PER_SECOND = Number(process.env.BENCH_CAP_MBPS ?? 5) * 1e6;
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const WITH_COPY = process.env.BENCH_COPY !== '0';

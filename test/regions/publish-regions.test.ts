@@ -197,7 +197,7 @@ describe('one upload, every region (issue 13)', () => {
     const { cloud } = env;
     const zip = nodejsLayerZip();
     // A flipped byte inside the first entry's data: its CRC-32 no longer matches.
-    zip[60] ^= 0xff;
+    zip.writeUInt8(zip.readUInt8(60) ^ 0xff, 60);
     const { event } = await seedPair(cloud.home, NODE_MANIFEST, zip);
 
     const run = await deliver(cloud, event);

@@ -176,6 +176,21 @@ describe('one upload, every region (issue 13)', () => {
     expect(deletions.map((record) => record.region ?? 'home').sort()).toEqual(['cn-beijing', 'cn-shanghai', 'home']);
   });
 
+  it('a staging bucket that does not exist is named, and delivered again as a missing home bucket would be', async () => {
+    const { cloud } = env;
+    const { event } = await seedPair(cloud.home);
+
+    const run = await invoke([event], { env: { REGIONS: 'cn-shanghai=team-layers-sh,cn-beijing=no-such-staging' } });
+
+    // An operator who creates the bucket gets the region through the next delivery.
+    expect(run.error?.message).toContain('not yet published in cn-beijing');
+    const written = await result(cloud);
+    expect(written.status).toBe('published');
+    expect(written.regions!['cn-shanghai']!.status).toBe('published');
+    expect(written.regions!['cn-beijing']).toMatchObject({ status: 'failed', error: { code: 'Unavailable', retryable: true } });
+    expect(written.regions!['cn-beijing']!.error!.message).toMatch(/^cn-beijing: copying to no-such-staging: OSS PutObject .* NoSuchBucket/);
+  });
+
   it('a manifest narrows REGIONS to the regions it lists', async () => {
     const { cloud } = env;
     const { event } = await seedPair(cloud.home, { ...NODE_MANIFEST, regions: ['cn-shanghai'] });

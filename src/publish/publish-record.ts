@@ -67,5 +67,17 @@ function retentionDeps(flow: Flow): RetentionDeps {
     log: flow.log,
     now: () => now(flow),
     resultKey: flow.input.keys.result,
+    regionLayers: regionLayersOf(flow),
+  };
+}
+
+/** Each other region's layer API by name, for retention there. */
+function regionLayersOf(flow: Flow): RetentionDeps['regionLayers'] {
+  const regions = flow.deps.regions;
+  if (regions === undefined) return undefined;
+  return (region) => {
+    const target = regions.configured.find((candidate) => candidate.region === region);
+    if (target === undefined) throw new Error(`${region} is not a region of REGIONS`);
+    return regions.connect(target).layers;
   };
 }

@@ -64,6 +64,8 @@ export interface RegionResult {
   /** The verified copy FC built this region's version from (not for the home region). */
   staged?: { bucket: string; key: string; reused: boolean };
   acl?: AclOutcome;
+  /** What retention did in this region, added once the result was written. */
+  retention?: RetentionOutcome;
   error?: { code: ErrorCode; message: string; retryable: boolean };
 }
 

@@ -157,6 +157,40 @@ describe('one upload, every region (issue 13)', () => {
     expect(complete.regions!['cn-shanghai']!.staged!.reused).toBe(true);
   });
 
+  it('retention keeps the newest versions in every region the upload was published in', async () => {
+    const { cloud } = env;
+    const manifest = { ...NODE_MANIFEST, retain: 1 };
+    await deliver(cloud, (await seedPair(cloud.home, manifest, nodejsLayerZip('v1'))).event);
+    const { event } = await seedPair(cloud.home, manifest, nodejsLayerZip('v2'));
+
+    const run = await deliver(cloud, event, 'req-2');
+
+    expect(run.error).toBeUndefined();
+    const written = await result(cloud);
+    expect(written.retention).toMatchObject({ keep: 1, deleted: [1] });
+    for (const other of cloud.regions) {
+      expect(other.fc.versions('left-pad').map((version) => version.version)).toEqual([2]);
+      expect(written.regions![other.region]).toMatchObject({ status: 'published', version: 2, retention: { keep: 1, deleted: [1], kept: [] } });
+    }
+    const deletions = [...(await writtenObjects(cloud.home)).values()].map((text) => JSON.parse(text)).filter((record) => record.kind === 'deleted');
+    expect(deletions.map((record) => record.region ?? 'home').sort()).toEqual(['cn-beijing', 'cn-shanghai', 'home']);
+  });
+
+  it('a staging bucket that does not exist is named, and delivered again as a missing home bucket would be', async () => {
+    const { cloud } = env;
+    const { event } = await seedPair(cloud.home);
+
+    const run = await invoke([event], { env: { REGIONS: 'cn-shanghai=team-layers-sh,cn-beijing=no-such-staging' } });
+
+    // An operator who creates the bucket gets the region through the next delivery.
+    expect(run.error?.message).toContain('not yet published in cn-beijing');
+    const written = await result(cloud);
+    expect(written.status).toBe('published');
+    expect(written.regions!['cn-shanghai']!.status).toBe('published');
+    expect(written.regions!['cn-beijing']).toMatchObject({ status: 'failed', error: { code: 'Unavailable', retryable: true } });
+    expect(written.regions!['cn-beijing']!.error!.message).toMatch(/^cn-beijing: copying to no-such-staging: OSS PutObject .* NoSuchBucket/);
+  });
+
   it('a manifest narrows REGIONS to the regions it lists', async () => {
     const { cloud } = env;
     const { event } = await seedPair(cloud.home, { ...NODE_MANIFEST, regions: ['cn-shanghai'] });
@@ -197,7 +231,7 @@ describe('one upload, every region (issue 13)', () => {
     const { cloud } = env;
     const zip = nodejsLayerZip();
     // A flipped byte inside the first entry's data: its CRC-32 no longer matches.
-    zip[60] ^= 0xff;
+    zip.writeUInt8(zip.readUInt8(60) ^ 0xff, 60);
     const { event } = await seedPair(cloud.home, NODE_MANIFEST, zip);
 
     const run = await deliver(cloud, event);

@@ -104,7 +104,8 @@ async function publishInRegion(
     entry = entryOf(decided, { staged, acl });
   } catch (error) {
     if (error instanceof PreconditionFailedError || (await failsToVerify(verifying))) throw error;
-    entry = failedEntry(error, region, { staged });
+    // Before the copy counted, the staging bucket is what a person must look at.
+    entry = failedEntry(error, staged === undefined ? `${region}: copying to ${target.bucket}` : region, { staged });
     if (entry.error!.retryable) {
       // Not settled: the next delivery resumes this region, and only this one.
       flow.log.warn('region.unfinished', { region, error });

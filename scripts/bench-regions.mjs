@@ -10,7 +10,8 @@
 // reads it inside the region), each on its own loopback port. Every byte between the publisher and a
 // region's OSS crosses that region's link, capped at CAP_BYTES_PER_SECOND each way, all connections
 // sharing the cap as they would share a WAN link. So the home link carries the zip's verification read
-// (and, with REGIONS, the copies' reads of it); each other region's link carries its staged copy.
+// (and, with REGIONS, the copies' reads of it); each other region's link carries its staged copy. The
+// bench counts the bytes over each link and prints them as passes over the zip.
 //
 // Each run writes a manifest with a new layer name beside the one zip, so every run is a new upload
 // that publishes a new version everywhere; the result must say `published` in every region with the
@@ -101,6 +102,13 @@ async function main() {
     console.log(`  ${`publish of the ${ZIP_BYTES / 2 ** 20} MiB zip`.padEnd(36)} ${'seconds'.padStart(8)} ${'MB/s'.padStart(6)} ${'peak RSS'.padStart(9)}`);
     const [homeMs, threeMs] = modes.map((mode) => row(mode.name, samples.get(mode.name)));
     if (WITH_COPY) row(`copyToRegion alone (${others[0].region})`, copies);
+    // How many times the zip crossed each link: the home link carries the verification and every copy's read.
+    console.log('\n  the zip crossed each link (median passes per publish, both directions):');
+    for (const mode of modes) {
+      const rows = samples.get(mode.name);
+      const passes = Object.keys(rows[0].passes).map((region) => `${region} ${median(rows.map((r) => r.passes[region])).toFixed(2)}`);
+      console.log(`    ${mode.name.padEnd(34)} ${passes.join(', ')}`);
+    }
     console.log(`\n  one link alone allows ${(ZIP_BYTES / CAP_BYTES_PER_SECOND).toFixed(2)} s per pass over the zip`);
     console.log(`  three regions / home alone: ${(threeMs / homeMs).toFixed(2)}x (goal: close to 1x, not 3x)`);
   } finally {
@@ -135,6 +143,7 @@ async function startRegion(lib, region, started) {
 
 /** One upload (a new manifest beside the zip), published by the bundle in a fresh process, its result checked. */
 async function publishOnce(home, others, layerName) {
+  const regions = [home, ...others];
   const { manifestEtag } = await home.ask({ op: 'put', key: MANIFEST_KEY, text: JSON.stringify({ layerName, compatibleRuntime: ['python3.10'] }) });
   const env = {
     OSS_ENDPOINT: home.ossEndpoint,
@@ -161,6 +170,8 @@ async function publishOnce(home, others, layerName) {
       },
     ],
   };
+  // What crossed each link during this publish alone.
+  await Promise.all(regions.map((region) => region.ask({ op: 'traffic' })));
   const answer = await answerFromChild(fileURLToPath(import.meta.url), ['publish', JSON.stringify({ env, event, layerName })], `publish of ${layerName}`);
   const { text } = await home.ask({ op: 'get', key: RESULT_KEY });
   const result = JSON.parse(text);
@@ -171,7 +182,8 @@ async function publishOnce(home, others, layerName) {
       throw new Error(`${layerName} (manifest ${manifestEtag}) not published in ${region} as expected: ${text}`);
     }
   }
-  return answer;
+  const traffic = await Promise.all(regions.map((region) => region.ask({ op: 'traffic' })));
+  return { ...answer, passes: Object.fromEntries(regions.map((region, i) => [region.region, (traffic[i].inbound + traffic[i].outbound) / ZIP_BYTES])) };
 }
 
 async function runRegion(lib, { region, bucket, zipPath, capBytesPerSecond }) {
@@ -197,6 +209,9 @@ async function runRegion(lib, { region, bucket, zipPath, capBytesPerSecond }) {
         process.send({ id, manifestEtag: written.etag });
       } else if (op === 'get') {
         process.send({ id, text: Buffer.from(await oss.readObject(bucket, key)).toString('utf8') });
+      } else if (op === 'traffic') {
+        process.send({ id, inbound: inbound.bytes, outbound: outbound.bytes });
+        inbound.bytes = outbound.bytes = 0;
       }
     } catch (error) {
       process.send({ id, error: String(error) });
@@ -217,13 +232,14 @@ async function runRegion(lib, { region, bucket, zipPath, capBytesPerSecond }) {
  */
 function pacer(bytesPerSecond) {
   let nextFree = performance.now();
-  return (body) => {
+  const pace = (body) => {
     const reader = body.getReader();
     return new ReadableStream(
       {
         async pull(controller) {
           const { done, value } = await reader.read();
           if (done) return controller.close();
+          pace.bytes += value.byteLength;
           const due = Math.max(performance.now(), nextFree);
           nextFree = due + (value.byteLength / bytesPerSecond) * 1000;
           const wait = nextFree - performance.now();
@@ -235,6 +251,8 @@ function pacer(bytesPerSecond) {
       { highWaterMark: 0 },
     );
   };
+  pace.bytes = 0;
+  return pace;
 }
 
 /** One invocation of the bundle, as Function Compute makes it; its log lines are kept for a failure only. */

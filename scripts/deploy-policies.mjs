@@ -49,6 +49,7 @@ async function loadRegionRules() {
     write: false,
     logLevel: 'warning',
   });
+  // Evaluated in memory as CommonJS: the check in s.yaml's pre-deploy writes nothing but deploy/.
   const module = { exports: {} };
   new Function('module', 'exports', 'require', outputFiles[0].text)(module, module.exports, createRequire(import.meta.url));
   return module.exports;

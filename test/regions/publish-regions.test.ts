@@ -191,6 +191,38 @@ describe('one upload, every region (issue 13)', () => {
     expect(written.regions!['cn-beijing']!.error!.message).toMatch(/^cn-beijing: copying to no-such-staging: OSS PutObject .* NoSuchBucket/);
   });
 
+  it('under FC 3.0 every region gets the verified CRC-64 as the create\'s checksum', async () => {
+    const { cloud } = env;
+    const { zip, event } = await seedPair(cloud.home);
+
+    const run = await deliver(cloud, event, 'req-1', { FC_API_VERSION: '2023-03-30' });
+
+    expect(run.error).toBeUndefined();
+    for (const other of cloud.regions) {
+      const [create] = createsIn(other.fc);
+      expect(create!.path).toBe('/2023-03-30/layers/left-pad/versions');
+      expect(create!.body).toMatchObject({ code: { checksum: independentCrc64(zip), ossBucketName: other.bucket } });
+    }
+    expect(Object.values((await result(cloud)).regions!).map((entry) => entry.status)).toEqual(['published', 'published', 'published']);
+  });
+
+  it('a region whose link is too slow for the invocation is left for the next delivery, in time to write the result', async () => {
+    const { cloud } = env;
+    const shanghai = cloud.region('cn-shanghai');
+    shanghai.oss.faults.inject({ match: (target) => target.method === 'PUT', delayMs: 60_000, times: Infinity });
+    const { event } = await seedPair(cloud.home);
+
+    // Waiting for the 60 s PUT would outlive this test's own 30 s: the invocation's deadline ends it.
+    const run = await invoke([event], { env: { REGIONS: cloud.regionsEnv }, timeoutSeconds: 6 });
+
+    expect(run.error?.message).toContain('not yet published in cn-shanghai');
+    const written = await result(cloud);
+    expect(written.status).toBe('published');
+    expect(written.regions!['cn-beijing']!.status).toBe('published');
+    expect(written.regions!['cn-shanghai']).toMatchObject({ status: 'failed', error: { code: 'Unavailable', retryable: true } });
+    expect(shanghai.fc.requests.entries).toEqual([]);
+  });
+
   it('a manifest narrows REGIONS to the regions it lists', async () => {
     const { cloud } = env;
     const { event } = await seedPair(cloud.home, { ...NODE_MANIFEST, regions: ['cn-shanghai'] });

@@ -223,6 +223,29 @@ describe('one upload, every region (issue 13)', () => {
     expect(shanghai.fc.requests.entries).toEqual([]);
   });
 
+  it('a zip replaced while it is copied is left to the newer upload, which is published everywhere', async () => {
+    const { cloud } = env;
+    const shanghai = cloud.region('cn-shanghai');
+    // Shanghai's copy starts late: by then the home region has published and the zip is replaced.
+    shanghai.oss.faults.inject({ match: (target) => target.method === 'HEAD', delayMs: 1_500 });
+    const { event } = await seedPair(cloud.home);
+    const running = deliver(cloud, event);
+    while (cloud.home.fc.versions('left-pad').length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    const newer = await seedPair(cloud.home, NODE_MANIFEST, nodejsLayerZip('v2'));
+
+    const first = await running;
+
+    expect(first.error?.message).toContain('was replaced while it was copied to team-layers-sh');
+    expect(shanghai.fc.versions('left-pad')).toEqual([]);
+    // Delivered again, the old event is stale; the newer upload's event publishes v2 in every region.
+    expect((await deliver(cloud, event, 'req-2')).summary).toEqual([{ key: `${BASE}.zip`, status: 'stale' }]);
+    const second = await deliver(cloud, newer.event, 'req-3');
+    expect(second.error).toBeUndefined();
+    const written = await result(cloud);
+    expect(written.source.crc64).toBe(independentCrc64(newer.zip));
+    expect(Object.values(written.regions!).map((entry) => [entry.status, entry.codeChecksum])).toEqual(REGION_NAMES.map(() => ['published', written.source.crc64]));
+  });
+
   it('a manifest narrows REGIONS to the regions it lists', async () => {
     const { cloud } = env;
     const { event } = await seedPair(cloud.home, { ...NODE_MANIFEST, regions: ['cn-shanghai'] });

@@ -102,8 +102,9 @@ async function publishInRegion(
     const decided = await publishTo(flow, layerTarget, manifest, verified.crc64, held.record);
     const acl = manifest.public === undefined ? undefined : await putLayerAcl(manifest.layerName, manifest.public, aclDeps(flow, clients.layers));
     entry = entryOf(decided, { staged, acl });
-  } catch (error) {
-    if (error instanceof PreconditionFailedError || (await failsToVerify(verifying))) throw error;
+  } catch (caught) {
+    if (await failsToVerify(verifying)) throw caught;
+    const error = caught instanceof PreconditionFailedError ? replacedWhileCopied(flow, target) : caught;
     // Before the copy counted, the staging bucket is what a person must look at.
     entry = failedEntry(error, staged === undefined ? `${region}: copying to ${target.bucket}` : region, { staged });
     if (entry.error!.retryable) {
@@ -118,6 +119,17 @@ async function publishInRegion(
   const final = await retrying(flow, 'region.settle', () => ledger.settleRegion(region, entry));
   await auditRegion(flow, held, region, final);
   return final;
+}
+
+/**
+ * The zip was replaced while it was copied, after the home region may have published it. Not
+ * settled: the result is written unless the newer upload's is there (CONTRACT §7), and the
+ * delivery again finds the event stale; the newer upload's own event publishes it everywhere.
+ */
+function replacedWhileCopied(flow: Flow, target: RegionTarget): TransientError {
+  return new TransientError(`${flow.input.keys.zip} was replaced while it was copied to ${target.bucket}; the newer upload is published by its own event`, {
+    context: { region: target.region, bucket: target.bucket },
+  });
 }
 
 async function failsToVerify(verifying: Promise<VerifiedZip>): Promise<boolean> {

@@ -246,6 +246,24 @@ describe('one upload, every region (issue 13)', () => {
     expect(Object.values(written.regions!).map((entry) => [entry.status, entry.codeChecksum])).toEqual(REGION_NAMES.map(() => ['published', written.source.crc64]));
   });
 
+  it("a region's outcome that cannot be recorded is decided again by the next delivery, which adopts its version", async () => {
+    const { cloud } = env;
+    cloud.home.oss.faults.inject({ match: (target) => target.method === 'PUT' && target.key.endsWith('/regions/cn-shanghai/outcome.json'), status: 503, times: Infinity });
+    const { event } = await seedPair(cloud.home);
+
+    const first = await deliver(cloud, event);
+
+    expect(first.error?.message).toContain('not yet published in cn-shanghai: cn-shanghai: its outcome could not be recorded');
+    expect((await result(cloud)).regions!['cn-shanghai']!.status).toBe('published');
+    cloud.home.oss.faults.clear();
+    const second = await deliver(cloud, event, 'req-2');
+
+    expect(second.error).toBeUndefined();
+    const shanghai = cloud.region('cn-shanghai');
+    expect(createsIn(shanghai.fc)).toHaveLength(1);
+    expect((await result(cloud)).regions!['cn-shanghai']).toMatchObject({ status: 'published', version: 1 });
+  });
+
   it('a manifest narrows REGIONS to the regions it lists', async () => {
     const { cloud } = env;
     const { event } = await seedPair(cloud.home, { ...NODE_MANIFEST, regions: ['cn-shanghai'] });

@@ -12,7 +12,7 @@ export const MAX_RESUMES = 3;
  * used for the first request of an unranged read. Failures of the requests themselves (412, 5xx) are thrown.
  */
 export async function streamRange(
-  store: ObjectStore,
+  store: Pick<ObjectStore, 'stream'>,
   key: string,
   etag: string,
   range: ByteRange,

@@ -29,7 +29,7 @@ export interface ReadOptions {
  * thread pool.
  */
 export async function readAndVerifyZip(
-  store: ObjectStore,
+  store: Pick<ObjectStore, 'stream'>,
   key: string,
   head: ObjectHead,
   options: ReadOptions = {},

@@ -2,10 +2,12 @@ import type { Readable } from 'node:stream';
 import { crc64Combine } from '../checksum/combine';
 import { PublisherError, TransientError } from '../errors';
 import type { ObjectHead, ObjectStore, WrittenObject, WrittenPart } from '../oss/store';
+import type { ZipReader } from './spool';
 
 /** The zip as the home region verified it: the version read (ETag for If-Match, size) and its CRC-64. */
 export interface CopySource {
-  store: ObjectStore;
+  /** The home bucket, or the zip spooled as it was verified (spool.ts). */
+  store: ZipReader;
   key: string;
   head: ObjectHead;
   crc64: string;

@@ -66,6 +66,21 @@ describe('one upload, every region (issue 13)', () => {
     expectNoSecrets((await writtenObjects(cloud.home)).values());
   });
 
+  it('reads the zip from the home bucket no more often than a publish in the home region alone', async () => {
+    const { cloud } = env;
+    const zipGets = (key: string) => cloud.home.oss.requests.entries.filter((request) => request.method === 'GET' && request.key === key).length;
+    const { event } = await seedPair(cloud.home);
+    await cloud.home.oss.putObject(TEST_BUCKET, 'solo/left-pad.zip', nodejsLayerZip('solo'));
+    await cloud.home.oss.putObject(TEST_BUCKET, 'solo/left-pad.layer.json', manifestBytes({ ...NODE_MANIFEST, layerName: 'solo' }));
+
+    await deliver(cloud, event);
+    await invoke([await cloud.home.oss.objectCreatedEvent(TEST_BUCKET, 'solo/left-pad.zip')]);
+
+    // The copies read what the verification read, from the instance's disk.
+    expect(zipGets(`${BASE}.zip`)).toBe(zipGets('solo/left-pad.zip'));
+    expect(Object.values((await result(cloud)).regions!).map((entry) => entry.status)).toEqual(['published', 'published', 'published']);
+  });
+
   it('a redelivery publishes nothing anywhere and repeats the whole result', async () => {
     const { cloud } = env;
     const { event } = await seedPair(cloud.home);
@@ -223,22 +238,40 @@ describe('one upload, every region (issue 13)', () => {
     expect(shanghai.fc.requests.entries).toEqual([]);
   });
 
-  it('a zip replaced while it is copied is left to the newer upload, which is published everywhere', async () => {
+  it.each([
+    ['from the instance\'s disk, the verified bytes are copied', true],
+    ['with no room on the instance\'s disk, the copy finds it replaced and leaves it', false],
+  ])('a zip replaced after it was verified: %s, and the newer upload is published everywhere', async (_, spooled) => {
     const { cloud } = env;
     const shanghai = cloud.region('cn-shanghai');
     // Shanghai's copy starts late: by then the home region has published and the zip is replaced.
     shanghai.oss.faults.inject({ match: (target) => target.method === 'HEAD', delayMs: 1_500 });
-    const { event } = await seedPair(cloud.home);
-    const running = deliver(cloud, event);
-    while (cloud.home.fc.versions('left-pad').length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
-    const newer = await seedPair(cloud.home, NODE_MANIFEST, nodejsLayerZip('v2'));
+    const { zip, event } = await seedPair(cloud.home);
+    const tmp = process.env.TMPDIR;
+    // The spool's disk check cannot reach a folder that does not exist: the copies read OSS instead.
+    if (!spooled) process.env.TMPDIR = '/nonexistent-spool-dir';
+    let first: Awaited<ReturnType<typeof deliver>>;
+    let newer: Awaited<ReturnType<typeof seedPair>>;
+    try {
+      const running = deliver(cloud, event);
+      while (cloud.home.fc.versions('left-pad').length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+      newer = await seedPair(cloud.home, NODE_MANIFEST, nodejsLayerZip('v2'));
+      first = await running;
+    } finally {
+      if (tmp === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = tmp;
+    }
 
-    const first = await running;
-
-    expect(first.error?.message).toContain('was replaced while it was copied to team-layers-sh');
-    expect(shanghai.fc.versions('left-pad')).toEqual([]);
-    // Delivered again, the old event is stale; the newer upload's event publishes v2 in every region.
-    expect((await deliver(cloud, event, 'req-2')).summary).toEqual([{ key: `${BASE}.zip`, status: 'stale' }]);
+    if (spooled) {
+      // The first upload was published in every region, as at home; its result gives way to the newer one's.
+      expect(first.error).toBeUndefined();
+      expect(shanghai.fc.versions('left-pad').map((version) => version.codeChecksum)).toEqual([independentCrc64(zip)]);
+    } else {
+      expect(first.error?.message).toContain('was replaced while it was copied to team-layers-sh');
+      expect(shanghai.fc.versions('left-pad')).toEqual([]);
+      // Delivered again, the old event is stale.
+      expect((await deliver(cloud, event, 'req-2')).summary).toEqual([{ key: `${BASE}.zip`, status: 'stale' }]);
+    }
     const second = await deliver(cloud, newer.event, 'req-3');
     expect(second.error).toBeUndefined();
     const written = await result(cloud);

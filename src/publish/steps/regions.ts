@@ -5,6 +5,7 @@ import { PreconditionFailedError, TransientError } from '../../errors';
 import type { Manifest } from '../../manifest/manifest';
 import type { ObjectHead } from '../../oss/store';
 import { copyToRegion, type StagedCopy } from '../../regions/copy';
+import { ZipSpool, type ZipReader } from '../../regions/spool';
 import { selectRegionTargets } from '../../regions/targets';
 import { putLayerAcl } from '../acl';
 import type { PublishResult, RegionResult, SummaryEntry } from '../result';
@@ -13,7 +14,7 @@ import { now, resultOf, retrying, retryingIn, type Flow } from './context';
 import { releaseClaim, type HeldClaim } from './claim';
 import { homeTarget, publishTo } from './create';
 import { CreateInDoubtError, RetryableRecordError } from './errors';
-import type { LayerTarget } from './existing';
+import type { Decided, LayerTarget } from './existing';
 import { entryOf, failedEntry } from './region-entry';
 import { writeResult } from './result';
 import { verify } from './verify';
@@ -42,10 +43,21 @@ export async function publishEverywhere(
   targets: readonly RegionTarget[],
 ): Promise<PublishResult> {
   const home = flow.deps.regions!.home;
-  const verifying = verify(flow, zip, manifest);
-  const homeDecided = verifying.then((verified) => publishTo(flow, homeTarget(flow, held), manifest, verified.crc64, held.record));
-  const others = targets.map((target) => publishInRegion(flow, target, zip, manifest, verifying, held));
-  const [homeOutcome, ...otherOutcomes] = await Promise.allSettled([homeDecided, ...others]);
+  // The copies read what the verification read, from disk: the home link carries the zip once.
+  const spool = flow.state.verified ? undefined : await ZipSpool.open(flow.deps.store, flow.input.keys.zip, zip);
+  const source = spool?.reader() ?? flow.deps.store;
+  let outcomes: Array<PromiseSettledResult<Decided | RegionResult>>;
+  try {
+    const verifying = verify(flow, zip, manifest, spool?.tap());
+    const over = () => spool?.finish();
+    verifying.then(over, over);
+    const homeDecided = verifying.then((verified) => publishTo(flow, homeTarget(flow, held), manifest, verified.crc64, held.record));
+    const others = targets.map((target) => publishInRegion(flow, target, zip, source, manifest, verifying, held));
+    outcomes = await Promise.allSettled([homeDecided, ...others]);
+  } finally {
+    await spool?.close();
+  }
+  const [homeOutcome, ...otherOutcomes] = outcomes as [PromiseSettledResult<Decided>, ...Array<PromiseSettledResult<RegionResult>>];
   // A zip that failed its checks, or was replaced, is published nowhere: one error says why.
   const unpublishable = otherOutcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
   if (unpublishable !== undefined) throw unpublishable.reason;
@@ -68,6 +80,7 @@ async function publishInRegion(
   flow: Flow,
   target: RegionTarget,
   zip: ObjectHead,
+  source: ZipReader,
   manifest: Manifest,
   verifying: Promise<VerifiedZip>,
   held: HeldClaim,
@@ -86,7 +99,7 @@ async function publishInRegion(
     // OSS's CRC-64 lets the copy start while the zip is verified; the create waits for the verdict.
     const crc64 = zip.crc64 ?? (await verifying).crc64;
     staged = await copyToRegion(
-      { store: flow.deps.store, key: flow.input.keys.zip, head: zip, crc64 },
+      { store: source, key: flow.input.keys.zip, head: zip, crc64 },
       { region, store: clients.store },
       { uploadId: ledger.uploadId, auditPrefix: flow.deps.auditPrefix, retry: (operation) => retrying(flow, `copy.${region}`, operation) },
     );

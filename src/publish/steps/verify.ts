@@ -1,11 +1,12 @@
 import type { Manifest } from '../../manifest/manifest';
 import type { ObjectHead } from '../../oss/store';
+import type { ZipReader } from '../../regions/spool';
 import { checkLayout } from '../../zip';
 import { readAndVerifyZip, type VerifiedZip } from '../verify-zip';
 import { retrying, type Flow } from './context';
 
 /** Step 4: the zip read once, its CRC-64 and structure checked, its layout against the runtimes. */
-export async function verify(flow: Flow, zip: ObjectHead, manifest: Manifest): Promise<VerifiedZip> {
+export async function verify(flow: Flow, zip: ObjectHead, manifest: Manifest, reader: ZipReader = flow.deps.store): Promise<VerifiedZip> {
   const { deps, state } = flow;
   // Reads are If-Match on one ETag: the bytes cannot differ between two reads in one flow.
   if (state.verified) return state.verified;
@@ -13,7 +14,7 @@ export async function verify(flow: Flow, zip: ObjectHead, manifest: Manifest): P
   const verified = await retrying(flow, 'zip.read', () => {
     // A stalled body has no timeout of its own: stop reading while there is time to write a result.
     const signal = AbortSignal.timeout(Math.max(0, Math.floor(deps.deadline.remainingMs() - deps.retry.reserveMs)));
-    return readAndVerifyZip(deps.store, flow.input.keys.zip, zip, { concurrency: deps.readConcurrency, signal });
+    return readAndVerifyZip(reader, flow.input.keys.zip, zip, { concurrency: deps.readConcurrency, signal });
   });
   state.source.crc64 = verified.crc64;
   flow.log.info('zip.verified', {

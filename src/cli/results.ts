@@ -6,6 +6,19 @@ import { formatTable } from '../local/format';
 import { ossFailure } from './failures';
 import { readResult } from './publish';
 
+/** One region's entry of a result's `regions` map (docs/regions.md): home included, marked `home`. */
+export interface RegionOutcome {
+  status: 'published' | 'unchanged' | 'failed';
+  home?: true;
+  version?: number;
+  arn?: string;
+  codeChecksum?: string;
+  staged?: { bucket: string; key: string; reused: boolean };
+  error?: { code: string; message: string; retryable: boolean };
+}
+
+export type RegionOutcomes = Record<string, RegionOutcome>;
+
 export interface ResultRow {
   kind: 'result' | 'audit';
   key: string;
@@ -16,6 +29,8 @@ export interface ResultRow {
   crc64: string | undefined;
   when: string | undefined;
   error: string | undefined;
+  /** The result's map as written: `--json` passes it through; absent without REGIONS. */
+  regions?: RegionOutcomes;
 }
 
 /**
@@ -39,7 +54,9 @@ export async function listResults(client: OSS, prefix: string, auditLimit: numbe
 }
 
 function rowOf(kind: ResultRow['kind'], key: string, result: PublishResult): ResultRow {
+  const regions = regionsOf(result);
   return {
+    ...(regions === undefined ? {} : { regions }),
     kind,
     key,
     layerName: result.layerName,
@@ -70,11 +87,56 @@ export async function listKeys(client: OSS, prefix: string, startAfter?: string)
   return keys;
 }
 
+const dash = (value: unknown): string => (value === undefined ? '-' : String(value));
+
 export function resultsTable(rows: readonly ResultRow[]): string {
   if (rows.length === 0) return 'No results yet.';
-  const dash = (value: unknown): string => (value === undefined ? '-' : String(value));
-  return formatTable(
+  const table = formatTable(
     ['kind', 'layer', 'version', 'status', 'size', 'crc64', 'when', 'key'],
     rows.map((r) => [r.kind, dash(r.layerName), dash(r.version), r.status, dash(r.size), dash(r.crc64), dash(r.when), r.key]),
   );
+  const withRegions = rows.filter((row): row is ResultRow & { regions: RegionOutcomes } => row.kind === 'result' && row.regions !== undefined);
+  if (withRegions.length === 0) return table;
+  return `${table}\n\n${regionsTable(withRegions.map((row) => ({ label: row.layerName ?? row.key, regions: row.regions })))}`;
+}
+
+/**
+ * Every region of each result, home first: one group of rows per layer, its name on the first. The
+ * error comes last: its message is long, and the columns before it stay aligned.
+ */
+export function regionsTable(groups: readonly { label: string; regions: RegionOutcomes }[]): string {
+  const rows = groups.flatMap(({ label, regions }) =>
+    homeFirst(regions).map(([region, outcome], index) => [
+      index === 0 ? label : '',
+      outcome.home ? `${region} (home)` : region,
+      outcome.status,
+      dash(outcome.version),
+      dash(outcome.arn),
+      outcome.error === undefined ? '' : `${outcome.error.code}: ${outcome.error.message}${outcome.error.retryable ? ' (retryable)' : ''}`,
+    ]),
+  );
+  return `Regions:\n${formatTable(['layer', 'region', 'status', 'version', 'arn', 'error'], rows)}`;
+}
+
+function homeFirst(regions: RegionOutcomes): [string, RegionOutcome][] {
+  const entries = Object.entries(regions);
+  return [...entries.filter(([, outcome]) => outcome.home), ...entries.filter(([, outcome]) => !outcome.home)];
+}
+
+/** A result's `regions` map, when the publisher was configured with REGIONS. */
+export function regionsOf(result: PublishResult): RegionOutcomes | undefined {
+  // Until src/publish/result.ts declares it, the map is read as the result JSON carries it.
+  return (result as PublishResult & { regions?: RegionOutcomes }).regions;
+}
+
+/** The regions whose entry says failed, in the map's order. */
+export function failedRegions(regions: RegionOutcomes | undefined): string[] {
+  return Object.entries(regions ?? {})
+    .filter(([, outcome]) => outcome.status === 'failed')
+    .map(([region]) => region);
+}
+
+/** `results` exits 1 when a layer's result failed, or any of its regions did. */
+export function anyResultFailed(rows: readonly ResultRow[]): boolean {
+  return rows.some((row) => row.kind === 'result' && (row.status === 'failed' || failedRegions(row.regions).length > 0));
 }

@@ -19,6 +19,7 @@ import type { PublishResult } from '../publish/result';
 import { LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL_REGION } from './account';
 import { putExampleLayer } from './example';
 import { HandlerInvoker, type InvocationOutcome } from './invoker';
+import { type LocalRegionEndpoints, type LocalRegionPlan, REGION_PORT_STEP, regionVariables } from './regions';
 
 export interface LocalStackOptions {
   dataDir: string;
@@ -32,6 +33,8 @@ export interface LocalStackOptions {
   examplesDir?: string;
   /** How long a file copied in by hand must stay unchanged before it is taken. */
   settleMs?: number;
+  /** `--regions`: the other regions, each served by its own OSS and FC; none when absent. */
+  regions?: readonly LocalRegionPlan[];
   onEvent: (event: StackEvent) => void;
 }
 
@@ -53,6 +56,8 @@ export interface LocalStack {
   fc: FcEmulator;
   backend: FolderBackend;
   invoker: HandlerInvoker;
+  /** The other regions, in the order `--regions` named them. */
+  regions: LocalRegion[];
   /** Delivers events for files already in the bucket folder that were never handled. */
   scan(): Promise<void>;
   /** Turns files copied into the bucket folder into events from now on. */
@@ -64,6 +69,19 @@ export interface LocalStack {
   close(): Promise<void>;
 }
 
+/** One other region: its own OSS with the staging bucket, and its own FC reading from that OSS. */
+export interface LocalRegion extends LocalRegionEndpoints, LocalServices {
+  dataDir: string;
+  bucketFolder: string;
+}
+
+/** What one region's local cloud is: an OSS over a data folder, and an FC that reads that OSS. */
+interface LocalServices {
+  oss: OssEmulator;
+  fc: FcEmulator;
+  backend: FolderBackend;
+}
+
 export interface FailedLayer {
   keys: LayerKeys;
   result: PublishResult;
@@ -72,32 +90,47 @@ export interface FailedLayer {
 const DEFAULT_SETTLE_MS = 750;
 
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
-  const account = { accountId: LOCAL_ACCOUNT_ID, region: LOCAL_REGION, credentials: [LOCAL_CREDENTIALS] };
   const backend = createFolderBackend(options.dataDir);
   const firstStart = !(await backend.hasBucket(options.bucket));
-  const oss = createOssEmulator({ ...account, backend, buckets: [options.bucket] });
-  const fc = createFcEmulator({
-    ...account,
-    readObject: (bucket, key) => oss.readObject(bucket, key),
-    layerStore: jsonFileLayerStore(join(options.dataDir, 'layers.json')),
-    functionStore: jsonFileFunctionStore(join(options.dataDir, 'functions.json')),
-  });
+  const { oss, fc } = localServices(LOCAL_REGION, options.dataDir, options.bucket, backend);
+  const plans = options.regions ?? [];
+  const regionServices = plans.map((plan) => localServices(plan.region, plan.dataDir, plan.bucket, createFolderBackend(plan.dataDir)));
   const servers: LoopbackServer[] = [];
   try {
     servers.push(await listen(oss.handle, options.ossPort, 'OSS', '--port'));
     servers.push(await listen(fc.handle, options.fcPort, 'Function Compute', '--fc-port'));
+    for (const [index, plan] of plans.entries()) {
+      // Derived from --port (see planRegions): that is the flag that moves them.
+      const flag = `--port (region ${index + 1} of --regions listens on --port + ${REGION_PORT_STEP * (index + 1)} and the port after)`;
+      servers.push(await listen(regionServices[index]!.oss.handle, plan.ossPort, `OSS of ${plan.region}`, flag));
+      servers.push(await listen(regionServices[index]!.fc.handle, plan.fcPort, `Function Compute of ${plan.region}`, flag));
+    }
   } catch (error) {
     await Promise.all(servers.map((server) => server.close()));
     throw error;
   }
-  const [ossServer, fcServer] = servers as [LoopbackServer, LoopbackServer];
-  const invoker = await HandlerInvoker.start({
-    handlerBundle: options.handlerBundle,
-    hostScript: options.hostScript,
-    ossEndpoint: ossServer.url,
-    fcEndpoint: fcServer.url,
-    onLogLine: (line) => options.onEvent({ kind: 'log', line }),
-  });
+  const [ossServer, fcServer, ...regionServers] = servers as [LoopbackServer, LoopbackServer, ...LoopbackServer[]];
+  const regions: LocalRegion[] = plans.map((plan, index) => ({
+    region: plan.region,
+    bucket: plan.bucket,
+    dataDir: plan.dataDir,
+    ...regionServices[index]!,
+    bucketFolder: regionServices[index]!.backend.bucketFolder(plan.bucket),
+    ossUrl: regionServers[2 * index]!.url,
+    fcUrl: regionServers[2 * index + 1]!.url,
+  }));
+  let invoker: HandlerInvoker;
+  try {
+    invoker = await HandlerInvoker.start({
+      handlerBundle: options.handlerBundle,
+      hostScript: options.hostScript,
+      env: { OSS_ENDPOINT: ossServer.url, FC_ENDPOINT: fcServer.url, ...regionVariables(regions) },
+      onLogLine: (line) => options.onEvent({ kind: 'log', line }),
+    });
+  } catch (error) {
+    await Promise.all(servers.map((server) => server.close()));
+    throw error;
+  }
   const stack = new Stack(options, oss, backend, invoker);
   oss.onObjectCreated((record) => stack.deliver(record, 'upload'));
   if (firstStart && options.examplesDir !== undefined) {
@@ -112,6 +145,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     fc,
     backend,
     invoker,
+    regions,
     scan: () => stack.scan(),
     watch: () => stack.watch(),
     idle: () => stack.idle(),
@@ -122,6 +156,19 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       await Promise.all(servers.map((server) => server.close()));
     },
   };
+}
+
+/** One region's OSS serving `bucket` from `dataDir`, and its FC, whose CreateLayerVersion reads that OSS as FC reads its region's. */
+function localServices(region: string, dataDir: string, bucket: string, backend: FolderBackend): LocalServices {
+  const account = { accountId: LOCAL_ACCOUNT_ID, region, credentials: [LOCAL_CREDENTIALS] };
+  const oss = createOssEmulator({ ...account, backend, buckets: [bucket] });
+  const fc = createFcEmulator({
+    ...account,
+    readObject: (name, key) => oss.readObject(name, key),
+    layerStore: jsonFileLayerStore(join(dataDir, 'layers.json')),
+    functionStore: jsonFileFunctionStore(join(dataDir, 'functions.json')),
+  });
+  return { oss, fc, backend };
 }
 
 /** A port already taken is the usual start-up failure: say which, and the flag that chooses another. */

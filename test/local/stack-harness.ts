@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +7,7 @@ import { afterEach } from 'vitest';
 import type { InvocationOutcome } from '../../src/local/invoker';
 import { type LocalStack, type StackEvent, startLocalStack } from '../../src/local/stack';
 import type { PublishResult } from '../../src/publish/result';
-import { EXAMPLES_DIR, HANDLER_BUNDLE, HOST_SCRIPT } from './bundles';
+import { EXAMPLES_DIR, HANDLER_BUNDLE, HOST_SCRIPT, REPO } from './bundles';
 
 export const LOCAL_BUCKET = 'local-layers';
 
@@ -74,4 +75,19 @@ export async function settledResult(path: string): Promise<PublishResult> {
     if (result !== undefined && result.status !== 'waiting') return result;
     await sleep(100);
   }
+}
+
+/** `npm start -- <args>` as the person runs it: the built dist/local.js in its own process. */
+export function npmStart(args: string[], env: Record<string, string> = {}, closeStdout = false): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(REPO, 'dist', 'local.js'), ...args], { cwd: REPO, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    // As `| head` does once it has read enough: every later write meets a closed pipe (EPIPE).
+    if (closeStdout) child.stdout.destroy();
+    else child.stdout.on('data', (chunk: Buffer) => void (out += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => void (err += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, out, err }));
+  });
 }

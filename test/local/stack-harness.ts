@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach } from 'vitest';
 import type { InvocationOutcome } from '../../src/local/invoker';
+import { planRegions } from '../../src/local/regions';
 import { type LocalStack, type StackEvent, startLocalStack } from '../../src/local/stack';
 import type { PublishResult } from '../../src/publish/result';
 import { EXAMPLES_DIR, HANDLER_BUNDLE, HOST_SCRIPT, REPO } from './bundles';
@@ -20,7 +21,7 @@ export interface Running {
 
 export interface LocalStacks {
   /** A local stack as `npm start` runs it, on free ports, in `dataDir` (a fresh folder by default). */
-  start(dataDir?: string, settleMs?: number): Promise<Running>;
+  start(dataDir?: string, settleMs?: number, regions?: readonly string[]): Promise<Running>;
   /** Closes a stack before the test ends, keeping its data folder (for a restart on it). */
   release(run: Running): Promise<void>;
 }
@@ -35,7 +36,7 @@ export function useLocalStacks(): LocalStacks {
     }
   });
   return {
-    async start(dataDir, settleMs = 200) {
+    async start(dataDir, settleMs = 200, regions = []) {
       const dir = dataDir ?? (await mkdtemp(join(tmpdir(), 'local-stack-')));
       const events: StackEvent[] = [];
       const outcomes: InvocationOutcome[] = [];
@@ -44,6 +45,7 @@ export function useLocalStacks(): LocalStacks {
         bucket: LOCAL_BUCKET,
         ossPort: 0,
         fcPort: 0,
+        regions: planRegions(regions, { bucket: LOCAL_BUCKET, dataDir: dir, ossPort: 0 }),
         handlerBundle: HANDLER_BUNDLE,
         hostScript: HOST_SCRIPT,
         examplesDir: EXAMPLES_DIR,

@@ -1,4 +1,4 @@
-import { loadConfig, type Config } from './config';
+import { loadConfig, type Config, type RegionTarget } from './config';
 import { InvalidInputError } from './errors';
 import { uploaderOf } from './audit/provenance';
 import { BUCKET_NAME, isCountedEvent, parseOssEvent, type ParsedRecord } from './events/oss-event';
@@ -184,6 +184,7 @@ function publishDeps(ctx: RecordContext, bucket: string, recordRegion: string | 
     fcApiVersion: ctx.config.fcApiVersion,
     allowedLayers: ctx.config.allowedLayers,
     retainVersions: ctx.config.retainVersions,
+    regions: regionsDeps(ctx, recordRegion),
     logger: ctx.logger,
     deadline: ctx.deadline,
     retry: ctx.retry,
@@ -193,10 +194,22 @@ function publishDeps(ctx: RecordContext, bucket: string, recordRegion: string | 
   };
 }
 
-/** One OSS client per bucket and one FC client per invocation, built on first use. */
+/** `REGIONS`, with the trigger's region as home; each region's clients built on first use. */
+function regionsDeps(ctx: RecordContext, recordRegion: string | undefined): PublishDeps['regions'] {
+  if (ctx.config.regions.length === 0) return undefined;
+  return {
+    // The home region is the trigger's: the bucket the zip was dropped into.
+    home: recordRegion || requireRegion(ctx.invocation, recordRegion),
+    configured: ctx.config.regions,
+    connect: (target) => ({ store: ctx.clients.stagingStore(target), layers: () => ctx.clients.regionLayers(target) }),
+  };
+}
+
+/** One OSS client per bucket and one FC client per region and invocation, built on first use. */
 class Clients {
   private readonly stores = new Map<string, ObjectStore>();
   private layerApi: LayerApi | undefined;
+  private readonly regionLayerApis = new Map<string, LayerApi>();
 
   constructor(
     private readonly config: Config,
@@ -224,6 +237,43 @@ class Clients {
       this.stores.set(bucket, store);
     }
     return store;
+  }
+
+  /**
+   * Another region's staging bucket. Internal endpoints serve only their own region, so the
+   * default is the region's public one (alibaba-cloud.md: OSS endpoints).
+   */
+  stagingStore(target: RegionTarget): ObjectStore {
+    let store = this.stores.get(target.bucket);
+    if (!store) {
+      store = createOssStore({
+        bucket: target.bucket,
+        region: target.region,
+        endpoint: target.ossEndpoint ?? new URL(`https://oss-${target.region}.aliyuncs.com`),
+        signature: this.config.ossSignature,
+        credentials: requireCredentials(this.invocation),
+        timeoutMs: this.timeoutMs(),
+      });
+      this.stores.set(target.bucket, store);
+    }
+    return store;
+  }
+
+  regionLayers(target: RegionTarget): LayerApi {
+    let api = this.regionLayerApis.get(target.region);
+    if (!api) {
+      const accountId = requireAccountId(this.invocation);
+      api = createFcLayers({
+        accountId,
+        region: target.region,
+        endpoint: target.fcEndpoint ?? new URL(`https://${accountId}.${target.region}.fc.aliyuncs.com`),
+        apiVersion: this.config.fcApiVersion,
+        credentials: requireCredentials(this.invocation),
+        timeoutMs: this.timeoutMs(),
+      });
+      this.regionLayerApis.set(target.region, api);
+    }
+    return api;
   }
 
   layers(recordRegion: string | undefined): LayerApi {

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { ObjectHead, ObjectStore } from '../oss/store';
-import type { PublishResult } from '../publish/result';
+import type { PublishResult, RegionResult } from '../publish/result';
 
 /**
  * Exactly once with OSS as the only store (CONTRACT §7, docs/exactly-once.md). One upload is one zip
@@ -13,6 +13,9 @@ import type { PublishResult } from '../publish/result';
  *   released-<n>.json   attempt n is over: it made no version, or its version is in an outcome
  *   outcome.json        published or unchanged; later deliveries repeat it while its version exists
  *   outcome-<g>.json    generation g, written when every earlier outcome names a version since deleted
+ *   regions/<r>/intent-<n>.json, regions/<r>/outcome.json
+ *                       the same per other region (issue 13): one claim covers every region; a region
+ *                       with an outcome (published, unchanged, failed for good) is not worked on again
  *
  * Time in the ledger is OSS's: a marker was written at its Last-Modified, and "now" is the `Date`
  * of the answer that brought the marker. Instances' clocks never meet, so a skewed one can neither
@@ -110,11 +113,13 @@ export class UploadLedger {
   constructor(
     private readonly store: ObjectStore,
     private readonly auditPrefix: string,
-    private readonly uploadId: string,
+    /** The upload's id: names its folder, and its staged copies in other regions. */
+    readonly uploadId: string,
   ) {}
 
-  private key(name: string): string {
-    return `${this.auditPrefix}uploads/${this.uploadId}/${name}`;
+  /** `region` is another region's marker; the home region's are the upload's own, as before regions. */
+  private key(name: string, region?: string): string {
+    return `${this.auditPrefix}uploads/${this.uploadId}/${region === undefined ? '' : `regions/${region}/`}${name}`;
   }
 
   private outcomeKey(generation: number): string {
@@ -179,10 +184,10 @@ export class UploadLedger {
   }
 
   /** Written just before CreateLayerVersion, so a taker-over knows which versions may be this upload's. */
-  async recordIntent(claim: ClaimRecord, newestVersionBefore: number): Promise<void> {
+  async recordIntent(claim: ClaimRecord, newestVersionBefore: number, region?: string): Promise<void> {
     await this.store.put(
-      this.key(`intent-${claim.attempt}.json`),
-      JSON.stringify({ uploadId: this.uploadId, attempt: claim.attempt, requestId: claim.requestId, newestVersionBefore }),
+      this.key(`intent-${claim.attempt}.json`, region),
+      JSON.stringify({ uploadId: this.uploadId, attempt: claim.attempt, requestId: claim.requestId, newestVersionBefore, region }),
       { contentType: 'application/json', forbidOverwrite: true },
     );
   }
@@ -193,8 +198,8 @@ export class UploadLedger {
   }
 
   /** The newest version before attempt `attempt` called CreateLayerVersion, if it got that far. */
-  async intentOf(attempt: number): Promise<number | undefined> {
-    const read = await this.readMarker<{ newestVersionBefore?: unknown }>(this.key(`intent-${attempt}.json`));
+  async intentOf(attempt: number, region?: string): Promise<number | undefined> {
+    const read = await this.readMarker<{ newestVersionBefore?: unknown }>(this.key(`intent-${attempt}.json`, region));
     const version = read?.value.newestVersionBefore;
     return typeof version === 'number' ? version : undefined;
   }
@@ -203,10 +208,10 @@ export class UploadLedger {
    * The lowest "newest version before" among earlier attempts that got as far as creating, or
    * undefined when none did (then no existing version can be this upload's).
    */
-  async earliestIntent(beforeAttempt: number): Promise<number | undefined> {
+  async earliestIntent(beforeAttempt: number, region?: string): Promise<number | undefined> {
     let earliest: number | undefined;
     for (let attempt = 1; attempt < beforeAttempt; attempt++) {
-      const version = await this.intentOf(attempt);
+      const version = await this.intentOf(attempt, region);
       if (version !== undefined && (earliest === undefined || version < earliest)) earliest = version;
     }
     return earliest;
@@ -220,6 +225,21 @@ export class UploadLedger {
     });
     if (created === 'created') return { generation, result };
     return (await this.outcome()) ?? { generation, result };
+  }
+
+  /** Another region's entry, once that region is settled. */
+  async regionOutcome(region: string): Promise<RegionResult | undefined> {
+    return (await this.readMarker<RegionResult>(this.key('outcome.json', region)))?.value;
+  }
+
+  /** Settles a region once; if another attempt got there first, its entry stands. */
+  async settleRegion(region: string, entry: RegionResult): Promise<RegionResult> {
+    const created = await this.store.put(this.key('outcome.json', region), JSON.stringify(entry, null, 2), {
+      contentType: 'application/json',
+      forbidOverwrite: true,
+    });
+    if (created === 'created') return entry;
+    return (await this.regionOutcome(region)) ?? entry;
   }
 
   private readMarker<T>(key: string): Promise<{ value: T; head: ObjectHead } | undefined> {

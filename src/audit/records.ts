@@ -5,9 +5,9 @@ import type { ObjectStore } from '../oss/store';
  * `superseded`: a result not written (or written and then followed by the newer one) because a newer
  * upload replaced the objects meanwhile; `invalid`: a malformed record's failure, not written over
  * the result already there. `deleted`/`kept`: a version retention deleted (or would, in a dry run),
- * or kept because a function uses it.
+ * or kept because a function uses it. `region`: another region settled for an upload (issue 13).
  */
-export type AuditKind = 'result' | 'stale' | 'superseded' | 'invalid' | 'deleted' | 'kept';
+export type AuditKind = 'result' | 'stale' | 'superseded' | 'invalid' | 'deleted' | 'kept' | 'region';
 
 /**
  * An audit record per handled event, under `<AUDIT_PREFIX>records/<date>/`: append-only, so each

@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
 import { InvalidInputError } from '../errors';
 import { describeIssues } from '../validation';
+import { manifestRegionsField } from '../regions/targets';
 import { knownRuntimes, nearMiss, runtimeProblem } from './runtimes';
 
 export { FC3_RUNTIMES, RUNTIMES, knownRuntimes } from './runtimes';
@@ -11,7 +12,7 @@ export const MAX_MANIFEST_BYTES = 64 * 1024;
 /** Function Compute's layer name rule; the CLI checks names from the audit trail against it too. */
 export const LAYER_NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,127}$/;
 
-const FIELDS = ['layerName', 'description', 'compatibleRuntime', 'license', 'public', 'retain'];
+const FIELDS = ['layerName', 'description', 'compatibleRuntime', 'license', 'public', 'retain', 'regions'];
 
 const retainCount = z.int().check(z.minimum(1, { message: 'must keep at least 1 version' }), z.maximum(1000));
 
@@ -44,6 +45,8 @@ function manifestSchema(apiVersion: string) {
     public: z.optional(z.boolean()),
     // Versions kept after a publish (issue 12); `dryRun` only records what would be deleted.
     retain: z.optional(z.union([retainCount, z.strictObject({ keep: retainCount, dryRun: z.optional(z.boolean()) })])),
+    // Which of REGIONS this layer goes to besides the home region (issue 13); absent means all.
+    regions: manifestRegionsField,
   });
 }
 

@@ -25,6 +25,11 @@ export interface AclDeps {
 export async function applyAcl(result: PublishResult, wanted: boolean | undefined, deps: AclDeps): Promise<PublishResult> {
   const { layerName } = result;
   if (wanted === undefined || layerName === undefined || (result.status !== 'published' && result.status !== 'unchanged')) return result;
+  return { ...result, acl: await putLayerAcl(layerName, wanted, deps) };
+}
+
+/** PutLayerACL, as the result records it: a refusal is an outcome, not an error. */
+export async function putLayerAcl(layerName: string, wanted: boolean, deps: AclDeps): Promise<AclOutcome> {
   let acl: AclOutcome;
   try {
     const { requestId } = await deps.retrying('layer.acl', () => deps.layers().putAcl(layerName, wanted));
@@ -35,5 +40,5 @@ export async function applyAcl(result: PublishResult, wanted: boolean | undefine
     acl = { public: wanted, applied: false, error: deps.log.redact(message) };
     deps.log.warn('layer.acl.failed', { layerName, public: wanted, error });
   }
-  return { ...result, acl };
+  return acl;
 }

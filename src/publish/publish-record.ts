@@ -8,6 +8,7 @@ import { acceptManifest } from './steps/manifest';
 import { claimUpload, ledgerOf, type HeldClaim } from './steps/claim';
 import { publish } from './steps/create';
 import { settle } from './steps/settle';
+import { publishEverywhere, regionsOf, unfinishedRegions } from './steps/regions';
 import { repeatOutcome, writeResult } from './steps/result';
 import { fail, reportInvalid, stale } from './steps/fail';
 
@@ -27,11 +28,14 @@ export async function publishRecord(input: RecordInput, deps: PublishDeps): Prom
     if (pair === 'stale') return stale(flow);
     if (pair.kind === 'waiting') return pair.entry;
     const manifest = acceptManifest(flow, pair.manifestBody, pair.zip);
+    const targets = regionsOf(flow, manifest);
     const { uploadId, ledger } = ledgerOf(flow, pair.zip, pair.manifestHead);
-    const claimed = await claimUpload(flow, ledger, pair.zip, manifest);
+    const claimed = await claimUpload(flow, ledger, pair.zip, manifest, targets);
     if (claimed.kind === 'settled') return await repeatOutcome(flow, claimed.outcome);
     held = claimed.held;
-    const result = await applyAcl(await publish(flow, pair.zip, manifest, held), manifest.public, aclDeps(flow));
+    const published = targets === undefined ? await publish(flow, pair.zip, manifest, held) : await publishEverywhere(flow, pair.zip, manifest, held, targets);
+    const result = await applyAcl(published, manifest.public, aclDeps(flow));
+    if (flow.state.regionsUnfinished.length > 0) return await unfinishedRegions(flow, held, result, uploadId);
     const settled = await settle(flow, held, result, claimed.generation);
     held = undefined;
     const entry = await writeResult(flow, settled, uploadId);
@@ -63,5 +67,17 @@ function retentionDeps(flow: Flow): RetentionDeps {
     log: flow.log,
     now: () => now(flow),
     resultKey: flow.input.keys.result,
+    regionLayers: regionLayersOf(flow),
+  };
+}
+
+/** Each other region's layer API by name, for retention there. */
+function regionLayersOf(flow: Flow): RetentionDeps['regionLayers'] {
+  const regions = flow.deps.regions;
+  if (regions === undefined) return undefined;
+  return (region) => {
+    const target = regions.configured.find((candidate) => candidate.region === region);
+    if (target === undefined) throw new Error(`${region} is not a region of REGIONS`);
+    return regions.connect(target).layers;
   };
 }

@@ -32,6 +32,15 @@ export interface RetentionDeps {
   retrying: <T>(step: string, operation: (attempt: number) => Promise<T>) => Promise<T>;
   log: Logger;
   now: () => Date;
+  /** Another region's layer API, for the versions the result's `regions` names (issue 13). */
+  regionLayers?: ((region: string) => () => LayerApi) | undefined;
+}
+
+/** Where retention acts: the home region (`region` undefined) or another, with the version published there. */
+interface RetentionSite {
+  region: string | undefined;
+  layers: () => LayerApi;
+  published: number;
 }
 
 /**
@@ -47,8 +56,9 @@ export async function retainVersions(written: PublishResult, setting: RetainSett
 }
 
 async function retain(written: PublishResult, setting: RetainSetting | undefined, deps: RetentionDeps): Promise<void> {
-  const { layerName, version: published } = written;
-  if (setting === undefined || written.status !== 'published' || layerName === undefined || published === undefined) return;
+  const { layerName } = written;
+  const sites = sitesOf(written, deps);
+  if (setting === undefined || layerName === undefined || sites.length === 0) return;
   const keep = typeof setting === 'number' ? setting : setting.keep;
   const dryRun = typeof setting === 'object' && setting.dryRun === true;
   const current = await currentResult(written, deps);
@@ -56,30 +66,54 @@ async function retain(written: PublishResult, setting: RetainSetting | undefined
     deps.log.info('retention.skipped', { layerName, reason: 'the result in the bucket is no longer this invocation\u2019s' });
     return;
   }
-  const outcome: RetentionOutcome = { keep, ...(dryRun ? { dryRun: true as const } : {}), kept: [], deleted: [], failed: [] };
-  try {
-    await decide(outcome, { layerName, published, dryRun }, written, deps);
-  } catch (error) {
-    outcome.error = deps.log.redact(error instanceof Error ? error.message : String(error));
-    deps.log.warn('retention.failed', { layerName, error });
+  const outcomes = new Map<string | undefined, RetentionOutcome>();
+  for (const site of sites) {
+    const outcome: RetentionOutcome = { keep, ...(dryRun ? { dryRun: true as const } : {}), kept: [], deleted: [], failed: [] };
+    try {
+      await decide(outcome, { layerName, dryRun, site }, written, deps);
+    } catch (error) {
+      outcome.error = deps.log.redact(error instanceof Error ? error.message : String(error));
+      deps.log.warn('retention.failed', { layerName, region: site.region, error });
+    }
+    deps.log.info('retention.done', { layerName, region: site.region, ...outcome });
+    outcomes.set(site.region, outcome);
   }
-  deps.log.info('retention.done', { layerName, ...outcome });
+  const home = outcomes.get(undefined);
+  const regions = written.regions && mapEntries(written.regions, (region, entry) => {
+    const outcome = outcomes.get(region);
+    return outcome === undefined || entry.home ? entry : { ...entry, retention: outcome };
+  });
+  const rewritten = { ...current, ...(home ? { retention: home } : {}), ...(regions ? { regions } : {}) };
   await deps
-    .retrying('result.write', () =>
-      deps.store.put(deps.resultKey, `${JSON.stringify({ ...current, retention: outcome }, null, 2)}\n`, { contentType: 'application/json' }),
-    )
+    .retrying('result.write', () => deps.store.put(deps.resultKey, `${JSON.stringify(rewritten, null, 2)}\n`, { contentType: 'application/json' }))
     .catch((error: unknown) => deps.log.warn('retention.result.write.failed', { error }));
+}
+
+/** The home region when it published now, and every other region that did (retention follows a publish). */
+function sitesOf(written: PublishResult, deps: RetentionDeps): RetentionSite[] {
+  const sites: RetentionSite[] = [];
+  if (written.status === 'published' && written.version !== undefined) sites.push({ region: undefined, layers: deps.layers, published: written.version });
+  for (const [region, entry] of Object.entries(written.regions ?? {})) {
+    if (entry.home || entry.status !== 'published' || entry.version === undefined || deps.regionLayers === undefined) continue;
+    sites.push({ region, layers: deps.regionLayers(region), published: entry.version });
+  }
+  return sites;
+}
+
+function mapEntries<T>(record: Record<string, T>, map: (key: string, value: T) => T): Record<string, T> {
+  return Object.fromEntries(Object.entries(record).map(([key, value]) => [key, map(key, value)]));
 }
 
 async function decide(
   outcome: RetentionOutcome,
-  target: { layerName: string; published: number; dryRun: boolean },
+  target: { layerName: string; dryRun: boolean; site: RetentionSite },
   written: PublishResult,
   deps: RetentionDeps,
 ): Promise<void> {
-  const { layerName, published, dryRun } = target;
+  const { layerName, dryRun, site } = target;
+  const { published, layers, region } = site;
   if (deps.deadline.remainingMs() < deps.reserveMs) throw new Error('retention skipped: too little of the invocation\u2019s time left');
-  const versions = await deps.retrying('retention.versions', () => deps.layers().versionsFrom(layerName, 1));
+  const versions = await deps.retrying('retention.versions', () => layers().versionsFrom(layerName, 1));
   // Newest first: everything past the first `keep` is older than what is kept.
   const older = versions
     .map((v) => v.version)
@@ -88,27 +122,27 @@ async function decide(
     .filter((v) => v !== published);
   if (older.length === 0) return;
   // Deleting without knowing which versions functions use could break them: no listing, no deletion.
-  const uses = await deps.retrying('retention.functions', () => deps.layers().layersInUse());
+  const uses = await deps.retrying('retention.functions', () => layers().layersInUse());
   const users = usersOf(uses, layerName);
   for (const version of older.sort((a, b) => a - b)) {
     const functions = users.get(version);
     if (functions !== undefined) {
       outcome.kept.push(version);
-      await audit(deps, written, 'kept', { version, reason: `in use by ${functions.join(', ')}`, dryRun });
+      await audit(deps, written, 'kept', { version, reason: `in use by ${functions.join(', ')}`, dryRun, region, published });
       continue;
     }
     const reason = `older than the ${outcome.keep} newest version${outcome.keep === 1 ? '' : 's'}`;
     if (!dryRun) {
       try {
-        await deps.retrying('retention.delete', () => deps.layers().delete(layerName, version));
+        await deps.retrying('retention.delete', () => layers().delete(layerName, version));
       } catch (error) {
         outcome.failed.push({ version, error: deps.log.redact(error instanceof Error ? error.message : String(error)) });
-        deps.log.warn('retention.delete.failed', { layerName, version, error });
+        deps.log.warn('retention.delete.failed', { layerName, region, version, error });
         continue;
       }
     }
     outcome.deleted.push(version);
-    await audit(deps, written, 'deleted', { version, reason, dryRun });
+    await audit(deps, written, 'deleted', { version, reason, dryRun, region, published });
   }
 }
 
@@ -137,16 +171,17 @@ async function audit(
   deps: RetentionDeps,
   written: PublishResult,
   kind: 'deleted' | 'kept',
-  fields: { version: number; reason: string; dryRun: boolean },
+  fields: { version: number; reason: string; dryRun: boolean; region: string | undefined; published: number },
 ): Promise<void> {
   const record = {
     status: kind,
     layerName: written.layerName,
+    ...(fields.region === undefined ? {} : { region: fields.region }),
     version: fields.version,
     reason: fields.reason,
     ...(fields.dryRun ? { dryRun: true } : {}),
     // The publish that decided it: its version, its zip, who uploaded it.
-    publishedVersion: written.version,
+    publishedVersion: fields.published,
     source: { bucket: written.source.bucket, key: written.source.key },
     ...(written.provenance === undefined ? {} : { provenance: written.provenance }),
     requestId: written.requestId,

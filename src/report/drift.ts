@@ -48,7 +48,8 @@ export function compareTrail(entries: readonly TrailEntry[], held: ReadonlyMap<s
   const layers: LayerCheck[] = [];
   const drift: Drift[] = [];
   for (const [layerName, fcVersions] of [...held].sort(([a], [b]) => a.localeCompare(b))) {
-    const ofLayer = entries.filter((entry) => entry.layerName === layerName && entry.version !== undefined);
+    // FC here is the home region's: another region's version numbers are not its own.
+    const ofLayer = entries.filter((entry) => entry.layerName === layerName && entry.version !== undefined && entry.region === undefined);
     const published = new Map<number, Recorded>();
     const deleted = new Set<number>();
     for (const entry of ofLayer) {

@@ -55,7 +55,9 @@ function rowOfEntry(entry: TrailEntry): TimelineRow {
   const status = entry.kind === 'stale' ? 'stale' : entry.kind === 'deleted' ? 'deleted' : (KNOWN.find((known) => known === entry.status) ?? 'other');
   const detail = entry.error
     ? `${entry.error.code}: ${entry.error.message}`
-    : [entry.description, entry.zipKey, entry.reason, entry.dryRun ? 'dry run: not deleted' : undefined].filter(Boolean).join(' · ');
+    : [entry.region ? `in ${entry.region}` : undefined, entry.description, entry.zipKey, entry.reason, entry.dryRun ? 'dry run: not deleted' : undefined]
+        .filter(Boolean)
+        .join(' · ');
   const { functionRequestId, fcRequestId } = entry.provenance;
   const requestIds = [functionRequestId ?? entry.requestId, fcRequestId ? `FC ${fcRequestId}` : undefined].filter(Boolean).join(' · ');
   return {

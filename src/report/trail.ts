@@ -31,6 +31,8 @@ export interface TrailEntry {
   reason?: string;
   /** A retention record that says what would be deleted, not what was. */
   dryRun?: boolean;
+  /** Another region than the home one: its versions are that region's (issue 13). */
+  region?: string;
   provenance: Provenance;
 }
 
@@ -68,6 +70,8 @@ export function parseTrailEntry(from: TrailEntry['from'], key: string, body: unk
   const reason = stringOf(record.reason);
   if (reason !== undefined) entry.reason = reason;
   if (record.dryRun === true) entry.dryRun = true;
+  const region = stringOf(record.region);
+  if (region !== undefined) entry.region = region;
   return entry;
 }
 

@@ -27,6 +27,18 @@ describe('comparing the trail with what FC holds', () => {
     expect(report).toEqual({ ok: true, checkedAt: NOW.toISOString(), drift: [], layers: [{ layerName: 'lp', fcVersions: [1, 2], recordedVersions: [1, 2], deletedVersions: [] }] });
   });
 
+  it("another region's records say nothing about the home region's versions (issue 13)", () => {
+    const trail = [
+      record('a', { status: 'published', version: 1, source: { key: 'lp.zip', crc64: '11' } }),
+      // Shanghai's version 7 and the deletion of its version 1: numbers of another region's FC.
+      record('r', { kind: 'region', region: 'cn-shanghai', status: 'published', version: 7, source: { key: 'lp.zip', crc64: '11' } }),
+      record('d', { kind: 'deleted', region: 'cn-shanghai', status: 'deleted', version: 1 }),
+    ];
+    const report = compareTrail(trail, new Map([['lp', [fcVersion(1, '11')]]]), NOW);
+    expect(report).toMatchObject({ ok: true, drift: [], layers: [{ recordedVersions: [1], deletedVersions: [] }] });
+    expect(buildTimelines(trail, undefined)[0]!.rows.map((row) => row.detail).sort()).toEqual(['in cn-shanghai', 'in cn-shanghai · lp.zip', 'lp.zip']);
+  });
+
   it('a version only an unchanged record names was still made outside the bucket', () => {
     const trail = [record('c', { status: 'unchanged', version: 1, source: { key: 'lp.zip', crc64: '11' } })];
     const report = compareTrail(trail, new Map([['lp', [fcVersion(1, '11')]]]), NOW);

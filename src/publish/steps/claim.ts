@@ -2,8 +2,10 @@ import { UploadLedger, uploadIdOf, type ClaimRecord } from '../../audit/ledger';
 import type { Manifest } from '../../manifest/manifest';
 import type { ObjectHead } from '../../oss/store';
 import { sleep } from '../deadline';
-import type { PublishResult } from '../result';
-import { BUSY_POLL_MS, canWait, now, retrying, ttlMs, type Flow } from './context';
+import type { RegionTarget } from '../../config';
+import type { PublishResult, RegionResult } from '../result';
+import { entryOf } from './region-entry';
+import { BUSY_POLL_MS, canWait, now, resultOf, retrying, ttlMs, type Flow } from './context';
 import { BusyError } from './errors';
 import { findExisting } from './existing';
 import { verify } from './verify';
@@ -28,10 +30,16 @@ export type Claimed =
  * The upload claimed for this flow, which then settles it as `generation`; or its outcome, already
  * decided. Outcomes whose version was deleted since are void: the upload is decided again (CONTRACT §7).
  */
-export async function claimUpload(flow: Flow, ledger: UploadLedger, zip: ObjectHead, manifest: Manifest): Promise<Claimed> {
+export async function claimUpload(
+  flow: Flow,
+  ledger: UploadLedger,
+  zip: ObjectHead,
+  manifest: Manifest,
+  targets: readonly RegionTarget[] | undefined,
+): Promise<Claimed> {
   let voidGeneration = 0;
   for (;;) {
-    const claimed = await claim(flow, ledger, zip, manifest, voidGeneration);
+    const claimed = await claim(flow, ledger, zip, manifest, targets, voidGeneration);
     if (claimed.kind !== 'done') return { kind: 'claimed', held: { ledger, record: claimed.claim }, generation: voidGeneration + 1 };
     if (await outcomeStands(flow, claimed.outcome.result)) return { kind: 'settled', outcome: claimed.outcome.result };
     flow.log.warn('outcome.void', { generation: claimed.outcome.generation, version: claimed.outcome.result.version });
@@ -43,11 +51,18 @@ export async function claimUpload(flow: Flow, ledger: UploadLedger, zip: ObjectH
  * Claims the upload, or waits for whoever holds it, within this invocation's time. A holder that
  * got as far as creating may have died right after: its version is adopted at once (CONTRACT §7).
  */
-async function claim(flow: Flow, ledger: UploadLedger, zip: ObjectHead, manifest: Manifest, afterGeneration: number) {
+async function claim(
+  flow: Flow,
+  ledger: UploadLedger,
+  zip: ObjectHead,
+  manifest: Manifest,
+  targets: readonly RegionTarget[] | undefined,
+  afterGeneration: number,
+) {
   for (;;) {
     const outcome = await retrying(flow, 'claim', () => ledger.claim(flow.deps.requestId, now(flow), ttlMs(flow), afterGeneration));
     if (outcome.kind !== 'busy') return outcome;
-    const adopted = await adoptFromHolder(flow, ledger, outcome.holder, zip, manifest);
+    const adopted = await adoptFromHolder(flow, ledger, outcome.holder, zip, manifest, targets);
     if (adopted) {
       return { kind: 'done' as const, outcome: await retrying(flow, 'settle', () => ledger.settle(adopted, afterGeneration + 1)) };
     }
@@ -72,15 +87,31 @@ async function adoptFromHolder(
   holder: ClaimRecord,
   zip: ObjectHead,
   manifest: Manifest,
+  targets: readonly RegionTarget[] | undefined,
 ): Promise<PublishResult | undefined> {
+  // With other regions, the holder's upload is done only when every one of them is settled too.
+  const regions = targets === undefined ? undefined : await settledRegions(flow, ledger, targets);
+  if (regions === null) return undefined;
   const intent = await retrying(flow, 'intents', () => ledger.intentOf(holder.attempt));
   if (intent === undefined) return undefined;
   // OSS has no CRC for copied and legacy objects: then the bytes say what the code is.
   const crc64 = zip.crc64 ?? (await verify(flow, zip, manifest)).crc64;
-  const existing = await findExisting(flow, manifest, crc64, intent);
+  const existing = await findExisting(flow, { layers: flow.deps.layers, region: undefined }, manifest, crc64, intent);
   if (!('status' in existing) || existing.status !== 'published') return undefined;
   flow.state.source.crc64 = crc64;
-  return { ...existing, source: { ...flow.state.source } };
+  if (regions !== undefined) flow.state.regions = { [flow.deps.regions!.home]: entryOf(existing, { home: true }), ...regions };
+  return resultOf(flow, existing);
+}
+
+/** Every region's settled entry, or null while one of them is not settled. */
+async function settledRegions(flow: Flow, ledger: UploadLedger, targets: readonly RegionTarget[]): Promise<Record<string, RegionResult> | null> {
+  const entries: Record<string, RegionResult> = {};
+  for (const { region } of targets) {
+    const entry = await retrying(flow, 'region.outcome', () => ledger.regionOutcome(region));
+    if (entry === undefined) return null;
+    entries[region] = entry;
+  }
+  return entries;
 }
 
 /** A recorded outcome stands while the version it names exists with the code it names. */

@@ -1,12 +1,12 @@
 import { provenanceOf, type Uploader } from '../../audit/provenance';
-import type { AllowRule } from '../../config';
+import type { AllowRule, RegionTarget } from '../../config';
 import type { PublisherError } from '../../errors';
 import type { LayerApi, LayerVersion } from '../../fc/layers';
 import type { KeyRole, LayerKeys } from '../../keys';
 import type { Logger } from '../../log/logger';
 import type { ObjectStore } from '../../oss/store';
 import { withRetry, type Deadline, type RetryPolicy } from '../deadline';
-import type { PublishResult, SourceInfo, SummaryEntry } from '../result';
+import type { PublishResult, RegionResult, SourceInfo, SummaryEntry } from '../result';
 import type { VerifiedZip } from '../verify-zip';
 
 export interface RecordInput {
@@ -19,6 +19,14 @@ export interface RecordInput {
   eventRequestId: string | undefined;
   /** Who uploaded the event's object, as its event says (provenance). */
   uploader?: Uploader | undefined;
+}
+
+/** `REGIONS` and how to reach each: the staging bucket's store and the region's layer API. */
+export interface RegionsDeps {
+  /** The trigger's region, always published. */
+  home: string;
+  configured: RegionTarget[];
+  connect: (target: RegionTarget) => { store: ObjectStore; layers: () => LayerApi };
 }
 
 export interface PublishDeps {
@@ -34,6 +42,8 @@ export interface PublishDeps {
   allowedLayers: AllowRule[];
   /** RETAIN_VERSIONS: retention for manifests without `retain`. */
   retainVersions?: number | undefined;
+  /** Set when `REGIONS` is (issue 13). */
+  regions?: RegionsDeps | undefined;
   logger: Logger;
   deadline: Deadline;
   retry: RetryPolicy;
@@ -53,6 +63,12 @@ export interface FlowState {
   verified: VerifiedZip | undefined;
   /** This flow deleted a version that held another upload's bytes: that upload may have named it. */
   deletedVersion: boolean;
+  /** With `REGIONS`: each region's entry as far as this flow got. */
+  regions: Record<string, RegionResult> | undefined;
+  /** Regions that failed for now: the event must be delivered again for them. */
+  regionsUnfinished: string[];
+  /** A create in another region had no answer: the claim stays, as for one at home. */
+  regionCreateInDoubt: boolean;
 }
 
 /** One record's flow: what every step is given. */
@@ -77,6 +93,9 @@ export function startFlow(input: RecordInput, deps: PublishDeps, rerun: Flow['re
     layerName: undefined,
     verified: undefined,
     deletedVersion: false,
+    regions: undefined,
+    regionsUnfinished: [],
+    regionCreateInDoubt: false,
   };
   return { ...flow, startedAt: now(flow), state };
 }
@@ -131,6 +150,7 @@ export function resultOf(flow: Flow, fields: ResultFields): PublishResult {
     ...(state.manifestInfo ? { manifest: state.manifestInfo } : {}),
     ...(version ? { layer: version.raw } : {}),
     ...(error ? { error: { code: error.code, message: error.message, retryable: error.retryable } } : {}),
+    ...(state.regions ? { regions: { ...state.regions } } : {}),
     event: eventInfo(flow),
     provenance: provenance(flow, version?.requestId),
     requestId: flow.deps.requestId,

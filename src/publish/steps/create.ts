@@ -1,4 +1,4 @@
-import { CreateLog, type ClaimRecord, type UploadLedger } from '../../audit/ledger';
+import { CreateLog, type ClaimRecord } from '../../audit/ledger';
 import { CodeChecksumMismatchError, TransientError } from '../../errors';
 import type { LayerVersion } from '../../fc/layers';
 import type { Manifest } from '../../manifest/manifest';
@@ -8,18 +8,34 @@ import type { PublishResult } from '../result';
 import { BUSY_POLL_MS, canWait, now, resultOf, retrying, type Flow } from './context';
 import type { HeldClaim } from './claim';
 import { BusyError, CreateInDoubtError } from './errors';
-import { findExisting } from './existing';
+import { findExisting, type Decided, type LayerTarget } from './existing';
+import { inRegion } from './region-entry';
 import { verify } from './verify';
 
-/** Steps 4 to 7 under a held claim: the zip verified, then an existing version or a new one. */
+/** Steps 4 to 7 under a held claim, in the home region: the zip verified, then an existing version or a new one. */
 export async function publish(flow: Flow, zip: ObjectHead, manifest: Manifest, held: HeldClaim): Promise<PublishResult> {
-  const { ledger, record: claim } = held;
   const verified = await verify(flow, zip, manifest);
+  return resultOf(flow, await publishTo(flow, homeTarget(flow, held), manifest, verified.crc64, held.record));
+}
+
+/** The home region: FC builds the version from the zip where it was uploaded. */
+export function homeTarget(flow: Flow, held: HeldClaim): LayerTarget {
   const { deps, input } = flow;
-  const creates = new CreateLog(deps.store, deps.auditPrefix, deps.store.bucket, input.keys.zip);
+  return {
+    region: undefined,
+    layers: deps.layers,
+    code: { bucket: deps.store.bucket, key: input.keys.zip },
+    ledger: held.ledger,
+    creates: new CreateLog(deps.store, deps.auditPrefix, deps.store.bucket, input.keys.zip),
+  };
+}
+
+/** Steps 5 to 7 in one region, for code whose CRC-64 is verified: an existing version or a new one. */
+export async function publishTo(flow: Flow, target: LayerTarget, manifest: Manifest, crc64: string, claim: ClaimRecord): Promise<Decided> {
+  const { ledger, creates, code, region } = target;
   for (;;) {
-    const earliest = await retrying(flow, 'intents', () => ledger.earliestIntent(claim.attempt));
-    const existing = await findExisting(flow, manifest, verified.crc64, earliest);
+    const earliest = await retrying(flow, 'intents', () => ledger.earliestIntent(claim.attempt, region));
+    const existing = await findExisting(flow, target, manifest, crc64, earliest);
     // An earlier attempt's version: this upload's, whatever else is pending.
     if ('status' in existing && existing.status === 'published') return existing;
     // A create of this key without an answer may still land, from this upload or an older one
@@ -27,13 +43,13 @@ export async function publish(flow: Flow, zip: ObjectHead, manifest: Manifest, h
     // land (then adopted or unchanged) or for its time to pass.
     const pending = await retrying(flow, 'creates', () => creates.inDoubt(now(flow)));
     if (pending === undefined) {
-      return 'status' in existing ? existing : createVersion(flow, manifest, verified.crc64, existing.newestVersion, ledger, claim, creates);
+      return 'status' in existing ? existing : createVersion(flow, target, manifest, crc64, existing.newestVersion, claim);
     }
-    flow.log.info('create.in-doubt', { holder: pending.requestId, attempt: pending.attempt, remainingMs: Math.round(pending.remainingMs) });
+    flow.log.info('create.in-doubt', { region, holder: pending.requestId, attempt: pending.attempt, remainingMs: Math.round(pending.remainingMs) });
     const waitMs = Math.min(BUSY_POLL_MS, pending.remainingMs);
     if (!canWait(flow, waitMs)) {
       throw new BusyError(
-        `an earlier CreateLayerVersion of ${input.keys.zip} (request ${pending.requestId}) had no answer; ` +
+        `${inRegion(region)}an earlier CreateLayerVersion of ${code.key} (request ${pending.requestId}) had no answer; ` +
           `its version may still appear for ${Math.ceil(pending.remainingMs / 1000)} s`,
       );
     }
@@ -44,44 +60,51 @@ export async function publish(flow: Flow, zip: ObjectHead, manifest: Manifest, h
 /** Steps 6 and 7 under this attempt's intent. */
 async function createVersion(
   flow: Flow,
+  target: LayerTarget,
   manifest: Manifest,
   crc64: string,
   newestBefore: number,
-  ledger: UploadLedger,
   claim: ClaimRecord,
-  creates: CreateLog,
-): Promise<PublishResult> {
-  await retrying(flow, 'intent', () => ledger.recordIntent(claim, newestBefore));
-  await retrying(flow, 'intent', () => creates.record(claim));
-  let created: LayerVersion | PublishResult;
+): Promise<Decided> {
+  const { region } = target;
+  await retrying(flow, 'intent', () => target.ledger.recordIntent(claim, newestBefore, region));
+  await retrying(flow, 'intent', () => target.creates.record(claim));
+  let created: LayerVersion | Decided;
   try {
-    created = await create(flow, manifest, crc64, newestBefore);
+    created = await create(flow, target, manifest, crc64, newestBefore);
   } catch (error) {
     if (!(error instanceof CreateInDoubtError)) throw error;
-    created = await awaitLanding(flow, manifest, crc64, newestBefore, error);
+    created = await awaitLanding(flow, target, manifest, crc64, newestBefore, error);
   }
   if ('status' in created) return created;
   if (created.codeChecksum !== crc64) {
     // FC read other bytes than ours: the zip was replaced after we read it. A newer upload may
     // have taken this version as `unchanged` meanwhile; once it is gone, that upload's result is
     // written again (writeResult), so no result names it (CONTRACT §7).
-    await retrying(flow, 'delete', () => flow.deps.layers().delete(manifest.layerName, created.version));
+    await retrying(flow, 'delete', () => target.layers().delete(manifest.layerName, created.version));
     flow.state.deletedVersion = true;
     throw new CodeChecksumMismatchError(
-      `Function Compute reports codeChecksum ${created.codeChecksum || '(none)'} for ${manifest.layerName} version ${created.version}, ` +
+      `${inRegion(region)}Function Compute reports codeChecksum ${created.codeChecksum || '(none)'} for ${manifest.layerName} version ${created.version}, ` +
         `but the zip read from OSS has CRC-64 ${crc64}; the version was deleted. Upload the zip again`,
-      { context: { layerName: manifest.layerName, version: created.version, codeChecksum: created.codeChecksum, crc64 } },
+      { context: { layerName: manifest.layerName, version: created.version, codeChecksum: created.codeChecksum, crc64, region } },
     );
   }
-  flow.log.info('layer.created', { layerName: manifest.layerName, version: created.version });
-  return resultOf(flow, { status: 'published', version: created });
+  flow.log.info('layer.created', { layerName: manifest.layerName, version: created.version, region });
+  return { status: 'published', version: created };
 }
 
 /** A create without an answer: its version, if FC makes one, is adopted; no second create. */
-async function awaitLanding(flow: Flow, manifest: Manifest, crc64: string, newestBefore: number, unknown: CreateInDoubtError): Promise<PublishResult> {
+async function awaitLanding(
+  flow: Flow,
+  target: LayerTarget,
+  manifest: Manifest,
+  crc64: string,
+  newestBefore: number,
+  unknown: CreateInDoubtError,
+): Promise<Decided> {
   while (canWait(flow, BUSY_POLL_MS)) {
     await sleep(BUSY_POLL_MS);
-    const existing = await findExisting(flow, manifest, crc64, newestBefore);
+    const existing = await findExisting(flow, target, manifest, crc64, newestBefore);
     if ('status' in existing) return existing;
   }
   throw unknown;
@@ -92,18 +115,18 @@ async function awaitLanding(flow: Flow, manifest: Manifest, crc64: string, newes
  * are listed, and it is tried again. One without an answer may still make a version at any
  * moment, so it is never tried again here (CONTRACT §7).
  */
-async function create(flow: Flow, manifest: Manifest, crc64: string, newestBefore: number): Promise<LayerVersion | PublishResult> {
-  const { deadline, retry, store } = flow.deps;
+async function create(flow: Flow, target: LayerTarget, manifest: Manifest, crc64: string, newestBefore: number): Promise<LayerVersion | Decided> {
+  const { deadline, retry } = flow.deps;
   return withRetry(
     async (attempt) => {
       if (attempt > 1) {
-        const existing = await findExisting(flow, manifest, crc64, newestBefore);
+        const existing = await findExisting(flow, target, manifest, crc64, newestBefore);
         if ('status' in existing) return existing;
       }
-      const request = flow.deps.layers().create({
+      const request = target.layers().create({
         layerName: manifest.layerName,
-        ossBucketName: store.bucket,
-        ossObjectName: flow.input.keys.zip,
+        ossBucketName: target.code.bucket,
+        ossObjectName: target.code.key,
         description: manifest.description,
         compatibleRuntime: manifest.compatibleRuntime,
         checksum: crc64,
@@ -113,13 +136,15 @@ async function create(flow: Flow, manifest: Manifest, crc64: string, newestBefor
         return await deadline.within(request, retry.reserveMs, 'CreateLayerVersion');
       } catch (error) {
         if (error instanceof TransientError && typeof error.context.status !== 'number') {
-          throw new CreateInDoubtError(`CreateLayerVersion for ${manifest.layerName} got no answer: ${error.message}`, { cause: error });
+          throw new CreateInDoubtError(`${inRegion(target.region)}CreateLayerVersion for ${manifest.layerName} got no answer: ${error.message}`, {
+            cause: error,
+          });
         }
         throw error;
       }
     },
     deadline,
     retry,
-    (error, attempt, delayMs) => flow.log.warn('layer.create.retry', { attempt, delayMs, error }),
+    (error, attempt, delayMs) => flow.log.warn('layer.create.retry', { region: target.region, attempt, delayMs, error }),
   );
 }

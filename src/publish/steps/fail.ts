@@ -1,14 +1,17 @@
 import { writeAuditRecord } from '../../audit/records';
-import { PreconditionFailedError, PublisherError, TransientError, type InvalidInputError } from '../../errors';
+import { ConfigError, PreconditionFailedError, PublisherError, TransientError, type InvalidInputError } from '../../errors';
 import type { SummaryEntry } from '../result';
 import { summaryOf } from '../result';
 import { eventInfo, now, provenance, resultOf, retrying, type Flow } from './context';
 import { releaseClaim, type HeldClaim } from './claim';
 import { BusyError, CreateInDoubtError, ResultUnwritableError, RetryableRecordError } from './errors';
 import { audit, writeResult } from './result';
+import { unfinishedFailure } from './regions';
 
 /** A step threw: a `failed` result, a `stale` one, or a rejection that has FC deliver the event again. */
 export async function fail(flow: Flow, error: unknown, claim: HeldClaim | undefined): Promise<SummaryEntry> {
+  // Its result is written already.
+  if (error instanceof RetryableRecordError) throw error;
   if (error instanceof PreconditionFailedError) {
     // The zip was replaced while we read it: a newer upload, whose own event publishes it.
     if (claim) await releaseClaim(flow, claim, 'replaced while read');
@@ -25,9 +28,12 @@ export async function fail(flow: Flow, error: unknown, claim: HeldClaim | undefi
   // A failure made no version (a mismatched one is deleted), so the next delivery may try afresh:
   // an operator who fixes a role or a quota can replay the event without uploading again. A create
   // with no answer may still make one: that claim stays, and its intent tells who comes next.
-  if (claim && !(failure instanceof CreateInDoubtError)) await releaseClaim(flow, claim, flow.deps.logger.redact(failure.message));
+  const inDoubt = failure instanceof CreateInDoubtError || flow.state.regionCreateInDoubt;
+  if (claim && !inDoubt) await releaseClaim(flow, claim, flow.deps.logger.redact(failure.message));
   const entry = await writeResult(flow, result, claim?.record.uploadId);
   if (failure.retryable) throw new RetryableRecordError(entry, failure);
+  // The home region failed for good, but another region only for now: deliver again for it.
+  if (flow.state.regionsUnfinished.length > 0) throw new RetryableRecordError(entry, unfinishedFailure(flow));
   return entry;
 }
 
@@ -78,6 +84,8 @@ export async function reportInvalid(flow: Flow, error: InvalidInputError): Promi
 }
 
 function unexpected(error: unknown): PublisherError {
+  // A setting this record needs is wrong (REGIONS naming the home region): fixed, a delivery passes.
+  if (error instanceof ConfigError) return new TransientError(`configuration: ${error.message}`, { cause: error });
   // A bug or an unforeseen SDK failure: say so, and let the platform deliver the event again.
   return new TransientError(`unexpected failure: ${error instanceof Error ? error.message : String(error)}`, {
     cause: error,

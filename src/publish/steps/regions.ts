@@ -1,0 +1,167 @@
+import { CreateLog } from '../../audit/ledger';
+import { writeAuditRecord } from '../../audit/records';
+import type { RegionTarget } from '../../config';
+import { PreconditionFailedError, TransientError } from '../../errors';
+import type { Manifest } from '../../manifest/manifest';
+import type { ObjectHead } from '../../oss/store';
+import { copyToRegion, type StagedCopy } from '../../regions/copy';
+import { selectRegionTargets } from '../../regions/targets';
+import { putLayerAcl } from '../acl';
+import type { PublishResult, RegionResult, SummaryEntry } from '../result';
+import type { VerifiedZip } from '../verify-zip';
+import { now, resultOf, retrying, retryingIn, type Flow } from './context';
+import { releaseClaim, type HeldClaim } from './claim';
+import { homeTarget, publishTo } from './create';
+import { CreateInDoubtError, RetryableRecordError } from './errors';
+import type { LayerTarget } from './existing';
+import { entryOf, failedEntry } from './region-entry';
+import { writeResult } from './result';
+import { verify } from './verify';
+
+/**
+ * The other regions this upload goes to (issue 13): `REGIONS`, narrowed by the manifest's
+ * `regions`. Undefined when `REGIONS` is not set: then the result has no `regions` map at all.
+ */
+export function regionsOf(flow: Flow, manifest: Manifest): RegionTarget[] | undefined {
+  const regions = flow.deps.regions;
+  if (regions === undefined || regions.configured.length === 0) return undefined;
+  return selectRegionTargets(regions.configured, regions.home, manifest.regions, flow.input.keys.manifest);
+}
+
+/**
+ * Steps 4 to 7 in every region at once: the zip is verified at home while it is copied to each
+ * other region; each region creates only once the verification passed. A region failing does not
+ * stop the others; the home region's fields stay the result's own (CONTRACT §6), and `regions`
+ * says where each version is. Throws what the home region threw, once every region is settled.
+ */
+export async function publishEverywhere(
+  flow: Flow,
+  zip: ObjectHead,
+  manifest: Manifest,
+  held: HeldClaim,
+  targets: readonly RegionTarget[],
+): Promise<PublishResult> {
+  const home = flow.deps.regions!.home;
+  const verifying = verify(flow, zip, manifest);
+  const homeDecided = verifying.then((verified) => publishTo(flow, homeTarget(flow, held), manifest, verified.crc64, held.record));
+  const others = targets.map((target) => publishInRegion(flow, target, zip, manifest, verifying, held));
+  const [homeOutcome, ...otherOutcomes] = await Promise.allSettled([homeDecided, ...others]);
+  // A zip that failed its checks, or was replaced, is published nowhere: one error says why.
+  const unpublishable = otherOutcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+  if (unpublishable !== undefined) throw unpublishable.reason;
+  const entries = Object.fromEntries(
+    targets.map((target, index) => [target.region, (otherOutcomes[index] as PromiseFulfilledResult<RegionResult>).value]),
+  );
+  if (homeOutcome.status === 'rejected') {
+    flow.state.regions = { [home]: failedEntry(homeOutcome.reason, undefined, { home: true }), ...entries };
+    throw homeOutcome.reason;
+  }
+  flow.state.regions = { [home]: entryOf(homeOutcome.value, { home: true }), ...entries };
+  return resultOf(flow, homeOutcome.value);
+}
+
+/**
+ * One other region: settled before (its entry stands), or copied, decided and settled now. Resolves
+ * with the region's entry, failed ones included; rejects only when the zip is not publishable at all.
+ */
+async function publishInRegion(
+  flow: Flow,
+  target: RegionTarget,
+  zip: ObjectHead,
+  manifest: Manifest,
+  verifying: Promise<VerifiedZip>,
+  held: HeldClaim,
+): Promise<RegionResult> {
+  const { region } = target;
+  const { ledger } = held;
+  const settled = await retrying(flow, 'region.outcome', () => ledger.regionOutcome(region));
+  if (settled !== undefined) {
+    flow.log.info('region.already-settled', { region, status: settled.status, version: settled.version });
+    return settled;
+  }
+  let staged: StagedCopy | undefined;
+  let entry: RegionResult;
+  try {
+    const clients = flow.deps.regions!.connect(target);
+    // OSS's CRC-64 lets the copy start while the zip is verified; the create waits for the verdict.
+    const crc64 = zip.crc64 ?? (await verifying).crc64;
+    staged = await copyToRegion(
+      { store: flow.deps.store, key: flow.input.keys.zip, head: zip, crc64 },
+      { region, store: clients.store },
+      { uploadId: ledger.uploadId, auditPrefix: flow.deps.auditPrefix, retry: (operation) => retrying(flow, `copy.${region}`, operation) },
+    );
+    flow.log.info('region.staged', { region, bucket: staged.bucket, key: staged.key, reused: staged.reused, parts: staged.parts });
+    const verified = await verifying;
+    const layerTarget: LayerTarget = {
+      region,
+      layers: clients.layers,
+      code: { bucket: staged.bucket, key: staged.key },
+      ledger,
+      creates: new CreateLog(flow.deps.store, flow.deps.auditPrefix, staged.bucket, staged.key),
+    };
+    const decided = await publishTo(flow, layerTarget, manifest, verified.crc64, held.record);
+    const acl = manifest.public === undefined ? undefined : await putLayerAcl(manifest.layerName, manifest.public, aclDeps(flow, clients.layers));
+    entry = entryOf(decided, { staged, acl });
+  } catch (error) {
+    if (error instanceof PreconditionFailedError || (await failsToVerify(verifying))) throw error;
+    entry = failedEntry(error, region, { staged });
+    if (entry.error!.retryable) {
+      // Not settled: the next delivery resumes this region, and only this one.
+      flow.log.warn('region.unfinished', { region, error });
+      flow.state.regionsUnfinished.push(region);
+      if (error instanceof CreateInDoubtError) flow.state.regionCreateInDoubt = true;
+      return entry;
+    }
+    flow.log.error('region.failed', { region, error });
+  }
+  const final = await retrying(flow, 'region.settle', () => ledger.settleRegion(region, entry));
+  await auditRegion(flow, held, region, final);
+  return final;
+}
+
+async function failsToVerify(verifying: Promise<VerifiedZip>): Promise<boolean> {
+  return verifying.then(
+    () => false,
+    () => true,
+  );
+}
+
+function aclDeps(flow: Flow, layers: LayerTarget['layers']) {
+  return { layers, retrying: retryingIn(flow), log: flow.log };
+}
+
+/** One audit record per region settled, naming it: the trail says where each version went. */
+async function auditRegion(flow: Flow, held: HeldClaim, region: string, entry: RegionResult): Promise<void> {
+  const record = {
+    region,
+    uploadId: held.ledger.uploadId,
+    ...entry,
+    layerName: flow.state.layerName,
+    source: { ...flow.state.source },
+    event: { name: flow.input.eventName, key: flow.input.eventKey },
+    requestId: flow.deps.requestId,
+    finishedAt: now(flow).toISOString(),
+  };
+  await retrying(flow, 'audit.write', () => writeAuditRecord(flow.deps.store, flow.deps.auditPrefix, 'region', flow.deps.logger.redact(record))).catch(
+    (error: unknown) => flow.log.warn('audit.write.failed', { error }),
+  );
+}
+
+/**
+ * Some region failed for now: the result says how far every region got, nothing is settled, and the
+ * handler rejects so Function Compute delivers the event again. That delivery claims the upload
+ * anew and works only on the regions still missing (the others' outcomes stand, the home version is
+ * adopted). A create without an answer keeps the claim, as at home (CONTRACT §7).
+ */
+export async function unfinishedRegions(flow: Flow, held: HeldClaim, result: PublishResult, uploadId: string): Promise<SummaryEntry> {
+  const pending = unfinishedFailure(flow);
+  if (!flow.state.regionCreateInDoubt) await releaseClaim(flow, held, flow.deps.logger.redact(pending.message));
+  const entry = await writeResult(flow, result, uploadId);
+  throw new RetryableRecordError(entry, pending);
+}
+
+/** What must be delivered again for, naming each unfinished region and why. */
+export function unfinishedFailure(flow: Flow): TransientError {
+  const reasons = flow.state.regionsUnfinished.map((region) => flow.state.regions?.[region]?.error?.message ?? `${region}: not finished`);
+  return new TransientError(`not yet published in ${flow.state.regionsUnfinished.join(', ')}: ${reasons.join('; ')}`);
+}

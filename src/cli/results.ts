@@ -1,23 +1,12 @@
 import type OSS from 'ali-oss';
 import { loadConfig } from '../config';
 import { RESULT_SUFFIX } from '../keys';
-import type { PublishResult } from '../publish/result';
+import { type PublishResult, type RegionResult, failedRegions } from '../publish/result';
 import { formatTable } from '../local/format';
 import { ossFailure } from './failures';
 import { readResult } from './publish';
 
-/** One region's entry of a result's `regions` map (docs/regions.md): home included, marked `home`. */
-export interface RegionOutcome {
-  status: 'published' | 'unchanged' | 'failed';
-  home?: true;
-  version?: number;
-  arn?: string;
-  codeChecksum?: string;
-  staged?: { bucket: string; key: string; reused: boolean };
-  error?: { code: string; message: string; retryable: boolean };
-}
-
-export type RegionOutcomes = Record<string, RegionOutcome>;
+export type RegionOutcomes = Record<string, RegionResult>;
 
 export interface ResultRow {
   kind: 'result' | 'audit';
@@ -54,7 +43,7 @@ export async function listResults(client: OSS, prefix: string, auditLimit: numbe
 }
 
 function rowOf(kind: ResultRow['kind'], key: string, result: PublishResult): ResultRow {
-  const regions = regionsOf(result);
+  const { regions } = result;
   return {
     ...(regions === undefined ? {} : { regions }),
     kind,
@@ -118,25 +107,12 @@ export function regionsTable(groups: readonly { label: string; regions: RegionOu
   return `Regions:\n${formatTable(['layer', 'region', 'status', 'version', 'arn', 'error'], rows)}`;
 }
 
-function homeFirst(regions: RegionOutcomes): [string, RegionOutcome][] {
+function homeFirst(regions: RegionOutcomes): [string, RegionResult][] {
   const entries = Object.entries(regions);
   return [...entries.filter(([, outcome]) => outcome.home), ...entries.filter(([, outcome]) => !outcome.home)];
 }
 
-/** A result's `regions` map, when the publisher was configured with REGIONS. */
-export function regionsOf(result: PublishResult): RegionOutcomes | undefined {
-  // Until src/publish/result.ts declares it, the map is read as the result JSON carries it.
-  return (result as PublishResult & { regions?: RegionOutcomes }).regions;
-}
-
-/** The regions whose entry says failed, in the map's order. */
-export function failedRegions(regions: RegionOutcomes | undefined): string[] {
-  return Object.entries(regions ?? {})
-    .filter(([, outcome]) => outcome.status === 'failed')
-    .map(([region]) => region);
-}
-
 /** `results` exits 1 when a layer's result failed, or any of its regions did. */
 export function anyResultFailed(rows: readonly ResultRow[]): boolean {
-  return rows.some((row) => row.kind === 'result' && (row.status === 'failed' || failedRegions(row.regions).length > 0));
+  return rows.some((row) => row.kind === 'result' && (row.status === 'failed' || failedRegions(row).length > 0));
 }

@@ -1,5 +1,6 @@
 import type { ParseArgsConfig } from 'node:util';
 import { ConfigError } from '../errors';
+import { failedRegions } from '../publish/result';
 import { checkBucketName, didYouMean, parseFlags } from './args';
 import { auditCommand } from './audit';
 import { checkLayer, describeCheck, manifestPathFor } from './check';
@@ -7,7 +8,7 @@ import { CliError, type CliIo, EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT, EXIT_USAGE } 
 import { ossClient } from './oss';
 import { publishLayer } from './publish';
 import { reportCommand } from './report';
-import { anyResultFailed, failedRegions, listResults, regionsOf, regionsTable, resultsTable } from './results';
+import { anyResultFailed, listResults, regionsTable, resultsTable } from './results';
 import { verifyCommand } from './verify';
 import { VERSION } from './version';
 
@@ -92,11 +93,11 @@ failed (in any region), 3 when no result came in time.
         return EXIT_TIMEOUT;
       }
       const { result } = outcome;
-      const regions = regionsOf(result);
+      const { regions } = result;
       const table = json || regions === undefined ? '' : `\n${regionsTable([{ label: result.layerName ?? outcome.keys.result, regions }])}\n`;
       io.out(`${json ? JSON.stringify(result) : JSON.stringify(result, null, 2)}\n${table}`);
       const homeDone = result.status === 'published' || result.status === 'unchanged';
-      return homeDone && failedRegions(regions).length === 0 ? EXIT_OK : EXIT_FAILED;
+      return homeDone && failedRegions(result).length === 0 ? EXIT_OK : EXIT_FAILED;
     },
   },
   results: {

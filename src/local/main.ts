@@ -10,6 +10,7 @@ import { CliError, EXIT_FAILED, EXIT_OK, EXIT_PORT_IN_USE, EXIT_USAGE } from '..
 import { pipeWriter } from '../cli/stdio';
 import { loadConfig } from '../config';
 import { ConfigError } from '../errors';
+import { failedRegions } from '../publish/result';
 import { DEFAULT_BUCKET, DEFAULT_DATA_DIR, DEFAULT_OSS_PORT, LOCAL_CREDENTIALS, LOCAL_REGION } from './account';
 import { EXAMPLE_ZIP_KEY } from './example';
 import { type HandledEvent, handledEvents, isFailure, jsonLine, stackDescriber, stillFailed, stillFailedTable, summaryTable } from './report';
@@ -177,7 +178,10 @@ async function unusableFolder(dir: string): Promise<string | undefined> {
  */
 function printOnceReport(print: (line: string) => void, handled: readonly HandledEvent[], failed: readonly FailedLayer[], json: boolean): void {
   if (json) {
-    for (const { keys, result } of failed) print(JSON.stringify({ source: 'local', kind: 'still-failed', key: keys.result, layerName: result.layerName, error: result.error }));
+    for (const { keys, result } of failed) {
+      const regionsFailed = failedRegions(result);
+      print(JSON.stringify({ source: 'local', kind: 'still-failed', key: keys.result, layerName: result.layerName, error: result.error, ...(regionsFailed.length > 0 ? { regionsFailed } : {}) }));
+    }
     return;
   }
   if (handled.length > 0) print(`\n${summaryTable(handled)}`);

@@ -15,7 +15,7 @@ import {
   serve,
 } from '../emulator';
 import { type LayerKeys, RESULT_SUFFIX, classifyKey, layerKeys } from '../keys';
-import type { PublishResult } from '../publish/result';
+import { type PublishResult, failedRegions } from '../publish/result';
 import { LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL_REGION } from './account';
 import { putExampleLayer } from './example';
 import { HandlerInvoker, type InvocationOutcome } from './invoker';
@@ -64,7 +64,7 @@ export interface LocalStack {
   watch(): Promise<void>;
   /** Resolves once every delivered event has been handled (including those delivered meanwhile). */
   idle(): Promise<void>;
-  /** Layers whose result in the bucket says `failed`, whenever it was written. */
+  /** Layers whose result in the bucket says `failed`, in the home region or another, whenever it was written. */
   failedResults(): Promise<FailedLayer[]>;
   close(): Promise<void>;
 }
@@ -262,7 +262,7 @@ class Stack {
     for (const key of await this.backend.fileKeys(this.options.bucket)) {
       if (!key.endsWith(RESULT_SUFFIX) || key.startsWith(this.auditPrefix)) continue;
       const result = await this.readResult(key);
-      if (result?.status === 'failed') failed.push({ keys: layerKeysOf(key), result });
+      if (result !== undefined && (result.status === 'failed' || failedRegions(result).length > 0)) failed.push({ keys: layerKeysOf(key), result });
     }
     return failed;
   }

@@ -9,11 +9,12 @@ import { CliError } from '../../src/cli/io';
 import { loadConfig } from '../../src/config';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../src/local/account';
 import { checkNoRegionVariables, parseRegionsFlag, planRegions, regionVariables } from '../../src/local/regions';
-import { type LocalRegion, PortInUseError, startLocalStack } from '../../src/local/stack';
+import { runCli } from '../../src/cli/run';
+import { type LocalRegion, type LocalStack, PortInUseError, startLocalStack } from '../../src/local/stack';
 import { independentCrc64 } from '../support/independent';
 import { ensureBundles, HANDLER_BUNDLE, HOST_SCRIPT } from './bundles';
 import { createLayerVersionFromOss, listLayerVersions } from './lifecycle-sdk';
-import { LOCAL_BUCKET as BUCKET, npmStart, readJson, useLocalStacks } from './stack-harness';
+import { LOCAL_BUCKET as BUCKET, npmStart, readJson, settledResult, useLocalStacks } from './stack-harness';
 
 const home = { bucket: BUCKET, dataDir: '/data', ossPort: 9000 };
 const stacks = useLocalStacks();
@@ -175,4 +176,88 @@ describe('npm start --regions: the stack, its ports and mistakes', () => {
       expect(err.endsWith(' (see npm start -- --help)\n') && err.indexOf('\n') === err.length - 1, err).toBe(true);
     }
   });
+});
+
+describe('npm start --regions: one upload, every region', () => {
+  beforeAll(ensureBundles, 120_000);
+
+  const homeClient = (stack: LocalStack): OSS =>
+    new OSS({ endpoint: stack.ossUrl, bucket: BUCKET, region: `oss-${LOCAL_REGION}`, ...LOCAL_CREDENTIALS, authorizationV4: true } as OSS.Options);
+
+  /** Uploads a layer with ali-oss V4 as a user would, manifest then zip, and waits for its result. */
+  async function upload(stack: LocalStack, layerName: string, zip: Buffer) {
+    const client = homeClient(stack);
+    await client.put(`layers/${layerName}.layer.json`, Buffer.from(JSON.stringify({ layerName, compatibleRuntime: ['nodejs20'] })));
+    await client.put(`layers/${layerName}.zip`, zip);
+    await stack.idle();
+    return settledResult(join(stack.bucketFolder, 'layers', `${layerName}.result.json`));
+  }
+
+  async function cli(...argv: string[]): Promise<{ code: number; out: string }> {
+    let out = '';
+    const code = await runCli(argv, { out: (text) => void (out += text), err: (text) => void (out += text), env: {}, interactive: false });
+    return { code, out };
+  }
+
+  it('publishes one version in each of the three regions, all with the zip’s CRC-64; results shows the three', async () => {
+    const { stack } = await stacks.start(undefined, 200, ['cn-shanghai', 'cn-beijing']);
+    await stack.idle();
+    const zip = Buffer.from(zipSync({ 'nodejs/node_modules/geo/index.js': Buffer.from('module.exports = "every region"') }));
+    const crc = independentCrc64(zip);
+    const result = await upload(stack, 'geo', zip);
+
+    expect(result).toMatchObject({ status: 'published', version: 1, source: { crc64: crc } });
+    expect(Object.keys(result.regions ?? {}).sort()).toEqual(['cn-beijing', 'cn-hangzhou', 'cn-shanghai']);
+    expect(result.regions?.[LOCAL_REGION]).toMatchObject({ status: 'published', home: true, version: 1, codeChecksum: crc });
+    for (const region of stack.regions) {
+      const entry = result.regions?.[region.region];
+      expect(entry, region.region).toMatchObject({ status: 'published', version: 1, codeChecksum: crc, staged: { bucket: region.bucket, reused: false } });
+      expect(entry?.home).toBeUndefined();
+      // The staged copy lies in that region's own bucket, with the zip's bytes.
+      const staged = await regionClient(region).head(entry!.staged!.key);
+      expect((staged.res.headers as Record<string, string>)['x-oss-hash-crc64ecma']).toBe(crc);
+    }
+    // Each region's FC, asked with the official SDK, holds exactly one version, of these bytes.
+    for (const [fcUrl, region] of [[stack.fcUrl, LOCAL_REGION], ...stack.regions.map((r) => [r.fcUrl, r.region])] as [string, string][]) {
+      expect(await listLayerVersions(fcUrl, region, 'geo'), region).toEqual([{ version: 1, codeChecksum: crc }]);
+    }
+
+    const shown = await cli('results', '--bucket', BUCKET, '--endpoint', stack.ossUrl, '--prefix', 'layers/geo');
+    expect(shown.code).toBe(0);
+    expect(shown.out).toMatch(/^geo +cn-hangzhou \(home\) +published +1 /m);
+    expect(shown.out).toMatch(/^ +cn-shanghai +published +1 /m);
+    expect(shown.out).toMatch(/^ +cn-beijing +published +1 /m);
+  }, 120_000);
+
+  it('one region refusing for good: the others published, the result and --once say which region failed and why', async () => {
+    const run = await stacks.start(undefined, 200, ['cn-shanghai', 'cn-beijing']);
+    const { stack } = run;
+    await stack.idle();
+    const beijing = stack.regions[1]!;
+    beijing.fc.faults.inject({ match: (target) => target.action === 'CreateLayerVersion', status: 400, code: 'LayerQuotaExceeded', message: 'the layer has too many versions', times: Infinity });
+    const zip = Buffer.from(zipSync({ 'nodejs/node_modules/quota/index.js': Buffer.from('module.exports = 1') }));
+    const result = await upload(stack, 'quota', zip);
+
+    expect(result.status).toBe('published');
+    expect(result.regions?.['cn-shanghai']).toMatchObject({ status: 'published', version: 1, codeChecksum: independentCrc64(zip) });
+    expect(result.regions?.['cn-beijing']).toMatchObject({
+      status: 'failed',
+      error: { code: 'FcRejected', retryable: false, message: expect.stringMatching(/^cn-beijing: .*LayerQuotaExceeded/) },
+    });
+    expect(await listLayerVersions(beijing.fcUrl, 'cn-beijing', 'quota')).toEqual([]);
+    const describedFailure = run.events.some((event) => event.kind === 'log' && JSON.parse(event.line).step === 'region.failed');
+    expect(describedFailure).toBe(true);
+
+    const shown = await cli('results', '--bucket', BUCKET, '--endpoint', stack.ossUrl, '--prefix', 'layers/quota');
+    expect(shown.code).toBe(1);
+    expect(shown.out).toMatch(/^ +cn-beijing +failed +- +- +FcRejected: cn-beijing: .*LayerQuotaExceeded/m);
+
+    // A later `npm start --once` on the same data still reports the layer as failed, naming the region.
+    const { dataDir } = run;
+    await stacks.release(run);
+    const again = await npmStart(['--once', '--port', '0', '--data', dataDir, '--regions', 'cn-shanghai,cn-beijing']);
+    expect(again.code).toBe(1);
+    expect(again.out).toMatch(/layers\/quota\.result\.json +quota +\S+ +FcRejected: cn-beijing: /);
+    await rm(dataDir, { recursive: true, force: true });
+  }, 120_000);
 });

@@ -20,7 +20,12 @@ export interface ResultRow {
   error: string | undefined;
   /** The result's map as written: `--json` passes it through; absent without REGIONS. */
   regions?: RegionOutcomes;
+  /** With REGIONS: the region a row is about (a result's, its home region). */
+  region?: string;
 }
+
+/** A result or audit record as read: the audit records of other regions (kind `region`) name theirs. */
+type StoredRecord = PublishResult & { region?: string };
 
 /**
  * The `<stem>.result.json` objects under the prefix, and the newest audit records about keys under
@@ -36,16 +41,18 @@ export async function listResults(client: OSS, prefix: string, auditLimit: numbe
     if (result) rows.push(rowOf('result', key, result));
   }
   for (const key of auditKeys) {
-    const record = await readResult(client, key);
+    const record: StoredRecord | undefined = await readResult(client, key);
     if (record?.source?.key?.startsWith(prefix)) rows.push(rowOf('audit', key, record));
   }
   return rows;
 }
 
-function rowOf(kind: ResultRow['kind'], key: string, result: PublishResult): ResultRow {
+function rowOf(kind: ResultRow['kind'], key: string, result: StoredRecord): ResultRow {
   const { regions } = result;
+  const region = result.region ?? Object.entries(regions ?? {}).find(([, entry]) => entry.home)?.[0];
   return {
     ...(regions === undefined ? {} : { regions }),
+    ...(region === undefined ? {} : { region }),
     kind,
     key,
     layerName: result.layerName,
@@ -80,10 +87,10 @@ const dash = (value: unknown): string => (value === undefined ? '-' : String(val
 
 export function resultsTable(rows: readonly ResultRow[]): string {
   if (rows.length === 0) return 'No results yet.';
-  const table = formatTable(
-    ['kind', 'layer', 'version', 'status', 'size', 'crc64', 'when', 'key'],
-    rows.map((r) => [r.kind, dash(r.layerName), dash(r.version), r.status, dash(r.size), dash(r.crc64), dash(r.when), r.key]),
-  );
+  // Only a publisher with REGIONS writes rows about a region: without it the table is as it was.
+  const byRegion = rows.some((row) => row.region !== undefined);
+  const cells = (r: ResultRow): string[] => [r.kind, dash(r.layerName), ...(byRegion ? [dash(r.region)] : []), dash(r.version), r.status, dash(r.size), dash(r.crc64), dash(r.when), r.key];
+  const table = formatTable(['kind', 'layer', ...(byRegion ? ['region'] : []), 'version', 'status', 'size', 'crc64', 'when', 'key'], rows.map(cells));
   const withRegions = rows.filter((row): row is ResultRow & { regions: RegionOutcomes } => row.kind === 'result' && row.regions !== undefined);
   if (withRegions.length === 0) return table;
   return `${table}\n\n${regionsTable(withRegions.map((row) => ({ label: row.layerName ?? row.key, regions: row.regions })))}`;

@@ -92,6 +92,18 @@ describe('results: the regions of each result', () => {
     const table = resultsTable([row({}), row({ kind: 'audit', key: '_audit/records/x.json' })]);
     expect(table).not.toContain('Regions');
     expect(table.split('\n')).toHaveLength(4);
+    expect(table.split('\n')[0]).toMatch(/^kind +layer +version +status /);
+  });
+
+  it('adds a region column when rows are about regions: a result’s home region, an audit record’s own', () => {
+    const table = resultsTable([
+      row({ regions: partialRegions('pillow'), region: 'cn-hangzhou' }),
+      row({ kind: 'audit', key: '_audit/records/a.json', version: 7, region: 'cn-shanghai' }),
+    ]);
+    const [header, , home, shanghai] = table.split('\n');
+    expect(header).toMatch(/^kind +layer +region +version +status /);
+    expect(home).toMatch(/^result +pillow +cn-hangzhou +3 +published /);
+    expect(shanghai).toMatch(/^audit +pillow +cn-shanghai +7 +published /);
   });
 });
 
@@ -139,7 +151,7 @@ describe('results and publish against OSS: the regions as the publisher wrote th
     expect(regionLines(shown.out)[2]).toEqual(['cn-beijing', 'failed', '-', '-', 'FcRejected: cn-beijing: FC LayerQuotaExceeded: too many versions']);
     const json = await run('results', '--bucket', BUCKET, '--endpoint', oss.url, '--json');
     const rows = JSON.parse(json.out) as ResultRow[];
-    expect(rows.find((r) => r.layerName === 'pillow')?.regions).toEqual(regions);
+    expect(rows.find((r) => r.layerName === 'pillow')).toMatchObject({ region: 'cn-hangzhou', regions });
     expect(rows.find((r) => r.layerName === 'plain')).not.toHaveProperty('regions');
 
     await emulator.putObject(BUCKET, 'layers/pillow.result.json', Buffer.from(JSON.stringify(result('pillow', 'r3', { ...regions, 'cn-beijing': { status: 'published', version: 1, arn: arn('cn-beijing', 'pillow', 1), codeChecksum: CRC } }))));

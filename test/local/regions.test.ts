@@ -227,6 +227,8 @@ describe('npm start --regions: one upload, every region', () => {
     expect(shown.out).toMatch(/^geo +cn-hangzhou \(home\) +published +1 /m);
     expect(shown.out).toMatch(/^ +cn-shanghai +published +1 /m);
     expect(shown.out).toMatch(/^ +cn-beijing +published +1 /m);
+    // The audit trail has a record per region, each naming its region.
+    for (const region of ['cn-shanghai', 'cn-beijing']) expect(shown.out).toMatch(new RegExp(`^audit +geo +${region} +1 +published `, 'm'));
   }, 120_000);
 
   it('one region refusing for good: the others published, the result and --once say which region failed and why', async () => {

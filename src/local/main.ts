@@ -113,7 +113,8 @@ async function main(argv: string[]): Promise<number> {
   const describe = stackDescriber();
   const handled: HandledEvent[] = [];
   const onEvent = (event: StackEvent): void => {
-    if (event.kind === 'outcome') handled.push(...handledEvents(event.record, event.outcome, event.ms));
+    // An outcome to be delivered again is not the event's last word: its redelivery's is.
+    if (event.kind === 'outcome' && event.redeliveryInMs === undefined) handled.push(...handledEvents(event.record, event.outcome, event.ms));
     const line = options.json ? jsonLine(event) : describe(event);
     if (line !== undefined) print(line);
   };

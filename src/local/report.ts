@@ -123,8 +123,8 @@ function describeEntry(entry: LogEntry): string | undefined {
     case 'region.failed':
     case 'region.unfinished': {
       const error = entry.error as { code?: string; message?: string } | undefined;
-      const next = entry.step === 'region.unfinished' ? ' (for now: the handler rejects, and a redelivery retries this region)' : '';
-      return `  ${field('region')} failed: ${error?.code ?? ''} ${error?.message ?? ''}`.trimEnd() + next;
+      const next = entry.step === 'region.unfinished' ? ' (for now: the handler rejects, and the redelivery retries this region)' : '';
+      return `  ${field('region')} failed: ${[error?.code, error?.message].filter(Boolean).join(' ')}${next}`;
     }
     case 'upload.already-settled':
       return `  already handled (${field('status')})`;
@@ -163,14 +163,16 @@ function describeStackEvent(event: StackEvent, said: Set<string>): string | unde
       return `First start: put the example layer in the bucket (${event.keys.join(', ')})`;
     case 'invoke': {
       const { key, size } = event.record.oss.object;
-      return `> ${key} (${formatBytes(size)}, ${event.record.eventName}, ${ORIGINS[event.origin]})`;
+      const again = event.attempt === 1 ? '' : `, delivered again: attempt ${event.attempt}`;
+      return `> ${key} (${formatBytes(size)}, ${event.record.eventName}, ${ORIGINS[event.origin]}${again})`;
     }
     case 'log':
       return describeLogLine(event.line, said);
     case 'outcome':
-      return event.outcome.kind === 'rejected'
+      if (event.outcome.kind !== 'rejected') return `  done in ${event.ms} ms`;
+      return event.redeliveryInMs === undefined
         ? `  handler rejected: ${event.outcome.message}`
-        : `  done in ${event.ms} ms`;
+        : `  handler rejected: ${event.outcome.message}; delivered again in ${event.redeliveryInMs} ms, as Function Compute does`;
     case 'watch-error':
       return `watching failed: ${event.message}`;
   }
@@ -181,10 +183,12 @@ const ORIGINS = { upload: 'uploaded to the endpoint', folder: 'copied into the f
 /** `--json`: the handler's own lines as they are, and the stack's events as JSON lines beside them. */
 export function jsonLine(event: StackEvent): string {
   if (event.kind === 'log') return event.line;
-  if (event.kind === 'invoke') return JSON.stringify({ source: 'local', kind: 'invoke', key: event.record.oss.object.key, eventName: event.record.eventName, origin: event.origin });
+  if (event.kind === 'invoke') {
+    return JSON.stringify({ source: 'local', kind: 'invoke', key: event.record.oss.object.key, eventName: event.record.eventName, origin: event.origin, attempt: event.attempt });
+  }
   if (event.kind === 'outcome') {
     const { kind: result, ...outcome } = event.outcome;
-    return JSON.stringify({ source: 'local', kind: 'outcome', key: event.record.oss.object.key, ms: event.ms, result, ...outcome });
+    return JSON.stringify({ source: 'local', kind: 'outcome', key: event.record.oss.object.key, ms: event.ms, result, ...outcome, redeliveryInMs: event.redeliveryInMs });
   }
   return JSON.stringify({ source: 'local', ...event });
 }

@@ -16,7 +16,8 @@ import {
 } from '../emulator';
 import { type LayerKeys, RESULT_SUFFIX, classifyKey, layerKeys } from '../keys';
 import { type PublishResult, failedRegions } from '../publish/result';
-import { LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL_REGION } from './account';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL_REGION, MAX_ASYNC_RETRY_ATTEMPTS } from './account';
 import { putExampleLayer } from './example';
 import { HandlerInvoker, type InvocationOutcome } from './invoker';
 import { type LocalRegionEndpoints, type LocalRegionPlan, REGION_PORT_STEP, regionVariables } from './regions';
@@ -33,6 +34,8 @@ export interface LocalStackOptions {
   examplesDir?: string;
   /** How long a file copied in by hand must stay unchanged before it is taken. */
   settleMs?: number;
+  /** Before the first redelivery of a rejected event; doubled before each next one (default 1 s). */
+  redeliveryDelayMs?: number;
   /** `--regions`: the other regions, each served by its own OSS and FC; none when absent. */
   regions?: readonly LocalRegionPlan[];
   onEvent: (event: StackEvent) => void;
@@ -43,9 +46,11 @@ export type EventOrigin = 'upload' | 'folder' | 'startup';
 
 export type StackEvent =
   | { kind: 'example'; keys: string[] }
-  | { kind: 'invoke'; record: OssEventRecord; origin: EventOrigin }
+  /** `attempt` counts from 1: above 1 is a redelivery of an event whose invocation was rejected. */
+  | { kind: 'invoke'; record: OssEventRecord; origin: EventOrigin; attempt: number }
   | { kind: 'log'; line: string }
-  | { kind: 'outcome'; record: OssEventRecord; outcome: InvocationOutcome; ms: number }
+  /** `redeliveryInMs`: the event is delivered again after that long, as Function Compute does after a rejection. */
+  | { kind: 'outcome'; record: OssEventRecord; outcome: InvocationOutcome; ms: number; redeliveryInMs?: number }
   | { kind: 'watch-error'; message: string };
 
 export interface LocalStack {
@@ -88,6 +93,7 @@ export interface FailedLayer {
 }
 
 const DEFAULT_SETTLE_MS = 750;
+const DEFAULT_REDELIVERY_DELAY_MS = 1000;
 
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const backend = createFolderBackend(options.dataDir);
@@ -198,6 +204,7 @@ class Stack {
   private adoptions: Promise<void> = Promise.resolve();
   private pending = 0;
   private watcher: FSWatcher | undefined;
+  private closing = false;
 
   constructor(
     private readonly options: LocalStackOptions,
@@ -206,18 +213,29 @@ class Stack {
     private readonly invoker: HandlerInvoker,
   ) {}
 
-  /** Only zips and manifests reach the handler: results and audit records would be ignored there anyway. */
+  /**
+   * Only zips and manifests reach the handler: results and audit records would be ignored there
+   * anyway. A rejected invocation is delivered again, as Function Compute does for an async
+   * invocation (s.yaml's maxAsyncRetryAttempts), so a transient failure resumes locally as in the cloud.
+   */
   deliver(record: OssEventRecord, origin: EventOrigin): void {
     if (classifyKey(record.oss.object.key, this.auditPrefix) === undefined) return;
     this.pending += 1;
     this.invocations = this.invocations.then(async () => {
-      this.options.onEvent({ kind: 'invoke', record, origin });
-      const startedAt = Date.now();
-      const outcome = await this.invoker.invoke(record).catch(
-        (error: unknown): InvocationOutcome => ({ kind: 'rejected', requestId: '', message: String(error), peakRssBytes: 0 }),
-      );
+      let delayMs = this.options.redeliveryDelayMs ?? DEFAULT_REDELIVERY_DELAY_MS;
+      for (let attempt = 1; ; attempt++) {
+        this.options.onEvent({ kind: 'invoke', record, origin, attempt });
+        const startedAt = Date.now();
+        const outcome = await this.invoker.invoke(record).catch(
+          (error: unknown): InvocationOutcome => ({ kind: 'rejected', requestId: '', message: String(error), peakRssBytes: 0 }),
+        );
+        const again = outcome.kind === 'rejected' && attempt <= MAX_ASYNC_RETRY_ATTEMPTS && !this.closing;
+        this.options.onEvent({ kind: 'outcome', record, outcome, ms: Date.now() - startedAt, ...(again ? { redeliveryInMs: delayMs } : {}) });
+        if (!again) break;
+        await sleep(delayMs);
+        delayMs *= 2;
+      }
       this.pending -= 1;
-      this.options.onEvent({ kind: 'outcome', record, outcome, ms: Date.now() - startedAt });
     });
   }
 
@@ -268,6 +286,8 @@ class Stack {
   }
 
   async close(): Promise<void> {
+    // Stopping ends the redeliveries: what is under way finishes, nothing is delivered again.
+    this.closing = true;
     await this.watcher?.close();
     await this.idle();
   }

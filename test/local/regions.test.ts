@@ -11,6 +11,7 @@ import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../src/local/account';
 import { checkNoRegionVariables, parseRegionsFlag, planRegions, regionVariables } from '../../src/local/regions';
 import { runCli } from '../../src/cli/run';
 import { type LocalRegion, type LocalStack, PortInUseError, startLocalStack } from '../../src/local/stack';
+import type { PublishResult } from '../../src/publish/result';
 import { independentCrc64 } from '../support/independent';
 import { ensureBundles, HANDLER_BUNDLE, HOST_SCRIPT } from './bundles';
 import { createLayerVersionFromOss, listLayerVersions } from './lifecycle-sdk';
@@ -106,7 +107,7 @@ describe('npm start --regions: the stack, its ports and mistakes', () => {
   beforeAll(ensureBundles, 120_000);
 
   it('each region is its own OSS (V4 for its region only) and its own FC reading it; both keep their data across a restart', async () => {
-    const first = await stacks.start(undefined, 200, ['cn-shanghai', 'cn-beijing']);
+    const first = await stacks.start(undefined, 200, { regions: ['cn-shanghai', 'cn-beijing'] });
     const [shanghai, beijing] = first.stack.regions as [LocalRegion, LocalRegion];
     expect([shanghai.bucketFolder, beijing.bucketFolder]).toEqual([
       join(first.dataDir, 'regions', 'cn-shanghai', `${BUCKET}-cn-shanghai`),
@@ -132,7 +133,7 @@ describe('npm start --regions: the stack, its ports and mistakes', () => {
     await stacks.release(first);
     // The home data stays where it was; each region's is in its own folder.
     expect(await readJson<{ layers: { layerName: string }[] }>(join(dataDir, 'regions', 'cn-shanghai', 'layers.json'))).toMatchObject({ layers: [{ layerName: 'geo' }] });
-    const second = await stacks.start(dataDir, 200, ['cn-shanghai', 'cn-beijing']);
+    const second = await stacks.start(dataDir, 200, { regions: ['cn-shanghai', 'cn-beijing'] });
     const again = second.stack.regions[0]!;
     expect(await listLayerVersions(again.fcUrl, 'cn-shanghai', 'geo')).toMatchObject([{ version: 1, codeChecksum: independentCrc64(zip) }]);
     expect((await regionClient(again).head('staged/geo.zip.staged')).status).toBe(200);
@@ -200,7 +201,7 @@ describe('npm start --regions: one upload, every region', () => {
   }
 
   it('publishes one version in each of the three regions, all with the zip’s CRC-64; results shows the three', async () => {
-    const { stack } = await stacks.start(undefined, 200, ['cn-shanghai', 'cn-beijing']);
+    const { stack } = await stacks.start(undefined, 200, { regions: ['cn-shanghai', 'cn-beijing'] });
     await stack.idle();
     const zip = Buffer.from(zipSync({ 'nodejs/node_modules/geo/index.js': Buffer.from('module.exports = "every region"') }));
     const crc = independentCrc64(zip);
@@ -231,8 +232,47 @@ describe('npm start --regions: one upload, every region', () => {
     for (const region of ['cn-shanghai', 'cn-beijing']) expect(shown.out).toMatch(new RegExp(`^audit +geo +${region} +1 +published `, 'm'));
   }, 120_000);
 
+  it('a region failing for now: the handler rejects, the stack delivers the event again, and that delivery publishes only what was missing', async () => {
+    let beijing: LocalRegion | undefined;
+    // Beijing's FC is back once the first invocation has been rejected: the redelivery finds it.
+    const run = await stacks.start(undefined, 200, {
+      regions: ['cn-shanghai', 'cn-beijing'],
+      onEvent: (event) => {
+        if (event.kind === 'outcome' && event.redeliveryInMs !== undefined) beijing?.fc.faults.clear();
+      },
+    });
+    const { stack } = run;
+    await stack.idle();
+    beijing = stack.regions[1]!;
+    beijing.fc.faults.inject({ match: (target) => target.action === 'CreateLayerVersion', status: 503, code: 'ServiceUnavailable', times: Infinity });
+    const zip = Buffer.from(zipSync({ 'nodejs/node_modules/flaky/index.js': Buffer.from('module.exports = 1') }));
+    const crc = independentCrc64(zip);
+    await homeClient(stack).put('layers/flaky.layer.json', Buffer.from(JSON.stringify({ layerName: 'flaky', compatibleRuntime: ['nodejs20'] })));
+    // The manifest's event finds no zip yet (waiting): the zip's event is the one that publishes.
+    await stack.idle();
+    await homeClient(stack).put('layers/flaky.zip', zip);
+    await stack.idle();
+
+    const zipEvents = run.events.flatMap((event) => {
+      if ((event.kind !== 'invoke' && event.kind !== 'outcome') || event.record.oss.object.key !== 'layers/flaky.zip') return [];
+      return [event.kind === 'invoke' ? `invoke ${event.attempt}` : `${event.outcome.kind}${event.redeliveryInMs === undefined ? '' : ' again'}`];
+    });
+    expect(zipEvents).toEqual([
+      'invoke 1',
+      'rejected again',
+      'invoke 2',
+      'done',
+    ]);
+    const result = await readJson<PublishResult>(join(stack.bucketFolder, 'layers', 'flaky.result.json'));
+    for (const region of ['cn-hangzhou', 'cn-shanghai', 'cn-beijing']) expect(result.regions?.[region], region).toMatchObject({ status: 'published', version: 1, codeChecksum: crc });
+    // One version in every region: the redelivery made Beijing's and none again elsewhere.
+    for (const [fcUrl, region] of [[stack.fcUrl, LOCAL_REGION], ...stack.regions.map((r) => [r.fcUrl, r.region])] as [string, string][]) {
+      expect(await listLayerVersions(fcUrl, region, 'flaky'), region).toEqual([{ version: 1, codeChecksum: crc }]);
+    }
+  }, 120_000);
+
   it('one region refusing for good: the others published, the result and --once say which region failed and why', async () => {
-    const run = await stacks.start(undefined, 200, ['cn-shanghai', 'cn-beijing']);
+    const run = await stacks.start(undefined, 200, { regions: ['cn-shanghai', 'cn-beijing'] });
     const { stack } = run;
     await stack.idle();
     const beijing = stack.regions[1]!;

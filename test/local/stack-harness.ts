@@ -19,9 +19,16 @@ export interface Running {
   outcomes: InvocationOutcome[];
 }
 
+export interface MoreOptions {
+  /** `--regions`. */
+  regions?: readonly string[];
+  /** Sees every event as it happens, before the test's own list gets it. */
+  onEvent?: (event: StackEvent) => void;
+}
+
 export interface LocalStacks {
   /** A local stack as `npm start` runs it, on free ports, in `dataDir` (a fresh folder by default). */
-  start(dataDir?: string, settleMs?: number, regions?: readonly string[]): Promise<Running>;
+  start(dataDir?: string, settleMs?: number, more?: MoreOptions): Promise<Running>;
   /** Closes a stack before the test ends, keeping its data folder (for a restart on it). */
   release(run: Running): Promise<void>;
 }
@@ -36,7 +43,7 @@ export function useLocalStacks(): LocalStacks {
     }
   });
   return {
-    async start(dataDir, settleMs = 200, regions = []) {
+    async start(dataDir, settleMs = 200, { regions = [], onEvent }: MoreOptions = {}) {
       const dir = dataDir ?? (await mkdtemp(join(tmpdir(), 'local-stack-')));
       const events: StackEvent[] = [];
       const outcomes: InvocationOutcome[] = [];
@@ -46,11 +53,13 @@ export function useLocalStacks(): LocalStacks {
         ossPort: 0,
         fcPort: 0,
         regions: planRegions(regions, { bucket: LOCAL_BUCKET, dataDir: dir, ossPort: 0 }),
+        redeliveryDelayMs: 100,
         handlerBundle: HANDLER_BUNDLE,
         hostScript: HOST_SCRIPT,
         examplesDir: EXAMPLES_DIR,
         settleMs,
         onEvent: (event) => {
+          onEvent?.(event);
           events.push(event);
           if (event.kind === 'outcome') outcomes.push(event.outcome);
         },

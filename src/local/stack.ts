@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { watch, type FSWatcher } from 'chokidar';
 import { loadConfig } from '../config';
 import {
@@ -16,7 +17,6 @@ import {
 } from '../emulator';
 import { type LayerKeys, RESULT_SUFFIX, classifyKey, layerKeys } from '../keys';
 import { type PublishResult, failedRegions } from '../publish/result';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL_REGION, MAX_ASYNC_RETRY_ATTEMPTS } from './account';
 import { putExampleLayer } from './example';
 import { HandlerInvoker, type InvocationOutcome } from './invoker';
@@ -102,31 +102,24 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const plans = options.regions ?? [];
   const regionServices = plans.map((plan) => localServices(plan.region, plan.dataDir, plan.bucket, createFolderBackend(plan.dataDir)));
   const servers: LoopbackServer[] = [];
-  try {
-    servers.push(await listen(oss.handle, options.ossPort, 'OSS', '--port'));
-    servers.push(await listen(fc.handle, options.fcPort, 'Function Compute', '--fc-port'));
-    for (const [index, plan] of plans.entries()) {
-      // Derived from --port (see planRegions): that is the flag that moves them.
-      const flag = `--port (region ${index + 1} of --regions listens on --port + ${REGION_PORT_STEP * (index + 1)} and the port after)`;
-      servers.push(await listen(regionServices[index]!.oss.handle, plan.ossPort, `OSS of ${plan.region}`, flag));
-      servers.push(await listen(regionServices[index]!.fc.handle, plan.fcPort, `Function Compute of ${plan.region}`, flag));
-    }
-  } catch (error) {
-    await Promise.all(servers.map((server) => server.close()));
-    throw error;
-  }
-  const [ossServer, fcServer, ...regionServers] = servers as [LoopbackServer, LoopbackServer, ...LoopbackServer[]];
-  const regions: LocalRegion[] = plans.map((plan, index) => ({
-    region: plan.region,
-    bucket: plan.bucket,
-    dataDir: plan.dataDir,
-    ...regionServices[index]!,
-    bucketFolder: regionServices[index]!.backend.bucketFolder(plan.bucket),
-    ossUrl: regionServers[2 * index]!.url,
-    fcUrl: regionServers[2 * index + 1]!.url,
-  }));
+  let regions: LocalRegion[];
   let invoker: HandlerInvoker;
   try {
+    const ossServer = await listen(oss.handle, options.ossPort, 'OSS', '--port');
+    servers.push(ossServer);
+    const fcServer = await listen(fc.handle, options.fcPort, 'Function Compute', '--fc-port');
+    servers.push(fcServer);
+    regions = [];
+    for (const [index, plan] of plans.entries()) {
+      const services = regionServices[index]!;
+      // Derived from --port (see planRegions): that is the flag that moves them.
+      const flag = `--port (region ${index + 1} of --regions listens on --port + ${REGION_PORT_STEP * (index + 1)} and the port after)`;
+      const regionOss = await listen(services.oss.handle, plan.ossPort, `OSS of ${plan.region}`, flag);
+      servers.push(regionOss);
+      const regionFc = await listen(services.fc.handle, plan.fcPort, `Function Compute of ${plan.region}`, flag);
+      servers.push(regionFc);
+      regions.push({ region: plan.region, bucket: plan.bucket, dataDir: plan.dataDir, ...services, bucketFolder: services.backend.bucketFolder(plan.bucket), ossUrl: regionOss.url, fcUrl: regionFc.url });
+    }
     invoker = await HandlerInvoker.start({
       handlerBundle: options.handlerBundle,
       hostScript: options.hostScript,
@@ -137,6 +130,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await Promise.all(servers.map((server) => server.close()));
     throw error;
   }
+  const [ossServer, fcServer] = servers as [LoopbackServer, LoopbackServer];
   const stack = new Stack(options, oss, backend, invoker);
   oss.onObjectCreated((record) => stack.deliver(record, 'upload'));
   if (firstStart && options.examplesDir !== undefined) {

@@ -444,4 +444,28 @@ describe('REGIONS (issue 13)', () => {
     expect(error.message).toContain('REGIONS');
     expect(error.message).toMatch(message);
   });
+
+  it('REGION_OSS_ENDPOINTS and REGION_FC_ENDPOINTS give a region its own endpoints; the others keep the public ones', () => {
+    const [shanghai, beijing] = loadConfig(
+      withEnv({
+        REGIONS: 'cn-shanghai=team-layers-sh,cn-beijing=team-layers-bj',
+        REGION_OSS_ENDPOINTS: 'cn-shanghai=http://127.0.0.1:9010',
+        REGION_FC_ENDPOINTS: ' cn-shanghai = http://127.0.0.1:9011 , cn-beijing=https://fc-bj.example.com',
+      }),
+    ).regions;
+    expect(shanghai!.ossEndpoint?.href).toBe('http://127.0.0.1:9010/');
+    expect(shanghai!.fcEndpoint?.href).toBe('http://127.0.0.1:9011/');
+    expect(beijing!.ossEndpoint).toBeUndefined();
+    expect(beijing!.fcEndpoint?.href).toBe('https://fc-bj.example.com/');
+  });
+
+  it.each([
+    ['REGION_OSS_ENDPOINTS', 'cn-shanghai', /REGION_OSS_ENDPOINTS entry 1 must be <region>=<url>/],
+    ['REGION_OSS_ENDPOINTS', 'cn-hangzhou=http://127.0.0.1:1', /REGION_OSS_ENDPOINTS entry 1 names "cn-hangzhou", which is not a region of REGIONS \(REGIONS names cn-shanghai\)/],
+    ['REGION_FC_ENDPOINTS', 'cn-shanghai=http://a,cn-shanghai=http://b', /REGION_FC_ENDPOINTS entry 2 names cn-shanghai again/],
+    ['REGION_FC_ENDPOINTS', 'cn-shanghai=ftp://a', /REGION_FC_ENDPOINTS entry 1 \(cn-shanghai\) must start with http:\/\/ or https:\/\//],
+    ['REGION_FC_ENDPOINTS', 'cn-shanghai=', /REGION_FC_ENDPOINTS entry 1 \(cn-shanghai\) has no URL/],
+  ])('%s=%j fails naming the entry', (name, raw, message) => {
+    expect(configError(withEnv({ REGIONS: 'cn-shanghai=team-layers-sh', [name]: raw })).message).toMatch(message);
+  });
 });

@@ -176,6 +176,94 @@ describe('one upload, every region (issue 13)', () => {
     expect(deletions.map((record) => record.region ?? 'home').sort()).toEqual(['cn-beijing', 'cn-shanghai', 'home']);
   });
 
+  it('a staging bucket that does not exist is named, and delivered again as a missing home bucket would be', async () => {
+    const { cloud } = env;
+    const { event } = await seedPair(cloud.home);
+
+    const run = await invoke([event], { env: { REGIONS: 'cn-shanghai=team-layers-sh,cn-beijing=no-such-staging' } });
+
+    // An operator who creates the bucket gets the region through the next delivery.
+    expect(run.error?.message).toContain('not yet published in cn-beijing');
+    const written = await result(cloud);
+    expect(written.status).toBe('published');
+    expect(written.regions!['cn-shanghai']!.status).toBe('published');
+    expect(written.regions!['cn-beijing']).toMatchObject({ status: 'failed', error: { code: 'Unavailable', retryable: true } });
+    expect(written.regions!['cn-beijing']!.error!.message).toMatch(/^cn-beijing: copying to no-such-staging: OSS PutObject .* NoSuchBucket/);
+  });
+
+  it('under FC 3.0 every region gets the verified CRC-64 as the create\'s checksum', async () => {
+    const { cloud } = env;
+    const { zip, event } = await seedPair(cloud.home);
+
+    const run = await deliver(cloud, event, 'req-1', { FC_API_VERSION: '2023-03-30' });
+
+    expect(run.error).toBeUndefined();
+    for (const other of cloud.regions) {
+      const [create] = createsIn(other.fc);
+      expect(create!.path).toBe('/2023-03-30/layers/left-pad/versions');
+      expect(create!.body).toMatchObject({ code: { checksum: independentCrc64(zip), ossBucketName: other.bucket } });
+    }
+    expect(Object.values((await result(cloud)).regions!).map((entry) => entry.status)).toEqual(['published', 'published', 'published']);
+  });
+
+  it('a region whose link is too slow for the invocation is left for the next delivery, in time to write the result', async () => {
+    const { cloud } = env;
+    const shanghai = cloud.region('cn-shanghai');
+    shanghai.oss.faults.inject({ match: (target) => target.method === 'PUT', delayMs: 60_000, times: Infinity });
+    const { event } = await seedPair(cloud.home);
+
+    // Waiting for the 60 s PUT would outlive this test's own 30 s: the invocation's deadline ends it.
+    const run = await invoke([event], { env: { REGIONS: cloud.regionsEnv }, timeoutSeconds: 6 });
+
+    expect(run.error?.message).toContain('not yet published in cn-shanghai');
+    const written = await result(cloud);
+    expect(written.status).toBe('published');
+    expect(written.regions!['cn-beijing']!.status).toBe('published');
+    expect(written.regions!['cn-shanghai']).toMatchObject({ status: 'failed', error: { code: 'Unavailable', retryable: true } });
+    expect(shanghai.fc.requests.entries).toEqual([]);
+  });
+
+  it('a zip replaced while it is copied is left to the newer upload, which is published everywhere', async () => {
+    const { cloud } = env;
+    const shanghai = cloud.region('cn-shanghai');
+    // Shanghai's copy starts late: by then the home region has published and the zip is replaced.
+    shanghai.oss.faults.inject({ match: (target) => target.method === 'HEAD', delayMs: 1_500 });
+    const { event } = await seedPair(cloud.home);
+    const running = deliver(cloud, event);
+    while (cloud.home.fc.versions('left-pad').length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    const newer = await seedPair(cloud.home, NODE_MANIFEST, nodejsLayerZip('v2'));
+
+    const first = await running;
+
+    expect(first.error?.message).toContain('was replaced while it was copied to team-layers-sh');
+    expect(shanghai.fc.versions('left-pad')).toEqual([]);
+    // Delivered again, the old event is stale; the newer upload's event publishes v2 in every region.
+    expect((await deliver(cloud, event, 'req-2')).summary).toEqual([{ key: `${BASE}.zip`, status: 'stale' }]);
+    const second = await deliver(cloud, newer.event, 'req-3');
+    expect(second.error).toBeUndefined();
+    const written = await result(cloud);
+    expect(written.source.crc64).toBe(independentCrc64(newer.zip));
+    expect(Object.values(written.regions!).map((entry) => [entry.status, entry.codeChecksum])).toEqual(REGION_NAMES.map(() => ['published', written.source.crc64]));
+  });
+
+  it("a region's outcome that cannot be recorded is decided again by the next delivery, which adopts its version", async () => {
+    const { cloud } = env;
+    cloud.home.oss.faults.inject({ match: (target) => target.method === 'PUT' && target.key.endsWith('/regions/cn-shanghai/outcome.json'), status: 503, times: Infinity });
+    const { event } = await seedPair(cloud.home);
+
+    const first = await deliver(cloud, event);
+
+    expect(first.error?.message).toContain('not yet published in cn-shanghai: cn-shanghai: its outcome could not be recorded');
+    expect((await result(cloud)).regions!['cn-shanghai']!.status).toBe('published');
+    cloud.home.oss.faults.clear();
+    const second = await deliver(cloud, event, 'req-2');
+
+    expect(second.error).toBeUndefined();
+    const shanghai = cloud.region('cn-shanghai');
+    expect(createsIn(shanghai.fc)).toHaveLength(1);
+    expect((await result(cloud)).regions!['cn-shanghai']).toMatchObject({ status: 'published', version: 1 });
+  });
+
   it('a manifest narrows REGIONS to the regions it lists', async () => {
     const { cloud } = env;
     const { event } = await seedPair(cloud.home, { ...NODE_MANIFEST, regions: ['cn-shanghai'] });

@@ -17,11 +17,11 @@ export function entryOf(decided: Decided, extra: { home?: true; staged?: StagedC
   };
 }
 
-/** A region's entry when it failed; the message names the region whoever raised the error. */
-export function failedEntry(error: unknown, region: string | undefined, extra: { home?: true; staged?: StagedCopy | undefined }): RegionResult {
+/** A region's entry when it failed; the message starts with `where` (the region), whoever raised the error. */
+export function failedEntry(error: unknown, where: string | undefined, extra: { home?: true; staged?: StagedCopy | undefined }): RegionResult {
   const failure = error instanceof PublisherError ? error : new TransientError(error instanceof Error ? error.message : String(error), { cause: error });
   // Every message names its region, whoever raised it.
-  const prefix = inRegion(region);
+  const prefix = inRegion(where);
   const message = failure.message.startsWith(prefix) ? failure.message : `${prefix}${failure.message}`;
   return {
     status: 'failed',

@@ -74,14 +74,14 @@ async function publishInRegion(
 ): Promise<RegionResult> {
   const { region } = target;
   const { ledger } = held;
-  const settled = await retrying(flow, 'region.outcome', () => ledger.regionOutcome(region));
-  if (settled !== undefined) {
-    flow.log.info('region.already-settled', { region, status: settled.status, version: settled.version });
-    return settled;
-  }
   let staged: StagedCopy | undefined;
   let entry: RegionResult;
   try {
+    const settled = await retrying(flow, 'region.outcome', () => ledger.regionOutcome(region));
+    if (settled !== undefined) {
+      flow.log.info('region.already-settled', { region, status: settled.status, version: settled.version });
+      return settled;
+    }
     const clients = flow.deps.regions!.connect(target);
     // OSS's CRC-64 lets the copy start while the zip is verified; the create waits for the verdict.
     const crc64 = zip.crc64 ?? (await verifying).crc64;
@@ -102,21 +102,41 @@ async function publishInRegion(
     const decided = await publishTo(flow, layerTarget, manifest, verified.crc64, held.record);
     const acl = manifest.public === undefined ? undefined : await putLayerAcl(manifest.layerName, manifest.public, aclDeps(flow, clients.layers));
     entry = entryOf(decided, { staged, acl });
-  } catch (error) {
-    if (error instanceof PreconditionFailedError || (await failsToVerify(verifying))) throw error;
-    entry = failedEntry(error, region, { staged });
-    if (entry.error!.retryable) {
-      // Not settled: the next delivery resumes this region, and only this one.
-      flow.log.warn('region.unfinished', { region, error });
-      flow.state.regionsUnfinished.push(region);
-      if (error instanceof CreateInDoubtError) flow.state.regionCreateInDoubt = true;
-      return entry;
-    }
+  } catch (caught) {
+    if (await failsToVerify(verifying)) throw caught;
+    const error = caught instanceof PreconditionFailedError ? replacedWhileCopied(flow, target) : caught;
+    // Before the copy counted, the staging bucket is what a person must look at.
+    entry = failedEntry(error, staged === undefined ? `${region}: copying to ${target.bucket}` : region, { staged });
+    if (entry.error!.retryable) return unfinished(flow, region, entry, error);
     flow.log.error('region.failed', { region, error });
   }
-  const final = await retrying(flow, 'region.settle', () => ledger.settleRegion(region, entry));
-  await auditRegion(flow, held, region, final);
-  return final;
+  try {
+    const final = await retrying(flow, 'region.settle', () => ledger.settleRegion(region, entry));
+    await auditRegion(flow, held, region, final);
+    return final;
+  } catch (error) {
+    // Decided but not recorded: the next delivery decides again, adopting a version made here.
+    return unfinished(flow, region, entry, error);
+  }
+}
+
+/** Not settled: the next delivery resumes this region, and only the regions like it. */
+function unfinished(flow: Flow, region: string, entry: RegionResult, error: unknown): RegionResult {
+  flow.log.warn('region.unfinished', { region, error });
+  flow.state.regionsUnfinished.push(region);
+  if (error instanceof CreateInDoubtError) flow.state.regionCreateInDoubt = true;
+  return entry;
+}
+
+/**
+ * The zip was replaced while it was copied, after the home region may have published it. Not
+ * settled: the result is written unless the newer upload's is there (CONTRACT §7), and the
+ * delivery again finds the event stale; the newer upload's own event publishes it everywhere.
+ */
+function replacedWhileCopied(flow: Flow, target: RegionTarget): TransientError {
+  return new TransientError(`${flow.input.keys.zip} was replaced while it was copied to ${target.bucket}; the newer upload is published by its own event`, {
+    context: { region: target.region, bucket: target.bucket },
+  });
 }
 
 async function failsToVerify(verifying: Promise<VerifiedZip>): Promise<boolean> {
@@ -162,6 +182,6 @@ export async function unfinishedRegions(flow: Flow, held: HeldClaim, result: Pub
 
 /** What must be delivered again for, naming each unfinished region and why. */
 export function unfinishedFailure(flow: Flow): TransientError {
-  const reasons = flow.state.regionsUnfinished.map((region) => flow.state.regions?.[region]?.error?.message ?? `${region}: not finished`);
+  const reasons = flow.state.regionsUnfinished.map((region) => flow.state.regions?.[region]?.error?.message ?? `${region}: its outcome could not be recorded`);
   return new TransientError(`not yet published in ${flow.state.regionsUnfinished.join(', ')}: ${reasons.join('; ')}`);
 }

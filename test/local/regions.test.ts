@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -9,6 +10,8 @@ import { CliError } from '../../src/cli/io';
 import { loadConfig } from '../../src/config';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../src/local/account';
 import { checkNoRegionVariables, parseRegionsFlag, planRegions, regionVariables } from '../../src/local/regions';
+import { handledEvents, isFailure, summaryTable } from '../../src/local/report';
+import type { OssEventRecord } from '../../src/emulator';
 import { runCli } from '../../src/cli/run';
 import { type LocalRegion, type LocalStack, PortInUseError, startLocalStack } from '../../src/local/stack';
 import type { PublishResult } from '../../src/publish/result';
@@ -64,6 +67,18 @@ describe('npm start --regions: the flag', () => {
     expect(refusal(() => checkNoRegionVariables({ REGION_FC_ENDPOINTS: 'cn-shanghai=http://127.0.0.1:1' }))).toBe(
       'REGION_FC_ENDPOINTS is set, but npm start serves its regions itself: unset it and name the regions with --regions (e.g. --regions cn-shanghai,cn-beijing)',
     );
+  });
+});
+
+describe('npm start --once: the summary of an upload a region refused', () => {
+  it('says which regions failed beside the home status, and counts as a failure', () => {
+    const record = (JSON.parse(readFileSync(new URL('../events/fixtures/put-zip.json', import.meta.url), 'utf8')) as { events: OssEventRecord[] }).events[0]!;
+    const outcome = (regionsFailed?: string[]) =>
+      handledEvents(record, { kind: 'done', requestId: 'r', peakRssBytes: 0, summary: [{ key: record.oss.object.key, status: 'published', layerName: 'pillow-10', version: 3, ...(regionsFailed ? { regionsFailed } : {}) }] }, 40);
+    const partial = outcome(['cn-beijing', 'cn-shanghai']);
+    expect(partial.map(isFailure)).toEqual([true]);
+    expect(summaryTable(partial).split('\n')[2]).toMatch(/^layers\/pillow-10\.zip +pillow-10 +3 +published, failed in cn-beijing, cn-shanghai +1\.0 MiB +40 ms$/);
+    expect(outcome().map(isFailure)).toEqual([false]);
   });
 });
 

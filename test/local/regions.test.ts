@@ -245,6 +245,10 @@ describe('npm start --regions: one upload, every region', () => {
     expect(shown.out).toMatch(/^ +cn-beijing +published +1 /m);
     // The audit trail has a record per region, each naming its region.
     for (const region of ['cn-shanghai', 'cn-beijing']) expect(shown.out).toMatch(new RegExp(`^audit +geo +${region} +1 +published `, 'm'));
+    const trail = await cli('audit', '--bucket', BUCKET, '--endpoint', stack.ossUrl, '--layer', 'geo');
+    expect(trail.code).toBe(0);
+    expect(trail.out.split('\n')[0]).toMatch(/^when +layer +region +version +status /);
+    for (const region of ['home', 'cn-shanghai', 'cn-beijing']) expect(trail.out).toMatch(new RegExp(`^\\S+ +geo +${region} +1 +published`, 'm'));
   }, 120_000);
 
   it('a region failing for now: the handler rejects, the stack delivers the event again, and that delivery publishes only what was missing', async () => {

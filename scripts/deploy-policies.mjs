@@ -1,10 +1,13 @@
-// Writes the function role's RAM documents from s.yaml, so the bucket, prefixes, region, queue and
-// logstore are written once (in s.yaml) and the role can never grant something else than s.yaml deploys:
-//   deploy/ram-policy.json    the permission policy to attach to the role
-//   deploy/trust-policy.json  who may assume the role: Function Compute
+// Writes the function role's RAM documents from s.yaml, so the bucket, prefixes, region, queue,
+// logstore and other regions are written once (in s.yaml) and the role can never grant something else
+// than s.yaml deploys:
+//   deploy/ram-policy.json          the permission policy to attach to the role
+//   deploy/trust-policy.json        who may assume the role: Function Compute
+//   deploy/staging-lifecycle.xml    the lifecycle rule of each staging bucket of REGIONS (README, Regions)
 // `npm run deploy:policies` writes them; `-- --check` only says whether the committed ones are current
 // (a test runs it). `--config <s.yaml>` and `--out <dir>` read and write elsewhere.
 import { readFile, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parse } from 'yaml';
@@ -25,6 +28,34 @@ const CREATE_ON_ALL_RESOURCES = new Set(['2023-03-30']);
  * functions still use; they read every function of the account, so they are granted on `*` too.
  */
 const ALL_RESOURCE_LAYER_ACTIONS = ['fc:ListLayerVersions', 'fc:GetLayerVersion', 'fc:DeleteLayerVersion', 'fc:PutLayerACL', 'fc:ListFunctions', 'fc:ListServices'];
+
+/**
+ * The function's own rules for REGIONS (src/config.ts `parseRegions`, src/regions/targets.ts for the
+ * home region), bundled from the sources: s.yaml's value is refused here with the message the function
+ * would give at its first invocation.
+ */
+async function loadRegionRules() {
+  const { build } = await import('esbuild');
+  const { outputFiles } = await build({
+    stdin: {
+      contents: "export { parseRegions } from './src/config'; export { selectRegionTargets } from './src/regions/targets';",
+      resolveDir: root,
+      loader: 'ts',
+    },
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    write: false,
+    logLevel: 'warning',
+  });
+  // Evaluated in memory as CommonJS: the check in s.yaml's pre-deploy writes nothing but deploy/.
+  const module = { exports: {} };
+  new Function('module', 'exports', 'require', outputFiles[0].text)(module, module.exports, createRequire(import.meta.url));
+  return module.exports;
+}
+
+const { parseRegions, selectRegionTargets } = await loadRegionRules();
 
 const ACCOUNT_ID = /\$\{\s*config\(\s*["']AccountID["']\s*\)\s*\}/g;
 
@@ -78,16 +109,38 @@ export function deployValues(sYaml) {
     throw new Error(`${at('logConfig')}: ${props.logConfig} lets fc3 choose the log project; name the project and logstore, so the role may write to those alone`);
   }
 
+  const region = required(props.region, at('region'));
+  const home = required(bucket, at('triggers[].sourceArn'));
+
   return {
-    region: required(props.region, at('region')),
-    bucket: required(bucket, at('triggers[].sourceArn')),
+    region,
+    bucket: home,
+    regions: otherRegions(env.REGIONS, region, home, at('environmentVariables.REGIONS')),
     prefix,
     auditPrefix: required(env.AUDIT_PREFIX, at('environmentVariables.AUDIT_PREFIX')),
     fcApiVersion: required(env.FC_API_VERSION, at('environmentVariables.FC_API_VERSION')),
     failureDestination: required(props.asyncInvokeConfig?.destinationConfig?.onFailure?.destination, at('asyncInvokeConfig.destinationConfig.onFailure.destination')),
     logProject: required(props.logConfig?.project, at('logConfig.project')),
     logStore: required(props.logConfig?.logstore, at('logConfig.logstore')),
+    // A staged copy must outlive every delivery of its event: a retry reuses it instead of copying again.
+    eventMaxAgeSeconds: props.asyncInvokeConfig?.maxAsyncEventAgeInSeconds ?? DEFAULT_EVENT_MAX_AGE_SECONDS,
   };
+}
+
+/** fc3's default maxAsyncEventAgeInSeconds, a day, when s.yaml sets none. */
+const DEFAULT_EVENT_MAX_AGE_SECONDS = 86_400;
+
+/** REGIONS of s.yaml as `[{ region, bucket }]`, held to the function's rules; unset or empty is home only. */
+function otherRegions(raw, homeRegion, homeBucket, path) {
+  try {
+    const targets = selectRegionTargets(parseRegions(raw), homeRegion, undefined, 's.yaml');
+    const named = targets.find((target) => target.bucket === homeBucket);
+    // Bucket names are global and a bucket lives in one region: the home bucket cannot be a staging one.
+    if (named !== undefined) throw new Error(`REGIONS entry ${JSON.stringify(named.source)} names the home bucket ${homeBucket}, which is in ${homeRegion}`);
+    return targets.map(({ region, bucket }) => ({ region, bucket }));
+  } catch (error) {
+    throw new Error(`${path}: ${error.message}`);
+  }
 }
 
 /** The permission policy. RAM's grammar has Version and Statement, each Effect, Action, Resource: no Sid. */
@@ -99,8 +152,18 @@ export function ramPolicy(values) {
     { Effect: 'Allow', Action: ['oss:GetObject'], Resource: [object(`${values.prefix}*`), object(`${values.auditPrefix}*`)] },
     // Results beside the zips, and the append-only audit prefix: never a zip or a manifest (CONTRACT §3).
     { Effect: 'Allow', Action: ['oss:PutObject'], Resource: [object(`${values.prefix}*.result.json`), object(`${values.auditPrefix}*`)] },
-    ...(createOnAll ? [] : [{ Effect: 'Allow', Action: ['fc:CreateLayerVersion'], Resource: [`acs:fc:${values.region}:*:layers/*/versions/*`] }]),
-    // RAM grants these on "All Resources" alone: `*` is the narrowest resource that works.
+    // The other regions' staging buckets (REGIONS): the zip is staged under `<auditPrefix>staged/` only.
+    // HEAD is GetObject, and FC may read the staged zip with the caller's identity; a single PUT and each
+    // step of a multipart upload (Initiate, UploadPart, Complete) are PutObject; Abort is its own action.
+    // The copy never lists parts, and nothing here deletes: the bucket's lifecycle rule expires stages.
+    ...(values.regions.length === 0
+      ? []
+      : [{ Effect: 'Allow', Action: STAGING_ACTIONS, Resource: values.regions.map(({ bucket }) => `acs:oss:*:*:${bucket}/${values.auditPrefix}staged/*`) }]),
+    ...(createOnAll
+      ? []
+      : [{ Effect: 'Allow', Action: ['fc:CreateLayerVersion'], Resource: [values.region, ...values.regions.map(({ region }) => region)].map((region) => `acs:fc:${region}:*:layers/*/versions/*`) }]),
+    // RAM grants these on "All Resources" alone: `*` is the narrowest resource that works, and it already
+    // covers every region of REGIONS (the unchanged check, adoption, the codeChecksum delete, `public`).
     { Effect: 'Allow', Action: [...(createOnAll ? ['fc:CreateLayerVersion'] : []), ...ALL_RESOURCE_LAYER_ACTIONS], Resource: ['*'] },
     // Function Compute sends the events that outlast their retries to the on-failure queue as the function's role.
     { Effect: 'Allow', Action: ['mns:SendMessage'], Resource: [values.failureDestination] },
@@ -108,6 +171,30 @@ export function ramPolicy(values) {
     { Effect: 'Allow', Action: ['log:PostLogStoreLogs'], Resource: [`acs:log:${values.region}:*:project/${values.logProject}/logstore/${values.logStore}`] },
   ];
   return { Version: '1', Statement: statements };
+}
+
+const STAGING_ACTIONS = ['oss:GetObject', 'oss:PutObject', 'oss:AbortMultipartUpload'];
+
+/**
+ * The lifecycle rule for each staging bucket (`ossutil api put-bucket-lifecycle`, README "Regions"):
+ * FC keeps its own copy of a layer's code, so a stage is needed only until its event's last delivery;
+ * the parts of a copy that died mid-way are dropped after a day.
+ */
+export function stagingLifecycle(values) {
+  const days = Math.ceil(values.eventMaxAgeSeconds / 86_400) + 1;
+  return [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    '<LifecycleConfiguration>',
+    '  <Rule>',
+    '    <ID>oss-layer-publisher-staged</ID>',
+    `    <Prefix>${values.auditPrefix}staged/</Prefix>`,
+    '    <Status>Enabled</Status>',
+    `    <Expiration><Days>${days}</Days></Expiration>`,
+    '    <AbortMultipartUpload><Days>1</Days></AbortMultipartUpload>',
+    '  </Rule>',
+    '</LifecycleConfiguration>',
+    '',
+  ].join('\n');
 }
 
 /** The trust policy: only Function Compute may assume the role, to hand its credentials to the function. */
@@ -119,7 +206,11 @@ export function trustPolicy() {
 export function policyFiles(sYamlText) {
   const values = deployValues(parse(sYamlText));
   const json = (document) => `${JSON.stringify(document, null, 2)}\n`;
-  return { 'ram-policy.json': json(ramPolicy(values)), 'trust-policy.json': json(trustPolicy()) };
+  return {
+    'ram-policy.json': json(ramPolicy(values)),
+    'trust-policy.json': json(trustPolicy()),
+    'staging-lifecycle.xml': stagingLifecycle(values),
+  };
 }
 
 function option(name, fallback) {

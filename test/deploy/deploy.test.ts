@@ -68,7 +68,13 @@ describe('s.yaml deploys the function the contract describes (CONTRACT §1, §3,
     const auditPrefix = props.environmentVariables.AUDIT_PREFIX;
     expect(auditPrefix).toBe(sYaml.vars.auditPrefix);
     const prefix = sYaml.vars.prefix;
-    const written = [`${prefix}my-layer.result.json`, `${auditPrefix}uploads/abc/claim-1.json`, `${auditPrefix}records/2026-11-24/x.json`];
+    const written = [
+      `${prefix}my-layer.result.json`,
+      `${auditPrefix}uploads/abc/claim-1.json`,
+      `${auditPrefix}records/2026-11-24/x.json`,
+      // What another region's publisher watching its staging bucket the same way would see.
+      `${auditPrefix}staged/abc/my-layer.zip.staged`,
+    ];
     for (const key of written) {
       for (const trigger of triggers) {
         const filter = trigger.triggerConfig.filter.key;

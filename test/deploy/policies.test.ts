@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -53,7 +53,7 @@ describe('deploy/*.json are made from s.yaml (npm run deploy:policies)', () => {
     const config = join(workDir, 'unchanged.yaml');
     await writeFile(config, S_YAML_TEXT);
     await run('--config', config, '--out', workDir);
-    for (const name of ['ram-policy.json', 'trust-policy.json']) {
+    for (const name of ['ram-policy.json', 'trust-policy.json', 'staging-lifecycle.xml']) {
       expect(await readFile(join(workDir, name), 'utf8')).toBe(await readFile(join('deploy', name), 'utf8'));
     }
   });
@@ -140,6 +140,106 @@ describe("the function's role gets what it needs and no more (deploy/ram-policy.
     ['no on-failure destination', (s) => delete s.resources.publisher.props.asyncInvokeConfig.destinationConfig, 'onFailure.destination must be set'],
   ])('are not made from an s.yaml with %s', (_, change, message) => {
     expect(() => policyOf(change)).toThrow(message);
+  });
+});
+
+describe('other regions (REGIONS in s.yaml) add their staging buckets and layer versions, and nothing else', () => {
+  const REGIONS = 'cn-shanghai=team-layers-sh,cn-beijing=team-layers-bj';
+  const resourcesOf = (document: PolicyDocument, action: string) =>
+    document.Statement.filter((statement) => statement.Action.includes(action)).flatMap((statement) => statement.Resource);
+  // any: the parsed s.yaml a case changes.
+  const withRegions = (regions: string, change: (sYaml: any) => void = () => {}) =>
+    policyOf((sYaml) => {
+      sYaml.vars.regions = regions;
+      change(sYaml);
+    });
+
+  it('s.yaml feeds the function its REGIONS from vars.regions, empty by default', () => {
+    const sYaml = readSYaml();
+    expect(sYaml.resources.publisher.props.environmentVariables.REGIONS).toBe('${vars.regions}');
+    expect(sYaml.vars.regions).toBe('');
+    expect(script.deployValues(sYaml).regions).toEqual([]);
+  });
+
+  it("lets the role stage zips under each staging bucket's <auditPrefix>staged/ alone: head, put, multipart, abort", () => {
+    const policy = withRegions(REGIONS);
+    const staging = policy.Statement.filter((statement) => statement.Resource.some((resource) => /team-layers-(sh|bj)/.test(resource)));
+    expect(staging).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['oss:GetObject', 'oss:PutObject', 'oss:AbortMultipartUpload'],
+        Resource: [`acs:oss:*:*:team-layers-sh/${vars.auditPrefix}staged/*`, `acs:oss:*:*:team-layers-bj/${vars.auditPrefix}staged/*`],
+      },
+    ]);
+    const changed = withRegions('ap-southeast-1=team-layers-sg', (sYaml) => (sYaml.vars.auditPrefix = 'ledger/'));
+    expect(resourcesOf(changed, 'oss:AbortMultipartUpload')).toEqual(['acs:oss:*:*:team-layers-sg/ledger/staged/*']);
+  });
+
+  it('creates layer versions in each region of REGIONS besides the home one; the "*" layer actions already cover them', () => {
+    const policy = withRegions(REGIONS);
+    expect(resourcesOf(policy, 'fc:CreateLayerVersion')).toEqual(
+      [vars.region, 'cn-shanghai', 'cn-beijing'].map((region) => `acs:fc:${region}:*:layers/*/versions/*`),
+    );
+    expect(resourcesOf(policy, 'fc:PutLayerACL')).toEqual(['*']);
+    const fc3 = withRegions(REGIONS, (sYaml) => (sYaml.resources.publisher.props.environmentVariables.FC_API_VERSION = '2023-03-30'));
+    expect(resourcesOf(fc3, 'fc:CreateLayerVersion')).toEqual(['*']);
+    expect(fc3.Statement.filter((statement) => statement.Action.some((action) => action.startsWith('fc:')))).toHaveLength(1);
+  });
+
+  it('changes nothing else: the home statements are those of an s.yaml without REGIONS', () => {
+    const home = policyOf();
+    const policy = withRegions(REGIONS);
+    const unrelated = (statement: PolicyDocument['Statement'][number]) =>
+      !statement.Action.includes('fc:CreateLayerVersion') && !statement.Action.includes('oss:AbortMultipartUpload');
+    expect(policy.Statement.filter(unrelated)).toEqual(home.Statement.filter(unrelated));
+    expect(policy.Statement).toHaveLength(home.Statement.length + 1);
+  });
+
+  it.each([
+    ['unset', (sYaml: any) => delete sYaml.resources.publisher.props.environmentVariables.REGIONS],
+    ['blank', (sYaml: any) => (sYaml.vars.regions = ' ')],
+  ])('grants nothing for other regions when REGIONS is %s', async (_, change) => {
+    expect(policyOf(change)).toEqual(await committed('ram-policy.json'));
+  });
+
+  it.each<[string, string]>([
+    ['cn-shanghai=team-layers-sh,cn-beijing=Team_Layers_BJ', 'REGIONS entry 2 ("cn-beijing=Team_Layers_BJ"): "Team_Layers_BJ" is not an OSS bucket name'],
+    ['cn-shanghai=team-layers-sh,,cn-beijing=team-layers-bj', 'REGIONS entry 2 is empty'],
+    ['oss-cn-shanghai=team-layers-sh', 'REGIONS entry 1 ("oss-cn-shanghai=team-layers-sh"): "oss-cn-shanghai" is not a region id'],
+    ['cn-shanghai=team-layers-sh,cn-shanghai=team-layers-sh2', 'REGIONS entry 2 ("cn-shanghai=team-layers-sh2") names cn-shanghai again (entry 1)'],
+    [`${vars.region}=team-layers-home`, `REGIONS entry "${vars.region}=team-layers-home" names ${vars.region}, the region of this function`],
+    [`cn-shanghai=${vars.bucket}`, `REGIONS entry "cn-shanghai=${vars.bucket}" names the home bucket ${vars.bucket}`],
+  ])('refuses REGIONS %s, naming the entry at fault', (regions, message) => {
+    expect(() => withRegions(regions)).toThrow(`resources.publisher.props.environmentVariables.REGIONS: ${message}`);
+  });
+
+  it('npm run deploy:policies stops on a bad REGIONS entry, naming it, and writes nothing', async () => {
+    const sYaml = readSYaml();
+    sYaml.vars.regions = 'cn-shanghai=team-layers-sh,cn-beijing=team_layers_bj';
+    const config = join(workDir, 'bad-regions.yaml');
+    const out = await mkdtemp(join(workDir, 'out-'));
+    await writeFile(config, stringify(sYaml));
+    const failure = await run('--config', config, '--out', out).then(
+      () => undefined,
+      (error: { code: number; stderr: string }) => error,
+    );
+    expect(failure?.code).toBe(2);
+    expect(failure?.stderr).toContain('REGIONS entry 2 ("cn-beijing=team_layers_bj")');
+    expect(await readdir(out)).toEqual([]);
+  });
+
+  it("deploy/staging-lifecycle.xml expires <auditPrefix>staged/ a day after the event's last delivery and drops parts after a day", async () => {
+    const xml = await readFile(join('deploy', 'staging-lifecycle.xml'), 'utf8');
+    expect(xml).toContain(`<Prefix>${vars.auditPrefix}staged/</Prefix>`);
+    expect(xml).toContain('<AbortMultipartUpload><Days>1</Days></AbortMultipartUpload>');
+    const maxAge = readSYaml().resources.publisher.props.asyncInvokeConfig.maxAsyncEventAgeInSeconds as number;
+    expect(xml).toContain(`<Expiration><Days>${Math.ceil(maxAge / 86_400) + 1}</Days></Expiration>`);
+    const sYaml = readSYaml();
+    sYaml.vars.auditPrefix = 'ledger/';
+    sYaml.resources.publisher.props.asyncInvokeConfig.maxAsyncEventAgeInSeconds = 3 * 86_400 + 1;
+    const changed = script.stagingLifecycle(script.deployValues(sYaml));
+    expect(changed).toContain('<Prefix>ledger/staged/</Prefix>');
+    expect(changed).toContain('<Expiration><Days>5</Days></Expiration>');
   });
 });
 

@@ -17,6 +17,9 @@ export interface DeployValues {
   failureDestination: string;
   logProject: string;
   logStore: string;
+  /** REGIONS of s.yaml: the other regions and their staging buckets. */
+  regions: Array<{ region: string; bucket: string }>;
+  eventMaxAgeSeconds: number;
 }
 
 /** scripts/deploy-policies.mjs, which turns s.yaml into the role's documents. */
@@ -24,6 +27,7 @@ export interface PoliciesScript {
   resolveReferences(value: unknown, context: { vars: Record<string, unknown>; accountId: string }, path: string): unknown;
   deployValues(sYaml: unknown): DeployValues;
   ramPolicy(values: DeployValues): PolicyDocument;
+  stagingLifecycle(values: DeployValues): string;
   policyFiles(sYamlText: string): Record<string, string>;
 }
 

@@ -146,11 +146,14 @@ export function printable(text: string): string {
 export function auditTable(entries: readonly TrailEntry[]): string {
   if (entries.length === 0) return 'No audit records or results.';
   const dash = (value: string | number | undefined): string => (value === undefined ? '-' : printable(String(value)));
+  // With REGIONS, other regions' records name theirs; a record that names none is the bucket's own region.
+  const byRegion = entries.some((entry) => entry.region !== undefined);
   return formatTable(
-    ['when', 'layer', 'version', 'status', 'uploaded by', 'from', 'uploaded at', 'crc64', 'detail'],
+    ['when', 'layer', ...(byRegion ? ['region'] : []), 'version', 'status', 'uploaded by', 'from', 'uploaded at', 'crc64', 'detail'],
     entries.map((entry) => [
       dash(entry.when),
       dash(entry.layerName),
+      ...(byRegion ? [dash(entry.region ?? 'home')] : []),
       dash(entry.version),
       dash(statusLabel(entry)),
       dash(uploadedBy(entry.provenance)),

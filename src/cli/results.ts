@@ -1,10 +1,12 @@
 import type OSS from 'ali-oss';
 import { loadConfig } from '../config';
 import { RESULT_SUFFIX } from '../keys';
-import type { PublishResult } from '../publish/result';
+import { type PublishResult, type RegionResult, failedRegions } from '../publish/result';
 import { formatTable } from '../local/format';
 import { ossFailure } from './failures';
 import { readResult } from './publish';
+
+export type RegionOutcomes = Record<string, RegionResult>;
 
 export interface ResultRow {
   kind: 'result' | 'audit';
@@ -16,7 +18,14 @@ export interface ResultRow {
   crc64: string | undefined;
   when: string | undefined;
   error: string | undefined;
+  /** The result's map as written: `--json` passes it through; absent without REGIONS. */
+  regions?: RegionOutcomes;
+  /** With REGIONS: the region a row is about (a result's, its home region). */
+  region?: string;
 }
+
+/** A result or audit record as read: the audit records of other regions (kind `region`) name theirs. */
+type StoredRecord = PublishResult & { region?: string };
 
 /**
  * The `<stem>.result.json` objects under the prefix, and the newest audit records about keys under
@@ -32,14 +41,18 @@ export async function listResults(client: OSS, prefix: string, auditLimit: numbe
     if (result) rows.push(rowOf('result', key, result));
   }
   for (const key of auditKeys) {
-    const record = await readResult(client, key);
+    const record: StoredRecord | undefined = await readResult(client, key);
     if (record?.source?.key?.startsWith(prefix)) rows.push(rowOf('audit', key, record));
   }
   return rows;
 }
 
-function rowOf(kind: ResultRow['kind'], key: string, result: PublishResult): ResultRow {
+function rowOf(kind: ResultRow['kind'], key: string, result: StoredRecord): ResultRow {
+  const { regions } = result;
+  const region = result.region ?? Object.entries(regions ?? {}).find(([, entry]) => entry.home)?.[0];
   return {
+    ...(regions === undefined ? {} : { regions }),
+    ...(region === undefined ? {} : { region }),
     kind,
     key,
     layerName: result.layerName,
@@ -70,11 +83,43 @@ export async function listKeys(client: OSS, prefix: string, startAfter?: string)
   return keys;
 }
 
+const dash = (value: unknown): string => (value === undefined ? '-' : String(value));
+
 export function resultsTable(rows: readonly ResultRow[]): string {
   if (rows.length === 0) return 'No results yet.';
-  const dash = (value: unknown): string => (value === undefined ? '-' : String(value));
-  return formatTable(
-    ['kind', 'layer', 'version', 'status', 'size', 'crc64', 'when', 'key'],
-    rows.map((r) => [r.kind, dash(r.layerName), dash(r.version), r.status, dash(r.size), dash(r.crc64), dash(r.when), r.key]),
+  // Only a publisher with REGIONS writes rows about a region: without it the table is as it was.
+  const byRegion = rows.some((row) => row.region !== undefined);
+  const cells = (r: ResultRow): string[] => [r.kind, dash(r.layerName), ...(byRegion ? [dash(r.region)] : []), dash(r.version), r.status, dash(r.size), dash(r.crc64), dash(r.when), r.key];
+  const table = formatTable(['kind', 'layer', ...(byRegion ? ['region'] : []), 'version', 'status', 'size', 'crc64', 'when', 'key'], rows.map(cells));
+  const withRegions = rows.filter((row): row is ResultRow & { regions: RegionOutcomes } => row.kind === 'result' && row.regions !== undefined);
+  if (withRegions.length === 0) return table;
+  return `${table}\n\n${regionsTable(withRegions.map((row) => ({ label: row.layerName ?? row.key, regions: row.regions })))}`;
+}
+
+/**
+ * Every region of each result, home first: one group of rows per layer, its name on the first. The
+ * error comes last: its message is long, and the columns before it stay aligned.
+ */
+export function regionsTable(groups: readonly { label: string; regions: RegionOutcomes }[]): string {
+  const rows = groups.flatMap(({ label, regions }) =>
+    homeFirst(regions).map(([region, outcome], index) => [
+      index === 0 ? label : '',
+      outcome.home ? `${region} (home)` : region,
+      outcome.status,
+      dash(outcome.version),
+      dash(outcome.arn),
+      outcome.error === undefined ? '' : `${outcome.error.code}: ${outcome.error.message}${outcome.error.retryable ? ' (retryable)' : ''}`,
+    ]),
   );
+  return `Regions:\n${formatTable(['layer', 'region', 'status', 'version', 'arn', 'error'], rows)}`;
+}
+
+function homeFirst(regions: RegionOutcomes): [string, RegionResult][] {
+  const entries = Object.entries(regions);
+  return [...entries.filter(([, outcome]) => outcome.home), ...entries.filter(([, outcome]) => !outcome.home)];
+}
+
+/** `results` exits 1 when a layer's result failed, or any of its regions did. */
+export function anyResultFailed(rows: readonly ResultRow[]): boolean {
+  return rows.some((row) => row.kind === 'result' && (row.status === 'failed' || failedRegions(row).length > 0));
 }

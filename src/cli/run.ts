@@ -1,5 +1,6 @@
 import type { ParseArgsConfig } from 'node:util';
 import { ConfigError } from '../errors';
+import { failedRegions } from '../publish/result';
 import { checkBucketName, didYouMean, parseFlags } from './args';
 import { auditCommand } from './audit';
 import { checkLayer, describeCheck, manifestPathFor } from './check';
@@ -7,7 +8,7 @@ import { CliError, type CliIo, EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT, EXIT_USAGE } 
 import { ossClient } from './oss';
 import { publishLayer } from './publish';
 import { reportCommand } from './report';
-import { listResults, resultsTable } from './results';
+import { anyResultFailed, listResults, regionsTable, resultsTable } from './results';
 import { verifyCommand } from './verify';
 import { VERSION } from './version';
 
@@ -63,8 +64,9 @@ accepted, 1 when not, 2 on a usage error.
 
 Checks the layer, uploads its manifest and zip to <prefix><name>.layer.json and <prefix><name>.zip
 (in parts, with a progress bar, from 16 MiB), verifies the upload's CRC-64 against OSS's, then waits
-for <prefix><name>.result.json and prints it. Exit 0 when published or unchanged, 1 when refused or
-failed, 3 when no result came in time.
+for <prefix><name>.result.json and prints it, with a table of its regions when the publisher
+publishes to several. Exit 0 when published or unchanged (in every region), 1 when refused or
+failed (in any region), 3 when no result came in time.
   --bucket <b>       the bucket the publisher watches (required)
   --prefix <p>       key prefix, e.g. layers/ (default: none)
   --manifest <file>  the manifest (default: <zip without .zip>.layer.json beside the zip)
@@ -91,15 +93,20 @@ failed, 3 when no result came in time.
         return EXIT_TIMEOUT;
       }
       const { result } = outcome;
-      io.out(`${json ? JSON.stringify(result) : JSON.stringify(result, null, 2)}\n`);
-      return result.status === 'published' || result.status === 'unchanged' ? EXIT_OK : EXIT_FAILED;
+      const { regions } = result;
+      const table = json || regions === undefined ? '' : `\n${regionsTable([{ label: result.layerName ?? outcome.keys.result, regions }])}\n`;
+      io.out(`${json ? JSON.stringify(result) : JSON.stringify(result, null, 2)}\n${table}`);
+      const homeDone = result.status === 'published' || result.status === 'unchanged';
+      return homeDone && failedRegions(result).length === 0 ? EXIT_OK : EXIT_FAILED;
     },
   },
   results: {
     help: `Usage: layer-publisher results --bucket <b> [--prefix <p>] [--endpoint <url>] [--json]
 
 Lists the result of every layer under the prefix, and the newest audit records about them:
-layer, version, status, size, CRC-64 and when.
+layer, version, status, size, CRC-64 and when; then, for results of a publisher with REGIONS, each
+region's status, version, ARN and error (the home region marked). Exit 1 when a result or one of
+its regions failed.
   --bucket <b>       the bucket (required)
   --prefix <p>       only keys under this prefix
   --endpoint <url>   OSS endpoint (default: from --region)
@@ -111,7 +118,7 @@ layer, version, status, size, CRC-64 and when.
     async run(values, _positionals, io) {
       const rows = await listResults(ossClient(ossTarget(values), io.env), stringValue(values.prefix) ?? '', countOption('--audit', values.audit));
       io.out(`${values.json ? JSON.stringify(rows) : resultsTable(rows)}\n`);
-      return rows.some((row) => row.kind === 'result' && row.status === 'failed') ? EXIT_FAILED : EXIT_OK;
+      return anyResultFailed(rows) ? EXIT_FAILED : EXIT_OK;
     },
   },
   audit: auditCommand,

@@ -13,3 +13,5 @@ export const DEFAULT_OSS_PORT = 9000;
 export const DEFAULT_DATA_DIR = '.local';
 /** s.yaml's function timeout: the handler plans its retries against it. */
 export const FUNCTION_TIMEOUT_SECONDS = 600;
+/** s.yaml's `maxAsyncRetryAttempts`: Function Compute delivers an event whose invocation failed again, this many times. */
+export const MAX_ASYNC_RETRY_ATTEMPTS = 3;

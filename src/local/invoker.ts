@@ -12,8 +12,8 @@ export interface InvokerOptions {
   handlerBundle: string;
   /** `dist/local-host.js`, which loads the bundle in a child process. */
   hostScript: string;
-  ossEndpoint: string;
-  fcEndpoint: string;
+  /** The function's variables that point it at the local services (OSS_ENDPOINT, FC_ENDPOINT, REGIONS…), over the shell's. */
+  env: Record<string, string>;
   /** Each line the handler writes to stdout (its JSON log lines), as written. */
   onLogLine: (line: string) => void;
 }
@@ -41,7 +41,7 @@ export class HandlerInvoker {
 
   static async start(options: InvokerOptions): Promise<HandlerInvoker> {
     const child = fork(options.hostScript, [options.handlerBundle], {
-      env: { ...process.env, OSS_ENDPOINT: options.ossEndpoint, FC_ENDPOINT: options.fcEndpoint },
+      env: { ...process.env, ...options.env },
       stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
       execArgv: [],
     });

@@ -10,9 +10,11 @@ import { CliError, EXIT_FAILED, EXIT_OK, EXIT_PORT_IN_USE, EXIT_USAGE } from '..
 import { pipeWriter } from '../cli/stdio';
 import { loadConfig } from '../config';
 import { ConfigError } from '../errors';
-import { DEFAULT_BUCKET, DEFAULT_DATA_DIR, DEFAULT_OSS_PORT, LOCAL_CREDENTIALS } from './account';
+import { failedRegions } from '../publish/result';
+import { DEFAULT_BUCKET, DEFAULT_DATA_DIR, DEFAULT_OSS_PORT, LOCAL_CREDENTIALS, LOCAL_REGION } from './account';
 import { EXAMPLE_ZIP_KEY } from './example';
 import { type HandledEvent, handledEvents, isFailure, jsonLine, stackDescriber, stillFailed, stillFailedTable, summaryTable } from './report';
+import { type LocalRegionPlan, REGION_PORT_STEP, REGIONS_FOLDER, checkNoRegionVariables, parseRegionsFlag, planRegions } from './regions';
 import { type FailedLayer, type LocalStack, PortInUseError, type StackEvent, startLocalStack } from './stack';
 
 const HELP = `Usage: npm start -- [options]
@@ -26,6 +28,9 @@ Options:
   --fc-port <n>     local Function Compute port (default: --port + 1)
   --data <dir>      data folder (default ${DEFAULT_DATA_DIR}): <dir>/<bucket>/ holds the objects as files
   --bucket <name>   bucket to serve and watch (default ${DEFAULT_BUCKET})
+  --regions <ids>   publish to these other regions too, e.g. cn-shanghai,cn-beijing: each gets its own
+                    local OSS (staging bucket <bucket>-<region>) and Function Compute, on --port + ${REGION_PORT_STEP}, + ${REGION_PORT_STEP * 2}…
+                    and the port after; its data is in <dir>/${REGIONS_FOLDER}/<region>/ (home: ${LOCAL_REGION})
   --json            print the handler's raw JSON log lines (and the stack's own events as JSON)
   -h, --help        show this help
 
@@ -39,6 +44,7 @@ interface StartOptions {
   fcPort: number;
   dataDir: string;
   bucket: string;
+  regions: LocalRegionPlan[];
 }
 
 function parseOptions(argv: string[]): StartOptions | 'help' {
@@ -52,20 +58,26 @@ function parseOptions(argv: string[]): StartOptions | 'help' {
       'fc-port': { type: 'string' },
       data: { type: 'string', default: DEFAULT_DATA_DIR },
       bucket: { type: 'string', default: DEFAULT_BUCKET },
+      regions: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) return 'help';
+  checkNoRegionVariables(process.env);
   // The handler bundle reads these on every event: a bad one is a mistake to report now, not per event.
   loadConfig(process.env);
   const ossPort = portOption('--port', values.port) ?? DEFAULT_OSS_PORT;
+  const dataDir = resolve(values.data);
+  const bucket = checkBucketName('--bucket', values.bucket);
+  const regions = values.regions === undefined ? [] : parseRegionsFlag(values.regions, LOCAL_REGION);
   return {
     once: values.once,
     json: values.json,
     ossPort,
     fcPort: portOption('--fc-port', values['fc-port']) ?? (ossPort === 0 ? 0 : ossPort + 1),
-    dataDir: resolve(values.data),
-    bucket: checkBucketName('--bucket', values.bucket),
+    dataDir,
+    bucket,
+    regions: planRegions(regions, { bucket, dataDir, ossPort }),
   };
 }
 
@@ -101,7 +113,8 @@ async function main(argv: string[]): Promise<number> {
   const describe = stackDescriber();
   const handled: HandledEvent[] = [];
   const onEvent = (event: StackEvent): void => {
-    if (event.kind === 'outcome') handled.push(...handledEvents(event.record, event.outcome, event.ms));
+    // An outcome to be delivered again is not the event's last word: its redelivery's is.
+    if (event.kind === 'outcome' && event.redeliveryInMs === undefined) handled.push(...handledEvents(event.record, event.outcome, event.ms));
     const line = options.json ? jsonLine(event) : describe(event);
     if (line !== undefined) print(line);
   };
@@ -113,6 +126,7 @@ async function main(argv: string[]): Promise<number> {
       bucket: options.bucket,
       ossPort: options.ossPort,
       fcPort: options.fcPort,
+      regions: options.regions,
       // Beside this file in dist/: the handler bundle the cloud runs, and the host that loads it.
       handlerBundle: resolve(__dirname, 'index.js'),
       hostScript: resolve(__dirname, 'local-host.js'),
@@ -165,7 +179,10 @@ async function unusableFolder(dir: string): Promise<string | undefined> {
  */
 function printOnceReport(print: (line: string) => void, handled: readonly HandledEvent[], failed: readonly FailedLayer[], json: boolean): void {
   if (json) {
-    for (const { keys, result } of failed) print(JSON.stringify({ source: 'local', kind: 'still-failed', key: keys.result, layerName: result.layerName, error: result.error }));
+    for (const { keys, result } of failed) {
+      const regionsFailed = failedRegions(result);
+      print(JSON.stringify({ source: 'local', kind: 'still-failed', key: keys.result, layerName: result.layerName, error: result.error, ...(regionsFailed.length > 0 ? { regionsFailed } : {}) }));
+    }
     return;
   }
   if (handled.length > 0) print(`\n${summaryTable(handled)}`);
@@ -176,9 +193,19 @@ function printOnceReport(print: (line: string) => void, handled: readonly Handle
 }
 
 function printBanner(print: (line: string) => void, stack: LocalStack, options: StartOptions): void {
-  print(`Local OSS        ${stack.ossUrl}  (bucket ${options.bucket})`);
-  print(`Local FC         ${stack.fcUrl}`);
-  print(`Bucket folder    ${stack.bucketFolder}`);
+  const home = stack.regions.length === 0 ? '' : `, home region ${LOCAL_REGION}`;
+  const lines: [string, string][] = [
+    ['Local OSS', `${stack.ossUrl}  (bucket ${options.bucket}${home})`],
+    ['Local FC', stack.fcUrl],
+    ['Bucket folder', stack.bucketFolder],
+    ...stack.regions.flatMap((region): [string, string][] => [
+      [`${region.region} OSS`, `${region.ossUrl}  (staging bucket ${region.bucket})`],
+      [`${region.region} FC`, region.fcUrl],
+      [`${region.region} data`, region.dataDir],
+    ]),
+  ];
+  const width = Math.max(16, ...lines.map(([label]) => label.length)) + 1;
+  for (const [label, value] of lines) print(`${label.padEnd(width)}${value}`);
   print('');
 }
 
@@ -189,14 +216,24 @@ Watching ${stack.bucketFolder} (Ctrl-C to stop). Next:
   - Copy a layer in: a zip and its manifest side by side, e.g.
       cp my-layer.zip my-layer.layer.json ${stack.bucketFolder}/layers/
     and read the result in ${stack.bucketFolder}/layers/my-layer.result.json
-  - The example's result: ${stack.bucketFolder}/${stem}.result.json; layers are in ${resolve(options.dataDir, 'layers.json')}
+  - The example's result: ${stack.bucketFolder}/${stem}.result.json; layers are in ${resolve(options.dataDir, 'layers.json')}${regionLayers(stack)}
   - Or upload with the CLI:
       ALIBABA_CLOUD_ACCESS_KEY_ID=${LOCAL_CREDENTIALS.accessKeyId} ALIBABA_CLOUD_ACCESS_KEY_SECRET=${LOCAL_CREDENTIALS.accessKeySecret} \\
       npx layer-publisher publish my-layer.zip --bucket ${options.bucket} --prefix layers/ --endpoint ${stack.ossUrl}
   - Then the trail: who uploaded each version, and whether FC still holds what was published:
       npx layer-publisher audit --bucket ${options.bucket} --endpoint ${stack.ossUrl}
-      npx layer-publisher verify --bucket ${options.bucket} --endpoint ${stack.ossUrl} --fc-endpoint ${stack.fcUrl}
+      npx layer-publisher verify --bucket ${options.bucket} --endpoint ${stack.ossUrl} --fc-endpoint ${stack.fcUrl}${regionResults(stack, options)}
 `);
+}
+
+function regionResults(stack: LocalStack, options: StartOptions): string {
+  if (stack.regions.length === 0) return '';
+  return `\n  - Each layer's version in every region:\n      npx layer-publisher results --bucket ${options.bucket} --endpoint ${stack.ossUrl}`;
+}
+
+/** Where each other region's local FC keeps its layers, for the next-steps text. */
+function regionLayers(stack: LocalStack): string {
+  return stack.regions.map((region) => `\n    and ${region.region}'s in ${resolve(region.dataDir, 'layers.json')}`).join('');
 }
 
 function waitForSignal(): Promise<void> {

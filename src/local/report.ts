@@ -1,5 +1,5 @@
 import type { OssEventRecord } from '../emulator';
-import type { SummaryEntry } from '../publish/result';
+import type { PublishResult, SummaryEntry } from '../publish/result';
 import { formatBytes, formatRate, formatTable } from './format';
 import type { InvocationOutcome } from './invoker';
 import type { FailedLayer, StackEvent } from './stack';
@@ -13,17 +13,19 @@ export interface HandledEvent {
   size: number;
   ms: number;
   detail: string | undefined;
+  /** With --regions: the regions the upload failed in, while its home status may say published. */
+  regionsFailed: readonly string[];
 }
 
 /** Records that deserve a non-zero exit: a failed result, or a handler that rejected. */
 export function isFailure(handled: HandledEvent): boolean {
-  return handled.status === 'failed' || handled.status === 'rejected';
+  return handled.status === 'failed' || handled.status === 'rejected' || handled.regionsFailed.length > 0;
 }
 
 export function handledEvents(record: OssEventRecord, outcome: InvocationOutcome, ms: number): HandledEvent[] {
   const { key, size } = record.oss.object;
   if (outcome.kind === 'rejected') {
-    return [{ key, status: 'rejected', layerName: undefined, version: undefined, size, ms, detail: outcome.message }];
+    return [{ key, status: 'rejected', layerName: undefined, version: undefined, size, ms, detail: outcome.message, regionsFailed: [] }];
   }
   return outcome.summary.map((entry) => ({
     key: entry.key ?? key,
@@ -33,11 +35,13 @@ export function handledEvents(record: OssEventRecord, outcome: InvocationOutcome
     size,
     ms,
     detail: entry.error ? `${entry.error.code}: ${entry.error.message}` : entry.reason,
+    regionsFailed: entry.regionsFailed ?? [],
   }));
 }
 
 export function summaryTable(handled: readonly HandledEvent[]): string {
-  const rows = handled.map((h) => [h.key, h.layerName ?? '-', h.version === undefined ? '-' : String(h.version), h.status, formatBytes(h.size), `${h.ms} ms`]);
+  const status = (h: HandledEvent): string => (h.regionsFailed.length === 0 ? h.status : `${h.status}, failed in ${h.regionsFailed.join(', ')}`);
+  const rows = handled.map((h) => [h.key, h.layerName ?? '-', h.version === undefined ? '-' : String(h.version), status(h), formatBytes(h.size), `${h.ms} ms`]);
   return formatTable(['key', 'layer', 'version', 'status', 'size', 'time'], rows);
 }
 
@@ -49,8 +53,15 @@ export function stillFailed(failed: readonly FailedLayer[], handled: readonly Ha
 
 export function stillFailedTable(failed: readonly FailedLayer[]): string {
   // The error last: its message is long, and the columns before it stay readable.
-  const rows = failed.map(({ keys, result }) => [keys.result, result.layerName ?? '-', result.finishedAt, result.error ? `${result.error.code}: ${result.error.message}` : '-']);
+  const rows = failed.map(({ keys, result }) => [keys.result, result.layerName ?? '-', result.finishedAt, failureOf(result)]);
   return formatTable(['result', 'layer', 'when', 'error'], rows);
+}
+
+/** The home error, else each failed region's (their messages name the region). */
+function failureOf(result: PublishResult): string {
+  if (result.error) return `${result.error.code}: ${result.error.message}`;
+  const errors = Object.values(result.regions ?? {}).flatMap((entry) => (entry.error ? [`${entry.error.code}: ${entry.error.message}`] : []));
+  return errors.length === 0 ? '-' : errors.join('; ');
 }
 
 /** A handler log line, as far as the report reads it. */
@@ -86,6 +97,8 @@ function describeLogLine(line: string, said: Set<string>): string | undefined {
 function describeEntry(entry: LogEntry): string | undefined {
   const field = (name: string): string => String(entry[name] ?? '');
   const number = (name: string): number => Number(entry[name] ?? 0);
+  // Steps in another region name it; the home region's do not.
+  const where = entry.region === undefined ? '' : ` in ${field('region')}`;
   switch (entry.step) {
     case 'zip.read':
       return `  reading the zip (${formatBytes(number('size'))})`;
@@ -96,11 +109,23 @@ function describeEntry(entry: LogEntry): string | undefined {
     case 'pair.waiting':
       return `  waiting for the ${entry.zipFound ? 'manifest (.layer.json)' : 'zip'}: the other half is not there yet`;
     case 'layer.created':
-      return `  created layer ${field('layerName')} version ${field('version')}`;
+      return `  created layer ${field('layerName')} version ${field('version')}${where}`;
     case 'layer.adopted':
-      return `  adopted layer ${field('layerName')} version ${field('version')} made by an earlier attempt`;
+      return `  adopted layer ${field('layerName')} version ${field('version')}${where} made by an earlier attempt`;
     case 'layer.unchanged':
-      return `  unchanged: ${field('layerName')} version ${field('version')} already holds this zip`;
+      return `  unchanged: ${field('layerName')} version ${field('version')}${where} already holds this zip`;
+    case 'region.staged':
+      return entry.reused
+        ? `  ${field('region')}: the staged copy in ${field('bucket')} is already there, reused`
+        : `  copied the zip to ${field('region')} (${field('bucket')}/${field('key')})`;
+    case 'region.already-settled':
+      return `  ${field('region')}: already ${field('status')}${entry.version === undefined ? '' : ` (version ${field('version')})`}`;
+    case 'region.failed':
+    case 'region.unfinished': {
+      const error = entry.error as { code?: string; message?: string } | undefined;
+      const next = entry.step === 'region.unfinished' ? ' (for now: the handler rejects, and the redelivery retries this region)' : '';
+      return `  ${field('region')} failed: ${[error?.code, error?.message].filter(Boolean).join(' ')}${next}`;
+    }
     case 'upload.already-settled':
       return `  already handled (${field('status')})`;
     case 'event.stale':
@@ -138,14 +163,16 @@ function describeStackEvent(event: StackEvent, said: Set<string>): string | unde
       return `First start: put the example layer in the bucket (${event.keys.join(', ')})`;
     case 'invoke': {
       const { key, size } = event.record.oss.object;
-      return `> ${key} (${formatBytes(size)}, ${event.record.eventName}, ${ORIGINS[event.origin]})`;
+      const again = event.attempt === 1 ? '' : `, delivered again: attempt ${event.attempt}`;
+      return `> ${key} (${formatBytes(size)}, ${event.record.eventName}, ${ORIGINS[event.origin]}${again})`;
     }
     case 'log':
       return describeLogLine(event.line, said);
     case 'outcome':
-      return event.outcome.kind === 'rejected'
+      if (event.outcome.kind !== 'rejected') return `  done in ${event.ms} ms`;
+      return event.redeliveryInMs === undefined
         ? `  handler rejected: ${event.outcome.message}`
-        : `  done in ${event.ms} ms`;
+        : `  handler rejected: ${event.outcome.message}; delivered again in ${event.redeliveryInMs} ms, as Function Compute does`;
     case 'watch-error':
       return `watching failed: ${event.message}`;
   }
@@ -156,10 +183,12 @@ const ORIGINS = { upload: 'uploaded to the endpoint', folder: 'copied into the f
 /** `--json`: the handler's own lines as they are, and the stack's events as JSON lines beside them. */
 export function jsonLine(event: StackEvent): string {
   if (event.kind === 'log') return event.line;
-  if (event.kind === 'invoke') return JSON.stringify({ source: 'local', kind: 'invoke', key: event.record.oss.object.key, eventName: event.record.eventName, origin: event.origin });
+  if (event.kind === 'invoke') {
+    return JSON.stringify({ source: 'local', kind: 'invoke', key: event.record.oss.object.key, eventName: event.record.eventName, origin: event.origin, attempt: event.attempt });
+  }
   if (event.kind === 'outcome') {
     const { kind: result, ...outcome } = event.outcome;
-    return JSON.stringify({ source: 'local', kind: 'outcome', key: event.record.oss.object.key, ms: event.ms, result, ...outcome });
+    return JSON.stringify({ source: 'local', kind: 'outcome', key: event.record.oss.object.key, ms: event.ms, result, ...outcome, redeliveryInMs: event.redeliveryInMs });
   }
   return JSON.stringify({ source: 'local', ...event });
 }

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { watch, type FSWatcher } from 'chokidar';
 import { loadConfig } from '../config';
 import {
@@ -15,10 +16,11 @@ import {
   serve,
 } from '../emulator';
 import { type LayerKeys, RESULT_SUFFIX, classifyKey, layerKeys } from '../keys';
-import type { PublishResult } from '../publish/result';
-import { LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL_REGION } from './account';
+import { type PublishResult, failedRegions } from '../publish/result';
+import { LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL_REGION, MAX_ASYNC_RETRY_ATTEMPTS } from './account';
 import { putExampleLayer } from './example';
 import { HandlerInvoker, type InvocationOutcome } from './invoker';
+import { type LocalRegionEndpoints, type LocalRegionPlan, REGION_PORT_STEP, regionVariables } from './regions';
 
 export interface LocalStackOptions {
   dataDir: string;
@@ -32,6 +34,10 @@ export interface LocalStackOptions {
   examplesDir?: string;
   /** How long a file copied in by hand must stay unchanged before it is taken. */
   settleMs?: number;
+  /** Before the first redelivery of a rejected event; doubled before each next one (default 1 s). */
+  redeliveryDelayMs?: number;
+  /** `--regions`: the other regions, each served by its own OSS and FC; none when absent. */
+  regions?: readonly LocalRegionPlan[];
   onEvent: (event: StackEvent) => void;
 }
 
@@ -40,9 +46,11 @@ export type EventOrigin = 'upload' | 'folder' | 'startup';
 
 export type StackEvent =
   | { kind: 'example'; keys: string[] }
-  | { kind: 'invoke'; record: OssEventRecord; origin: EventOrigin }
+  /** `attempt` counts from 1: above 1 is a redelivery of an event whose invocation was rejected. */
+  | { kind: 'invoke'; record: OssEventRecord; origin: EventOrigin; attempt: number }
   | { kind: 'log'; line: string }
-  | { kind: 'outcome'; record: OssEventRecord; outcome: InvocationOutcome; ms: number }
+  /** `redeliveryInMs`: the event is delivered again after that long, as Function Compute does after a rejection. */
+  | { kind: 'outcome'; record: OssEventRecord; outcome: InvocationOutcome; ms: number; redeliveryInMs?: number }
   | { kind: 'watch-error'; message: string };
 
 export interface LocalStack {
@@ -53,15 +61,30 @@ export interface LocalStack {
   fc: FcEmulator;
   backend: FolderBackend;
   invoker: HandlerInvoker;
+  /** The other regions, in the order `--regions` named them. */
+  regions: LocalRegion[];
   /** Delivers events for files already in the bucket folder that were never handled. */
   scan(): Promise<void>;
   /** Turns files copied into the bucket folder into events from now on. */
   watch(): Promise<void>;
   /** Resolves once every delivered event has been handled (including those delivered meanwhile). */
   idle(): Promise<void>;
-  /** Layers whose result in the bucket says `failed`, whenever it was written. */
+  /** Layers whose result in the bucket says `failed`, in the home region or another, whenever it was written. */
   failedResults(): Promise<FailedLayer[]>;
   close(): Promise<void>;
+}
+
+/** One other region: its own OSS with the staging bucket, and its own FC reading from that OSS. */
+export interface LocalRegion extends LocalRegionEndpoints, LocalServices {
+  dataDir: string;
+  bucketFolder: string;
+}
+
+/** What one region's local cloud is: an OSS over a data folder, and an FC that reads that OSS. */
+interface LocalServices {
+  oss: OssEmulator;
+  fc: FcEmulator;
+  backend: FolderBackend;
 }
 
 export interface FailedLayer {
@@ -70,34 +93,44 @@ export interface FailedLayer {
 }
 
 const DEFAULT_SETTLE_MS = 750;
+const DEFAULT_REDELIVERY_DELAY_MS = 1000;
 
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
-  const account = { accountId: LOCAL_ACCOUNT_ID, region: LOCAL_REGION, credentials: [LOCAL_CREDENTIALS] };
   const backend = createFolderBackend(options.dataDir);
   const firstStart = !(await backend.hasBucket(options.bucket));
-  const oss = createOssEmulator({ ...account, backend, buckets: [options.bucket] });
-  const fc = createFcEmulator({
-    ...account,
-    readObject: (bucket, key) => oss.readObject(bucket, key),
-    layerStore: jsonFileLayerStore(join(options.dataDir, 'layers.json')),
-    functionStore: jsonFileFunctionStore(join(options.dataDir, 'functions.json')),
-  });
+  const { oss, fc } = localServices(LOCAL_REGION, options.dataDir, options.bucket, backend);
+  const plans = options.regions ?? [];
+  const regionServices = plans.map((plan) => localServices(plan.region, plan.dataDir, plan.bucket, createFolderBackend(plan.dataDir)));
   const servers: LoopbackServer[] = [];
+  let regions: LocalRegion[];
+  let invoker: HandlerInvoker;
   try {
-    servers.push(await listen(oss.handle, options.ossPort, 'OSS', '--port'));
-    servers.push(await listen(fc.handle, options.fcPort, 'Function Compute', '--fc-port'));
+    const ossServer = await listen(oss.handle, options.ossPort, 'OSS', '--port');
+    servers.push(ossServer);
+    const fcServer = await listen(fc.handle, options.fcPort, 'Function Compute', '--fc-port');
+    servers.push(fcServer);
+    regions = [];
+    for (const [index, plan] of plans.entries()) {
+      const services = regionServices[index]!;
+      // Derived from --port (see planRegions): that is the flag that moves them.
+      const flag = `--port (region ${index + 1} of --regions listens on --port + ${REGION_PORT_STEP * (index + 1)} and the port after)`;
+      const regionOss = await listen(services.oss.handle, plan.ossPort, `OSS of ${plan.region}`, flag);
+      servers.push(regionOss);
+      const regionFc = await listen(services.fc.handle, plan.fcPort, `Function Compute of ${plan.region}`, flag);
+      servers.push(regionFc);
+      regions.push({ region: plan.region, bucket: plan.bucket, dataDir: plan.dataDir, ...services, bucketFolder: services.backend.bucketFolder(plan.bucket), ossUrl: regionOss.url, fcUrl: regionFc.url });
+    }
+    invoker = await HandlerInvoker.start({
+      handlerBundle: options.handlerBundle,
+      hostScript: options.hostScript,
+      env: { OSS_ENDPOINT: ossServer.url, FC_ENDPOINT: fcServer.url, ...regionVariables(regions) },
+      onLogLine: (line) => options.onEvent({ kind: 'log', line }),
+    });
   } catch (error) {
     await Promise.all(servers.map((server) => server.close()));
     throw error;
   }
   const [ossServer, fcServer] = servers as [LoopbackServer, LoopbackServer];
-  const invoker = await HandlerInvoker.start({
-    handlerBundle: options.handlerBundle,
-    hostScript: options.hostScript,
-    ossEndpoint: ossServer.url,
-    fcEndpoint: fcServer.url,
-    onLogLine: (line) => options.onEvent({ kind: 'log', line }),
-  });
   const stack = new Stack(options, oss, backend, invoker);
   oss.onObjectCreated((record) => stack.deliver(record, 'upload'));
   if (firstStart && options.examplesDir !== undefined) {
@@ -112,6 +145,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     fc,
     backend,
     invoker,
+    regions,
     scan: () => stack.scan(),
     watch: () => stack.watch(),
     idle: () => stack.idle(),
@@ -122,6 +156,19 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       await Promise.all(servers.map((server) => server.close()));
     },
   };
+}
+
+/** One region's OSS serving `bucket` from `dataDir`, and its FC, whose CreateLayerVersion reads that OSS as FC reads its region's. */
+function localServices(region: string, dataDir: string, bucket: string, backend: FolderBackend): LocalServices {
+  const account = { accountId: LOCAL_ACCOUNT_ID, region, credentials: [LOCAL_CREDENTIALS] };
+  const oss = createOssEmulator({ ...account, backend, buckets: [bucket] });
+  const fc = createFcEmulator({
+    ...account,
+    readObject: (name, key) => oss.readObject(name, key),
+    layerStore: jsonFileLayerStore(join(dataDir, 'layers.json')),
+    functionStore: jsonFileFunctionStore(join(dataDir, 'functions.json')),
+  });
+  return { oss, fc, backend };
 }
 
 /** A port already taken is the usual start-up failure: say which, and the flag that chooses another. */
@@ -151,6 +198,7 @@ class Stack {
   private adoptions: Promise<void> = Promise.resolve();
   private pending = 0;
   private watcher: FSWatcher | undefined;
+  private closing = false;
 
   constructor(
     private readonly options: LocalStackOptions,
@@ -159,18 +207,29 @@ class Stack {
     private readonly invoker: HandlerInvoker,
   ) {}
 
-  /** Only zips and manifests reach the handler: results and audit records would be ignored there anyway. */
+  /**
+   * Only zips and manifests reach the handler: results and audit records would be ignored there
+   * anyway. A rejected invocation is delivered again, as Function Compute does for an async
+   * invocation (s.yaml's maxAsyncRetryAttempts), so a transient failure resumes locally as in the cloud.
+   */
   deliver(record: OssEventRecord, origin: EventOrigin): void {
     if (classifyKey(record.oss.object.key, this.auditPrefix) === undefined) return;
     this.pending += 1;
     this.invocations = this.invocations.then(async () => {
-      this.options.onEvent({ kind: 'invoke', record, origin });
-      const startedAt = Date.now();
-      const outcome = await this.invoker.invoke(record).catch(
-        (error: unknown): InvocationOutcome => ({ kind: 'rejected', requestId: '', message: String(error), peakRssBytes: 0 }),
-      );
+      let delayMs = this.options.redeliveryDelayMs ?? DEFAULT_REDELIVERY_DELAY_MS;
+      for (let attempt = 1; ; attempt++) {
+        this.options.onEvent({ kind: 'invoke', record, origin, attempt });
+        const startedAt = Date.now();
+        const outcome = await this.invoker.invoke(record).catch(
+          (error: unknown): InvocationOutcome => ({ kind: 'rejected', requestId: '', message: String(error), peakRssBytes: 0 }),
+        );
+        const again = outcome.kind === 'rejected' && attempt <= MAX_ASYNC_RETRY_ATTEMPTS && !this.closing;
+        this.options.onEvent({ kind: 'outcome', record, outcome, ms: Date.now() - startedAt, ...(again ? { redeliveryInMs: delayMs } : {}) });
+        if (!again) break;
+        await sleep(delayMs);
+        delayMs *= 2;
+      }
       this.pending -= 1;
-      this.options.onEvent({ kind: 'outcome', record, outcome, ms: Date.now() - startedAt });
     });
   }
 
@@ -215,12 +274,14 @@ class Stack {
     for (const key of await this.backend.fileKeys(this.options.bucket)) {
       if (!key.endsWith(RESULT_SUFFIX) || key.startsWith(this.auditPrefix)) continue;
       const result = await this.readResult(key);
-      if (result?.status === 'failed') failed.push({ keys: layerKeysOf(key), result });
+      if (result !== undefined && (result.status === 'failed' || failedRegions(result).length > 0)) failed.push({ keys: layerKeysOf(key), result });
     }
     return failed;
   }
 
   async close(): Promise<void> {
+    // Stopping ends the redeliveries: what is under way finishes, nothing is delivered again.
+    this.closing = true;
     await this.watcher?.close();
     await this.idle();
   }

@@ -1,12 +1,14 @@
+import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach } from 'vitest';
 import type { InvocationOutcome } from '../../src/local/invoker';
+import { planRegions } from '../../src/local/regions';
 import { type LocalStack, type StackEvent, startLocalStack } from '../../src/local/stack';
 import type { PublishResult } from '../../src/publish/result';
-import { EXAMPLES_DIR, HANDLER_BUNDLE, HOST_SCRIPT } from './bundles';
+import { EXAMPLES_DIR, HANDLER_BUNDLE, HOST_SCRIPT, REPO } from './bundles';
 
 export const LOCAL_BUCKET = 'local-layers';
 
@@ -17,9 +19,16 @@ export interface Running {
   outcomes: InvocationOutcome[];
 }
 
+export interface MoreOptions {
+  /** `--regions`. */
+  regions?: readonly string[];
+  /** Sees every event as it happens, before the test's own list gets it. */
+  onEvent?: (event: StackEvent) => void;
+}
+
 export interface LocalStacks {
   /** A local stack as `npm start` runs it, on free ports, in `dataDir` (a fresh folder by default). */
-  start(dataDir?: string, settleMs?: number): Promise<Running>;
+  start(dataDir?: string, settleMs?: number, more?: MoreOptions): Promise<Running>;
   /** Closes a stack before the test ends, keeping its data folder (for a restart on it). */
   release(run: Running): Promise<void>;
 }
@@ -34,7 +43,7 @@ export function useLocalStacks(): LocalStacks {
     }
   });
   return {
-    async start(dataDir, settleMs = 200) {
+    async start(dataDir, settleMs = 200, { regions = [], onEvent }: MoreOptions = {}) {
       const dir = dataDir ?? (await mkdtemp(join(tmpdir(), 'local-stack-')));
       const events: StackEvent[] = [];
       const outcomes: InvocationOutcome[] = [];
@@ -43,11 +52,14 @@ export function useLocalStacks(): LocalStacks {
         bucket: LOCAL_BUCKET,
         ossPort: 0,
         fcPort: 0,
+        regions: planRegions(regions, { bucket: LOCAL_BUCKET, dataDir: dir, ossPort: 0 }),
+        redeliveryDelayMs: 100,
         handlerBundle: HANDLER_BUNDLE,
         hostScript: HOST_SCRIPT,
         examplesDir: EXAMPLES_DIR,
         settleMs,
         onEvent: (event) => {
+          onEvent?.(event);
           events.push(event);
           if (event.kind === 'outcome') outcomes.push(event.outcome);
         },
@@ -74,4 +86,19 @@ export async function settledResult(path: string): Promise<PublishResult> {
     if (result !== undefined && result.status !== 'waiting') return result;
     await sleep(100);
   }
+}
+
+/** `npm start -- <args>` as the person runs it: the built dist/local.js in its own process. */
+export function npmStart(args: string[], env: Record<string, string> = {}, closeStdout = false): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(REPO, 'dist', 'local.js'), ...args], { cwd: REPO, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    // As `| head` does once it has read enough: every later write meets a closed pipe (EPIPE).
+    if (closeStdout) child.stdout.destroy();
+    else child.stdout.on('data', (chunk: Buffer) => void (out += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => void (err += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, out, err }));
+  });
 }

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -12,8 +11,8 @@ import { EXAMPLE_ZIP_KEY } from '../../src/local/example';
 import { PortInUseError, startLocalStack } from '../../src/local/stack';
 import type { PublishResult } from '../../src/publish/result';
 import { ossClient } from '../support/clients';
-import { HANDLER_BUNDLE, HOST_SCRIPT, REPO, ensureBundles } from './bundles';
-import { LOCAL_BUCKET as BUCKET, readJson, settledResult, useLocalStacks } from './stack-harness';
+import { HANDLER_BUNDLE, HOST_SCRIPT, ensureBundles } from './bundles';
+import { LOCAL_BUCKET as BUCKET, npmStart, readJson, settledResult, useLocalStacks } from './stack-harness';
 import { writeStoredZip } from './stored-zip';
 
 const MiB = 1024 * 1024;
@@ -149,21 +148,6 @@ describe('a 256 MiB zip over real sockets', () => {
     expect(peak - warmPeak).toBeLessThan(96 * MiB);
   }, 300_000);
 });
-
-/** `npm start -- <args>` as the person runs it: the built dist/local.js in its own process. */
-function npmStart(args: string[], env: Record<string, string> = {}, closeStdout = false): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(REPO, 'dist', 'local.js'), ...args], { cwd: REPO, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    // As `| head` does once it has read enough: every later write meets a closed pipe (EPIPE).
-    if (closeStdout) child.stdout.destroy();
-    else child.stdout.on('data', (chunk: Buffer) => void (out += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => void (err += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, out, err }));
-  });
-}
 
 describe('npm start: mistakes get one line and their exit code', () => {
   it('a port already taken names the flag that moves that service: --port for OSS, --fc-port for FC', async () => {

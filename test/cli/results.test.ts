@@ -1,0 +1,185 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { zipSync } from 'fflate';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RegionOutcomes, type ResultRow, resultsTable } from '../../src/cli/results';
+import { runCli } from '../../src/cli/run';
+import { type LoopbackServer, type OssEmulator, createOssEmulator, serve } from '../../src/emulator';
+import { LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL_REGION } from '../../src/local/account';
+
+const BUCKET = 'region-results';
+const CRC = '2825179536350126003';
+
+const arn = (region: string, layer: string, version: number): string => `acs:fc:${region}:${LOCAL_ACCOUNT_ID}:layers/${layer}/versions/${version}`;
+
+/** A three-region result as docs/regions.md shapes it: the map's order is REGIONS order, home not first. */
+function partialRegions(layer: string): RegionOutcomes {
+  return {
+    'cn-shanghai': {
+      status: 'published',
+      version: 7,
+      arn: arn('cn-shanghai', layer, 7),
+      codeChecksum: CRC,
+      staged: { bucket: 'team-layers-sh', key: `_audit/staged/u1/${layer}.zip.staged`, reused: false },
+    },
+    'cn-hangzhou': { status: 'published', home: true, version: 3, arn: arn('cn-hangzhou', layer, 3), codeChecksum: CRC },
+    'cn-beijing': {
+      status: 'failed',
+      staged: { bucket: 'team-layers-bj', key: `_audit/staged/u1/${layer}.zip.staged`, reused: true },
+      error: { code: 'FcRejected', message: 'cn-beijing: FC LayerQuotaExceeded: too many versions', retryable: false },
+    },
+  };
+}
+
+function row(overrides: Partial<ResultRow>): ResultRow {
+  return {
+    kind: 'result',
+    key: 'layers/pillow.result.json',
+    layerName: 'pillow',
+    version: 3,
+    status: 'published',
+    size: 581,
+    crc64: CRC,
+    when: '2026-12-01T10:00:00.000Z',
+    error: undefined,
+    ...overrides,
+  };
+}
+
+/** The lines of the regions section, split into cells on runs of two or more spaces. */
+function regionLines(table: string): string[][] {
+  const section = table.split('Regions:\n')[1];
+  expect(section, `no regions section in:\n${table}`).toBeDefined();
+  return section!
+    .split('\n')
+    .slice(2)
+    .filter((line) => line.trim() !== '')
+    .map((line) => line.trim().split(/ {2,}/));
+}
+
+describe('results: the regions of each result', () => {
+  it('lists every region, home first and marked, with version, ARN, and the failed region’s error', () => {
+    const table = resultsTable([row({ regions: partialRegions('pillow') })]);
+    expect(regionLines(table)).toEqual([
+      ['pillow', 'cn-hangzhou (home)', 'published', '3', arn('cn-hangzhou', 'pillow', 3)],
+      ['cn-shanghai', 'published', '7', arn('cn-shanghai', 'pillow', 7)],
+      ['cn-beijing', 'failed', '-', '-', 'FcRejected: cn-beijing: FC LayerQuotaExceeded: too many versions'],
+    ]);
+    // The columns line up: each region name starts where the header's does.
+    const lines = table.split('Regions:\n')[1]!.split('\n');
+    const column = lines[0]!.indexOf('region');
+    for (const line of lines.slice(2)) expect(line.slice(column)).toMatch(/^cn-/);
+  });
+
+  it('groups the regions of several layers, says a retryable failure is, and leaves results without regions out', () => {
+    const retried: RegionOutcomes = {
+      'cn-hangzhou': { status: 'unchanged', home: true, version: 2, arn: arn('cn-hangzhou', 'numpy', 2), codeChecksum: CRC },
+      'cn-shanghai': { status: 'failed', error: { code: 'Unavailable', message: 'cn-shanghai: FC unreachable', retryable: true } },
+    };
+    const table = resultsTable([
+      row({ regions: partialRegions('pillow') }),
+      row({ key: 'layers/old.result.json', layerName: 'old' }),
+      row({ key: 'layers/numpy.result.json', layerName: 'numpy', status: 'unchanged', regions: retried }),
+    ]);
+    const lines = regionLines(table);
+    expect(lines.map((cells) => cells[0])).toEqual(['pillow', 'cn-shanghai', 'cn-beijing', 'numpy', 'cn-shanghai']);
+    expect(lines[4]).toEqual(['cn-shanghai', 'failed', '-', '-', 'Unavailable: cn-shanghai: FC unreachable (retryable)']);
+    expect(table).not.toMatch(/^old +cn-/m);
+  });
+
+  it('prints no regions section when no result has the map (a publisher without REGIONS)', () => {
+    const table = resultsTable([row({}), row({ kind: 'audit', key: '_audit/records/x.json' })]);
+    expect(table).not.toContain('Regions');
+    expect(table.split('\n')).toHaveLength(4);
+    expect(table.split('\n')[0]).toMatch(/^kind +layer +version +status /);
+  });
+
+  it('adds a region column when rows are about regions: a result’s home region, an audit record’s own', () => {
+    const table = resultsTable([
+      row({ regions: partialRegions('pillow'), region: 'cn-hangzhou' }),
+      row({ kind: 'audit', key: '_audit/records/a.json', version: 7, region: 'cn-shanghai' }),
+    ]);
+    const [header, , home, shanghai] = table.split('\n');
+    expect(header).toMatch(/^kind +layer +region +version +status /);
+    expect(home).toMatch(/^result +pillow +cn-hangzhou +3 +published /);
+    expect(shanghai).toMatch(/^audit +pillow +cn-shanghai +7 +published /);
+  });
+});
+
+describe('results and publish against OSS: the regions as the publisher wrote them', () => {
+  let emulator: OssEmulator;
+  let oss: LoopbackServer;
+  let dir: string;
+
+  const run = async (...argv: string[]): Promise<{ code: number; out: string; err: string }> => {
+    let out = '';
+    let err = '';
+    const code = await runCli(argv, { out: (t) => void (out += t), err: (t) => void (err += t), env: {}, interactive: false });
+    return { code, out, err };
+  };
+
+  const result = (layerName: string, requestId: string, regions?: RegionOutcomes): Record<string, unknown> => ({
+    status: 'published',
+    layerName,
+    version: 3,
+    arn: arn(LOCAL_REGION, layerName, 3),
+    source: { bucket: BUCKET, key: `layers/${layerName}.zip`, size: 10, crc64: CRC },
+    event: { name: 'ObjectCreated:PutObject', time: undefined, requestId, key: `layers/${layerName}.zip` },
+    requestId: 'fc-request',
+    startedAt: '2026-12-01T10:00:00.000Z',
+    finishedAt: '2026-12-01T10:00:01.000Z',
+    ...(regions === undefined ? {} : { regions }),
+  });
+
+  beforeAll(async () => {
+    emulator = createOssEmulator({ accountId: LOCAL_ACCOUNT_ID, region: LOCAL_REGION, credentials: [LOCAL_CREDENTIALS], buckets: [BUCKET] });
+    oss = await serve(emulator.handle, { port: 0, host: '127.0.0.1' });
+    dir = await mkdtemp(join(tmpdir(), 'cli-regions-'));
+  });
+  afterAll(async () => {
+    await oss.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('results: exit 1 when a region failed though home published; --json passes each map through as written', async () => {
+    const regions = partialRegions('pillow');
+    await emulator.putObject(BUCKET, 'layers/pillow.result.json', Buffer.from(JSON.stringify(result('pillow', 'r1', regions))));
+    await emulator.putObject(BUCKET, 'layers/plain.result.json', Buffer.from(JSON.stringify(result('plain', 'r2'))));
+    const shown = await run('results', '--bucket', BUCKET, '--endpoint', oss.url);
+    expect(shown.code).toBe(1);
+    expect(regionLines(shown.out)[2]).toEqual(['cn-beijing', 'failed', '-', '-', 'FcRejected: cn-beijing: FC LayerQuotaExceeded: too many versions']);
+    const json = await run('results', '--bucket', BUCKET, '--endpoint', oss.url, '--json');
+    const rows = JSON.parse(json.out) as ResultRow[];
+    expect(rows.find((r) => r.layerName === 'pillow')).toMatchObject({ region: 'cn-hangzhou', regions });
+    expect(rows.find((r) => r.layerName === 'plain')).not.toHaveProperty('regions');
+
+    await emulator.putObject(BUCKET, 'layers/pillow.result.json', Buffer.from(JSON.stringify(result('pillow', 'r3', { ...regions, 'cn-beijing': { status: 'published', version: 1, arn: arn('cn-beijing', 'pillow', 1), codeChecksum: CRC } }))));
+    expect((await run('results', '--bucket', BUCKET, '--endpoint', oss.url)).code).toBe(0);
+  });
+
+  it('publish prints the result’s regions as a table and exits 1 when one failed', async () => {
+    await writeFile(join(dir, 'geo.zip'), zipSync({ 'nodejs/node_modules/geo/index.js': Buffer.from('module.exports = 1') }));
+    await writeFile(join(dir, 'geo.layer.json'), JSON.stringify({ layerName: 'geo', compatibleRuntime: ['nodejs20'] }));
+    // Stands in for the publisher: the zip's event gets a result naming that event, with its regions.
+    const stop = emulator.onObjectCreated((record) => {
+      if (record.oss.object.key !== 'cli/geo.zip') return;
+      void emulator.putObject(BUCKET, 'cli/geo.result.json', Buffer.from(JSON.stringify(result('geo', record.responseElements.requestId, partialRegions('geo')))));
+    });
+    try {
+      const shown = await run('publish', join(dir, 'geo.zip'), '--bucket', BUCKET, '--prefix', 'cli/', '--endpoint', oss.url, '--wait', '20');
+      expect(shown.code).toBe(1);
+      expect(regionLines(shown.out).map((cells) => cells.slice(0, 3))).toEqual([
+        ['geo', 'cn-hangzhou (home)', 'published'],
+        ['cn-shanghai', 'published', '7'],
+        ['cn-beijing', 'failed', '-'],
+      ]);
+      const json = await run('publish', join(dir, 'geo.zip'), '--bucket', BUCKET, '--prefix', 'cli/', '--endpoint', oss.url, '--wait', '20', '--json');
+      expect(json.code).toBe(1);
+      expect(JSON.parse(json.out)).toMatchObject({ status: 'published', regions: partialRegions('geo') });
+      expect(json.out).not.toContain('Regions:');
+    } finally {
+      stop();
+    }
+  });
+});

@@ -63,7 +63,7 @@ const RESULT_KEY = 'layers/left-pad.result.json';
 /** More than any claim (5 s) and in-doubt create window (twice that) of the deliveries here. */
 const TIME_PASSES_MS = 30_000;
 const FUNCTION_SECONDS = [3, 4];
-/** Kills land on any of a delivery's first requests: about all of a publish with one region (~25), or with three (~45). */
+/** Kills land on any of a delivery's first requests; with three regions a publish makes about 45. */
 const KILL_WITHIN = 30;
 const KILL_WITHIN_REGIONS = 50;
 /** How often, with regions, one of the other regions refuses every create for good. */
@@ -111,6 +111,8 @@ interface Iteration {
   dropCreate: { site: RegionSite; afterMs: number } | undefined;
   credentials: Array<Required<Credential>>;
   next: number;
+  /** Requests that worked on a region its upload had already settled: a retry redoing a finished region. */
+  redone: string[];
 }
 
 const CREDENTIALS_PER_ITERATION = 40;
@@ -121,7 +123,7 @@ function newIteration(index: number, regions: boolean): Iteration {
     accessKeySecret: `chaos-secret-${index}-${i}-do-not-log`,
     securityToken: `chaos-token-${index}-${i}-do-not-log`,
   }));
-  const iteration: Iteration = { cloud: undefined as unknown as TestCloud, sites: [], ossOffsetMs: 0, inFlight: 0, dropCreate: undefined, credentials, next: 0 };
+  const iteration: Iteration = { cloud: undefined as unknown as TestCloud, sites: [], ossOffsetMs: 0, inFlight: 0, dropCreate: undefined, credentials, next: 0, redone: [] };
   const site = (region: string, bucket: string): RegionSite => {
     const account = { accountId: TEST_ACCOUNT_ID, region, credentials };
     const oss = createOssEmulator({ ...account, buckets: [bucket], now: () => new Date(Date.now() + iteration.ossOffsetMs) });
@@ -159,6 +161,7 @@ const server = setupServer(
     const routed = siteOf(iteration, url.hostname);
     if (routed === undefined) return HttpResponse.text(`chaos: no endpoint ${url.hostname} in this cloud`, { status: 502 });
     const service = routed.fc ? routed.site.fc : routed.site.oss;
+    if (!routed.site.home) await noteRedone(iteration, routed.site, routed.fc, request);
     iteration.inFlight += 1;
     try {
       const drop = iteration.dropCreate;
@@ -185,6 +188,24 @@ const server = setupServer(
     }
   }),
 );
+
+const STAGED = /_audit\/staged\/([0-9a-f]+)\//;
+
+/**
+ * A region is settled once `regions/<region>/outcome.json` of its upload is in the home bucket; from
+ * then on no attempt reads or writes that upload's staged copy there, or creates a version from it
+ * (the outcome is read before either): one that does redoes a finished region.
+ */
+async function noteRedone(iteration: Iteration, site: RegionSite, fc: boolean, request: Request): Promise<void> {
+  const isCreate = fc && request.method === 'POST' && /\/layers\/[^/]+\/versions$/.test(new URL(request.url).pathname);
+  const named = isCreate ? await request.clone().text() : fc ? '' : decodeURIComponent(new URL(request.url).pathname);
+  const uploadId = STAGED.exec(named)?.[1];
+  if (uploadId === undefined) return;
+  const outcome = `_audit/uploads/${uploadId}/regions/${site.region}/outcome.json`;
+  if ((await iteration.cloud.oss.statObject(TEST_BUCKET, outcome)) !== undefined) {
+    iteration.redone.push(`${site.region}: ${isCreate ? 'CreateLayerVersion from' : request.method} the stage of upload ${uploadId}, settled before`);
+  }
+}
 
 export function startChaosServer(): () => void {
   server.listen({ onUnhandledRequest: 'error' });
@@ -388,6 +409,7 @@ async function iterate(index: number, rng: Rng, report: ChaosReport, lines: stri
   report.deliveries += all.length;
   report.kills += all.filter((run) => run.killed).length;
   report.skewedDeliveries += all.filter((run) => run.skewed).length;
+  expect(iteration.redone, 'a retry redid a region settled before').toEqual([]);
   for (const run of redeliveries.slice(-1)) {
     expect(run.error, `the last redelivery rejected: ${String(run.error)}`).toBeUndefined();
   }

@@ -68,6 +68,8 @@ const KILL_WITHIN = 30;
 const KILL_WITHIN_REGIONS = 50;
 /** How often, with regions, one of the other regions refuses every create for good. */
 const REFUSAL_CHANCE = 0.15;
+/** How often, with regions, one of the other regions is down (its FC or its OSS) until the faults are gone. */
+const DOWN_CHANCE = 0.25;
 const SKEWS_MS = [-600_000, -5_000, 5_000, 600_000];
 
 /** mulberry32: small, seedable, good enough to pick faults. */
@@ -342,10 +344,17 @@ async function iterate(index: number, rng: Rng, report: ChaosReport, lines: stri
   const contents: UploadContent[] = [{ crc64: independentCrc64(zipA), description: NODE_MANIFEST.description }];
   const timeoutSeconds = rng.pick(FUNCTION_SECONDS);
   const refusing = regions && rng.chance(REFUSAL_CHANCE) ? rng.pick(sites.slice(1)) : undefined;
+  const countRegionFault = (name: string) => (report.faults[name] = (report.faults[name] ?? 0) + 1);
   if (refusing !== undefined) {
     refuseCreates(refusing);
-    const name = `fc-create-refused-for-good ${refusing.region}`;
-    report.faults[name] = (report.faults[name] ?? 0) + 1;
+    countRegionFault(`fc-create-refused-for-good ${refusing.region}`);
+  }
+  // A region down until the faults are gone: the first deliveries settle the others and reject; the redeliveries resume it alone.
+  const down = regions && rng.chance(DOWN_CHANCE) ? rng.pick(sites.slice(1)) : undefined;
+  if (down !== undefined) {
+    const service = rng.pick(['fc', 'oss'] as const);
+    down[service].faults.inject({ status: 503, code: 'ServiceUnavailable', times: Infinity });
+    countRegionFault(`region-down-${service} ${down.region}`);
   }
   armFaults(rng, iteration, timeoutSeconds, report.faults);
 
@@ -409,7 +418,7 @@ async function iterate(index: number, rng: Rng, report: ChaosReport, lines: stri
   report.deliveries += all.length;
   report.kills += all.filter((run) => run.killed).length;
   report.skewedDeliveries += all.filter((run) => run.skewed).length;
-  expect(iteration.redone, 'a retry redid a region settled before').toEqual([]);
+  expect(iteration.redone, `a retry redid a region settled before: ${iteration.redone.join('; ')}`).toEqual([]);
   for (const run of redeliveries.slice(-1)) {
     expect(run.error, `the last redelivery rejected: ${String(run.error)}`).toBeUndefined();
   }

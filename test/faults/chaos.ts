@@ -25,8 +25,9 @@ import { OTHER_REGIONS } from '../support/regional-cloud';
  * With `regions` (issue 13), every cloud has two more regions (each its own OSS with the staging
  * bucket, and its own FC reading that OSS), the deliveries have REGIONS, faults are armed in any
  * region, now and then one region refuses every create for good, and kills land on any request of a
- * delivery, whichever region it goes to: at most one version per region per upload, and the final
- * result names every region (test/support/region-invariants.ts).
+ * delivery, whichever region it goes to: at most one version per region per upload, the final
+ * result names every region (test/support/region-invariants.ts), and no retry touches a region
+ * its upload settled before (noteRedone).
  */
 export interface ChaosReport {
   seed: number;
@@ -167,7 +168,7 @@ const server = setupServer(
     iteration.inFlight += 1;
     try {
       const drop = iteration.dropCreate;
-      if (drop?.site === routed.site && routed.fc && request.method === 'POST' && /\/layers\/[^/]+\/versions$/.test(url.pathname)) {
+      if (drop?.site === routed.site && routed.fc && isCreate(request)) {
         const { afterMs } = drop;
         iteration.dropCreate = undefined;
         iteration.inFlight += 1;
@@ -193,19 +194,21 @@ const server = setupServer(
 
 const STAGED = /_audit\/staged\/([0-9a-f]+)\//;
 
+const isCreate = (request: Request) => request.method === 'POST' && /\/layers\/[^/]+\/versions$/.test(new URL(request.url).pathname);
+
 /**
  * A region is settled once `regions/<region>/outcome.json` of its upload is in the home bucket; from
  * then on no attempt reads or writes that upload's staged copy there, or creates a version from it
  * (the outcome is read before either): one that does redoes a finished region.
  */
 async function noteRedone(iteration: Iteration, site: RegionSite, fc: boolean, request: Request): Promise<void> {
-  const isCreate = fc && request.method === 'POST' && /\/layers\/[^/]+\/versions$/.test(new URL(request.url).pathname);
-  const named = isCreate ? await request.clone().text() : fc ? '' : decodeURIComponent(new URL(request.url).pathname);
+  const creates = fc && isCreate(request);
+  const named = creates ? await request.clone().text() : fc ? '' : decodeURIComponent(new URL(request.url).pathname);
   const uploadId = STAGED.exec(named)?.[1];
   if (uploadId === undefined) return;
   const outcome = `_audit/uploads/${uploadId}/regions/${site.region}/outcome.json`;
   if ((await iteration.cloud.oss.statObject(TEST_BUCKET, outcome)) !== undefined) {
-    iteration.redone.push(`${site.region}: ${isCreate ? 'CreateLayerVersion from' : request.method} the stage of upload ${uploadId}, settled before`);
+    iteration.redone.push(`${site.region}: ${creates ? 'CreateLayerVersion from' : request.method} the stage of upload ${uploadId}, settled before`);
   }
 }
 

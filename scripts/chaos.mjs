@@ -8,8 +8,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const usage = 'usage: npm run chaos -- [--iterations N] [--seed S] [--parallel P] [--regions]';
-const options = { iterations: 100, seed: 20261201, parallel: 6 };
+// --first I starts at iteration I: an iteration's faults depend on the seed and its index only, so
+// `--seed S --first I --iterations 1` replays one that failed.
+const usage = 'usage: npm run chaos -- [--iterations N] [--seed S] [--parallel P] [--first I] [--regions]';
+const options = { iterations: 100, seed: 20261201, parallel: 6, first: 0 };
 let regions = false;
 const args = process.argv.slice(2);
 for (let i = 0; i < args.length; i++) {
@@ -19,7 +21,7 @@ for (let i = 0; i < args.length; i++) {
   }
   const name = args[i].replace(/^--/, '');
   const value = Number(args[i + 1]);
-  if (!(name in options) || !Number.isInteger(value) || value < (name === 'seed' ? 0 : 1)) {
+  if (!(name in options) || !Number.isInteger(value) || value < (name === 'seed' || name === 'first' ? 0 : 1)) {
     console.error(`${args[i]} ${args[i + 1] ?? ''}: not an option with a whole number\n${usage}`);
     process.exit(2);
   }
@@ -37,6 +39,7 @@ const child = spawn(process.execPath, ['node_modules/vitest/vitest.mjs', 'run', 
     CHAOS_ITERATIONS: String(options.iterations),
     CHAOS_SEED: String(options.seed),
     CHAOS_PARALLEL: String(options.parallel),
+    CHAOS_FIRST: String(options.first),
     CHAOS_REPORT: reportFile,
     CHAOS_MODE: regions ? 'regions' : 'home',
   },

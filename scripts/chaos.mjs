@@ -1,19 +1,27 @@
 #!/usr/bin/env node
-// The seeded chaos test of issue 10 at length: `npm run chaos -- --iterations 500 [--seed S] [--parallel P]`.
-// Runs test/faults/chaos.test.ts under vitest (the same code `npm test` runs briefly) and prints
-// its counts: iterations, deliveries, kills, faults by kind, versions made, invariant violations.
+// The seeded chaos test of issue 10 at length: `npm run chaos -- --iterations 500 [--seed S] [--parallel P]`;
+// with `--regions`, issue 13's: three regions, faults in any of them. Runs test/faults/chaos.test.ts
+// under vitest (the same code `npm test` runs briefly) and prints its counts: iterations, deliveries,
+// kills, faults by kind, versions made (per region with --regions), invariant violations.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const usage = 'usage: npm run chaos -- [--iterations N] [--seed S] [--parallel P]';
-const options = { iterations: 100, seed: 20261201, parallel: 6 };
+// --first I starts at iteration I: an iteration's faults depend on the seed and its index only, so
+// `--seed S --first I --iterations 1` replays one that failed.
+const usage = 'usage: npm run chaos -- [--iterations N] [--seed S] [--parallel P] [--first I] [--regions]';
+const options = { iterations: 100, seed: 20261201, parallel: 6, first: 0 };
+let regions = false;
 const args = process.argv.slice(2);
 for (let i = 0; i < args.length; i++) {
+  if (args[i] === '--regions') {
+    regions = true;
+    continue;
+  }
   const name = args[i].replace(/^--/, '');
   const value = Number(args[i + 1]);
-  if (!(name in options) || !Number.isInteger(value) || value < (name === 'seed' ? 0 : 1)) {
+  if (!(name in options) || !Number.isInteger(value) || value < (name === 'seed' || name === 'first' ? 0 : 1)) {
     console.error(`${args[i]} ${args[i + 1] ?? ''}: not an option with a whole number\n${usage}`);
     process.exit(2);
   }
@@ -23,7 +31,7 @@ for (let i = 0; i < args.length; i++) {
 
 const dir = mkdtempSync(join(tmpdir(), 'chaos-'));
 const reportFile = join(dir, 'report.json');
-console.log(`chaos: ${options.iterations} iterations, seed ${options.seed}, ${options.parallel} at once`);
+console.log(`chaos: ${options.iterations} iterations, seed ${options.seed}, ${options.parallel} at once${regions ? ', three regions' : ''}`);
 const child = spawn(process.execPath, ['node_modules/vitest/vitest.mjs', 'run', 'test/faults/chaos.test.ts'], {
   stdio: ['ignore', 'ignore', 'inherit'],
   env: {
@@ -31,7 +39,9 @@ const child = spawn(process.execPath, ['node_modules/vitest/vitest.mjs', 'run', 
     CHAOS_ITERATIONS: String(options.iterations),
     CHAOS_SEED: String(options.seed),
     CHAOS_PARALLEL: String(options.parallel),
+    CHAOS_FIRST: String(options.first),
     CHAOS_REPORT: reportFile,
+    CHAOS_MODE: regions ? 'regions' : 'home',
   },
 });
 child.on('close', (code) => {
@@ -50,8 +60,10 @@ child.on('close', (code) => {
   console.log(`kills             ${report.kills}`);
   console.log(`skewed clocks     ${report.skewedDeliveries} deliveries`);
   console.log(`faults            ${faults.reduce((sum, [, n]) => sum + n, 0)}`);
-  for (const [kind, n] of faults) console.log(`  ${kind.padEnd(30)}${n}`);
-  console.log(`versions made     ${report.versionsMade}`);
+  const width = Math.max(30, ...faults.map(([kind]) => kind.length + 2));
+  for (const [kind, n] of faults) console.log(`  ${kind.padEnd(width)}${n}`);
+  console.log(`versions made     ${report.versionsMade}${report.versionsByRegion ? ' (home region)' : ''}`);
+  for (const [region, n] of Object.entries(report.versionsByRegion ?? {})) console.log(`  ${region.padEnd(width)}${n}`);
   console.log(`violations        ${report.violations}`);
   for (const failure of report.failures.slice(0, 20)) console.log(`  ${failure}`);
   console.log(`time              ${report.seconds} s`);

@@ -3,10 +3,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runChaos, startChaosServer } from './chaos';
 
 /**
- * The seeded chaos of issue 10, briefly: `npm run chaos -- --iterations N` runs it at length
- * (CHAOS_ITERATIONS, CHAOS_SEED, CHAOS_PARALLEL, CHAOS_FIRST; CHAOS_REPORT names a file for the counts).
+ * The seeded chaos of issue 10 (the home region) and issue 13 (three regions), briefly:
+ * `npm run chaos -- --iterations N [--regions]` runs one of them at length (CHAOS_MODE home or
+ * regions picks it; CHAOS_ITERATIONS, CHAOS_SEED, CHAOS_PARALLEL, CHAOS_FIRST; CHAOS_REPORT names a
+ * file for the counts).
  */
-const iterations = Number(process.env.CHAOS_ITERATIONS ?? 6);
+const mode = process.env.CHAOS_MODE;
 const seed = Number(process.env.CHAOS_SEED ?? 20261201);
 const parallel = Number(process.env.CHAOS_PARALLEL ?? 3);
 const first = Number(process.env.CHAOS_FIRST ?? 0);
@@ -17,8 +19,9 @@ beforeAll(() => {
 });
 afterAll(() => stop());
 
-describe('seeded chaos: kills, faults, slow FC and skewed clocks at random', () => {
-  it(
+function chaosRun(regions: boolean, shortRun: number) {
+  const iterations = Number(process.env.CHAOS_ITERATIONS ?? shortRun);
+  return [
     `${iterations} iterations (seed ${seed}): every invariant holds after each`,
     async () => {
       const report = await runChaos({
@@ -26,17 +29,26 @@ describe('seeded chaos: kills, faults, slow FC and skewed clocks at random', () 
         seed,
         parallel,
         first,
+        regions,
         // CHAOS_LOGS names a folder for the log lines of failed iterations.
         onFailure: (index, lines) => {
-          if (process.env.CHAOS_LOGS) writeFileSync(`${process.env.CHAOS_LOGS}/iteration-${index}.log`, lines.join(''));
+          if (process.env.CHAOS_LOGS) writeFileSync(`${process.env.CHAOS_LOGS}/${regions ? 'regions-' : ''}iteration-${index}.log`, lines.join(''));
         },
       });
-      console.log(`chaos: ${JSON.stringify(report)}`);
+      console.log(`chaos${regions ? ' (regions)' : ''}: ${JSON.stringify(report)}`);
       if (process.env.CHAOS_REPORT) writeFileSync(process.env.CHAOS_REPORT, JSON.stringify(report));
       expect(report.iterations).toBe(iterations);
       expect(report.failures).toEqual([]);
       expect(report.violations).toBe(0);
     },
     Math.max(60_000, Math.ceil(iterations / parallel) * 60_000),
-  );
+  ] as const;
+}
+
+describe('seeded chaos: kills, faults, slow FC and skewed clocks at random', () => {
+  it.skipIf(mode === 'regions')(...chaosRun(false, 6));
+});
+
+describe('seeded chaos in three regions: the same, in any region, and a region refusing for good', () => {
+  it.skipIf(mode === 'home')(...chaosRun(true, 4));
 });

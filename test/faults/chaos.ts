@@ -5,8 +5,11 @@ import { type Credential, createFcEmulator, createOssEmulator } from '../../src/
 import { handleOssEvent } from '../../src/handler';
 import type { PublishResult, Summary } from '../../src/publish/result';
 import { TEST_ACCOUNT_ID, TEST_BUCKET, TEST_REGION, type TestCloud } from '../support/cloud';
+import { independentCrc64 } from '../support/independent';
 import { type DeliveryOutcome, expectInvariants, readJson, snapshot } from '../support/invariants';
 import { NODE_MANIFEST, manifestBytes, nodejsLayerZip } from '../support/layers';
+import { type RegionSite, type UploadContent, expectRegionInvariants, versionsBefore } from '../support/region-invariants';
+import { OTHER_REGIONS } from '../support/regional-cloud';
 
 /**
  * Seeded chaos over the whole handler (issue 10): every iteration is one layer in a fresh cloud,
@@ -18,6 +21,13 @@ import { NODE_MANIFEST, manifestBytes, nodejsLayerZip } from '../support/layers'
  * A killed process is modelled by its credentials: every delivery has its own security token, and
  * once killed, nothing it sends reaches the cloud again. Time passing between redeliveries is OSS's
  * clock moving on (the ledger keeps OSS's time), once nothing is in flight.
+ *
+ * With `regions` (issue 13), every cloud has two more regions (each its own OSS with the staging
+ * bucket, and its own FC reading that OSS), the deliveries have REGIONS, faults are armed in any
+ * region, now and then one region refuses every create for good, and kills land on any request of a
+ * delivery, whichever region it goes to: at most one version per region per upload, the final
+ * result names every region (test/support/region-invariants.ts), and no retry touches a region
+ * its upload settled before (noteRedone).
  */
 export interface ChaosReport {
   seed: number;
@@ -27,6 +37,8 @@ export interface ChaosReport {
   skewedDeliveries: number;
   faults: Record<string, number>;
   versionsMade: number;
+  /** With `regions`: the versions made in each region, the home one included. */
+  versionsByRegion?: Record<string, number>;
   violations: number;
   failures: string[];
   seconds: number;
@@ -39,6 +51,8 @@ export interface ChaosOptions {
   parallel: number;
   /** The first iteration's index (to run one again alone: its faults depend on the seed and index only). */
   first?: number;
+  /** Publish to two more regions as well (issue 13). */
+  regions?: boolean;
   /** Called with a failed iteration's log lines, for a person to read. */
   onFailure?: (index: number, lines: string[]) => void;
 }
@@ -50,6 +64,13 @@ const RESULT_KEY = 'layers/left-pad.result.json';
 /** More than any claim (5 s) and in-doubt create window (twice that) of the deliveries here. */
 const TIME_PASSES_MS = 30_000;
 const FUNCTION_SECONDS = [3, 4];
+/** Kills land on any of a delivery's first requests; with three regions a publish makes about 45. */
+const KILL_WITHIN = 30;
+const KILL_WITHIN_REGIONS = 50;
+/** How often, with regions, one of the other regions refuses every create for good. */
+const REFUSAL_CHANCE = 0.15;
+/** How often, with regions, one of the other regions is down (its FC or its OSS) until the faults are gone. */
+const DOWN_CHANCE = 0.25;
 const SKEWS_MS = [-600_000, -5_000, 5_000, 600_000];
 
 /** mulberry32: small, seedable, good enough to pick faults. */
@@ -84,29 +105,46 @@ interface Delivery {
 
 interface Iteration {
   cloud: TestCloud;
+  /** The home region first, then the others (none without `regions`). */
+  sites: RegionSite[];
   /** OSS's clock runs this far ahead of the real one. */
   ossOffsetMs: number;
   inFlight: number;
-  /** The first CreateLayerVersion's connection drops this long after it was sent, while FC goes on with it. */
-  dropCreateAfterMs: number | undefined;
+  /** The first CreateLayerVersion in this region: its connection drops this long after it was sent, while FC goes on with it. */
+  dropCreate: { site: RegionSite; afterMs: number } | undefined;
   credentials: Array<Required<Credential>>;
   next: number;
+  /** Requests that worked on a region its upload had already settled: a retry redoing a finished region. */
+  redone: string[];
 }
 
 const CREDENTIALS_PER_ITERATION = 40;
 
-function newIteration(index: number): Iteration {
+function newIteration(index: number, regions: boolean): Iteration {
   const credentials = Array.from({ length: CREDENTIALS_PER_ITERATION }, (_, i) => ({
     accessKeyId: `STS.Chaos${index}x${i}`,
     accessKeySecret: `chaos-secret-${index}-${i}-do-not-log`,
     securityToken: `chaos-token-${index}-${i}-do-not-log`,
   }));
-  const iteration: Iteration = { cloud: undefined as unknown as TestCloud, ossOffsetMs: 0, inFlight: 0, dropCreateAfterMs: undefined, credentials, next: 0 };
-  const account = { accountId: TEST_ACCOUNT_ID, region: TEST_REGION, credentials };
-  const oss = createOssEmulator({ ...account, buckets: [TEST_BUCKET], now: () => new Date(Date.now() + iteration.ossOffsetMs) });
-  const fc = createFcEmulator({ ...account, readObject: (bucket, key) => oss.readObject(bucket, key) });
-  iteration.cloud = { oss, fc, ossEndpoint: '', fcEndpoint: '' };
+  const iteration: Iteration = { cloud: undefined as unknown as TestCloud, sites: [], ossOffsetMs: 0, inFlight: 0, dropCreate: undefined, credentials, next: 0, redone: [] };
+  const site = (region: string, bucket: string): RegionSite => {
+    const account = { accountId: TEST_ACCOUNT_ID, region, credentials };
+    const oss = createOssEmulator({ ...account, buckets: [bucket], now: () => new Date(Date.now() + iteration.ossOffsetMs) });
+    const fc = createFcEmulator({ ...account, readObject: (b, key) => oss.readObject(b, key) });
+    return { region, bucket, oss, fc, home: region === TEST_REGION };
+  };
+  const home = site(TEST_REGION, TEST_BUCKET);
+  iteration.sites = [home, ...(regions ? OTHER_REGIONS.map((other) => site(other.region, other.bucket)) : [])];
+  iteration.cloud = { oss: home.oss, fc: home.fc, ossEndpoint: '', fcEndpoint: '' };
   return iteration;
+}
+
+/** The region a cloud host names, as DNS routes it: `[<bucket>.]oss-<region>[-internal].aliyuncs.com`, `<account>.<region>[-internal].fc.aliyuncs.com`. */
+function siteOf(iteration: Iteration, hostname: string): { site: RegionSite; fc: boolean } | undefined {
+  const fc = /^\d+\.([a-z0-9-]+?)(?:-internal)?\.fc\.aliyuncs\.com$/.exec(hostname);
+  const region = (fc ?? /(?:^|\.)oss-([a-z0-9-]+?)(?:-internal)?\.aliyuncs\.com$/.exec(hostname))?.[1];
+  const site = iteration.sites.find((candidate) => candidate.region === region);
+  return site === undefined ? undefined : { site, fc: fc !== null };
 }
 
 /** Every delivery's token, to route its requests to its iteration's cloud, or to drop them once it is dead. */
@@ -122,13 +160,17 @@ const server = setupServer(
     if (delivery.dead) return HttpResponse.error();
     delivery.requests += 1;
     const { iteration } = delivery;
-    const { hostname } = new URL(request.url);
-    const service = hostname.endsWith('.fc.aliyuncs.com') ? iteration.cloud.fc : iteration.cloud.oss;
+    const url = new URL(request.url);
+    const routed = siteOf(iteration, url.hostname);
+    if (routed === undefined) return HttpResponse.text(`chaos: no endpoint ${url.hostname} in this cloud`, { status: 502 });
+    const service = routed.fc ? routed.site.fc : routed.site.oss;
+    if (!routed.site.home) await noteRedone(iteration, routed.site, routed.fc, request);
     iteration.inFlight += 1;
     try {
-      if (iteration.dropCreateAfterMs !== undefined && request.method === 'POST' && /\/layers\/[^/]+\/versions$/.test(new URL(request.url).pathname)) {
-        const afterMs = iteration.dropCreateAfterMs;
-        iteration.dropCreateAfterMs = undefined;
+      const drop = iteration.dropCreate;
+      if (drop?.site === routed.site && routed.fc && isCreate(request)) {
+        const { afterMs } = drop;
+        iteration.dropCreate = undefined;
         iteration.inFlight += 1;
         void service
           .handle(request)
@@ -149,6 +191,26 @@ const server = setupServer(
     }
   }),
 );
+
+const STAGED = /_audit\/staged\/([0-9a-f]+)\//;
+
+const isCreate = (request: Request) => request.method === 'POST' && /\/layers\/[^/]+\/versions$/.test(new URL(request.url).pathname);
+
+/**
+ * A region is settled once `regions/<region>/outcome.json` of its upload is in the home bucket; from
+ * then on no attempt reads or writes that upload's staged copy there, or creates a version from it
+ * (the outcome is read before either): one that does redoes a finished region.
+ */
+async function noteRedone(iteration: Iteration, site: RegionSite, fc: boolean, request: Request): Promise<void> {
+  const creates = fc && isCreate(request);
+  const named = creates ? await request.clone().text() : fc ? '' : decodeURIComponent(new URL(request.url).pathname);
+  const uploadId = STAGED.exec(named)?.[1];
+  if (uploadId === undefined) return;
+  const outcome = `_audit/uploads/${uploadId}/regions/${site.region}/outcome.json`;
+  if ((await iteration.cloud.oss.statObject(TEST_BUCKET, outcome)) !== undefined) {
+    iteration.redone.push(`${site.region}: ${creates ? 'CreateLayerVersion from' : request.method} the stage of upload ${uploadId}, settled before`);
+  }
+}
 
 export function startChaosServer(): () => void {
   server.listen({ onUnhandledRequest: 'error' });
@@ -181,7 +243,7 @@ async function deliver(
   let error: Error | undefined;
   try {
     summary = await handleOssEvent(Buffer.from(JSON.stringify({ events: [event] })), context, {
-      env: {},
+      env: iteration.sites.length > 1 ? { REGIONS: regionsEnv(iteration) } : {},
       write: (line) => rawLines.push(line),
       ...(skewMs === 0 ? {} : { now: () => new Date(Date.now() + skewMs) }),
     });
@@ -196,59 +258,107 @@ async function deliver(
   return { summary, error, rawLines, keys, killed, skewed: skewMs !== 0 };
 }
 
-/** Arms 0 to 3 faults of random kinds, counted by kind. */
+const regionsEnv = (iteration: Iteration) =>
+  iteration.sites
+    .filter((site) => !site.home)
+    .map((site) => `${site.region}=${site.bucket}`)
+    .join(',');
+
+/**
+ * Arms 0 to 3 faults of random kinds, counted by kind; with regions, each in a region picked at
+ * random (counted by kind and region), the result's PUT always at home, where the result is.
+ */
 function armFaults(rng: Rng, iteration: Iteration, timeoutSeconds: number, faults: Record<string, number>) {
-  const { oss, fc } = iteration.cloud;
-  const count = (kind: string) => (faults[kind] = (faults[kind] ?? 0) + 1);
-  const kinds: Array<() => void> = [
-    () => {
+  const regions = iteration.sites.length > 1;
+  const count = (kind: string, site: RegionSite) => {
+    const name = regions ? `${kind} ${site.region}` : kind;
+    faults[name] = (faults[name] ?? 0) + 1;
+  };
+  // Each arms a fault in the region it is given and names its kind.
+  const kinds: Array<(site: RegionSite) => string> = [
+    ({ oss }) => {
       const method = rng.pick(['HEAD', 'GET', 'PUT']);
       oss.faults.inject({ match: (t) => t.method === method, status: rng.pick([500, 503]), nth: rng.int(1, 12), times: rng.int(1, 3) });
-      count(`oss-5xx-${method}`);
+      return `oss-5xx-${method}`;
     },
-    () => {
+    ({ oss }) => {
       oss.faults.inject({ match: (t) => t.method === 'PUT', status: 503, afterHandling: true, nth: rng.int(1, 8) });
-      count('oss-write-answer-lost');
+      return 'oss-write-answer-lost';
     },
-    () => {
+    ({ fc }) => {
       fc.faults.inject({ match: (t) => t.action === 'CreateLayerVersion', status: 503, afterHandling: true });
-      count('fc-create-answer-lost');
+      return 'fc-create-answer-lost';
     },
-    () => {
+    ({ fc }) => {
       fc.faults.inject({ match: (t) => t.action === 'ListLayerVersions', status: rng.pick([500, 503, 429]), nth: rng.int(1, 4), times: rng.int(1, 2) });
-      count('fc-list-5xx');
+      return 'fc-list-5xx';
     },
-    () => {
+    ({ fc }) => {
       fc.faults.inject({ match: (t) => t.action === 'CreateLayerVersion', delayMs: Math.round(timeoutSeconds * 1000 * (0.4 + rng.next() * 1.2)) });
-      count('fc-slow-create');
+      return 'fc-slow-create';
     },
-    () => {
+    ({ fc }) => {
       fc.faults.inject({ match: (t) => t.action === 'CreateLayerVersion', cutBodyAfterBytes: rng.int(0, 20) });
-      count('fc-create-answer-cut');
+      return 'fc-create-answer-cut';
     },
-    () => {
+    (site) => {
       // FC takes its time over the create, and the connection drops long before it is done.
-      fc.faults.inject({ match: (t) => t.action === 'CreateLayerVersion', delayMs: rng.int(800, 2_500) });
-      iteration.dropCreateAfterMs = rng.int(100, 500);
-      count('fc-create-dropped-while-slow');
+      site.fc.faults.inject({ match: (t) => t.action === 'CreateLayerVersion', delayMs: rng.int(800, 2_500) });
+      iteration.dropCreate = { site, afterMs: rng.int(100, 500) };
+      return 'fc-create-dropped-while-slow';
     },
-    () => {
+    ({ oss }) => {
       oss.faults.inject({ match: (t) => t.method === 'PUT' && t.key === RESULT_KEY, delayMs: rng.int(300, 2_000), ...(rng.chance(0.5) ? { status: 503 } : {}) });
-      count('oss-slow-result-put');
+      return 'oss-slow-result-put';
     },
   ];
-  for (let i = rng.int(0, 3); i > 0; i--) rng.pick(kinds)();
+  const home = iteration.sites[0]!;
+  for (let i = rng.int(0, 3); i > 0; i--) {
+    const arm = rng.pick(kinds);
+    const picked = regions ? rng.pick(iteration.sites) : home;
+    // The result is written at home only.
+    const site = arm === kinds[kinds.length - 1] ? home : picked;
+    count(arm(site), site);
+  }
+}
+
+/** A region whose FC refuses every create for good (a quota): armed first, so no other fault there gets to make a version. */
+function refuseCreates(site: RegionSite): void {
+  site.fc.faults.inject({
+    match: (t) => t.action === 'CreateLayerVersion',
+    status: 400,
+    code: 'LayerQuotaExceeded',
+    message: 'the layer has too many versions',
+    times: Infinity,
+  });
 }
 
 /** One iteration; throws on the first invariant that does not hold. */
-async function iterate(index: number, rng: Rng, report: ChaosReport, lines: string[]): Promise<void> {
-  const iteration = newIteration(index);
-  const { cloud } = iteration;
-  await cloud.oss.putObject(TEST_BUCKET, ZIP_KEY, nodejsLayerZip(`chaos-${index}-A`));
+async function iterate(index: number, rng: Rng, report: ChaosReport, lines: string[], regions: boolean): Promise<void> {
+  const iteration = newIteration(index, regions);
+  const { cloud, sites } = iteration;
+  const zipA = nodejsLayerZip(`chaos-${index}-A`);
+  await cloud.oss.putObject(TEST_BUCKET, ZIP_KEY, zipA);
   await cloud.oss.putObject(TEST_BUCKET, MANIFEST_KEY, manifestBytes(NODE_MANIFEST));
   const eventsA = [await cloud.oss.objectCreatedEvent(TEST_BUCKET, ZIP_KEY), await cloud.oss.objectCreatedEvent(TEST_BUCKET, MANIFEST_KEY)];
   const before = await snapshot(cloud, [LAYER]);
+  const versionsAtStart = versionsBefore(sites, LAYER);
+  // What each upload asks for, from the bytes, to know which versions it may make.
+  const contents: UploadContent[] = [{ crc64: independentCrc64(zipA), description: NODE_MANIFEST.description }];
   const timeoutSeconds = rng.pick(FUNCTION_SECONDS);
+  const refusing = regions && rng.chance(REFUSAL_CHANCE) ? rng.pick(sites.slice(1)) : undefined;
+  const countRegionFault = (name: string) => (report.faults[name] = (report.faults[name] ?? 0) + 1);
+  if (refusing !== undefined) {
+    refuseCreates(refusing);
+    countRegionFault(`fc-create-refused-for-good ${refusing.region}`);
+  }
+  // A region down until the faults are gone: the first deliveries settle the others and reject; the redeliveries resume it alone.
+  const down = regions && rng.chance(DOWN_CHANCE) ? rng.pick(sites.slice(1)) : undefined;
+  if (down !== undefined) {
+    const service = rng.pick(['fc', 'oss'] as const);
+    down[service].faults.inject({ status: 503, code: 'ServiceUnavailable', times: Infinity });
+    countRegionFault(`region-down-${service} ${down.region}`);
+  }
   armFaults(rng, iteration, timeoutSeconds, report.faults);
 
   let events = eventsA;
@@ -261,12 +371,18 @@ async function iterate(index: number, rng: Rng, report: ChaosReport, lines: stri
     if (i === uploadBAt) {
       // Upload B: new zip bytes, or a new description; a second apart so Last-Modified differs.
       await sleep(1_000);
-      if (rng.chance(0.5)) await cloud.oss.putObject(TEST_BUCKET, ZIP_KEY, nodejsLayerZip(`chaos-${index}-B`));
-      else await cloud.oss.putObject(TEST_BUCKET, MANIFEST_KEY, manifestBytes({ ...NODE_MANIFEST, description: `B ${index}` }));
+      if (rng.chance(0.5)) {
+        const zipB = nodejsLayerZip(`chaos-${index}-B`);
+        await cloud.oss.putObject(TEST_BUCKET, ZIP_KEY, zipB);
+        contents.push({ crc64: independentCrc64(zipB), description: NODE_MANIFEST.description });
+      } else {
+        await cloud.oss.putObject(TEST_BUCKET, MANIFEST_KEY, manifestBytes({ ...NODE_MANIFEST, description: `B ${index}` }));
+        contents.push({ crc64: contents[0]!.crc64, description: `B ${index}` });
+      }
       events = [await cloud.oss.objectCreatedEvent(TEST_BUCKET, ZIP_KEY), await cloud.oss.objectCreatedEvent(TEST_BUCKET, MANIFEST_KEY)];
       uploads = 2;
     }
-    const killAt = rng.chance(0.3) ? rng.int(1, 30) : undefined;
+    const killAt = rng.chance(0.3) ? rng.int(1, regions ? KILL_WITHIN_REGIONS : KILL_WITHIN) : undefined;
     const skewMs = rng.chance(0.3) ? rng.pick(SKEWS_MS) : 0;
     runs.push(deliver(iteration, rng.pick(events), { timeoutSeconds, killAt, skewMs, requestId: `chaos-${index}-${i}` }));
   }
@@ -275,8 +391,12 @@ async function iterate(index: number, rng: Rng, report: ChaosReport, lines: stri
   while (iteration.inFlight > 0) await sleep(50);
 
   // The platform delivers again, later: the faults are gone, and claims and creates have timed out.
-  cloud.oss.faults.clear();
-  cloud.fc.faults.clear();
+  for (const site of sites) {
+    site.oss.faults.clear();
+    site.fc.faults.clear();
+  }
+  // A refusal for good does not pass.
+  if (refusing !== undefined) refuseCreates(refusing);
   const redeliveries: Run[] = [];
   for (const event of events) {
     for (let attempt = 0; attempt < 4; attempt++) {
@@ -294,10 +414,14 @@ async function iterate(index: number, rng: Rng, report: ChaosReport, lines: stri
     const meta = await cloud.oss.statObject(TEST_BUCKET, key);
     lines.push(`${key} ${meta?.lastModified.toISOString()} ${Buffer.from((await cloud.oss.readObject(TEST_BUCKET, key))!).toString('utf8').slice(0, 300)}\n`);
   }
-  lines.push(`versions ${JSON.stringify(cloud.fc.versions(LAYER).map((v) => [v.version, v.createTime]))}\n`);
+  for (const site of sites) {
+    const versions = JSON.stringify(site.fc.versions(LAYER).map((v) => [v.version, v.createTime, v.description, v.codeChecksum]));
+    lines.push(`versions${site.home ? '' : ` ${site.region}`} ${versions}\n`);
+  }
   report.deliveries += all.length;
   report.kills += all.filter((run) => run.killed).length;
   report.skewedDeliveries += all.filter((run) => run.skewed).length;
+  expect(iteration.redone, `a retry redid a region settled before: ${iteration.redone.join('; ')}`).toEqual([]);
   for (const run of redeliveries.slice(-1)) {
     expect(run.error, `the last redelivery rejected: ${String(run.error)}`).toBeUndefined();
   }
@@ -311,9 +435,22 @@ async function iterate(index: number, rng: Rng, report: ChaosReport, lines: stri
     uploadedByTest: uploads === 2 ? [ZIP_KEY, MANIFEST_KEY] : [],
   });
   report.versionsMade += made;
-  // Each delivery's own secrets, too, stay out of what it logged and wrote.
+  if (regions) {
+    const madeIn = await expectRegionInvariants({
+      sites,
+      layer: LAYER,
+      before: versionsAtStart,
+      uploads: contents,
+      result: final,
+      refusing: new Set(refusing === undefined ? [] : [refusing.region]),
+    });
+    for (const [region, count] of Object.entries(madeIn)) report.versionsByRegion![region] = (report.versionsByRegion![region] ?? 0) + count;
+  }
+  // Each delivery's own secrets, too, stay out of what it logged and wrote, in every region.
   const texts = [...all.flatMap((run) => run.rawLines)];
-  for (const key of await cloud.oss.listKeys(TEST_BUCKET)) texts.push(Buffer.from((await cloud.oss.readObject(TEST_BUCKET, key))!).toString('utf8'));
+  for (const { oss, bucket } of sites) {
+    for (const key of await oss.listKeys(bucket)) texts.push(Buffer.from((await oss.readObject(bucket, key))!).toString('utf8'));
+  }
   for (const credential of iteration.credentials) {
     for (const text of texts) {
       expect(text.includes(credential.accessKeySecret) || text.includes(credential.securityToken), 'a secret was logged or written').toBe(false);
@@ -331,6 +468,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     skewedDeliveries: 0,
     faults: {},
     versionsMade: 0,
+    ...(options.regions ? { versionsByRegion: {} } : {}),
     violations: 0,
     failures: [],
     seconds: 0,
@@ -345,7 +483,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       const rng = prng(options.seed * 7919 + index);
       const lines: string[] = [];
       try {
-        await iterate(index, rng, report, lines);
+        await iterate(index, rng, report, lines, options.regions ?? false);
       } catch (error) {
         options.onFailure?.(index, lines);
         report.violations += 1;

@@ -18,7 +18,8 @@ export async function fail(flow: Flow, error: unknown, claim: HeldClaim | undefi
     return stale(flow);
   }
   if (error instanceof BusyError) {
-    if (claim) await releaseClaim(flow, claim, 'an earlier attempt may still publish');
+    // This attempt made no version here; one of its creates in another region may still land.
+    if (claim && !flow.state.regionCreateInDoubt) await releaseClaim(flow, claim, 'an earlier attempt may still publish');
     throw error;
   }
   if (error instanceof ResultUnwritableError) throw error;

@@ -123,7 +123,15 @@ export async function outcomeStands(flow: Flow, outcome: PublishResult): Promise
   return named !== undefined && (outcome.source.crc64 === undefined || named.codeChecksum === outcome.source.crc64);
 }
 
+/**
+ * Lets the claim go, except while a create this attempt sent in another region had no answer: that
+ * version may still appear, and only the claim's running out tells the next attempt to look for it.
+ */
 export async function releaseClaim(flow: Flow, held: HeldClaim, reason: string): Promise<void> {
+  if (flow.state.regionCreateInDoubt) {
+    flow.log.info('claim.kept', { reason: 'a create in another region had no answer', regions: flow.state.regionsUnfinished });
+    return;
+  }
   await retrying(flow, 'claim.release', () => held.ledger.release(held.record, reason)).catch((error: unknown) =>
     flow.log.warn('claim.release.failed', { error }),
   );

@@ -18,8 +18,7 @@ export async function fail(flow: Flow, error: unknown, claim: HeldClaim | undefi
     return stale(flow);
   }
   if (error instanceof BusyError) {
-    // This attempt made no version here; one of its creates in another region may still land.
-    if (claim && !flow.state.regionCreateInDoubt) await releaseClaim(flow, claim, 'an earlier attempt may still publish');
+    if (claim) await releaseClaim(flow, claim, 'an earlier attempt may still publish');
     throw error;
   }
   if (error instanceof ResultUnwritableError) throw error;
@@ -29,8 +28,7 @@ export async function fail(flow: Flow, error: unknown, claim: HeldClaim | undefi
   // A failure made no version (a mismatched one is deleted), so the next delivery may try afresh:
   // an operator who fixes a role or a quota can replay the event without uploading again. A create
   // with no answer may still make one: that claim stays, and its intent tells who comes next.
-  const inDoubt = failure instanceof CreateInDoubtError || flow.state.regionCreateInDoubt;
-  if (claim && !inDoubt) await releaseClaim(flow, claim, flow.deps.logger.redact(failure.message));
+  if (claim && !(failure instanceof CreateInDoubtError)) await releaseClaim(flow, claim, flow.deps.logger.redact(failure.message));
   const entry = await writeResult(flow, result, claim?.record.uploadId);
   if (failure.retryable) throw new RetryableRecordError(entry, failure);
   // The home region failed for good, but another region only for now: deliver again for it.

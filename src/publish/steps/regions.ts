@@ -188,7 +188,7 @@ async function auditRegion(flow: Flow, held: HeldClaim, region: string, entry: R
  */
 export async function unfinishedRegions(flow: Flow, held: HeldClaim, result: PublishResult, uploadId: string): Promise<SummaryEntry> {
   const pending = unfinishedFailure(flow);
-  if (!flow.state.regionCreateInDoubt) await releaseClaim(flow, held, flow.deps.logger.redact(pending.message));
+  await releaseClaim(flow, held, flow.deps.logger.redact(pending.message));
   const entry = await writeResult(flow, result, uploadId);
   throw new RetryableRecordError(entry, pending);
 }

@@ -9,7 +9,7 @@ import { independentCrc64 } from '../support/independent';
 import { type DeliveryOutcome, expectInvariants, readJson, snapshot } from '../support/invariants';
 import { NODE_MANIFEST, manifestBytes, nodejsLayerZip } from '../support/layers';
 import { type RegionSite, type UploadContent, expectRegionInvariants, versionsBefore } from '../support/region-invariants';
-import { OTHER_REGIONS } from '../support/regional-cloud';
+import { OTHER_REGIONS, refuseCreatesForGood } from '../support/regional-cloud';
 
 /**
  * Seeded chaos over the whole handler (issue 10): every iteration is one layer in a fresh cloud,
@@ -322,16 +322,6 @@ function armFaults(rng: Rng, iteration: Iteration, timeoutSeconds: number, fault
   }
 }
 
-/** A region whose FC refuses every create for good (a quota): armed first, so no other fault there gets to make a version. */
-function refuseCreates(site: RegionSite): void {
-  site.fc.faults.inject({
-    match: (t) => t.action === 'CreateLayerVersion',
-    status: 400,
-    code: 'LayerQuotaExceeded',
-    message: 'the layer has too many versions',
-    times: Infinity,
-  });
-}
 
 /** One iteration; throws on the first invariant that does not hold. */
 async function iterate(index: number, rng: Rng, report: ChaosReport, lines: string[], regions: boolean): Promise<void> {
@@ -349,7 +339,8 @@ async function iterate(index: number, rng: Rng, report: ChaosReport, lines: stri
   const refusing = regions && rng.chance(REFUSAL_CHANCE) ? rng.pick(sites.slice(1)) : undefined;
   const countRegionFault = (name: string) => (report.faults[name] = (report.faults[name] ?? 0) + 1);
   if (refusing !== undefined) {
-    refuseCreates(refusing);
+    // Armed first, so no other fault there gets to make a version.
+    refuseCreatesForGood(refusing.fc);
     countRegionFault(`fc-create-refused-for-good ${refusing.region}`);
   }
   // A region down until the faults are gone: the first deliveries settle the others and reject; the redeliveries resume it alone.
@@ -396,7 +387,7 @@ async function iterate(index: number, rng: Rng, report: ChaosReport, lines: stri
     site.fc.faults.clear();
   }
   // A refusal for good does not pass.
-  if (refusing !== undefined) refuseCreates(refusing);
+  if (refusing !== undefined) refuseCreatesForGood(refusing.fc);
   const redeliveries: Run[] = [];
   for (const event of events) {
     for (let attempt = 0; attempt < 4; attempt++) {

@@ -3,7 +3,7 @@ import type { PublishResult } from '../../src/publish/result';
 import { TEST_BUCKET, type TestCloud } from '../support/cloud';
 import { independentCrc64 } from '../support/independent';
 import { NODE_MANIFEST, manifestBytes, nodejsLayerZip } from '../support/layers';
-import { useMswRegionalCloud, type OtherRegion, type RegionalCloud } from '../support/regional-cloud';
+import { refuseCreatesForGood, useMswRegionalCloud, type OtherRegion, type RegionalCloud } from '../support/regional-cloud';
 import { expectNoSecrets, invoke, readResult, writtenObjects } from '../publish/helpers';
 
 const env = useMswRegionalCloud();
@@ -110,13 +110,7 @@ describe('one upload, every region (issue 13)', () => {
   it('one region refusing for good leaves the others published, and says which region failed and why', async () => {
     const { cloud } = env;
     const beijing = cloud.region('cn-beijing');
-    beijing.fc.faults.inject({
-      match: (target) => target.action === 'CreateLayerVersion',
-      status: 400,
-      code: 'LayerQuotaExceeded',
-      message: 'the layer has too many versions',
-      times: Infinity,
-    });
+    refuseCreatesForGood(beijing.fc);
     const { zip, event } = await seedPair(cloud.home);
 
     const run = await deliver(cloud, event);

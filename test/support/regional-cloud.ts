@@ -90,3 +90,14 @@ export function useMswRegionalCloud(others?: ReadonlyArray<{ region: string; buc
     server,
   };
 }
+
+/** FC refusing every create for good, as over a layer's version quota: `FcRejected`, never retried. */
+export function refuseCreatesForGood(fc: FcEmulator): void {
+  fc.faults.inject({
+    match: (target) => target.action === 'CreateLayerVersion',
+    status: 400,
+    code: 'LayerQuotaExceeded',
+    message: 'the layer has too many versions',
+    times: Infinity,
+  });
+}

@@ -38,8 +38,14 @@ export class ZipSpool {
   static async open(home: ZipReader, key: string, head: ObjectHead, dir = tmpdir()): Promise<ZipSpool | undefined> {
     const disk = await statfs(dir).catch(() => undefined);
     if (disk === undefined || disk.bavail * disk.bsize < head.size + DISK_MARGIN_BYTES) return undefined;
-    const folder = await mkdtemp(join(dir, 'zip-spool-'));
-    const file = await open(join(folder, 'zip'), 'w+');
+    // A disk that cannot take the file only costs the copies their shortcut.
+    const folder = await mkdtemp(join(dir, 'zip-spool-')).catch(() => undefined);
+    if (folder === undefined) return undefined;
+    const file = await open(join(folder, 'zip'), 'w+').catch(() => undefined);
+    if (file === undefined) {
+      await rm(folder, { recursive: true, force: true });
+      return undefined;
+    }
     return new ZipSpool(file, folder, home, key, head);
   }
 

@@ -1,6 +1,10 @@
 import { createHash, randomUUID } from 'node:crypto';
+import * as z from 'zod/mini';
+import type { KeyRole } from '../keys';
 import type { ObjectHead, ObjectStore } from '../oss/store';
 import type { PublishResult, RegionResult } from '../publish/result';
+import type { RetentionOutcome } from '../publish/retention';
+import type { Uploader } from './provenance';
 
 /**
  * Exactly once with OSS as the only store (CONTRACT §7, docs/exactly-once.md). One upload is one zip
@@ -13,9 +17,19 @@ import type { PublishResult, RegionResult } from '../publish/result';
  *   released-<n>.json   attempt n is over: it made no version, or its version is in an outcome
  *   outcome.json        published or unchanged; later deliveries repeat it while its version exists
  *   outcome-<g>.json    generation g, written when every earlier outcome names a version since deleted
+ *   provenance-<zip|manifest>.json
+ *                       who uploaded that object, written by its own event (or from its waiting result)
+ *   failed-<what>.json  the first failed result of one failure, which every delivery meeting it repeats
+ *   followups/<name>.json
+ *                       what a follow-up of the settled decision (retention) did, so a redelivery
+ *                       shows it and does not do it again
  *   regions/<r>/intent-<n>.json, regions/<r>/outcome.json
  *                       the same per other region (issue 13): one claim covers every region; a region
  *                       with an outcome (published, unchanged, failed for good) is not worked on again
+ *
+ * A marker that cannot be read back (not JSON, not the shape written, over MAX_MARKER_BYTES) was
+ * not written by the publisher: it counts as absent, and since it is never overwritten the upload
+ * goes on without it (a claim that cannot be read holds nothing up; an uploader adds nothing).
  *
  * Time in the ledger is OSS's: a marker was written at its Last-Modified, and "now" is the `Date`
  * of the answer that brought the marker. Instances' clocks never meet, so a skewed one can neither
@@ -76,6 +90,33 @@ export interface CreateInDoubt {
   requestId: string;
   remainingMs: number;
 }
+
+const uploaderSchema = z.object({
+  principalId: z.optional(z.string()),
+  sourceIp: z.optional(z.string()),
+  ossRequestId: z.optional(z.string()),
+  eventTime: z.optional(z.string()),
+});
+
+const retentionSchema = z.object({
+  keep: z.number(),
+  dryRun: z.optional(z.literal(true)),
+  kept: z.array(z.number()),
+  deleted: z.array(z.number()),
+  failed: z.array(z.object({ version: z.number(), error: z.string() })),
+  error: z.optional(z.string()),
+});
+
+/** What retention did where it ran: the home region's, and each other region's by name. */
+export interface RetentionDone {
+  home?: RetentionOutcome | undefined;
+  regions: Record<string, RetentionOutcome>;
+}
+
+const retentionDoneSchema = z.object({ home: z.optional(retentionSchema), regions: z.record(z.string(), retentionSchema) });
+
+/** Who uploaded each object of the upload, as far as their events have told. */
+export type Uploaders = Partial<Record<KeyRole, Uploader>>;
 
 /** Markers are tiny; anything bigger under this prefix was not written by us. */
 const MAX_MARKER_BYTES = 256 * 1024;
@@ -242,8 +283,56 @@ export class UploadLedger {
     return (await this.regionOutcome(region)) ?? entry;
   }
 
+  /**
+   * Who uploaded the zip or the manifest, once: the first event to tell it writes it, and the
+   * uploader is the object version's, so a later telling is the same. `'created'` when this call
+   * added it (then it is news to the trail).
+   */
+  async recordUploader(role: KeyRole, uploader: Uploader): Promise<'created' | 'exists'> {
+    return this.store.put(this.key(`provenance-${role}.json`), JSON.stringify(uploader), { contentType: 'application/json', forbidOverwrite: true });
+  }
+
+  async uploaders(): Promise<Uploaders> {
+    const [zip, manifest] = await Promise.all(
+      (['zip', 'manifest'] as const).map(async (role) => (await this.readParsed(this.key(`provenance-${role}.json`), uploaderSchema))?.value),
+    );
+    return { ...(zip === undefined ? {} : { zip }), ...(manifest === undefined ? {} : { manifest }) };
+  }
+
+  /**
+   * A failed decision, once per `what` (the error, and the attempt for one that may pass later):
+   * every delivery meeting the same failure repeats the first one's result, so it is one decision.
+   */
+  async recordFailure(what: string, result: PublishResult): Promise<PublishResult> {
+    const key = this.key(`failed-${createHash('sha256').update(what).digest('hex').slice(0, 16)}.json`);
+    const created = await this.store.put(key, JSON.stringify(result, null, 2), { contentType: 'application/json', forbidOverwrite: true });
+    if (created === 'created') return result;
+    return (await this.readMarker<PublishResult>(key))?.value ?? result;
+  }
+
+  /** What retention did, recorded once by the attempt that ran it; the first record stands. */
+  async recordRetention(done: RetentionDone): Promise<RetentionDone> {
+    const created = await this.store.put(this.key('followups/retention.json'), JSON.stringify(done, null, 2), {
+      contentType: 'application/json',
+      forbidOverwrite: true,
+    });
+    return created === 'created' ? done : ((await this.retention()) ?? done);
+  }
+
+  async retention(): Promise<RetentionDone | undefined> {
+    return (await this.readParsed(this.key('followups/retention.json'), retentionDoneSchema))?.value;
+  }
+
   private readMarker<T>(key: string): Promise<{ value: T; head: ObjectHead } | undefined> {
     return readMarker<T>(this.store, key);
+  }
+
+  /** A marker read through its schema; one that does not fit it counts as absent (see above). */
+  private async readParsed<T>(key: string, schema: z.ZodMiniType<T>): Promise<{ value: T; head: ObjectHead } | undefined> {
+    const read = await readMarker<unknown>(this.store, key);
+    if (read === undefined) return undefined;
+    const parsed = schema.safeParse(read.value);
+    return parsed.success ? { value: parsed.data, head: read.head } : undefined;
   }
 }
 

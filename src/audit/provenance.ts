@@ -60,30 +60,33 @@ interface Described {
 
 /**
  * The other object's uploader, from the `waiting` result its own event left at the result key, when
- * that result describes the very objects this one does (same ETags): an upload's zip and manifest
- * come with two events, and each knows only its own. Anything else, or a failed read, adds nothing.
+ * that result describes the very object version this upload has (same ETag): an upload's zip and
+ * manifest come with two events, and the first may have ended before the second object landed.
+ * Anything else, or a failed read, tells nothing.
  */
-export async function withOtherUploader<T extends Described>(store: ObjectStore, resultKey: string, role: KeyRole, result: T): Promise<T> {
-  const other: KeyRole = role === 'zip' ? 'manifest' : 'zip';
-  if (result.status === 'waiting' || result.provenance === undefined || result.provenance[other] !== undefined) return result;
-  const previous = await readResult(store, resultKey);
-  const uploader = previous?.provenance?.[other];
-  if (previous?.status !== 'waiting' || uploader === undefined || typeof uploader !== 'object') return result;
-  const same = (seen: string | undefined, now: string | undefined) => seen !== undefined && now !== undefined && sameEtag(seen, now);
-  // The waiting result saw only its own object: that one must be the object this result names.
-  const matches = other === 'zip' ? same(previous.source?.etag, result.source.etag) : same(previous.manifest?.etag, result.manifest?.etag);
-  if (!matches) return result;
-  return { ...result, provenance: { ...result.provenance, [other]: pickUploader(uploader) } };
+export async function uploaderFromWaiting(
+  store: ObjectStore,
+  resultKey: string,
+  role: KeyRole,
+  etag: string,
+  maxBytes: number,
+): Promise<Uploader | undefined> {
+  const previous = await readResult(store, resultKey, maxBytes);
+  const uploader = previous?.provenance?.[role];
+  if (previous?.status !== 'waiting' || uploader === undefined || typeof uploader !== 'object') return undefined;
+  // The waiting result saw only its own object: that one must be the object this upload names.
+  const seen = role === 'zip' ? previous.source?.etag : previous.manifest?.etag;
+  return seen !== undefined && sameEtag(seen, etag) ? pickUploader(uploader) : undefined;
 }
 
-async function readResult(store: ObjectStore, key: string): Promise<Partial<Described> | undefined> {
+async function readResult(store: ObjectStore, key: string, maxBytes: number): Promise<Partial<Described> | undefined> {
   try {
-    const read = await store.read(key, 64 * 1024);
+    const read = await store.read(key, maxBytes);
     if (read === undefined || 'tooLarge' in read) return undefined;
     const parsed: unknown = JSON.parse(read.body.toString('utf8'));
     return typeof parsed === 'object' && parsed !== null ? (parsed as Partial<Described>) : undefined;
   } catch {
-    // Provenance is a courtesy: an unreadable earlier result must not stop this one being written.
+    // Provenance is a courtesy: an unreadable earlier result must not stop this upload.
     return undefined;
   }
 }

@@ -3,6 +3,12 @@ import type { ErrorCode } from '../errors';
 import type { AclOutcome } from './acl';
 import type { RetentionOutcome } from './retention';
 
+/**
+ * The most a result may be, for every reader of one: a result names every region, a retention list
+ * and FC's `layer` body, so it may be well over a manifest's 64 KiB.
+ */
+export const MAX_RESULT_BYTES = 1024 * 1024;
+
 /** `<stem>.result.json` (CONTRACT §6). */
 export type ResultStatus = 'published' | 'unchanged' | 'waiting' | 'failed';
 

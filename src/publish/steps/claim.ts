@@ -1,9 +1,10 @@
 import { UploadLedger, uploadIdOf, type ClaimRecord } from '../../audit/ledger';
+import { uploaderFromWaiting } from '../../audit/provenance';
 import type { Manifest } from '../../manifest/manifest';
 import type { ObjectHead } from '../../oss/store';
 import { sleep } from '../deadline';
 import type { RegionTarget } from '../../config';
-import type { PublishResult, RegionResult } from '../result';
+import { MAX_RESULT_BYTES, type PublishResult, type RegionResult } from '../result';
 import { entryOf } from './region-entry';
 import { BUSY_POLL_MS, canWait, now, resultOf, retrying, ttlMs, type Flow } from './context';
 import { BusyError } from './errors';
@@ -20,6 +21,23 @@ export function ledgerOf(flow: Flow, zip: ObjectHead, manifest: ObjectHead): { u
   const { deps, input } = flow;
   const uploadId = uploadIdOf({ bucket: deps.store.bucket, zipKey: input.keys.zip, zip, manifestKey: input.keys.manifest, manifest });
   return { uploadId, ledger: new UploadLedger(deps.store, deps.auditPrefix, uploadId) };
+}
+
+/**
+ * Who uploaded this event's object, in the upload's ledger; and the other object's uploader when
+ * only the `waiting` result its event left tells it. Each object's event adds its own whenever it
+ * comes, so every result of the upload names both. A courtesy: a failure is logged, never the record's.
+ */
+export async function recordUploaders(flow: Flow, ledger: UploadLedger, zip: ObjectHead, manifest: ObjectHead): Promise<void> {
+  const { input, deps } = flow;
+  const other = input.role === 'zip' ? 'manifest' : 'zip';
+  try {
+    if (input.uploader !== undefined) await retrying(flow, 'ledger.uploader', () => ledger.recordUploader(input.role, input.uploader!));
+    const lent = await uploaderFromWaiting(deps.store, input.keys.result, other, (other === 'zip' ? zip : manifest).etag, MAX_RESULT_BYTES);
+    if (lent !== undefined) await retrying(flow, 'ledger.uploader', () => ledger.recordUploader(other, lent));
+  } catch (error) {
+    flow.log.warn('ledger.uploader.failed', { error });
+  }
 }
 
 export type Claimed =

@@ -22,7 +22,7 @@ export interface CompletePair {
 export async function awaitPair(flow: Flow): Promise<'stale' | { kind: 'waiting'; entry: SummaryEntry } | CompletePair> {
   const pair = await findPair(flow);
   if (pair === 'stale' || pair.kind === 'pair') return pair;
-  const entry = await finish(flow, { status: 'waiting' }, undefined);
+  const entry = await finish(flow, { status: 'waiting' });
   // The missing object may have landed, and its own event finished, while this one looked
   // and wrote: look once more, so `waiting` cannot be the last word over a finished pair.
   const again = await findPair(flow);

@@ -186,10 +186,10 @@ async function auditRegion(flow: Flow, held: HeldClaim, region: string, entry: R
  * anew and works only on the regions still missing (the others' outcomes stand, the home version is
  * adopted). A create without an answer keeps the claim, as at home (CONTRACT §7).
  */
-export async function unfinishedRegions(flow: Flow, held: HeldClaim, result: PublishResult, uploadId: string): Promise<SummaryEntry> {
+export async function unfinishedRegions(flow: Flow, held: HeldClaim, result: PublishResult): Promise<SummaryEntry> {
   const pending = unfinishedFailure(flow);
   await releaseClaim(flow, held, flow.deps.logger.redact(pending.message));
-  const entry = await writeResult(flow, result, uploadId);
+  const entry = await writeResult(flow, result, held.ledger);
   throw new RetryableRecordError(entry, pending);
 }
 

@@ -29,6 +29,8 @@ export interface PublishResult {
   manifest?: { key: string; etag?: string; license?: string };
   layer?: Record<string, unknown>;
   error?: { code: ErrorCode; message: string; retryable: boolean };
+  /** `waiting`: what for, since when, and a key beside it that was probably meant. */
+  waiting?: Waiting;
   /** The manifest's `public` as PutLayerACL took it (or refused it). */
   acl?: AclOutcome;
   /** Added once older versions were dealt with, after the result was first written. */
@@ -40,6 +42,14 @@ export interface PublishResult {
   requestId: string;
   startedAt: string;
   finishedAt: string;
+}
+
+export interface Waiting {
+  /** The key of the object not there yet. */
+  missing: string;
+  /** The Last-Modified of the object that is there (ISO). */
+  since: string;
+  nearMiss?: { key: string; fix: string };
 }
 
 /** What the handler resolves with: one entry per record, in order (CONTRACT §1). */

@@ -5,7 +5,7 @@ import type { ObjectHead } from '../../oss/store';
 import { sleep } from '../deadline';
 import type { RegionTarget } from '../../config';
 import { MAX_RESULT_BYTES, type PublishResult, type RegionResult } from '../result';
-import { entryOf } from './region-entry';
+import { auditRegion, entryOf } from './region-entry';
 import { BUSY_POLL_MS, canWait, now, resultOf, retrying, ttlMs, type Flow } from './context';
 import { BusyError } from './errors';
 import { findExisting } from './existing';
@@ -98,6 +98,9 @@ async function claim(
 /**
  * A version newer than the holder's intent whose codeChecksum is this zip's CRC (as OSS reports
  * it, or as read once when OSS has none), with this description and these runtimes, is the holder's.
+ * With other regions, the same holds in each: a region without an outcome whose version landed
+ * above the holder's intent there is adopted and settled at once, as at home, so a holder that died
+ * right after its last create holds nothing up; a region the holder never got to leaves it waiting.
  */
 async function adoptFromHolder(
   flow: Flow,
@@ -107,27 +110,43 @@ async function adoptFromHolder(
   manifest: Manifest,
   targets: readonly RegionTarget[] | undefined,
 ): Promise<PublishResult | undefined> {
-  // With other regions, the holder's upload is done only when every one of them is settled too.
-  const regions = targets === undefined ? undefined : await settledRegions(flow, ledger, targets);
-  if (regions === null) return undefined;
   const intent = await retrying(flow, 'intents', () => ledger.intentOf(holder.attempt));
   if (intent === undefined) return undefined;
   // OSS has no CRC for copied and legacy objects: then the bytes say what the code is.
   const crc64 = zip.crc64 ?? (await verify(flow, zip, manifest)).crc64;
   const existing = await findExisting(flow, { layers: flow.deps.layers, region: undefined }, manifest, crc64, intent);
   if (!('status' in existing) || existing.status !== 'published') return undefined;
+  const regions = targets === undefined ? undefined : await adoptRegions(flow, ledger, holder, targets, manifest, crc64);
+  if (regions === null) return undefined;
   flow.state.source.crc64 = crc64;
   if (regions !== undefined) flow.state.regions = { [flow.deps.regions!.home]: entryOf(existing, { home: true }), ...regions };
   return resultOf(flow, existing);
 }
 
-/** Every region's settled entry, or null while one of them is not settled. */
-async function settledRegions(flow: Flow, ledger: UploadLedger, targets: readonly RegionTarget[]): Promise<Record<string, RegionResult> | null> {
+/** Every other region's entry, settled before or adopted from the holder now; null while one is neither. */
+async function adoptRegions(
+  flow: Flow,
+  ledger: UploadLedger,
+  holder: ClaimRecord,
+  targets: readonly RegionTarget[],
+  manifest: Manifest,
+  crc64: string,
+): Promise<Record<string, RegionResult> | null> {
   const entries: Record<string, RegionResult> = {};
-  for (const { region } of targets) {
-    const entry = await retrying(flow, 'region.outcome', () => ledger.regionOutcome(region));
-    if (entry === undefined) return null;
-    entries[region] = entry;
+  for (const target of targets) {
+    const { region } = target;
+    const settled = await retrying(flow, 'region.outcome', () => ledger.regionOutcome(region));
+    if (settled !== undefined) {
+      entries[region] = settled;
+      continue;
+    }
+    const intent = await retrying(flow, 'intents', () => ledger.intentOf(holder.attempt, region));
+    if (intent === undefined) return null;
+    const existing = await findExisting(flow, { layers: flow.deps.regions!.connect(target).layers, region }, manifest, crc64, intent);
+    if (!('status' in existing) || existing.status !== 'published') return null;
+    const final = await retrying(flow, 'region.settle', () => ledger.settleRegion(region, entryOf(existing, {})));
+    await auditRegion(flow, ledger, region, final);
+    entries[region] = final;
   }
   return entries;
 }

@@ -1,5 +1,4 @@
 import { CreateLog } from '../../audit/ledger';
-import { writeAuditRecord } from '../../audit/records';
 import type { RegionTarget } from '../../config';
 import { PreconditionFailedError, TransientError } from '../../errors';
 import type { Manifest } from '../../manifest/manifest';
@@ -10,12 +9,12 @@ import { selectRegionTargets } from '../../regions/targets';
 import { putLayerAcl } from '../acl';
 import type { PublishResult, RegionResult, SummaryEntry } from '../result';
 import type { VerifiedZip } from '../verify-zip';
-import { now, resultOf, retrying, retryingIn, type Flow } from './context';
+import { resultOf, retrying, retryingIn, type Flow } from './context';
 import { releaseClaim, type HeldClaim } from './claim';
 import { homeTarget, publishTo } from './create';
 import { CreateInDoubtError, RetryableRecordError } from './errors';
 import type { Decided, LayerTarget } from './existing';
-import { entryOf, failedEntry } from './region-entry';
+import { auditRegion, entryOf, failedEntry } from './region-entry';
 import { writeResult } from './result';
 import { verify } from './verify';
 
@@ -125,7 +124,7 @@ async function publishInRegion(
   }
   try {
     const final = await retrying(flow, 'region.settle', () => ledger.settleRegion(region, entry));
-    await auditRegion(flow, held, region, final);
+    await auditRegion(flow, ledger, region, final);
     return final;
   } catch (error) {
     // Decided but not recorded: the next delivery decides again, adopting a version made here.
@@ -161,23 +160,6 @@ async function failsToVerify(verifying: Promise<VerifiedZip>): Promise<boolean> 
 
 function aclDeps(flow: Flow, layers: LayerTarget['layers']) {
   return { layers, retrying: retryingIn(flow), log: flow.log };
-}
-
-/** One audit record per region settled, naming it: the trail says where each version went. */
-async function auditRegion(flow: Flow, held: HeldClaim, region: string, entry: RegionResult): Promise<void> {
-  const record = {
-    region,
-    uploadId: held.ledger.uploadId,
-    ...entry,
-    layerName: flow.state.layerName,
-    source: { ...flow.state.source },
-    event: { name: flow.input.eventName, key: flow.input.eventKey },
-    requestId: flow.deps.requestId,
-    finishedAt: now(flow).toISOString(),
-  };
-  await retrying(flow, 'audit.write', () => writeAuditRecord(flow.deps.store, flow.deps.auditPrefix, 'region', flow.deps.logger.redact(record))).catch(
-    (error: unknown) => flow.log.warn('audit.write.failed', { error }),
-  );
 }
 
 /**

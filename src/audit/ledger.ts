@@ -2,9 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import * as z from 'zod/mini';
 import type { KeyRole } from '../keys';
 import type { ObjectHead, ObjectStore } from '../oss/store';
-import type { PublishResult, RegionResult } from '../publish/result';
-import type { RetentionOutcome } from '../publish/retention';
-import type { Uploader } from './provenance';
+import { retentionSchema, uploaderSchema, type PublishResult, type RegionResult, type RetentionOutcome } from '../result/document';
 
 /**
  * Exactly once with OSS as the only store (CONTRACT §7, docs/exactly-once.md). One upload is one zip
@@ -91,22 +89,6 @@ export interface CreateInDoubt {
   remainingMs: number;
 }
 
-const uploaderSchema = z.object({
-  principalId: z.optional(z.string()),
-  sourceIp: z.optional(z.string()),
-  ossRequestId: z.optional(z.string()),
-  eventTime: z.optional(z.string()),
-});
-
-const retentionSchema = z.object({
-  keep: z.number(),
-  dryRun: z.optional(z.literal(true)),
-  kept: z.array(z.number()),
-  deleted: z.array(z.number()),
-  failed: z.array(z.object({ version: z.number(), error: z.string() })),
-  error: z.optional(z.string()),
-});
-
 /** What retention did where it ran: the home region's, and each other region's by name. */
 export interface RetentionDone {
   home?: RetentionOutcome | undefined;
@@ -116,7 +98,7 @@ export interface RetentionDone {
 const retentionDoneSchema = z.object({ home: z.optional(retentionSchema), regions: z.record(z.string(), retentionSchema) });
 
 /** Who uploaded each object of the upload, as far as their events have told. */
-export type Uploaders = Partial<Record<KeyRole, Uploader>>;
+export type Uploaders = Partial<Record<KeyRole, z.infer<typeof uploaderSchema>>>;
 
 /** Markers are tiny; anything bigger under this prefix was not written by us. */
 const MAX_MARKER_BYTES = 256 * 1024;
@@ -288,7 +270,7 @@ export class UploadLedger {
    * uploader is the object version's, so a later telling is the same. `'created'` when this call
    * added it (then it is news to the trail).
    */
-  async recordUploader(role: KeyRole, uploader: Uploader): Promise<'created' | 'exists'> {
+  async recordUploader(role: KeyRole, uploader: z.infer<typeof uploaderSchema>): Promise<'created' | 'exists'> {
     return this.store.put(this.key(`provenance-${role}.json`), JSON.stringify(uploader), { contentType: 'application/json', forbidOverwrite: true });
   }
 

@@ -4,23 +4,10 @@ import type { LayerApi, LayerUse } from '../fc/layers';
 import type { Logger } from '../log/logger';
 import type { ObjectStore } from '../oss/store';
 import type { Deadline } from './deadline';
-import { MAX_RESULT_BYTES, type PublishResult } from './result';
+import { readResult, type PublishResult, type RetentionOutcome } from '../result/document';
 
 /** The manifest's `retain`: a count, or a count with `dryRun`. */
 export type RetainSetting = number | { keep: number; dryRun?: boolean | undefined };
-
-/** `retention` of a result: what the step did to the layer's older versions, and what stopped it. */
-export interface RetentionOutcome {
-  keep: number;
-  dryRun?: true;
-  /** Older versions kept because a function names them. */
-  kept: number[];
-  /** Versions deleted (or, in a dry run, those that would be). */
-  deleted: number[];
-  failed: Array<{ version: number; error: string }>;
-  /** Why retention stopped before deciding (a listing refused or throttled, no time left). */
-  error?: string;
-}
 
 export interface RetentionDeps {
   layers: () => LayerApi;
@@ -153,14 +140,8 @@ function usersOf(uses: LayerUse[], layerName: string): Map<number, string[]> {
 
 /** Whether the result at the result key is this decision's (same request and finish time). */
 async function currentResult(written: PublishResult, deps: RetentionDeps): Promise<boolean> {
-  const read = await deps.retrying('retention.result', () => deps.store.read(deps.resultKey, MAX_RESULT_BYTES)).catch(() => undefined);
-  if (read === undefined || 'tooLarge' in read) return false;
-  try {
-    const parsed = JSON.parse(read.body.toString('utf8')) as Record<string, unknown>;
-    return parsed.requestId === written.requestId && parsed.finishedAt === written.finishedAt;
-  } catch {
-    return false;
-  }
+  const there = await deps.retrying('retention.result', () => readResult(deps.store, deps.resultKey)).catch(() => undefined);
+  return typeof there === 'object' && there.requestId === written.requestId && there.finishedAt === written.finishedAt;
 }
 
 async function audit(

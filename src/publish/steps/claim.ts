@@ -1,10 +1,10 @@
 import { UploadLedger, uploadIdOf, type ClaimRecord } from '../../audit/ledger';
-import { uploaderFromWaiting } from '../../audit/provenance';
+import { readResult, type Uploader } from '../../result/document';
 import type { Manifest } from '../../manifest/manifest';
-import type { ObjectHead } from '../../oss/store';
+import { sameEtag, type ObjectHead } from '../../oss/store';
 import { sleep } from '../deadline';
 import type { RegionTarget } from '../../config';
-import { MAX_RESULT_BYTES, type PublishResult, type RegionResult } from '../result';
+import type { PublishResult, RegionResult } from '../result';
 import { auditRegion, entryOf } from './region-entry';
 import { BUSY_POLL_MS, canWait, now, resultOf, retrying, ttlMs, type Flow } from './context';
 import { BusyError } from './errors';
@@ -29,15 +29,28 @@ export function ledgerOf(flow: Flow, zip: ObjectHead, manifest: ObjectHead): { u
  * comes, so every result of the upload names both. A courtesy: a failure is logged, never the record's.
  */
 export async function recordUploaders(flow: Flow, ledger: UploadLedger, zip: ObjectHead, manifest: ObjectHead): Promise<void> {
-  const { input, deps } = flow;
+  const { input } = flow;
   const other = input.role === 'zip' ? 'manifest' : 'zip';
   try {
     if (input.uploader !== undefined) await retrying(flow, 'ledger.uploader', () => ledger.recordUploader(input.role, input.uploader!));
-    const lent = await uploaderFromWaiting(deps.store, input.keys.result, other, (other === 'zip' ? zip : manifest).etag, MAX_RESULT_BYTES);
+    const lent = await uploaderFromWaiting(flow, other, (other === 'zip' ? zip : manifest).etag);
     if (lent !== undefined) await retrying(flow, 'ledger.uploader', () => ledger.recordUploader(other, lent));
   } catch (error) {
     flow.log.warn('ledger.uploader.failed', { error });
   }
+}
+
+/**
+ * The other object's uploader, from the `waiting` result its own event left at the result key, when
+ * that result describes the very object version this upload has (same ETag): its event may have
+ * ended before this object landed. Anything else tells nothing.
+ */
+async function uploaderFromWaiting(flow: Flow, role: 'zip' | 'manifest', etag: string): Promise<Uploader | undefined> {
+  const previous = await retrying(flow, 'result.read', () => readResult(flow.deps.store, flow.input.keys.result));
+  if (previous === undefined || previous === 'unreadable' || previous.status !== 'waiting') return undefined;
+  // The waiting result saw only its own object: that one must be the object this upload names.
+  const seen = role === 'zip' ? previous.source.etag : previous.manifest?.etag;
+  return seen !== undefined && sameEtag(seen, etag) ? previous.provenance?.[role] : undefined;
 }
 
 export type Claimed =

@@ -2,6 +2,7 @@ import type { UploadLedger } from '../../audit/ledger';
 import { writeAuditRecord } from '../../audit/records';
 import { ConfigError, PreconditionFailedError, PublisherError, TransientError, type InvalidInputError } from '../../errors';
 import type { PublishResult, SummaryEntry } from '../result';
+import { writeResultDocument } from '../../result/document';
 import { summaryOf } from '../result';
 import { eventInfo, now, provenance, resultOf, retrying, type Flow } from './context';
 import { releaseClaim, type HeldClaim } from './claim';
@@ -90,11 +91,7 @@ export async function reportInvalid(flow: Flow, error: InvalidInputError): Promi
   const written = await retrying(
     flow,
     'result.write',
-    () =>
-      deps.store.put(input.keys.result, `${JSON.stringify(result, null, 2)}\n`, {
-        contentType: 'application/json',
-        forbidOverwrite: true,
-      }),
+    () => writeResultDocument(deps.store, input.keys.result, result, { forbidOverwrite: true }),
     true,
   );
   const auditKey = await audit(flow, written === 'created' ? 'result' : 'invalid', result, undefined);

@@ -4,7 +4,8 @@ import type { KeyRole } from '../../keys';
 import { PublisherError } from '../../errors';
 import { sameEtag, type ObjectHead } from '../../oss/store';
 import type { PublishResult, SummaryEntry } from '../result';
-import { MAX_RESULT_BYTES, summaryOf } from '../result';
+import { summaryOf } from '../result';
+import { readResult, writeResultDocument } from '../../result/document';
 import { eventInfo, now, resultOf, retrying, type Flow, type ResultFields } from './context';
 import { outcomeStands } from './claim';
 import { ResultUnwritableError } from './errors';
@@ -92,7 +93,7 @@ export async function writeResult(flow: Flow, described: PublishResult, ledger: 
             // The try that failed may still have landed, over the newer upload's result.
             if (current.state === 'superseded') return current;
           }
-          await deps.store.put(input.keys.result, `${JSON.stringify(document, null, 2)}\n`, { contentType: 'application/json' });
+          await writeResultDocument(deps.store, input.keys.result, document);
           return 'written' as const;
         },
         true,
@@ -139,7 +140,7 @@ export async function writeResult(flow: Flow, described: PublishResult, ledger: 
 export async function refreshResult(flow: Flow, ledger: UploadLedger, decided: PublishResult): Promise<void> {
   if ((await objectsNow(flow)).state !== 'current') return;
   const result = await viewOf(flow, ledger, decided);
-  await retrying(flow, 'result.write', () => flow.deps.store.put(flow.input.keys.result, `${JSON.stringify(result, null, 2)}\n`, { contentType: 'application/json' }), true);
+  await retrying(flow, 'result.write', () => writeResultDocument(flow.deps.store, flow.input.keys.result, result), true);
 }
 
 export function audit(flow: Flow, kind: AuditKind, result: PublishResult, uploadId: string | undefined): Promise<string> {
@@ -178,18 +179,11 @@ async function objectsNow(flow: Flow): Promise<ObjectsNow> {
 
 /** With the objects unknown, a result may still be written where none is, or over this upload's own. */
 async function resultIsOursOrAbsent(flow: Flow): Promise<boolean> {
-  const there = await retrying(flow, 'result.read', () => flow.deps.store.read(flow.input.keys.result, MAX_RESULT_BYTES), true).catch(
-    () => 'unreadable' as const,
-  );
+  const there = await retrying(flow, 'result.read', () => readResult(flow.deps.store, flow.input.keys.result), true).catch(() => 'unreadable' as const);
   if (there === undefined) return true;
-  if (there === 'unreadable' || 'tooLarge' in there) return false;
-  try {
-    const result = JSON.parse(there.body.toString('utf8')) as Partial<PublishResult>;
-    const same = (a: string | undefined, b: string | undefined) => a !== undefined && b !== undefined && sameEtag(a, b);
-    return same(result.source?.etag, flow.state.source.etag) && same(result.manifest?.etag, flow.state.manifestInfo?.etag);
-  } catch {
-    return false;
-  }
+  if (there === 'unreadable') return false;
+  const same = (a: string | undefined, b: string | undefined) => a !== undefined && b !== undefined && sameEtag(a, b);
+  return same(there.source.etag, flow.state.source.etag) && same(there.manifest?.etag, flow.state.manifestInfo?.etag);
 }
 
 /**

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import * as z from 'zod/mini';
 import type { KeyRole } from '../keys';
 import type { ObjectHead, ObjectStore } from '../oss/store';
-import { retentionSchema, uploaderSchema, type PublishResult, type RegionResult, type RetentionOutcome } from '../result/document';
+import { regionEntrySchema, resultSchema, retentionSchema, uploaderSchema, type PublishResult, type RegionResult, type RetentionOutcome } from '../result/document';
 
 /**
  * Exactly once with OSS as the only store (CONTRACT §7, docs/exactly-once.md). One upload is one zip
@@ -78,7 +78,7 @@ export interface Settled {
 
 export type ClaimOutcome =
   | { kind: 'claimed'; claim: ClaimRecord }
-  | { kind: 'busy'; holder: ClaimRecord; remainingMs: number }
+  | { kind: 'busy'; holder: ClaimMarker; remainingMs: number }
   | { kind: 'done'; outcome: Settled };
 
 /** A CreateLayerVersion of this zip key that may still land, and for how long (OSS's clock). */
@@ -88,6 +88,22 @@ export interface CreateInDoubt {
   requestId: string;
   remainingMs: number;
 }
+
+/** A claim as read back: claims written before `ttlMs` existed carry `claimedAt` and `expiresAt` instead. */
+const claimSchema = z.looseObject({
+  uploadId: z.string(),
+  attempt: z.number(),
+  requestId: z.string(),
+  claimedAt: z.optional(z.string()),
+  expiresAt: z.optional(z.string()),
+  ttlMs: z.optional(z.number()),
+  token: z.optional(z.string()),
+});
+export type ClaimMarker = z.infer<typeof claimSchema>;
+
+const intentSchema = z.looseObject({ newestVersionBefore: z.number() });
+
+const createEntrySchema = z.looseObject({ uploadId: z.string(), attempt: z.number(), requestId: z.optional(z.string()), landsWithinMs: z.number() });
 
 /** What retention did where it ran: the home region's, and each other region's by name. */
 export interface RetentionDone {
@@ -124,7 +140,7 @@ function remainingOf(head: ObjectHead, ttlMs: number, now: Date): number {
 }
 
 /** Claims written before `ttlMs` existed carry two instants of the claimant's clock: their difference is a duration. */
-function ttlOf(claim: Partial<ClaimRecord>): number {
+function ttlOf(claim: ClaimMarker): number {
   if (typeof claim.ttlMs === 'number') return claim.ttlMs;
   return Date.parse(claim.expiresAt ?? '') - Date.parse(claim.claimedAt ?? '');
 }
@@ -153,7 +169,7 @@ export class UploadLedger {
   async outcome(): Promise<Settled | undefined> {
     let latest: Settled | undefined;
     for (let generation = 1; generation <= MAX_ATTEMPTS; generation++) {
-      const read = await this.readMarker<PublishResult>(this.outcomeKey(generation));
+      const read = await this.readParsed(this.outcomeKey(generation), resultSchema);
       if (read === undefined) return latest;
       latest = { generation, result: read.value };
     }
@@ -184,10 +200,14 @@ export class UploadLedger {
         forbidOverwrite: true,
       });
       if (created === 'created') return { kind: 'claimed', claim };
-      const read = await this.readMarker<ClaimRecord>(this.key(`claim-${attempt}.json`));
+      const read = await this.readParsed(this.key(`claim-${attempt}.json`), claimSchema);
       if (read === undefined) continue;
       const holder = read.value;
-      if (this.tokens.has(holder.token)) return { kind: 'claimed', claim: holder };
+      // A claim this process made, whose PUT answer was lost: still ours, as it was written.
+      if (holder.token !== undefined && this.tokens.has(holder.token)) {
+        const { claimedAt = claim.claimedAt, expiresAt = claim.expiresAt } = holder;
+        return { kind: 'claimed', claim: { uploadId: holder.uploadId, attempt, requestId: holder.requestId, claimedAt, expiresAt, ttlMs: ttlOf(holder), token: holder.token } };
+      }
       if (await this.store.head(this.key(`released-${attempt}.json`))) continue;
       const remainingMs = remainingOf(read.head, ttlOf(holder), now);
       // A claim without a readable time was not written by an attempt: it holds nothing up.
@@ -222,9 +242,7 @@ export class UploadLedger {
 
   /** The newest version before attempt `attempt` called CreateLayerVersion, if it got that far. */
   async intentOf(attempt: number, region?: string): Promise<number | undefined> {
-    const read = await this.readMarker<{ newestVersionBefore?: unknown }>(this.key(`intent-${attempt}.json`, region));
-    const version = read?.value.newestVersionBefore;
-    return typeof version === 'number' ? version : undefined;
+    return (await this.readParsed(this.key(`intent-${attempt}.json`, region), intentSchema))?.value.newestVersionBefore;
   }
 
   /**
@@ -252,7 +270,7 @@ export class UploadLedger {
 
   /** Another region's entry, once that region is settled. */
   async regionOutcome(region: string): Promise<RegionResult | undefined> {
-    return (await this.readMarker<RegionResult>(this.key('outcome.json', region)))?.value;
+    return (await this.readParsed(this.key('outcome.json', region), regionEntrySchema))?.value;
   }
 
   /** Settles a region once; if another attempt got there first, its entry stands. */
@@ -289,7 +307,7 @@ export class UploadLedger {
     const key = this.key(`failed-${createHash('sha256').update(what).digest('hex').slice(0, 16)}.json`);
     const created = await this.store.put(key, JSON.stringify(result, null, 2), { contentType: 'application/json', forbidOverwrite: true });
     if (created === 'created') return result;
-    return (await this.readMarker<PublishResult>(key))?.value ?? result;
+    return (await this.readParsed(key, resultSchema))?.value ?? result;
   }
 
   /** What retention did, recorded once by the attempt that ran it; the first record stands. */
@@ -305,28 +323,26 @@ export class UploadLedger {
     return (await this.readParsed(this.key('followups/retention.json'), retentionDoneSchema))?.value;
   }
 
-  private readMarker<T>(key: string): Promise<{ value: T; head: ObjectHead } | undefined> {
-    return readMarker<T>(this.store, key);
-  }
-
-  /** A marker read through its schema; one that does not fit it counts as absent (see above). */
-  private async readParsed<T>(key: string, schema: z.ZodMiniType<T>): Promise<{ value: T; head: ObjectHead } | undefined> {
-    const read = await readMarker<unknown>(this.store, key);
-    if (read === undefined) return undefined;
-    const parsed = schema.safeParse(read.value);
-    return parsed.success ? { value: parsed.data, head: read.head } : undefined;
+  private readParsed<T>(key: string, schema: z.ZodMiniType<T>): Promise<{ value: T; head: ObjectHead } | undefined> {
+    return readMarker(this.store, key, schema);
   }
 }
 
-/** A marker and the head it came with (its Last-Modified, OSS's Date); undefined when missing or not ours. */
-async function readMarker<T>(store: ObjectStore, key: string): Promise<{ value: T; head: ObjectHead } | undefined> {
+/**
+ * A marker read through its schema, and the head it came with (its Last-Modified, OSS's Date);
+ * undefined when missing or not ours (too large, not JSON, not the shape written: see above).
+ */
+async function readMarker<T>(store: ObjectStore, key: string, schema: z.ZodMiniType<T>): Promise<{ value: T; head: ObjectHead } | undefined> {
   const read = await store.read(key, MAX_MARKER_BYTES);
   if (read === undefined || 'tooLarge' in read) return undefined;
+  let body: unknown;
   try {
-    return { value: JSON.parse(read.body.toString('utf8')) as T, head: read.head };
+    body = JSON.parse(read.body.toString('utf8'));
   } catch {
     return undefined;
   }
+  const parsed = schema.safeParse(body);
+  return parsed.success ? { value: parsed.data, head: read.head } : undefined;
 }
 
 /**
@@ -374,15 +390,14 @@ export class CreateLog {
   /** A recorded create that is neither over nor past its time, the newest first. */
   async inDoubt(now: Date): Promise<CreateInDoubt | undefined> {
     for (let n = await this.highest(); n >= 1; n--) {
-      const read = await readMarker<Record<string, unknown>>(this.store, this.key(n));
+      const read = await readMarker(this.store, this.key(n), createEntrySchema);
       if (read === undefined) continue;
       const { uploadId, attempt, requestId, landsWithinMs } = read.value;
-      if (typeof uploadId !== 'string' || typeof attempt !== 'number' || typeof landsWithinMs !== 'number') continue;
       const remainingMs = remainingOf(read.head, landsWithinMs, now);
       // Recorded in order: once one is past its time, the older ones are too.
       if (!(remainingMs > 0)) return undefined;
       if (await UploadLedger.isOver(this.store, this.auditPrefix, uploadId, attempt)) continue;
-      return { uploadId, attempt, requestId: typeof requestId === 'string' ? requestId : '(unknown)', remainingMs };
+      return { uploadId, attempt, requestId: requestId ?? '(unknown)', remainingMs };
     }
     return undefined;
   }

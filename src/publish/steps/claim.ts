@@ -1,4 +1,4 @@
-import { UploadLedger, uploadIdOf, type ClaimRecord } from '../../audit/ledger';
+import { UploadLedger, uploadIdOf, type ClaimMarker, type ClaimRecord } from '../../audit/ledger';
 import { readResult, type Uploader } from '../../result/document';
 import type { Manifest } from '../../manifest/manifest';
 import { sameEtag, type ObjectHead } from '../../oss/store';
@@ -118,7 +118,7 @@ async function claim(
 async function adoptFromHolder(
   flow: Flow,
   ledger: UploadLedger,
-  holder: ClaimRecord,
+  holder: ClaimMarker,
   zip: ObjectHead,
   manifest: Manifest,
   targets: readonly RegionTarget[] | undefined,
@@ -140,7 +140,7 @@ async function adoptFromHolder(
 async function adoptRegions(
   flow: Flow,
   ledger: UploadLedger,
-  holder: ClaimRecord,
+  holder: ClaimMarker,
   targets: readonly RegionTarget[],
   manifest: Manifest,
   crc64: string,

@@ -5,7 +5,7 @@ import { loadConfig } from '../config';
 import { PublisherError } from '../errors';
 import { type Manifest, parseManifest } from '../manifest/manifest';
 import { type ArchiveRead, type ByteSource, checkLayout, readArchive } from '../zip';
-import { CliError } from './io';
+import { CliError } from '../console/io';
 
 export interface CheckReport {
   ok: boolean;

@@ -1,6 +1,6 @@
 /** `layer-publisher`: check, publish and follow layers from the uploader's side. */
 import { runCli } from './run';
-import { pipeWriter } from './stdio';
+import { pipeWriter } from '../console/stdio';
 
 const err = pipeWriter(process.stderr);
 void runCli(process.argv.slice(2), {

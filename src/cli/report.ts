@@ -3,7 +3,7 @@ import { renderReport } from '../report/html';
 import { buildTimelines } from '../report/timeline';
 import { SINCE_HELP, SINCE_OPTION, TRAIL_HELP, TRAIL_OPTIONS, readTrail, trailFilter, trailLocation } from './audit';
 import { FC_HELP, FC_OPTIONS, fcConfigured, fcLayerApi } from './fc';
-import { CliError, type CliIo, EXIT_OK } from './io';
+import { CliError, type CliIo, EXIT_OK } from '../console/io';
 import { verifyTrail } from './verify';
 
 export const reportCommand = {

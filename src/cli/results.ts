@@ -2,7 +2,7 @@ import type OSS from 'ali-oss';
 import { loadConfig } from '../config';
 import { RESULT_SUFFIX } from '../keys';
 import { type PublishResult, type RegionResult, failedRegions } from '../publish/result';
-import { formatTable } from '../local/format';
+import { formatTable } from '../console/format';
 import { ossFailure } from './failures';
 import { readResult } from './publish';
 

@@ -1,10 +1,10 @@
 import type { ParseArgsConfig } from 'node:util';
 import { ConfigError } from '../errors';
 import { failedRegions } from '../publish/result';
-import { checkBucketName, didYouMean, parseFlags } from './args';
+import { checkBucketName, didYouMean, parseFlags } from '../console/args';
 import { auditCommand } from './audit';
 import { checkLayer, describeCheck, manifestPathFor } from './check';
-import { CliError, type CliIo, EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT, EXIT_USAGE } from './io';
+import { CliError, type CliIo, EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT, EXIT_USAGE } from '../console/io';
 import { ossClient } from './oss';
 import { publishLayer } from './publish';
 import { reportCommand } from './report';

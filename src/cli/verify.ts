@@ -1,12 +1,12 @@
 import { PublisherError, TransientError } from '../errors';
 import type { LayerApi, LayerVersion } from '../fc/layers';
 import { LAYER_NAME } from '../manifest/manifest';
-import { formatTable } from '../local/format';
+import { formatTable } from '../console/format';
 import { type VerifyReport, compareTrail } from '../report/drift';
 import type { TrailEntry } from '../report/trail';
 import { TRAIL_HELP, TRAIL_OPTIONS, printable, readTrail, trailFilter, trailLocation } from './audit';
 import { FC_HELP, FC_OPTIONS, fcLayerApi } from './fc';
-import { CliError, type CliIo, EXIT_DENIED, EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, ServiceError } from './io';
+import { CliError, type CliIo, EXIT_DENIED, EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, ServiceError } from '../console/io';
 
 /**
  * Asks FC for every version of each layer the trail names (and `alsoLayers`), and compares. A record

@@ -5,13 +5,13 @@
 import { constants } from 'node:fs';
 import { access, mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { checkBucketName, parseFlags } from '../cli/args';
-import { CliError, EXIT_FAILED, EXIT_OK, EXIT_PORT_IN_USE, EXIT_USAGE } from '../cli/io';
-import { pipeWriter } from '../cli/stdio';
+import { checkBucketName, parseFlags } from '../console/args';
+import { CliError, EXIT_FAILED, EXIT_OK, EXIT_PORT_IN_USE, EXIT_USAGE } from '../console/io';
+import { pipeWriter } from '../console/stdio';
 import { loadConfig } from '../config';
 import { ConfigError } from '../errors';
 import { failedRegions } from '../publish/result';
-import { DEFAULT_BUCKET, DEFAULT_DATA_DIR, DEFAULT_OSS_PORT, LOCAL_CREDENTIALS, LOCAL_REGION } from './account';
+import { DEFAULT_BUCKET, DEFAULT_DATA_DIR, DEFAULT_OSS_PORT, LOCAL_CREDENTIALS, LOCAL_REGION } from '../console/local-account';
 import { EXAMPLE_ZIP_KEY } from './example';
 import { type HandledEvent, handledEvents, isFailure, jsonLine, stackDescriber, stillFailed, stillFailedTable, summaryTable } from './report';
 import { type LocalRegionPlan, REGION_PORT_STEP, REGIONS_FOLDER, checkNoRegionVariables, parseRegionsFlag, planRegions } from './regions';

@@ -4,7 +4,7 @@
  * handler at them.
  */
 import { join } from 'node:path';
-import { CliError } from '../cli/io';
+import { CliError } from '../console/io';
 import { REGION_ID } from '../config';
 import { BUCKET_NAME } from '../events/oss-event';
 

@@ -1,6 +1,6 @@
 import type { OssEventRecord } from '../emulator';
 import type { PublishResult, SummaryEntry } from '../publish/result';
-import { formatBytes, formatRate, formatTable } from './format';
+import { formatBytes, formatRate, formatTable } from '../console/format';
 import type { InvocationOutcome } from './invoker';
 import type { FailedLayer, StackEvent } from './stack';
 

@@ -17,7 +17,7 @@ import {
 } from '../emulator';
 import { type LayerKeys, RESULT_SUFFIX, classifyKey, layerKeys } from '../keys';
 import { type PublishResult, failedRegions } from '../publish/result';
-import { LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL_REGION, MAX_ASYNC_RETRY_ATTEMPTS } from './account';
+import { LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL_REGION, MAX_ASYNC_RETRY_ATTEMPTS } from '../console/local-account';
 import { putExampleLayer } from './example';
 import { HandlerInvoker, type InvocationOutcome } from './invoker';
 import { type LocalRegionEndpoints, type LocalRegionPlan, REGION_PORT_STEP, regionVariables } from './regions';

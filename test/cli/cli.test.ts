@@ -5,7 +5,7 @@ import { zipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/run';
 import { type LoopbackServer, createOssEmulator, serve } from '../../src/emulator';
-import { LOCAL_CREDENTIALS } from '../../src/local/account';
+import { LOCAL_CREDENTIALS } from '../../src/console/local-account';
 
 let dir: string;
 

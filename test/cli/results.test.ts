@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RegionOutcomes, type ResultRow, resultsTable } from '../../src/cli/results';
 import { runCli } from '../../src/cli/run';
 import { type LoopbackServer, type OssEmulator, createOssEmulator, serve } from '../../src/emulator';
-import { LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL_REGION } from '../../src/local/account';
+import { LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL_REGION } from '../../src/console/local-account';
 
 const BUCKET = 'region-results';
 const CRC = '2825179536350126003';

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { zipSync } from 'fflate';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/run';
-import { LOCAL_CREDENTIALS } from '../../src/local/account';
+import { LOCAL_CREDENTIALS } from '../../src/console/local-account';
 import { EXAMPLE_ZIP_KEY } from '../../src/local/example';
 import { PortInUseError, startLocalStack } from '../../src/local/stack';
 import type { PublishResult } from '../../src/publish/result';

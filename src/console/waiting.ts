@@ -24,7 +24,8 @@ export function waitingOf(result: unknown): Waiting | undefined {
 export interface WaitingPair {
   /** The result's key: where the pair's story is. */
   result: string;
-  waiting: Waiting;
+  /** Undefined when the result does not say (written by an older publisher). */
+  waiting: Waiting | undefined;
 }
 
 /** How long a pair has waited at `now`, or "?" when its `since` is not a time. */
@@ -37,9 +38,9 @@ export function waitedFor(waiting: Waiting, now: Date): string {
 export function waitingTable(pairs: readonly WaitingPair[], now: Date, options: TableOptions = {}): string {
   const rows = pairs.map(({ result, waiting }) => [
     result,
-    waitedFor(waiting, now),
-    waiting.missing,
-    waiting.nearMiss === undefined ? '-' : `${waiting.nearMiss.key}: ${waiting.nearMiss.fix}`,
+    waiting === undefined ? '?' : waitedFor(waiting, now),
+    waiting?.missing ?? '-',
+    waiting?.nearMiss === undefined ? '-' : `${waiting.nearMiss.key}: ${waiting.nearMiss.fix}`,
   ]);
   return formatTable(['result', 'waiting', 'for', 'near miss'], rows, options);
 }

@@ -14,7 +14,8 @@ import { failedRegions } from '../publish/result';
 import { DEFAULT_BUCKET, DEFAULT_DATA_DIR, DEFAULT_OSS_PORT, LOCAL_CREDENTIALS, LOCAL_REGION } from '../console/local-account';
 import { EXAMPLE_ZIP_KEY } from './example';
 import { type HandledEvent, handledEvents, isFailure, jsonLine, stackDescriber, stillFailed, stillFailedTable, summaryTable } from './report';
-import { type LocalRegionPlan, REGION_PORT_STEP, REGIONS_FOLDER, checkNoRegionVariables, parseRegionsFlag, planRegions } from './regions';
+import { type LocalRegionPlan, REGION_PORT_STEP, REGIONS_FOLDER, checkNoRegionVariables, planRegions } from './regions';
+import { parseRegionsFlag } from '../console/regions-flag';
 import { type FailedLayer, type LocalStack, PortInUseError, type StackEvent, startLocalStack } from './stack';
 
 const HELP = `Usage: npm start -- [options]
@@ -40,6 +41,7 @@ Exit codes: 0 done, 1 a layer failed, 2 a bad flag or variable, 7 a port already
 interface StartOptions {
   once: boolean;
   json: boolean;
+  wide: boolean;
   ossPort: number;
   fcPort: number;
   dataDir: string;
@@ -54,6 +56,7 @@ function parseOptions(argv: string[]): StartOptions | 'help' {
     options: {
       once: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
+      wide: { type: 'boolean', default: false },
       port: { type: 'string' },
       'fc-port': { type: 'string' },
       data: { type: 'string', default: DEFAULT_DATA_DIR },
@@ -69,16 +72,22 @@ function parseOptions(argv: string[]): StartOptions | 'help' {
   const ossPort = portOption('--port', values.port) ?? DEFAULT_OSS_PORT;
   const dataDir = resolve(values.data);
   const bucket = checkBucketName('--bucket', values.bucket);
-  const regions = values.regions === undefined ? [] : parseRegionsFlag(values.regions, LOCAL_REGION);
-  return {
-    once: values.once,
-    json: values.json,
-    ossPort,
-    fcPort: portOption('--fc-port', values['fc-port']) ?? (ossPort === 0 ? 0 : ossPort + 1),
-    dataDir,
-    bucket,
-    regions: planRegions(regions, { bucket, dataDir, ossPort }),
-  };
+  const regions = planRegions(values.regions === undefined ? [] : parseRegionsFlag(values.regions, LOCAL_REGION), { bucket, dataDir, ossPort });
+  const fcPort = portOption('--fc-port', values['fc-port']) ?? (ossPort === 0 ? 0 : ossPort + 1);
+  checkPortsApart(ossPort, fcPort, regions);
+  return { once: values.once, json: values.json, wide: values.wide, ossPort, fcPort, dataDir, bucket, regions };
+}
+
+/** Two services on one port would fail as "already in use", blaming another npm start: say what collides instead. */
+function checkPortsApart(ossPort: number, fcPort: number, regions: readonly LocalRegionPlan[]): void {
+  if (fcPort === 0) return;
+  if (fcPort === ossPort) {
+    throw new CliError(`--fc-port ${fcPort} is --port too: the local OSS and Function Compute need a port each (leave --fc-port out for --port + 1)`);
+  }
+  const region = regions.find((plan) => plan.ossPort === fcPort || plan.fcPort === fcPort);
+  if (region !== undefined) {
+    throw new CliError(`--fc-port ${fcPort} is a port of the local ${region.region} (--regions take --port + ${REGION_PORT_STEP}, + ${REGION_PORT_STEP * 2}… and the port after); choose another`);
+  }
 }
 
 function portOption(flag: string, value: string | undefined): number | undefined {

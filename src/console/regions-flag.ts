@@ -38,4 +38,3 @@ export function parseRegionsFlag(raw: string, homeRegion: string): string[] {
     return region;
   });
 }
-

@@ -8,6 +8,7 @@ void runCli(process.argv.slice(2), {
   err,
   env: process.env,
   interactive: process.stderr.isTTY === true,
+  columns: process.stdout.isTTY ? process.stdout.columns : undefined,
 }).then(
   (code) => {
     process.exitCode = code;

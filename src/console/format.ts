@@ -13,6 +13,11 @@ export function formatBytes(bytes: number): string {
   return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
 }
 
+/** formatBytes with the exact count beside it, for a limit where one byte decides: "10.0 MiB (10485761 bytes)". */
+export function formatExactBytes(bytes: number): string {
+  return bytes < 1024 ? formatBytes(bytes) : `${formatBytes(bytes)} (${bytes} bytes)`;
+}
+
 /** Decimal megabytes per second, as download tools print them. */
 export function formatRate(bytes: number, ms: number): string {
   return `${(bytes / 1e3 / Math.max(ms, 1)).toFixed(0)} MB/s`;

@@ -1,3 +1,5 @@
+import type { TableOptions } from './format';
+
 /** Where a command writes; tests pass their own to read what was printed. */
 export interface CliIo {
   out(text: string): void;
@@ -72,4 +74,9 @@ export class ServiceError extends CliError {
   ) {
     super(message);
   }
+}
+
+/** Tables as wide as the terminal, or whole with --wide (and whenever stdout is not a terminal). */
+export function tableOptions(values: Readonly<Record<string, unknown>>, io: CliIo): TableOptions {
+  return { width: values.wide === true ? undefined : io.columns };
 }

@@ -75,7 +75,7 @@ describe('layer-publisher check', () => {
     expect(missing.err).not.toContain('layer.json');
     const unknown = await run('check', join(dir, 'good.zip'), '--bogus');
     expect(unknown.code).toBe(2);
-    expect(oneLine(unknown.err)).toContain('unknown flag --bogus (flags: --json, --help, --manifest)');
+    expect(oneLine(unknown.err)).toContain('unknown flag --bogus (flags: --json, --wide, --help, --manifest, --regions, --region)');
     expect((await run('check')).code).toBe(2);
   });
 });

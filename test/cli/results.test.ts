@@ -10,6 +10,7 @@ import { LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL_REGION } from '../../src/con
 
 const BUCKET = 'region-results';
 const CRC = '2825179536350126003';
+const NOW = new Date('2026-12-07T04:00:00Z');
 
 const arn = (region: string, layer: string, version: number): string => `acs:fc:${region}:${LOCAL_ACCOUNT_ID}:layers/${layer}/versions/${version}`;
 
@@ -60,7 +61,7 @@ function regionLines(table: string): string[][] {
 
 describe('results: the regions of each result', () => {
   it('lists every region, home first and marked, with version, ARN, and the failed region’s error', () => {
-    const table = resultsTable([row({ regions: partialRegions('pillow') })]);
+    const table = resultsTable([row({ regions: partialRegions('pillow') })], NOW);
     expect(regionLines(table)).toEqual([
       ['pillow', 'cn-hangzhou (home)', 'published', '3', arn('cn-hangzhou', 'pillow', 3)],
       ['cn-shanghai', 'published', '7', arn('cn-shanghai', 'pillow', 7)],
@@ -81,7 +82,7 @@ describe('results: the regions of each result', () => {
       row({ regions: partialRegions('pillow') }),
       row({ key: 'layers/old.result.json', layerName: 'old' }),
       row({ key: 'layers/numpy.result.json', layerName: 'numpy', status: 'unchanged', regions: retried }),
-    ]);
+    ], NOW);
     const lines = regionLines(table);
     expect(lines.map((cells) => cells[0])).toEqual(['pillow', 'cn-shanghai', 'cn-beijing', 'numpy', 'cn-shanghai']);
     expect(lines[4]).toEqual(['cn-shanghai', 'failed', '-', '-', 'Unavailable: cn-shanghai: FC unreachable (retryable)']);
@@ -89,7 +90,7 @@ describe('results: the regions of each result', () => {
   });
 
   it('prints no regions section when no result has the map (a publisher without REGIONS)', () => {
-    const table = resultsTable([row({}), row({ kind: 'audit', key: '_audit/records/x.json' })]);
+    const table = resultsTable([row({}), row({ kind: 'audit', key: '_audit/records/x.json' })], NOW);
     expect(table).not.toContain('Regions');
     expect(table.split('\n')).toHaveLength(4);
     expect(table.split('\n')[0]).toMatch(/^kind +layer +version +status /);
@@ -99,7 +100,7 @@ describe('results: the regions of each result', () => {
     const table = resultsTable([
       row({ regions: partialRegions('pillow'), region: 'cn-hangzhou' }),
       row({ kind: 'audit', key: '_audit/records/a.json', version: 7, region: 'cn-shanghai' }),
-    ]);
+    ], NOW);
     const [header, , home, shanghai] = table.split('\n');
     expect(header).toMatch(/^kind +layer +region +version +status /);
     expect(home).toMatch(/^result +pillow +cn-hangzhou +3 +published /);

@@ -28,7 +28,7 @@ describe('formatTable', () => {
     const lines = formatTable(HEADER, ROWS, { width: 40 }).split('\n');
     expect(lines[0]!.split(/ {2,}/)).toEqual(HEADER);
     for (const line of lines) expect(line.length).toBeLessThanOrEqual(40);
-    expect(lines[3]).toBe('2026-12-…  numpy   failed     ZipLayo…');
+    expect(lines[3]).toBe('2026-12-…  numpy   failed     ZipLayout…');
   });
 
   it('keeps every column at its floor when even that is wider than the terminal', () => {

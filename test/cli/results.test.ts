@@ -108,6 +108,47 @@ describe('results: the regions of each result', () => {
   });
 });
 
+describe('results: errors, sizes and waiting pairs', () => {
+  const failed = row({
+    key: 'layers/numpy.result.json',
+    layerName: 'numpy',
+    version: undefined,
+    status: 'failed',
+    size: 12 * 1024 * 1024,
+    error: `ZipLayoutInvalid: ${'the zip has node_modules/ at its top, which no runtime reads; '.repeat(4)}`,
+  });
+  const waiting = row({
+    key: 'layers/x.result.json',
+    layerName: 'x',
+    version: undefined,
+    status: 'waiting',
+    size: undefined,
+    waiting: { missing: 'layers/x.zip', since: '2026-12-07T03:15:00.000Z', nearMiss: { key: 'layers/x-1.2.zip', fix: 'rename layers/x-1.2.zip to layers/x.zip' } },
+  });
+
+  it('shows the error (code and start of the message in a terminal, all of it otherwise) and sizes in KiB and MiB', () => {
+    const whole = resultsTable([row({}), failed], NOW).split('\n');
+    expect(whole[0]).toMatch(/^kind +layer +version +status +size +crc64 +when +key +error$/);
+    expect(whole[2]).toMatch(/^result +pillow +3 +published +581 B +\d+ +2026-12-01T10:00:00\.000Z +layers\/pillow\.result\.json +-$/);
+    expect(whole[3]).toMatch(/ 12 MiB /);
+    expect(whole[3]!.endsWith(failed.error!.trimEnd())).toBe(true);
+
+    const terminal = resultsTable([row({}), failed], NOW, { width: 250 }).split('\n');
+    expect(terminal[3]).toMatch(/ ZipLayoutInvalid: the zip has node_modules\/ at its top, whi…$/);
+    const narrow = resultsTable([row({}), failed], NOW, { width: 120 }).split('\n');
+    for (const line of narrow) expect(line.length).toBeLessThanOrEqual(120);
+    expect(narrow[3]).toContain('numpy');
+  });
+
+  it('lists the pairs still waiting: for how long, for which key, and the near miss with its fix', () => {
+    const table = resultsTable([row({}), waiting], NOW);
+    const section = table.split('Waiting for the other half:\n')[1]!.split('\n');
+    expect(section[0]).toMatch(/^result +waiting +for +near miss$/);
+    expect(section[2]).toMatch(/^layers\/x\.result\.json +45m +layers\/x\.zip +layers\/x-1\.2\.zip: rename layers\/x-1\.2\.zip to layers\/x\.zip$/);
+    expect(resultsTable([row({})], NOW)).not.toContain('Waiting');
+  });
+});
+
 describe('results and publish against OSS: the regions as the publisher wrote them', () => {
   let emulator: OssEmulator;
   let oss: LoopbackServer;

@@ -56,7 +56,7 @@ export async function checkLayer(zipPath: string, manifestPath: string, regions?
   }
   report.zip.size = size;
   if (size > maxZipBytes) {
-    report.problems.push({ code: 'ZipTooLarge', message: `${zipPath} is ${formatExactBytes(size)}, over MAX_ZIP_BYTES (${formatExactBytes(maxZipBytes)})` });
+    report.problems.push({ code: 'ZipTooLarge', message: `${zipPath} is ${formatExactBytes(size)}, over MAX_ZIP_BYTES = ${formatExactBytes(maxZipBytes)}` });
   } else {
     try {
       const { crc64, contents } = await inspectZip(zipPath, size, readConcurrency);

@@ -154,10 +154,12 @@ describe('results and publish against OSS: the regions as the publisher wrote th
   let oss: LoopbackServer;
   let dir: string;
 
-  const run = async (...argv: string[]): Promise<{ code: number; out: string; err: string }> => {
+  const run = async (...argv: string[]): Promise<{ code: number; out: string; err: string }> => runIn(undefined, ...argv);
+  /** As in a terminal `columns` wide (undefined: a pipe). */
+  const runIn = async (columns: number | undefined, ...argv: string[]): Promise<{ code: number; out: string; err: string }> => {
     let out = '';
     let err = '';
-    const code = await runCli(argv, { out: (t) => void (out += t), err: (t) => void (err += t), env: {}, interactive: false });
+    const code = await runCli(argv, { out: (t) => void (out += t), err: (t) => void (err += t), env: {}, interactive: false, columns });
     return { code, out, err };
   };
 
@@ -198,6 +200,19 @@ describe('results and publish against OSS: the regions as the publisher wrote th
 
     await emulator.putObject(BUCKET, 'layers/pillow.result.json', Buffer.from(JSON.stringify(result('pillow', 'r3', { ...regions, 'cn-beijing': { status: 'published', version: 1, arn: arn('cn-beijing', 'pillow', 1), codeChecksum: CRC } }))));
     expect((await run('results', '--bucket', BUCKET, '--endpoint', oss.url)).code).toBe(0);
+  });
+
+  it('results fits the terminal it prints to; --wide and a pipe get every cell whole, --json the same rows', async () => {
+    await emulator.putObject(BUCKET, 'layers/pillow.result.json', Buffer.from(JSON.stringify(result('pillow', 'r4', partialRegions('pillow')))));
+    const flags = ['results', '--bucket', BUCKET, '--endpoint', oss.url];
+    const fitted = await runIn(100, ...flags);
+    for (const line of fitted.out.split('\n')) expect(line.length, line).toBeLessThanOrEqual(100);
+    expect(fitted.out).toContain('…');
+    for (const whole of [await runIn(100, ...flags, '--wide'), await runIn(undefined, ...flags)]) {
+      expect(whole.out).not.toContain('…');
+      expect(whole.out).toContain(arn('cn-shanghai', 'pillow', 7));
+    }
+    expect((await runIn(100, ...flags, '--json')).out).toBe((await runIn(undefined, ...flags, '--json')).out);
   });
 
   it('publish prints the result’s regions as a table and exits 1 when one failed', async () => {

@@ -1,9 +1,10 @@
 /**
- * The regions Function Compute serves, as its API names them: the keys of the endpoint map in the
- * official SDKs' generated clients (`_endpointMap` of the FC 3.0 client, API 2023-03-30, in Alibaba's
- * alibabacloud-typescript-sdk `fc-20230330/src/client.ts`; and of `@alicloud/fc-open20210406` 2.0.13,
- * which adds cn-north-2-gov-1). A region id outside it is most likely a typo; one Alibaba opens later
- * belongs here once the SDKs list it.
+ * The regions Function Compute serves, as its API names them: the keys of the `_endpointMap` of the
+ * official FC SDK clients, `@alicloud/fc-open20210406` 2.0.13 (a devDependency: API 2021-04-06) and
+ * the generated FC 3.0 client of API 2023-03-30 in Alibaba's `fc-20230330` SDK sources (the
+ * `@alicloud/fc20230330` 4.7.6 build installed here resolves endpoints by rule and lists none). A
+ * region id outside it is most likely a typo; one Alibaba opens later belongs here once the SDKs
+ * list it.
  */
 export const FC_REGION_IDS: readonly string[] = [
   'ap-northeast-1',

@@ -46,7 +46,7 @@ const COMMON_OPTIONS = {
 /** The codes of a command that reads or writes the bucket, beyond its own. */
 const OSS_EXIT_CODES = [EXIT_UNREACHABLE, EXIT_DENIED, EXIT_NO_SUCH_BUCKET] as const;
 
-export interface Command {
+interface Command {
   /** Ends with the line exitCodesHelp writes, which test/cli/exit-codes.test.ts compares with what the command does. */
   help: string;
   options: NonNullable<ParseArgsConfig['options']>;
@@ -56,7 +56,7 @@ export interface Command {
 
 const COMMANDS: Record<string, Command> = {
   check: {
-    help: `Usage: layer-publisher check <zip> [--manifest <file>] [--json]
+    help: `Usage: layer-publisher check <zip> [--manifest <file>] [--regions <ids>] [--json]
 
 Checks what the function will check: the manifest's rules, the zip's size limit (MAX_ZIP_BYTES),
 that it is a zip, its layout against the runtimes; prints its CRC-64. Told the publisher's regions,

@@ -201,6 +201,17 @@ describe('npm start: mistakes get one line and their exit code', () => {
     await rm(dataDir, { recursive: true, force: true });
   });
 
+  it('--once --json: each pair still waiting is a JSON line naming its result, exit 8', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'local-stack-'));
+    await mkdir(join(dataDir, BUCKET, 'lone'), { recursive: true });
+    await writeFile(join(dataDir, BUCKET, 'lone', 'half.layer.json'), manifest('half'));
+    const { code, out, err } = await npmStart(['--once', '--json', '--port', '0', '--data', dataDir]);
+    expect({ code, err }).toEqual({ code: 8, err: '' });
+    const lines = out.trimEnd().split('\n').map((line) => JSON.parse(line) as { source?: string; kind?: string; key?: string });
+    expect(lines.filter((line) => line.kind === 'waiting')).toEqual([expect.objectContaining({ source: 'local', kind: 'waiting', key: 'lone/half.result.json' })]);
+    await rm(dataDir, { recursive: true, force: true });
+  }, 60_000);
+
   it('--once exits 1 while a layer has a failed result, also on a second run that handles nothing, then 8 while a pair waits; "waiting for the zip" once', async () => {
     const { dataDir, folder } = await dataWithFlatLayer('team');
     await writeFile(join(folder, 'half.layer.json'), manifest('half'));

@@ -54,6 +54,11 @@ describe('the documents', () => {
     expect(citing).toEqual([]);
   });
 
+  it('close every fenced block they open', () => {
+    const unbalanced = DOCUMENTS.filter((document) => readFileSync(document, 'utf8').split('\n').filter((line) => /^\s*```/.test(line)).length % 2 === 1);
+    expect(unbalanced).toEqual([]);
+  });
+
   it('read headings as GitHub anchors them', () => {
     expect([...anchors('# The manifest: `<stem>.layer.json`\n## Several regions, locally: `--regions`\n## Options\n### Options\n')]).toEqual([
       'the-manifest-stemlayerjson',

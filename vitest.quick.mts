@@ -4,7 +4,7 @@ import base from './vitest.config.mjs';
 /**
  * `npm run test:quick`: the unit-level files, for the loop of a change (CONTRIBUTING.md). Left out is
  * every file that builds or runs the bundles, starts processes, the local stack, a browser or real
- * sockets, or replays chaos: `npm test` runs them all.
+ * sockets, or replays faults and chaos: `npm test` runs them all.
  */
 const SLOW_TESTS = [
   // Real loopback sockets: the same suites run in-process through msw in the *.msw.test.ts files.
@@ -20,10 +20,9 @@ const SLOW_TESTS = [
   // The local stack of `npm start`, with its handler host process.
   'test/local/**',
   'test/docs/readme-samples.test.ts',
-  // Seeded chaos and processes killed mid-write.
-  'test/faults/chaos.test.ts',
-  'test/faults/chaos-regressions.test.ts',
-  'test/faults/process-kill.test.ts',
+  // Injected faults, interleaved deliveries, seeded chaos and processes killed mid-write: in this process
+  // or not, they replay whole publishes many times over, and took half the subset's time.
+  'test/faults/**',
   'test/regions/region-kill.test.ts',
   'test/regions/copy-memory.test.ts',
 ];

@@ -115,6 +115,16 @@ describe(`${APP}/publish.yaml`, () => {
     expect(publishProblems(publish)).toContain(problem);
   });
 
+  it('names each service as the registry knows it, with the system policies it needs', () => {
+    // The names the registry's own schema lists for Service (left to its server to enforce).
+    const known = ['函数计算', '对象存储', '内容分发网络', '资源编排', '硬盘挂载', '专有网络', '日志服务', '容器镜像服务', '事件总线', '表格存储', 'Serverless应用引擎', '云数据库RDS MySQL 版', '视频点播', '智能媒体服务', '媒体处理', '低代码音视频工厂', '音视频通信', '其它', 'FC', 'OSS', 'CDN', 'ROS', 'NAS', 'VPC', 'SLS', 'CR', 'EventBridge', 'Tablestore', 'SAE', 'RDS MySQL', 'VOD', 'ICE', 'MTS', 'IMP', 'RTC', 'Other'];
+    const services = readPublish().Service as Record<string, { Authorities?: unknown }>;
+    expect(Object.keys(services).filter((name) => !known.includes(name))).toEqual([]);
+    for (const [name, { Authorities: policies }] of Object.entries(services)) {
+      expect(Array.isArray(policies) && policies.length > 0 && policies.every((policy) => /^Aliyun\w+$/.test(String(policy))), name).toBe(true);
+    }
+  });
+
   it('declares Parameters as a JSON Schema whose defaults pass it, the role excepted (it has none)', () => {
     const ajv = new Ajv({ allErrors: true, strict: true, useDefaults: true });
     // The registry's extensions, which `s init` reads to offer a bucket of the chosen region.

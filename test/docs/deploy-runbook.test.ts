@@ -26,6 +26,10 @@ describe('docs/deploy.md', () => {
     expect(exported).toEqual(Object.fromEntries(Object.entries(STANDS_FOR).map(([variable, name]) => [variable, vars[name]])));
   });
 
+  it("says which FC API s.yaml deploys", () => {
+    expect(RUNBOOK).toContain(`\`s.yaml\` sets \`FC_API_VERSION: '${readSYaml().resources.publisher.props.environmentVariables.FC_API_VERSION}'\``);
+  });
+
   it('uses no variable it does not set, but the credentials', () => {
     const used = new Set([...shell.matchAll(/\$\{(\w+)\}/g)].map((match) => match[1]!));
     const unknown = [...used].filter((name) => !(name in STANDS_FOR) && !name.startsWith('ALIBABA_CLOUD_'));

@@ -551,7 +551,7 @@ function appendedCrc(previous: ObjectMeta | undefined, added: WrittenBody): stri
 }
 
 function notImplemented(operation: string): ServiceError {
-  return new ServiceError(501, 'NotImplemented', `The local OSS does not serve ${operation}. See README, "What the local OSS serves".`, { Operation: operation });
+  return new ServiceError(501, 'NotImplemented', `The local OSS does not serve ${operation}. See docs/local-stack.md, "What the local OSS serves".`, { Operation: operation });
 }
 
 function noSuchBucket(bucket: string): ServiceError {

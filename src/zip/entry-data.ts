@@ -1,9 +1,11 @@
 import * as zlib from 'node:zlib';
 import { PublisherError } from '../errors';
 import { zipInvalid } from './bytes';
+import type { PackageTap } from './contents';
 import { crc32 } from './crc32';
 import { METHOD, type ZipEntry } from './entry';
 import { MAX_LINK_TARGET_BYTES } from './symlinks';
+import type { UnpackedLimit } from './unpacked-limit';
 
 /** Checks one entry's data as it streams by: what it unpacks to must match its CRC-32 and size. */
 export interface DataCheck {
@@ -25,10 +27,16 @@ const SYNC_MAX_UNCOMPRESSED = 4 * 1024 * 1024;
  */
 const INFLATE_BUFFER_BYTES = 1024 * 1024;
 
-export function checkData(entry: ZipEntry): DataCheck {
-  if (entry.method === METHOD.stored) return new StoredCheck(entry);
-  if (entry.compressedSize <= SYNC_MAX_COMPRESSED && entry.uncompressedSize <= SYNC_MAX_UNCOMPRESSED) return new BufferedInflate(entry);
-  return new StreamingInflate(entry);
+/** What an entry's unpacked bytes also answer to: the archive's MAX_UNPACKED_BYTES, and a package file's tap. */
+export interface EntryContext {
+  readonly limit: UnpackedLimit;
+  readonly tap?: PackageTap | undefined;
+}
+
+export function checkData(entry: ZipEntry, context: EntryContext): DataCheck {
+  if (entry.method === METHOD.stored) return new StoredCheck(entry, context);
+  if (entry.compressedSize <= SYNC_MAX_COMPRESSED && entry.uncompressedSize <= SYNC_MAX_UNCOMPRESSED) return new BufferedInflate(entry, context);
+  return new StreamingInflate(entry, context);
 }
 
 function broken(entry: ZipEntry, why: string): PublisherError {
@@ -37,21 +45,32 @@ function broken(entry: ZipEntry, why: string): PublisherError {
   });
 }
 
-/** What the unpacked bytes must come to, and a symlink's target kept aside. */
+/**
+ * What the unpacked bytes must come to, and a symlink's target kept aside. Bytes past the declared size
+ * are only counted, against MAX_UNPACKED_BYTES: whether the entry is corrupt (ZipInvalid at its end)
+ * or a bomb lying about its size (ZipTooLarge as soon as the archive passes the limit).
+ */
 class Unpacked {
   private crc = 0;
   private size = 0;
   private readonly link: Uint8Array[] = [];
   private linkBytes = 0;
 
-  constructor(private readonly entry: ZipEntry) {}
+  constructor(
+    private readonly entry: ZipEntry,
+    private readonly context: EntryContext,
+  ) {}
 
   add(bytes: Uint8Array): void {
+    const declared = this.entry.uncompressedSize;
+    const before = this.size;
     this.size += bytes.length;
-    if (this.size > this.entry.uncompressedSize) {
-      throw broken(this.entry, `unpacks to more than the ${this.entry.uncompressedSize} bytes its header declares`);
+    if (this.size > declared) {
+      this.context.limit.addOverrun(this.entry, this.size - Math.max(before, declared));
+      return;
     }
     this.crc = crc32(bytes, this.crc);
+    this.context.tap?.add(bytes);
     if (this.entry.symlink && this.linkBytes < MAX_LINK_TARGET_BYTES) {
       const kept = bytes.subarray(0, MAX_LINK_TARGET_BYTES - this.linkBytes);
       this.link.push(kept.slice());
@@ -59,13 +78,23 @@ class Unpacked {
     }
   }
 
+  /** The entry's failure when it unpacked past its declared size, whatever else went wrong after. */
+  overrun(): PublisherError | undefined {
+    return this.size > this.entry.uncompressedSize
+      ? broken(this.entry, `unpacks to more than the ${this.entry.uncompressedSize} bytes its header declares`)
+      : undefined;
+  }
+
   finish(): Uint8Array | undefined {
+    const overrun = this.overrun();
+    if (overrun !== undefined) throw overrun;
     if (this.size !== this.entry.uncompressedSize) {
       throw broken(this.entry, `unpacks to ${this.size} bytes, not the ${this.entry.uncompressedSize} its header declares`);
     }
     if (this.crc !== this.entry.crc32) {
       throw broken(this.entry, `fails its CRC-32 check (data ${hex(this.crc)}, header ${hex(this.entry.crc32)})`);
     }
+    this.context.tap?.finish();
     return this.entry.symlink ? Buffer.concat(this.link) : undefined;
   }
 }
@@ -77,8 +106,8 @@ function hex(value: number): string {
 class StoredCheck implements DataCheck {
   private readonly unpacked: Unpacked;
 
-  constructor(entry: ZipEntry) {
-    this.unpacked = new Unpacked(entry);
+  constructor(entry: ZipEntry, context: EntryContext) {
+    this.unpacked = new Unpacked(entry, context);
   }
 
   push(chunk: Uint8Array): void {
@@ -93,23 +122,31 @@ class StoredCheck implements DataCheck {
 class BufferedInflate implements DataCheck {
   private readonly chunks: Uint8Array[] = [];
 
-  constructor(private readonly entry: ZipEntry) {}
+  constructor(
+    private readonly entry: ZipEntry,
+    private readonly context: EntryContext,
+  ) {}
 
   push(chunk: Uint8Array): void {
     this.chunks.push(chunk);
   }
 
   async end(): Promise<Uint8Array | undefined> {
-    const unpacked = new Unpacked(this.entry);
+    const unpacked = new Unpacked(this.entry, this.context);
+    const compressed = Buffer.concat(this.chunks);
     let result: { buffer: Buffer; engine: zlib.InflateRaw };
     try {
       // One byte of room past the declared size, so that a longer stream is seen as such.
-      result = zlib.inflateRawSync(Buffer.concat(this.chunks), {
+      result = zlib.inflateRawSync(compressed, {
         info: true,
         maxOutputLength: this.entry.uncompressedSize + 1,
       }) as unknown as { buffer: Buffer; engine: zlib.InflateRaw };
     } catch (error) {
-      throw inflateFailure(this.entry, error);
+      if ((error as { code?: string }).code !== 'ERR_BUFFER_TOO_LARGE') throw inflateFailure(this.entry, error);
+      // Longer than declared: streamed again, so that what it really unpacks to is counted, not held.
+      const streamed = new StreamingInflate(this.entry, this.context);
+      await streamed.push(compressed);
+      return streamed.end();
     }
     assertConsumedAll(this.entry, result.engine.bytesWritten);
     unpacked.add(result.buffer);
@@ -122,8 +159,11 @@ class StreamingInflate implements DataCheck {
   private readonly unpacked: Unpacked;
   private readonly done: Promise<void>;
 
-  constructor(private readonly entry: ZipEntry) {
-    this.unpacked = new Unpacked(entry);
+  constructor(
+    private readonly entry: ZipEntry,
+    context: EntryContext,
+  ) {
+    this.unpacked = new Unpacked(entry, context);
     this.inflater.on('data', (bytes: Buffer) => {
       try {
         this.unpacked.add(bytes);
@@ -150,8 +190,10 @@ class StreamingInflate implements DataCheck {
     try {
       await this.done;
     } catch (error) {
-      throw inflateFailure(this.entry, error);
+      throw this.failure(error);
     }
+    const overrun = this.unpacked.overrun();
+    if (overrun !== undefined) throw overrun;
     assertConsumedAll(this.entry, this.inflater.bytesWritten);
     return this.unpacked.finish();
   }
@@ -160,16 +202,20 @@ class StreamingInflate implements DataCheck {
     try {
       await this.done;
     } catch (error) {
-      throw inflateFailure(this.entry, error);
+      throw this.failure(error);
     }
-    throw broken(this.entry, 'ends its deflate stream before its compressed data ends');
+    throw this.unpacked.overrun() ?? broken(this.entry, 'ends its deflate stream before its compressed data ends');
+  }
+
+  /** Ours (ZipTooLarge) as it is; zlib's comes after an overrun, which is what the entry did wrong first. */
+  private failure(error: unknown): unknown {
+    return error instanceof PublisherError ? error : (this.unpacked.overrun() ?? inflateFailure(this.entry, error));
   }
 }
 
 function inflateFailure(entry: ZipEntry, error: unknown): unknown {
   if (error instanceof PublisherError) return error;
   const code = (error as { code?: string }).code;
-  if (code === 'ERR_BUFFER_TOO_LARGE') return broken(entry, `unpacks to more than the ${entry.uncompressedSize} bytes its header declares`);
   if (code === 'Z_BUF_ERROR') return broken(entry, 'has a deflate stream cut short');
   return broken(entry, `has broken deflate data (${error instanceof Error ? error.message : String(error)})`);
 }

@@ -1,9 +1,9 @@
-import { constants, crc32, deflateRawSync } from 'node:zlib';
+import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_MAX_UNPACKED_BYTES } from '../../src/config';
 import { PublisherError } from '../../src/errors';
 import { DEFAULT_TAIL_BYTES, readArchive } from '../../src/zip';
-import { oneEntryZip, zerosBomb } from '../fixtures/zips/bomb';
+import { deflatedZeros, oneEntryZip, zerosBomb } from '../fixtures/zips/bomb';
 import { memorySource, read } from './helpers';
 
 const MIB = 1024 * 1024;
@@ -15,12 +15,6 @@ async function refusal(promise: Promise<unknown>): Promise<PublisherError> {
   );
   expect(error).toBeInstanceOf(PublisherError);
   return error as PublisherError;
-}
-
-/** `mebibytes` MiB of zeros, deflated as repeated fully flushed blocks (see zerosBomb). */
-function deflatedZeros(mebibytes: number): Buffer {
-  const block = deflateRawSync(Buffer.alloc(MIB), { level: 9, finishFlush: constants.Z_FULL_FLUSH });
-  return Buffer.concat([...Array.from({ length: mebibytes }, () => block), Buffer.from([0x03, 0x00])]);
 }
 
 describe('MAX_UNPACKED_BYTES', () => {

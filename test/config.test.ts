@@ -150,10 +150,10 @@ describe('loadConfig parses each variable (CONTRACT §2)', () => {
   });
 
   it.each([
-    [undefined, 1_073_741_824],
-    ['', 1_073_741_824],
+    [undefined, 3_145_728_000],
+    ['', 3_145_728_000],
     [' 268435456 ', 268_435_456],
-  ])('MAX_UNPACKED_BYTES %j is %d bytes (1 GiB unset)', (raw, bytes) => {
+  ])('MAX_UNPACKED_BYTES %j is %d bytes (3000 MiB unset)', (raw, bytes) => {
     expect(loadConfig(withEnv({ MAX_UNPACKED_BYTES: raw })).maxUnpackedBytes).toBe(bytes);
   });
 

@@ -72,6 +72,27 @@ describe('what is inside every version (the result and a CycloneDX document)', (
     expect(bom.components.map((component) => `${component.name}@${component.version}`)).toEqual(['Foo_Bar@0.1', 'PyYAML@6.0.1', 'requests@2.31.0']);
   });
 
+  it('an unchanged upload of the same bytes names the first document and leaves it as it was', async () => {
+    const { cloud } = env;
+    const zip = nodePackagesZip();
+    const manifest = { layerName: 'node_pkgs', compatibleRuntime: ['nodejs20'] };
+    const first = await publishPair(cloud, 'node-pkgs', zip, manifest);
+    const { text } = await readDocument(cloud, first.result!.contents!.sbom!);
+    const second = await publishPair(cloud, 'node-pkgs-again', zip, manifest);
+    expect(second.result).toMatchObject({ status: 'unchanged', version: 1, contents: { ...first.result!.contents } });
+    expect((await readDocument(cloud, first.result!.contents!.sbom!)).text).toBe(text);
+  });
+
+  it('a document OSS will not take leaves the version published, with the summary and without sbom', async () => {
+    const { cloud } = env;
+    cloud.oss.faults.inject({ match: (target) => target.method === 'PUT' && target.key.startsWith('_audit/contents/'), status: 403, code: 'AccessDenied', times: Infinity });
+    const { run, result } = await publishPair(cloud, 'node-pkgs', nodePackagesZip(), { layerName: 'node_pkgs', compatibleRuntime: ['nodejs20'] });
+    expect(run.error).toBeUndefined();
+    expect(result).toMatchObject({ status: 'published', version: 1, contents: { packages: { npm: 4 } } });
+    expect(result?.contents?.sbom).toBeUndefined();
+    expect(run.lines.filter((line) => line.step === 'contents.write.failed')).toHaveLength(1);
+  });
+
   it('a document the schema refuses is caught by the validation used above', async () => {
     const { cloud } = env;
     const { result } = await publishPair(cloud, 'node-pkgs', nodePackagesZip(), { layerName: 'node_pkgs', compatibleRuntime: ['nodejs20'] });

@@ -34,7 +34,10 @@ const INFLATE_BUFFER_BYTES = 1024 * 1024;
  * 64 KiB writes ran at 152-185 MB/s, 1 MiB writes (the gathering copy included) at 1180-1354 MB/s.
  */
 const INFLATE_INPUT_BYTES = 1024 * 1024;
-/** zlib hands its options to the Transform it is (lib/zlib.js): room for a write queued behind the one inflating, so the next MiB is read and hashed meanwhile. */
+/**
+ * Node's zlib passes its options on to the Transform stream it is: room for one write queued behind the
+ * one inflating, so that the next MiB is read and hashed meanwhile.
+ */
 const INFLATER_OPTIONS: zlib.ZlibOptions & TransformOptions = { chunkSize: INFLATE_BUFFER_BYTES, writableHighWaterMark: 2 * INFLATE_INPUT_BYTES };
 
 /** What an entry's unpacked bytes also answer to: the archive's MAX_UNPACKED_BYTES, and a package file's tap. */

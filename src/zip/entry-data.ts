@@ -146,7 +146,9 @@ class BufferedInflate implements DataCheck {
 
   async end(): Promise<Uint8Array | undefined> {
     const unpacked = new Unpacked(this.entry, this.context);
-    const compressed = Buffer.concat(this.chunks);
+    // Most small entries arrive in one chunk: Buffer.concat would copy even that one.
+    const [only] = this.chunks;
+    const compressed = this.chunks.length === 1 && only !== undefined ? only : Buffer.concat(this.chunks);
     let result: { buffer: Buffer; engine: zlib.InflateRaw };
     try {
       // One byte of room past the declared size, so that a longer stream is seen as such.

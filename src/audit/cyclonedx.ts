@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { ContentsSummary } from '../result/document';
 import type { Ecosystem, FoundPackage, FoundPackages, ZipContents } from '../zip';
 
 /**
@@ -6,19 +7,6 @@ import type { Ecosystem, FoundPackage, FoundPackages, ZipContents } from '../zip
  * in the audit trail, and as the summary the result carries. Built here, with only the fields written:
  * @cyclonedx/cyclonedx-library only validates it, in the tests, and stays out of the function's bundle.
  */
-
-/** `contents` of a result. */
-export interface ContentsSummary {
-  files: number;
-  unpackedBytes: number;
-  /** The zip's top-level folders (the first 20). */
-  topLevel: string[];
-  packages: Record<Ecosystem, number>;
-  /** Package files not read: over the size cap, or not the JSON or headers they should be (docs/contents.md). */
-  skipped: number;
-  /** The key of the CycloneDX document, once it is in the bucket. */
-  sbom?: string;
-}
 
 /** What the archive read learned: its layout, its unpacked size, the packages in it. */
 export interface ReadContents {

@@ -2,7 +2,7 @@ import type { ParseArgsConfig } from 'node:util';
 import { ConfigError } from '../errors';
 import { failedRegions } from '../publish/result';
 import { checkBucketName, didYouMean, parseFlags } from './args';
-import { auditCommand } from './audit';
+import { auditWithPackageCommand, diffCommand } from './contents';
 import { checkLayer, describeCheck, manifestPathFor } from './check';
 import { CliError, type CliIo, EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT, EXIT_USAGE } from './io';
 import { ossClient } from './oss';
@@ -21,6 +21,8 @@ Commands:
   audit --bucket <b> [--layer <n>]           the history of each layer: who uploaded what, when
   verify --bucket <b> [--fc-endpoint <url>]  compare the audit trail with FC's versions (exit 1 on drift)
   report --html <file> --bucket <b>          one HTML page: each layer's timeline, with drift
+  diff <layer> <v1> <v2> --bucket <b>        what changed inside a layer: packages, file count, size
+  audit --package <p[@range]> --bucket <b>   every layer version holding a package, in every region
 
 Run layer-publisher <command> --help for a command's options. Every command takes --json.
 layer-publisher --version prints the version. Exit codes: see README ("Exit codes").
@@ -121,9 +123,10 @@ its regions failed.
       return anyResultFailed(rows) ? EXIT_FAILED : EXIT_OK;
     },
   },
-  audit: auditCommand,
+  audit: auditWithPackageCommand,
   verify: verifyCommand,
   report: reportCommand,
+  diff: diffCommand,
 };
 
 /** Runs one command line; returns the exit code. Mistakes and outside failures are printed as one line, never thrown. */
@@ -150,7 +153,13 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       return EXIT_OK;
     }
     if (positionals.length !== command.positionals) {
-      throw new CliError(command.positionals === 0 ? `${name} takes no file argument, got ${positionals.join(' ')}` : `${name} needs exactly one <zip>, got ${positionals.length}`);
+      throw new CliError(
+        command.positionals === 0
+          ? `${name} takes no file argument, got ${positionals.join(' ')}`
+          : command.positionals === 1
+            ? `${name} needs exactly one <zip>, got ${positionals.length}`
+            : `${name} needs exactly ${command.positionals} arguments, got ${positionals.length}`,
+      );
     }
     return await command.run(values, positionals, io);
   } catch (error) {

@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -103,5 +103,15 @@ describe('the first invocation of dist/index.js initialises what its event needs
 
     expect(run.outcome).toEqual({ summary: [{ key: 'layers/cold.zip', status: 'published', layerName: 'cold', version: 1 }] });
     expect(run.after).toEqual(expect.arrayContaining(['net', 'http']));
+  });
+});
+
+describe('what the function bundle leaves to the CLI', () => {
+  it('has no semver of its own: the CLI bundles it for --package ranges (src/cli/contents.ts)', async () => {
+    const meta = JSON.parse(await readFile(join(workDir, 'meta.json'), 'utf8')) as { inputs: Record<string, unknown> };
+    const inputs = Object.keys(meta.inputs);
+    expect(inputs.some((path) => path.startsWith('src/cli/') || path.startsWith('src/report/'))).toBe(false);
+    // urllib's own old semver (under win-release) may be there; the top-level one the CLI uses must not.
+    expect(inputs.filter((path) => path.startsWith('node_modules/semver/'))).toEqual([]);
   });
 });

@@ -1,10 +1,9 @@
 import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
-import { Crc64 } from '../checksum';
 import { loadConfig } from '../config';
 import { PublisherError } from '../errors';
 import { type Manifest, parseManifest } from '../manifest/manifest';
-import { type ArchiveRead, type ByteSource, checkLayout, readArchive } from '../zip';
+import { type ArchiveRead, type ByteSource, type OnChunk, checkLayout, readArchive } from '../zip';
 import { CliError } from './io';
 
 export interface CheckReport {
@@ -24,9 +23,10 @@ export function manifestPathFor(zipPath: string): string {
 /**
  * What the function checks, run locally (CONTRACT §4 and §5): the manifest's rules (for FC_API_VERSION),
  * the zip's size limit, that it is a zip every entry of which unpacks as it claims, its names and layout
- * against the runtimes; and its CRC-64, as OSS will report it.
+ * against the runtimes; and its CRC-64, as OSS will report it. `tap` gets every byte of the zip the
+ * checks read, once, at its position: `publish` uploads from it (src/cli/one-pass-upload.ts).
  */
-export async function checkLayer(zipPath: string, manifestPath: string): Promise<CheckReport> {
+export async function checkLayer(zipPath: string, manifestPath: string, tap?: OnChunk): Promise<CheckReport> {
   const report: CheckReport = { ok: true, zip: { path: zipPath, size: 0 }, manifest: { path: manifestPath }, problems: [] };
   const problem = (error: unknown): void => {
     if (!(error instanceof PublisherError)) throw error;
@@ -48,7 +48,7 @@ export async function checkLayer(zipPath: string, manifestPath: string): Promise
     report.problems.push({ code: 'ZipTooLarge', message: `${zipPath} is ${size} bytes, over MAX_ZIP_BYTES (${maxZipBytes} bytes)` });
   } else {
     try {
-      const { crc64, contents } = await inspectZip(zipPath, size, readConcurrency);
+      const { crc64, contents } = await inspectZip(zipPath, size, readConcurrency, tap);
       report.zip.crc64 = crc64;
       report.zip.entries = contents.entryCount;
       if (manifest) checkLayout(contents, manifest.compatibleRuntime);
@@ -60,15 +60,8 @@ export async function checkLayer(zipPath: string, manifestPath: string): Promise
   return report;
 }
 
-/** The file's CRC-64 (ECMA-182, as OSS reports it) without reading it twice or holding it. */
-export async function fileCrc64(path: string): Promise<string> {
-  const crc = new Crc64();
-  for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) crc.update(chunk);
-  return crc.digest();
-}
-
 /** The function's own read (readArchive), over the local file. */
-async function inspectZip(path: string, size: number, concurrency: number): Promise<ArchiveRead> {
+async function inspectZip(path: string, size: number, concurrency: number, tap: OnChunk | undefined): Promise<ArchiveRead> {
   const source: ByteSource = {
     size,
     concurrency: () => concurrency,
@@ -76,6 +69,7 @@ async function inspectZip(path: string, size: number, concurrency: number): Prom
       let position = range.start;
       for await (const chunk of createReadStream(path, { start: range.start, end: range.end, signal }) as AsyncIterable<Buffer>) {
         await onChunk(chunk, position);
+        if (tap) await tap(chunk, position);
         position += chunk.length;
       }
     },

@@ -36,7 +36,7 @@ export async function checkLayer(zipPath: string, manifestPath: string, tap?: On
   // The zip first: a missing zip is the mistake to report, not the manifest that goes with it.
   const size = await sizeOf(zipPath);
   let manifest: Manifest | undefined;
-  const { maxZipBytes, fcApiVersion, readConcurrency } = loadConfig(process.env);
+  const { maxZipBytes, maxUnpackedBytes, fcApiVersion, readConcurrency } = loadConfig(process.env);
   try {
     manifest = parseManifest(await readLocal(manifestPath, '--manifest'), manifestPath, fcApiVersion);
     report.manifest = { path: manifestPath, layerName: manifest.layerName, compatibleRuntime: [...manifest.compatibleRuntime] };
@@ -48,7 +48,7 @@ export async function checkLayer(zipPath: string, manifestPath: string, tap?: On
     report.problems.push({ code: 'ZipTooLarge', message: `${zipPath} is ${size} bytes, over MAX_ZIP_BYTES (${maxZipBytes} bytes)` });
   } else {
     try {
-      const { crc64, contents } = await inspectZip(zipPath, size, readConcurrency, tap);
+      const { crc64, contents } = await inspectZip(zipPath, size, { concurrency: readConcurrency, maxUnpackedBytes, tap });
       report.zip.crc64 = crc64;
       report.zip.entries = contents.entryCount;
       if (manifest) checkLayout(contents, manifest.compatibleRuntime);
@@ -61,7 +61,8 @@ export async function checkLayer(zipPath: string, manifestPath: string, tap?: On
 }
 
 /** The function's own read (readArchive), over the local file. */
-async function inspectZip(path: string, size: number, concurrency: number, tap: OnChunk | undefined): Promise<ArchiveRead> {
+async function inspectZip(path: string, size: number, options: { concurrency: number; maxUnpackedBytes: number; tap: OnChunk | undefined }): Promise<ArchiveRead> {
+  const { concurrency, maxUnpackedBytes, tap } = options;
   const source: ByteSource = {
     size,
     concurrency: () => concurrency,
@@ -74,7 +75,7 @@ async function inspectZip(path: string, size: number, concurrency: number, tap: 
       }
     },
   };
-  return readArchive(source);
+  return readArchive(source, { maxUnpackedBytes });
 }
 
 export async function sizeOf(path: string): Promise<number> {

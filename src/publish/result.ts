@@ -1,5 +1,6 @@
 import type { Provenance } from '../audit/provenance';
 import type { ErrorCode } from '../errors';
+import type { ContentsSummary } from '../audit/cyclonedx';
 import type { AclOutcome } from './acl';
 import type { RetentionOutcome } from './retention';
 
@@ -25,6 +26,8 @@ export interface PublishResult {
   error?: { code: ErrorCode; message: string; retryable: boolean };
   /** The manifest's `public` as PutLayerACL took it (or refused it). */
   acl?: AclOutcome;
+  /** What is inside the version (published or unchanged), from the read that verified the zip. */
+  contents?: ContentsSummary;
   /** Added once older versions were dealt with, after the result was first written. */
   retention?: RetentionOutcome;
   /** With `REGIONS`: every region this upload goes to, the home region included (issue 13). */

@@ -1,5 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
+import { type ContentsSummary, summarizeContents } from '../audit/cyclonedx';
 import { loadConfig } from '../config';
 import { PublisherError } from '../errors';
 import { type Manifest, parseManifest } from '../manifest/manifest';
@@ -10,6 +11,8 @@ export interface CheckReport {
   ok: boolean;
   zip: { path: string; size: number; crc64?: string; entries?: number };
   manifest: { path: string; layerName?: string; compatibleRuntime?: string[] };
+  /** What the zip holds, as the function will record it for the version (src/audit/cyclonedx.ts), and its packages. */
+  contents?: ContentsSummary & { found: { ecosystem: string; name: string; version?: string; path: string }[] };
   /** What the function would refuse, with the result's error code and the zip entry at fault, if one is. */
   problems: { code: string; message: string; entry?: string }[];
 }
@@ -48,9 +51,12 @@ export async function checkLayer(zipPath: string, manifestPath: string, tap?: On
     report.problems.push({ code: 'ZipTooLarge', message: `${zipPath} is ${size} bytes, over MAX_ZIP_BYTES (${maxZipBytes} bytes)` });
   } else {
     try {
-      const { crc64, contents } = await inspectZip(zipPath, size, { concurrency: readConcurrency, maxUnpackedBytes, tap });
+      const read = await inspectZip(zipPath, size, { concurrency: readConcurrency, maxUnpackedBytes, tap });
+      const { crc64, contents } = read;
       report.zip.crc64 = crc64;
       report.zip.entries = contents.entryCount;
+      const found = (read.packages?.packages ?? []).map(({ ecosystem, name, version, path }) => ({ ecosystem, name, ...(version === undefined ? {} : { version }), path }));
+      report.contents = { ...summarizeContents(read), found };
       if (manifest) checkLayout(contents, manifest.compatibleRuntime);
     } catch (error) {
       problem(error);
@@ -94,9 +100,24 @@ export function describeCheck(report: CheckReport): string {
   const lines = [
     `zip       ${report.zip.path} (${report.zip.size} bytes${report.zip.entries === undefined ? '' : `, ${report.zip.entries} entries`})`,
     ...(report.zip.crc64 ? [`crc64     ${report.zip.crc64}`] : []),
+    ...(report.contents ? describeContents(report.contents) : []),
     `manifest  ${report.manifest.path}${report.manifest.layerName ? ` (layer ${report.manifest.layerName}, ${report.manifest.compatibleRuntime?.join(', ')})` : ''}`,
     ...report.problems.map((p) => `error     ${p.code}${p.entry === undefined ? '' : ` (entry ${JSON.stringify(p.entry)})`}: ${p.message}`),
     report.ok ? 'ok: the function would accept this layer' : `not ok: ${report.problems.length} problem(s)`,
   ];
   return lines.join('\n');
+}
+
+/** How many packages `check` names before it says how many more there are (--json lists them all). */
+const NAMED_PACKAGES = 20;
+
+/** The contents the version will record: counts, the top-level folders, the packages by name. */
+function describeContents(contents: NonNullable<CheckReport['contents']>): string[] {
+  const { npm, pypi, maven } = contents.packages;
+  const names = contents.found.map((found) => `${found.name}${found.version === undefined ? '' : ` ${found.version}`}`);
+  const more = names.length > NAMED_PACKAGES ? `, and ${names.length - NAMED_PACKAGES} more (--json lists them)` : '';
+  return [
+    `contents  ${contents.files} files, ${contents.unpackedBytes} bytes unpacked, in ${contents.topLevel.map((folder) => `${folder}/`).join(', ') || '(no folder)'}`,
+    `packages  ${npm} npm, ${pypi} PyPI, ${maven} jar${contents.skipped > 0 ? ` (${contents.skipped} package file(s) not read)` : ''}${names.length > 0 ? `: ${names.slice(0, NAMED_PACKAGES).join(', ')}${more}` : ''}`,
+  ];
 }

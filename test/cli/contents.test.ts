@@ -1,4 +1,8 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { makeZip } from '../support/layers';
 import { TEST_BUCKET } from '../support/cloud';
 import { cycloneDx, npm } from '../support/cyclonedx';
 import { ossFlags, runCommand, useLoopbackCloud } from '../report/published-trail';
@@ -92,5 +96,34 @@ describe('layer-publisher audit --package', () => {
     const bad = await runCommand('audit', '--package', 'lodash@<<4', ...ossFlags(env.cloud));
     expect(bad.code).toBe(2);
     expect(bad.err).toContain('"<<4" is not a semver range');
+  });
+});
+
+describe('layer-publisher check', () => {
+  it('shows what the version will hold before anything is uploaded', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'check-contents-'));
+    try {
+      const zip = join(dir, 'deps.zip');
+      await writeFile(
+        zip,
+        makeZip({
+          'nodejs/node_modules/left-pad/package.json': JSON.stringify({ name: 'left-pad', version: '1.3.0' }),
+          'nodejs/node_modules/@scope/util/package.json': JSON.stringify({ name: '@scope/util', version: '2.0.0' }),
+          'nodejs/node_modules/left-pad/index.js': 'module.exports = (s) => s;',
+        }),
+      );
+      await writeFile(join(dir, 'deps.layer.json'), JSON.stringify({ layerName: 'deps', compatibleRuntime: ['nodejs20'] }));
+
+      const text = await runCommand('check', zip);
+      expect(text.code).toBe(0);
+      expect(text.out).toMatch(/^contents {2}3 files, \d+ bytes unpacked, in nodejs\/$/m);
+      expect(text.out).toContain('packages  2 npm, 0 PyPI, 0 jar: @scope/util 2.0.0, left-pad 1.3.0\n');
+
+      const json = JSON.parse((await runCommand('check', zip, '--json')).out) as { contents: { files: number; packages: object; found: object[] } };
+      expect(json.contents).toMatchObject({ files: 3, packages: { npm: 2, pypi: 0, maven: 0 }, topLevel: ['nodejs'] });
+      expect(json.contents.found).toContainEqual({ ecosystem: 'npm', name: '@scope/util', version: '2.0.0', path: 'nodejs/node_modules/@scope/util/package.json' });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -4,8 +4,8 @@
 //
 // The local OSS (the emulator, objects as files in a temporary folder) runs in its own process and
 // listens on a loopback socket. Each upload runs in a fresh Node process, so its peak RSS is its own:
-// `publish` is the CLI's whole command with --wait 0 (check: CRC-64 and zip structure read from disk;
-// the manifest's PUT; the zip in 8 MiB parts; OSS's CRC-64 compared), so it ends with "no result in
+// `publish` is the CLI's whole command with --wait 0 (one read of the file feeding both the checks, CRC-64
+// and every entry, and the zip's 8 MiB parts; the manifest's PUT; OSS's CRC-64 compared), so it ends with "no result in
 // time" (exit 3) as no publisher runs here; the peer is ali-oss's `multipartUpload` with the same part
 // size and its default parallelism. MB/s = 10^6 B/s of the zip's size over the wall time; medians.
 //

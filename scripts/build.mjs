@@ -59,8 +59,10 @@ async function buildFunction(outdir) {
   const result = await build({
     stdin: {
       // Loading dist/index.js defines the handler and nothing else: esbuild initialises a module reached by
-      // require() only when that require runs, so the SDKs and every other module set themselves up on the
-      // first invocation instead of at load (bench:coldstart reports both halves).
+      // require() or import() only when that call runs. The first invocation then sets up what its event
+      // needs: parsing it (config, logger, the event schema); the publishing steps when a record is not
+      // ignored (src/handler.ts); ali-oss and the FC adapters at their first request (src/oss/ali-oss-store.ts,
+      // src/fc/layer-api.ts). bench:coldstart prints each part; test/bundle/cold-start.test.ts holds it.
       contents: `let loaded;
         exports.handler = (event, context) => (loaded ??= require('./src/index.ts')).handler(event, context);`,
       resolveDir: root,

@@ -59,3 +59,12 @@ function describeValue(value: unknown): string {
   if (typeof value === 'object') return 'an object';
   return `${typeof value} ${String(value)}`;
 }
+
+/**
+ * A schema built on its first use rather than at load: zod sets each schema up when it is declared, and
+ * an invocation that never reads that kind of answer (an ignored event never calls FC) should not pay for it.
+ */
+export function builtOnFirstUse<T>(build: () => T): () => T {
+  let built: T | undefined;
+  return () => (built ??= build());
+}

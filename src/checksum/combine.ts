@@ -32,17 +32,25 @@ function multModP(a: bigint, b: bigint): bigint {
  * X2N[k] = x^(2^k) mod P. Unlike CRC-32's polynomial (where zlib wraps k at 32), these powers do not cycle
  * back to x within 64 squarings, so the table bounds the length: 8·lenB bits needs k up to 63.
  */
-const X2N: bigint[] = [X0 >> 1n];
-for (let k = 1; k < 64; k++) X2N.push(multModP(X2N[k - 1]!, X2N[k - 1]!));
+let X2N: bigint[] | undefined;
+
+/** Built on the first combine rather than at load: 4,096 BigInt steps a function that combines nothing never needs. */
+function x2n(): bigint[] {
+  if (X2N) return X2N;
+  const table = [X0 >> 1n];
+  for (let k = 1; k < 64; k++) table.push(multModP(table[k - 1]!, table[k - 1]!));
+  return (X2N = table);
+}
 
 /** Largest lenB the table covers: 8·lenB < 2^64 bits. */
 const MAX_LENGTH = (1n << 61n) - 1n;
 
 /** x^(8·n) mod P: the shift that appending n bytes applies to a register. */
 function xPow8nModP(n: bigint): bigint {
+  const powers = x2n();
   let p = X0;
   for (let k = 3; n !== 0n; n >>= 1n, k++) {
-    if (n & 1n) p = multModP(X2N[k]!, p);
+    if (n & 1n) p = multModP(powers[k]!, p);
   }
   return p;
 }

@@ -1,10 +1,11 @@
 import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
-import { Crc64 } from '../checksum';
+import { summarizeContents } from '../audit/cyclonedx';
+import type { ContentsSummary } from '../result/document';
 import { loadConfig } from '../config';
 import { PublisherError } from '../errors';
 import { type Manifest, parseManifest } from '../manifest/manifest';
-import { type ArchiveRead, type ByteSource, checkLayout, readArchive } from '../zip';
+import { type ArchiveRead, type ByteSource, type OnChunk, checkLayout, readArchive } from '../zip';
 import { formatBytes, formatExactBytes } from '../console/format';
 import { CliError } from '../console/io';
 import type { RegionTarget } from '../config';
@@ -20,6 +21,8 @@ export interface CheckReport {
   ok: boolean;
   zip: { path: string; size: number; crc64?: string; entries?: number };
   manifest: { path: string; layerName?: string; compatibleRuntime?: string[] };
+  /** What the zip holds, as the function will record it for the version (src/audit/cyclonedx.ts), and its packages. */
+  contents?: ContentsSummary & { found: { ecosystem: string; name: string; version?: string; path: string }[] };
   /** What the function would refuse, with the result's error code and the zip entry at fault, if one is. */
   problems: { code: string; message: string; entry?: string }[];
 }
@@ -33,9 +36,10 @@ export function manifestPathFor(zipPath: string): string {
 /**
  * What the function checks, run locally (CONTRACT §4 and §5): the manifest's rules (for FC_API_VERSION),
  * the zip's size limit, that it is a zip every entry of which unpacks as it claims, its names and layout
- * against the runtimes; and its CRC-64, as OSS will report it.
+ * against the runtimes; and its CRC-64, as OSS will report it. `tap` gets every byte of the zip the
+ * checks read, once, at its position: `publish` uploads from it (src/cli/one-pass-upload.ts).
  */
-export async function checkLayer(zipPath: string, manifestPath: string, regions?: PublisherRegions): Promise<CheckReport> {
+export async function checkLayer(zipPath: string, manifestPath: string, regions?: PublisherRegions, tap?: OnChunk): Promise<CheckReport> {
   const report: CheckReport = { ok: true, zip: { path: zipPath, size: 0 }, manifest: { path: manifestPath }, problems: [] };
   const problem = (error: unknown): void => {
     if (!(error instanceof PublisherError)) throw error;
@@ -59,9 +63,12 @@ export async function checkLayer(zipPath: string, manifestPath: string, regions?
     report.problems.push({ code: 'ZipTooLarge', message: `${zipPath} is ${formatExactBytes(size)}, over MAX_ZIP_BYTES = ${formatExactBytes(maxZipBytes)}` });
   } else {
     try {
-      const { crc64, contents } = await inspectZip(zipPath, size, { concurrency: readConcurrency, maxUnpackedBytes });
+      const read = await inspectZip(zipPath, size, { concurrency: readConcurrency, maxUnpackedBytes, tap });
+      const { crc64, contents } = read;
       report.zip.crc64 = crc64;
       report.zip.entries = contents.entryCount;
+      const found = (read.packages?.packages ?? []).map(({ ecosystem, name, version, path }) => ({ ecosystem, name, ...(version === undefined ? {} : { version }), path }));
+      report.contents = { ...summarizeContents(read), found };
       if (manifest) checkLayout(contents, manifest.compatibleRuntime);
     } catch (error) {
       problem(error);
@@ -71,16 +78,9 @@ export async function checkLayer(zipPath: string, manifestPath: string, regions?
   return report;
 }
 
-/** The file's CRC-64 (ECMA-182, as OSS reports it) without reading it twice or holding it. */
-export async function fileCrc64(path: string): Promise<string> {
-  const crc = new Crc64();
-  for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) crc.update(chunk);
-  return crc.digest();
-}
-
 /** The function's own read (readArchive), over the local file. */
-async function inspectZip(path: string, size: number, options: { concurrency: number; maxUnpackedBytes: number }): Promise<ArchiveRead> {
-  const { concurrency, maxUnpackedBytes } = options;
+async function inspectZip(path: string, size: number, options: { concurrency: number; maxUnpackedBytes: number; tap: OnChunk | undefined }): Promise<ArchiveRead> {
+  const { concurrency, maxUnpackedBytes, tap } = options;
   const source: ByteSource = {
     size,
     concurrency: () => concurrency,
@@ -88,6 +88,7 @@ async function inspectZip(path: string, size: number, options: { concurrency: nu
       let position = range.start;
       for await (const chunk of createReadStream(path, { start: range.start, end: range.end, signal }) as AsyncIterable<Buffer>) {
         await onChunk(chunk, position);
+        if (tap) await tap(chunk, position);
         position += chunk.length;
       }
     },
@@ -111,9 +112,24 @@ export function describeCheck(report: CheckReport): string {
   const lines = [
     `zip       ${report.zip.path} (${formatBytes(report.zip.size)}${report.zip.entries === undefined ? '' : `, ${report.zip.entries} entries`})`,
     ...(report.zip.crc64 ? [`crc64     ${report.zip.crc64}`] : []),
+    ...(report.contents ? describeContents(report.contents) : []),
     `manifest  ${report.manifest.path}${report.manifest.layerName ? ` (layer ${report.manifest.layerName}, ${report.manifest.compatibleRuntime?.join(', ')})` : ''}`,
     ...report.problems.map((p) => `error     ${p.code}${p.entry === undefined ? '' : ` (entry ${JSON.stringify(p.entry)})`}: ${p.message}`),
     report.ok ? 'ok: the function would accept this layer' : `not ok: ${report.problems.length} problem(s)`,
   ];
   return lines.join('\n');
+}
+
+/** How many packages `check` names before it says how many more there are (--json lists them all). */
+const NAMED_PACKAGES = 20;
+
+/** The contents the version will record: counts, the top-level folders, the packages by name. */
+function describeContents(contents: NonNullable<CheckReport['contents']>): string[] {
+  const { npm, pypi, maven } = contents.packages;
+  const names = contents.found.map((found) => `${found.name}${found.version === undefined ? '' : ` ${found.version}`}`);
+  const more = names.length > NAMED_PACKAGES ? `, and ${names.length - NAMED_PACKAGES} more (--json lists them)` : '';
+  return [
+    `contents  ${contents.files} files, ${contents.unpackedBytes} bytes unpacked, in ${contents.topLevel.map((folder) => `${folder}/`).join(', ') || '(no folder)'}`,
+    `packages  ${npm} npm, ${pypi} PyPI, ${maven} jar${contents.skipped > 0 ? ` (${contents.skipped} package file(s) not read)` : ''}${names.length > 0 ? `: ${names.slice(0, NAMED_PACKAGES).join(', ')}${more}` : ''}`,
+  ];
 }

@@ -3,6 +3,7 @@ import { renderReport } from '../report/html';
 import { buildTimelines } from '../report/timeline';
 import { SINCE_HELP, SINCE_OPTION, TRAIL_HELP, TRAIL_OPTIONS, readTrail, trailFilter, trailLocation } from './audit';
 import { FC_HELP, FC_OPTIONS, fcConfigured, fcLayerApi } from './fc';
+import { readContentsDocuments } from './contents';
 import { CliError, type CliIo, EXIT_DENIED, EXIT_FAILED, EXIT_NO_SUCH_BUCKET, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE, exitCodesHelp } from '../console/io';
 import { verifyTrail } from './verify';
 
@@ -10,7 +11,8 @@ export const reportCommand = {
   help: `Usage: layer-publisher report --html <file> --bucket <b> [--layer <name>] [--since <date>] [--fc-endpoint <url>]
 
 Writes one self-contained HTML page (no script, nothing fetched: it reads offline): per layer, a
-timeline of its versions, published, unchanged, failed and deleted, with who uploaded each and when.
+timeline of its versions, published, unchanged, failed and deleted, with who uploaded each and when,
+and what changed inside each version since the one before (from the contents recorded per version).
 Given where Function Compute is (--fc-endpoint, --account-id, FC_ENDPOINT or FC_ACCOUNT_ID), it is
 compared with the trail as verify does, and drift is shown in the timeline.
   --html <file>         where to write the page (required)
@@ -30,7 +32,8 @@ ${TRAIL_HELP}${SINCE_HELP}${FC_HELP}${exitCodesHelp([EXIT_OK, EXIT_FAILED, EXIT_
     // Drift is judged on the whole trail: --since would make older versions look unrecorded.
     const verify = fc && (await verifyTrail(filter.since ? await readTrail(location, { ...filter, since: undefined }, io.env) : entries, fc, filter.layer ? [filter.layer] : [], new Date()));
     const timelines = buildTimelines(entries, verify);
-    await writeFile(path, renderReport({ bucket: location.bucket, prefix: location.prefix, timelines, verify, generatedAt: new Date() })).catch((error: unknown) => {
+    const contents = await readContentsDocuments(location, filter.layer, io.env);
+    await writeFile(path, renderReport({ bucket: location.bucket, prefix: location.prefix, timelines, verify, contents, generatedAt: new Date() })).catch((error: unknown) => {
       throw new CliError(`writing ${path} failed: ${error instanceof Error ? error.message : String(error)}`);
     });
     const drift = verify?.drift.length;

@@ -2,7 +2,7 @@ import type { ParseArgsConfig } from 'node:util';
 import { ConfigError } from '../errors';
 import { failedRegions } from '../publish/result';
 import { checkBucketName, didYouMean, parseFlags } from '../console/args';
-import { auditCommand } from './audit';
+import { auditWithPackageCommand, diffCommand } from './contents';
 import { type PublisherRegions, checkLayer, describeCheck, manifestPathFor } from './check';
 import { parseRegions } from '../config';
 import { LOCAL_REGION } from '../console/local-account';
@@ -24,6 +24,8 @@ Commands:
   audit --bucket <b> [--layer <n>]           the history of each layer: who uploaded what, when
   verify --bucket <b> [--fc-endpoint <url>]  compare the audit trail with FC's versions (exit 1 on drift)
   report --html <file> --bucket <b>          one HTML page: each layer's timeline, with drift
+  diff <layer> <v1> <v2> --bucket <b>        what changed inside a layer: packages, file count, size
+  audit --package <p[@range]> --bucket <b>   every layer version holding a package, in every region
 
 Run layer-publisher <command> --help for a command's options. Every command takes --json.
 Tables fit the terminal (cells cut with …); --wide prints them whole. layer-publisher --version
@@ -138,9 +140,10 @@ ${exitCodesHelp([EXIT_OK, EXIT_FAILED, EXIT_USAGE, ...OSS_EXIT_CODES], { [EXIT_F
       return anyResultFailed(rows) ? EXIT_FAILED : EXIT_OK;
     },
   },
-  audit: auditCommand,
+  audit: auditWithPackageCommand,
   verify: verifyCommand,
   report: reportCommand,
+  diff: diffCommand,
 };
 
 /** Runs one command line; returns the exit code. Mistakes and outside failures are printed as one line, never thrown. */
@@ -167,7 +170,13 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       return EXIT_OK;
     }
     if (positionals.length !== command.positionals) {
-      throw new CliError(command.positionals === 0 ? `${name} takes no file argument, got ${positionals.join(' ')}` : `${name} needs exactly one <zip>, got ${positionals.length}`);
+      throw new CliError(
+        command.positionals === 0
+          ? `${name} takes no file argument, got ${positionals.join(' ')}`
+          : command.positionals === 1
+            ? `${name} needs exactly one <zip>, got ${positionals.length}`
+            : `${name} needs exactly ${command.positionals} arguments, got ${positionals.length}`,
+      );
     }
     return await command.run(values, positionals, io);
   } catch (error) {

@@ -1,9 +1,7 @@
 import * as z from 'zod/mini';
 import type { FcApiVersion } from '../config';
 import { FcRejectedError, PublisherError, TransientError } from '../errors';
-import { describeIssues } from '../validation';
-import { acs3Transport } from './acs3-layers';
-import { fc2Transport } from './fc2-layers';
+import { builtOnFirstUse, describeIssues } from '../validation';
 import type { FcAction, FcResponse, FcTransport, TransportOptions } from './http';
 import type { CreateLayerVersionInput, LayerApi, LayerUse, LayerVersion } from './layers';
 
@@ -21,8 +19,15 @@ export function createFcLayers(options: FcLayersOptions): LayerApi {
   // The account's endpoint serves every layer API, FC 3.0's included (devsapp/fc3 uses it too).
   const endpoint = options.endpoint ?? new URL(`https://${options.accountId}.${options.region}-internal.fc.aliyuncs.com`);
   const transportOptions = { ...options, endpoint };
-  const transport = options.apiVersion === '2016-08-15' ? fc2Transport(transportOptions) : acs3Transport(transportOptions);
-  return layerApi(options.apiVersion, transport);
+  // The adapter, its SDK and node:https are loaded by the first call, not when the API is made: an
+  // invocation that calls no layer API never pays for them.
+  let signing: Promise<FcTransport> | undefined;
+  const connect = () =>
+    (signing ??=
+      options.apiVersion === '2016-08-15'
+        ? import('./fc2-layers').then(({ fc2Transport }) => fc2Transport(transportOptions))
+        : import('./acs3-layers').then(({ acs3Transport }) => acs3Transport(transportOptions)));
+  return layerApi(options.apiVersion, (call) => connect().then((transport) => transport(call)));
 }
 
 /**
@@ -30,31 +35,37 @@ export function createFcLayers(options: FcLayersOptions): LayerApi {
  * digits. A number that still gets here (a fraction, an exponent) has lost precision, and is kept only
  * to be reported as a mismatch.
  */
-const checksumSchema = z.pipe(
-  z.union([z.string(), z.number()]),
-  z.transform((value) => String(value)),
+const checksumSchema = builtOnFirstUse(() =>
+  z.pipe(
+    z.union([z.string(), z.number()]),
+    z.transform((value) => String(value)),
+  ),
 );
 
 // Extra and renamed fields are expected (FC renamed Arn to arn once; FC 3.0 says layerVersionArn):
 // only what we decide on is required.
-const layerVersionSchema = z.looseObject({
-  layerName: z.optional(z.string()),
-  version: z.number(),
-  description: z.optional(z.nullable(z.string())),
-  compatibleRuntime: z.optional(z.nullable(z.array(z.string()))),
-  // Optional here so one odd list item cannot hide the others; a version without it never matches.
-  codeChecksum: z.optional(checksumSchema),
-  arn: z.optional(z.string()),
-  Arn: z.optional(z.string()),
-  layerVersionArn: z.optional(z.string()),
-  arnV2: z.optional(z.string()),
-  createTime: z.optional(z.string()),
-});
+const layerVersionSchema = builtOnFirstUse(() =>
+  z.looseObject({
+    layerName: z.optional(z.string()),
+    version: z.number(),
+    description: z.optional(z.nullable(z.string())),
+    compatibleRuntime: z.optional(z.nullable(z.array(z.string()))),
+    // Optional here so one odd list item cannot hide the others; a version without it never matches.
+    codeChecksum: z.optional(checksumSchema()),
+    arn: z.optional(z.string()),
+    Arn: z.optional(z.string()),
+    layerVersionArn: z.optional(z.string()),
+    arnV2: z.optional(z.string()),
+    createTime: z.optional(z.string()),
+  }),
+);
 
-const listSchema = z.looseObject({
-  layers: z.optional(z.nullable(z.array(z.unknown()))),
-  nextVersion: z.optional(z.nullable(z.number())),
-});
+const listSchema = builtOnFirstUse(() =>
+  z.looseObject({
+    layers: z.optional(z.nullable(z.array(z.unknown()))),
+    nextVersion: z.optional(z.nullable(z.number())),
+  }),
+);
 
 /** Page size for ListLayerVersions; FC caps `limit` at 100. */
 const PAGE_SIZE = 100;
@@ -92,7 +103,7 @@ function layerApi(apiVersion: FcApiVersion, transport: FcTransport): LayerApi {
           throw error;
         });
         if (response === undefined) return [];
-        const page = parseResponse(listSchema, response.data, 'ListLayerVersions', layerName);
+        const page = parseResponse(listSchema(), response.data, 'ListLayerVersions', layerName);
         for (const item of page.layers ?? []) {
           const version = toLayerVersion(item, 'ListLayerVersions', layerName);
           if (version.version >= firstVersion) versions.push(version);
@@ -129,7 +140,7 @@ function layerApi(apiVersion: FcApiVersion, transport: FcTransport): LayerApi {
       // Before FC 3.0 functions live in services: each service's functions are listed in turn.
       const uses: LayerUse[] = [];
       for (const service of await page('ListServices', ['services'])) {
-        const serviceName = itemSchema.safeParse(service).data?.serviceName;
+        const serviceName = itemSchema().safeParse(service).data?.serviceName;
         if (serviceName === undefined) continue;
         uses.push(...usesOf(await page('ListFunctions', ['services', serviceName, 'functions']), (name) => `${serviceName}/${name}`));
       }
@@ -138,20 +149,24 @@ function layerApi(apiVersion: FcApiVersion, transport: FcTransport): LayerApi {
   };
 }
 
-const pageSchema = z.looseObject({
-  functions: z.optional(z.nullable(z.array(z.unknown()))),
-  services: z.optional(z.nullable(z.array(z.unknown()))),
-  nextToken: z.optional(z.nullable(z.string())),
-});
+const pageSchema = builtOnFirstUse(() =>
+  z.looseObject({
+    functions: z.optional(z.nullable(z.array(z.unknown()))),
+    services: z.optional(z.nullable(z.array(z.unknown()))),
+    nextToken: z.optional(z.nullable(z.string())),
+  }),
+);
 
 // FC 3.0 lists a function's layers as `{arn, size}`; 2016-08-15 and 2021-04-06 as ARN strings, the
 // legacy `<hash>#<name>#<version>` in `layers` and `acs:fc:…:layers/<name>/versions/<n>` in `layersArnV2`.
-const itemSchema = z.looseObject({
-  serviceName: z.optional(z.string()),
-  functionName: z.optional(z.string()),
-  layers: z.optional(z.nullable(z.array(z.union([z.string(), z.looseObject({ arn: z.optional(z.string()) })])))),
-  layersArnV2: z.optional(z.nullable(z.array(z.string()))),
-});
+const itemSchema = builtOnFirstUse(() =>
+  z.looseObject({
+    serviceName: z.optional(z.string()),
+    functionName: z.optional(z.string()),
+    layers: z.optional(z.nullable(z.array(z.union([z.string(), z.looseObject({ arn: z.optional(z.string()) })])))),
+    layersArnV2: z.optional(z.nullable(z.array(z.string()))),
+  }),
+);
 
 /** Every item of a listing that pages by `nextToken`, 100 at a time. */
 async function pages(action: FcAction, fetch: (query: Record<string, string>) => Promise<unknown>): Promise<unknown[]> {
@@ -160,7 +175,7 @@ async function pages(action: FcAction, fetch: (query: Record<string, string>) =>
   const seen = new Set<string>();
   for (;;) {
     const query: Record<string, string> = { limit: String(PAGE_SIZE), ...(nextToken === undefined ? {} : { nextToken }) };
-    const page = parseResponse(pageSchema, await fetch(query), action, undefined);
+    const page = parseResponse(pageSchema(), await fetch(query), action, undefined);
     items.push(...(page.functions ?? page.services ?? []));
     // A token seen before would loop forever on a misbehaving endpoint.
     if (page.nextToken === undefined || page.nextToken === null || page.nextToken === '' || seen.has(page.nextToken)) return items;
@@ -172,7 +187,7 @@ async function pages(action: FcAction, fetch: (query: Record<string, string>) =>
 function usesOf(functions: unknown[], nameOf: (functionName: string) => string): LayerUse[] {
   const uses: LayerUse[] = [];
   for (const item of functions) {
-    const parsed = itemSchema.safeParse(item).data;
+    const parsed = itemSchema().safeParse(item).data;
     if (parsed?.functionName === undefined) continue;
     const arns = [...(parsed.layers ?? []).map((layer) => (typeof layer === 'string' ? layer : layer.arn)), ...(parsed.layersArnV2 ?? [])];
     const named = new Set<string>();
@@ -195,7 +210,7 @@ export function layerOfArn(arn: string): { layerName: string; version: number } 
 }
 
 function toLayerVersion(data: unknown, operation: FcAction, layerName: string): LayerVersion {
-  const parsed = parseResponse(layerVersionSchema, data, operation, layerName);
+  const parsed = parseResponse(layerVersionSchema(), data, operation, layerName);
   return {
     layerName: parsed.layerName ?? layerName,
     version: parsed.version,

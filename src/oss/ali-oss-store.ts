@@ -1,6 +1,5 @@
-import OSS from 'ali-oss';
+import type OSS from 'ali-oss';
 import type { Readable } from 'node:stream';
-import { isIP } from 'node:net';
 import { PreconditionFailedError, PublisherError, RangeNotServedError, TransientError } from '../errors';
 import type { Credentials, OssSignature } from '../config';
 import type { ObjectHead, ObjectStore, ObjectTooLarge, StreamOptions, WrittenObject } from './store';
@@ -25,7 +24,7 @@ export interface OssStoreOptions {
 export function createOssStore(options: OssStoreOptions): ObjectStore {
   const region = regionId(options.region);
   const endpoint = options.endpoint ?? new URL(`https://oss-${region}-internal.aliyuncs.com`);
-  const client = new OSS({
+  const clientOptions: OSS.Options = {
     bucket: options.bucket,
     // ali-oss strips the `oss-` again for the V4 scope (its getStandardRegion).
     region: `oss-${region}`,
@@ -46,13 +45,18 @@ export function createOssStore(options: OssStoreOptions): ObjectStore {
     // A loopback or IP endpoint has no bucket host name: address it path-style (CONTRACT §2).
     // `sldEnable` is missing from @types/ali-oss.
     ...({ sldEnable: isPathStyle(endpoint) } as object),
-  });
+  };
+  // ali-oss and its dependencies are loaded by the first request, not when the store is made: an
+  // invocation that sends none never pays for them (src/handler.ts builds its stores on first use too).
+  let connecting: Promise<OSS> | undefined;
+  const connect = () => (connecting ??= import('ali-oss').then(({ default: Client }) => new Client(clientOptions)));
   const { bucket } = options;
 
   return {
     bucket,
 
     async head(key) {
+      const client = await connect();
       try {
         const result = await client.head(key);
         return headFrom(result.res.headers as Record<string, string | undefined>);
@@ -63,6 +67,7 @@ export function createOssStore(options: OssStoreOptions): ObjectStore {
     },
 
     async read(key, maxBytes) {
+      const client = await connect();
       let result: { stream: Readable; res: { headers: unknown } };
       try {
         result = (await client.getStream(key)) as typeof result;
@@ -94,6 +99,7 @@ export function createOssStore(options: OssStoreOptions): ObjectStore {
     },
 
     async list(prefix, maxKeys) {
+      const client = await connect();
       try {
         // No empty prefix=: ali-oss V4 signs it as `prefix=`, OSS as `prefix`.
         const page = await client.list({ ...(prefix ? { prefix } : {}), delimiter: '/', 'max-keys': maxKeys }, {});
@@ -104,6 +110,7 @@ export function createOssStore(options: OssStoreOptions): ObjectStore {
     },
 
     async stream(key, streamOptions: StreamOptions) {
+      const client = await connect();
       const { range } = streamOptions;
       const headers: Record<string, string> = { 'If-Match': `"${unquote(streamOptions.ifMatch)}"` };
       if (range) {
@@ -136,6 +143,7 @@ export function createOssStore(options: OssStoreOptions): ObjectStore {
     },
 
     async put(key, body, putOptions) {
+      const client = await connect();
       const headers: Record<string, string> = {};
       if (putOptions.forbidOverwrite) headers['x-oss-forbid-overwrite'] = 'true';
       try {
@@ -154,6 +162,7 @@ export function createOssStore(options: OssStoreOptions): ObjectStore {
     },
 
     async putStream(key, body, putOptions) {
+      const client = await connect();
       try {
         // With a length ali-oss sends Content-Length rather than chunked encoding. The typings make
         // timeout, meta and callback required; ali-oss treats them as optional.
@@ -166,6 +175,7 @@ export function createOssStore(options: OssStoreOptions): ObjectStore {
     },
 
     async createMultipartUpload(key, uploadOptions) {
+      const client = await connect();
       try {
         return (await client.initMultipartUpload(key, { mime: uploadOptions.contentType })).uploadId;
       } catch (error) {
@@ -174,6 +184,7 @@ export function createOssStore(options: OssStoreOptions): ObjectStore {
     },
 
     async uploadPart(key, uploadId, partNumber, body, size) {
+      const client = await connect();
       try {
         // The public uploadPart reads a file by path; `_uploadPart` is the same request with a stream.
         const result = await (client as unknown as PartUploader)._uploadPart(key, uploadId, partNumber, { stream: body, size });
@@ -184,6 +195,7 @@ export function createOssStore(options: OssStoreOptions): ObjectStore {
     },
 
     async completeMultipartUpload(key, uploadId, parts) {
+      const client = await connect();
       try {
         const listed = parts.map((part) => ({ number: part.partNumber, etag: `"${part.etag}"` }));
         const result = await client.completeMultipartUpload(key, uploadId, listed);
@@ -194,6 +206,7 @@ export function createOssStore(options: OssStoreOptions): ObjectStore {
     },
 
     async abortMultipartUpload(key, uploadId) {
+      const client = await connect();
       try {
         await client.abortMultipartUpload(key, uploadId);
       } catch (error) {
@@ -225,9 +238,15 @@ export function regionId(region: string): string {
   return region.trim().replace(/^oss-/, '');
 }
 
+/**
+ * The URL parser has already written any IP host in one form (`http://127.1` has hostname `127.0.0.1`,
+ * IPv6 is bracketed), so its shape is enough; node:net's isIP would load the net module at start-up.
+ */
+const IP_HOSTNAME = /^(?:\d{1,3}(?:\.\d{1,3}){3}|\[[\da-f:.]+\])$/i;
+
 function isPathStyle(endpoint: URL): boolean {
-  const host = endpoint.hostname.replace(/^\[|\]$/g, '');
-  return isIP(host) !== 0 || host === 'localhost' || host.endsWith('.localhost');
+  const host = endpoint.hostname;
+  return IP_HOSTNAME.test(host) || host === 'localhost' || host.endsWith('.localhost');
 }
 
 function headFrom(headers: Record<string, string | undefined>): ObjectHead {

@@ -1,3 +1,4 @@
+import { type VersionContents, changeLines, diffContents } from './contents';
 import type { VerifyReport } from './drift';
 import type { LayerTimeline, TimelineRow } from './timeline';
 
@@ -7,6 +8,8 @@ export interface ReportInput {
   timelines: readonly LayerTimeline[];
   /** Undefined when the report was not compared with Function Compute. */
   verify: VerifyReport | undefined;
+  /** What each version holds, from the contents recorded for it; absent when they were not read. */
+  contents?: readonly VersionContents[] | undefined;
   generatedAt: Date;
 }
 
@@ -39,14 +42,14 @@ export function renderReport(input: ReportInput): string {
 <p class="meta" id="compared">${compared}</p>
 </header>
 <main>
-${timelines.length === 0 ? '<p>No audit records or results in the bucket.</p>' : timelines.map(renderLayer).join('\n')}
+${timelines.length === 0 ? '<p>No audit records or results in the bucket.</p>' : timelines.map((layer) => renderLayer(layer, contentsOf(input.contents, layer.layerName))).join('\n')}
 </main>
 </body>
 </html>
 `;
 }
 
-function renderLayer(layer: LayerTimeline): string {
+function renderLayer(layer: LayerTimeline, contents: readonly VersionContents[]): string {
   const name = layer.layerName === undefined ? '<span class="unnamed">Uploads without a valid layer name</span>' : escapeHtml(layer.layerName);
   const held = layer.fcVersions === undefined ? '' : `<p class="held">Function Compute holds ${layer.fcVersions.length === 0 ? 'no version' : `version${plural(layer.fcVersions.length)} ${layer.fcVersions.join(', ')}`}.</p>`;
   return `<section class="layer${layer.drift > 0 ? ' has-drift' : ''}">
@@ -59,8 +62,49 @@ ${held}
 ${layer.rows.map(renderRow).join('\n')}
 </tbody>
 </table>
+${renderContents(contents)}
 </section>`;
 }
+
+/** One layer's documents, oldest version first. */
+function contentsOf(all: readonly VersionContents[] | undefined, layerName: string | undefined): VersionContents[] {
+  return (all ?? []).filter((document) => document.layerName === layerName).sort((a, b) => a.version - b.version);
+}
+
+/** Per version: its file count, size and packages, and what changed since the version before it that has contents. */
+function renderContents(contents: readonly VersionContents[]): string {
+  if (contents.length === 0) return '';
+  const rows = contents.map((document, index) => {
+    const before = index === 0 ? undefined : contents[index - 1];
+    let changes: string;
+    if (before === undefined) {
+      changes = '<span class="none">the first version with recorded contents</span>';
+    } else {
+      const lines = changeLines(diffContents(before, document));
+      const since = `<span class="since">since version ${before.version}:</span> `;
+      changes = lines.length === 0
+        ? `${since}<span class="none">the same packages</span>`
+        : `${since}<ul class="changes">${lines.map((line) => `<li class="change-${CHANGE_CLASS[line[0] ?? '~'] ?? 'changed'}">${escapeHtml(line)}</li>`).join('')}</ul>`;
+    }
+    return `<tr class="contents-row" data-version="${document.version}">
+<td class="version">${document.version}</td>
+<td class="files">${document.files === undefined ? '-' : document.files.toLocaleString('en')}</td>
+<td class="size">${document.unpackedBytes === undefined ? '-' : `${(document.unpackedBytes / 2 ** 20).toFixed(1)} MiB`}</td>
+<td class="packages">${document.packages.length}</td>
+<td class="changes">${changes}</td>
+</tr>`;
+  });
+  return `<table class="contents">
+<caption>Inside each version</caption>
+<colgroup><col class="c-version"><col class="c-files"><col class="c-size"><col class="c-packages"><col></colgroup>
+<thead><tr><th scope="col" class="version">version</th><th scope="col">files</th><th scope="col">unpacked</th><th scope="col">packages</th><th scope="col">what changed</th></tr></thead>
+<tbody>
+${rows.join('\n')}
+</tbody>
+</table>`;
+}
+
+const CHANGE_CLASS: Record<string, string> = { '+': 'added', '-': 'removed', '~': 'changed' };
 
 function renderRow(row: TimelineRow): string {
   const who = row.who === undefined
@@ -124,5 +168,11 @@ tr.status-drift > td:first-child { border-left-color: #cf222e; }
 .principal { font-weight: 600; word-break: break-all; }
 .ip, .uploaded, .ids, .none, .unnamed { color: var(--muted); }
 .ids { font-size: 12px; }
+table.contents { border-collapse: collapse; width: 100%; margin-top: 14px; table-layout: fixed; }
+table.contents caption { text-align: left; font-weight: 600; padding: 0 8px 4px; }
+col.c-files, col.c-packages { width: 6em; } col.c-size { width: 8em; }
+ul.changes { margin: 0; padding-left: 1.2em; font: 12px ui-monospace, SFMono-Regular, Menlo, monospace; }
+li.change-added { color: #116329; } li.change-removed { color: #cf222e; } li.change-changed { color: #953800; }
+.since { color: var(--muted); }
 @media print { body { padding: 0; } section.layer { break-inside: avoid; } }
 `;

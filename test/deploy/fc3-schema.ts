@@ -98,7 +98,9 @@ const fc3Props = closed(
     code: {
       anyOf: [closed({ ossBucketName: string, ossObjectName: string, src: string }, ['ossBucketName', 'ossObjectName', 'src']), string],
     },
+    cpu: { type: 'number', minimum: 0.05, maximum: 16 },
     description: string,
+    diskSize: { type: 'number', enum: [10240, 512] },
     environmentVariables: { type: 'object', additionalProperties: string },
     functionName: string,
     handler: string,

@@ -55,12 +55,24 @@ describe('s.yaml fits fc3 and Serverless Devs, strictly (devsapp/fc3 src/schema.
     ['an event OSS does not send', (s) => s.resources.publisher.props.triggers[1].triggerConfig.events.push('oss:ObjectCreated:Put'), '/resources/publisher/props/triggers/1/triggerConfig/events/4 must be equal to one of the allowed values'],
     ['more retries than FC makes', (s) => (s.resources.publisher.props.asyncInvokeConfig.maxAsyncRetryAttempts = 9), '/resources/publisher/props/asyncInvokeConfig/maxAsyncRetryAttempts must be <= 8'],
     ['memory off FC steps of 64 MB', (s) => (s.resources.publisher.props.memorySize = 500), '/resources/publisher/props/memorySize must be multiple of 64'],
+    ['a disk size FC does not offer', (s) => (s.resources.publisher.props.diskSize = 1024), '/resources/publisher/props/diskSize must be equal to one of the allowed values'],
+    ['more vCPUs than FC gives', (s) => (s.resources.publisher.props.cpu = 32), '/resources/publisher/props/cpu must be <= 16'],
     ['a log config without its logstore', (s) => delete s.resources.publisher.props.logConfig.logstore, "/resources/publisher/props/logConfig must have required property 'logstore'"],
     ['no handler', (s) => delete s.resources.publisher.props.handler, "/resources/publisher/props must have required property 'handler'"],
   ])('refuses %s', (_, change, problem) => {
     const sYaml = readSYaml();
     change(sYaml);
     expect(problems(resolved(sYaml))).toContain(problem);
+  });
+
+  // FC 3.0: cpu in steps of 0.05 vCPU, and memory from 1 to 4 GB per vCPU (ALIYUN::FC3::Function, Cpu).
+  it("sets cpu and memory in FC 3.0's steps and ratio, and room on disk for the largest zip's spool", () => {
+    const { props } = readSYaml().resources.publisher;
+    expect(Math.abs(props.cpu * 20 - Math.round(props.cpu * 20))).toBeLessThan(1e-9);
+    expect(props.memorySize / 1024 / props.cpu).toBeGreaterThanOrEqual(1);
+    expect(props.memorySize / 1024 / props.cpu).toBeLessThanOrEqual(4);
+    // src/regions/spool.ts keeps the zip on disk with 64 MiB beside it; MAX_ZIP_BYTES is the largest zip.
+    expect(props.diskSize * 1024 * 1024).toBeGreaterThanOrEqual(Number(props.environmentVariables.MAX_ZIP_BYTES) + 64 * 1024 * 1024);
   });
 
   it('takes logConfig: auto, as fc3 does', () => {

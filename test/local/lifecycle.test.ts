@@ -142,7 +142,7 @@ describe('npm start: a layer’s whole life', () => {
     const section = page.locator('section.layer', { has: page.locator('h2', { hasText: LAYER }) });
     expect(await section.locator('h2').innerText()).toBe(`${LAYER} 1 drift`);
     expect(await section.locator('.held').innerText()).toBe('Function Compute holds versions 1, 3, 4, 5.');
-    const rows = await section.locator('tbody tr').evaluateAll((trs) =>
+    const rows = await section.locator('table.timeline tbody tr').evaluateAll((trs) =>
       trs.map((tr) => Array.from(tr.querySelectorAll('td')).map((td) => (td as HTMLElement).innerText.trim())),
     );
     expect(rows.map(([, version, status]) => [version, status])).toEqual([

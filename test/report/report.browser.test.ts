@@ -87,7 +87,7 @@ describe('layer-publisher report --html, as a person sees it in Chromium', () =>
     expect(await page.locator('section.layer h2').allInnerTexts()).toEqual(['left-pad 2 drift', 'other']);
 
     const rows = async (layer: number) =>
-      page.locator('section.layer').nth(layer).locator('tbody tr').evaluateAll((trs) =>
+      page.locator('section.layer').nth(layer).locator('table.timeline tbody tr').evaluateAll((trs) =>
         trs.map((tr) => {
           const cells = Array.from(tr.querySelectorAll('td')).map((td) => (td as HTMLElement).innerText.trim());
           const [when = '', version = '', status = '', who = '', detail = ''] = cells;
@@ -140,8 +140,10 @@ describe('layer-publisher report --html, as a person sees it in Chromium', () =>
     const page = await browser.context.newPage();
     await page.goto(pathToFileURL(file).href);
     expect(await page.locator('#compared').innerText()).toContain('Not compared with Function Compute');
-    expect(await page.locator('tbody tr').count()).toBe(1);
+    expect(await page.locator('table.timeline tbody tr').count()).toBe(1);
     expect(await page.locator('tr.status-drift').count()).toBe(0);
+    // The contents the publisher recorded for that version, read back from its CycloneDX document.
+    expect(await page.locator('table.contents tbody tr').allInnerTexts()).toEqual([expect.stringMatching(/^1\t2\t0\.0 MiB\t1\tthe first version with recorded contents$/)]);
     await page.close();
   }, 60_000);
 

@@ -1,0 +1,117 @@
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TEST_BUCKET, startLoopbackCloud, testContext, type LoopbackCloud } from '../support/cloud';
+import { NODE_MANIFEST, manifestBytes, nodejsLayerZip } from '../support/layers';
+
+/**
+ * What the first invocation of dist/index.js initialises. Node's own modules say it without a clock:
+ * ali-oss, urllib and the FC adapters load node:net, node:http and node:https when they are initialised,
+ * so an event that needs no request must leave all three unloaded (bench:coldstart prints the times).
+ */
+let workDir: string;
+let cloud: LoopbackCloud;
+
+beforeAll(async () => {
+  workDir = await mkdtemp(join(tmpdir(), 'cold-start-'));
+  await promisify(execFile)(process.execPath, ['scripts/build.mjs', '--outdir', workDir]);
+  cloud = await startLoopbackCloud();
+}, 60_000);
+
+afterAll(async () => {
+  await cloud?.close();
+  if (workDir) await rm(workDir, { recursive: true, force: true });
+});
+
+const NETWORK_MODULES = ['net', 'http', 'https', 'tls'];
+
+interface FirstInvocation {
+  /** Which of NETWORK_MODULES were loaded before the bundle was required, and after the invocation. */
+  before: string[];
+  after: string[];
+  outcome: unknown;
+}
+
+/** Requires the bundle in a fresh process and hands it one event; answers on fd 3, apart from the log lines. */
+function firstInvocation(event: unknown): Promise<FirstInvocation> {
+  const script = `
+    const network = () => process.moduleLoadList
+      .map((name) => name.replace(/^NativeModule /, ''))
+      .filter((name) => ${JSON.stringify(NETWORK_MODULES)}.includes(name));
+    const before = network();
+    const { handler } = require('./index.js');
+    handler(Buffer.from(process.env.TEST_EVENT), JSON.parse(process.env.TEST_CONTEXT)).then(
+      (summary) => ({ summary }),
+      (error) => ({ rejected: String(error && error.message) }),
+    ).then((outcome) => require('fs').writeSync(3, JSON.stringify({ before, after: network(), outcome })));`;
+  const child = spawn(process.execPath, ['-e', script], {
+    cwd: workDir,
+    env: {
+      PATH: process.env.PATH,
+      OSS_ENDPOINT: cloud.ossEndpoint,
+      FC_ENDPOINT: cloud.fcEndpoint,
+      TEST_EVENT: JSON.stringify(event),
+      TEST_CONTEXT: JSON.stringify(testContext('cold-start')),
+    },
+    stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  let answer = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  (child.stdio[3] as NodeJS.ReadableStream).on('data', (chunk: Buffer) => (answer += chunk.toString()));
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => (answer ? resolve(JSON.parse(answer) as FirstInvocation) : reject(new Error(`exited ${code}: ${stderr}`))));
+  });
+}
+
+const deletion = {
+  events: [
+    {
+      eventName: 'ObjectRemoved:DeleteObject',
+      eventTime: '2026-12-07T00:00:00.000Z',
+      region: 'cn-hangzhou',
+      oss: { bucket: { name: TEST_BUCKET }, object: { key: 'layers/gone.zip', eTag: '"0"', size: 1 } },
+    },
+  ],
+};
+
+describe('the first invocation of dist/index.js initialises what its event needs', () => {
+  it('an ignored record loads no network module', async () => {
+    const run = await firstInvocation(deletion);
+
+    expect(run.outcome).toEqual({ summary: [{ key: 'layers/gone.zip', status: 'ignored', reason: expect.any(String) }] });
+    expect(run.before).toEqual([]);
+    expect(run.after).toEqual([]);
+  });
+
+  it('a malformed event is refused without loading any', async () => {
+    const run = await firstInvocation({ events: 'none' });
+
+    expect(run.outcome).toEqual({ rejected: expect.stringContaining('events') });
+    expect(run.after).toEqual([]);
+  });
+
+  it('a publish loads them with the clients its requests need', async () => {
+    await cloud.oss.putObject(TEST_BUCKET, 'layers/cold.zip', nodejsLayerZip('cold'));
+    await cloud.oss.putObject(TEST_BUCKET, 'layers/cold.layer.json', manifestBytes({ ...NODE_MANIFEST, layerName: 'cold' }));
+
+    const run = await firstInvocation({ events: [await cloud.oss.objectCreatedEvent(TEST_BUCKET, 'layers/cold.zip')] });
+
+    expect(run.outcome).toEqual({ summary: [{ key: 'layers/cold.zip', status: 'published', layerName: 'cold', version: 1 }] });
+    expect(run.after).toEqual(expect.arrayContaining(['net', 'http']));
+  });
+});
+
+describe('what the function bundle leaves to the CLI', () => {
+  it('has no semver of its own: the CLI bundles it for --package ranges (src/cli/contents.ts)', async () => {
+    const meta = JSON.parse(await readFile(join(workDir, 'meta.json'), 'utf8')) as { inputs: Record<string, unknown> };
+    const inputs = Object.keys(meta.inputs);
+    expect(inputs.some((path) => path.startsWith('src/cli/') || path.startsWith('src/report/'))).toBe(false);
+    // urllib's own old semver (under win-release) may be there; the top-level one the CLI uses must not.
+    expect(inputs.filter((path) => path.startsWith('node_modules/semver/'))).toEqual([]);
+  });
+});

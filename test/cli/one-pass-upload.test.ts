@@ -1,0 +1,99 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import OSS from 'ali-oss';
+import { zipSync } from 'fflate';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TEST_BUCKET, TEST_CREDENTIALS, TEST_REGION } from '../support/cloud';
+import { independentCrc64, patternBytes } from '../support/independent';
+import { ossFlags, runCommand, useLoopbackCloud } from '../report/published-trail';
+
+/**
+ * `layer-publisher publish` reads the zip once: the read that checks it feeds the upload's parts
+ * (src/cli/one-pass-upload.ts). Against the local OSS over a socket, seen through ali-oss, Alibaba's own client.
+ */
+const env = useLoopbackCloud();
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'one-pass-'));
+});
+afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+/** 36 MiB of stored entries: five 8 MiB parts, the last entry at the end of the file. */
+function bigZip(seed: number): Buffer {
+  const entries: Record<string, Uint8Array> = {};
+  for (let index = 0; index < 3; index++) entries[`python/big/data${index}.bin`] = patternBytes(12 * 1024 * 1024, seed + index);
+  entries['python/big/__init__.py'] = new Uint8Array();
+  return Buffer.from(zipSync(entries, { level: 0, mtime: new Date('2026-01-01T00:00:00Z') }));
+}
+
+async function layerFiles(name: string, zip: Buffer): Promise<string> {
+  const path = join(dir, `${name}.zip`);
+  await writeFile(path, zip);
+  await writeFile(join(dir, `${name}.layer.json`), JSON.stringify({ layerName: name, compatibleRuntime: ['python3.10'] }));
+  return path;
+}
+
+function aliOss(): OSS {
+  return new OSS({ bucket: TEST_BUCKET, region: `oss-${TEST_REGION}`, ...TEST_CREDENTIALS, stsToken: TEST_CREDENTIALS.securityToken, endpoint: env.cloud.ossEndpoint, secure: false, authorizationV4: true, ...({ sldEnable: true } as object) });
+}
+
+async function pendingUploads(): Promise<unknown[]> {
+  const listed = (await aliOss().listUploads({})) as { uploads?: unknown[] };
+  return listed.uploads ?? [];
+}
+
+const operations = (name: string) => env.cloud.oss.requests.filter((request) => request.operation === name);
+
+describe('layer-publisher publish, one read of the file', () => {
+  it('uploads the parts as the checks read them, and the object is the file', async () => {
+    const zip = bigZip(1);
+    const path = await layerFiles('whole', zip);
+
+    const run = await runCommand('publish', path, ...ossFlags(env.cloud), '--prefix', 'layers/', '--wait', '0');
+
+    // 3: uploaded and checked; no publisher runs here to write a result.
+    expect(run.code).toBe(3);
+    expect(run.out).toContain('ok: the function would accept this layer');
+    expect(run.out).toContain(`(CRC-64 ${independentCrc64(zip)} matches)`);
+    const stored = Buffer.from((await env.cloud.oss.readObject(TEST_BUCKET, 'layers/whole.zip'))!);
+    expect(stored.equals(zip)).toBe(true);
+    expect(operations('UploadPart').map((request) => Number(request.query.partNumber)).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5]);
+    expect(await pendingUploads()).toEqual([]);
+    // The manifest went up before the zip's object was made, so the zip's event finds the pair.
+    const order = env.cloud.oss.requests.entries.map((request) => request.operation);
+    expect(order.indexOf('PutObject')).toBeLessThan(order.indexOf('CompleteMultipartUpload'));
+  });
+
+  it('aborts the upload when the checks refuse the zip late in the read, leaving nothing behind', async () => {
+    const zip = bigZip(7);
+    // A byte of the last entry's data: its CRC-32 no longer matches, found only when that entry is read.
+    zip.writeUInt8(zip.readUInt8(zip.length - 4096) ^ 0xff, zip.length - 4096);
+    const path = await layerFiles('broken', zip);
+
+    const run = await runCommand('publish', path, ...ossFlags(env.cloud), '--prefix', 'layers/', '--wait', '0');
+
+    expect(run.code).toBe(1);
+    expect(run.out).toMatch(/error\s+ZipInvalid .*CRC-32/);
+    expect(run.out).toContain('not uploaded');
+    // Parts had gone up while the read went on; the abort took them all back.
+    expect(operations('UploadPart').length).toBeGreaterThan(0);
+    expect(operations('AbortMultipartUpload')).toHaveLength(1);
+    expect(await pendingUploads()).toEqual([]);
+    expect(await env.cloud.oss.listKeys(TEST_BUCKET, 'layers/')).toEqual([]);
+  });
+
+  it('sends a small zip in one PUT of the bytes it read', async () => {
+    const zip = Buffer.from(zipSync({ 'python/small/__init__.py': new TextEncoder().encode('x = 1\n') }));
+    const path = await layerFiles('small', zip);
+
+    const run = await runCommand('publish', path, ...ossFlags(env.cloud), '--prefix', 'layers/', '--wait', '0');
+
+    expect(run.code).toBe(3);
+    expect(Buffer.from((await env.cloud.oss.readObject(TEST_BUCKET, 'layers/small.zip'))!).equals(zip)).toBe(true);
+    expect(operations('InitiateMultipartUpload')).toEqual([]);
+  });
+});

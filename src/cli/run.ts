@@ -7,6 +7,7 @@ import { checkLayer, describeCheck, manifestPathFor } from './check';
 import { CliError, type CliIo, EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT, EXIT_USAGE } from './io';
 import { ossClient } from './oss';
 import { publishLayer } from './publish';
+import { printLatest, readLatest } from './latest';
 import { reportCommand } from './report';
 import { anyResultFailed, listResults, regionsTable, resultsTable } from './results';
 import { verifyCommand } from './verify';
@@ -21,6 +22,7 @@ Commands:
   audit --bucket <b> [--layer <n>]           the history of each layer: who uploaded what, when
   verify --bucket <b> [--fc-endpoint <url>]  compare the audit trail with FC's versions (exit 1 on drift)
   report --html <file> --bucket <b>          one HTML page: each layer's timeline, with drift
+  latest <layer> --bucket <b> [--region r]   print the ARN of the layer's newest version (from the index)
 
 Run layer-publisher <command> --help for a command's options. Every command takes --json.
 layer-publisher --version prints the version. Exit codes: see README ("Exit codes").
@@ -121,6 +123,30 @@ its regions failed.
       return anyResultFailed(rows) ? EXIT_FAILED : EXIT_OK;
     },
   },
+  latest: {
+    help: `Usage: layer-publisher latest <layer> --bucket <b> [--region <id>] [--endpoint <url>] [--json]
+
+Reads the publisher's latest-version index (<INDEX_PREFIX>layers/<layer>.json, INDEX_PREFIX
+default _index/) and prints the ARN of the layer's newest version, alone on its line:
+  ARN=$(layer-publisher latest my-layer --bucket team-layers --region cn-hangzhou)
+With --json, the whole entry: version, arn, codeChecksum, runtimes, description, license, when
+and by whom. Exit 0 when printed, 1 when the index has no version of the layer in that region,
+2 on a usage error, 4 to 6 when OSS cannot be read (see README "Exit codes").
+  --bucket <b>       the bucket the publisher watches (required)
+  --region <id>      the region whose version to print, which is also the bucket's region unless
+                     --endpoint names another (default: the only region the index names, or
+                     ALIBABA_CLOUD_REGION / FC_REGION)
+  --endpoint <url>   OSS endpoint (default: from --region)
+`,
+    options: { bucket: OSS_OPTIONS.bucket, endpoint: OSS_OPTIONS.endpoint, region: OSS_OPTIONS.region },
+    positionals: 1,
+    async run(values, [layer = ''], io) {
+      const region = stringValue(values.region);
+      // The bucket's own region signs the request; the index may name versions in other regions.
+      const client = ossClient(ossTarget({ ...values, region: stringValue(values.endpoint) === undefined ? region : undefined }), io.env);
+      return printLatest(await readLatest(client, layer, region, io.env), values.json === true, io);
+    },
+  },
   audit: auditCommand,
   verify: verifyCommand,
   report: reportCommand,
@@ -150,7 +176,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       return EXIT_OK;
     }
     if (positionals.length !== command.positionals) {
-      throw new CliError(command.positionals === 0 ? `${name} takes no file argument, got ${positionals.join(' ')}` : `${name} needs exactly one <zip>, got ${positionals.length}`);
+      const what = name === 'latest' ? '<layer>' : '<zip>';
+      throw new CliError(command.positionals === 0 ? `${name} takes no file argument, got ${positionals.join(' ')}` : `${name} needs exactly one ${what}, got ${positionals.length}`);
     }
     return await command.run(values, positionals, io);
   } catch (error) {

@@ -11,6 +11,8 @@ import { settle } from './steps/settle';
 import { publishEverywhere, regionsOf, unfinishedRegions } from './steps/regions';
 import { repeatOutcome, writeResult } from './steps/result';
 import { fail, reportInvalid, stale } from './steps/fail';
+import type { Manifest } from '../manifest/manifest';
+import { afterDecision, afterFailure } from '../follow-ups/after-decision';
 
 export type { PublishDeps, RecordInput } from './steps/context';
 export { BusyError, CreateInDoubtError, ResultUnwritableError, RetryableRecordError } from './steps/errors';
@@ -23,15 +25,21 @@ export { BusyError, CreateInDoubtError, ResultUnwritableError, RetryableRecordEr
 export async function publishRecord(input: RecordInput, deps: PublishDeps): Promise<SummaryEntry> {
   const flow = startFlow(input, deps, publishRecord);
   let held: HeldClaim | undefined;
+  let manifest: Manifest | undefined;
   try {
     const pair = await awaitPair(flow);
     if (pair === 'stale') return stale(flow);
     if (pair.kind === 'waiting') return pair.entry;
-    const manifest = acceptManifest(flow, pair.manifestBody, pair.zip);
+    manifest = acceptManifest(flow, pair.manifestBody, pair.zip);
     const targets = regionsOf(flow, manifest);
     const { uploadId, ledger } = ledgerOf(flow, pair.zip, pair.manifestHead);
     const claimed = await claimUpload(flow, ledger, pair.zip, manifest, targets);
-    if (claimed.kind === 'settled') return await repeatOutcome(flow, claimed.outcome);
+    if (claimed.kind === 'settled') {
+      const repeated = await repeatOutcome(flow, claimed.outcome);
+      // A delivery after a crash between the result and its follow-ups does them now; done ones are repeated from the ledger.
+      await afterDecision(flow, claimed.outcome, manifest, uploadId);
+      return repeated;
+    }
     held = claimed.held;
     const published = targets === undefined ? await publish(flow, pair.zip, manifest, held) : await publishEverywhere(flow, pair.zip, manifest, held, targets);
     const result = await applyAcl(published, manifest.public, aclDeps(flow));
@@ -40,9 +48,12 @@ export async function publishRecord(input: RecordInput, deps: PublishDeps): Prom
     held = undefined;
     const entry = await writeResult(flow, settled, uploadId);
     await retainVersions(settled, manifest.retain ?? deps.retainVersions, retentionDeps(flow));
+    await afterDecision(flow, settled, manifest, uploadId);
     return entry;
   } catch (error) {
-    return await fail(flow, error, held);
+    const entry = await fail(flow, error, held);
+    await afterFailure(flow, entry, manifest);
+    return entry;
   }
 }
 

@@ -1,7 +1,9 @@
-import { updateIndex, type IndexOutcome } from '../latest/update';
+import type { IndexOutcome } from '../latest/outcome';
+import { updateIndex } from '../latest/update';
 import type { Manifest } from '../manifest/manifest';
 import { decisionNotice } from '../notify/notice';
-import { sendNotices, type NoticesOutcome } from '../notify/notices';
+import { sendNotices } from '../notify/notices';
+import type { NoticesOutcome } from '../notify/outcome';
 import type { PublishResult, SummaryEntry } from '../publish/result';
 import { now, retrying, retryingIn, type Flow } from '../publish/steps/context';
 import { decisionOf, type Decision } from './decision';

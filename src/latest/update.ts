@@ -1,6 +1,8 @@
 import type { Decision, DecidedRegion } from '../follow-ups/decision';
 import type { Logger } from '../log/logger';
 import { advance, type MonotoneDocument, type MonotoneIo } from './monotone';
+import type { IndexOutcome } from './outcome';
+
 import {
   LATEST_SCHEMA,
   LISTING_SCHEMA,
@@ -14,17 +16,6 @@ import {
   listingSchema,
   logEntrySchema,
 } from './schema';
-
-/** `index` of a result: where the layer's newest versions are published for readers, and what this decision did to it. */
-export interface IndexOutcome {
-  key: string;
-  listing: string;
-  /** `written`: this decision moved the index forward; `current`: it already named these versions or newer ones. */
-  status: 'written' | 'current' | 'failed';
-  /** The versions this decision names, by region. */
-  versions: Record<string, number>;
-  error?: string;
-}
 
 export interface IndexDeps extends MonotoneIo {
   auditPrefix: string;

@@ -1,22 +1,9 @@
-import type { NoticeKind, NoticeTarget, NotifyConfig } from '../config';
+import type { NoticeTarget, NotifyConfig } from '../config';
 import type { Logger } from '../log/logger';
 import type { ObjectStore } from '../oss/store';
 import type { Notice } from './notice';
-import { type Delivery, deliver } from './send';
-
-/** `notices` of a result: the notice this decision sent, and to whom. */
-export interface NoticesOutcome {
-  id: string;
-  kind: NoticeKind;
-  targets: Record<string, TargetOutcome>;
-}
-
-/**
- * `sent` / `failed`: this invocation sent it (or tried); `skipped`: the manifest's `notify` left
- * the target out; `unknown`: an earlier delivery began sending and recorded no answer (it is
- * never sent twice).
- */
-export type TargetOutcome = Delivery | { status: 'skipped'; reason: string } | { status: 'unknown'; reason: string };
+import type { Delivery, NoticesOutcome, TargetOutcome } from './outcome';
+import { deliver } from './send';
 
 export interface NoticeDeps {
   store: ObjectStore;

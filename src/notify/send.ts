@@ -2,19 +2,13 @@ import type { NoticeTarget } from '../config';
 import { PublisherError, TransientError } from '../errors';
 import { Deadline, withRetry } from '../publish/deadline';
 import { type Notice, dingTalkMessage } from './notice';
+import type { Delivery } from './outcome';
 import { NOTICE_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, dingTalkSignedUrl, webhookSignature } from './sign';
 
 /** One request's answer may take this long; a slower receiver counts as down for that try. */
 const REQUEST_TIMEOUT_MS = 5_000;
 const RETRY = { attempts: 3, baseDelayMs: 250, maxDelayMs: 1_000, reserveMs: 0 };
 
-export interface Delivery {
-  status: 'sent' | 'failed';
-  attempts: number;
-  /** HTTP status of the last answer, when there was one. */
-  httpStatus?: number;
-  error?: string;
-}
 
 /**
  * Sends the notice to one target, retried on 5xx, 429, timeouts and dropped connections within

@@ -2,6 +2,8 @@ import type { Provenance } from '../audit/provenance';
 import type { ErrorCode } from '../errors';
 import type { AclOutcome } from './acl';
 import type { RetentionOutcome } from './retention';
+import type { IndexOutcome } from '../latest/outcome';
+import type { NoticesOutcome } from '../notify/outcome';
 
 /** `<stem>.result.json` (CONTRACT §6). */
 export type ResultStatus = 'published' | 'unchanged' | 'waiting' | 'failed';
@@ -29,6 +31,10 @@ export interface PublishResult {
   retention?: RetentionOutcome;
   /** With `REGIONS`: every region this upload goes to, the home region included (issue 13). */
   regions?: Record<string, RegionResult>;
+  /** Added after the result is written: the latest-version index (docs/index-and-notices.md). */
+  index?: IndexOutcome;
+  /** Added after the result is written: the notice sent about this decision. */
+  notices?: NoticesOutcome;
   event: { name: string; time: string | undefined; requestId: string | undefined; key: string };
   provenance?: Provenance;
   requestId: string;

@@ -15,6 +15,8 @@ import { DEFAULT_BUCKET, DEFAULT_DATA_DIR, DEFAULT_OSS_PORT, LOCAL_CREDENTIALS, 
 import { EXAMPLE_ZIP_KEY } from './example';
 import { type HandledEvent, handledEvents, isFailure, jsonLine, stackDescriber, stillFailed, stillFailedTable, summaryTable } from './report';
 import { type LocalRegionPlan, REGION_PORT_STEP, REGIONS_FOLDER, checkNoRegionVariables, parseRegionsFlag, planRegions } from './regions';
+import type { InvocationOutcome } from './invoker';
+import { WEBHOOK_SECRET_FILE, dingTalkPreviews, webhookVariables } from './notify';
 import { type FailedLayer, type LocalStack, PortInUseError, type StackEvent, startLocalStack } from './stack';
 
 const HELP = `Usage: npm start -- [options]
@@ -31,6 +33,9 @@ Options:
   --regions <ids>   publish to these other regions too, e.g. cn-shanghai,cn-beijing: each gets its own
                     local OSS (staging bucket <bucket>-<region>) and Function Compute, on --port + ${REGION_PORT_STEP}, + ${REGION_PORT_STEP * 2}…
                     and the port after; its data is in <dir>/${REGIONS_FOLDER}/<region>/ (home: ${LOCAL_REGION})
+  --notify <url>    send a signed notice of each decision to this webhook (NOTIFY_WEBHOOK_URL), and print
+                    what a DingTalk robot would be sent; the shared secret is NOTIFY_WEBHOOK_SECRET, or
+                    one kept in <dir>/${WEBHOOK_SECRET_FILE} (docs/index-and-notices.md)
   --json            print the handler's raw JSON log lines (and the stack's own events as JSON)
   -h, --help        show this help
 
@@ -45,6 +50,7 @@ interface StartOptions {
   dataDir: string;
   bucket: string;
   regions: LocalRegionPlan[];
+  notify: string | undefined;
 }
 
 function parseOptions(argv: string[]): StartOptions | 'help' {
@@ -59,6 +65,7 @@ function parseOptions(argv: string[]): StartOptions | 'help' {
       data: { type: 'string', default: DEFAULT_DATA_DIR },
       bucket: { type: 'string', default: DEFAULT_BUCKET },
       regions: { type: 'string' },
+      notify: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -78,6 +85,7 @@ function parseOptions(argv: string[]): StartOptions | 'help' {
     dataDir,
     bucket,
     regions: planRegions(regions, { bucket, dataDir, ossPort }),
+    notify: values.notify,
   };
 }
 
@@ -109,6 +117,14 @@ async function main(argv: string[]): Promise<number> {
     err(`npm start: --data ${options.dataDir} cannot be the data folder: ${unusable}\n`);
     return EXIT_USAGE;
   }
+  let notify: Awaited<ReturnType<typeof webhookVariables>> | undefined;
+  try {
+    notify = options.notify === undefined ? undefined : await webhookVariables(options.notify, options.dataDir, process.env);
+  } catch (error) {
+    if (!(error instanceof CliError)) throw error;
+    err(`npm start: ${error.message} (see npm start -- --help)\n`);
+    return EXIT_USAGE;
+  }
   const print = (line: string): void => out(`${line}\n`);
   const describe = stackDescriber();
   const handled: HandledEvent[] = [];
@@ -117,6 +133,18 @@ async function main(argv: string[]): Promise<number> {
     if (event.kind === 'outcome' && event.redeliveryInMs === undefined) handled.push(...handledEvents(event.record, event.outcome, event.ms));
     const line = options.json ? jsonLine(event) : describe(event);
     if (line !== undefined) print(line);
+    const outcome = event.kind === 'outcome' ? event.outcome : undefined;
+    if (notify !== undefined && !options.json && outcome?.kind === 'done') previews = previews.then(() => printPreviews(outcome));
+  };
+  let previews = Promise.resolve();
+  // The example layer's event may be handled before startLocalStack returns the stack.
+  let stackStarted: (started: LocalStack) => void = () => undefined;
+  const started = new Promise<LocalStack>((resolve) => {
+    stackStarted = resolve;
+  });
+  const printPreviews = async (outcome: Extract<InvocationOutcome, { kind: 'done' }>): Promise<void> => {
+    const { oss } = await started;
+    for (const preview of await dingTalkPreviews(oss, options.bucket, outcome.summary, loadConfig(process.env).auditPrefix)) print(preview);
   };
 
   let stack: LocalStack;
@@ -127,6 +155,7 @@ async function main(argv: string[]): Promise<number> {
       ossPort: options.ossPort,
       fcPort: options.fcPort,
       regions: options.regions,
+      ...(notify === undefined ? {} : { handlerEnv: notify.variables }),
       // Beside this file in dist/: the handler bundle the cloud runs, and the host that loads it.
       handlerBundle: resolve(__dirname, 'index.js'),
       hostScript: resolve(__dirname, 'local-host.js'),
@@ -143,11 +172,14 @@ async function main(argv: string[]): Promise<number> {
     err(`npm start: could not start: ${message}${inDataFolder ? ' (the data folder: choose another with --data)' : ''}\n`);
     return EXIT_FAILED;
   }
+  stackStarted(stack);
   if (!options.json) printBanner(print, stack, options);
+  if (!options.json && notify !== undefined) print(`Notices go to ${options.notify}, signed with the secret in ${notify.secretFrom}\n`);
 
   if (options.once) {
     await stack.scan();
     await stack.idle();
+    await previews;
     const failed = stillFailed(await stack.failedResults(), handled);
     await stack.close();
     printOnceReport(print, handled, failed, options.json);
@@ -223,6 +255,8 @@ Watching ${stack.bucketFolder} (Ctrl-C to stop). Next:
   - Then the trail: who uploaded each version, and whether FC still holds what was published:
       npx layer-publisher audit --bucket ${options.bucket} --endpoint ${stack.ossUrl}
       npx layer-publisher verify --bucket ${options.bucket} --endpoint ${stack.ossUrl} --fc-endpoint ${stack.fcUrl}${regionResults(stack, options)}
+  - The newest version of each layer, as consumers read it (${stack.bucketFolder}/_index/layers.json):
+      ARN=$(npx layer-publisher latest <layer> --bucket ${options.bucket} --endpoint ${stack.ossUrl})
 `);
 }
 

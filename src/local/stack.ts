@@ -38,6 +38,8 @@ export interface LocalStackOptions {
   redeliveryDelayMs?: number;
   /** `--regions`: the other regions, each served by its own OSS and FC; none when absent. */
   regions?: readonly LocalRegionPlan[];
+  /** More of the function's variables (`--notify`'s webhook), over the shell's. */
+  handlerEnv?: Record<string, string>;
   onEvent: (event: StackEvent) => void;
 }
 
@@ -123,7 +125,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     invoker = await HandlerInvoker.start({
       handlerBundle: options.handlerBundle,
       hostScript: options.hostScript,
-      env: { OSS_ENDPOINT: ossServer.url, FC_ENDPOINT: fcServer.url, ...regionVariables(regions) },
+      env: { ...options.handlerEnv, OSS_ENDPOINT: ossServer.url, FC_ENDPOINT: fcServer.url, ...regionVariables(regions) },
       onLogLine: (line) => options.onEvent({ kind: 'log', line }),
     });
   } catch (error) {

@@ -52,8 +52,7 @@ async function follow(flow: Flow, written: PublishResult, manifest: Manifest | u
     hasTime: () => flow.deps.deadline.remainingMs() > 2 * flow.deps.retry.reserveMs,
   });
   const notices = await sendNotices(decisionNotice(decision), manifest?.notify, {
-    store: flow.deps.store,
-    auditPrefix: flow.deps.auditPrefix,
+    ledger: { store: flow.deps.store, auditPrefix: flow.deps.auditPrefix },
     notify: settings.notify,
     log: flow.log,
     now: () => now(flow),

@@ -6,8 +6,8 @@ import type { Delivery, NoticesOutcome, TargetOutcome } from './outcome';
 import { deliver } from './send';
 
 export interface NoticeDeps {
-  store: ObjectStore;
-  auditPrefix: string;
+  /** Where each notice's markers go; without it (a person running `verify --notify`) each call sends. */
+  ledger: { store: ObjectStore; auditPrefix: string } | undefined;
   notify: NotifyConfig;
   log: Logger;
   now: () => Date;
@@ -51,20 +51,28 @@ export async function sendNotices(notice: Notice, only: readonly string[] | unde
 }
 
 async function sendOnce(notice: Notice, target: NoticeTarget, budgetMs: number, deps: NoticeDeps): Promise<TargetOutcome> {
-  const base = `${deps.auditPrefix}notices/${notice.id}/${target.name}`;
-  const recorded = await readOutcome(deps.store, `${base}.outcome.json`);
+  const { ledger } = deps;
+  if (ledger === undefined) return send(notice, target, budgetMs, deps);
+  const { store } = ledger;
+  const base = `${ledger.auditPrefix}notices/${notice.id}/${target.name}`;
+  const recorded = await readOutcome(store, `${base}.outcome.json`);
   if (recorded !== undefined) return recorded;
   const marker = { id: notice.id, kind: notice.kind, target: target.name, layerName: notice.layerName, startedAt: deps.now().toISOString() };
-  const created = await deps.store.put(`${base}.json`, JSON.stringify(marker), { contentType: 'application/json', forbidOverwrite: true });
+  const created = await store.put(`${base}.json`, JSON.stringify(marker), { contentType: 'application/json', forbidOverwrite: true });
   if (created === 'exists') {
     // Another delivery is sending it now, or died while it was: at most once, so not again.
-    return (await readOutcome(deps.store, `${base}.outcome.json`)) ?? { status: 'unknown', reason: 'an earlier delivery began sending it and recorded no answer' };
+    return (await readOutcome(store, `${base}.outcome.json`)) ?? { status: 'unknown', reason: 'an earlier delivery began sending it and recorded no answer' };
   }
-  const delivery = deps.log.redact(await deliver(notice, target, budgetMs, deps.now));
-  if (delivery.status === 'failed') deps.log.warn('notice.failed', { id: notice.id, target: target.name, error: delivery.error });
-  await deps.store
+  const delivery = await send(notice, target, budgetMs, deps);
+  await store
     .put(`${base}.outcome.json`, JSON.stringify({ ...delivery, at: deps.now().toISOString() }), { contentType: 'application/json', forbidOverwrite: true })
     .catch((error: unknown) => deps.log.warn('notice.outcome.unrecorded', { id: notice.id, target: target.name, error }));
+  return delivery;
+}
+
+async function send(notice: Notice, target: NoticeTarget, budgetMs: number, deps: NoticeDeps): Promise<Delivery> {
+  const delivery = deps.log.redact(await deliver(notice, target, budgetMs, deps.now));
+  if (delivery.status === 'failed') deps.log.warn('notice.failed', { id: notice.id, target: target.name, error: delivery.error });
   return delivery;
 }
 

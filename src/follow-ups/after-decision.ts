@@ -18,28 +18,24 @@ const MAX_RESULT_BYTES = 1024 * 1024;
  * the result (`index`, `notices`) while it is still this decision's.
  */
 export async function afterDecision(flow: Flow, written: PublishResult, manifest: Manifest, uploadId: string | undefined): Promise<void> {
-  await run(flow, written, manifest, uploadId).catch((error: unknown) => flow.log.error('follow-ups.unexpected', { error }));
+  await follow(flow, written, manifest, uploadId).catch((error: unknown) => flow.log.error('follow-ups.unexpected', { error }));
 }
 
 /** A permanent failure, once its result is written: the notice says so, in the error's words. */
 export async function afterFailure(flow: Flow, entry: SummaryEntry, manifest: Manifest | undefined): Promise<void> {
   if (entry.status !== 'failed' || flow.deps.followUps === undefined) return;
-  const run = async () => {
+  const followStored = async () => {
     const stored = await readResult(flow);
     // Only this invocation's own failure: a newer upload's result is that upload's to report.
     if (stored?.status !== 'failed' || stored.requestId !== flow.deps.requestId) return;
     await follow(flow, stored, manifest, undefined);
   };
-  await run().catch((error: unknown) => flow.log.error('follow-ups.unexpected', { error }));
-}
-
-async function run(flow: Flow, written: PublishResult, manifest: Manifest, uploadId: string | undefined): Promise<void> {
-  if (flow.deps.followUps === undefined) return;
-  await follow(flow, written, manifest, uploadId);
+  await followStored().catch((error: unknown) => flow.log.error('follow-ups.unexpected', { error }));
 }
 
 async function follow(flow: Flow, written: PublishResult, manifest: Manifest | undefined, uploadId: string | undefined): Promise<void> {
-  const settings = flow.deps.followUps!;
+  const settings = flow.deps.followUps;
+  if (settings === undefined) return;
   const decision = decisionOf(written, { resultKey: flow.input.keys.result, uploadId, manifest, homeRegion: settings.homeRegion });
   if (decision === undefined) return;
   const index = await updateIndex(decision, {

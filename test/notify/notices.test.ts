@@ -69,6 +69,19 @@ describe('a webhook', () => {
     expect(await result()).toMatchObject({ status: 'published', version: 2, notices: { kind: 'published', targets: { webhook: { status: 'sent', attempts: 1, httpStatus: 200 } } } });
   });
 
+  it('a delivery after one that ended before its notice (no target then, as a crash would leave it) sends it, once', async () => {
+    const { zipEvent } = await seed('v1');
+    await deliver([zipEvent]);
+    expect(await result()).not.toHaveProperty('notices');
+    const hook = await receiver();
+
+    await deliver([zipEvent], { env: webhookEnv(hook.url) });
+    await deliver([zipEvent], { env: webhookEnv(hook.url) });
+
+    expect(hook.received.map((r) => (JSON.parse(r.body) as { kind: string; regions: unknown }).regions)).toEqual([[{ region: TEST_REGION, status: 'published', version: 1, arn: expect.any(String) }]]);
+    expect(await result()).toMatchObject({ status: 'published', version: 1, index: { status: 'written' }, notices: { targets: { webhook: { status: 'sent' } } } });
+  });
+
   it('hears of a failure with the error in words, once', async () => {
     const hook = await receiver();
     const { zipEvent } = await seed('v1', { compatibleRuntime: ['nodjs20'] });

@@ -47,7 +47,7 @@ export async function updateIndex(decision: Decision, deps: IndexDeps): Promise<
     if (!deps.hasTime()) throw new Error('skipped: too little of the invocation\u2019s time left');
     const layer = await advance(layerDocument(deps, decision.layerName), entry, deps);
     const listing = await advance(listingDocument(deps), entry, deps);
-    outcome.status = layer.status === 'written' || listing.status === 'written' ? 'written' : 'current';
+    outcome.status = layer === 'written' || listing === 'written' ? 'written' : 'current';
     if (marker !== undefined) {
       await deps.retrying('index.marker', () => deps.store.put(marker, JSON.stringify(outcome), { contentType: 'application/json', forbidOverwrite: true }));
     }

@@ -123,6 +123,9 @@ its regions failed.
       return anyResultFailed(rows) ? EXIT_FAILED : EXIT_OK;
     },
   },
+  audit: auditCommand,
+  verify: verifyCommand,
+  report: reportCommand,
   latest: {
     help: `Usage: layer-publisher latest <layer> --bucket <b> [--region <id>] [--endpoint <url>] [--json]
 
@@ -147,9 +150,6 @@ and by whom. Exit 0 when printed, 1 when the index has no version of the layer i
       return printLatest(await readLatest(client, layer, region, io.env), values.json === true, io);
     },
   },
-  audit: auditCommand,
-  verify: verifyCommand,
-  report: reportCommand,
 };
 
 /** Runs one command line; returns the exit code. Mistakes and outside failures are printed as one line, never thrown. */

@@ -209,9 +209,12 @@ function parseNotify(env: Env): NotifyConfig {
   return { targets, on: parseNoticeKinds(env.NOTIFY_ON) };
 }
 
-/** What the logger must scrub: each target's secret, and the webhook's query (DingTalk's access_token rides in it). */
+/** Query values this long are taken for tokens; shorter ones (`?v=1`, `?debug=true`) would mask common words in every line. */
+const TOKEN_MIN_LENGTH = 12;
+
+/** What the logger must scrub: each target's secret, and the tokens in its URL's query (DingTalk's access_token rides there). */
 export function noticeSecrets(notify: NotifyConfig): string[] {
-  return notify.targets.flatMap((target) => [target.secret, ...[...target.url.searchParams.values()]]);
+  return notify.targets.flatMap((target) => [target.secret, ...[...target.url.searchParams.values()].filter((value) => value.length >= TOKEN_MIN_LENGTH)]);
 }
 
 function secretPair(env: Env, urlName: string, secretName: string): { url: URL; secret: string } | undefined {

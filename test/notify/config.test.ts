@@ -34,17 +34,17 @@ describe('notice targets', () => {
     const config = loadConfig({
       NOTIFY_DINGTALK_WEBHOOK: DINGTALK,
       NOTIFY_DINGTALK_SECRET: TEST_DINGTALK_SECRET,
-      NOTIFY_WEBHOOK_URL: 'https://hooks.example.com/layers',
+      NOTIFY_WEBHOOK_URL: 'https://hooks.example.com/layers?v=1',
       NOTIFY_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
       NOTIFY_ON: 'published, failed,drift',
     });
     expect(config.notify.targets.map((target) => [target.name, target.url.href])).toEqual([
       ['dingtalk', DINGTALK],
-      ['webhook', 'https://hooks.example.com/layers'],
+      ['webhook', 'https://hooks.example.com/layers?v=1'],
     ]);
     expect(config.notify.on).toEqual(['published', 'failed', 'drift']);
     expect(loadConfig({ NOTIFY_ON: 'none' }).notify.on).toEqual([]);
-    // The logger scrubs the secrets and the access token riding in the webhook's query.
+    // The logger scrubs the secrets and the access token riding in the webhook's query, not `v=1`.
     expect(noticeSecrets(config.notify)).toEqual([TEST_DINGTALK_SECRET, TEST_DINGTALK_TOKEN, TEST_WEBHOOK_SECRET]);
   });
 

@@ -4,7 +4,7 @@ import { layerIndexKey, layerIndexSchema, type LayerIndex, type LatestEntry } fr
 import { LAYER_NAME } from '../manifest/manifest';
 import { describeIssues } from '../validation';
 import { ossFailure } from './failures';
-import { CliError, EXIT_FAILED, EXIT_OK, ServiceError, type CliIo } from './io';
+import { CliError, EXIT_FAILED, EXIT_OK, ServiceError, type CliIo } from '../console/io';
 
 /** What `latest` found: the layer's newest version in the region asked for. */
 export type LatestAnswer = { kind: 'found'; region: string; entry: LatestEntry } | { kind: 'missing'; message: string };

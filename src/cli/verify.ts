@@ -5,12 +5,12 @@ import { driftNotice } from '../notify/notice';
 import { MAX_NOTICE_MS, sendNotices } from '../notify/notices';
 import type { LayerApi, LayerVersion } from '../fc/layers';
 import { LAYER_NAME } from '../manifest/manifest';
-import { formatTable } from '../local/format';
+import { type TableOptions, formatTable } from '../console/format';
 import { type VerifyReport, compareTrail } from '../report/drift';
 import type { TrailEntry } from '../report/trail';
 import { TRAIL_HELP, TRAIL_OPTIONS, printable, readTrail, trailFilter, trailLocation } from './audit';
 import { FC_HELP, FC_OPTIONS, fcLayerApi } from './fc';
-import { CliError, type CliIo, EXIT_DENIED, EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, ServiceError } from './io';
+import { CliError, type CliIo, EXIT_DENIED, EXIT_FAILED, EXIT_NO_SUCH_BUCKET, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE, ServiceError, exitCodesHelp, tableOptions } from '../console/io';
 
 /**
  * Asks FC for every version of each layer the trail names (and `alsoLayers`), and compares. A record
@@ -48,7 +48,7 @@ async function notifyDrift(report: VerifyReport, io: CliIo): Promise<void> {
   io.err(`notice: ${log.redact(said)}\n`);
 }
 
-export function verifyText(report: VerifyReport): string {
+export function verifyText(report: VerifyReport, options: TableOptions = {}): string {
   const versions = report.layers.reduce((sum, layer) => sum + layer.fcVersions.length, 0);
   const checked = `checked ${report.layers.length} layer${report.layers.length === 1 ? '' : 's'}, ${versions} version${versions === 1 ? '' : 's'} in Function Compute`;
   if (report.ok) return `${checked}: no drift, every version matches the audit trail`;
@@ -56,6 +56,7 @@ export function verifyText(report: VerifyReport): string {
   const table = formatTable(
     ['layer', 'version', 'drift', 'fc codeChecksum', 'recorded crc64', 'detail'],
     report.drift.map((d) => [d.layerName, String(d.version), d.kind, dash(d.fcChecksum), dash(d.recordedCrc64), printable(d.message)]),
+    options,
   );
   return `${table}\n\n${checked}: ${report.drift.length} drifted`;
 }
@@ -66,11 +67,13 @@ export const verifyCommand = {
 Compares the audit trail with what Function Compute holds, for every layer the trail names (or
 --layer): versions FC has that no record published (made outside the bucket), versions whose
 codeChecksum differs from the CRC-64 recorded at publish, and published versions FC no longer has
-(versions the publisher's retention deleted are not drift). Exit 0 when there is no drift, 1 when
-there is, 2 on a usage error or when OSS or FC cannot be read.
+(versions the publisher's retention deleted are not drift).
 ${TRAIL_HELP}${FC_HELP}  --notify              on drift, send a notice to the targets of NOTIFY_* (with drift in NOTIFY_ON),
                         as the function does (docs/index-and-notices.md); its outcome is printed on stderr
-`,
+${exitCodesHelp([EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_DENIED, EXIT_NO_SUCH_BUCKET], {
+  [EXIT_OK]: 'no drift',
+  [EXIT_FAILED]: 'drift found, or FC refused the listing',
+})}`,
   // No --since: it would hide the records that explain older versions, and so report them as drift.
   options: { ...TRAIL_OPTIONS, ...FC_OPTIONS, notify: { type: 'boolean', default: false } } as const,
   positionals: 0,
@@ -79,7 +82,7 @@ ${TRAIL_HELP}${FC_HELP}  --notify              on drift, send a notice to the ta
     const fc = fcLayerApi(values, io.env);
     const entries = await readTrail(trailLocation(values, io.env), filter, io.env);
     const report = await verifyTrail(entries, fc, filter.layer === undefined ? [] : [filter.layer], new Date());
-    io.out(`${values.json ? JSON.stringify(report) : verifyText(report)}\n`);
+    io.out(`${values.json ? JSON.stringify(report) : verifyText(report, tableOptions(values, io))}\n`);
     if (values.notify === true && !report.ok) await notifyDrift(report, io);
     return report.ok ? EXIT_OK : EXIT_FAILED;
   },

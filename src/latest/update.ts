@@ -1,7 +1,7 @@
 import type { Decision, DecidedRegion } from '../follow-ups/decision';
 import type { Logger } from '../log/logger';
 import { advance, type MonotoneDocument, type MonotoneIo } from './monotone';
-import type { IndexOutcome } from './outcome';
+import { indexOutcomeSchema, type IndexOutcome } from './outcome';
 
 import {
   LATEST_SCHEMA,
@@ -151,9 +151,9 @@ async function recordedOutcome(deps: IndexDeps, marker: string): Promise<IndexOu
   const read = await deps.retrying('index.marker', () => deps.store.read(marker, 64 * 1024));
   if (read === undefined || 'tooLarge' in read) return undefined;
   try {
-    return JSON.parse(read.body.toString('utf8')) as IndexOutcome;
+    const parsed = indexOutcomeSchema.safeParse(JSON.parse(read.body.toString('utf8')));
+    return parsed.success ? parsed.data : undefined;
   } catch {
     return undefined;
   }
 }
-

@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CliError } from '../cli/io';
+import { CliError } from '../console/io';
 import type { OssEmulator } from '../emulator';
 import { decisionOf } from '../follow-ups/decision';
 import { classifyKey } from '../keys';
 import { decisionNotice, dingTalkMessage } from '../notify/notice';
 import type { PublishResult, Summary } from '../publish/result';
-import { LOCAL_REGION } from './account';
+import { LOCAL_REGION } from '../console/local-account';
 
 /** Where `npm start --notify` keeps the webhook's shared secret when NOTIFY_WEBHOOK_SECRET is not set. */
 export const WEBHOOK_SECRET_FILE = 'webhook-secret.txt';

@@ -2,7 +2,7 @@ import type { NoticeTarget, NotifyConfig } from '../config';
 import type { Logger } from '../log/logger';
 import type { ObjectStore } from '../oss/store';
 import type { Notice } from './notice';
-import type { Delivery, NoticesOutcome, TargetOutcome } from './outcome';
+import { deliverySchema, type Delivery, type NoticesOutcome, type TargetOutcome } from './outcome';
 import { deliver } from './send';
 
 export interface NoticeDeps {
@@ -80,8 +80,8 @@ async function readOutcome(store: ObjectStore, key: string): Promise<TargetOutco
   const read = await store.read(key, 64 * 1024);
   if (read === undefined || 'tooLarge' in read) return undefined;
   try {
-    const { at: _at, ...outcome } = JSON.parse(read.body.toString('utf8')) as Delivery & { at?: string };
-    return outcome;
+    const parsed = deliverySchema.safeParse(JSON.parse(read.body.toString('utf8')));
+    return parsed.success ? parsed.data : undefined;
   } catch {
     return undefined;
   }

@@ -1,15 +1,16 @@
 import type { InvalidInputError } from '../errors';
-import type { SummaryEntry } from './result';
+import type { PublishResult, SummaryEntry } from './result';
 import { applyAcl, type AclDeps } from './acl';
-import { retainVersions, type RetentionDeps } from './retention';
-import { now, retryingIn, startFlow, type Flow, type PublishDeps, type RecordInput } from './steps/context';
+import { retainVersions, type RetainSetting, type RetentionDeps } from './retention';
+import { now, retrying, retryingIn, startFlow, type Flow, type PublishDeps, type RecordInput } from './steps/context';
 import { awaitPair } from './steps/pair';
 import { acceptManifest } from './steps/manifest';
-import { claimUpload, ledgerOf, type HeldClaim } from './steps/claim';
+import type { UploadLedger } from '../audit/ledger';
+import { claimUpload, ledgerOf, recordUploaders, type HeldClaim } from './steps/claim';
 import { publish } from './steps/create';
 import { settle } from './steps/settle';
 import { publishEverywhere, regionsOf, unfinishedRegions } from './steps/regions';
-import { repeatOutcome, writeResult } from './steps/result';
+import { refreshResult, repeatOutcome, writeResult } from './steps/result';
 import { fail, reportInvalid, stale } from './steps/fail';
 import type { Manifest } from '../manifest/manifest';
 import { afterDecision, afterFailure } from '../follow-ups/after-decision';
@@ -26,34 +27,53 @@ export async function publishRecord(input: RecordInput, deps: PublishDeps): Prom
   const flow = startFlow(input, deps, publishRecord);
   let held: HeldClaim | undefined;
   let manifest: Manifest | undefined;
+  let upload: UploadLedger | undefined;
   try {
     const pair = await awaitPair(flow);
     if (pair === 'stale') return stale(flow);
     if (pair.kind === 'waiting') return pair.entry;
+    const { ledger } = ledgerOf(flow, pair.zip, pair.manifestHead);
+    upload = ledger;
+    await recordUploaders(flow, ledger, pair.zip, pair.manifestHead);
     manifest = acceptManifest(flow, pair.manifestBody, pair.zip);
     const targets = regionsOf(flow, manifest);
-    const { uploadId, ledger } = ledgerOf(flow, pair.zip, pair.manifestHead);
     const claimed = await claimUpload(flow, ledger, pair.zip, manifest, targets);
     if (claimed.kind === 'settled') {
-      const repeated = await repeatOutcome(flow, claimed.outcome);
+      const repeated = await repeatOutcome(flow, claimed.outcome, ledger);
       // A delivery after a crash between the result and its follow-ups does them now; done ones are repeated from the ledger.
-      await afterDecision(flow, claimed.outcome, manifest, uploadId);
+      await afterDecision(flow, claimed.outcome, manifest, ledger.uploadId);
       return repeated;
     }
     held = claimed.held;
     const published = targets === undefined ? await publish(flow, pair.zip, manifest, held) : await publishEverywhere(flow, pair.zip, manifest, held, targets);
     const result = await applyAcl(published, manifest.public, aclDeps(flow));
-    if (flow.state.regionsUnfinished.length > 0) return await unfinishedRegions(flow, held, result, uploadId);
+    if (flow.state.regionsUnfinished.length > 0) return await unfinishedRegions(flow, held, result);
     const settled = await settle(flow, held, result, claimed.generation);
     held = undefined;
-    const entry = await writeResult(flow, settled, uploadId);
-    await retainVersions(settled, manifest.retain ?? deps.retainVersions, retentionDeps(flow));
-    await afterDecision(flow, settled, manifest, uploadId);
+    const entry = await writeResult(flow, settled, ledger);
+    await followUps(flow, settled, manifest.retain ?? deps.retainVersions, ledger);
+    await afterDecision(flow, settled, manifest, ledger.uploadId);
     return entry;
   } catch (error) {
-    const entry = await fail(flow, error, held);
+    const entry = await fail(flow, error, held, upload);
     await afterFailure(flow, entry, manifest);
     return entry;
+  }
+}
+
+/**
+ * The follow-ups of a decision settled and written: they never delay or fail the publish, each
+ * records in the ledger that it ran (a redelivery shows it and does not repeat it), and the result
+ * is written again from the ledger with their fields.
+ */
+async function followUps(flow: Flow, settled: PublishResult, retain: RetainSetting | undefined, ledger: UploadLedger): Promise<void> {
+  const retention = await retainVersions(settled, retain, retentionDeps(flow));
+  if (retention === undefined) return;
+  try {
+    await retrying(flow, 'ledger.retention', () => ledger.recordRetention(retention), true);
+    await refreshResult(flow, ledger, settled);
+  } catch (error) {
+    flow.log.warn('retention.result.write.failed', { error });
   }
 }
 

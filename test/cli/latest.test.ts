@@ -3,7 +3,7 @@ import { runCli } from '../../src/cli/run';
 import { type LoopbackServer, type OssEmulator, createOssEmulator, serve } from '../../src/emulator';
 import type { Decision } from '../../src/follow-ups/decision';
 import { updateIndex } from '../../src/latest/update';
-import { LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL_REGION } from '../../src/local/account';
+import { LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL_REGION } from '../../src/console/local-account';
 import { createLogger } from '../../src/log/logger';
 import { createOssStore } from '../../src/oss/ali-oss-store';
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createOssEmulator } from '../../src/emulator';
-import { LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL_REGION } from '../../src/local/account';
+import { LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL_REGION } from '../../src/console/local-account';
 import { WEBHOOK_SECRET_FILE, dingTalkPreviews, webhookVariables } from '../../src/local/notify';
 import { TEST_WEBHOOK_SECRET } from '../support/receiver';
 

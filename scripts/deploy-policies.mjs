@@ -118,6 +118,8 @@ export function deployValues(sYaml) {
     regions: otherRegions(env.REGIONS, region, home, at('environmentVariables.REGIONS')),
     prefix,
     auditPrefix: required(env.AUDIT_PREFIX, at('environmentVariables.AUDIT_PREFIX')),
+    // src/config.ts's default when s.yaml sets none (docs/index-and-notices.md).
+    indexPrefix: env.INDEX_PREFIX || '_index/',
     fcApiVersion: required(env.FC_API_VERSION, at('environmentVariables.FC_API_VERSION')),
     failureDestination: required(props.asyncInvokeConfig?.destinationConfig?.onFailure?.destination, at('asyncInvokeConfig.destinationConfig.onFailure.destination')),
     logProject: required(props.logConfig?.project, at('logConfig.project')),
@@ -148,13 +150,14 @@ export function ramPolicy(values) {
   const object = (pattern) => `acs:oss:*:*:${values.bucket}/${pattern}`;
   const createOnAll = CREATE_ON_ALL_RESOURCES.has(values.fcApiVersion);
   const statements = [
-    // HEAD and GET of zips, manifests and results; the ledger's markers and records under the audit prefix.
-    { Effect: 'Allow', Action: ['oss:GetObject'], Resource: [object(`${values.prefix}*`), object(`${values.auditPrefix}*`)] },
+    // HEAD and GET of zips, manifests and results; the ledger's markers and records under the audit prefix;
+    // the latest-version index, read before each write of it.
+    { Effect: 'Allow', Action: ['oss:GetObject'], Resource: [object(`${values.prefix}*`), object(`${values.auditPrefix}*`), object(`${values.indexPrefix}*`)] },
     // One listing of a folder when a pair waits, to name a near miss beside the missing key (a `waiting`
     // result). A bucket-level action: its resource is the bucket.
     { Effect: 'Allow', Action: ['oss:ListObjects'], Resource: [`acs:oss:*:*:${values.bucket}`] },
-    // Results beside the zips, and the append-only audit prefix: never a zip or a manifest (CONTRACT §3).
-    { Effect: 'Allow', Action: ['oss:PutObject'], Resource: [object(`${values.prefix}*.result.json`), object(`${values.auditPrefix}*`)] },
+    // Results beside the zips, the append-only audit prefix and the index: never a zip or a manifest (CONTRACT §3).
+    { Effect: 'Allow', Action: ['oss:PutObject'], Resource: [object(`${values.prefix}*.result.json`), object(`${values.auditPrefix}*`), object(`${values.indexPrefix}*`)] },
     // The other regions' staging buckets (REGIONS): the zip is staged under `<auditPrefix>staged/` only.
     // HEAD is GetObject, and FC may read the staged zip with the caller's identity; a single PUT and each
     // step of a multipart upload (Initiate, UploadPart, Complete) are PutObject; Abort is its own action.

@@ -20,6 +20,10 @@ export interface Config {
   regions: RegionTarget[];
   /** `RETAIN_VERSIONS`: versions kept per layer after a publish when its manifest has no `retain`; unset keeps all. */
   retainVersions: number | undefined;
+  /** `INDEX_PREFIX`: where the latest-version index lives (docs/index-and-notices.md). */
+  indexPrefix: string;
+  /** Where notices go and which decisions they are sent for (docs/index-and-notices.md). */
+  notify: NotifyConfig;
   fallbackCredentials: Credentials | undefined;
   fallbackAccountId: string | undefined;
   fallbackRegion: string | undefined;
@@ -46,6 +50,26 @@ export interface RegionTarget {
   fcEndpoint?: URL | undefined;
 }
 
+/** The targets a notice can go to; a manifest's `notify` names some of them. */
+export const NOTICE_TARGETS = ['dingtalk', 'webhook'] as const;
+export type NoticeTargetName = (typeof NOTICE_TARGETS)[number];
+
+/** What a notice is about: a decision of the function, a rollout done, or drift `verify` found. */
+export const NOTICE_KINDS = ['published', 'unchanged', 'failed', 'rollout', 'drift'] as const;
+export type NoticeKind = (typeof NOTICE_KINDS)[number];
+/** `NOTIFY_ON` unset: what people ask to hear about; `unchanged` and `drift` only when asked. */
+export const DEFAULT_NOTICE_KINDS: readonly NoticeKind[] = ['published', 'failed', 'rollout'];
+
+/** A DingTalk custom robot with signing ("加签"), or a webhook that checks `X-Signature`. Both secrets come only from here. */
+export type NoticeTarget =
+  | { name: 'dingtalk'; url: URL; secret: string }
+  | { name: 'webhook'; url: URL; secret: string };
+
+export interface NotifyConfig {
+  targets: NoticeTarget[];
+  on: NoticeKind[];
+}
+
 /** One `ALLOWED_LAYERS` entry: layer names matching `pattern` may be published from zips under `keyPrefix`. */
 export interface AllowRule {
   keyPrefix: string;
@@ -66,6 +90,7 @@ export const FC_API_VERSIONS = ['2021-04-06', '2023-03-30', '2016-08-15'] as con
 export type FcApiVersion = (typeof FC_API_VERSIONS)[number];
 export const DEFAULT_FC_API_VERSION: FcApiVersion = '2021-04-06';
 export const DEFAULT_AUDIT_PREFIX = '_audit/';
+export const DEFAULT_INDEX_PREFIX = '_index/';
 /** bench:stream: 4 ranges read ~4× a single GET when each connection is capped, for ~15 MiB more RSS. */
 export const DEFAULT_READ_CONCURRENCY = 4;
 /** Each range holds a socket and a window of chunks; past this, memory grows and OSS throttles. */
@@ -81,11 +106,12 @@ export function loadConfig(env: Env = process.env): Config {
       'ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET must be set together (one of them is empty)',
     );
   }
+  const auditPrefix = parseAuditPrefix(env.AUDIT_PREFIX);
   return {
     ossEndpoint: parseEndpoint('OSS_ENDPOINT', env.OSS_ENDPOINT),
     fcEndpoint: parseEndpoint('FC_ENDPOINT', env.FC_ENDPOINT),
     fcApiVersion: parseApiVersion(env.FC_API_VERSION),
-    auditPrefix: parseAuditPrefix(env.AUDIT_PREFIX),
+    auditPrefix,
     maxZipBytes: parseByteLimit('MAX_ZIP_BYTES', env.MAX_ZIP_BYTES, DEFAULT_MAX_ZIP_BYTES),
     maxUnpackedBytes: parseByteLimit('MAX_UNPACKED_BYTES', env.MAX_UNPACKED_BYTES, DEFAULT_MAX_UNPACKED_BYTES),
     readConcurrency: parseReadConcurrency(env.READ_CONCURRENCY),
@@ -93,6 +119,8 @@ export function loadConfig(env: Env = process.env): Config {
     allowedLayers: parseAllowedLayers(env.ALLOWED_LAYERS),
     regions: withRegionEndpoints(parseRegions(env.REGIONS), env),
     retainVersions: parseRetainVersions(env.RETAIN_VERSIONS),
+    indexPrefix: parseIndexPrefix(env.INDEX_PREFIX, auditPrefix),
+    notify: parseNotify(env),
     fallbackCredentials:
       accessKeyId && accessKeySecret
         ? { accessKeyId, accessKeySecret, securityToken: nonEmpty(env.ALIBABA_CLOUD_SECURITY_TOKEN) }
@@ -148,6 +176,85 @@ function parseAuditPrefix(raw: string | undefined): string {
   }
   // A prefix without its slash would put records beside the layers, where a trigger may see them.
   return value.endsWith('/') ? value : `${value}/`;
+}
+
+function parseIndexPrefix(raw: string | undefined, auditPrefix: string): string {
+  const value = nonEmpty(raw) ?? DEFAULT_INDEX_PREFIX;
+  const prefix = value.endsWith('/') ? value : `${value}/`;
+  if (prefix.startsWith('/') || prefix.split('/').some((part) => part === '..' || part === '.')) {
+    throw new ConfigError(`INDEX_PREFIX must be a relative key prefix such as _index/, got ${JSON.stringify(value)}`);
+  }
+  // A bucket policy opens the index to readers: the ledger and audit records must stay out of it.
+  if (prefix.startsWith(auditPrefix) || auditPrefix.startsWith(prefix)) {
+    throw new ConfigError(`INDEX_PREFIX ${JSON.stringify(prefix)} must not contain or lie inside AUDIT_PREFIX ${JSON.stringify(auditPrefix)}: readers of the index would read the audit trail`);
+  }
+  return prefix;
+}
+
+/**
+ * `NOTIFY_DINGTALK_WEBHOOK` with `NOTIFY_DINGTALK_SECRET`, `NOTIFY_WEBHOOK_URL` with
+ * `NOTIFY_WEBHOOK_SECRET`, and `NOTIFY_ON`. Each URL and secret is a secret: messages name the
+ * variable, never its value.
+ */
+function parseNotify(env: Env): NotifyConfig {
+  const targets: NoticeTarget[] = [];
+  const dingtalk = secretPair(env, 'NOTIFY_DINGTALK_WEBHOOK', 'NOTIFY_DINGTALK_SECRET');
+  if (dingtalk !== undefined) {
+    // DingTalk shows the robot's signing secret as SEC followed by 64 hex digits.
+    if (!/^SEC[0-9a-f]{16,}$/i.test(dingtalk.secret)) {
+      throw new ConfigError('NOTIFY_DINGTALK_SECRET must be the robot\u2019s signing secret as DingTalk shows it (SEC followed by hex digits)');
+    }
+    if (!dingtalk.url.searchParams.get('access_token')) {
+      throw new ConfigError('NOTIFY_DINGTALK_WEBHOOK must be the robot\u2019s webhook with its access_token, such as https://oapi.dingtalk.com/robot/send?access_token=…');
+    }
+    targets.push({ name: 'dingtalk', ...dingtalk });
+  }
+  const webhook = secretPair(env, 'NOTIFY_WEBHOOK_URL', 'NOTIFY_WEBHOOK_SECRET');
+  if (webhook !== undefined) {
+    // Shorter keys can be guessed offline from one signed notice.
+    if (webhook.secret.length < 16) throw new ConfigError('NOTIFY_WEBHOOK_SECRET must be at least 16 characters (a random string shared with the receiver)');
+    targets.push({ name: 'webhook', ...webhook });
+  }
+  return { targets, on: parseNoticeKinds(env.NOTIFY_ON) };
+}
+
+/** Query values this long are taken for tokens; shorter ones (`?v=1`, `?debug=true`) would mask common words in every line. */
+const TOKEN_MIN_LENGTH = 12;
+
+/** What the logger must scrub: each target's secret, and the tokens in its URL's query (DingTalk's access_token rides there). */
+export function noticeSecrets(notify: NotifyConfig): string[] {
+  return notify.targets.flatMap((target) => [target.secret, ...[...target.url.searchParams.values()].filter((value) => value.length >= TOKEN_MIN_LENGTH)]);
+}
+
+function secretPair(env: Env, urlName: string, secretName: string): { url: URL; secret: string } | undefined {
+  const rawUrl = nonEmpty(env[urlName]);
+  const secret = nonEmpty(env[secretName]);
+  if (rawUrl === undefined && secret === undefined) return undefined;
+  if (rawUrl === undefined || secret === undefined) {
+    throw new ConfigError(`${urlName} and ${secretName} must be set together (${rawUrl === undefined ? urlName : secretName} is empty)`);
+  }
+  let url: URL;
+  try {
+    url = new URL(rawUrl);
+  } catch {
+    throw new ConfigError(`${urlName} is not a URL (expected e.g. https://host/path)`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError(`${urlName} must start with https:// (or http:// for a receiver on this machine)`);
+  if (url.username || url.password) throw new ConfigError(`${urlName} must not carry a user or password: the signature authenticates the notice`);
+  return { url, secret };
+}
+
+function parseNoticeKinds(raw: string | undefined): NoticeKind[] {
+  const value = nonEmpty(raw);
+  if (value === undefined) return [...DEFAULT_NOTICE_KINDS];
+  if (value.toLowerCase() === 'none') return [];
+  return value.split(',').map((entry, index) => {
+    const kind = NOTICE_KINDS.find((known) => known === entry.trim().toLowerCase());
+    if (kind === undefined) {
+      throw new ConfigError(`NOTIFY_ON entry ${index + 1} (${JSON.stringify(entry.trim())}) must be one of ${NOTICE_KINDS.join(', ')} (or NOTIFY_ON=none)`);
+    }
+    return kind;
+  });
 }
 
 function parseByteLimit(name: string, raw: string | undefined, fallback: number): number {

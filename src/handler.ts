@@ -1,4 +1,4 @@
-import { loadConfig, type Config, type RegionTarget } from './config';
+import { loadConfig, noticeSecrets, type Config, type RegionTarget } from './config';
 import { InvalidInputError } from './errors';
 import { uploaderOf } from './audit/provenance';
 import { BUCKET_NAME, isCountedEvent, parseOssEvent, type ParsedRecord } from './events/oss-event';
@@ -62,7 +62,7 @@ export async function handleOssEvent(event: unknown, context: FcContext | undefi
   const invocation = describeInvocation(context, config, startedAt);
   const logger = createLogger({
     requestId: invocation.requestId,
-    secrets: [invocation.credentials?.accessKeySecret, invocation.credentials?.securityToken],
+    secrets: [invocation.credentials?.accessKeySecret, invocation.credentials?.securityToken, ...noticeSecrets(config.notify)],
     write: options.write,
   });
   return withConsoleRouted(logger, () => runInvocation(event, config, invocation, logger, now));
@@ -194,6 +194,7 @@ function publishDeps(ctx: RecordContext, bucket: string, recordRegion: string | 
     allowedLayers: ctx.config.allowedLayers,
     retainVersions: ctx.config.retainVersions,
     regions: regionsDeps(ctx, recordRegion),
+    followUps: followUpsOf(ctx, recordRegion),
     logger: ctx.logger,
     deadline: ctx.deadline,
     retry: ctx.retry,
@@ -201,6 +202,12 @@ function publishDeps(ctx: RecordContext, bucket: string, recordRegion: string | 
     requestId: ctx.invocation.requestId,
     now: ctx.now,
   };
+}
+
+/** The index and notices after each decision; a record naming no region has no index entry to write. */
+function followUpsOf(ctx: RecordContext, recordRegion: string | undefined): PublishDeps['followUps'] {
+  const homeRegion = recordRegion || ctx.invocation.region;
+  return homeRegion ? { homeRegion, indexPrefix: ctx.config.indexPrefix, notify: ctx.config.notify } : undefined;
 }
 
 /** `REGIONS`, with the trigger's region as home; each region's clients built on first use. */

@@ -3,6 +3,7 @@ import * as z from 'zod/mini';
 import type { KeyRole } from '../keys';
 import type { ObjectHead, ObjectStore } from '../oss/store';
 import { regionEntrySchema, resultSchema, retentionSchema, uploaderSchema, type PublishResult, type RegionResult, type RetentionOutcome } from '../result/document';
+import { highestInSequence } from './sequence';
 
 /**
  * Exactly once with OSS as the only store (CONTRACT §7, docs/exactly-once.md). One upload is one zip
@@ -402,21 +403,8 @@ export class CreateLog {
     return undefined;
   }
 
-  /** The highest n recorded (0 for none): doubling, then halving, so a long history costs few requests. */
-  private async highest(): Promise<number> {
-    const exists = async (n: number) => (await this.store.head(this.key(n))) !== undefined;
-    let low = 0;
-    let high = 1;
-    while (high <= MAX_CREATES && (await exists(high))) {
-      low = high;
-      high *= 2;
-    }
-    // low exists (or is 0), high does not: the last one is in between.
-    while (high - low > 1) {
-      const middle = Math.floor((low + high) / 2);
-      if (await exists(middle)) low = middle;
-      else high = middle;
-    }
-    return low;
+  /** The highest n recorded (0 for none). */
+  private highest(): Promise<number> {
+    return highestInSequence(this.store, (n) => this.key(n), MAX_CREATES);
   }
 }

@@ -10,6 +10,7 @@ import { parseRegionsFlag } from '../console/regions-flag';
 import { CliError, type CliIo, EXIT_DENIED, EXIT_FAILED, EXIT_NO_SUCH_BUCKET, EXIT_OK, EXIT_TIMEOUT, EXIT_UNREACHABLE, EXIT_USAGE, exitCodesHelp, tableOptions } from '../console/io';
 import { ossClient } from './oss';
 import { publishLayer } from './publish';
+import { printLatest, readLatest } from './latest';
 import { reportCommand } from './report';
 import { anyResultFailed, listResults, regionsTable, resultsTable } from './results';
 import { verifyCommand } from './verify';
@@ -26,6 +27,7 @@ Commands:
   report --html <file> --bucket <b>          one HTML page: each layer's timeline, with drift
   diff <layer> <v1> <v2> --bucket <b>        what changed inside a layer: packages, file count, size
   audit --package <p[@range]> --bucket <b>   every layer version holding a package, in every region
+  latest <layer> --bucket <b> [--region r]   print the ARN of the layer's newest version (from the index)
 
 Run layer-publisher <command> --help for a command's options. Every command takes --json.
 Tables fit the terminal (cells cut with …); --wide prints them whole. layer-publisher --version
@@ -144,6 +146,30 @@ ${exitCodesHelp([EXIT_OK, EXIT_FAILED, EXIT_USAGE, ...OSS_EXIT_CODES], { [EXIT_F
   verify: verifyCommand,
   report: reportCommand,
   diff: diffCommand,
+  latest: {
+    help: `Usage: layer-publisher latest <layer> --bucket <b> [--region <id>] [--endpoint <url>] [--json]
+
+Reads the publisher's latest-version index (<INDEX_PREFIX>layers/<layer>.json, INDEX_PREFIX
+default _index/) and prints the ARN of the layer's newest version, alone on its line:
+  ARN=$(layer-publisher latest my-layer --bucket team-layers --region cn-hangzhou)
+With --json, the whole entry: version, arn, codeChecksum, runtimes, description, license, when
+and by whom. Exit 0 when printed, 1 when the index has no version of the layer in that region,
+2 on a usage error, 4 to 6 when OSS cannot be read (see README "Exit codes").
+  --bucket <b>       the bucket the publisher watches (required)
+  --region <id>      the region whose version to print, which is also the bucket's region unless
+                     --endpoint names another (default: the only region the index names, or
+                     ALIBABA_CLOUD_REGION / FC_REGION)
+  --endpoint <url>   OSS endpoint (default: from --region)
+`,
+    options: { bucket: OSS_OPTIONS.bucket, endpoint: OSS_OPTIONS.endpoint, region: OSS_OPTIONS.region },
+    positionals: 1,
+    async run(values, [layer = ''], io) {
+      const region = stringValue(values.region);
+      // The bucket's own region signs the request; the index may name versions in other regions.
+      const client = ossClient(ossTarget({ ...values, region: stringValue(values.endpoint) === undefined ? region : undefined }), io.env);
+      return printLatest(await readLatest(client, layer, region, io.env), values.json === true, io);
+    },
+  },
 };
 
 /** Runs one command line; returns the exit code. Mistakes and outside failures are printed as one line, never thrown. */
@@ -174,7 +200,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         command.positionals === 0
           ? `${name} takes no file argument, got ${positionals.join(' ')}`
           : command.positionals === 1
-            ? `${name} needs exactly one <zip>, got ${positionals.length}`
+            ? `${name} needs exactly one ${name === 'latest' ? '<layer>' : '<zip>'}, got ${positionals.length}`
             : `${name} needs exactly ${command.positionals} arguments, got ${positionals.length}`,
       );
     }

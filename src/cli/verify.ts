@@ -1,4 +1,8 @@
+import { loadConfig, noticeSecrets } from '../config';
 import { PublisherError, TransientError } from '../errors';
+import { createLogger } from '../log/logger';
+import { driftNotice } from '../notify/notice';
+import { MAX_NOTICE_MS, sendNotices } from '../notify/notices';
 import type { LayerApi, LayerVersion } from '../fc/layers';
 import { LAYER_NAME } from '../manifest/manifest';
 import { type TableOptions, formatTable } from '../console/format';
@@ -34,6 +38,16 @@ export async function verifyTrail(entries: readonly TrailEntry[], fc: LayerApi, 
   return compareTrail(entries, held, now);
 }
 
+/** `--notify`: the drift as one notice, sent as the function sends its own (the targets' secrets never printed). */
+async function notifyDrift(report: VerifyReport, io: CliIo): Promise<void> {
+  const { notify } = loadConfig(io.env);
+  if (notify.targets.length === 0) throw new CliError('--notify: no notice target is set (NOTIFY_WEBHOOK_URL or NOTIFY_DINGTALK_WEBHOOK, with their secrets)');
+  const log = createLogger({ secrets: noticeSecrets(notify), write: () => undefined });
+  const outcome = await sendNotices(driftNotice(report.drift, report.checkedAt), undefined, { ledger: undefined, notify, log, now: () => new Date(), budgetMs: () => MAX_NOTICE_MS });
+  const said = outcome === undefined ? 'not sent: NOTIFY_ON does not name drift' : Object.entries(outcome.targets).map(([name, target]) => `${name} ${target.status}${'error' in target && target.error ? ` (${target.error})` : ''}`).join(', ');
+  io.err(`notice: ${log.redact(said)}\n`);
+}
+
 export function verifyText(report: VerifyReport, options: TableOptions = {}): string {
   const versions = report.layers.reduce((sum, layer) => sum + layer.fcVersions.length, 0);
   const checked = `checked ${report.layers.length} layer${report.layers.length === 1 ? '' : 's'}, ${versions} version${versions === 1 ? '' : 's'} in Function Compute`;
@@ -54,12 +68,14 @@ Compares the audit trail with what Function Compute holds, for every layer the t
 --layer): versions FC has that no record published (made outside the bucket), versions whose
 codeChecksum differs from the CRC-64 recorded at publish, and published versions FC no longer has
 (versions the publisher's retention deleted are not drift).
-${TRAIL_HELP}${FC_HELP}${exitCodesHelp([EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_DENIED, EXIT_NO_SUCH_BUCKET], {
+${TRAIL_HELP}${FC_HELP}  --notify              on drift, send a notice to the targets of NOTIFY_* (with drift in NOTIFY_ON),
+                        as the function does (docs/index-and-notices.md); its outcome is printed on stderr
+${exitCodesHelp([EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_DENIED, EXIT_NO_SUCH_BUCKET], {
   [EXIT_OK]: 'no drift',
   [EXIT_FAILED]: 'drift found, or FC refused the listing',
 })}`,
   // No --since: it would hide the records that explain older versions, and so report them as drift.
-  options: { ...TRAIL_OPTIONS, ...FC_OPTIONS },
+  options: { ...TRAIL_OPTIONS, ...FC_OPTIONS, notify: { type: 'boolean', default: false } } as const,
   positionals: 0,
   async run(values: Record<string, string | boolean | undefined>, _positionals: string[], io: CliIo): Promise<number> {
     const filter = trailFilter(values);
@@ -67,6 +83,7 @@ ${TRAIL_HELP}${FC_HELP}${exitCodesHelp([EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_U
     const entries = await readTrail(trailLocation(values, io.env), filter, io.env);
     const report = await verifyTrail(entries, fc, filter.layer === undefined ? [] : [filter.layer], new Date());
     io.out(`${values.json ? JSON.stringify(report) : verifyText(report, tableOptions(values, io))}\n`);
+    if (values.notify === true && !report.ok) await notifyDrift(report, io);
     return report.ok ? EXIT_OK : EXIT_FAILED;
   },
 };

@@ -19,6 +19,8 @@ import { type HandledEvent, handledEvents, isFailure, jsonLine, stackDescriber, 
 import { type LocalRegionPlan, REGION_PORT_STEP, checkNoRegionVariables, planRegions } from './regions';
 import { parseRegionsFlag } from '../console/regions-flag';
 import { DataFolderInUseError } from './data-lock';
+import type { InvocationOutcome } from './invoker';
+import { dingTalkPreviews, webhookVariables } from './notify';
 import { type FailedLayer, type LocalStack, PortInUseError, type StackEvent, startLocalStack } from './stack';
 
 interface StartOptions {
@@ -30,6 +32,7 @@ interface StartOptions {
   dataDir: string;
   bucket: string;
   regions: LocalRegionPlan[];
+  notify: string | undefined;
 }
 
 function parseOptions(argv: string[]): StartOptions | 'help' {
@@ -45,6 +48,7 @@ function parseOptions(argv: string[]): StartOptions | 'help' {
       data: { type: 'string', default: DEFAULT_DATA_DIR },
       bucket: { type: 'string', default: DEFAULT_BUCKET },
       regions: { type: 'string' },
+      notify: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -58,7 +62,7 @@ function parseOptions(argv: string[]): StartOptions | 'help' {
   const regions = planRegions(values.regions === undefined ? [] : parseRegionsFlag(values.regions, LOCAL_REGION), { bucket, dataDir, ossPort });
   const fcPort = portOption('--fc-port', values['fc-port']) ?? (ossPort === 0 ? 0 : ossPort + 1);
   checkPortsApart(ossPort, fcPort, regions);
-  return { once: values.once, json: values.json, wide: values.wide, ossPort, fcPort, dataDir, bucket, regions };
+  return { once: values.once, json: values.json, wide: values.wide, ossPort, fcPort, dataDir, bucket, regions, notify: values.notify };
 }
 
 /** Two services on one port would fail as "already in use", blaming another npm start: say what collides instead. */
@@ -101,6 +105,14 @@ async function main(argv: string[]): Promise<number> {
     err(`npm start: --data ${options.dataDir} cannot be the data folder: ${unusable}\n`);
     return EXIT_USAGE;
   }
+  let notify: Awaited<ReturnType<typeof webhookVariables>> | undefined;
+  try {
+    notify = options.notify === undefined ? undefined : await webhookVariables(options.notify, options.dataDir, process.env);
+  } catch (error) {
+    if (!(error instanceof CliError)) throw error;
+    err(`npm start: ${error.message} (see npm start -- --help)\n`);
+    return EXIT_USAGE;
+  }
   const print = (line: string): void => out(`${line}\n`);
   const describe = stackDescriber();
   const handled: HandledEvent[] = [];
@@ -109,6 +121,18 @@ async function main(argv: string[]): Promise<number> {
     if (event.kind === 'outcome' && event.redeliveryInMs === undefined) handled.push(...handledEvents(event.record, event.outcome, event.ms));
     const line = options.json ? jsonLine(event) : describe(event);
     if (line !== undefined) print(line);
+    const outcome = event.kind === 'outcome' ? event.outcome : undefined;
+    if (notify !== undefined && !options.json && outcome?.kind === 'done') previews = previews.then(() => printPreviews(outcome));
+  };
+  let previews = Promise.resolve();
+  // The example layer's event may be handled before startLocalStack returns the stack.
+  let stackStarted: (started: LocalStack) => void = () => undefined;
+  const started = new Promise<LocalStack>((resolve) => {
+    stackStarted = resolve;
+  });
+  const printPreviews = async (outcome: Extract<InvocationOutcome, { kind: 'done' }>): Promise<void> => {
+    const { oss } = await started;
+    for (const preview of await dingTalkPreviews(oss, options.bucket, outcome.summary, loadConfig(process.env).auditPrefix)) print(preview);
   };
 
   let stack: LocalStack;
@@ -119,6 +143,7 @@ async function main(argv: string[]): Promise<number> {
       ossPort: options.ossPort,
       fcPort: options.fcPort,
       regions: options.regions,
+      ...(notify === undefined ? {} : { handlerEnv: notify.variables }),
       // Beside this file in dist/: the handler bundle the cloud runs, and the host that loads it.
       handlerBundle: resolve(__dirname, 'index.js'),
       hostScript: resolve(__dirname, 'local-host.js'),
@@ -135,11 +160,14 @@ async function main(argv: string[]): Promise<number> {
     err(`npm start: could not start: ${message}${inDataFolder ? ' (the data folder: choose another with --data)' : ''}\n`);
     return EXIT_FAILED;
   }
+  stackStarted(stack);
   if (!options.json) printBanner(print, stack, options);
+  if (!options.json && notify !== undefined) print(`Notices go to ${options.notify}, signed with the secret in ${notify.secretFrom}\n`);
 
   if (options.once) {
     await stack.scan();
     await stack.idle();
+    await previews;
     const failed = stillFailed(await stack.failedResults(), handled);
     const waiting = await stack.waitingResults();
     await stack.close();
@@ -235,6 +263,8 @@ Watching ${stack.bucketFolder} (Ctrl-C to stop). Next:
   - Then the trail: who uploaded each version, and whether FC still holds what was published:
       npx layer-publisher audit --bucket ${options.bucket} --endpoint ${stack.ossUrl}
       npx layer-publisher verify --bucket ${options.bucket} --endpoint ${stack.ossUrl} --fc-endpoint ${stack.fcUrl}${regionResults(stack, options)}
+  - The newest version of each layer, as consumers read it (${stack.bucketFolder}/_index/layers.json):
+      ARN=$(npx layer-publisher latest <layer> --bucket ${options.bucket} --endpoint ${stack.ossUrl})
 `);
 }
 

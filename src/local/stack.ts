@@ -40,6 +40,8 @@ export interface LocalStackOptions {
   redeliveryDelayMs?: number;
   /** `--regions`: the other regions, each served by its own OSS and FC; none when absent. */
   regions?: readonly LocalRegionPlan[];
+  /** More of the function's variables (`--notify`'s webhook), over the shell's. */
+  handlerEnv?: Record<string, string>;
   onEvent: (event: StackEvent) => void;
 }
 
@@ -139,7 +141,7 @@ async function startOnFolder(options: LocalStackOptions): Promise<LocalStack> {
     invoker = await HandlerInvoker.start({
       handlerBundle: options.handlerBundle,
       hostScript: options.hostScript,
-      env: { OSS_ENDPOINT: ossServer.url, FC_ENDPOINT: fcServer.url, ...regionVariables(regions) },
+      env: { ...options.handlerEnv, OSS_ENDPOINT: ossServer.url, FC_ENDPOINT: fcServer.url, ...regionVariables(regions) },
       onLogLine: (line) => options.onEvent({ kind: 'log', line }),
     });
   } catch (error) {

@@ -3,6 +3,7 @@ import { InvalidInputError } from '../errors';
 import { describeIssues } from '../validation';
 import { manifestRegionsField } from '../regions/targets';
 import { knownRuntimes, nearMiss, runtimeProblem } from './runtimes';
+import { NOTICE_TARGETS } from '../config';
 
 export { FC3_RUNTIMES, RUNTIMES, knownRuntimes } from './runtimes';
 
@@ -12,7 +13,7 @@ export const MAX_MANIFEST_BYTES = 64 * 1024;
 /** Function Compute's layer name rule; the CLI checks names from the audit trail against it too. */
 export const LAYER_NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,127}$/;
 
-const FIELDS = ['layerName', 'description', 'compatibleRuntime', 'license', 'public', 'retain', 'regions'];
+const FIELDS = ['layerName', 'description', 'compatibleRuntime', 'license', 'public', 'retain', 'regions', 'notify'];
 
 const retainCount = z.int().check(z.minimum(1, { message: 'must keep at least 1 version' }), z.maximum(1000));
 
@@ -47,6 +48,10 @@ function manifestSchema(apiVersion: string) {
     retain: z.optional(z.union([retainCount, z.strictObject({ keep: retainCount, dryRun: z.optional(z.boolean()) })])),
     // Which of REGIONS this layer goes to besides the home region (issue 13); absent means all.
     regions: manifestRegionsField,
+    // Which of the configured notice targets hear about this layer (docs/index-and-notices.md); [] silences it.
+    notify: z.optional(
+      z.array(z.enum(NOTICE_TARGETS)).check(z.refine((targets) => new Set(targets).size === targets.length, { message: 'lists a target more than once' })),
+    ),
   });
 }
 

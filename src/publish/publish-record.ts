@@ -13,6 +13,8 @@ import { settle } from './steps/settle';
 import { publishEverywhere, regionsOf, unfinishedRegions } from './steps/regions';
 import { refreshResult, repeatOutcome, writeResult } from './steps/result';
 import { fail, reportInvalid, stale } from './steps/fail';
+import type { Manifest } from '../manifest/manifest';
+import { afterDecision, afterFailure } from '../follow-ups/after-decision';
 
 export type { PublishDeps, RecordInput } from './steps/context';
 export { BusyError, CreateInDoubtError, ResultUnwritableError, RetryableRecordError } from './steps/errors';
@@ -25,6 +27,7 @@ export { BusyError, CreateInDoubtError, ResultUnwritableError, RetryableRecordEr
 export async function publishRecord(input: RecordInput, deps: PublishDeps): Promise<SummaryEntry> {
   const flow = startFlow(input, deps, publishRecord);
   let held: HeldClaim | undefined;
+  let manifest: Manifest | undefined;
   let upload: UploadLedger | undefined;
   try {
     const pair = await awaitPair(flow);
@@ -33,10 +36,15 @@ export async function publishRecord(input: RecordInput, deps: PublishDeps): Prom
     const { ledger } = ledgerOf(flow, pair.zip, pair.manifestHead);
     upload = ledger;
     await recordUploaders(flow, ledger, pair.zip, pair.manifestHead);
-    const manifest = acceptManifest(flow, pair.manifestBody, pair.zip);
+    manifest = acceptManifest(flow, pair.manifestBody, pair.zip);
     const targets = regionsOf(flow, manifest);
     const claimed = await claimUpload(flow, ledger, pair.zip, manifest, targets);
-    if (claimed.kind === 'settled') return await repeatOutcome(flow, claimed.outcome, ledger);
+    if (claimed.kind === 'settled') {
+      const repeated = await repeatOutcome(flow, claimed.outcome, ledger);
+      // A delivery after a crash between the result and its follow-ups does them now; done ones are repeated from the ledger.
+      await afterDecision(flow, claimed.outcome, manifest, ledger.uploadId);
+      return repeated;
+    }
     held = claimed.held;
     const published = targets === undefined ? await publish(flow, pair.zip, manifest, held) : await publishEverywhere(flow, pair.zip, manifest, held, targets);
     const described = await recordContents(published, flow.state.verified, { ...aclDeps(flow), store: flow.deps.store, auditPrefix: flow.deps.auditPrefix, now: () => now(flow) });
@@ -46,9 +54,12 @@ export async function publishRecord(input: RecordInput, deps: PublishDeps): Prom
     held = undefined;
     const entry = await writeResult(flow, settled, ledger);
     await followUps(flow, settled, manifest.retain ?? deps.retainVersions, ledger);
+    await afterDecision(flow, settled, manifest, ledger.uploadId);
     return entry;
   } catch (error) {
-    return await fail(flow, error, held, upload);
+    const entry = await fail(flow, error, held, upload);
+    await afterFailure(flow, entry, manifest);
+    return entry;
   }
 }
 

@@ -1,6 +1,8 @@
 import * as z from 'zod/mini';
 import { ERROR_CODES } from '../errors';
 import type { ObjectStore } from '../oss/store';
+import { indexOutcomeSchema } from '../latest/outcome';
+import { noticesOutcomeSchema } from '../notify/outcome';
 
 /**
  * `<stem>.result.json` (docs/contract.md §6), the one module that knows its shape: the schema every
@@ -131,6 +133,10 @@ export const resultSchema = z.looseObject({
   retention: z.optional(retentionSchema),
   /** With `REGIONS`: every region this upload goes to, the home region included. */
   regions: z.optional(z.record(z.string(), regionEntrySchema)),
+  /** Added after the result is written: the latest-version index (docs/index-and-notices.md). */
+  index: z.optional(indexOutcomeSchema),
+  /** Added after the result is written: the notice sent about this decision. */
+  notices: z.optional(noticesOutcomeSchema),
   event: z.object({ name: z.string(), time: z.optional(z.string()), requestId: z.optional(z.string()), key: z.string() }),
   provenance: z.optional(provenanceSchema),
   requestId: z.string(),

@@ -128,7 +128,7 @@ describe('layer-publisher commands and help', () => {
     expect((await run('--help')).code).toBe(0);
     const unknown = await run('deploy');
     expect(unknown.code).toBe(2);
-    expect(oneLine(unknown.err)).toContain('unknown command "deploy" (commands: check, publish, results, audit, verify, report, diff)');
+    expect(oneLine(unknown.err)).toContain('unknown command "deploy" (commands: check, publish, results, audit, verify, report, diff, latest)');
     const typo = await run('publsh', 'a.zip');
     expect(typo.code).toBe(2);
     expect(oneLine(typo.err)).toContain('unknown command "publsh"; did you mean publish?');

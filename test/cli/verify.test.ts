@@ -5,7 +5,8 @@ import { TEST_ACCOUNT_ID, TEST_BUCKET, TEST_CREDENTIALS, TEST_REGION } from '../
 import { fc2Client } from '../support/fc2';
 import { independentCrc64 } from '../support/independent';
 import { NODE_MANIFEST, nodejsLayerZip } from '../support/layers';
-import { fcFlags, ossFlags, publishThroughHandler, runCommand, useLoopbackCloud } from '../report/published-trail';
+import { fcFlags, ossFlags, publishThroughHandler, runCommand, runCommandWith, useLoopbackCloud } from '../report/published-trail';
+import { TEST_WEBHOOK_SECRET, startReceiver } from '../support/receiver';
 
 const env = useLoopbackCloud();
 
@@ -134,6 +135,30 @@ describe('layer-publisher verify', () => {
       expect(refused.err).toMatch(/listing the versions of layer left-pad in Function Compute failed: .*HTTP 403/);
     } finally {
       await server.close();
+    }
+  });
+
+  it('--notify sends the drift to the configured webhook as one signed notice, and says how it went', async () => {
+    await publishTwoLayers();
+    await fc2Client({ endpoint: env.cloud.fcEndpoint }).publishLayerVersion('left-pad', {
+      Code: { zipFile: nodejsLayerZip('by hand').toString('base64') },
+      compatibleRuntime: ['nodejs20'],
+    });
+    const hook = await startReceiver();
+    try {
+      const variables = { NOTIFY_WEBHOOK_URL: hook.url, NOTIFY_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET, NOTIFY_ON: 'drift' };
+      const run = await runCommandWith(variables, 'verify', ...ossFlags(env.cloud), ...fcFlags(env.cloud), '--notify');
+      expect(run.code).toBe(1);
+      expect(run.err).toContain('notice: webhook sent');
+      expect(hook.received).toHaveLength(1);
+      expect(JSON.parse(hook.received[0]!.body)).toMatchObject({ kind: 'drift', layerName: 'left-pad', details: { drift: [{ layerName: 'left-pad', version: 3, kind: 'unrecorded' }] } });
+      expect(hook.received[0]!.headers['x-signature']).toMatch(/^sha256=[0-9a-f]{64}$/);
+      // Without drift in NOTIFY_ON, nothing is sent, and it says why.
+      const quiet = await runCommandWith({ ...variables, NOTIFY_ON: 'published' }, 'verify', ...ossFlags(env.cloud), ...fcFlags(env.cloud), '--notify');
+      expect(quiet.err).toContain('notice: not sent: NOTIFY_ON does not name drift');
+      expect(hook.received).toHaveLength(1);
+    } finally {
+      await hook.close();
     }
   });
 });

@@ -425,14 +425,15 @@ describe('§2, §3 and §5: pairs, stale events, limits', () => {
     await expectFailed('layers/team-b/sneaky.result.json', 'LayerNotAllowed', 'team-a-sneaky');
   });
 
-  it('writes nothing that matches the triggers: only results and records under AUDIT_PREFIX', async () => {
+  it('writes nothing that matches the triggers: only results, records under AUDIT_PREFIX and the index under INDEX_PREFIX', async () => {
     const before = new Set(await cloud.oss.listKeys(TEST_BUCKET));
     await seedPair('layers/quiet', 'quiet');
     const seeded = new Set([...before, 'layers/quiet.zip', 'layers/quiet.layer.json']);
-    await runOne(await cloud.oss.objectCreatedEvent(TEST_BUCKET, 'layers/quiet.zip'), { AUDIT_PREFIX: 'audit-trail/' });
+    await runOne(await cloud.oss.objectCreatedEvent(TEST_BUCKET, 'layers/quiet.zip'), { AUDIT_PREFIX: 'audit-trail/', INDEX_PREFIX: 'public/index/' });
     const written = (await cloud.oss.listKeys(TEST_BUCKET)).filter((key) => !seeded.has(key));
     expect(written).toContain('layers/quiet.result.json');
-    for (const key of written) expect(key.endsWith('.result.json') || key.startsWith('audit-trail/')).toBe(true);
+    expect(written).toContain('public/index/layers/quiet.json');
+    for (const key of written) expect(key.endsWith('.result.json') || key.startsWith('audit-trail/') || key.startsWith('public/index/')).toBe(true);
   });
 });
 

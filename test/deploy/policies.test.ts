@@ -113,17 +113,19 @@ describe("the function's role gets what it needs and no more (deploy/ram-policy.
     expect(fc3.Statement.filter((statement) => statement.Action.includes('fc:CreateLayerVersion'))).toHaveLength(1);
   });
 
-  it('reads the watched prefix and the audit prefix of the bucket, and writes only results and the audit prefix', () => {
+  it('reads the watched prefix, the audit prefix and the index of the bucket, and writes only results, the audit prefix and the index', () => {
     const object = (pattern: string) => `acs:oss:*:*:${vars.bucket}/${pattern}`;
-    expect(resourcesOf(policy, 'oss:GetObject')).toEqual([object(`${vars.prefix}*`), object(`${vars.auditPrefix}*`)]);
-    expect(resourcesOf(policy, 'oss:PutObject')).toEqual([object(`${vars.prefix}*.result.json`), object(`${vars.auditPrefix}*`)]);
+    expect(resourcesOf(policy, 'oss:GetObject')).toEqual([object(`${vars.prefix}*`), object(`${vars.auditPrefix}*`), object('_index/*')]);
+    expect(resourcesOf(policy, 'oss:PutObject')).toEqual([object(`${vars.prefix}*.result.json`), object(`${vars.auditPrefix}*`), object('_index/*')]);
+    const moved = policyOf((sYaml) => (sYaml.resources.publisher.props.environmentVariables.INDEX_PREFIX = 'public/latest/'));
+    expect(resourcesOf(moved, 'oss:PutObject')).toContain(object('public/latest/*'));
   });
 
   it('follows a bucket, prefix, audit prefix, queue or logstore changed in s.yaml', () => {
     const changed = policyOf((sYaml) => {
       Object.assign(sYaml.vars, { bucket: 'team-b', prefix: 'in/', auditPrefix: 'ledger/', failureQueue: 'dead', logStore: 'fc', region: 'cn-shanghai' });
     });
-    expect(resourcesOf(changed, 'oss:PutObject')).toEqual(['acs:oss:*:*:team-b/in/*.result.json', 'acs:oss:*:*:team-b/ledger/*']);
+    expect(resourcesOf(changed, 'oss:PutObject')).toEqual(['acs:oss:*:*:team-b/in/*.result.json', 'acs:oss:*:*:team-b/ledger/*', 'acs:oss:*:*:team-b/_index/*']);
     expect(resourcesOf(changed, 'mns:SendMessage')).toEqual(['acs:mns:cn-shanghai:*:/queues/dead/messages']);
     expect(resourcesOf(changed, 'log:PostLogStoreLogs')).toEqual([`acs:log:cn-shanghai:*:project/${vars.logProject}/logstore/fc`]);
   });

@@ -586,7 +586,7 @@ describe('logs and written objects (CONTRACT §8)', () => {
     const added = (await cloud.oss.listKeys(TEST_BUCKET)).filter((key) => !before.has(key));
     expect(added.length).toBeGreaterThan(0);
     for (const key of added) {
-      expect(key.endsWith('.result.json') || key.startsWith('_audit/')).toBe(true);
+      expect(key.endsWith('.result.json') || key.startsWith('_audit/') || key.startsWith('_index/')).toBe(true);
       expect(key.endsWith('.zip') || key.endsWith('.layer.json')).toBe(false);
     }
   });

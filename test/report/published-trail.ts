@@ -62,13 +62,19 @@ export function fcFlags(cloud: { fcEndpoint: string }): string[] {
 }
 
 /** Runs `layer-publisher <argv>` with the test account's key in the environment, as a user sets it. */
-export async function runCommand(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+export function runCommand(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  return runCommandWith({}, ...argv);
+}
+
+/** `runCommand` with more variables in the command's environment (NOTIFY_*). */
+export async function runCommandWith(more: Record<string, string>, ...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
   const env = {
     ALIBABA_CLOUD_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
     ALIBABA_CLOUD_ACCESS_KEY_SECRET: TEST_CREDENTIALS.accessKeySecret,
     ALIBABA_CLOUD_SECURITY_TOKEN: TEST_CREDENTIALS.securityToken,
+    ...more,
   };
   const code = await runCli(argv, { out: (text) => void (out += text), err: (text) => void (err += text), env, interactive: false });
   recordForSecretScan('cli output', out + err);

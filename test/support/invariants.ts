@@ -76,8 +76,9 @@ function resultKeyOf(key: string): string | undefined {
   return undefined;
 }
 
+/** Results, the audit trail and the latest-version index (docs/index-and-notices.md): the publisher's own objects. */
 function isOwnKey(key: string): boolean {
-  return key.endsWith('.result.json') || key.startsWith('_audit/');
+  return key.endsWith('.result.json') || key.startsWith('_audit/') || key.startsWith('_index/');
 }
 
 export async function readJson<T>(cloud: TestCloud, key: string): Promise<T | undefined> {

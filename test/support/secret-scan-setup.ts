@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { TEST_CREDENTIALS } from './cloud';
+import { TEST_DINGTALK_SECRET, TEST_DINGTALK_TOKEN, TEST_WEBHOOK_SECRET } from './receiver';
 
 /** Below this, the scan would pass because it saw nothing: the suite writes far more. */
 const MIN_SCANNED = 200;
@@ -12,6 +13,9 @@ const fullSuite = process.env.npm_lifecycle_event === 'test';
 const FORBIDDEN: Array<[string, RegExp]> = [
   ['the access key secret', new RegExp(escape(TEST_CREDENTIALS.accessKeySecret))],
   ['the security token', new RegExp(escape(TEST_CREDENTIALS.securityToken))],
+  ['the webhook secret', new RegExp(escape(TEST_WEBHOOK_SECRET))],
+  ['the DingTalk signing secret', new RegExp(escape(TEST_DINGTALK_SECRET))],
+  ['the DingTalk access token', new RegExp(escape(TEST_DINGTALK_TOKEN))],
   ['an OSS or FC signature', /\b(OSS|FC) STS\.[A-Za-z0-9.]+:[A-Za-z0-9+/=]{10,}/],
   ['a signed-URL signature', /[?&](x-oss-)?signature=[A-Za-z0-9%+/=]{6,}/i],
 ];

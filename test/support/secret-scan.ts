@@ -13,10 +13,10 @@ export function recordForSecretScan(source: string, text: string): void {
   appendFileSync(join(dir, `${process.pid}.jsonl`), `${JSON.stringify({ source, text })}\n`);
 }
 
-/** Results and everything under the audit prefix: what the function wrote into the bucket. */
+/** Results and everything under the audit and index prefixes: what the function wrote into the bucket. */
 export async function recordWrittenObjects(cloud: TestCloud): Promise<void> {
   for (const key of await cloud.oss.listKeys(TEST_BUCKET)) {
-    if (!key.endsWith('.result.json') && !key.startsWith('_audit/')) continue;
+    if (!key.endsWith('.result.json') && !key.startsWith('_audit/') && !key.startsWith('_index/')) continue;
     const bytes = await cloud.oss.readObject(TEST_BUCKET, key);
     if (bytes) recordForSecretScan(`object ${key}`, Buffer.from(bytes).toString('utf8'));
   }

@@ -1,5 +1,5 @@
 import { provenanceOf, type Uploader } from '../../audit/provenance';
-import type { AllowRule, RegionTarget } from '../../config';
+import type { AllowRule, NotifyConfig, RegionTarget } from '../../config';
 import type { PublisherError } from '../../errors';
 import type { LayerApi, LayerVersion } from '../../fc/layers';
 import type { KeyRole, LayerKeys } from '../../keys';
@@ -46,6 +46,8 @@ export interface PublishDeps {
   retainVersions?: number | undefined;
   /** Set when `REGIONS` is (issue 13). */
   regions?: RegionsDeps | undefined;
+  /** The index and notices that follow a decision (src/follow-ups/after-decision.ts); none when absent. */
+  followUps?: FollowUpSettings | undefined;
   logger: Logger;
   deadline: Deadline;
   retry: RetryPolicy;
@@ -55,6 +57,13 @@ export interface PublishDeps {
   now?: () => Date;
   /** How deep in re-establishing a newer upload's result this flow runs (0: the event's own). */
   restoreDepth?: number;
+}
+
+export interface FollowUpSettings {
+  /** The trigger's region: the one the result's top-level version is in. */
+  homeRegion: string;
+  indexPrefix: string;
+  notify: NotifyConfig;
 }
 
 /** What the steps learn about the record as they go, and what later steps and the result need of it. */

@@ -1,23 +1,15 @@
 import * as z from 'zod/mini';
-import type { Credentials, FcApiVersion } from '../config';
+import type { FcApiVersion } from '../config';
 import { FcRejectedError, PublisherError, TransientError } from '../errors';
 import { describeIssues } from '../validation';
 import { acs3Transport } from './acs3-layers';
 import { fc2Transport } from './fc2-layers';
-import type { FcAction, FcResponse, FcTransport } from './http';
+import type { FcAction, FcResponse, FcTransport, TransportOptions } from './http';
 import type { CreateLayerVersionInput, LayerApi, LayerUse, LayerVersion } from './layers';
 
-export interface FcLayersOptions {
-  accountId: string;
-  region: string;
+export interface FcLayersOptions extends Omit<TransportOptions, 'endpoint' | 'apiVersion'> {
   endpoint: URL | undefined;
   apiVersion: FcApiVersion;
-  credentials: Credentials;
-  timeoutMs: number;
-}
-
-export interface TransportOptions extends FcLayersOptions {
-  endpoint: URL;
 }
 
 /**

@@ -17,7 +17,8 @@ import {
 } from '../emulator';
 import { type LayerKeys, RESULT_SUFFIX, classifyKey, layerKeys } from '../keys';
 import { type PublishResult, failedRegions } from '../publish/result';
-import { LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL_REGION, MAX_ASYNC_RETRY_ATTEMPTS } from './account';
+import { type WaitingPair, waitingOf } from '../console/waiting';
+import { LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL_REGION, MAX_ASYNC_RETRY_ATTEMPTS } from '../console/local-account';
 import { lockDataFolder } from './data-lock';
 import { putExampleLayer } from './example';
 import { HandlerInvoker, type InvocationOutcome } from './invoker';
@@ -72,6 +73,8 @@ export interface LocalStack {
   idle(): Promise<void>;
   /** Layers whose result in the bucket says `failed`, in the home region or another, whenever it was written. */
   failedResults(): Promise<FailedLayer[]>;
+  /** Pairs whose result says `waiting`: a zip or manifest whose other half never came. */
+  waitingResults(): Promise<WaitingPair[]>;
   close(): Promise<void>;
 }
 
@@ -163,6 +166,7 @@ async function startOnFolder(options: LocalStackOptions): Promise<LocalStack> {
     watch: () => stack.watch(),
     idle: () => stack.idle(),
     failedResults: () => stack.failedResults(),
+    waitingResults: () => stack.waitingResults(),
     close: async () => {
       await stack.close();
       await invoker.close();
@@ -283,13 +287,24 @@ class Stack {
   }
 
   async failedResults(): Promise<FailedLayer[]> {
-    const failed: FailedLayer[] = [];
+    const failed = (await this.results()).filter(({ result }) => result.status === 'failed' || failedRegions(result).length > 0);
+    return failed.map(({ key, result }) => ({ keys: layerKeysOf(key), result }));
+  }
+
+  async waitingResults(): Promise<WaitingPair[]> {
+    const waiting = (await this.results()).filter(({ result }) => result.status === 'waiting');
+    return waiting.map(({ key, result }) => ({ result: key, waiting: waitingOf(result) }));
+  }
+
+  /** Every result in the bucket that reads as the handler's JSON. */
+  private async results(): Promise<{ key: string; result: PublishResult }[]> {
+    const results: { key: string; result: PublishResult }[] = [];
     for (const key of await this.backend.fileKeys(this.options.bucket)) {
       if (!key.endsWith(RESULT_SUFFIX) || key.startsWith(this.auditPrefix)) continue;
       const result = await this.readResult(key);
-      if (result !== undefined && (result.status === 'failed' || failedRegions(result).length > 0)) failed.push({ keys: layerKeysOf(key), result });
+      if (result !== undefined) results.push({ key, result });
     }
-    return failed;
+    return results;
   }
 
   async close(): Promise<void> {

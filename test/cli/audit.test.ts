@@ -4,7 +4,7 @@ import type { TrailEntry } from '../../src/report/trail';
 import { TEST_ACCOUNT_ID, TEST_BUCKET } from '../support/cloud';
 import { independentCrc64 } from '../support/independent';
 import { NODE_MANIFEST, makeZip, nodejsLayerZip } from '../support/layers';
-import { addProvenance, auditRecordKeys, ossFlags, provenanceOf, publishThroughHandler, runCommand, useLoopbackCloud } from '../report/published-trail';
+import { addProvenance, auditRecordKeys, deliverEvent, ossFlags, provenanceOf, publishThroughHandler, runCommand, useLoopbackCloud } from '../report/published-trail';
 
 const env = useLoopbackCloud();
 
@@ -74,6 +74,21 @@ describe('layer-publisher audit', () => {
     expect(rows[0]!['uploaded by']).toBe(`${ALICE.zip.principalId} (manifest: RAM$team-b:1)`);
   });
 
+  it('shows one row per decision, with both uploaders, however many events of the upload came', async () => {
+    const { cloud } = env;
+    expect(await publishThroughHandler(cloud, 'layers/left-pad', nodejsLayerZip('v1'), NODE_MANIFEST)).toMatchObject([{ status: 'published', version: 1 }]);
+    const bob = { userIdentity: { principalId: 'RAM$team-b:1' } };
+    expect(await deliverEvent(cloud, 'layers/left-pad.layer.json', bob)).toMatchObject([{ status: 'published', version: 1 }]);
+    await deliverEvent(cloud, 'layers/left-pad.zip');
+    await deliverEvent(cloud, 'layers/left-pad.layer.json', bob);
+
+    const entries = JSON.parse((await runCommand('audit', ...ossFlags(cloud), '--json')).out) as TrailEntry[];
+    expect(entries.map((e) => [e.status, e.version])).toEqual([['published', 1]]);
+    expect(entries[0]!.provenance).toMatchObject({ zip: { principalId: TEST_ACCOUNT_ID }, manifest: { principalId: 'RAM$team-b:1' } });
+    const rows = tableRows((await runCommand('audit', ...ossFlags(cloud))).out);
+    expect(rows.map((row) => row['uploaded by'])).toEqual([`${TEST_ACCOUNT_ID} (manifest: RAM$team-b:1)`]);
+  });
+
   it('prints a hostile principal id as text a terminal does not act on', async () => {
     const { cloud } = env;
     const { keys } = await publishHistory();
@@ -102,6 +117,16 @@ describe('layer-publisher audit', () => {
     const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
     expect(await layers('--since', tomorrow)).toEqual([]);
     expect((await runCommand('audit', ...ossFlags(cloud), '--since', tomorrow)).out).toContain('No audit records or results.');
+    // A layer the trail knows, with nothing since then: an empty history, not a mistake.
+    expect(await layers('--since', tomorrow, '--layer', 'other')).toEqual([]);
+    // A layer no record or result names: said so, with the name most likely meant, exit 2.
+    const unknown = await runCommand('audit', ...ossFlags(cloud), '--layer', 'left-pda');
+    expect({ code: unknown.code, out: unknown.out }).toEqual({ code: 2, out: '' });
+    expect(unknown.err).toBe(
+      'layer-publisher audit: --layer "left-pda" is unknown: no audit record or result under the bucket names it; did you mean left-pad? (see layer-publisher audit --help)\n',
+    );
+    const far = await runCommand('audit', ...ossFlags(cloud), '--layer', 'nosuch');
+    expect(far.err).toContain('--layer "nosuch" is unknown: no audit record or result under the bucket names it (it names left-pad, other)');
   });
 
   it('keeps a result whose audit record is elsewhere, and shows a record it cannot read', async () => {

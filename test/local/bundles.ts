@@ -18,6 +18,16 @@ const LOCK = join(REPO, 'dist', '.test-build-lock');
  * under a lock folder and the others wait for it.
  */
 export async function ensureBundles(): Promise<void> {
+  await withBuildLock(async () => {
+    if (isStale(HANDLER_BUNDLE) || isStale(HOST_SCRIPT) || isStale(CLI_BUNDLE)) {
+      execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: REPO, stdio: 'ignore' });
+      execFileSync(process.execPath, ['scripts/build-tools.mjs'], { cwd: REPO, stdio: 'ignore' });
+    }
+  });
+}
+
+/** Runs `build` while no other test file builds dist/ (or runs something that does, as npm start). */
+export async function withBuildLock<T>(build: () => Promise<T>): Promise<T> {
   mkdirSync(join(REPO, 'dist'), { recursive: true });
   for (;;) {
     try {
@@ -28,10 +38,7 @@ export async function ensureBundles(): Promise<void> {
     }
   }
   try {
-    if (isStale(HANDLER_BUNDLE) || isStale(HOST_SCRIPT) || isStale(CLI_BUNDLE)) {
-      execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: REPO, stdio: 'ignore' });
-      execFileSync(process.execPath, ['scripts/build-tools.mjs'], { cwd: REPO, stdio: 'ignore' });
-    }
+    return await build();
   } finally {
     rmdirSync(LOCK);
   }

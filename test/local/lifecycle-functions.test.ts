@@ -3,7 +3,7 @@ import * as fc2021 from '@alicloud/fc-open20210406';
 import Fc2023Client, * as fc2023 from '@alicloud/fc20230330';
 import { $OpenApiUtil } from '@alicloud/openapi-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL_REGION } from '../../src/local/account';
+import { LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL_REGION } from '../../src/console/local-account';
 import { patternBytes } from '../support/independent';
 import { ensureBundles } from './bundles';
 import { createFunction, fc2021Client, listFc3Functions, updateFunctionLayers } from './lifecycle-sdk';

@@ -45,7 +45,7 @@ export async function checkLayer(zipPath: string, manifestPath: string, regions?
   // The zip first: a missing zip is the mistake to report, not the manifest that goes with it.
   const size = await sizeOf(zipPath);
   let manifest: Manifest | undefined;
-  const { maxZipBytes, fcApiVersion, readConcurrency } = loadConfig(process.env);
+  const { maxZipBytes, maxUnpackedBytes, fcApiVersion, readConcurrency } = loadConfig(process.env);
   try {
     manifest = parseManifest(await readLocal(manifestPath, '--manifest'), manifestPath, fcApiVersion);
     report.manifest = { path: manifestPath, layerName: manifest.layerName, compatibleRuntime: [...manifest.compatibleRuntime] };
@@ -59,7 +59,7 @@ export async function checkLayer(zipPath: string, manifestPath: string, regions?
     report.problems.push({ code: 'ZipTooLarge', message: `${zipPath} is ${formatExactBytes(size)}, over MAX_ZIP_BYTES = ${formatExactBytes(maxZipBytes)}` });
   } else {
     try {
-      const { crc64, contents } = await inspectZip(zipPath, size, readConcurrency);
+      const { crc64, contents } = await inspectZip(zipPath, size, { concurrency: readConcurrency, maxUnpackedBytes });
       report.zip.crc64 = crc64;
       report.zip.entries = contents.entryCount;
       if (manifest) checkLayout(contents, manifest.compatibleRuntime);
@@ -79,7 +79,8 @@ export async function fileCrc64(path: string): Promise<string> {
 }
 
 /** The function's own read (readArchive), over the local file. */
-async function inspectZip(path: string, size: number, concurrency: number): Promise<ArchiveRead> {
+async function inspectZip(path: string, size: number, options: { concurrency: number; maxUnpackedBytes: number }): Promise<ArchiveRead> {
+  const { concurrency, maxUnpackedBytes } = options;
   const source: ByteSource = {
     size,
     concurrency: () => concurrency,
@@ -91,7 +92,7 @@ async function inspectZip(path: string, size: number, concurrency: number): Prom
       }
     },
   };
-  return readArchive(source);
+  return readArchive(source, { maxUnpackedBytes });
 }
 
 export async function sizeOf(path: string): Promise<number> {

@@ -27,7 +27,24 @@ const PUBLISH_SCHEMA = {
       type: 'array',
       items: {
         type: 'string',
-        enum: ['阿里云', '腾讯云', '华为云', '百度智能云', 'AWS', 'Azure', 'Google Cloud Platform', '专有云', '其它', '火山引擎', 'Alibaba Cloud', 'Tencent Cloud', 'Huawei Cloud', 'Baidu Cloud', 'Private Cloud', 'Others'],
+        enum: [
+          '阿里云',
+          '腾讯云',
+          '华为云',
+          '百度智能云',
+          'AWS',
+          'Azure',
+          'Google Cloud Platform',
+          '专有云',
+          '其它',
+          '火山引擎',
+          'Alibaba Cloud',
+          'Tencent Cloud',
+          'Huawei Cloud',
+          'Baidu Cloud',
+          'Private Cloud',
+          'Others',
+        ],
       },
     },
     Version: { type: 'string' },
@@ -46,7 +63,10 @@ const PUBLISH_SCHEMA = {
 };
 
 const describeErrors = (errors: ErrorObject[] | null | undefined): string[] =>
-  (errors ?? []).map((error) => `${error.instancePath || '/'} ${error.message}${error.params && 'allowedValues' in error.params ? `: ${(error.params.allowedValues as string[]).join(', ')}` : ''}`);
+  (errors ?? []).map(
+    (error) =>
+      `${error.instancePath || '/'} ${error.message}${error.params && 'allowedValues' in error.params ? `: ${(error.params.allowedValues as string[]).join(', ')}` : ''}`,
+  );
 
 const validatePublish = new Ajv({ allErrors: true }).compile(PUBLISH_SCHEMA);
 
@@ -117,7 +137,44 @@ describe(`${APP}/publish.yaml`, () => {
 
   it('names each service as the registry knows it, with the system policies it needs', () => {
     // The names the registry's own schema lists for Service (left to its server to enforce).
-    const known = ['函数计算', '对象存储', '内容分发网络', '资源编排', '硬盘挂载', '专有网络', '日志服务', '容器镜像服务', '事件总线', '表格存储', 'Serverless应用引擎', '云数据库RDS MySQL 版', '视频点播', '智能媒体服务', '媒体处理', '低代码音视频工厂', '音视频通信', '其它', 'FC', 'OSS', 'CDN', 'ROS', 'NAS', 'VPC', 'SLS', 'CR', 'EventBridge', 'Tablestore', 'SAE', 'RDS MySQL', 'VOD', 'ICE', 'MTS', 'IMP', 'RTC', 'Other'];
+    const known = [
+      '函数计算',
+      '对象存储',
+      '内容分发网络',
+      '资源编排',
+      '硬盘挂载',
+      '专有网络',
+      '日志服务',
+      '容器镜像服务',
+      '事件总线',
+      '表格存储',
+      'Serverless应用引擎',
+      '云数据库RDS MySQL 版',
+      '视频点播',
+      '智能媒体服务',
+      '媒体处理',
+      '低代码音视频工厂',
+      '音视频通信',
+      '其它',
+      'FC',
+      'OSS',
+      'CDN',
+      'ROS',
+      'NAS',
+      'VPC',
+      'SLS',
+      'CR',
+      'EventBridge',
+      'Tablestore',
+      'SAE',
+      'RDS MySQL',
+      'VOD',
+      'ICE',
+      'MTS',
+      'IMP',
+      'RTC',
+      'Other',
+    ];
     const services = readPublish().Service as Record<string, { Authorities?: unknown }>;
     expect(Object.keys(services).filter((name) => !known.includes(name))).toEqual([]);
     for (const [name, { Authorities: policies }] of Object.entries(services)) {
@@ -146,7 +203,9 @@ describe(`${APP}/src/s.yaml`, () => {
   });
 
   it('with the defaults in place, passes the fc3 schema that s.yaml passes', () => {
-    const problems = validateSYaml(resolved(instantiate(APP_S_YAML_TEXT, defaults()) as { vars?: Record<string, unknown> })) ? [] : describeErrors(validateSYaml.errors);
+    const problems = validateSYaml(resolved(instantiate(APP_S_YAML_TEXT, defaults()) as { vars?: Record<string, unknown> }))
+      ? []
+      : describeErrors(validateSYaml.errors);
     expect(problems).toEqual([]);
   });
 
@@ -165,7 +224,9 @@ describe(`${APP}/src/s.yaml`, () => {
   it('is refused by the same check when a parameter yields what fc3 refuses', () => {
     const app = instantiate(APP_S_YAML_TEXT, { ...defaults(), region: 'cn-hangzou' }) as { vars?: Record<string, unknown> };
     expect(validateSYaml(resolved(app))).toBe(false);
-    expect(describeErrors(validateSYaml.errors).map((problem) => problem.split(':')[0])).toContain('/resources/publisher/props/region must be equal to one of the allowed values');
+    expect(describeErrors(validateSYaml.errors).map((problem) => problem.split(':')[0])).toContain(
+      '/resources/publisher/props/region must be equal to one of the allowed values',
+    );
   });
 
   it('names a placeholder it has no value for', () => {

@@ -45,7 +45,9 @@ describe('docs/contract.md', () => {
     const body = contractBody(readFileSync(COPY, 'utf8'));
     expect(firstDifference(body, body)).toBeUndefined();
     const drifted = body.replace('## 6. The result', '## 6. The results');
-    expect(firstDifference(drifted, body)).toMatch(/^line \d+ of the contract: docs\/contract\.md has "## 6\. The results", shared\/spec\/CONTRACT\.md has "## 6\. The result"$/);
+    expect(firstDifference(drifted, body)).toMatch(
+      /^line \d+ of the contract: docs\/contract\.md has "## 6\. The results", shared\/spec\/CONTRACT\.md has "## 6\. The result"$/,
+    );
     // A copy cut short: its last line is the empty one after its final newline.
     expect(firstDifference(body.slice(0, body.indexOf('## Changes')), body)).toMatch(/has "", shared\/spec\/CONTRACT\.md has "## Changes"$/);
   });

@@ -26,7 +26,7 @@ describe('docs/deploy.md', () => {
     expect(exported).toEqual(Object.fromEntries(Object.entries(STANDS_FOR).map(([variable, name]) => [variable, vars[name]])));
   });
 
-  it("says which FC API s.yaml deploys", () => {
+  it('says which FC API s.yaml deploys', () => {
     expect(RUNBOOK).toContain(`\`s.yaml\` sets \`FC_API_VERSION: '${readSYaml().resources.publisher.props.environmentVariables.FC_API_VERSION}'\``);
   });
 

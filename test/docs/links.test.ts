@@ -3,7 +3,13 @@ import { dirname, join, normalize } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 /** The repository's documents: README.md, CONTRIBUTING.md and docs/. */
-const DOCUMENTS = ['README.md', 'CONTRIBUTING.md', ...readdirSync('docs').filter((name) => name.endsWith('.md')).map((name) => `docs/${name}`)];
+const DOCUMENTS = [
+  'README.md',
+  'CONTRIBUTING.md',
+  ...readdirSync('docs')
+    .filter((name) => name.endsWith('.md'))
+    .map((name) => `docs/${name}`),
+];
 
 /** A document without its fenced blocks: a `# comment` in a shell sample is no heading, a `[x](y)` in code no link. */
 function prose(path: string): string {
@@ -15,7 +21,10 @@ function anchors(markdown: string): Set<string> {
   const seen = new Map<string, number>();
   const result = new Set<string>();
   for (const [, heading] of markdown.matchAll(/^#{1,6} (.+)$/gm)) {
-    const slug = heading!.toLowerCase().replace(/[^\p{L}\p{N} _-]/gu, '').replace(/ /g, '-');
+    const slug = heading!
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N} _-]/gu, '')
+      .replace(/ /g, '-');
     const count = seen.get(slug) ?? 0;
     seen.set(slug, count + 1);
     result.add(count === 0 ? slug : `${slug}-${count}`);
@@ -55,7 +64,14 @@ describe('the documents', () => {
   });
 
   it('close every fenced block they open', () => {
-    const unbalanced = DOCUMENTS.filter((document) => readFileSync(document, 'utf8').split('\n').filter((line) => /^\s*```/.test(line)).length % 2 === 1);
+    const unbalanced = DOCUMENTS.filter(
+      (document) =>
+        readFileSync(document, 'utf8')
+          .split('\n')
+          .filter((line) => /^\s*```/.test(line)).length %
+          2 ===
+        1,
+    );
     expect(unbalanced).toEqual([]);
   });
 

@@ -97,7 +97,10 @@ describe("README's samples", () => {
     expect(js.some((code) => code.includes("require('@alicloud/fc20230330')") && code.includes("endpoint: '127.0.0.1:9001', protocol: 'http'"))).toBe(true);
     const sh = samples.filter((sample) => sample.language === 'sh').map((sample) => sample.code);
     for (const command of ['check', 'publish', 'results', 'audit', 'verify', 'report']) {
-      expect(sh.some((code) => code.includes(`npx layer-publisher ${command} `)), command).toBe(true);
+      expect(
+        sh.some((code) => code.includes(`npx layer-publisher ${command} `)),
+        command,
+      ).toBe(true);
     }
   });
 

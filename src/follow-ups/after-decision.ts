@@ -59,7 +59,12 @@ async function follow(flow: Flow, written: PublishResult, manifest: Manifest | u
 }
 
 /** Adds the follow-ups' fields to the result, while the result there is still this decision's. */
-async function annotate(flow: Flow, written: PublishResult, decision: Decision, fields: { index: IndexOutcome | undefined; notices: NoticesOutcome | undefined }): Promise<void> {
+async function annotate(
+  flow: Flow,
+  written: PublishResult,
+  decision: Decision,
+  fields: { index: IndexOutcome | undefined; notices: NoticesOutcome | undefined },
+): Promise<void> {
   const added = { ...(fields.index ? { index: fields.index } : {}), ...(fields.notices ? { notices: fields.notices } : {}) };
   if (Object.keys(added).length === 0) return;
   const stored = await readResult(flow);
@@ -68,9 +73,12 @@ async function annotate(flow: Flow, written: PublishResult, decision: Decision, 
     return;
   }
   const rewritten = flow.deps.logger.redact({ ...stored, ...added });
-  await retrying(flow, 'result.write', () => flow.deps.store.put(decision.resultKey, `${JSON.stringify(rewritten, null, 2)}\n`, { contentType: 'application/json' }), true).catch(
-    (error: unknown) => flow.log.warn('follow-ups.result.write.failed', { error }),
-  );
+  await retrying(
+    flow,
+    'result.write',
+    () => flow.deps.store.put(decision.resultKey, `${JSON.stringify(rewritten, null, 2)}\n`, { contentType: 'application/json' }),
+    true,
+  ).catch((error: unknown) => flow.log.warn('follow-ups.result.write.failed', { error }));
 }
 
 async function readResult(flow: Flow): Promise<PublishResult | undefined> {

@@ -14,15 +14,18 @@ export type LatestAnswer = { kind: 'found'; region: string; entry: LatestEntry }
  * picks the only region the index names, or the one of ALIBABA_CLOUD_REGION / FC_REGION.
  */
 export async function readLatest(client: OSS, layerName: string, region: string | undefined, env: Record<string, string | undefined>): Promise<LatestAnswer> {
-  if (!LAYER_NAME.test(layerName)) throw new CliError(`${JSON.stringify(layerName)} is not a layer name (letters, digits, _ and -, starting with a letter or _)`);
+  if (!LAYER_NAME.test(layerName))
+    throw new CliError(`${JSON.stringify(layerName)} is not a layer name (letters, digits, _ and -, starting with a letter or _)`);
   const key = layerIndexKey(loadConfig(env).indexPrefix, layerName);
   const index = await readIndex(client, key);
-  if (index === undefined) return { kind: 'missing', message: `no index for layer ${layerName} at ${key}: nothing of it was published since the index exists (INDEX_PREFIX?)` };
+  if (index === undefined)
+    return { kind: 'missing', message: `no index for layer ${layerName} at ${key}: nothing of it was published since the index exists (INDEX_PREFIX?)` };
   const regions = Object.keys(index.regions).sort();
   const chosen = region ?? (regions.length === 1 ? regions[0] : [env.ALIBABA_CLOUD_REGION, env.FC_REGION].find((r) => r !== undefined && regions.includes(r)));
   if (chosen === undefined) throw new CliError(`layer ${layerName} is published in ${regions.join(', ')}: choose one with --region`);
   const entry = index.regions[chosen];
-  if (entry === undefined) return { kind: 'missing', message: `layer ${layerName} has no version in ${chosen} (it has in ${regions.join(', ') || 'no region'})` };
+  if (entry === undefined)
+    return { kind: 'missing', message: `layer ${layerName} has no version in ${chosen} (it has in ${regions.join(', ') || 'no region'})` };
   return { kind: 'found', region: chosen, entry };
 }
 

@@ -6,10 +6,8 @@ import { sendNotices } from '../notify/notices';
 import type { NoticesOutcome } from '../notify/outcome';
 import type { PublishResult, SummaryEntry } from '../publish/result';
 import { now, retrying, retryingIn, type Flow } from '../publish/steps/context';
+import { readResult as readResultDocument, writeResultDocument } from '../result/document';
 import { decisionOf, type Decision } from './decision';
-
-/** A result is small; one much bigger was not written by the publisher. */
-const MAX_RESULT_BYTES = 1024 * 1024;
 
 /**
  * The follow-ups of a settled decision whose result is written: the latest-version index, then the
@@ -59,7 +57,12 @@ async function follow(flow: Flow, written: PublishResult, manifest: Manifest | u
 }
 
 /** Adds the follow-ups' fields to the result, while the result there is still this decision's. */
-async function annotate(flow: Flow, written: PublishResult, decision: Decision, fields: { index: IndexOutcome | undefined; notices: NoticesOutcome | undefined }): Promise<void> {
+async function annotate(
+  flow: Flow,
+  written: PublishResult,
+  decision: Decision,
+  fields: { index: IndexOutcome | undefined; notices: NoticesOutcome | undefined },
+): Promise<void> {
   const added = { ...(fields.index ? { index: fields.index } : {}), ...(fields.notices ? { notices: fields.notices } : {}) };
   if (Object.keys(added).length === 0) return;
   const stored = await readResult(flow);
@@ -68,17 +71,12 @@ async function annotate(flow: Flow, written: PublishResult, decision: Decision, 
     return;
   }
   const rewritten = flow.deps.logger.redact({ ...stored, ...added });
-  await retrying(flow, 'result.write', () => flow.deps.store.put(decision.resultKey, `${JSON.stringify(rewritten, null, 2)}\n`, { contentType: 'application/json' }), true).catch(
-    (error: unknown) => flow.log.warn('follow-ups.result.write.failed', { error }),
+  await retrying(flow, 'result.write', () => writeResultDocument(flow.deps.store, decision.resultKey, rewritten), true).catch((error: unknown) =>
+    flow.log.warn('follow-ups.result.write.failed', { error }),
   );
 }
 
 async function readResult(flow: Flow): Promise<PublishResult | undefined> {
-  const read = await retrying(flow, 'result.read', () => flow.deps.store.read(flow.input.keys.result, MAX_RESULT_BYTES), true).catch(() => undefined);
-  if (read === undefined || 'tooLarge' in read) return undefined;
-  try {
-    return JSON.parse(read.body.toString('utf8')) as PublishResult;
-  } catch {
-    return undefined;
-  }
+  const read = await retrying(flow, 'result.read', () => readResultDocument(flow.deps.store, flow.input.keys.result), true).catch(() => undefined);
+  return read === 'unreadable' ? undefined : read;
 }

@@ -75,7 +75,9 @@ function latestOf(decision: Decision, region: DecidedRegion): LatestEntry | unde
   if (region.status === 'failed' || region.version === undefined || region.arn === undefined) return undefined;
   const { manifest, provenance, source } = decision;
   const by = (uploader: { principalId?: string | undefined; sourceIp?: string | undefined } | undefined) =>
-    uploader === undefined ? undefined : { ...(uploader.principalId ? { principalId: uploader.principalId } : {}), ...(uploader.sourceIp ? { sourceIp: uploader.sourceIp } : {}) };
+    uploader === undefined
+      ? undefined
+      : { ...(uploader.principalId ? { principalId: uploader.principalId } : {}), ...(uploader.sourceIp ? { sourceIp: uploader.sourceIp } : {}) };
   const zip = by(provenance?.zip);
   const manifestBy = by(provenance?.manifest);
   return {
@@ -139,7 +141,9 @@ function listingDocument(deps: IndexDeps): MonotoneDocument<Listing, LogEntry> {
     },
     empty: () => ({ schema: LISTING_SCHEMA, layers: {}, seq: 0, updatedAt: '' }),
     merge: (document, entry) => {
-      const listed = Object.fromEntries(Object.entries(entry.regions).map(([region, latest]) => [region, { version: latest.version, arn: latest.arn, publishedAt: latest.publishedAt }]));
+      const listed = Object.fromEntries(
+        Object.entries(entry.regions).map(([region, latest]) => [region, { version: latest.version, arn: latest.arn, publishedAt: latest.publishedAt }]),
+      );
       const regions = newer(document.layers[entry.layerName]?.regions ?? {}, listed);
       return { ...document, layers: { ...document.layers, [entry.layerName]: { key: layerIndexKey(deps.indexPrefix, entry.layerName), regions } } };
     },

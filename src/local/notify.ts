@@ -17,18 +17,26 @@ export const WEBHOOK_SECRET_FILE = 'webhook-secret.txt';
  * when set, else one made for this data folder and kept in a file beside it (readable only by its
  * owner), which a receiver reads to check `X-Signature`; it is never printed.
  */
-export async function webhookVariables(url: string, dataDir: string, env: Record<string, string | undefined>): Promise<{ variables: Record<string, string>; secretFrom: string }> {
+export async function webhookVariables(
+  url: string,
+  dataDir: string,
+  env: Record<string, string | undefined>,
+): Promise<{ variables: Record<string, string>; secretFrom: string }> {
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
     throw new CliError(`--notify must be a URL such as http://127.0.0.1:8080/hook, got ${JSON.stringify(url)}`);
   }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new CliError(`--notify must start with http:// or https://, got ${JSON.stringify(url)}`);
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+    throw new CliError(`--notify must start with http:// or https://, got ${JSON.stringify(url)}`);
   const given = env.NOTIFY_WEBHOOK_SECRET?.trim();
   if (given) return { variables: { NOTIFY_WEBHOOK_URL: parsed.href, NOTIFY_WEBHOOK_SECRET: given }, secretFrom: 'NOTIFY_WEBHOOK_SECRET' };
   const file = join(dataDir, WEBHOOK_SECRET_FILE);
-  const kept = await readFile(file, 'utf8').then((text) => text.trim(), () => '');
+  const kept = await readFile(file, 'utf8').then(
+    (text) => text.trim(),
+    () => '',
+  );
   const secret = kept.length >= 16 ? kept : randomBytes(24).toString('hex');
   if (secret !== kept) await writeFile(file, `${secret}\n`, { mode: 0o600 });
   return { variables: { NOTIFY_WEBHOOK_URL: parsed.href, NOTIFY_WEBHOOK_SECRET: secret }, secretFrom: file };

@@ -32,11 +32,23 @@ export function decisionNotice(decision: Decision): Notice {
       ? `${layerName ?? decision.source.key}: not published: ${error?.code ?? 'failed'}: ${error?.message ?? ''}`
       : `${layerName}: ${status === 'published' ? 'published' : 'unchanged'} ${where}`;
   return {
-    id: noticeId([status, decision.uploadId ?? '', decision.resultKey, decision.source.etag ?? '', ...regions.map((r) => `${r.region}:${r.version ?? ''}`), error?.code ?? '']),
+    id: noticeId([
+      status,
+      decision.uploadId ?? '',
+      decision.resultKey,
+      decision.source.etag ?? '',
+      ...regions.map((r) => `${r.region}:${r.version ?? ''}`),
+      error?.code ?? '',
+    ]),
     kind: status,
     layerName,
     summary,
-    regions: regions.map(({ region, status: regionStatus, version, arn }) => ({ region, status: regionStatus, ...(version === undefined ? {} : { version }), ...(arn === undefined ? {} : { arn }) })),
+    regions: regions.map(({ region, status: regionStatus, version, arn }) => ({
+      region,
+      status: regionStatus,
+      ...(version === undefined ? {} : { version }),
+      ...(arn === undefined ? {} : { arn }),
+    })),
     ...(error === undefined ? {} : { error: { code: error.code, message: error.message } }),
     source: { bucket: decision.source.bucket, key: decision.source.key },
     resultKey: decision.resultKey,
@@ -49,7 +61,15 @@ export function decisionNotice(decision: Decision): Notice {
  * The notice a rollout sends when it is done (the rollout's own module calls this, then
  * `sendNotices`): `done` says what moved, in the rollout's words.
  */
-export function rolloutNotice(rollout: { layerName: string; version: number; region: string; arn?: string; functions: readonly string[]; status: string; at: string }): Notice {
+export function rolloutNotice(rollout: {
+  layerName: string;
+  version: number;
+  region: string;
+  arn?: string;
+  functions: readonly string[];
+  status: string;
+  at: string;
+}): Notice {
   const moved = rollout.functions.length;
   return {
     id: noticeId(['rollout', rollout.layerName, rollout.region, String(rollout.version), rollout.status]),
@@ -83,7 +103,10 @@ function noticeId(parts: readonly string[]): string {
 /** A DingTalk markdown message: the summary as title, then the facts a person acts on. */
 export function dingTalkMessage(notice: Notice): { msgtype: 'markdown'; markdown: { title: string; text: string } } {
   const lines = [`#### ${notice.summary}`];
-  for (const region of notice.regions) lines.push(`- ${region.region}: ${region.status}${region.version === undefined ? '' : ` v${region.version}`}${region.arn === undefined ? '' : `, \`${region.arn}\``}`);
+  for (const region of notice.regions)
+    lines.push(
+      `- ${region.region}: ${region.status}${region.version === undefined ? '' : ` v${region.version}`}${region.arn === undefined ? '' : `, \`${region.arn}\``}`,
+    );
   if (notice.error !== undefined) lines.push(`- error: ${notice.error.code}: ${notice.error.message}`);
   if (notice.resultKey !== undefined && notice.source !== undefined) lines.push(`- result: oss://${notice.source.bucket}/${notice.resultKey}`);
   return { msgtype: 'markdown', markdown: { title: notice.summary.slice(0, 64), text: lines.join('\n') } };

@@ -16,10 +16,7 @@ export type Delivery = z.infer<typeof deliverySchema>;
  * the target out; `unknown`: an earlier delivery began sending and recorded no answer (it is
  * never sent twice).
  */
-export const targetOutcomeSchema = z.union([
-  deliverySchema,
-  z.object({ status: z.enum(['skipped', 'unknown']), reason: z.string() }),
-]);
+export const targetOutcomeSchema = z.union([deliverySchema, z.object({ status: z.enum(['skipped', 'unknown']), reason: z.string() })]);
 export type TargetOutcome = z.infer<typeof targetOutcomeSchema>;
 
 /** `notices` of a result: the notice this decision sent, and to whom. */

@@ -9,7 +9,6 @@ import { NOTICE_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, dingTalkSignedUrl
 const REQUEST_TIMEOUT_MS = 5_000;
 const RETRY = { attempts: 3, baseDelayMs: 250, maxDelayMs: 1_000, reserveMs: 0 };
 
-
 /**
  * Sends the notice to one target, retried on 5xx, 429, timeouts and dropped connections within
  * `budgetMs`; a 4xx (or DingTalk's own refusal) is final. Errors are described in words that never
@@ -31,7 +30,12 @@ export async function deliver(notice: Notice, target: NoticeTarget, budgetMs: nu
     return { status: 'sent', attempts, ...(httpStatus === undefined ? {} : { httpStatus }) };
   } catch (error) {
     const status = error instanceof PublisherError && typeof error.context.status === 'number' ? error.context.status : undefined;
-    return { status: 'failed', attempts, ...(status === undefined ? {} : { httpStatus: status }), error: error instanceof Error ? error.message : String(error) };
+    return {
+      status: 'failed',
+      attempts,
+      ...(status === undefined ? {} : { httpStatus: status }),
+      error: error instanceof Error ? error.message : String(error),
+    };
   }
 }
 
@@ -53,7 +57,8 @@ async function post(notice: Notice, target: NoticeTarget, timeoutMs: number, now
   const text = await response.text().catch(() => '');
   const context = { status: response.status };
   if (response.status === 429 || response.status >= 500) throw new TransientError(`${target.name}: HTTP ${response.status}`, { context });
-  if (response.status < 200 || response.status >= 300) throw new PublisherError('Unavailable', `${target.name}: HTTP ${response.status}: ${text.slice(0, 200)}`, { context });
+  if (response.status < 200 || response.status >= 300)
+    throw new PublisherError('Unavailable', `${target.name}: HTTP ${response.status}: ${text.slice(0, 200)}`, { context });
   if (target.name === 'dingtalk') refusedByDingTalk(text, response.status);
   return response.status;
 }

@@ -20,7 +20,14 @@ function decision(layerName: string, regions: Array<[string, number]>): Decision
     layerName,
     uploadId: undefined,
     resultKey: `layers/${layerName}.result.json`,
-    regions: regions.map(([region, version], index) => ({ region, home: index === 0, status: 'published', version, arn: arn(region, layerName, version), codeChecksum: '2825179536350126003' })),
+    regions: regions.map(([region, version], index) => ({
+      region,
+      home: index === 0,
+      status: 'published',
+      version,
+      arn: arn(region, layerName, version),
+      codeChecksum: '2825179536350126003',
+    })),
     manifest: { compatibleRuntime: ['python3.10'], description: 'Pillow 10', license: 'HPND' },
     source: { bucket: BUCKET, key: `layers/${layerName}.zip`, crc64: '2825179536350126003' },
     error: undefined,
@@ -51,7 +58,13 @@ beforeAll(async () => {
     hasTime: () => true,
   };
   await updateIndex(decision('pillow', [[LOCAL_REGION, 3]]), deps);
-  await updateIndex(decision('numpy', [[LOCAL_REGION, 2], ['cn-shanghai', 5]]), deps);
+  await updateIndex(
+    decision('numpy', [
+      [LOCAL_REGION, 2],
+      ['cn-shanghai', 5],
+    ]),
+    deps,
+  );
 });
 
 afterAll(async () => {
@@ -84,7 +97,10 @@ describe('layer-publisher latest', () => {
     const ambiguous = await cli('latest', 'numpy', '--bucket', BUCKET, '--endpoint', server.url);
     expect(ambiguous).toMatchObject({ code: 2, out: '' });
     expect(ambiguous.err).toContain('layer numpy is published in cn-hangzhou, cn-shanghai: choose one with --region');
-    expect(await cli('latest', 'numpy', '--bucket', BUCKET, '--endpoint', server.url, '--region', 'cn-shanghai')).toMatchObject({ code: 0, out: `${arn('cn-shanghai', 'numpy', 5)}\n` });
+    expect(await cli('latest', 'numpy', '--bucket', BUCKET, '--endpoint', server.url, '--region', 'cn-shanghai')).toMatchObject({
+      code: 0,
+      out: `${arn('cn-shanghai', 'numpy', 5)}\n`,
+    });
   });
 
   it('exits 1 when the index has no such layer or no version in that region, 2 for a name FC would refuse', async () => {
@@ -95,7 +111,10 @@ describe('layer-publisher latest', () => {
     expect(elsewhere).toMatchObject({ code: 1, out: '' });
     expect(elsewhere.err).toContain('layer pillow has no version in cn-beijing (it has in cn-hangzhou)');
     expect(await cli('latest', '../x', '--bucket', BUCKET, '--endpoint', server.url)).toMatchObject({ code: 2, out: '' });
-    expect(await cli('latest', '--bucket', BUCKET, '--endpoint', server.url)).toMatchObject({ code: 2, err: expect.stringContaining('latest needs exactly one <layer>') });
+    expect(await cli('latest', '--bucket', BUCKET, '--endpoint', server.url)).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('latest needs exactly one <layer>'),
+    });
   });
 
   it('exits 1 naming the key when the document there is not an index the publisher wrote', async () => {

@@ -19,7 +19,9 @@ const fields = { resultKey: 'layers/pillow.result.json', uploadId: 'u', manifest
 
 describe('decisionOf and the index entry it makes', () => {
   it('without REGIONS: the home region, its codeChecksum the verified CRC-64', () => {
-    expect(decisionOf(base, fields)?.regions).toEqual([{ region: 'cn-hangzhou', home: true, status: 'published', version: 3, arn: base.arn, codeChecksum: '42' }]);
+    expect(decisionOf(base, fields)?.regions).toEqual([
+      { region: 'cn-hangzhou', home: true, status: 'published', version: 3, arn: base.arn, codeChecksum: '42' },
+    ]);
   });
 
   it('with REGIONS: every region, home first; a failed region names no version in the index', () => {
@@ -43,7 +45,10 @@ describe('decisionOf and the index entry it makes', () => {
 
   it('waiting is no decision; a failure names no version', () => {
     expect(decisionOf({ ...base, status: 'waiting' }, fields)).toBeUndefined();
-    const failed = decisionOf({ ...base, status: 'failed', version: undefined, arn: undefined, error: { code: 'ZipInvalid', message: 'not a zip', retryable: false } }, fields)!;
+    const failed = decisionOf(
+      { ...base, status: 'failed', version: undefined, arn: undefined, error: { code: 'ZipInvalid', message: 'not a zip', retryable: false } },
+      fields,
+    )!;
     expect(failed.regions).toEqual([]);
     expect(logEntryOf(failed)).toBeUndefined();
   });

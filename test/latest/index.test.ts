@@ -184,7 +184,16 @@ function decision(version: number): Decision {
     layerName: LAYER,
     uploadId: `upload-${version}`,
     resultKey: RESULT_KEY,
-    regions: [{ region: TEST_REGION, home: true, status: 'published', version, arn: `acs:fc:${TEST_REGION}:${TEST_ACCOUNT_ID}:layers/${LAYER}/versions/${version}`, codeChecksum: String(1000 + version) }],
+    regions: [
+      {
+        region: TEST_REGION,
+        home: true,
+        status: 'published',
+        version,
+        arn: `acs:fc:${TEST_REGION}:${TEST_ACCOUNT_ID}:layers/${LAYER}/versions/${version}`,
+        codeChecksum: String(1000 + version),
+      },
+    ],
     manifest: { compatibleRuntime: ['nodejs20'] },
     source: { bucket: TEST_BUCKET, key: 'layers/left-pad.zip' },
     error: undefined,
@@ -195,5 +204,9 @@ function decision(version: number): Decision {
 }
 
 function decisionOf(result: PublishResult): Decision {
-  return { ...decision(result.version!), uploadId: undefined, regions: [{ region: TEST_REGION, home: true, status: 'published', version: result.version, arn: result.arn }] };
+  return {
+    ...decision(result.version!),
+    uploadId: undefined,
+    regions: [{ region: TEST_REGION, home: true, status: 'published', version: result.version, arn: result.arn }],
+  };
 }

@@ -20,7 +20,10 @@ describe('--notify', () => {
   it('makes a secret once, readable by its owner alone, and keeps it across starts', async () => {
     const first = await webhookVariables('http://127.0.0.1:8080/hook', dir, {});
     const file = join(dir, WEBHOOK_SECRET_FILE);
-    expect(first).toEqual({ variables: { NOTIFY_WEBHOOK_URL: 'http://127.0.0.1:8080/hook', NOTIFY_WEBHOOK_SECRET: expect.stringMatching(/^[0-9a-f]{48}$/) }, secretFrom: file });
+    expect(first).toEqual({
+      variables: { NOTIFY_WEBHOOK_URL: 'http://127.0.0.1:8080/hook', NOTIFY_WEBHOOK_SECRET: expect.stringMatching(/^[0-9a-f]{48}$/) },
+      secretFrom: file,
+    });
     expect((await readFile(file, 'utf8')).trim()).toBe(first.variables.NOTIFY_WEBHOOK_SECRET);
     expect((await stat(file)).mode & 0o777).toBe(0o600);
     expect((await webhookVariables('http://127.0.0.1:8080/hook', dir, {})).variables).toEqual(first.variables);

@@ -50,13 +50,22 @@ describe('notice targets', () => {
 
   it('refuses a half-set pair, a bad URL, a secret of the wrong shape or an unknown kind, naming the variable and not the value', () => {
     const cases: Array<[Record<string, string>, string]> = [
-      [{ NOTIFY_WEBHOOK_URL: 'https://hooks.example.com/' }, 'NOTIFY_WEBHOOK_URL and NOTIFY_WEBHOOK_SECRET must be set together (NOTIFY_WEBHOOK_SECRET is empty)'],
-      [{ NOTIFY_DINGTALK_SECRET: TEST_DINGTALK_SECRET }, 'NOTIFY_DINGTALK_WEBHOOK and NOTIFY_DINGTALK_SECRET must be set together (NOTIFY_DINGTALK_WEBHOOK is empty)'],
+      [
+        { NOTIFY_WEBHOOK_URL: 'https://hooks.example.com/' },
+        'NOTIFY_WEBHOOK_URL and NOTIFY_WEBHOOK_SECRET must be set together (NOTIFY_WEBHOOK_SECRET is empty)',
+      ],
+      [
+        { NOTIFY_DINGTALK_SECRET: TEST_DINGTALK_SECRET },
+        'NOTIFY_DINGTALK_WEBHOOK and NOTIFY_DINGTALK_SECRET must be set together (NOTIFY_DINGTALK_WEBHOOK is empty)',
+      ],
       [{ NOTIFY_WEBHOOK_URL: `not a url ${TEST_WEBHOOK_SECRET}`, NOTIFY_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET }, 'NOTIFY_WEBHOOK_URL is not a URL'],
       [{ NOTIFY_WEBHOOK_URL: 'ftp://hooks.example.com/', NOTIFY_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET }, 'NOTIFY_WEBHOOK_URL must start with https://'],
       [{ NOTIFY_WEBHOOK_URL: 'https://hooks.example.com/', NOTIFY_WEBHOOK_SECRET: 'short' }, 'NOTIFY_WEBHOOK_SECRET must be at least 16 characters'],
       [{ NOTIFY_DINGTALK_WEBHOOK: DINGTALK, NOTIFY_DINGTALK_SECRET: TEST_WEBHOOK_SECRET }, 'NOTIFY_DINGTALK_SECRET must be the robot\u2019s signing secret'],
-      [{ NOTIFY_DINGTALK_WEBHOOK: 'https://oapi.dingtalk.com/robot/send', NOTIFY_DINGTALK_SECRET: TEST_DINGTALK_SECRET }, 'NOTIFY_DINGTALK_WEBHOOK must be the robot\u2019s webhook with its access_token'],
+      [
+        { NOTIFY_DINGTALK_WEBHOOK: 'https://oapi.dingtalk.com/robot/send', NOTIFY_DINGTALK_SECRET: TEST_DINGTALK_SECRET },
+        'NOTIFY_DINGTALK_WEBHOOK must be the robot\u2019s webhook with its access_token',
+      ],
       [{ NOTIFY_ON: 'published,publsihed' }, 'NOTIFY_ON entry 2 ("publsihed") must be one of published, unchanged, failed, rollout, drift'],
     ];
     for (const [env, message] of cases) {

@@ -66,7 +66,11 @@ describe('a webhook', () => {
     }
     // A body changed on the way no longer matches its signature.
     expect(signedByTheSecret({ ...hook.received[0]!, body: hook.received[0]!.body.replace('"version":1', '"version":9') })).toBe(false);
-    expect(await result()).toMatchObject({ status: 'published', version: 2, notices: { kind: 'published', targets: { webhook: { status: 'sent', attempts: 1, httpStatus: 200 } } } });
+    expect(await result()).toMatchObject({
+      status: 'published',
+      version: 2,
+      notices: { kind: 'published', targets: { webhook: { status: 'sent', attempts: 1, httpStatus: 200 } } },
+    });
   });
 
   it('a delivery after one that ended before its notice (no target then, as a crash would leave it) sends it, once', async () => {
@@ -78,8 +82,15 @@ describe('a webhook', () => {
     await deliver([zipEvent], { env: webhookEnv(hook.url) });
     await deliver([zipEvent], { env: webhookEnv(hook.url) });
 
-    expect(hook.received.map((r) => (JSON.parse(r.body) as { kind: string; regions: unknown }).regions)).toEqual([[{ region: TEST_REGION, status: 'published', version: 1, arn: expect.any(String) }]]);
-    expect(await result()).toMatchObject({ status: 'published', version: 1, index: { status: 'written' }, notices: { targets: { webhook: { status: 'sent' } } } });
+    expect(hook.received.map((r) => (JSON.parse(r.body) as { kind: string; regions: unknown }).regions)).toEqual([
+      [{ region: TEST_REGION, status: 'published', version: 1, arn: expect.any(String) }],
+    ]);
+    expect(await result()).toMatchObject({
+      status: 'published',
+      version: 1,
+      index: { status: 'written' },
+      notices: { targets: { webhook: { status: 'sent' } } },
+    });
   });
 
   it('hears of a failure with the error in words, once', async () => {
@@ -169,7 +180,9 @@ describe('a DingTalk robot', () => {
   it('gets a markdown message signed as DingTalk documents: Base64 HMAC-SHA256 of timestamp + "\\n" + secret', async () => {
     const robot = await receiver(() => ({ status: 200, body: '{"errcode":0,"errmsg":"ok"}' }));
     const { zipEvent } = await seed('v1');
-    await deliver([zipEvent], { env: { NOTIFY_DINGTALK_WEBHOOK: `${robot.url}/robot/send?access_token=${TEST_DINGTALK_TOKEN}`, NOTIFY_DINGTALK_SECRET: TEST_DINGTALK_SECRET } });
+    await deliver([zipEvent], {
+      env: { NOTIFY_DINGTALK_WEBHOOK: `${robot.url}/robot/send?access_token=${TEST_DINGTALK_TOKEN}`, NOTIFY_DINGTALK_SECRET: TEST_DINGTALK_SECRET },
+    });
 
     expect(robot.received).toHaveLength(1);
     const [request] = robot.received;
@@ -190,9 +203,10 @@ describe('a DingTalk robot', () => {
   it('refusing with its own errcode is a failed notice, not a retried one', async () => {
     const robot = await receiver(() => ({ status: 200, body: '{"errcode":310000,"errmsg":"sign not match"}' }));
     const { zipEvent } = await seed('v1');
-    await deliver([zipEvent], { env: { NOTIFY_DINGTALK_WEBHOOK: `${robot.url}/robot/send?access_token=${TEST_DINGTALK_TOKEN}`, NOTIFY_DINGTALK_SECRET: TEST_DINGTALK_SECRET } });
+    await deliver([zipEvent], {
+      env: { NOTIFY_DINGTALK_WEBHOOK: `${robot.url}/robot/send?access_token=${TEST_DINGTALK_TOKEN}`, NOTIFY_DINGTALK_SECRET: TEST_DINGTALK_SECRET },
+    });
     expect(robot.received).toHaveLength(1);
     expect((await result()).notices?.targets.dingtalk).toMatchObject({ status: 'failed', error: 'dingtalk: refused: errcode 310000: sign not match' });
   });
 });
-

@@ -17,7 +17,10 @@ afterEach(async () => {
 function deps(url: string, on = 'rollout'): NoticeDeps {
   const { notify } = loadConfig({ NOTIFY_WEBHOOK_URL: url, NOTIFY_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET, NOTIFY_ON: on });
   return {
-    ledger: { store: createOssStore({ bucket: TEST_BUCKET, region: TEST_REGION, endpoint: undefined, credentials: TEST_CREDENTIALS, timeoutMs: 5_000 }), auditPrefix: '_audit/' },
+    ledger: {
+      store: createOssStore({ bucket: TEST_BUCKET, region: TEST_REGION, endpoint: undefined, credentials: TEST_CREDENTIALS, timeoutMs: 5_000 }),
+      auditPrefix: '_audit/',
+    },
     notify,
     log: createLogger({ write: () => undefined }),
     now: () => new Date(),
@@ -25,7 +28,14 @@ function deps(url: string, on = 'rollout'): NoticeDeps {
   };
 }
 
-const rollout = { layerName: 'pillow', version: 4, region: TEST_REGION, functions: ['web/render', 'jobs/thumbs'], status: 'done', at: '2026-12-07T04:30:00.000Z' };
+const rollout = {
+  layerName: 'pillow',
+  version: 4,
+  region: TEST_REGION,
+  functions: ['web/render', 'jobs/thumbs'],
+  status: 'done',
+  at: '2026-12-07T04:30:00.000Z',
+};
 
 describe('rolloutNotice with sendNotices', () => {
   it('sends the rollout once, however often the rollout reports it', async () => {

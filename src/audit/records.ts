@@ -6,8 +6,9 @@ import type { ObjectStore } from '../oss/store';
  * upload replaced the objects meanwhile; `invalid`: a malformed record's failure, not written over
  * the result already there. `deleted`/`kept`: a version retention deleted (or would, in a dry run),
  * or kept because a function uses it. `region`: another region settled for an upload (issue 13).
+ * `rollout`, `promote`, `rollback`: one function (and its alias) changed, with before and after (docs/rollout.md).
  */
-export type AuditKind = 'result' | 'stale' | 'superseded' | 'invalid' | 'deleted' | 'kept' | 'region';
+export type AuditKind = 'result' | 'stale' | 'superseded' | 'invalid' | 'deleted' | 'kept' | 'region' | 'rollout' | 'promote' | 'rollback';
 
 /**
  * An audit record per handled event, under `<AUDIT_PREFIX>records/<date>/`: append-only, so each

@@ -11,6 +11,7 @@ import { settle } from './steps/settle';
 import { publishEverywhere, regionsOf, unfinishedRegions } from './steps/regions';
 import { repeatOutcome, writeResult } from './steps/result';
 import { fail, reportInvalid, stale } from './steps/fail';
+import { followWithRollout } from '../rollout/follow-up';
 
 export type { PublishDeps, RecordInput } from './steps/context';
 export { BusyError, CreateInDoubtError, ResultUnwritableError, RetryableRecordError } from './steps/errors';
@@ -31,7 +32,11 @@ export async function publishRecord(input: RecordInput, deps: PublishDeps): Prom
     const targets = regionsOf(flow, manifest);
     const { uploadId, ledger } = ledgerOf(flow, pair.zip, pair.manifestHead);
     const claimed = await claimUpload(flow, ledger, pair.zip, manifest, targets);
-    if (claimed.kind === 'settled') return await repeatOutcome(flow, claimed.outcome);
+    if (claimed.kind === 'settled') {
+      const repeated = await repeatOutcome(flow, claimed.outcome);
+      await followWithRollout(flow, claimed.outcome, manifest, uploadId);
+      return repeated;
+    }
     held = claimed.held;
     const published = targets === undefined ? await publish(flow, pair.zip, manifest, held) : await publishEverywhere(flow, pair.zip, manifest, held, targets);
     const result = await applyAcl(published, manifest.public, aclDeps(flow));
@@ -40,6 +45,7 @@ export async function publishRecord(input: RecordInput, deps: PublishDeps): Prom
     held = undefined;
     const entry = await writeResult(flow, settled, uploadId);
     await retainVersions(settled, manifest.retain ?? deps.retainVersions, retentionDeps(flow));
+    await followWithRollout(flow, settled, manifest, uploadId);
     return entry;
   } catch (error) {
     return await fail(flow, error, held);

@@ -1,6 +1,7 @@
 import type { Provenance } from '../audit/provenance';
 import type { ErrorCode } from '../errors';
 import type { AclOutcome } from './acl';
+import type { RolloutOutcome } from '../rollout/outcome';
 import type { RetentionOutcome } from './retention';
 
 /** `<stem>.result.json` (CONTRACT §6). */
@@ -27,6 +28,8 @@ export interface PublishResult {
   acl?: AclOutcome;
   /** Added once older versions were dealt with, after the result was first written. */
   retention?: RetentionOutcome;
+  /** Added once the functions the manifest names were moved to the version (docs/rollout.md). */
+  rollout?: RolloutOutcome;
   /** With `REGIONS`: every region this upload goes to, the home region included (issue 13). */
   regions?: Record<string, RegionResult>;
   event: { name: string; time: string | undefined; requestId: string | undefined; key: string };

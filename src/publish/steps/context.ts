@@ -1,6 +1,7 @@
 import { provenanceOf, type Uploader } from '../../audit/provenance';
 import type { AllowRule, RegionTarget } from '../../config';
 import type { PublisherError } from '../../errors';
+import type { FunctionsApi } from '../../fc/functions';
 import type { LayerApi, LayerVersion } from '../../fc/layers';
 import type { KeyRole, LayerKeys } from '../../keys';
 import type { Logger } from '../../log/logger';
@@ -44,6 +45,8 @@ export interface PublishDeps {
   retainVersions?: number | undefined;
   /** Set when `REGIONS` is (issue 13). */
   regions?: RegionsDeps | undefined;
+  /** ROLLOUT_FUNCTIONS and the function API, for the rollout follow-up; absent, no rollout runs. */
+  rollout?: RolloutSetup | undefined;
   logger: Logger;
   deadline: Deadline;
   retry: RetryPolicy;
@@ -53,6 +56,13 @@ export interface PublishDeps {
   now?: () => Date;
   /** How deep in re-establishing a newer upload's result this flow runs (0: the event's own). */
   restoreDepth?: number;
+}
+
+export interface RolloutSetup {
+  allowed: AllowRule[];
+  homeRegion: () => string;
+  /** A region's function API (undefined: the home region), or why a rollout cannot run there. */
+  functions: (region: string | undefined) => FunctionsApi | string;
 }
 
 /** What the steps learn about the record as they go, and what later steps and the result need of it. */

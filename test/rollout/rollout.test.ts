@@ -26,7 +26,7 @@ const FC3 = { FC_API_VERSION: '2023-03-30', ROLLOUT_FUNCTIONS: 'api-*,worker' };
 
 type RolledOut = PublishResult & { rollout?: RolloutOutcome };
 
-async function publish(seed: string, manifest: object, options: { env?: Record<string, string>; requestId?: string } = {}) {
+async function publish(seed: string, manifest: object, options: { env?: Record<string, string>; requestId?: string; timeoutSeconds?: number } = {}) {
   const { zipEvent, manifestEvent } = await seedPair(env.cloud, { zip: nodejsLayerZip(seed), manifest: { ...NODE_MANIFEST, ...manifest } });
   const run = await deliver([zipEvent], { env: FC3, ...options });
   return { run, zipEvent, manifestEvent, result: (await readJson<RolledOut>(env.cloud, RESULT_KEY))! };

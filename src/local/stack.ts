@@ -294,12 +294,10 @@ class Stack {
   }
 
   private async readResult(key: string): Promise<PublishResult | undefined> {
-    const object = await this.backend.get(this.options.bucket, key);
-    if (object === undefined) return undefined;
-    const chunks: Uint8Array[] = [];
-    for await (const chunk of object.read(0, object.size)) chunks.push(chunk);
+    const bytes = await this.oss.readObject(this.options.bucket, key);
+    if (bytes === undefined) return undefined;
     try {
-      return JSON.parse(Buffer.concat(chunks).toString('utf8')) as PublishResult;
+      return JSON.parse(Buffer.from(bytes).toString('utf8')) as PublishResult;
     } catch {
       // Not the handler's JSON (someone edited it by hand): it says nothing about a failure.
       return undefined;

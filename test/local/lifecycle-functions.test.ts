@@ -34,7 +34,16 @@ describe('npm start: functions of the local FC', () => {
 
     const { stack } = await stacks.start(first.dataDir);
     expect(await readJson(join(first.dataDir, 'functions.json'))).toEqual({
-      functions: [{ serviceName: 'default', functionName: 'api', runtime: 'nodejs20', handler: 'index.handler', layers: [expect.objectContaining({ layerName: 'tools', version: 2, arnV2: arn('tools', 2) })] }],
+      functions: [
+        {
+          serviceName: 'default',
+          functionName: 'api',
+          runtime: 'nodejs20',
+          handler: 'index.handler',
+          layers: [expect.objectContaining({ layerName: 'tools', version: 2, arnV2: arn('tools', 2) })],
+          lastModifiedTime: expect.stringMatching(/Z$/),
+        },
+      ],
     });
     // As in FC, a function keeps naming a version deleted after it was configured.
     await fc2021Client(stack.fcUrl).deleteLayerVersion('tools', '2');

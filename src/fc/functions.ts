@@ -35,8 +35,8 @@ export type AliasTarget = Omit<FunctionAlias, 'aliasName'>;
 export interface FunctionsApi {
   /** Undefined when the function (or that version of it) does not exist. */
   get(functionName: string, qualifier?: string): Promise<FunctionConfig | undefined>;
-  /** Every function name, read from ListFunctions; `prefix` narrows the listing FC side. */
-  names(prefix: string): Promise<string[]>;
+  /** Every function with its layers, read from ListFunctions; `prefix` narrows the listing FC side. */
+  list(prefix: string): Promise<FunctionConfig[]>;
   updateLayers(functionName: string, layers: string[]): Promise<FunctionConfig>;
   publishVersion(functionName: string, description: string): Promise<FunctionVersion>;
   versions(functionName: string): Promise<FunctionVersion[]>;
@@ -103,9 +103,9 @@ function functionsApi(transport: FcTransport): FunctionsApi {
       const response = await absentOn404(send('GetFunction', functionName, { method: 'GET', segments: ['functions', functionName], query }));
       return response === undefined ? undefined : toFunction(response.data, 'GetFunction');
     },
-    async names(prefix) {
+    async list(prefix) {
       const items = await listed('ListFunctions', undefined, ['functions'], prefix === '' ? {} : { prefix });
-      return items.map((item) => toFunction(item, 'ListFunctions').functionName);
+      return items.map((item) => toFunction(item, 'ListFunctions'));
     },
     async updateLayers(functionName, layers) {
       const response = await send('UpdateFunction', functionName, { method: 'PUT', segments: ['functions', functionName], query: {}, body: { layers } });

@@ -74,6 +74,7 @@ function retentionDeps(flow: Flow): RetentionDeps {
     now: () => now(flow),
     resultKey: flow.input.keys.result,
     regionLayers: regionLayersOf(flow),
+    functions: flow.deps.rollout?.functions,
   };
 }
 

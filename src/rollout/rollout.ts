@@ -134,7 +134,7 @@ async function targetsOf(decision: RolloutDecision, site: Site, fc: FunctionsApi
     }
     // FC lists by prefix: the glob's literal start keeps the listing short.
     const literal = pattern.slice(0, pattern.search(GLOB_CHARACTERS));
-    const matching = (await deps.retrying('rollout.list', () => fc.names(literal))).filter((name) => globToRegExp(pattern).test(name));
+    const matching = (await deps.retrying('rollout.list', () => fc.list(literal))).map((f) => f.functionName).filter((name) => globToRegExp(pattern).test(name));
     if (matching.length === 0) outcome.functions.push({ ...where(target(pattern, false)), status: 'missing', reason: `no function matches ${pattern}` });
     for (const name of matching) consider(name, false);
   }

@@ -54,4 +54,22 @@ describe('rollout on the local FC, seen through the official FC 3.0 client', () 
     expect(await layersOf('api-users', served)).toEqual([arn(2)]);
     expect(third.result.rollout?.functions[0]).toMatchObject({ status: 'updated', canary: { functionVersion: canaryVersion, before: { versionId: served } } });
   });
+
+  it('retention keeps a version that only a published function version or an alias uses, naming it', async () => {
+    await publish('v1', {});
+    const body = new fc2023.CreateFunctionInput({ functionName: 'api-users', runtime: 'nodejs20', handler: 'index.handler', layers: [arn(1)] });
+    await client().createFunction(new fc2023.CreateFunctionRequest({ body }));
+    const pinned = (await client().publishFunctionVersion('api-users', new fc2023.PublishFunctionVersionRequest({ body: new fc2023.PublishVersionInput({}) }))).body!.versionId!;
+    await client().createAlias('api-users', new fc2023.CreateAliasRequest({ body: new fc2023.CreateAliasInput({ aliasName: 'prod', versionId: pinned }) }));
+    await publish('v2', { rollout: ['api-users'] });
+
+    const third = await publish('v3', { retain: 1 });
+
+    expect(await layersOf('api-users')).toEqual([arn(2)]);
+    expect(third.result.retention).toEqual({ keep: 1, kept: [1, 2], deleted: [], failed: [] });
+    expect(env.cloud.fc.versions(LAYER).map((v) => v.version)).toEqual([1, 2, 3]);
+    const keys = await env.cloud.oss.listKeys('team-layers', '_audit/records/');
+    const reasons = await Promise.all(keys.map(async (key) => JSON.parse(Buffer.from((await env.cloud.oss.readObject('team-layers', key))!).toString('utf8')) as Record<string, unknown>));
+    expect(reasons.filter((r) => r.kind === 'kept' && r.version === 1).map((r) => r.reason)).toEqual([`in use by api-users version ${pinned}, api-users alias prod`]);
+  });
 });

@@ -20,11 +20,19 @@ export async function writeAuditRecord(
   kind: AuditKind,
   record: { finishedAt: string } & Record<string, unknown>,
 ): Promise<string> {
-  const at = record.finishedAt;
-  const key = `${auditPrefix}records/${at.slice(0, 10)}/${at.replace(/[:.]/g, '-')}-${randomUUID()}.json`;
-  await store.put(key, JSON.stringify({ kind, ...record }, null, 2), {
+  const key = auditRecordKey(auditPrefix, record.finishedAt);
+  await store.put(key, auditRecordBody(kind, record), {
     contentType: 'application/json',
     forbidOverwrite: true,
   });
   return key;
+}
+
+/** A new record's key: the day and time it finished, then a random id (the CLI writes records there too). */
+export function auditRecordKey(auditPrefix: string, finishedAt: string): string {
+  return `${auditPrefix}records/${finishedAt.slice(0, 10)}/${finishedAt.replace(/[:.]/g, '-')}-${randomUUID()}.json`;
+}
+
+export function auditRecordBody(kind: AuditKind, record: Record<string, unknown>): string {
+  return JSON.stringify({ kind, ...record }, null, 2);
 }

@@ -103,7 +103,7 @@ export async function readTrail(location: TrailLocation, filter: TrailFilter, en
 }
 
 /** Each key with its parsed JSON body, or undefined when it is not a JSON object we can read. */
-async function readAll(client: OSS, keys: readonly string[]): Promise<[string, unknown][]> {
+export async function readAll(client: OSS, keys: readonly string[]): Promise<[string, unknown][]> {
   const read: [string, unknown][] = new Array(keys.length);
   let next = 0;
   const worker = async (): Promise<void> => {

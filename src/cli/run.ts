@@ -8,6 +8,7 @@ import { CliError, type CliIo, EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT, EXIT_USAGE } 
 import { ossClient } from './oss';
 import { publishLayer } from './publish';
 import { reportCommand } from './report';
+import { consumersCommand, promoteCommand, rollbackCommand } from './rollout';
 import { anyResultFailed, listResults, regionsTable, resultsTable } from './results';
 import { verifyCommand } from './verify';
 import { VERSION } from './version';
@@ -21,6 +22,9 @@ Commands:
   audit --bucket <b> [--layer <n>]           the history of each layer: who uploaded what, when
   verify --bucket <b> [--fc-endpoint <url>]  compare the audit trail with FC's versions (exit 1 on drift)
   report --html <file> --bucket <b>          one HTML page: each layer's timeline, with drift
+  consumers [--layer <n>] [--fail-behind]    which functions, versions and aliases use which version
+  promote <layer> --bucket <b> [--dry-run]   move the last rollout's canary aliases fully
+  rollback <layer> --bucket <b> [--dry-run]  put back what the last rollout of <layer> changed
 
 Run layer-publisher <command> --help for a command's options. Every command takes --json.
 layer-publisher --version prints the version. Exit codes: see README ("Exit codes").
@@ -124,6 +128,9 @@ its regions failed.
   audit: auditCommand,
   verify: verifyCommand,
   report: reportCommand,
+  consumers: consumersCommand,
+  promote: promoteCommand,
+  rollback: rollbackCommand,
 };
 
 /** Runs one command line; returns the exit code. Mistakes and outside failures are printed as one line, never thrown. */

@@ -39,9 +39,11 @@ export interface FunctionsApi {
   list(prefix: string): Promise<FunctionConfig[]>;
   updateLayers(functionName: string, layers: string[]): Promise<FunctionConfig>;
   publishVersion(functionName: string, description: string): Promise<FunctionVersion>;
+  /** Empty when the function does not exist (deleted since it was listed). */
   versions(functionName: string): Promise<FunctionVersion[]>;
   /** Undefined when the alias does not exist. */
   getAlias(functionName: string, aliasName: string): Promise<FunctionAlias | undefined>;
+  /** Empty when the function does not exist. */
   aliases(functionName: string): Promise<FunctionAlias[]>;
   /** UpdateAlias; CreateAlias when `create` (an alias the rollback restores after it was removed). */
   putAlias(functionName: string, aliasName: string, target: AliasTarget, create?: boolean): Promise<FunctionAlias>;
@@ -121,16 +123,16 @@ function functionsApi(transport: FcTransport): FunctionsApi {
       return toVersion(response.data, 'PublishFunctionVersion');
     },
     async versions(functionName) {
-      const items = await listed('ListFunctionVersions', functionName, ['functions', functionName, 'versions']);
-      return items.map((item) => toVersion(item, 'ListFunctionVersions'));
+      const items = await absentOn404(listed('ListFunctionVersions', functionName, ['functions', functionName, 'versions']));
+      return (items ?? []).map((item) => toVersion(item, 'ListFunctionVersions'));
     },
     async getAlias(functionName, aliasName) {
       const response = await absentOn404(send('GetAlias', functionName, { method: 'GET', segments: ['functions', functionName, 'aliases', aliasName], query: {} }));
       return response === undefined ? undefined : toAlias(response.data, 'GetAlias');
     },
     async aliases(functionName) {
-      const items = await listed('ListAliases', functionName, ['functions', functionName, 'aliases']);
-      return items.map((item) => toAlias(item, 'ListAliases'));
+      const items = await absentOn404(listed('ListAliases', functionName, ['functions', functionName, 'aliases']));
+      return (items ?? []).map((item) => toAlias(item, 'ListAliases'));
     },
     async putAlias(functionName, aliasName, target, create = false) {
       const body = { versionId: target.versionId, additionalVersionWeight: target.additionalVersionWeight };

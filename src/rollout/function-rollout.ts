@@ -1,4 +1,5 @@
 import type { FunctionConfig, FunctionsApi } from '../fc/functions';
+import { layerOfArn } from '../fc/layer-api';
 import type { Logger } from '../log/logger';
 import { MAX_LAYERS_PER_FUNCTION, replaceLayer, sameLayers } from './layers';
 import type { CanarySetting } from './manifest-fields';
@@ -72,6 +73,11 @@ async function decide(target: FunctionTarget, entry: Pick<FunctionRollout, 'func
   for (let attempt = 1; attempt <= MAX_INTENTS; attempt++) {
     const config = await read(target, deps);
     if (config === undefined) return { ...entry, status: 'missing', reason: `no function ${target.functionName} in this account and region` };
+    const newer = newerVersionIn(config.layers, target);
+    if (newer !== undefined) {
+      // A newer upload's rollout got here first: an older one never moves a function back.
+      return { ...entry, status: 'skipped', before: config.layers, reason: `already uses version ${newer} of ${target.layerName}, newer than ${target.version}` };
+    }
     const after = replaceLayer(config.layers, target.layerName, target.arn) ?? (target.explicit ? [...config.layers, target.arn] : undefined);
     if (after === undefined) {
       return { ...entry, status: 'skipped', reason: `does not use layer ${target.layerName}, and the manifest names it only by a glob` };
@@ -131,6 +137,10 @@ async function update(target: FunctionTarget, entry: Pick<FunctionRollout, 'func
   }
   deps.log.info('rollout.updated', { functionName: target.functionName, region: target.region, before, after });
   return { ...entry, status: 'updated', before, after };
+}
+
+function newerVersionIn(layers: readonly string[], target: FunctionTarget): number | undefined {
+  return layers.map((arn) => layerOfArn(arn)).find((layer) => layer?.layerName === target.layerName && layer.version > target.version)?.version;
 }
 
 function read(target: FunctionTarget, deps: FunctionRolloutDeps): Promise<FunctionConfig | undefined> {

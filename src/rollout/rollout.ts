@@ -59,6 +59,11 @@ export async function rollOut(decision: RolloutDecision, deps: RolloutDeps): Pro
   const { result } = decision;
   if (decision.rollout === undefined || result.layerName === undefined || (result.status !== 'published' && result.status !== 'unchanged')) return undefined;
   const outcome: RolloutOutcome = { layerName: result.layerName, functions: [] };
+  if ((await resultInBucket(decision, deps)) === undefined) {
+    // A newer upload replaced this one: its own rollout moves the functions.
+    deps.log.info('rollout.skipped', { layerName: result.layerName, reason: 'the result in the bucket names another upload' });
+    return undefined;
+  }
   try {
     for (const site of sitesOf(decision)) {
       const fc = deps.functions(site.region);
@@ -184,21 +189,27 @@ function functionDeps(decision: RolloutDecision, target: FunctionTarget, fc: Fun
  * and manifest): a newer upload's result never gets an older one's rollout.
  */
 async function recordInResult(decision: RolloutDecision, outcome: RolloutOutcome, deps: RolloutDeps): Promise<void> {
-  const read = await deps.retrying('rollout.result', () => deps.store.read(deps.resultKey, 1024 * 1024)).catch(() => undefined);
-  if (read === undefined || 'tooLarge' in read) return;
-  let current: Partial<PublishResult> & Record<string, unknown>;
-  try {
-    current = JSON.parse(read.body.toString('utf8')) as Partial<PublishResult> & Record<string, unknown>;
-  } catch {
-    return;
-  }
-  const same = (a: string | undefined, b: string | undefined) => a !== undefined && b !== undefined && sameEtag(a, b);
-  const { source, manifest } = decision.result;
-  if (!same(current.source?.etag, source.etag) || !same(current.manifest?.etag, manifest?.etag)) {
+  const current = await resultInBucket(decision, deps);
+  if (current === undefined) {
     deps.log.info('rollout.result.skipped', { reason: 'the result in the bucket names another upload' });
     return;
   }
   await deps
     .retrying('result.write', () => deps.store.put(deps.resultKey, `${JSON.stringify({ ...current, rollout: outcome }, null, 2)}\n`, { contentType: 'application/json' }))
     .catch((error: unknown) => deps.log.warn('rollout.result.write.failed', { error }));
+}
+
+/** The result in the bucket, when it is this upload's (the same zip and manifest versions). */
+async function resultInBucket(decision: RolloutDecision, deps: RolloutDeps): Promise<Record<string, unknown> | undefined> {
+  const read = await deps.retrying('rollout.result', () => deps.store.read(deps.resultKey, 1024 * 1024)).catch(() => undefined);
+  if (read === undefined || 'tooLarge' in read) return undefined;
+  let current: Partial<PublishResult> & Record<string, unknown>;
+  try {
+    current = JSON.parse(read.body.toString('utf8')) as Partial<PublishResult> & Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+  const same = (a: string | undefined, b: string | undefined) => a !== undefined && b !== undefined && sameEtag(a, b);
+  const { source, manifest } = decision.result;
+  return same(current.source?.etag, source.etag) && same(current.manifest?.etag, manifest?.etag) ? current : undefined;
 }

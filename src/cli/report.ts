@@ -2,7 +2,8 @@ import { writeFile } from 'node:fs/promises';
 import { renderReport } from '../report/html';
 import { buildTimelines } from '../report/timeline';
 import { SINCE_HELP, SINCE_OPTION, TRAIL_HELP, TRAIL_OPTIONS, readTrail, trailFilter, trailLocation } from './audit';
-import { FC_HELP, FC_OPTIONS, fcConfigured, fcLayerApi } from './fc';
+import { layerConsumers, type LayerConsumer } from '../rollout/consumers';
+import { FC_HELP, FC_OPTIONS, fcConfigured, fcFunctionsApi, fcLayerApi } from './fc';
 import { CliError, type CliIo, EXIT_OK } from './io';
 import { verifyTrail } from './verify';
 
@@ -12,7 +13,8 @@ export const reportCommand = {
 Writes one self-contained HTML page (no script, nothing fetched: it reads offline): per layer, a
 timeline of its versions, published, unchanged, failed and deleted, with who uploaded each and when.
 Given where Function Compute is (--fc-endpoint, --account-id, FC_ENDPOINT or FC_ACCOUNT_ID), it is
-compared with the trail as verify does, and drift is shown in the timeline.
+compared with the trail as verify does, and drift is shown in the timeline; each layer lists which
+functions, function versions and aliases use which of its versions (FC 3.0).
   --html <file>         where to write the page (required)
 ${TRAIL_HELP}${SINCE_HELP}${FC_HELP}`,
   options: { ...TRAIL_OPTIONS, ...SINCE_OPTION, ...FC_OPTIONS, html: { type: 'string' } } as const,
@@ -27,7 +29,8 @@ ${TRAIL_HELP}${SINCE_HELP}${FC_HELP}`,
     // Drift is judged on the whole trail: --since would make older versions look unrecorded.
     const verify = fc && (await verifyTrail(filter.since ? await readTrail(location, { ...filter, since: undefined }, io.env) : entries, fc, filter.layer ? [filter.layer] : [], new Date()));
     const timelines = buildTimelines(entries, verify);
-    await writeFile(path, renderReport({ bucket: location.bucket, prefix: location.prefix, timelines, verify, generatedAt: new Date() })).catch((error: unknown) => {
+    const consumers = fc && (await consumersOf(values, io));
+    await writeFile(path, renderReport({ bucket: location.bucket, prefix: location.prefix, timelines, verify, consumers, generatedAt: new Date() })).catch((error: unknown) => {
       throw new CliError(`writing ${path} failed: ${error instanceof Error ? error.message : String(error)}`);
     });
     const drift = verify?.drift.length;
@@ -36,3 +39,12 @@ ${TRAIL_HELP}${SINCE_HELP}${FC_HELP}`,
     return EXIT_OK;
   },
 };
+
+/** Who uses which version, for the page's "used by"; an account FC 3.0 cannot read is said so on the page. */
+async function consumersOf(values: Record<string, string | boolean | undefined>, io: CliIo): Promise<LayerConsumer[] | { error: string }> {
+  try {
+    return await layerConsumers(fcFunctionsApi(values, io.env), (_step, operation) => operation());
+  } catch (error) {
+    return { error: error instanceof Error ? error.message : String(error) };
+  }
+}

@@ -3,7 +3,7 @@ import { auditRecordBody, auditRecordKey } from '../audit/records';
 import type { AliasTarget, FunctionsApi } from '../fc/functions';
 import { formatTable } from '../local/format';
 import { LAYER_NAME } from '../manifest/manifest';
-import { layerConsumers, type LayerConsumer } from '../rollout/consumers';
+import { consumerLabel, layerConsumers, type LayerConsumer } from '../rollout/consumers';
 import { isLayer, replaceLayer, sameLayers } from '../rollout/layers';
 import { sameWeights } from '../rollout/function-rollout';
 import { stringOf } from '../report/trail';
@@ -254,16 +254,10 @@ ${FC_HELP}`,
   },
 };
 
-export function usedBy(consumer: LayerConsumer): string {
-  if (consumer.kind === 'function') return consumer.functionName;
-  if (consumer.kind === 'functionVersion') return `${consumer.functionName} version ${consumer.functionVersion}`;
-  return `${consumer.functionName} alias ${consumer.alias} (${consumer.weight} to version ${consumer.functionVersion})`;
-}
-
 function consumersTable(rows: readonly ConsumerRow[]): string {
   if (rows.length === 0) return 'No function uses these layers.';
   return formatTable(
     ['layer', 'version', 'newest', 'used by', 'behind'],
-    rows.map((row) => [printable(row.layerName), String(row.version), row.newest === undefined ? '-' : String(row.newest), printable(usedBy(row)), row.behind ? 'behind' : '']),
+    rows.map((row) => [printable(row.layerName), String(row.version), row.newest === undefined ? '-' : String(row.newest), printable(consumerLabel(row)), row.behind ? 'behind' : '']),
   );
 }

@@ -57,3 +57,10 @@ export async function layerConsumers(
   }
   return consumers;
 }
+
+/** How a use reads in the CLI's table and the HTML report: "api", "api version 3", "api alias prod (0.1 to version 3)". */
+export function consumerLabel(consumer: LayerConsumer): string {
+  if (consumer.kind === 'function') return consumer.functionName;
+  if (consumer.kind === 'functionVersion') return `${consumer.functionName} version ${consumer.functionVersion}`;
+  return `${consumer.functionName} alias ${consumer.alias} (${consumer.weight} to version ${consumer.functionVersion})`;
+}

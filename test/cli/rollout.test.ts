@@ -1,5 +1,8 @@
 import Fc2023Client, * as fc2023 from '@alicloud/fc20230330';
 import { $OpenApiUtil } from '@alicloud/openapi-core';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ChangeReport, ConsumerRow } from '../../src/cli/rollout';
 import { TEST_ACCOUNT_ID, TEST_BUCKET, TEST_CREDENTIALS, TEST_REGION } from '../support/cloud';
@@ -109,5 +112,20 @@ describe('layer-publisher consumers', () => {
     await change('promote');
     const promoted = JSON.parse((await runCommand('consumers', ...fcFlags(env.cloud), '--json')).out) as ConsumerRow[];
     expect(promoted.filter((row) => row.kind === 'alias').map((row) => [row.version, row.weight])).toEqual([[2, 1]]);
+  });
+
+  it('the HTML report lists, per version, the functions, function versions and aliases that use it', async () => {
+    const served = await rolledOutWithCanary();
+    const canary = Object.keys((await alias()).additionalVersionWeight ?? {})[0]!;
+    const dir = await mkdtemp(join(tmpdir(), 'rollout-report-'));
+    try {
+      const run = await runCommand('report', '--html', join(dir, 'report.html'), ...ossFlags(env.cloud), ...fcFlags(env.cloud));
+      expect(run.code).toBe(0);
+      const html = await readFile(join(dir, 'report.html'), 'utf8');
+      expect(html).toContain(`<li>version 2: api-users, api-users version ${canary}, api-users alias prod (0.1 to version ${canary})</li>`);
+      expect(html).toContain(`<li>version 1: api-users version ${served}, api-users alias prod (0.9 to version ${served})</li>`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -128,6 +128,9 @@ interface Iteration {
   /** With `rollout`: each function's layers as the UpdateFunction calls FC took left them, and how often each was moved to each ARN. */
   functionLayers: Map<string, string[]>;
   updatesTo: Map<string, number>;
+  /** The UpdateFunction request (1-based, counted in `updateRequests`) whose answer is lost after FC took it. */
+  dropUpdateAnswerAt: number | undefined;
+  updateRequests: number;
 }
 
 const CREDENTIALS_PER_ITERATION = 40;
@@ -149,6 +152,8 @@ function newIteration(index: number, regions: boolean): Iteration {
     redone: [],
     functionLayers: new Map(),
     updatesTo: new Map(),
+    dropUpdateAnswerAt: undefined,
+    updateRequests: 0,
   };
   const site = (region: string, bucket: string): RegionSite => {
     const account = { accountId: TEST_ACCOUNT_ID, region, credentials };
@@ -221,6 +226,7 @@ async function handled(iteration: Iteration, service: { handle: (request: Reques
   const functionName = request.method === 'PUT' ? UPDATE_FUNCTION.exec(new URL(request.url).pathname)?.[1] : undefined;
   const body = functionName === undefined ? undefined : await request.clone().text();
   const response = await service.handle(request);
+  if (functionName !== undefined) iteration.updateRequests += 1;
   if (functionName !== undefined && body !== undefined && response.ok) {
     const layers = (JSON.parse(body) as { layers: string[] }).layers;
     const before = iteration.functionLayers.get(functionName) ?? [];
@@ -230,6 +236,8 @@ async function handled(iteration: Iteration, service: { handle: (request: Reques
       iteration.updatesTo.set(key, (iteration.updatesTo.get(key) ?? 0) + 1);
     }
   }
+  // FC took the update; the connection drops before its answer arrives.
+  if (functionName !== undefined && iteration.updateRequests === iteration.dropUpdateAnswerAt) return HttpResponse.error();
   return response;
 }
 
@@ -356,9 +364,9 @@ function armFaults(rng: Rng, iteration: Iteration, timeoutSeconds: number, fault
     },
     ...(rollout
       ? [
-          ({ fc }: RegionSite) => {
-            fc.faults.inject({ match: (t) => t.action === 'UpdateFunction', status: 503, afterHandling: true, nth: rng.int(1, 3) });
-            return 'fc-update-function-answer-lost';
+          () => {
+            iteration.dropUpdateAnswerAt = rng.int(1, 3);
+            return 'fc-update-function-answer-dropped';
           },
           ({ fc }: RegionSite) => {
             fc.faults.inject({ match: (t) => t.action === 'UpdateFunction', status: 429, code: 'Throttled', nth: rng.int(1, 3), times: rng.int(1, 2) });
@@ -479,6 +487,7 @@ async function iterate(index: number, rng: Rng, report: ChaosReport, lines: stri
     site.oss.faults.clear();
     site.fc.faults.clear();
   }
+  iteration.dropUpdateAnswerAt = undefined;
   // A refusal for good does not pass.
   if (refusing !== undefined) refuseCreatesForGood(refusing.fc);
   const redeliveries: Run[] = [];

@@ -1,9 +1,9 @@
-import type { FunctionConfig, FunctionsApi } from '../fc/functions';
+import type { AliasTarget, FunctionConfig, FunctionsApi } from '../fc/functions';
 import { layerOfArn } from '../fc/layer-api';
 import type { Logger } from '../log/logger';
 import { MAX_LAYERS_PER_FUNCTION, replaceLayer, sameLayers } from './layers';
 import type { CanarySetting } from './manifest-fields';
-import { type FunctionMarkers, remainingMs } from './markers';
+import { type FunctionMarkers, type Marker, remainingMs } from './markers';
 import type { CanaryOutcome, FunctionRollout } from './outcome';
 
 /** One function a rollout may move to the new version. */
@@ -61,8 +61,10 @@ export async function rollOutFunction(target: FunctionTarget, deps: FunctionRoll
     // A conflict is settled too: a later delivery must not take the other person's change for its own start.
     if (decided.status === 'conflict') return await settle(target, decided, deps);
     if (decided.status !== 'updated' && decided.status !== 'current') return decided;
-    const withCanary = target.canary === undefined ? decided : { ...decided, canary: await canary(target, target.canary, deps) };
-    return await settle(target, withCanary, deps);
+    if (target.canary === undefined) return await settle(target, decided, deps);
+    const canaried = await canary(target, target.canary, deps);
+    if (canaried === 'pending') return { ...decided, status: 'pending', reason: 'another delivery is setting its canary' };
+    return await settle(target, { ...decided, canary: canaried }, deps);
   } catch (error) {
     deps.log.warn('rollout.function.failed', { functionName: target.functionName, region: target.region, error });
     return { ...entry, status: 'failed', reason: deps.log.redact(error instanceof Error ? error.message : String(error)) };
@@ -156,16 +158,25 @@ export function canaryDescription(target: Pick<FunctionTarget, 'layerName' | 've
  * Publishes a function version holding the new layer (or finds the one an earlier delivery
  * published), then points `weight` of the alias's traffic at it and the rest where it pointed.
  */
-async function canary(target: FunctionTarget, setting: CanarySetting, deps: FunctionRolloutDeps): Promise<CanaryOutcome> {
+async function canary(target: FunctionTarget, setting: CanarySetting, deps: FunctionRolloutDeps): Promise<CanaryOutcome | 'pending'> {
   const base: CanaryOutcome = { alias: setting.alias, weight: setting.weight };
   const { fc } = deps;
   try {
     const alias = await deps.retrying('rollout.alias', () => fc.getAlias(target.functionName, setting.alias));
     if (alias === undefined) return { ...base, error: `alias ${setting.alias} does not exist: create it on the version it serves, then upload again` };
-    // The alias as it was is recorded before anything moves it, so rollback finds it whatever happens next.
+    // The alias as it was is recorded before anything moves it, so rollback finds it whatever happens next;
+    // its writer alone publishes the version and moves the alias while its invocation lasts.
     const recorded = await deps.retrying('rollout.marker', () =>
-      deps.markers.create('canary.json', { before: { versionId: alias.versionId, additionalVersionWeight: alias.additionalVersionWeight } }),
+      deps.markers.create<CanaryMarker>('canary.json', {
+        before: { versionId: alias.versionId, additionalVersionWeight: alias.additionalVersionWeight },
+        requestId: deps.requestId,
+        ttlMs: deps.ttlMs,
+      }),
     );
+    if (!recorded.created) {
+      const theirs = await awaitOtherCanary(deps, recorded);
+      if (theirs !== undefined) return theirs;
+    }
     const before = recorded.value.before;
     const description = canaryDescription(target);
     const published =
@@ -188,6 +199,28 @@ async function canary(target: FunctionTarget, setting: CanarySetting, deps: Func
   } catch (error) {
     return { ...base, error: deps.log.redact(error instanceof Error ? error.message : String(error)) };
   }
+}
+
+interface CanaryMarker {
+  before: AliasTarget;
+  requestId: string;
+  ttlMs: number;
+}
+
+/**
+ * Another delivery wrote `canary.json`: its outcome once its `done.json` is there, `pending` when
+ * this invocation cannot wait that long, undefined once its time is over (this one takes over, and
+ * finds the version it published by its description).
+ */
+async function awaitOtherCanary(deps: FunctionRolloutDeps, marker: Marker<CanaryMarker>): Promise<CanaryOutcome | 'pending' | undefined> {
+  let head = marker.head;
+  while (remainingMs(head, marker.value.ttlMs, deps.now()) > 0) {
+    if (!(await deps.wait(BUSY_POLL_MS))) return 'pending';
+    const done = await deps.retrying('rollout.marker', () => deps.markers.read<FunctionRollout>('done.json'));
+    if (done?.value.canary !== undefined) return done.value.canary;
+    head = (await deps.retrying('rollout.marker', () => deps.markers.read<CanaryMarker>('canary.json')))?.head ?? head;
+  }
+  return undefined;
 }
 
 export function sameWeights(a: Record<string, number>, b: Record<string, number>): boolean {

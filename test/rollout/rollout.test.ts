@@ -226,6 +226,28 @@ describe('canary', () => {
     expect(fn.aliases.get('prod')!.additionalVersionWeight).toEqual({ 2: 0.25 });
   });
 
+  it('concurrent deliveries publish one function version and move the alias once', async () => {
+    await publish('v1', {});
+    fc.seed('api-users', [arn(1)]);
+    const served = fc.publishWithAlias('api-users', 'prod');
+    const manifest = { ...NODE_MANIFEST, rollout: ['api-users'], canary: { alias: 'prod', weight: 0.2 } };
+    const { zipEvent, manifestEvent } = await seedPair(env.cloud, { zip: nodejsLayerZip('v2'), manifest });
+    fc.faults.slow = { action: 'PublishFunctionVersion', ms: 1_500 };
+
+    // Each delivery that finds the upload settled goes on to the rollout at once, beside the others.
+    await Promise.all([deliver([zipEvent], { env: FC3 }), deliver([manifestEvent], { env: FC3 }), deliver([zipEvent], { env: FC3 })]);
+    await deliver([manifestEvent], { env: FC3 });
+
+    const fn = fc.functions.get('api-users')!;
+    expect(fn.versions).toHaveLength(2);
+    expect(fc.calls.filter((call) => call.action === 'PublishFunctionVersion')).toHaveLength(1);
+    expect(fc.calls.filter((call) => call.action === 'UpdateAlias')).toHaveLength(1);
+    expect(fn.aliases.get('prod')).toEqual({ versionId: served, additionalVersionWeight: { 2: 0.2 } });
+    expect((await readJson<RolledOut>(env.cloud, RESULT_KEY))!.rollout?.functions).toEqual([
+      expect.objectContaining({ functionName: 'api-users', status: 'updated', canary: expect.objectContaining({ functionVersion: '2', after: { versionId: served, additionalVersionWeight: { 2: 0.2 } } }) }),
+    ]);
+  });
+
   it('a missing alias is named and the function keeps its update', async () => {
     fc.seed('api-users', [OTHER]);
     const { result } = await publish('v1', { rollout: ['api-users'], canary: { alias: 'prod', weight: 0.5 } });

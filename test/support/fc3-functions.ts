@@ -26,6 +26,8 @@ export interface FunctionFaults {
   loseAnswerOf?: string;
   /** Runs before the next call of `action` is handled (someone else changing the function meanwhile). */
   before?: { action: string; run: () => void };
+  /** Every call of `action` takes this long before FC acts on it (so deliveries overlap). */
+  slow?: { action: string; ms: number };
 }
 
 export class FakeFunctions {
@@ -71,6 +73,7 @@ export class FakeFunctions {
         delete this.faults.before;
         run();
       }
+      if (this.faults.slow?.action === action) await new Promise((resolve) => setTimeout(resolve, this.faults.slow?.ms));
       const throttle = this.faults.throttle;
       if (throttle?.action === action && throttle.times > 0) {
         throttle.times -= 1;

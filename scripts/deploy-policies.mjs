@@ -180,6 +180,9 @@ export function ramPolicy(values) {
   const statements = [
     // HEAD and GET of zips, manifests and results; the ledger's markers and records under the audit prefix.
     { Effect: 'Allow', Action: ['oss:GetObject'], Resource: [object(`${values.prefix}*`), object(`${values.auditPrefix}*`)] },
+    // One listing of a folder when a pair waits, to name a near miss beside the missing key (a `waiting`
+    // result). A bucket-level action: its resource is the bucket.
+    { Effect: 'Allow', Action: ['oss:ListObjects'], Resource: [`acs:oss:*:*:${values.bucket}`] },
     // Results beside the zips, and the append-only audit prefix: never a zip or a manifest (CONTRACT §3).
     { Effect: 'Allow', Action: ['oss:PutObject'], Resource: [object(`${values.prefix}*.result.json`), object(`${values.auditPrefix}*`)] },
     // The other regions' staging buckets (REGIONS): the zip is staged under `<auditPrefix>staged/` only.

@@ -3,18 +3,21 @@
  * result's `error.code` (CONTRACT §6), a fixed vocabulary users look up in the README, and
  * `retryable` says whether Function Compute should deliver the event again.
  */
-export type ErrorCode =
-  | 'EventInvalid'
-  | 'ManifestInvalid'
-  | 'ManifestTooLarge'
-  | 'LayerNotAllowed'
-  | 'ZipInvalid'
-  | 'ZipTooLarge'
-  | 'ZipLayoutInvalid'
-  | 'ChecksumMismatch'
-  | 'CodeChecksumMismatch'
-  | 'FcRejected'
-  | 'Unavailable';
+export const ERROR_CODES = [
+  'EventInvalid',
+  'ManifestInvalid',
+  'ManifestTooLarge',
+  'LayerNotAllowed',
+  'ZipInvalid',
+  'ZipTooLarge',
+  'ZipLayoutInvalid',
+  'ChecksumMismatch',
+  'CodeChecksumMismatch',
+  'FcRejected',
+  'Unavailable',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 export interface PublisherErrorOptions {
   cause?: unknown;

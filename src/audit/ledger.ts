@@ -1,6 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
+import * as z from 'zod/mini';
+import type { KeyRole } from '../keys';
 import type { ObjectHead, ObjectStore } from '../oss/store';
-import type { PublishResult, RegionResult } from '../publish/result';
+import { regionEntrySchema, resultSchema, retentionSchema, uploaderSchema, type PublishResult, type RegionResult, type RetentionOutcome } from '../result/document';
 
 /**
  * Exactly once with OSS as the only store (CONTRACT §7, docs/exactly-once.md). One upload is one zip
@@ -13,9 +15,19 @@ import type { PublishResult, RegionResult } from '../publish/result';
  *   released-<n>.json   attempt n is over: it made no version, or its version is in an outcome
  *   outcome.json        published or unchanged; later deliveries repeat it while its version exists
  *   outcome-<g>.json    generation g, written when every earlier outcome names a version since deleted
+ *   provenance-<zip|manifest>.json
+ *                       who uploaded that object, written by its own event (or from its waiting result)
+ *   failed-<what>.json  the first failed result of one failure, which every delivery meeting it repeats
+ *   followups/<name>.json
+ *                       what a follow-up of the settled decision (retention) did, so a redelivery
+ *                       shows it and does not do it again
  *   regions/<r>/intent-<n>.json, regions/<r>/outcome.json
  *                       the same per other region (issue 13): one claim covers every region; a region
  *                       with an outcome (published, unchanged, failed for good) is not worked on again
+ *
+ * A marker that cannot be read back (not JSON, not the shape written, over MAX_MARKER_BYTES) was
+ * not written by the publisher: it counts as absent, and since it is never overwritten the upload
+ * goes on without it (a claim that cannot be read holds nothing up; an uploader adds nothing).
  *
  * Time in the ledger is OSS's: a marker was written at its Last-Modified, and "now" is the `Date`
  * of the answer that brought the marker. Instances' clocks never meet, so a skewed one can neither
@@ -66,7 +78,7 @@ export interface Settled {
 
 export type ClaimOutcome =
   | { kind: 'claimed'; claim: ClaimRecord }
-  | { kind: 'busy'; holder: ClaimRecord; remainingMs: number }
+  | { kind: 'busy'; holder: ClaimMarker; remainingMs: number }
   | { kind: 'done'; outcome: Settled };
 
 /** A CreateLayerVersion of this zip key that may still land, and for how long (OSS's clock). */
@@ -76,6 +88,33 @@ export interface CreateInDoubt {
   requestId: string;
   remainingMs: number;
 }
+
+/** A claim as read back: claims written before `ttlMs` existed carry `claimedAt` and `expiresAt` instead. */
+const claimSchema = z.looseObject({
+  uploadId: z.string(),
+  attempt: z.number(),
+  requestId: z.string(),
+  claimedAt: z.optional(z.string()),
+  expiresAt: z.optional(z.string()),
+  ttlMs: z.optional(z.number()),
+  token: z.optional(z.string()),
+});
+export type ClaimMarker = z.infer<typeof claimSchema>;
+
+const intentSchema = z.looseObject({ newestVersionBefore: z.number() });
+
+const createEntrySchema = z.looseObject({ uploadId: z.string(), attempt: z.number(), requestId: z.optional(z.string()), landsWithinMs: z.number() });
+
+/** What retention did where it ran: the home region's, and each other region's by name. */
+export interface RetentionDone {
+  home?: RetentionOutcome | undefined;
+  regions: Record<string, RetentionOutcome>;
+}
+
+const retentionDoneSchema = z.object({ home: z.optional(retentionSchema), regions: z.record(z.string(), retentionSchema) });
+
+/** Who uploaded each object of the upload, as far as their events have told. */
+export type Uploaders = Partial<Record<KeyRole, z.infer<typeof uploaderSchema>>>;
 
 /** Markers are tiny; anything bigger under this prefix was not written by us. */
 const MAX_MARKER_BYTES = 256 * 1024;
@@ -101,7 +140,7 @@ function remainingOf(head: ObjectHead, ttlMs: number, now: Date): number {
 }
 
 /** Claims written before `ttlMs` existed carry two instants of the claimant's clock: their difference is a duration. */
-function ttlOf(claim: Partial<ClaimRecord>): number {
+function ttlOf(claim: ClaimMarker): number {
   if (typeof claim.ttlMs === 'number') return claim.ttlMs;
   return Date.parse(claim.expiresAt ?? '') - Date.parse(claim.claimedAt ?? '');
 }
@@ -130,7 +169,7 @@ export class UploadLedger {
   async outcome(): Promise<Settled | undefined> {
     let latest: Settled | undefined;
     for (let generation = 1; generation <= MAX_ATTEMPTS; generation++) {
-      const read = await this.readMarker<PublishResult>(this.outcomeKey(generation));
+      const read = await this.readParsed(this.outcomeKey(generation), resultSchema);
       if (read === undefined) return latest;
       latest = { generation, result: read.value };
     }
@@ -161,10 +200,14 @@ export class UploadLedger {
         forbidOverwrite: true,
       });
       if (created === 'created') return { kind: 'claimed', claim };
-      const read = await this.readMarker<ClaimRecord>(this.key(`claim-${attempt}.json`));
+      const read = await this.readParsed(this.key(`claim-${attempt}.json`), claimSchema);
       if (read === undefined) continue;
       const holder = read.value;
-      if (this.tokens.has(holder.token)) return { kind: 'claimed', claim: holder };
+      // A claim this process made, whose PUT answer was lost: still ours, as it was written.
+      if (holder.token !== undefined && this.tokens.has(holder.token)) {
+        const { claimedAt = claim.claimedAt, expiresAt = claim.expiresAt } = holder;
+        return { kind: 'claimed', claim: { uploadId: holder.uploadId, attempt, requestId: holder.requestId, claimedAt, expiresAt, ttlMs: ttlOf(holder), token: holder.token } };
+      }
       if (await this.store.head(this.key(`released-${attempt}.json`))) continue;
       const remainingMs = remainingOf(read.head, ttlOf(holder), now);
       // A claim without a readable time was not written by an attempt: it holds nothing up.
@@ -199,9 +242,7 @@ export class UploadLedger {
 
   /** The newest version before attempt `attempt` called CreateLayerVersion, if it got that far. */
   async intentOf(attempt: number, region?: string): Promise<number | undefined> {
-    const read = await this.readMarker<{ newestVersionBefore?: unknown }>(this.key(`intent-${attempt}.json`, region));
-    const version = read?.value.newestVersionBefore;
-    return typeof version === 'number' ? version : undefined;
+    return (await this.readParsed(this.key(`intent-${attempt}.json`, region), intentSchema))?.value.newestVersionBefore;
   }
 
   /**
@@ -229,7 +270,7 @@ export class UploadLedger {
 
   /** Another region's entry, once that region is settled. */
   async regionOutcome(region: string): Promise<RegionResult | undefined> {
-    return (await this.readMarker<RegionResult>(this.key('outcome.json', region)))?.value;
+    return (await this.readParsed(this.key('outcome.json', region), regionEntrySchema))?.value;
   }
 
   /** Settles a region once; if another attempt got there first, its entry stands. */
@@ -242,20 +283,66 @@ export class UploadLedger {
     return (await this.regionOutcome(region)) ?? entry;
   }
 
-  private readMarker<T>(key: string): Promise<{ value: T; head: ObjectHead } | undefined> {
-    return readMarker<T>(this.store, key);
+  /**
+   * Who uploaded the zip or the manifest, once: the first event to tell it writes it, and the
+   * uploader is the object version's, so a later telling is the same. `'created'` when this call
+   * added it (then it is news to the trail).
+   */
+  async recordUploader(role: KeyRole, uploader: z.infer<typeof uploaderSchema>): Promise<'created' | 'exists'> {
+    return this.store.put(this.key(`provenance-${role}.json`), JSON.stringify(uploader), { contentType: 'application/json', forbidOverwrite: true });
+  }
+
+  async uploaders(): Promise<Uploaders> {
+    const [zip, manifest] = await Promise.all(
+      (['zip', 'manifest'] as const).map(async (role) => (await this.readParsed(this.key(`provenance-${role}.json`), uploaderSchema))?.value),
+    );
+    return { ...(zip === undefined ? {} : { zip }), ...(manifest === undefined ? {} : { manifest }) };
+  }
+
+  /**
+   * A failed decision, once per `what` (the error, and the attempt for one that may pass later):
+   * every delivery meeting the same failure repeats the first one's result, so it is one decision.
+   */
+  async recordFailure(what: string, result: PublishResult): Promise<PublishResult> {
+    const key = this.key(`failed-${createHash('sha256').update(what).digest('hex').slice(0, 16)}.json`);
+    const created = await this.store.put(key, JSON.stringify(result, null, 2), { contentType: 'application/json', forbidOverwrite: true });
+    if (created === 'created') return result;
+    return (await this.readParsed(key, resultSchema))?.value ?? result;
+  }
+
+  /** What retention did, recorded once by the attempt that ran it; the first record stands. */
+  async recordRetention(done: RetentionDone): Promise<RetentionDone> {
+    const created = await this.store.put(this.key('followups/retention.json'), JSON.stringify(done, null, 2), {
+      contentType: 'application/json',
+      forbidOverwrite: true,
+    });
+    return created === 'created' ? done : ((await this.retention()) ?? done);
+  }
+
+  async retention(): Promise<RetentionDone | undefined> {
+    return (await this.readParsed(this.key('followups/retention.json'), retentionDoneSchema))?.value;
+  }
+
+  private readParsed<T>(key: string, schema: z.ZodMiniType<T>): Promise<{ value: T; head: ObjectHead } | undefined> {
+    return readMarker(this.store, key, schema);
   }
 }
 
-/** A marker and the head it came with (its Last-Modified, OSS's Date); undefined when missing or not ours. */
-async function readMarker<T>(store: ObjectStore, key: string): Promise<{ value: T; head: ObjectHead } | undefined> {
+/**
+ * A marker read through its schema, and the head it came with (its Last-Modified, OSS's Date);
+ * undefined when missing or not ours (too large, not JSON, not the shape written: see above).
+ */
+async function readMarker<T>(store: ObjectStore, key: string, schema: z.ZodMiniType<T>): Promise<{ value: T; head: ObjectHead } | undefined> {
   const read = await store.read(key, MAX_MARKER_BYTES);
   if (read === undefined || 'tooLarge' in read) return undefined;
+  let body: unknown;
   try {
-    return { value: JSON.parse(read.body.toString('utf8')) as T, head: read.head };
+    body = JSON.parse(read.body.toString('utf8'));
   } catch {
     return undefined;
   }
+  const parsed = schema.safeParse(body);
+  return parsed.success ? { value: parsed.data, head: read.head } : undefined;
 }
 
 /**
@@ -303,15 +390,14 @@ export class CreateLog {
   /** A recorded create that is neither over nor past its time, the newest first. */
   async inDoubt(now: Date): Promise<CreateInDoubt | undefined> {
     for (let n = await this.highest(); n >= 1; n--) {
-      const read = await readMarker<Record<string, unknown>>(this.store, this.key(n));
+      const read = await readMarker(this.store, this.key(n), createEntrySchema);
       if (read === undefined) continue;
       const { uploadId, attempt, requestId, landsWithinMs } = read.value;
-      if (typeof uploadId !== 'string' || typeof attempt !== 'number' || typeof landsWithinMs !== 'number') continue;
       const remainingMs = remainingOf(read.head, landsWithinMs, now);
       // Recorded in order: once one is past its time, the older ones are too.
       if (!(remainingMs > 0)) return undefined;
       if (await UploadLedger.isOver(this.store, this.auditPrefix, uploadId, attempt)) continue;
-      return { uploadId, attempt, requestId: typeof requestId === 'string' ? requestId : '(unknown)', remainingMs };
+      return { uploadId, attempt, requestId: requestId ?? '(unknown)', remainingMs };
     }
     return undefined;
   }

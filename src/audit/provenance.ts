@@ -1,27 +1,8 @@
 import type { OssRecord } from '../events/oss-event';
 import type { KeyRole } from '../keys';
-import { sameEtag, type ObjectStore } from '../oss/store';
+import type { Provenance, Uploader } from '../result/document';
 
-/**
- * Who put one object of an upload in the bucket, as its OSS event said. Only what OSS puts in the
- * event: an account or RAM principal id, an IP, a request id and a time; never a credential.
- */
-export interface Uploader {
-  principalId?: string;
-  sourceIp?: string;
-  ossRequestId?: string;
-  eventTime?: string;
-}
-
-/** `provenance` of a result and its audit record (read back by src/report/trail.ts). */
-export interface Provenance {
-  zip?: Uploader;
-  manifest?: Uploader;
-  /** The function invocation that handled the event. */
-  functionRequestId: string;
-  /** FC's request id of the CreateLayerVersion call, when this invocation made the version. */
-  fcRequestId?: string;
-}
+export type { Provenance, Uploader };
 
 /** The uploader an event record names; undefined when it names none of it (a hand-written replay). */
 export function uploaderOf(record: OssRecord): Uploader | undefined {
@@ -49,52 +30,4 @@ export function provenanceOf(fields: {
     functionRequestId: fields.functionRequestId,
     ...(fields.fcRequestId === undefined ? {} : { fcRequestId: fields.fcRequestId }),
   };
-}
-
-interface Described {
-  status: string;
-  source: { etag?: string };
-  manifest?: { etag?: string };
-  provenance?: Partial<Provenance>;
-}
-
-/**
- * The other object's uploader, from the `waiting` result its own event left at the result key, when
- * that result describes the very objects this one does (same ETags): an upload's zip and manifest
- * come with two events, and each knows only its own. Anything else, or a failed read, adds nothing.
- */
-export async function withOtherUploader<T extends Described>(store: ObjectStore, resultKey: string, role: KeyRole, result: T): Promise<T> {
-  const other: KeyRole = role === 'zip' ? 'manifest' : 'zip';
-  if (result.status === 'waiting' || result.provenance === undefined || result.provenance[other] !== undefined) return result;
-  const previous = await readResult(store, resultKey);
-  const uploader = previous?.provenance?.[other];
-  if (previous?.status !== 'waiting' || uploader === undefined || typeof uploader !== 'object') return result;
-  const same = (seen: string | undefined, now: string | undefined) => seen !== undefined && now !== undefined && sameEtag(seen, now);
-  // The waiting result saw only its own object: that one must be the object this result names.
-  const matches = other === 'zip' ? same(previous.source?.etag, result.source.etag) : same(previous.manifest?.etag, result.manifest?.etag);
-  if (!matches) return result;
-  return { ...result, provenance: { ...result.provenance, [other]: pickUploader(uploader) } };
-}
-
-async function readResult(store: ObjectStore, key: string): Promise<Partial<Described> | undefined> {
-  try {
-    const read = await store.read(key, 64 * 1024);
-    if (read === undefined || 'tooLarge' in read) return undefined;
-    const parsed: unknown = JSON.parse(read.body.toString('utf8'));
-    return typeof parsed === 'object' && parsed !== null ? (parsed as Partial<Described>) : undefined;
-  } catch {
-    // Provenance is a courtesy: an unreadable earlier result must not stop this one being written.
-    return undefined;
-  }
-}
-
-/** Only the four known string fields: a result in the bucket is anyone's to write. */
-function pickUploader(value: object): Uploader {
-  const record = value as Record<string, unknown>;
-  const uploader: Uploader = {};
-  for (const name of ['principalId', 'sourceIp', 'ossRequestId', 'eventTime'] as const) {
-    const field = record[name];
-    if (typeof field === 'string' && field !== '') uploader[name] = field;
-  }
-  return uploader;
 }

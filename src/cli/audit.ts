@@ -4,7 +4,7 @@ import { ConfigError } from '../errors';
 import { RESULT_SUFFIX } from '../keys';
 import { formatTable } from '../local/format';
 import { CliError, type CliIo, EXIT_OK } from './io';
-import { type TrailEntry, identityOf, parseTrailEntry, statusLabel, stringOf, uploadedBy } from '../report/trail';
+import { type TrailEntry, foldUploaders, identityOf, parseTrailEntry, statusLabel, stringOf, uploadedBy } from '../report/trail';
 import { ossFailure } from './failures';
 import { ossClient } from './oss';
 import { listKeys } from './results';
@@ -90,7 +90,7 @@ export async function readTrail(location: TrailLocation, filter: TrailFilter, en
     listKeys(client, recordsPrefix, startAfter),
     listKeys(client, location.prefix, undefined).then((keys) => keys.filter((key) => key.endsWith(RESULT_SUFFIX) && !key.startsWith(location.auditPrefix))),
   ]);
-  const records = (await readAll(client, recordKeys)).map(([key, body]) => parseTrailEntry('audit', key, body));
+  const records = foldUploaders((await readAll(client, recordKeys)).map(([key, body]) => parseTrailEntry('audit', key, body)));
   const seen = new Set(records.map(identityOf));
   const results = (await readAll(client, resultKeys))
     .map(([key, body]) => parseTrailEntry('result', key, body))

@@ -17,7 +17,7 @@ export interface FcEmulatorOptions {
   readObject: (bucket: string, key: string) => Promise<Uint8Array | undefined>;
   /** API path prefixes served; default the three layer APIs: 2016-08-15, 2021-04-06 and 2023-03-30 (FC 3.0). */
   apiVersions?: readonly string[];
-  /** Default `camelCase`, FC's documented error body. */
+  /** FC 2.0's error body (2016-08-15, 2021-04-06): default `camelCase`, as documented. FC 3.0 has one shape only. */
   errorCasing?: ErrorCasing;
   /**
    * As a new account: the legacy `FC` signature is refused outside `/2016-08-15/`, the only API it is
@@ -159,7 +159,7 @@ class FcService implements FcEmulator {
     } catch (error) {
       if (!(error instanceof ServiceError)) throw error;
       code = error.code;
-      response = this.errorResponse(error);
+      response = this.errorResponse(error, target.apiVersion, requestId);
     }
     response.headers.set('x-fc-request-id', requestId);
     response.headers.set('date', this.now().toUTCString());
@@ -326,7 +326,13 @@ class FcService implements FcEmulator {
     return bytes;
   }
 
-  private errorResponse(error: ServiceError): Response {
+  /**
+   * Each API's own error body (alibaba-cloud.md §11): FC 3.0's `Error` struct `{Code, Message,
+   * RequestId}`, which its SDK reads; FC 2.0's `{errorCode, errorMessage}` (or PascalCase, as fc2 reads
+   * it, when asked), its request id in `x-fc-request-id` only. A path of no API answers as FC 2.0.
+   */
+  private errorResponse(error: ServiceError, apiVersion: string | undefined, requestId: string): Response {
+    if (apiVersion === FC3) return json({ Code: error.code, Message: error.message, RequestId: requestId }, error.status);
     const body = this.errorCasing === 'PascalCase'
       ? { ErrorCode: error.code, ErrorMessage: error.message }
       : { errorCode: error.code, errorMessage: error.message };

@@ -1,7 +1,6 @@
 import OpenApiUtil from '@alicloud/openapi-util';
 import { randomBytes } from 'node:crypto';
-import { type FcTransport, sendHttp } from './http';
-import type { TransportOptions } from './layer-api';
+import { type FcTransport, type TransportOptions, sendHttp } from './http';
 
 const ALGORITHM = 'ACS3-HMAC-SHA256';
 const USER_AGENT = 'oss-layer-publisher';

@@ -1,7 +1,6 @@
 import FcClient from '@alicloud/fc2/lib/client.js';
 import { createHash } from 'node:crypto';
-import { type FcTransport, sendHttp } from './http';
-import type { TransportOptions } from './layer-api';
+import { type FcTransport, type TransportOptions, sendHttp } from './http';
 
 /**
  * The only file that knows @alicloud/fc2, for API 2016-08-15, the pairing Alibaba documents for the

@@ -1,5 +1,16 @@
 import http, { type IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
+import type { Credentials, FcApiVersion } from '../config';
+
+/** What an adapter needs to sign and send: below layer-api.ts, which picks the adapter. */
+export interface TransportOptions {
+  accountId: string;
+  region: string;
+  endpoint: URL;
+  apiVersion: FcApiVersion;
+  credentials: Credentials;
+  timeoutMs: number;
+}
 
 export type FcAction =
   | 'CreateLayerVersion'

@@ -1,23 +1,15 @@
 import * as z from 'zod/mini';
-import type { Credentials, FcApiVersion } from '../config';
+import type { FcApiVersion } from '../config';
 import { FcRejectedError, PublisherError, TransientError } from '../errors';
 import { describeIssues } from '../validation';
 import { acs3Transport } from './acs3-layers';
 import { fc2Transport } from './fc2-layers';
-import type { FcAction, FcResponse, FcTransport } from './http';
+import type { FcAction, FcResponse, FcTransport, TransportOptions } from './http';
 import type { CreateLayerVersionInput, LayerApi, LayerUse, LayerVersion } from './layers';
 
-export interface FcLayersOptions {
-  accountId: string;
-  region: string;
+export interface FcLayersOptions extends Omit<TransportOptions, 'endpoint' | 'apiVersion'> {
   endpoint: URL | undefined;
   apiVersion: FcApiVersion;
-  credentials: Credentials;
-  timeoutMs: number;
-}
-
-export interface TransportOptions extends FcLayersOptions {
-  endpoint: URL;
 }
 
 /**
@@ -264,8 +256,8 @@ export function requestIdOf(response: FcResponse): string | undefined {
 }
 
 /**
- * FC errors are documented as `{errorCode, errorMessage}`; fc2 models them PascalCase and the ACS3
- * SDKs read `{Code|code, Message|message}` (alibaba-cloud.md §3.3): every spelling is read.
+ * FC 2.0 errors are documented as `{errorCode, errorMessage}`, and fc2 models them PascalCase
+ * (alibaba-cloud.md §3.3); FC 3.0's are `{Code, Message, RequestId}` (§11): every spelling is read.
  */
 function classify(response: FcResponse, operation: FcAction, layerName: string | undefined, subject: string): PublisherError {
   const body = typeof response.data === 'object' && response.data !== null ? (response.data as Record<string, unknown>) : {};

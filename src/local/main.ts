@@ -15,6 +15,7 @@ import { DEFAULT_BUCKET, DEFAULT_DATA_DIR, DEFAULT_OSS_PORT, LOCAL_CREDENTIALS, 
 import { EXAMPLE_ZIP_KEY } from './example';
 import { type HandledEvent, handledEvents, isFailure, jsonLine, stackDescriber, stillFailed, stillFailedTable, summaryTable } from './report';
 import { type LocalRegionPlan, REGION_PORT_STEP, REGIONS_FOLDER, checkNoRegionVariables, parseRegionsFlag, planRegions } from './regions';
+import { DataFolderInUseError } from './data-lock';
 import { type FailedLayer, type LocalStack, PortInUseError, type StackEvent, startLocalStack } from './stack';
 
 const HELP = `Usage: npm start -- [options]
@@ -34,7 +35,7 @@ Options:
   --json            print the handler's raw JSON log lines (and the stack's own events as JSON)
   -h, --help        show this help
 
-Exit codes: 0 done, 1 a layer failed, 2 a bad flag or variable, 7 a port already in use.
+Exit codes: 0 done, 1 a layer failed, 2 a bad flag or variable, 7 a port or the data folder already in use.
 `;
 
 interface StartOptions {
@@ -134,7 +135,7 @@ async function main(argv: string[]): Promise<number> {
       onEvent,
     });
   } catch (error) {
-    if (error instanceof PortInUseError) {
+    if (error instanceof PortInUseError || error instanceof DataFolderInUseError) {
       err(`npm start: ${error.message}\n`);
       return EXIT_PORT_IN_USE;
     }

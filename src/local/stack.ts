@@ -18,6 +18,7 @@ import {
 import { type LayerKeys, RESULT_SUFFIX, classifyKey, layerKeys } from '../keys';
 import { type PublishResult, failedRegions } from '../publish/result';
 import { LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL_REGION, MAX_ASYNC_RETRY_ATTEMPTS } from './account';
+import { lockDataFolder } from './data-lock';
 import { putExampleLayer } from './example';
 import { HandlerInvoker, type InvocationOutcome } from './invoker';
 import { type LocalRegionEndpoints, type LocalRegionPlan, REGION_PORT_STEP, regionVariables } from './regions';
@@ -95,7 +96,19 @@ export interface FailedLayer {
 const DEFAULT_SETTLE_MS = 750;
 const DEFAULT_REDELIVERY_DELAY_MS = 1000;
 
+/** Starts the stack once it holds the data folder (see data-lock.ts); it lets go when closed or when the start fails. */
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const lock = await lockDataFolder(options.dataDir);
+  try {
+    const stack = await startOnFolder(options);
+    return { ...stack, close: () => stack.close().finally(() => lock.release()) };
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
+}
+
+async function startOnFolder(options: LocalStackOptions): Promise<LocalStack> {
   const backend = createFolderBackend(options.dataDir);
   const firstStart = !(await backend.hasBucket(options.bucket));
   const { oss, fc } = localServices(LOCAL_REGION, options.dataDir, options.bucket, backend);

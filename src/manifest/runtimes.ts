@@ -54,7 +54,7 @@ function skeleton(id: string): string {
   return id.replace(/\d+/g, '#');
 }
 
-function editDistance(a: string, b: string): number {
+export function editDistance(a: string, b: string): number {
   let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
   for (let i = 1; i <= a.length; i++) {
     const current = [i];

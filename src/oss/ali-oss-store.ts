@@ -93,6 +93,16 @@ export function createOssStore(options: OssStoreOptions): ObjectStore {
       return { body: Buffer.concat(chunks, total), head };
     },
 
+    async list(prefix, maxKeys) {
+      try {
+        // No empty prefix=: ali-oss V4 signs it as `prefix=`, OSS as `prefix`.
+        const page = await client.list({ ...(prefix ? { prefix } : {}), delimiter: '/', 'max-keys': maxKeys }, {});
+        return (page.objects ?? []).map((object) => object.name);
+      } catch (error) {
+        throw translate(error, 'ListObjects', bucket, prefix);
+      }
+    },
+
     async stream(key, streamOptions: StreamOptions) {
       const { range } = streamOptions;
       const headers: Record<string, string> = { 'If-Match': `"${unquote(streamOptions.ifMatch)}"` };

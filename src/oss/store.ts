@@ -32,6 +32,11 @@ export interface ObjectStore {
   /** Reads a small object whole, refusing one over `maxBytes` before buffering it. */
   read(key: string, maxBytes: number): Promise<{ body: Buffer; head: ObjectHead } | ObjectTooLarge | undefined>;
   stream(key: string, options: StreamOptions): Promise<{ body: Readable; head: ObjectHead }>;
+  /**
+   * The keys directly under `prefix` (one folder: `/` is the delimiter), from one ListObjects of at
+   * most `maxKeys`: a bounded look, never a walk of the bucket.
+   */
+  list(prefix: string, maxKeys: number): Promise<string[]>;
   /** With `forbidOverwrite`, resolves `'exists'` instead of replacing an object already there. */
   put(key: string, body: string | Buffer, options: { contentType: string; forbidOverwrite?: boolean }): Promise<'created' | 'exists'>;
   /** PUTs `size` bytes read from `body` as they come, never holding them all. */

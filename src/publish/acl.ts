@@ -1,15 +1,6 @@
 import type { LayerApi } from '../fc/layers';
 import type { Logger } from '../log/logger';
-import type { PublishResult } from './result';
-
-/** `acl` of a result: what the manifest asked for, and whether FC took it. */
-export interface AclOutcome {
-  public: boolean;
-  applied: boolean;
-  /** Why FC did not take it; the version itself stays published. */
-  error?: string;
-  fcRequestId?: string;
-}
+import type { AclOutcome, PublishResult } from '../result/document';
 
 export interface AclDeps {
   layers: () => LayerApi;

@@ -1,15 +1,16 @@
 import type { InvalidInputError } from '../errors';
-import type { SummaryEntry } from './result';
+import type { PublishResult, SummaryEntry } from './result';
 import { applyAcl, type AclDeps } from './acl';
-import { retainVersions, type RetentionDeps } from './retention';
-import { now, retryingIn, startFlow, type Flow, type PublishDeps, type RecordInput } from './steps/context';
+import { retainVersions, type RetainSetting, type RetentionDeps } from './retention';
+import { now, retrying, retryingIn, startFlow, type Flow, type PublishDeps, type RecordInput } from './steps/context';
 import { awaitPair } from './steps/pair';
 import { acceptManifest } from './steps/manifest';
-import { claimUpload, ledgerOf, type HeldClaim } from './steps/claim';
+import type { UploadLedger } from '../audit/ledger';
+import { claimUpload, ledgerOf, recordUploaders, type HeldClaim } from './steps/claim';
 import { publish } from './steps/create';
 import { settle } from './steps/settle';
 import { publishEverywhere, regionsOf, unfinishedRegions } from './steps/regions';
-import { repeatOutcome, writeResult } from './steps/result';
+import { refreshResult, repeatOutcome, writeResult } from './steps/result';
 import { fail, reportInvalid, stale } from './steps/fail';
 import { followWithRollout } from '../rollout/follow-up';
 
@@ -24,31 +25,50 @@ export { BusyError, CreateInDoubtError, ResultUnwritableError, RetryableRecordEr
 export async function publishRecord(input: RecordInput, deps: PublishDeps): Promise<SummaryEntry> {
   const flow = startFlow(input, deps, publishRecord);
   let held: HeldClaim | undefined;
+  let upload: UploadLedger | undefined;
   try {
     const pair = await awaitPair(flow);
     if (pair === 'stale') return stale(flow);
     if (pair.kind === 'waiting') return pair.entry;
+    const { ledger } = ledgerOf(flow, pair.zip, pair.manifestHead);
+    upload = ledger;
+    await recordUploaders(flow, ledger, pair.zip, pair.manifestHead);
     const manifest = acceptManifest(flow, pair.manifestBody, pair.zip);
     const targets = regionsOf(flow, manifest);
-    const { uploadId, ledger } = ledgerOf(flow, pair.zip, pair.manifestHead);
     const claimed = await claimUpload(flow, ledger, pair.zip, manifest, targets);
     if (claimed.kind === 'settled') {
-      const repeated = await repeatOutcome(flow, claimed.outcome);
-      await followWithRollout(flow, claimed.outcome, manifest, uploadId);
+      const repeated = await repeatOutcome(flow, claimed.outcome, ledger);
+      await followWithRollout(flow, claimed.outcome, manifest, ledger.uploadId);
       return repeated;
     }
     held = claimed.held;
     const published = targets === undefined ? await publish(flow, pair.zip, manifest, held) : await publishEverywhere(flow, pair.zip, manifest, held, targets);
     const result = await applyAcl(published, manifest.public, aclDeps(flow));
-    if (flow.state.regionsUnfinished.length > 0) return await unfinishedRegions(flow, held, result, uploadId);
+    if (flow.state.regionsUnfinished.length > 0) return await unfinishedRegions(flow, held, result);
     const settled = await settle(flow, held, result, claimed.generation);
     held = undefined;
-    const entry = await writeResult(flow, settled, uploadId);
-    await retainVersions(settled, manifest.retain ?? deps.retainVersions, retentionDeps(flow));
-    await followWithRollout(flow, settled, manifest, uploadId);
+    const entry = await writeResult(flow, settled, ledger);
+    await followUps(flow, settled, manifest.retain ?? deps.retainVersions, ledger);
+    await followWithRollout(flow, settled, manifest, ledger.uploadId);
     return entry;
   } catch (error) {
-    return await fail(flow, error, held);
+    return await fail(flow, error, held, upload);
+  }
+}
+
+/**
+ * The follow-ups of a decision settled and written: they never delay or fail the publish, each
+ * records in the ledger that it ran (a redelivery shows it and does not repeat it), and the result
+ * is written again from the ledger with their fields.
+ */
+async function followUps(flow: Flow, settled: PublishResult, retain: RetainSetting | undefined, ledger: UploadLedger): Promise<void> {
+  const retention = await retainVersions(settled, retain, retentionDeps(flow));
+  if (retention === undefined) return;
+  try {
+    await retrying(flow, 'ledger.retention', () => ledger.recordRetention(retention), true);
+    await refreshResult(flow, ledger, settled);
+  } catch (error) {
+    flow.log.warn('retention.result.write.failed', { error });
   }
 }
 

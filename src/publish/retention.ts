@@ -1,3 +1,4 @@
+import type { RetentionDone } from '../audit/ledger';
 import { writeAuditRecord } from '../audit/records';
 import type { FunctionsApi } from '../fc/functions';
 import type { LayerApi, LayerUse } from '../fc/layers';
@@ -5,23 +6,10 @@ import { type LayerConsumer, layerConsumers } from '../rollout/consumers';
 import type { Logger } from '../log/logger';
 import type { ObjectStore } from '../oss/store';
 import type { Deadline } from './deadline';
-import type { PublishResult } from './result';
+import { readResult, type PublishResult, type RetentionOutcome } from '../result/document';
 
 /** The manifest's `retain`: a count, or a count with `dryRun`. */
 export type RetainSetting = number | { keep: number; dryRun?: boolean | undefined };
-
-/** `retention` of a result: what the step did to the layer's older versions, and what stopped it. */
-export interface RetentionOutcome {
-  keep: number;
-  dryRun?: true;
-  /** Older versions kept because a function names them. */
-  kept: number[];
-  /** Versions deleted (or, in a dry run, those that would be). */
-  deleted: number[];
-  failed: Array<{ version: number; error: string }>;
-  /** Why retention stopped before deciding (a listing refused or throttled, no time left). */
-  error?: string;
-}
 
 export interface RetentionDeps {
   layers: () => LayerApi;
@@ -56,22 +44,27 @@ interface RetentionSite {
  * the bucket, and only while that result is still this invocation's: a newer upload's result is
  * never followed by deletions it did not ask for. Every deletion and every version kept for a
  * function is an audit record; a failure is recorded in the result, never a failed publish.
+ * Resolves with what it did where, for the upload's ledger (the result is rewritten from there),
+ * or undefined when it did not run.
  */
-export async function retainVersions(written: PublishResult, setting: RetainSetting | undefined, deps: RetentionDeps): Promise<void> {
+export async function retainVersions(written: PublishResult, setting: RetainSetting | undefined, deps: RetentionDeps): Promise<RetentionDone | undefined> {
   // The publish is over and recorded: nothing here may turn it into a failure, a bug included.
-  await retain(written, setting, deps).catch((error: unknown) => deps.log.error('retention.unexpected', { error }));
+  return retain(written, setting, deps).catch((error: unknown) => {
+    deps.log.error('retention.unexpected', { error });
+    return undefined;
+  });
 }
 
-async function retain(written: PublishResult, setting: RetainSetting | undefined, deps: RetentionDeps): Promise<void> {
+async function retain(written: PublishResult, setting: RetainSetting | undefined, deps: RetentionDeps): Promise<RetentionDone | undefined> {
   const { layerName } = written;
   const sites = sitesOf(written, deps);
-  if (setting === undefined || layerName === undefined || sites.length === 0) return;
+  if (setting === undefined || layerName === undefined || sites.length === 0) return undefined;
   const keep = typeof setting === 'number' ? setting : setting.keep;
   const dryRun = typeof setting === 'object' && setting.dryRun === true;
   const current = await currentResult(written, deps);
-  if (current === undefined) {
-    deps.log.info('retention.skipped', { layerName, reason: 'the result in the bucket is no longer this invocation\u2019s' });
-    return;
+  if (!current) {
+    deps.log.info('retention.skipped', { layerName, reason: 'the result in the bucket is no longer this decision\u2019s' });
+    return undefined;
   }
   const outcomes = new Map<string | undefined, RetentionOutcome>();
   for (const site of sites) {
@@ -85,15 +78,9 @@ async function retain(written: PublishResult, setting: RetainSetting | undefined
     deps.log.info('retention.done', { layerName, region: site.region, ...outcome });
     outcomes.set(site.region, outcome);
   }
-  const home = outcomes.get(undefined);
-  const regions = written.regions && mapEntries(written.regions, (region, entry) => {
-    const outcome = outcomes.get(region);
-    return outcome === undefined || entry.home ? entry : { ...entry, retention: outcome };
-  });
-  const rewritten = { ...current, ...(home ? { retention: home } : {}), ...(regions ? { regions } : {}) };
-  await deps
-    .retrying('result.write', () => deps.store.put(deps.resultKey, `${JSON.stringify(rewritten, null, 2)}\n`, { contentType: 'application/json' }))
-    .catch((error: unknown) => deps.log.warn('retention.result.write.failed', { error }));
+  const regions: RetentionDone['regions'] = {};
+  for (const [region, outcome] of outcomes) if (region !== undefined) regions[region] = outcome;
+  return { home: outcomes.get(undefined), regions };
 }
 
 /** The home region when it published now, and every other region that did (retention follows a publish). */
@@ -105,10 +92,6 @@ function sitesOf(written: PublishResult, deps: RetentionDeps): RetentionSite[] {
     sites.push({ region, layers: deps.regionLayers(region), published: entry.version });
   }
   return sites;
-}
-
-function mapEntries<T>(record: Record<string, T>, map: (key: string, value: T) => T): Record<string, T> {
-  return Object.fromEntries(Object.entries(record).map(([key, value]) => [key, map(key, value)]));
 }
 
 async function decide(
@@ -177,16 +160,10 @@ function usersOf(uses: LayerUse[], layerName: string): Map<number, string[]> {
   return users;
 }
 
-/** The result at the result key, when it is the one this invocation wrote (same request and finish time). */
-async function currentResult(written: PublishResult, deps: RetentionDeps): Promise<Record<string, unknown> | undefined> {
-  const read = await deps.retrying('retention.result', () => deps.store.read(deps.resultKey, 1024 * 1024)).catch(() => undefined);
-  if (read === undefined || 'tooLarge' in read) return undefined;
-  try {
-    const parsed = JSON.parse(read.body.toString('utf8')) as Record<string, unknown>;
-    return parsed.requestId === written.requestId && parsed.finishedAt === written.finishedAt ? parsed : undefined;
-  } catch {
-    return undefined;
-  }
+/** Whether the result at the result key is this decision's (same request and finish time). */
+async function currentResult(written: PublishResult, deps: RetentionDeps): Promise<boolean> {
+  const there = await deps.retrying('retention.result', () => readResult(deps.store, deps.resultKey)).catch(() => undefined);
+  return typeof there === 'object' && there.requestId === written.requestId && there.finishedAt === written.finishedAt;
 }
 
 async function audit(

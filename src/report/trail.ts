@@ -33,6 +33,8 @@ export interface TrailEntry {
   dryRun?: boolean;
   /** Another region than the home one: its versions are that region's (issue 13). */
   region?: string;
+  /** An `uploader` record: the key of the decision's record it completes. */
+  decision?: string;
   provenance: Provenance;
 }
 
@@ -49,7 +51,9 @@ export function parseTrailEntry(from: TrailEntry['from'], key: string, body: unk
   const event = objectOf(record.event);
   const kind = stringOf(record.kind) ?? (from === 'result' ? 'result' : 'unknown');
   const status = stringOf(record.status) ?? (body === undefined ? 'unreadable' : kind);
-  const entry: TrailEntry = { from, key, kind, status, provenance: provenanceOf(record.provenance) };
+  const entry: TrailEntry = { from, key, kind, status, provenance: kind === 'uploader' ? appendedUploader(record) : provenanceOf(record.provenance) };
+  const decision = stringOf(record.decision);
+  if (decision !== undefined) entry.decision = decision;
   const layerName = stringOf(record.layerName) ?? stringOf(layer?.layerName);
   if (layerName !== undefined) entry.layerName = layerName;
   const version = versionOf(record.version) ?? versionOf(layer?.version);
@@ -73,6 +77,28 @@ export function parseTrailEntry(from: TrailEntry['from'], key: string, body: unk
   const region = stringOf(record.region);
   if (region !== undefined) entry.region = region;
   return entry;
+}
+
+/** An `uploader` record names one object's uploader, learnt after its decision's record was written. */
+function appendedUploader(record: Record<string, unknown>): Provenance {
+  const role = record.role;
+  const uploader = uploaderOf(record.uploader);
+  return (role === 'zip' || role === 'manifest') && uploader !== undefined ? { [role]: uploader } : {};
+}
+
+/**
+ * One row per decision: each `uploader` record is folded into the record of the decision it names
+ * (the other object's event came after the decision was recorded), and is no row of its own.
+ */
+export function foldUploaders(entries: readonly TrailEntry[]): TrailEntry[] {
+  const byKey = new Map(entries.filter((entry) => entry.kind !== 'uploader').map((entry) => [entry.key, { ...entry, provenance: { ...entry.provenance } }]));
+  for (const appended of entries) {
+    const decision = appended.kind === 'uploader' && appended.decision !== undefined ? byKey.get(appended.decision) : undefined;
+    if (decision === undefined) continue;
+    decision.provenance.zip ??= appended.provenance.zip;
+    decision.provenance.manifest ??= appended.provenance.manifest;
+  }
+  return [...byKey.values()];
 }
 
 function provenanceOf(value: unknown): Provenance {

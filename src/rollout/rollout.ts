@@ -6,6 +6,7 @@ import type { ObjectStore } from '../oss/store';
 import { sameEtag } from '../oss/store';
 import type { Deadline } from '../publish/deadline';
 import type { PublishResult } from '../publish/result';
+import { readResult, writeResultDocument } from '../result/document';
 import { type FunctionTarget, rollOutFunction } from './function-rollout';
 import { type CanarySetting, type RolloutSetting, rolloutPatternsFor } from './manifest-fields';
 import { FunctionMarkers } from './markers';
@@ -195,21 +196,15 @@ async function recordInResult(decision: RolloutDecision, outcome: RolloutOutcome
     return;
   }
   await deps
-    .retrying('result.write', () => deps.store.put(deps.resultKey, `${JSON.stringify({ ...current, rollout: outcome }, null, 2)}\n`, { contentType: 'application/json' }))
+    .retrying('result.write', () => writeResultDocument(deps.store, deps.resultKey, { ...current, rollout: outcome }))
     .catch((error: unknown) => deps.log.warn('rollout.result.write.failed', { error }));
 }
 
 /** The result in the bucket, when it is this upload's (the same zip and manifest versions). */
-async function resultInBucket(decision: RolloutDecision, deps: RolloutDeps): Promise<Record<string, unknown> | undefined> {
-  const read = await deps.retrying('rollout.result', () => deps.store.read(deps.resultKey, 1024 * 1024)).catch(() => undefined);
-  if (read === undefined || 'tooLarge' in read) return undefined;
-  let current: Partial<PublishResult> & Record<string, unknown>;
-  try {
-    current = JSON.parse(read.body.toString('utf8')) as Partial<PublishResult> & Record<string, unknown>;
-  } catch {
-    return undefined;
-  }
+async function resultInBucket(decision: RolloutDecision, deps: RolloutDeps): Promise<PublishResult | undefined> {
+  const current = await deps.retrying('rollout.result', () => readResult(deps.store, deps.resultKey)).catch(() => undefined);
+  if (current === undefined || current === 'unreadable') return undefined;
   const same = (a: string | undefined, b: string | undefined) => a !== undefined && b !== undefined && sameEtag(a, b);
   const { source, manifest } = decision.result;
-  return same(current.source?.etag, source.etag) && same(current.manifest?.etag, manifest?.etag) ? current : undefined;
+  return same(current.source.etag, source.etag) && same(current.manifest?.etag, manifest?.etag) ? current : undefined;
 }

@@ -4,7 +4,7 @@ import type { TrailEntry } from '../../src/report/trail';
 import { TEST_ACCOUNT_ID, TEST_BUCKET } from '../support/cloud';
 import { independentCrc64 } from '../support/independent';
 import { NODE_MANIFEST, makeZip, nodejsLayerZip } from '../support/layers';
-import { addProvenance, auditRecordKeys, ossFlags, provenanceOf, publishThroughHandler, runCommand, useLoopbackCloud } from '../report/published-trail';
+import { addProvenance, auditRecordKeys, deliverEvent, ossFlags, provenanceOf, publishThroughHandler, runCommand, useLoopbackCloud } from '../report/published-trail';
 
 const env = useLoopbackCloud();
 
@@ -72,6 +72,21 @@ describe('layer-publisher audit', () => {
     await addProvenance(cloud, keys[0]!, { ...ALICE, manifest: { ...ALICE.manifest, principalId: 'RAM$team-b:1' } });
     const rows = tableRows((await runCommand('audit', ...ossFlags(cloud))).out);
     expect(rows[0]!['uploaded by']).toBe(`${ALICE.zip.principalId} (manifest: RAM$team-b:1)`);
+  });
+
+  it('shows one row per decision, with both uploaders, however many events of the upload came', async () => {
+    const { cloud } = env;
+    expect(await publishThroughHandler(cloud, 'layers/left-pad', nodejsLayerZip('v1'), NODE_MANIFEST)).toMatchObject([{ status: 'published', version: 1 }]);
+    const bob = { userIdentity: { principalId: 'RAM$team-b:1' } };
+    expect(await deliverEvent(cloud, 'layers/left-pad.layer.json', bob)).toMatchObject([{ status: 'published', version: 1 }]);
+    await deliverEvent(cloud, 'layers/left-pad.zip');
+    await deliverEvent(cloud, 'layers/left-pad.layer.json', bob);
+
+    const entries = JSON.parse((await runCommand('audit', ...ossFlags(cloud), '--json')).out) as TrailEntry[];
+    expect(entries.map((e) => [e.status, e.version])).toEqual([['published', 1]]);
+    expect(entries[0]!.provenance).toMatchObject({ zip: { principalId: TEST_ACCOUNT_ID }, manifest: { principalId: 'RAM$team-b:1' } });
+    const rows = tableRows((await runCommand('audit', ...ossFlags(cloud))).out);
+    expect(rows.map((row) => row['uploaded by'])).toEqual([`${TEST_ACCOUNT_ID} (manifest: RAM$team-b:1)`]);
   });
 
   it('prints a hostile principal id as text a terminal does not act on', async () => {

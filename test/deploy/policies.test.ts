@@ -88,6 +88,7 @@ describe("the function's role gets what it needs and no more (deploy/ram-policy.
       'log:PostLogStoreLogs',
       'mns:SendMessage',
       'oss:GetObject',
+      'oss:ListObjects',
       'oss:PutObject',
     ]);
   });

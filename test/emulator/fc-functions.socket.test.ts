@@ -69,11 +69,11 @@ async function publish(description: string): Promise<fc2023.Version> {
   return (await client().publishFunctionVersion('api', new fc2023.PublishFunctionVersionRequest({ body: new fc2023.PublishVersionInput({ description }) }))).body!;
 }
 
-/** What the official SDK throws for an FC error: the status and FC's body as `data`. */
-async function refusal(call: Promise<unknown>): Promise<{ statusCode?: number; data?: Record<string, unknown> }> {
-  const error = (await call.then(() => undefined, (caught: unknown) => caught)) as { statusCode?: number; data?: Record<string, unknown> } | undefined;
+/** What the official SDK throws for an FC error: the status, and FC 3.0's code and message as the SDK parsed them. */
+async function refusal(call: Promise<unknown>): Promise<{ statusCode?: number; code?: string; message: string }> {
+  const error = (await call.then(() => undefined, (caught: unknown) => caught)) as { statusCode?: number; code?: string; message: string } | undefined;
   if (error === undefined) throw new Error('the call was accepted');
-  return { statusCode: error.statusCode, data: error.data };
+  return { statusCode: error.statusCode, code: error.code, message: error.message };
 }
 
 describe('FC 3.0 functions on the local FC, through the official SDK', () => {
@@ -142,24 +142,24 @@ describe('FC 3.0 functions on the local FC, through the official SDK', () => {
     const five = [arn('base', 1), arn('tools', 1), arn('l3', 1), arn('l4', 1), arn('l5', 1)];
     expect((await updateLayers(five)).layers).toHaveLength(5);
     const six = await refusal(updateLayers([...five, arn('l6', 1)]));
-    expect(six).toMatchObject({ statusCode: 400, data: { errorCode: 'InvalidArgument' } });
-    expect(String(six.data?.errorMessage)).toContain('at most 5 layers');
+    expect(six).toMatchObject({ statusCode: 400, code: 'InvalidArgument' });
+    expect(six.message).toContain('at most 5 layers');
     expect((await getFunction()).layers).toHaveLength(5);
 
-    expect(await refusal(client().getFunction('nope', new fc2023.GetFunctionRequest({})))).toMatchObject({ statusCode: 404, data: { errorCode: 'FunctionNotFound' } });
-    expect(await refusal(getFunction('9'))).toMatchObject({ statusCode: 404, data: { errorCode: 'VersionNotFound' } });
-    expect(await refusal(getFunction('prod'))).toMatchObject({ statusCode: 404, data: { errorCode: 'AliasNotFound' } });
+    expect(await refusal(client().getFunction('nope', new fc2023.GetFunctionRequest({})))).toMatchObject({ statusCode: 404, code: 'FunctionNotFound' });
+    expect(await refusal(getFunction('9'))).toMatchObject({ statusCode: 404, code: 'VersionNotFound' });
+    expect(await refusal(getFunction('prod'))).toMatchObject({ statusCode: 404, code: 'AliasNotFound' });
     const toNothing = new fc2023.CreateAliasInput({ aliasName: 'prod', versionId: '1' });
-    expect(await refusal(client().createAlias('api', new fc2023.CreateAliasRequest({ body: toNothing })))).toMatchObject({ statusCode: 404, data: { errorCode: 'VersionNotFound' } });
+    expect(await refusal(client().createAlias('api', new fc2023.CreateAliasRequest({ body: toNothing })))).toMatchObject({ statusCode: 404, code: 'VersionNotFound' });
 
     await publish('v1');
     await publish('v2');
     await client().createAlias('api', new fc2023.CreateAliasRequest({ body: toNothing }));
-    expect(await refusal(client().createAlias('api', new fc2023.CreateAliasRequest({ body: toNothing })))).toMatchObject({ statusCode: 409, data: { errorCode: 'AliasAlreadyExists' } });
+    expect(await refusal(client().createAlias('api', new fc2023.CreateAliasRequest({ body: toNothing })))).toMatchObject({ statusCode: 409, code: 'AliasAlreadyExists' });
     const tooMuch = await refusal(client().updateAlias('api', 'prod', new fc2023.UpdateAliasRequest({ body: new fc2023.UpdateAliasInput({ additionalVersionWeight: { '2': 1.5 } }) })));
-    expect(tooMuch).toMatchObject({ statusCode: 400, data: { errorCode: 'InvalidArgument' } });
-    expect(String(tooMuch.data?.errorMessage)).toContain('additionalVersionWeight["2"]');
-    expect(await refusal(client().getAlias('api', 'dev'))).toMatchObject({ statusCode: 404, data: { errorCode: 'AliasNotFound' } });
+    expect(tooMuch).toMatchObject({ statusCode: 400, code: 'InvalidArgument' });
+    expect(tooMuch.message).toContain('additionalVersionWeight["2"]');
+    expect(await refusal(client().getAlias('api', 'dev'))).toMatchObject({ statusCode: 404, code: 'AliasNotFound' });
     // Nothing refused was kept.
     expect((await client().getAlias('api', 'prod')).body).toMatchObject({ versionId: '1', additionalVersionWeight: {} });
   });

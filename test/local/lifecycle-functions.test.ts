@@ -15,11 +15,11 @@ beforeAll(ensureBundles, 120_000);
 
 const arn = (layerName: string, version: number): string => `acs:fc:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:layers/${layerName}/versions/${version}`;
 
-/** What the official SDK throws for an FC error: the status, and FC's body as `data`. */
-async function refusal(call: Promise<unknown>): Promise<{ statusCode?: number; data?: Record<string, unknown> }> {
-  const error = (await call.then(() => undefined, (caught: unknown) => caught)) as { statusCode?: number; data?: Record<string, unknown> } | undefined;
+/** What the official SDK throws for an FC error: the status, and FC 3.0's code and message as the SDK parsed them. */
+async function refusal(call: Promise<unknown>): Promise<{ statusCode?: number; code?: string; message: string }> {
+  const error = (await call.then(() => undefined, (caught: unknown) => caught)) as { statusCode?: number; code?: string; message: string } | undefined;
   if (error === undefined) throw new Error('the call was accepted');
-  return { statusCode: error.statusCode, data: error.data };
+  return { statusCode: error.statusCode, code: error.code, message: error.message };
 }
 
 describe('npm start: functions of the local FC', () => {
@@ -56,13 +56,13 @@ describe('npm start: functions of the local FC', () => {
   it('refuses what FC refuses, naming the field: a version that does not exist, a name that is no ARN, a duplicate, an unknown function', async () => {
     const { stack } = await stacks.start();
     stack.fc.seedVersion('tools', { code: patternBytes(16, 1) });
-    expect(await refusal(createFunction(stack.fcUrl, 'api', [arn('tools', 7)]))).toMatchObject({ statusCode: 404, data: { errorCode: 'LayerNotFound' } });
+    expect(await refusal(createFunction(stack.fcUrl, 'api', [arn('tools', 7)]))).toMatchObject({ statusCode: 404, code: 'LayerNotFound' });
     const notArn = await refusal(createFunction(stack.fcUrl, 'api', ['tools:1']));
-    expect(notArn).toMatchObject({ statusCode: 400, data: { errorCode: 'InvalidArgument' } });
-    expect(String(notArn.data?.errorMessage)).toContain('layers: tools:1 is not a layer version ARN');
+    expect(notArn).toMatchObject({ statusCode: 400, code: 'InvalidArgument' });
+    expect(notArn.message).toContain('layers: tools:1 is not a layer version ARN');
     await createFunction(stack.fcUrl, 'api', [arn('tools', 1)]);
-    expect(await refusal(createFunction(stack.fcUrl, 'api', []))).toMatchObject({ statusCode: 409, data: { errorCode: 'FunctionAlreadyExists' } });
-    expect(await refusal(updateFunctionLayers(stack.fcUrl, 'nope', []))).toMatchObject({ statusCode: 404, data: { errorCode: 'FunctionNotFound' } });
+    expect(await refusal(createFunction(stack.fcUrl, 'api', []))).toMatchObject({ statusCode: 409, code: 'FunctionAlreadyExists' });
+    expect(await refusal(updateFunctionLayers(stack.fcUrl, 'nope', []))).toMatchObject({ statusCode: 404, code: 'FunctionNotFound' });
     // Nothing refused was kept.
     expect(await listFc3Functions(stack.fcUrl)).toMatchObject({ functions: [{ functionName: 'api', layers: [{ arn: arn('tools', 1) }] }] });
   }, 60_000);

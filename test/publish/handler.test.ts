@@ -102,6 +102,39 @@ describe('publishing a zip and its manifest (CONTRACT §5)', () => {
     expect(await readResult(cloud, RESULT_KEY)).toMatchObject({ status: 'waiting', layerName: 'left-pad' });
   });
 
+  it('a lone manifest waits naming the zip, since when, and a near miss beside it with the fix', async () => {
+    const { cloud } = env;
+    await cloud.oss.putObject(TEST_BUCKET, MANIFEST_KEY, manifestBytes(NODE_MANIFEST));
+    await cloud.oss.putObject(TEST_BUCKET, 'layers/left-pad-1.2.zip', nodejsLayerZip());
+    // A complete pair of its own is another layer, never a near miss.
+    await seedPair(cloud, { base: 'layers/left-pan' });
+    const manifestSince = (await cloud.oss.statObject(TEST_BUCKET, MANIFEST_KEY))!.lastModified.toISOString();
+    const lists = () => cloud.oss.requests.entries.filter((request) => request.operation === 'ListObjects').length;
+    const listsBefore = lists();
+
+    await invoke([await cloud.oss.objectCreatedEvent(TEST_BUCKET, MANIFEST_KEY)]);
+
+    expect((await readResult(cloud, RESULT_KEY))?.waiting).toEqual({
+      missing: ZIP_KEY,
+      since: manifestSince,
+      nearMiss: { key: 'layers/left-pad-1.2.zip', fix: `rename layers/left-pad-1.2.zip to ${ZIP_KEY}` },
+    });
+    expect(lists() - listsBefore).toBe(1);
+  });
+
+  it('a lone zip waits naming the manifest, and x.json beside it is the near miss', async () => {
+    const { cloud } = env;
+    await cloud.oss.putObject(TEST_BUCKET, ZIP_KEY, nodejsLayerZip());
+    await cloud.oss.putObject(TEST_BUCKET, 'layers/left-pad.json', manifestBytes(NODE_MANIFEST));
+
+    await invoke([await cloud.oss.objectCreatedEvent(TEST_BUCKET, ZIP_KEY)]);
+
+    expect((await readResult(cloud, RESULT_KEY))?.waiting).toMatchObject({
+      missing: MANIFEST_KEY,
+      nearMiss: { key: 'layers/left-pad.json', fix: `rename layers/left-pad.json to ${MANIFEST_KEY}` },
+    });
+  });
+
   it('publishes a zip OSS has no CRC for (a copied or legacy object)', async () => {
     const { cloud } = env;
     const zip = nodejsLayerZip();

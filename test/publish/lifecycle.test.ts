@@ -90,9 +90,17 @@ describe.each(FC_API_VERSIONS)('FC_API_VERSION=%s', (apiVersion: FcApiVersion) =
     const [record] = (await auditRecords(cloud)).filter((r) => r.kind === 'result');
     expect(record?.provenance).toEqual(result.provenance);
     expect(JSON.stringify(record)).not.toContain('emulator-test-secret');
-    // The manifest's event, delivered late, finds the upload settled: the publish's provenance stays.
+    // The manifest's event, delivered late, finds the upload settled and adds only its uploader:
+    // to the result, and to the trail beside the one record of the decision.
     await deliver([fromAlice], { ...options, requestId: 'fn-manifest' });
-    expect((await readJson<PublishResult>(cloud, RESULT_KEY))?.provenance).toEqual(result.provenance);
+    const alice = { principalId: 'RAM$team-a:203456789', sourceIp: '203.0.113.7', ossRequestId: manifestEvent.responseElements.requestId, eventTime: manifestEvent.eventTime };
+    expect((await readJson<PublishResult>(cloud, RESULT_KEY))?.provenance).toEqual({ ...result.provenance, manifest: alice });
+    const records = await auditRecords(cloud);
+    expect(records.map((r) => r.kind)).toEqual(['result', 'uploader']);
+    expect(records[1]).toMatchObject({ role: 'manifest', uploader: alice, uploadId: records[0]!.uploadId });
+    // Delivered again, both events add nothing more.
+    await deliver([fromAlice, zipEvent], { ...options, requestId: 'fn-again' });
+    expect(await auditRecords(cloud)).toHaveLength(2);
     expect(cloud.fc.requests.entries.filter((r) => r.action === 'CreateLayerVersion')).toHaveLength(1);
   });
 });
@@ -111,6 +119,38 @@ describe('provenance across the two events of an upload', () => {
 
     const result = (await readJson<PublishResult>(cloud, RESULT_KEY))!;
     expect(result).toMatchObject({ status: 'published', provenance: { zip: { principalId: 'RAM$dev:alice' }, manifest: { principalId: 'RAM$ci:manifest-bot', ossRequestId: manifestEvent.responseElements.requestId }, functionRequestId: 'fn-2' } });
+  });
+
+  it('zip and manifest copied in together, three times with "retain": 1 and "public": true: every result has retention, acl and both uploaders, and the trail one record per decision', async () => {
+    const { cloud } = env;
+    const manifest = { ...NODE_MANIFEST, retain: 1, public: true };
+    for (const [round, seed] of ['v1', 'v2', 'v3'].entries()) {
+      const { zipEvent, manifestEvent } = await seedPair(cloud, { zip: nodejsLayerZip(seed), manifest });
+      const runs = await Promise.all([
+        deliver([{ ...zipEvent, userIdentity: { principalId: 'RAM$dev:alice' } }], { requestId: `zip-${seed}` }),
+        deliver([{ ...manifestEvent, userIdentity: { principalId: 'RAM$ci:bot' } }], { requestId: `manifest-${seed}` }),
+      ]);
+      expect(runs.map((run) => run.summary?.[0]?.status)).toEqual(['published', 'published']);
+      const result = (await readJson<PublishResult>(cloud, RESULT_KEY))!;
+      expect(result).toMatchObject({
+        status: 'published',
+        version: round + 1,
+        acl: { public: true, applied: true },
+        retention: { keep: 1, deleted: round === 0 ? [] : [round], kept: [], failed: [] },
+        provenance: { zip: { principalId: 'RAM$dev:alice' }, manifest: { principalId: 'RAM$ci:bot' } },
+      });
+    }
+    expect(live(cloud)).toEqual([3]);
+    const records = await auditRecords(cloud);
+    const decisions = records.filter((r) => r.kind === 'result');
+    expect(decisions.map((r) => [r.status, r.version])).toEqual([['published', 1], ['published', 2], ['published', 3]]);
+    expect(records.filter((r) => r.kind === 'deleted').map((r) => r.version)).toEqual([1, 2]);
+    // Whichever event decided, the other's uploader is in its record or appended once beside it.
+    for (const decision of decisions) {
+      const appended = records.filter((r) => r.kind === 'uploader' && r.uploadId === decision.uploadId);
+      const roles = [...Object.keys(decision.provenance as object), ...appended.map((r) => r.role as string)].filter((k) => k === 'zip' || k === 'manifest');
+      expect(roles.sort()).toEqual(['manifest', 'zip']);
+    }
   });
 
   it('a waiting result about another manifest lends nothing', async () => {

@@ -1,10 +1,11 @@
-import { UploadLedger, uploadIdOf, type ClaimRecord } from '../../audit/ledger';
+import { UploadLedger, uploadIdOf, type ClaimMarker, type ClaimRecord } from '../../audit/ledger';
+import { readResult, type Uploader } from '../../result/document';
 import type { Manifest } from '../../manifest/manifest';
-import type { ObjectHead } from '../../oss/store';
+import { sameEtag, type ObjectHead } from '../../oss/store';
 import { sleep } from '../deadline';
 import type { RegionTarget } from '../../config';
 import type { PublishResult, RegionResult } from '../result';
-import { entryOf } from './region-entry';
+import { auditRegion, entryOf } from './region-entry';
 import { BUSY_POLL_MS, canWait, now, resultOf, retrying, ttlMs, type Flow } from './context';
 import { BusyError } from './errors';
 import { findExisting } from './existing';
@@ -20,6 +21,36 @@ export function ledgerOf(flow: Flow, zip: ObjectHead, manifest: ObjectHead): { u
   const { deps, input } = flow;
   const uploadId = uploadIdOf({ bucket: deps.store.bucket, zipKey: input.keys.zip, zip, manifestKey: input.keys.manifest, manifest });
   return { uploadId, ledger: new UploadLedger(deps.store, deps.auditPrefix, uploadId) };
+}
+
+/**
+ * Who uploaded this event's object, in the upload's ledger; and the other object's uploader when
+ * only the `waiting` result its event left tells it. Each object's event adds its own whenever it
+ * comes, so every result of the upload names both. A courtesy: a failure is logged, never the record's.
+ */
+export async function recordUploaders(flow: Flow, ledger: UploadLedger, zip: ObjectHead, manifest: ObjectHead): Promise<void> {
+  const { input } = flow;
+  const other = input.role === 'zip' ? 'manifest' : 'zip';
+  try {
+    if (input.uploader !== undefined) await retrying(flow, 'ledger.uploader', () => ledger.recordUploader(input.role, input.uploader!));
+    const lent = await uploaderFromWaiting(flow, other, (other === 'zip' ? zip : manifest).etag);
+    if (lent !== undefined) await retrying(flow, 'ledger.uploader', () => ledger.recordUploader(other, lent));
+  } catch (error) {
+    flow.log.warn('ledger.uploader.failed', { error });
+  }
+}
+
+/**
+ * The other object's uploader, from the `waiting` result its own event left at the result key, when
+ * that result describes the very object version this upload has (same ETag): its event may have
+ * ended before this object landed. Anything else tells nothing.
+ */
+async function uploaderFromWaiting(flow: Flow, role: 'zip' | 'manifest', etag: string): Promise<Uploader | undefined> {
+  const previous = await retrying(flow, 'result.read', () => readResult(flow.deps.store, flow.input.keys.result));
+  if (previous === undefined || previous === 'unreadable' || previous.status !== 'waiting') return undefined;
+  // The waiting result saw only its own object: that one must be the object this upload names.
+  const seen = role === 'zip' ? previous.source.etag : previous.manifest?.etag;
+  return seen !== undefined && sameEtag(seen, etag) ? previous.provenance?.[role] : undefined;
 }
 
 export type Claimed =
@@ -80,36 +111,55 @@ async function claim(
 /**
  * A version newer than the holder's intent whose codeChecksum is this zip's CRC (as OSS reports
  * it, or as read once when OSS has none), with this description and these runtimes, is the holder's.
+ * With other regions, the same holds in each: a region without an outcome whose version landed
+ * above the holder's intent there is adopted and settled at once, as at home, so a holder that died
+ * right after its last create holds nothing up; a region the holder never got to leaves it waiting.
  */
 async function adoptFromHolder(
   flow: Flow,
   ledger: UploadLedger,
-  holder: ClaimRecord,
+  holder: ClaimMarker,
   zip: ObjectHead,
   manifest: Manifest,
   targets: readonly RegionTarget[] | undefined,
 ): Promise<PublishResult | undefined> {
-  // With other regions, the holder's upload is done only when every one of them is settled too.
-  const regions = targets === undefined ? undefined : await settledRegions(flow, ledger, targets);
-  if (regions === null) return undefined;
   const intent = await retrying(flow, 'intents', () => ledger.intentOf(holder.attempt));
   if (intent === undefined) return undefined;
   // OSS has no CRC for copied and legacy objects: then the bytes say what the code is.
   const crc64 = zip.crc64 ?? (await verify(flow, zip, manifest)).crc64;
   const existing = await findExisting(flow, { layers: flow.deps.layers, region: undefined }, manifest, crc64, intent);
   if (!('status' in existing) || existing.status !== 'published') return undefined;
+  const regions = targets === undefined ? undefined : await adoptRegions(flow, ledger, holder, targets, manifest, crc64);
+  if (regions === null) return undefined;
   flow.state.source.crc64 = crc64;
   if (regions !== undefined) flow.state.regions = { [flow.deps.regions!.home]: entryOf(existing, { home: true }), ...regions };
   return resultOf(flow, existing);
 }
 
-/** Every region's settled entry, or null while one of them is not settled. */
-async function settledRegions(flow: Flow, ledger: UploadLedger, targets: readonly RegionTarget[]): Promise<Record<string, RegionResult> | null> {
+/** Every other region's entry, settled before or adopted from the holder now; null while one is neither. */
+async function adoptRegions(
+  flow: Flow,
+  ledger: UploadLedger,
+  holder: ClaimMarker,
+  targets: readonly RegionTarget[],
+  manifest: Manifest,
+  crc64: string,
+): Promise<Record<string, RegionResult> | null> {
   const entries: Record<string, RegionResult> = {};
-  for (const { region } of targets) {
-    const entry = await retrying(flow, 'region.outcome', () => ledger.regionOutcome(region));
-    if (entry === undefined) return null;
-    entries[region] = entry;
+  for (const target of targets) {
+    const { region } = target;
+    const settled = await retrying(flow, 'region.outcome', () => ledger.regionOutcome(region));
+    if (settled !== undefined) {
+      entries[region] = settled;
+      continue;
+    }
+    const intent = await retrying(flow, 'intents', () => ledger.intentOf(holder.attempt, region));
+    if (intent === undefined) return null;
+    const existing = await findExisting(flow, { layers: flow.deps.regions!.connect(target).layers, region }, manifest, crc64, intent);
+    if (!('status' in existing) || existing.status !== 'published') return null;
+    const final = await retrying(flow, 'region.settle', () => ledger.settleRegion(region, entryOf(existing, {})));
+    await auditRegion(flow, ledger, region, final);
+    entries[region] = final;
   }
   return entries;
 }

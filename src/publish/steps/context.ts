@@ -7,7 +7,7 @@ import type { KeyRole, LayerKeys } from '../../keys';
 import type { Logger } from '../../log/logger';
 import type { ObjectStore } from '../../oss/store';
 import { withRetry, type Deadline, type RetryPolicy } from '../deadline';
-import type { PublishResult, RegionResult, SourceInfo, SummaryEntry } from '../result';
+import type { PublishResult, RegionResult, SourceInfo, SummaryEntry, Waiting } from '../result';
 import type { VerifiedZip } from '../verify-zip';
 
 export interface RecordInput {
@@ -144,7 +144,7 @@ export function retryingIn(flow: Flow): <T>(step: string, operation: (attempt: n
   return (step, operation) => retrying(flow, step, operation);
 }
 
-export type ResultFields = { status: PublishResult['status']; version?: LayerVersion; error?: PublisherError };
+export type ResultFields = { status: PublishResult['status']; version?: LayerVersion; error?: PublisherError; waiting?: Waiting };
 
 /** The result of this record as far as the flow got. */
 export function resultOf(flow: Flow, fields: ResultFields): PublishResult {
@@ -160,6 +160,7 @@ export function resultOf(flow: Flow, fields: ResultFields): PublishResult {
     ...(state.manifestInfo ? { manifest: state.manifestInfo } : {}),
     ...(version ? { layer: version.raw } : {}),
     ...(error ? { error: { code: error.code, message: error.message, retryable: error.retryable } } : {}),
+    ...(fields.waiting ? { waiting: fields.waiting } : {}),
     ...(state.regions ? { regions: { ...state.regions } } : {}),
     event: eventInfo(flow),
     provenance: provenance(flow, version?.requestId),

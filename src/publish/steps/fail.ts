@@ -1,6 +1,8 @@
+import type { UploadLedger } from '../../audit/ledger';
 import { writeAuditRecord } from '../../audit/records';
 import { ConfigError, PreconditionFailedError, PublisherError, TransientError, type InvalidInputError } from '../../errors';
-import type { SummaryEntry } from '../result';
+import type { PublishResult, SummaryEntry } from '../result';
+import { writeResultDocument } from '../../result/document';
 import { summaryOf } from '../result';
 import { eventInfo, now, provenance, resultOf, retrying, type Flow } from './context';
 import { releaseClaim, type HeldClaim } from './claim';
@@ -9,7 +11,7 @@ import { audit, writeResult } from './result';
 import { unfinishedFailure } from './regions';
 
 /** A step threw: a `failed` result, a `stale` one, or a rejection that has FC deliver the event again. */
-export async function fail(flow: Flow, error: unknown, claim: HeldClaim | undefined): Promise<SummaryEntry> {
+export async function fail(flow: Flow, error: unknown, claim: HeldClaim | undefined, ledger: UploadLedger | undefined): Promise<SummaryEntry> {
   // Its result is written already.
   if (error instanceof RetryableRecordError) throw error;
   if (error instanceof PreconditionFailedError) {
@@ -24,16 +26,35 @@ export async function fail(flow: Flow, error: unknown, claim: HeldClaim | undefi
   if (error instanceof ResultUnwritableError) throw error;
   const failure = error instanceof PublisherError ? error : unexpected(error);
   flow.log[failure.retryable ? 'warn' : 'error']('record.failed', { error: failure, context: failure.context });
-  const result = resultOf(flow, { status: 'failed', error: failure });
+  const result = await decideFailure(flow, resultOf(flow, { status: 'failed', error: failure }), claim, ledger);
   // A failure made no version (a mismatched one is deleted), so the next delivery may try afresh:
   // an operator who fixes a role or a quota can replay the event without uploading again. A create
   // with no answer may still make one: that claim stays, and its intent tells who comes next.
   if (claim && !(failure instanceof CreateInDoubtError)) await releaseClaim(flow, claim, flow.deps.logger.redact(failure.message));
-  const entry = await writeResult(flow, result, claim?.record.uploadId);
+  const entry = await writeResult(flow, result, ledger);
   if (failure.retryable) throw new RetryableRecordError(entry, failure);
   // The home region failed for good, but another region only for now: deliver again for it.
   if (flow.state.regionsUnfinished.length > 0) throw new RetryableRecordError(entry, unfinishedFailure(flow));
   return entry;
+}
+
+/**
+ * One failure is one decision: the zip's and the manifest's events meeting the same refusal (and
+ * their redeliveries) repeat the first one's result, and its audit record is written once. A
+ * retryable failure is its attempt's own: a later attempt may pass. Without a ledger (the pair was
+ * never whole) the result is this event's; a ledger that cannot be written leaves it so too.
+ */
+async function decideFailure(flow: Flow, result: PublishResult, claim: HeldClaim | undefined, ledger: UploadLedger | undefined): Promise<PublishResult> {
+  const { error } = result;
+  if (ledger === undefined || error === undefined) return result;
+  const what = JSON.stringify([error.code, error.message, error.retryable ? (claim?.record.attempt ?? 0) : 'final']);
+  try {
+    const first = await retrying(flow, 'ledger.failure', () => ledger.recordFailure(what, result), true);
+    return { ...first, event: eventInfo(flow) };
+  } catch (caught) {
+    flow.log.warn('ledger.failure.failed', { error: caught });
+    return result;
+  }
 }
 
 /** The event names an object version that is no longer there: only an audit record says so. */
@@ -70,11 +91,7 @@ export async function reportInvalid(flow: Flow, error: InvalidInputError): Promi
   const written = await retrying(
     flow,
     'result.write',
-    () =>
-      deps.store.put(input.keys.result, `${JSON.stringify(result, null, 2)}\n`, {
-        contentType: 'application/json',
-        forbidOverwrite: true,
-      }),
+    () => writeResultDocument(deps.store, input.keys.result, result, { forbidOverwrite: true }),
     true,
   );
   const auditKey = await audit(flow, written === 'created' ? 'result' : 'invalid', result, undefined);

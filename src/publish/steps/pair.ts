@@ -1,15 +1,18 @@
 import { MAX_MANIFEST_BYTES, manifestTooLarge } from '../../manifest/manifest';
 import { sameEtag, type ObjectHead } from '../../oss/store';
 import { sleep } from '../deadline';
-import { canWait, retrying, type Flow } from './context';
+import { canWait, now, retrying, type Flow } from './context';
 import { validateManifest } from './manifest';
 import { finish } from './result';
-import type { SummaryEntry } from '../result';
+import type { SummaryEntry, Waiting } from '../result';
+import { nearMissOf } from '../near-miss';
 
 /** An object missing right after its own ObjectCreated event is looked for again this often. */
 const MISSING_OBJECT_RETRIES_MS = [250, 750];
+/** The near miss is looked for in one ListObjects of the folder: at most this many keys. */
+const NEAR_MISS_LIST_KEYS = 1000;
 
-type Pair = 'stale' | { kind: 'waiting' } | CompletePair;
+type Pair = 'stale' | { kind: 'waiting'; missing: string; since: string } | CompletePair;
 
 export interface CompletePair {
   kind: 'pair';
@@ -22,7 +25,9 @@ export interface CompletePair {
 export async function awaitPair(flow: Flow): Promise<'stale' | { kind: 'waiting'; entry: SummaryEntry } | CompletePair> {
   const pair = await findPair(flow);
   if (pair === 'stale' || pair.kind === 'pair') return pair;
-  const entry = await finish(flow, { status: 'waiting' }, undefined);
+  const nearMiss = await lookBeside(flow, pair.missing);
+  const waiting: Waiting = { missing: pair.missing, since: pair.since, ...(nearMiss === undefined ? {} : { nearMiss }) };
+  const entry = await finish(flow, { status: 'waiting', waiting });
   // The missing object may have landed, and its own event finished, while this one looked
   // and wrote: look once more, so `waiting` cannot be the last word over a finished pair.
   const again = await findPair(flow);
@@ -53,10 +58,29 @@ async function findPair(flow: Flow): Promise<Pair> {
         // Its errors are reported once the zip is there: until then the result is waiting.
       }
     }
-    return { kind: 'waiting' };
+    // Both gone means the event's own object was deleted since: that is what is missing now.
+    const there = zip ?? (manifest === undefined ? undefined : 'tooLarge' in manifest ? undefined : manifest.head);
+    const missing = zip === undefined && (manifest !== undefined || role === 'zip') ? keys.zip : keys.manifest;
+    const since = there === undefined ? (input.eventTime ?? now(flow).toISOString()) : new Date(there.lastModified).toISOString();
+    return { kind: 'waiting', missing, since };
   }
   if ('tooLarge' in manifest) throw manifestTooLarge(keys.manifest, manifest.size);
   return { kind: 'pair', zip, manifestBody: manifest.body, manifestHead: manifest.head };
+}
+
+/**
+ * A key beside the missing one that was probably meant (`x.ZIP`, `x.json`, `x-1.2.zip`), from one
+ * bounded listing of the folder. A courtesy: a listing refused or failed names none.
+ */
+async function lookBeside(flow: Flow, missing: string): Promise<Waiting['nearMiss']> {
+  const folder = missing.slice(0, missing.lastIndexOf('/') + 1);
+  try {
+    const listed = await retrying(flow, 'near-miss', () => flow.deps.store.list(folder, NEAR_MISS_LIST_KEYS));
+    return nearMissOf(missing, listed);
+  } catch (error) {
+    flow.log.warn('near-miss.failed', { error });
+    return undefined;
+  }
 }
 
 /** The event's own object was just created: a miss is looked for again briefly before it counts. */

@@ -1,6 +1,9 @@
 import { PublisherError, TransientError } from '../../errors';
 import type { StagedCopy } from '../../regions/copy';
 import type { RegionResult } from '../result';
+import type { UploadLedger } from '../../audit/ledger';
+import { writeAuditRecord } from '../../audit/records';
+import { now, retrying, type Flow } from './context';
 import type { Decided } from './existing';
 
 /** A region's entry in the result's `regions` map (issue 13), from what was decided there. */
@@ -39,4 +42,21 @@ function stagedOf(staged: StagedCopy | undefined): Pick<RegionResult, 'staged'> 
 /** "cn-shanghai: " before a message about another region; nothing for the home region. */
 export function inRegion(region: string | undefined): string {
   return region === undefined ? '' : `${region}: `;
+}
+
+/** One audit record per region settled, naming it: the trail says where each version went. */
+export async function auditRegion(flow: Flow, ledger: UploadLedger, region: string, entry: RegionResult): Promise<void> {
+  const record = {
+    region,
+    uploadId: ledger.uploadId,
+    ...entry,
+    layerName: flow.state.layerName,
+    source: { ...flow.state.source },
+    event: { name: flow.input.eventName, key: flow.input.eventKey },
+    requestId: flow.deps.requestId,
+    finishedAt: now(flow).toISOString(),
+  };
+  await retrying(flow, 'audit.write', () => writeAuditRecord(flow.deps.store, flow.deps.auditPrefix, 'region', flow.deps.logger.redact(record))).catch(
+    (error: unknown) => flow.log.warn('audit.write.failed', { error }),
+  );
 }

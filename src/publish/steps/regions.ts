@@ -1,5 +1,4 @@
 import { CreateLog } from '../../audit/ledger';
-import { writeAuditRecord } from '../../audit/records';
 import type { RegionTarget } from '../../config';
 import { PreconditionFailedError, TransientError } from '../../errors';
 import type { Manifest } from '../../manifest/manifest';
@@ -10,12 +9,12 @@ import { selectRegionTargets } from '../../regions/targets';
 import { putLayerAcl } from '../acl';
 import type { PublishResult, RegionResult, SummaryEntry } from '../result';
 import type { VerifiedZip } from '../verify-zip';
-import { now, resultOf, retrying, retryingIn, type Flow } from './context';
+import { resultOf, retrying, retryingIn, type Flow } from './context';
 import { releaseClaim, type HeldClaim } from './claim';
 import { homeTarget, publishTo } from './create';
 import { CreateInDoubtError, RetryableRecordError } from './errors';
 import type { Decided, LayerTarget } from './existing';
-import { entryOf, failedEntry } from './region-entry';
+import { auditRegion, entryOf, failedEntry } from './region-entry';
 import { writeResult } from './result';
 import { verify } from './verify';
 
@@ -125,7 +124,7 @@ async function publishInRegion(
   }
   try {
     const final = await retrying(flow, 'region.settle', () => ledger.settleRegion(region, entry));
-    await auditRegion(flow, held, region, final);
+    await auditRegion(flow, ledger, region, final);
     return final;
   } catch (error) {
     // Decided but not recorded: the next delivery decides again, adopting a version made here.
@@ -163,33 +162,16 @@ function aclDeps(flow: Flow, layers: LayerTarget['layers']) {
   return { layers, retrying: retryingIn(flow), log: flow.log };
 }
 
-/** One audit record per region settled, naming it: the trail says where each version went. */
-async function auditRegion(flow: Flow, held: HeldClaim, region: string, entry: RegionResult): Promise<void> {
-  const record = {
-    region,
-    uploadId: held.ledger.uploadId,
-    ...entry,
-    layerName: flow.state.layerName,
-    source: { ...flow.state.source },
-    event: { name: flow.input.eventName, key: flow.input.eventKey },
-    requestId: flow.deps.requestId,
-    finishedAt: now(flow).toISOString(),
-  };
-  await retrying(flow, 'audit.write', () => writeAuditRecord(flow.deps.store, flow.deps.auditPrefix, 'region', flow.deps.logger.redact(record))).catch(
-    (error: unknown) => flow.log.warn('audit.write.failed', { error }),
-  );
-}
-
 /**
  * Some region failed for now: the result says how far every region got, nothing is settled, and the
  * handler rejects so Function Compute delivers the event again. That delivery claims the upload
  * anew and works only on the regions still missing (the others' outcomes stand, the home version is
  * adopted). A create without an answer keeps the claim, as at home (CONTRACT §7).
  */
-export async function unfinishedRegions(flow: Flow, held: HeldClaim, result: PublishResult, uploadId: string): Promise<SummaryEntry> {
+export async function unfinishedRegions(flow: Flow, held: HeldClaim, result: PublishResult): Promise<SummaryEntry> {
   const pending = unfinishedFailure(flow);
   await releaseClaim(flow, held, flow.deps.logger.redact(pending.message));
-  const entry = await writeResult(flow, result, uploadId);
+  const entry = await writeResult(flow, result, held.ledger);
   throw new RetryableRecordError(entry, pending);
 }
 

@@ -1,11 +1,11 @@
-import { withOtherUploader } from '../../audit/provenance';
-import { writeAuditRecord, type AuditKind } from '../../audit/records';
+import type { UploadLedger } from '../../audit/ledger';
+import { writeAuditRecord, writeDecisionRecord, type AuditKind } from '../../audit/records';
 import type { KeyRole } from '../../keys';
-import { MAX_MANIFEST_BYTES } from '../../manifest/manifest';
 import { PublisherError } from '../../errors';
 import { sameEtag, type ObjectHead } from '../../oss/store';
 import type { PublishResult, SummaryEntry } from '../result';
 import { summaryOf } from '../result';
+import { readResult, writeResultDocument } from '../../result/document';
 import { eventInfo, now, resultOf, retrying, type Flow, type ResultFields } from './context';
 import { outcomeStands } from './claim';
 import { ResultUnwritableError } from './errors';
@@ -19,15 +19,44 @@ type ObjectsNow =
   | { state: 'superseded'; zip: ObjectHead | undefined; manifest: ObjectHead | undefined }
   | { state: 'unknown' };
 
-export async function finish(flow: Flow, fields: ResultFields, uploadId: string | undefined): Promise<SummaryEntry> {
-  return writeResult(flow, resultOf(flow, fields), uploadId);
+export async function finish(flow: Flow, fields: ResultFields): Promise<SummaryEntry> {
+  return writeResult(flow, resultOf(flow, fields), undefined);
 }
 
 /** A later delivery of an upload already decided: the same result again, nothing published. */
-export async function repeatOutcome(flow: Flow, outcome: PublishResult): Promise<SummaryEntry> {
+export async function repeatOutcome(flow: Flow, outcome: PublishResult, ledger: UploadLedger): Promise<SummaryEntry> {
   flow.log.info('upload.already-settled', { status: outcome.status, version: outcome.version });
   const result: PublishResult = { ...outcome, event: eventInfo(flow) };
-  return writeResult(flow, result, undefined);
+  return writeResult(flow, result, ledger);
+}
+
+/** How many times a result is written again because the ledger learnt more while it was written. */
+const MAX_VIEW_REWRITES = 2;
+
+/**
+ * The result as the upload's ledger tells it: the decision, both objects' uploaders whichever event
+ * told them, and what retention did. Every event of the upload composes the same document, and a
+ * later one only adds to it (docs/exactly-once.md, "One upload, one record").
+ */
+export async function viewOf(flow: Flow, ledger: UploadLedger, decided: PublishResult): Promise<PublishResult> {
+  const [uploaders, retention] = await Promise.all([
+    retrying(flow, 'ledger.uploaders', () => ledger.uploaders(), true),
+    retrying(flow, 'ledger.retention', () => ledger.retention(), true),
+  ]);
+  const regions =
+    decided.regions &&
+    Object.fromEntries(
+      Object.entries(decided.regions).map(([region, entry]) => {
+        const done = retention?.regions[region];
+        return [region, done === undefined || entry.home ? entry : { ...entry, retention: done }];
+      }),
+    );
+  return flow.deps.logger.redact({
+    ...decided,
+    ...(retention?.home === undefined ? {} : { retention: retention.home }),
+    ...(regions === undefined ? {} : { regions }),
+    ...(decided.provenance === undefined ? {} : { provenance: { ...decided.provenance, ...uploaders } }),
+  });
 }
 
 /**
@@ -36,9 +65,10 @@ export async function repeatOutcome(flow: Flow, outcome: PublishResult): Promise
  * word over it (CONTRACT §6, §7). So the objects are looked at before every try of the PUT, and
  * after it: a PUT that landed after the newer result is followed by that result again.
  */
-export async function writeResult(flow: Flow, described: PublishResult, uploadId: string | undefined): Promise<SummaryEntry> {
+export async function writeResult(flow: Flow, described: PublishResult, ledger: UploadLedger | undefined): Promise<SummaryEntry> {
   const { input, deps } = flow;
-  const result = await withOtherUploader(deps.store, input.keys.result, input.role, described);
+  const uploadId = ledger?.uploadId;
+  let result = ledger === undefined ? described : await viewOf(flow, ledger, described);
   // `waiting` names no object version; the flow looks again after writing it instead.
   const checked = result.status !== 'waiting';
   let kind: AuditKind = 'result';
@@ -53,20 +83,30 @@ export async function writeResult(flow: Flow, described: PublishResult, uploadId
       `${input.keys.result}: not written: OSS did not answer for ${input.keys.zip}, and the result there names another upload`,
     );
   } else {
-    const written = await retrying(
-      flow,
-      'result.write',
-      async (attempt) => {
-        if (checked && attempt > 1) {
-          const current = await objectsNow(flow);
-          // The try that failed may still have landed, over the newer upload's result.
-          if (current.state === 'superseded') return current;
-        }
-        await deps.store.put(input.keys.result, `${JSON.stringify(result, null, 2)}\n`, { contentType: 'application/json' });
-        return 'written';
-      },
-      true,
-    );
+    const put = (document: PublishResult) =>
+      retrying(
+        flow,
+        'result.write',
+        async (attempt) => {
+          if (checked && attempt > 1) {
+            const current = await objectsNow(flow);
+            // The try that failed may still have landed, over the newer upload's result.
+            if (current.state === 'superseded') return current;
+          }
+          await writeResultDocument(deps.store, input.keys.result, document);
+          return 'written' as const;
+        },
+        true,
+      );
+    let written = await put(result);
+    // Another event of the upload may have added to the ledger (its uploader, retention) and
+    // written its result before this PUT landed over it: written again until nothing is new.
+    for (let rewrites = 0; ledger !== undefined && written === 'written' && rewrites < MAX_VIEW_REWRITES; rewrites++) {
+      const again = await viewOf(flow, ledger, described);
+      if (JSON.stringify(again) === JSON.stringify(result)) break;
+      result = again;
+      written = await put(result);
+    }
     // Superseded before a retry means a PUT was already sent: it, too, may have landed late.
     const after = written !== 'written' ? written : checked ? await objectsNow(flow) : undefined;
     if (after?.state === 'superseded') {
@@ -92,12 +132,25 @@ export async function writeResult(flow: Flow, described: PublishResult, uploadId
   return summaryOf(input.eventKey, result);
 }
 
+/** The audit record of a result: a decision of an upload has one, however many events repeat it. */
+/**
+ * The result written again from the ledger once a follow-up recorded what it did, while the zip
+ * and manifest are still this upload's (a newer upload's result is never written over).
+ */
+export async function refreshResult(flow: Flow, ledger: UploadLedger, decided: PublishResult): Promise<void> {
+  if ((await objectsNow(flow)).state !== 'current') return;
+  const result = await viewOf(flow, ledger, decided);
+  await retrying(flow, 'result.write', () => writeResultDocument(flow.deps.store, flow.input.keys.result, result), true);
+}
+
 export function audit(flow: Flow, kind: AuditKind, result: PublishResult, uploadId: string | undefined): Promise<string> {
   const { store, auditPrefix } = flow.deps;
+  const decision = kind === 'result' && uploadId !== undefined && result.status !== 'waiting';
   return retrying(
     flow,
     'audit.write',
-    () => writeAuditRecord(store, auditPrefix, kind, { ...result, ...(uploadId ? { uploadId } : {}) }),
+    () =>
+      decision ? writeDecisionRecord(store, auditPrefix, { ...result, uploadId }) : writeAuditRecord(store, auditPrefix, kind, { ...result, ...(uploadId ? { uploadId } : {}) }),
     true,
   );
 }
@@ -126,18 +179,11 @@ async function objectsNow(flow: Flow): Promise<ObjectsNow> {
 
 /** With the objects unknown, a result may still be written where none is, or over this upload's own. */
 async function resultIsOursOrAbsent(flow: Flow): Promise<boolean> {
-  const there = await retrying(flow, 'result.read', () => flow.deps.store.read(flow.input.keys.result, MAX_MANIFEST_BYTES), true).catch(
-    () => 'unreadable' as const,
-  );
+  const there = await retrying(flow, 'result.read', () => readResult(flow.deps.store, flow.input.keys.result), true).catch(() => 'unreadable' as const);
   if (there === undefined) return true;
-  if (there === 'unreadable' || 'tooLarge' in there) return false;
-  try {
-    const result = JSON.parse(there.body.toString('utf8')) as Partial<PublishResult>;
-    const same = (a: string | undefined, b: string | undefined) => a !== undefined && b !== undefined && sameEtag(a, b);
-    return same(result.source?.etag, flow.state.source.etag) && same(result.manifest?.etag, flow.state.manifestInfo?.etag);
-  } catch {
-    return false;
-  }
+  if (there === 'unreadable') return false;
+  const same = (a: string | undefined, b: string | undefined) => a !== undefined && b !== undefined && sameEtag(a, b);
+  return same(there.source.etag, flow.state.source.etag) && same(there.manifest?.etag, flow.state.manifestInfo?.etag);
 }
 
 /**

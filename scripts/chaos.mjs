@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The seeded chaos test of issue 10 at length: `npm run chaos -- --iterations 500 [--seed S] [--parallel P]`;
-// with `--regions`, issue 13's: three regions, faults in any of them. Runs test/faults/chaos.test.ts
+// with `--regions`, issue 13's: three regions, faults in any of them; with `--rollout`, the rollout's
+// (docs/rollout.md): three functions moved to each version, faults on their reads and updates. Runs test/faults/chaos.test.ts
 // under vitest (the same code `npm test` runs briefly) and prints its counts: iterations, deliveries,
 // kills, faults by kind, versions made (per region with --regions), invariant violations.
 import { spawn } from 'node:child_process';
@@ -10,13 +11,15 @@ import { join } from 'node:path';
 
 // --first I starts at iteration I: an iteration's faults depend on the seed and its index only, so
 // `--seed S --first I --iterations 1` replays one that failed.
-const usage = 'usage: npm run chaos -- [--iterations N] [--seed S] [--parallel P] [--first I] [--regions]';
+const usage = 'usage: npm run chaos -- [--iterations N] [--seed S] [--parallel P] [--first I] [--regions | --rollout]';
 const options = { iterations: 100, seed: 20261201, parallel: 6, first: 0 };
 let regions = false;
+let rollout = false;
 const args = process.argv.slice(2);
 for (let i = 0; i < args.length; i++) {
-  if (args[i] === '--regions') {
-    regions = true;
+  if (args[i] === '--regions' || args[i] === '--rollout') {
+    if (args[i] === '--regions') regions = true;
+    else rollout = true;
     continue;
   }
   const name = args[i].replace(/^--/, '');
@@ -31,7 +34,11 @@ for (let i = 0; i < args.length; i++) {
 
 const dir = mkdtempSync(join(tmpdir(), 'chaos-'));
 const reportFile = join(dir, 'report.json');
-console.log(`chaos: ${options.iterations} iterations, seed ${options.seed}, ${options.parallel} at once${regions ? ', three regions' : ''}`);
+if (regions && rollout) {
+  console.error(`--regions and --rollout: one at a time\n${usage}`);
+  process.exit(2);
+}
+console.log(`chaos: ${options.iterations} iterations, seed ${options.seed}, ${options.parallel} at once${regions ? ', three regions' : rollout ? ', with a rollout' : ''}`);
 const child = spawn(process.execPath, ['node_modules/vitest/vitest.mjs', 'run', 'test/faults/chaos.test.ts'], {
   stdio: ['ignore', 'ignore', 'inherit'],
   env: {
@@ -41,7 +48,7 @@ const child = spawn(process.execPath, ['node_modules/vitest/vitest.mjs', 'run', 
     CHAOS_PARALLEL: String(options.parallel),
     CHAOS_FIRST: String(options.first),
     CHAOS_REPORT: reportFile,
-    CHAOS_MODE: regions ? 'regions' : 'home',
+    CHAOS_MODE: regions ? 'regions' : rollout ? 'rollout' : 'home',
   },
 });
 child.on('close', (code) => {
@@ -64,6 +71,7 @@ child.on('close', (code) => {
   for (const [kind, n] of faults) console.log(`  ${kind.padEnd(width)}${n}`);
   console.log(`versions made     ${report.versionsMade}${report.versionsByRegion ? ' (home region)' : ''}`);
   for (const [region, n] of Object.entries(report.versionsByRegion ?? {})) console.log(`  ${region.padEnd(width)}${n}`);
+  if (report.functionUpdates !== undefined) console.log(`function updates  ${report.functionUpdates}`);
   console.log(`violations        ${report.violations}`);
   for (const failure of report.failures.slice(0, 20)) console.log(`  ${failure}`);
   console.log(`time              ${report.seconds} s`);

@@ -38,7 +38,7 @@ async function loadRegionRules() {
   const { build } = await import('esbuild');
   const { outputFiles } = await build({
     stdin: {
-      contents: "export { parseRegions } from './src/config'; export { selectRegionTargets } from './src/regions/targets';",
+      contents: "export { parseRegions, parseRolloutFunctions } from './src/config'; export { selectRegionTargets } from './src/regions/targets';",
       resolveDir: root,
       loader: 'ts',
     },
@@ -55,7 +55,7 @@ async function loadRegionRules() {
   return module.exports;
 }
 
-const { parseRegions, selectRegionTargets } = await loadRegionRules();
+const { parseRegions, parseRolloutFunctions, selectRegionTargets } = await loadRegionRules();
 
 const ACCOUNT_ID = /\$\{\s*config\(\s*["']AccountID["']\s*\)\s*\}/g;
 
@@ -116,6 +116,7 @@ export function deployValues(sYaml) {
     region,
     bucket: home,
     regions: otherRegions(env.REGIONS, region, home, at('environmentVariables.REGIONS')),
+    rolloutFunctions: rolloutGlobs(env.ROLLOUT_FUNCTIONS, at('environmentVariables.ROLLOUT_FUNCTIONS')),
     prefix,
     auditPrefix: required(env.AUDIT_PREFIX, at('environmentVariables.AUDIT_PREFIX')),
     // src/config.ts's default when s.yaml sets none (docs/index-and-notices.md).
@@ -145,6 +146,35 @@ function otherRegions(raw, homeRegion, homeBucket, path) {
   }
 }
 
+/**
+ * The function-name globs of ROLLOUT_FUNCTIONS, held to the function's rules (src/config.ts). RAM
+ * documents `*` alone as a wildcard: a `?` is granted as `*`, a little wider, never narrower. Key
+ * prefixes are the function's to check; RAM cannot tell which zip a call is for.
+ */
+function rolloutGlobs(raw, path) {
+  try {
+    const globs = parseRolloutFunctions(raw).map(({ source }) => source.slice(source.indexOf('=') + 1).trim().replace(/\?/g, '*'));
+    return [...new Set(globs)];
+  } catch (error) {
+    throw new Error(`${path}: ${error.message}`);
+  }
+}
+
+/**
+ * What a rollout, `promote` and `rollback` call on a function (docs/rollout.md), each scoped on its
+ * FC 3.0 API page to `acs:fc:<region>:<account>:functions/<name>`; ListFunctions is already granted on `*`.
+ */
+const ROLLOUT_ACTIONS = [
+  'fc:GetFunction',
+  'fc:UpdateFunction',
+  'fc:PublishFunctionVersion',
+  'fc:ListFunctionVersions',
+  'fc:GetAlias',
+  'fc:CreateAlias',
+  'fc:UpdateAlias',
+  'fc:ListAliases',
+];
+
 /** The permission policy. RAM's grammar has Version and Statement, each Effect, Action, Resource: no Sid. */
 export function ramPolicy(values) {
   const object = (pattern) => `acs:oss:*:*:${values.bucket}/${pattern}`;
@@ -171,6 +201,18 @@ export function ramPolicy(values) {
     // RAM grants these on "All Resources" alone: `*` is the narrowest resource that works, and it already
     // covers every region of REGIONS (the unchanged check, adoption, the codeChecksum delete, `public`).
     { Effect: 'Allow', Action: [...(createOnAll ? ['fc:CreateLayerVersion'] : []), ...ALL_RESOURCE_LAYER_ACTIONS], Resource: ['*'] },
+    // The functions ROLLOUT_FUNCTIONS hands over, in every region the layer is published to, and no others.
+    ...(values.rolloutFunctions.length === 0
+      ? []
+      : [
+          {
+            Effect: 'Allow',
+            Action: ROLLOUT_ACTIONS,
+            Resource: [values.region, ...values.regions.map(({ region }) => region)].flatMap((region) =>
+              values.rolloutFunctions.map((glob) => `acs:fc:${region}:*:functions/${glob}`),
+            ),
+          },
+        ]),
     // Function Compute sends the events that outlast their retries to the on-failure queue as the function's role.
     { Effect: 'Allow', Action: ['mns:SendMessage'], Resource: [values.failureDestination] },
     // The function's log lines reach the logstore of logConfig through its role.

@@ -16,6 +16,8 @@ export interface Config {
   /** `OSS_SIGNATURE`: V4 unless a user with an old bucket asks for V1 (CONTRACT §2). */
   ossSignature: OssSignature;
   allowedLayers: AllowRule[];
+  /** `ROLLOUT_FUNCTIONS`: which functions a manifest's `rollout` may move (docs/rollout.md); empty allows none. */
+  rolloutFunctions: AllowRule[];
   /** `REGIONS`: the other regions to publish to, each with the bucket that holds its staged copies. */
   regions: RegionTarget[];
   /** `RETAIN_VERSIONS`: versions kept per layer after a publish when its manifest has no `retain`; unset keeps all. */
@@ -70,7 +72,10 @@ export interface NotifyConfig {
   on: NoticeKind[];
 }
 
-/** One `ALLOWED_LAYERS` entry: layer names matching `pattern` may be published from zips under `keyPrefix`. */
+/**
+ * One `ALLOWED_LAYERS` entry: layer names matching `pattern` may be published from zips under
+ * `keyPrefix`; or one `ROLLOUT_FUNCTIONS` entry: functions matching it may be moved by those zips.
+ */
 export interface AllowRule {
   keyPrefix: string;
   pattern: RegExp;
@@ -117,6 +122,7 @@ export function loadConfig(env: Env = process.env): Config {
     readConcurrency: parseReadConcurrency(env.READ_CONCURRENCY),
     ossSignature: parseOssSignature(env.OSS_SIGNATURE),
     allowedLayers: parseAllowedLayers(env.ALLOWED_LAYERS),
+    rolloutFunctions: parseRolloutFunctions(env.ROLLOUT_FUNCTIONS),
     regions: withRegionEndpoints(parseRegions(env.REGIONS), env),
     retainVersions: parseRetainVersions(env.RETAIN_VERSIONS),
     indexPrefix: parseIndexPrefix(env.INDEX_PREFIX, auditPrefix),
@@ -297,9 +303,19 @@ export function parseOssSignature(raw: string | undefined): OssSignature {
   );
 }
 
-const LAYER_GLOB = /^[A-Za-z0-9_\-*?]+$/;
+/** Layer and function names are both [A-Za-z0-9_-]: one glob alphabet serves the two variables. */
+const NAME_GLOB = /^[A-Za-z0-9_\-*?]+$/;
 
 export function parseAllowedLayers(raw: string | undefined): AllowRule[] {
+  return parsePrefixedGlobs('ALLOWED_LAYERS', raw, { what: 'a layer-name glob such as team-a-*', example: 'layers/team-a/=team-a-*' });
+}
+
+/** Unset allows no function: a rollout moves only functions the team handed over (docs/rollout.md). */
+export function parseRolloutFunctions(raw: string | undefined): AllowRule[] {
+  return parsePrefixedGlobs('ROLLOUT_FUNCTIONS', raw, { what: 'a function-name glob such as team-a-*', example: 'layers/team-a/=team-a-api-*' });
+}
+
+function parsePrefixedGlobs(variable: string, raw: string | undefined, shape: { what: string; example: string }): AllowRule[] {
   const value = nonEmpty(raw);
   if (value === undefined) return [];
   return value.split(',').map((entry, index) => {
@@ -307,19 +323,19 @@ export function parseAllowedLayers(raw: string | undefined): AllowRule[] {
     const split = source.indexOf('=');
     const keyPrefix = split === -1 ? '' : source.slice(0, split).trim();
     const glob = split === -1 ? source : source.slice(split + 1).trim();
-    if (!LAYER_GLOB.test(glob)) {
+    if (!NAME_GLOB.test(glob)) {
       throw new ConfigError(
-        `ALLOWED_LAYERS entry ${index + 1} (${JSON.stringify(source)}) must be a layer-name glob such as team-a-* ` +
-          `or <key prefix>=<glob> such as layers/team-a/=team-a-*`,
+        `${variable} entry ${index + 1} (${JSON.stringify(source)}) must be ${shape.what} ` +
+          `or <key prefix>=<glob> such as ${shape.example}`,
       );
     }
     return { keyPrefix, pattern: globToRegExp(glob), source };
   });
 }
 
-function globToRegExp(glob: string): RegExp {
+export function globToRegExp(glob: string): RegExp {
   const body = glob.replace(/[*?]/g, (c) => (c === '*' ? '.*' : '.'));
-  // Layer names are plain [A-Za-z0-9_-], so nothing else needs escaping (LAYER_GLOB enforces it).
+  // Names are plain [A-Za-z0-9_-], so nothing else needs escaping (NAME_GLOB enforces it).
   return new RegExp(`^${body}$`);
 }
 

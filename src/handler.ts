@@ -2,6 +2,7 @@ import { loadConfig, noticeSecrets, type Config, type RegionTarget } from './con
 import { InvalidInputError } from './errors';
 import { uploaderOf } from './audit/provenance';
 import { BUCKET_NAME, isCountedEvent, parseOssEvent, type ParsedRecord } from './events/oss-event';
+import { createFcFunctions, FUNCTIONS_API_VERSION, type FunctionsApi } from './fc/functions';
 import { createFcLayers } from './fc/layer-api';
 import type { LayerApi } from './fc/layers';
 import { MAX_KEY_BYTES, classifyKey, keyOverLimit, unaddressableReason } from './keys';
@@ -195,6 +196,7 @@ function publishDeps(ctx: RecordContext, bucket: string, recordRegion: string | 
     retainVersions: ctx.config.retainVersions,
     regions: regionsDeps(ctx, recordRegion),
     followUps: followUpsOf(ctx, recordRegion),
+    rollout: rolloutDeps(ctx, recordRegion),
     logger: ctx.logger,
     deadline: ctx.deadline,
     retry: ctx.retry,
@@ -218,6 +220,21 @@ function regionsDeps(ctx: RecordContext, recordRegion: string | undefined): Publ
     home: recordRegion || requireRegion(ctx.invocation, recordRegion),
     configured: ctx.config.regions,
     connect: (target) => ({ store: ctx.clients.stagingStore(target), layers: () => ctx.clients.regionLayers(target) }),
+  };
+}
+
+/** ROLLOUT_FUNCTIONS and each region's function API, for the rollout follow-up (docs/rollout.md). */
+function rolloutDeps(ctx: RecordContext, recordRegion: string | undefined): PublishDeps['rollout'] {
+  const { fcApiVersion, regions, rolloutFunctions } = ctx.config;
+  return {
+    allowed: rolloutFunctions,
+    homeRegion: () => recordRegion || requireRegion(ctx.invocation, recordRegion),
+    functions: (region) => {
+      // FC 2.0 keeps functions in services, with versions and aliases per service: not what a rollout moves.
+      if (fcApiVersion !== FUNCTIONS_API_VERSION) return `rollout needs FC_API_VERSION=${FUNCTIONS_API_VERSION} (FC 3.0 functions); it is ${fcApiVersion}`;
+      const target = region === undefined ? undefined : regions.find((candidate) => candidate.region === region);
+      return ctx.clients.functions(target, recordRegion);
+    },
   };
 }
 
@@ -290,6 +307,18 @@ class Clients {
       this.regionLayerApis.set(target.region, api);
     }
     return api;
+  }
+
+  /** FC 3.0's function API at home (`target` undefined) or in another region of REGIONS. */
+  functions(target: RegionTarget | undefined, recordRegion: string | undefined): FunctionsApi {
+    const accountId = requireAccountId(this.invocation);
+    return createFcFunctions({
+      accountId,
+      region: target?.region ?? requireRegion(this.invocation, recordRegion),
+      endpoint: target === undefined ? this.config.fcEndpoint : (target.fcEndpoint ?? new URL(`https://${accountId}.${target.region}.fc.aliyuncs.com`)),
+      credentials: requireCredentials(this.invocation),
+      timeoutMs: this.timeoutMs(),
+    });
   }
 
   layers(recordRegion: string | undefined): LayerApi {

@@ -8,8 +8,9 @@ import type { Uploader } from './provenance';
  * upload replaced the objects meanwhile; `invalid`: a malformed record's failure, not written over
  * the result already there. `deleted`/`kept`: a version retention deleted (or would, in a dry run),
  * or kept because a function uses it. `region`: another region settled for an upload (issue 13).
+ * `rollout`, `promote`, `rollback`: one function (and its alias) changed, with before and after (docs/rollout.md).
  */
-export type AuditKind = 'result' | 'stale' | 'superseded' | 'invalid' | 'deleted' | 'kept' | 'region' | 'uploader';
+export type AuditKind = 'result' | 'stale' | 'superseded' | 'invalid' | 'deleted' | 'kept' | 'region' | 'uploader' | 'rollout' | 'promote' | 'rollback';
 
 /** Records are small; a bigger object under the prefix was not written by the publisher. */
 const MAX_RECORD_BYTES = 1024 * 1024;
@@ -24,12 +25,21 @@ export async function writeAuditRecord(
   kind: AuditKind,
   record: { finishedAt: string } & Record<string, unknown>,
 ): Promise<string> {
-  const key = recordKey(auditPrefix, record.finishedAt, randomUUID());
-  await store.put(key, JSON.stringify({ kind, ...record }, null, 2), {
+  const key = auditRecordKey(auditPrefix, record.finishedAt);
+  await store.put(key, auditRecordBody(kind, record), {
     contentType: 'application/json',
     forbidOverwrite: true,
   });
   return key;
+}
+
+/** A new record's key: the day and time it finished, then a random id (the CLI writes records there too). */
+export function auditRecordKey(auditPrefix: string, finishedAt: string): string {
+  return recordKey(auditPrefix, finishedAt, randomUUID());
+}
+
+export function auditRecordBody(kind: AuditKind, record: Record<string, unknown>): string {
+  return JSON.stringify({ kind, ...record }, null, 2);
 }
 
 function recordKey(auditPrefix: string, at: string, name: string): string {

@@ -1,5 +1,6 @@
 import { type FcApiVersion, loadConfig } from '../config';
 import { ConfigError } from '../errors';
+import { createFcFunctions, type FunctionsApi } from '../fc/functions';
 import { createFcLayers } from '../fc/layer-api';
 import type { LayerApi } from '../fc/layers';
 import { LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL_REGION } from '../console/local-account';
@@ -32,6 +33,20 @@ export function fcConfigured(values: Values, env: Env): boolean {
  * what is not set, as for OSS.
  */
 export function fcLayerApi(values: Values, env: Env): LayerApi {
+  return createFcLayers({ ...fcAccess(values, env), apiVersion: apiVersion(env) });
+}
+
+/** FC 3.0's function API, reached as fcLayerApi reaches the layer API (promote, rollback, consumers). */
+export function fcFunctionsApi(values: Values, env: Env): FunctionsApi {
+  return createFcFunctions(fcAccess(values, env));
+}
+
+/** The access key id the commands act as: recorded as who ran promote and rollback when --actor is not given. */
+export function accessKeyIdOf(env: Env): string {
+  return text(env.ALIBABA_CLOUD_ACCESS_KEY_ID) ?? LOCAL_CREDENTIALS.accessKeyId;
+}
+
+function fcAccess(values: Values, env: Env) {
   const endpointText = text(values['fc-endpoint']) ?? text(env.FC_ENDPOINT);
   const endpoint = endpointText === undefined ? undefined : parseFcEndpoint(endpointText);
   const loopback = endpoint !== undefined && ['localhost', '127.0.0.1', '[::1]'].includes(endpoint.hostname);
@@ -44,15 +59,14 @@ export function fcLayerApi(values: Values, env: Env): LayerApi {
   if (accessKeyId === undefined || accessKeySecret === undefined) {
     throw new CliError('no credentials: set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET (and ALIBABA_CLOUD_SECURITY_TOKEN for STS)');
   }
-  return createFcLayers({
+  return {
     accountId,
     region,
     // The CLI runs outside Alibaba Cloud's network: the public endpoint, not the function's internal one.
     endpoint: endpoint ?? new URL(`https://${accountId}.${region}.fc.aliyuncs.com`),
-    apiVersion: apiVersion(env),
     credentials: { accessKeyId, accessKeySecret, securityToken: text(env.ALIBABA_CLOUD_SECURITY_TOKEN) },
     timeoutMs: SDK_TIMEOUT_MS,
-  });
+  };
 }
 
 function apiVersion(env: Env): FcApiVersion {

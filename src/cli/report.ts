@@ -2,9 +2,10 @@ import { writeFile } from 'node:fs/promises';
 import { renderReport } from '../report/html';
 import { buildTimelines } from '../report/timeline';
 import { SINCE_HELP, SINCE_OPTION, TRAIL_HELP, TRAIL_OPTIONS, readTrail, trailFilter, trailLocation } from './audit';
-import { FC_HELP, FC_OPTIONS, fcConfigured, fcLayerApi } from './fc';
+import { FC_HELP, FC_OPTIONS, fcConfigured, fcFunctionsApi, fcLayerApi } from './fc';
 import { readContentsDocuments } from './contents';
 import { CliError, type CliIo, EXIT_DENIED, EXIT_FAILED, EXIT_NO_SUCH_BUCKET, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE, exitCodesHelp } from '../console/io';
+import { layerConsumers, type LayerConsumer } from '../rollout/consumers';
 import { verifyTrail } from './verify';
 
 export const reportCommand = {
@@ -14,7 +15,8 @@ Writes one self-contained HTML page (no script, nothing fetched: it reads offlin
 timeline of its versions, published, unchanged, failed and deleted, with who uploaded each and when,
 and what changed inside each version since the one before (from the contents recorded per version).
 Given where Function Compute is (--fc-endpoint, --account-id, FC_ENDPOINT or FC_ACCOUNT_ID), it is
-compared with the trail as verify does, and drift is shown in the timeline.
+compared with the trail as verify does, and drift is shown in the timeline; each layer lists which
+functions, function versions and aliases use which of its versions (FC 3.0).
   --html <file>         where to write the page (required)
 ${TRAIL_HELP}${SINCE_HELP}${FC_HELP}${exitCodesHelp([EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_DENIED, EXIT_NO_SUCH_BUCKET], {
   [EXIT_OK]: 'the page is written (drift is shown in it)',
@@ -33,7 +35,8 @@ ${TRAIL_HELP}${SINCE_HELP}${FC_HELP}${exitCodesHelp([EXIT_OK, EXIT_FAILED, EXIT_
     const verify = fc && (await verifyTrail(filter.since ? await readTrail(location, { ...filter, since: undefined }, io.env) : entries, fc, filter.layer ? [filter.layer] : [], new Date()));
     const timelines = buildTimelines(entries, verify);
     const contents = await readContentsDocuments(location, filter.layer, io.env);
-    await writeFile(path, renderReport({ bucket: location.bucket, prefix: location.prefix, timelines, verify, contents, generatedAt: new Date() })).catch((error: unknown) => {
+    const consumers = fc && (await consumersOf(values, io));
+    await writeFile(path, renderReport({ bucket: location.bucket, prefix: location.prefix, timelines, verify, contents, consumers, generatedAt: new Date() })).catch((error: unknown) => {
       throw new CliError(`writing ${path} failed: ${error instanceof Error ? error.message : String(error)}`);
     });
     const drift = verify?.drift.length;
@@ -42,3 +45,12 @@ ${TRAIL_HELP}${SINCE_HELP}${FC_HELP}${exitCodesHelp([EXIT_OK, EXIT_FAILED, EXIT_
     return EXIT_OK;
   },
 };
+
+/** Who uses which version, for the page's "used by"; an account FC 3.0 cannot read is said so on the page. */
+async function consumersOf(values: Record<string, string | boolean | undefined>, io: CliIo): Promise<LayerConsumer[] | { error: string }> {
+  try {
+    return await layerConsumers(fcFunctionsApi(values, io.env), (_step, operation) => operation());
+  } catch (error) {
+    return { error: error instanceof Error ? error.message : String(error) };
+  }
+}

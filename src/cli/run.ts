@@ -12,6 +12,7 @@ import { ossClient } from './oss';
 import { publishLayer } from './publish';
 import { printLatest, readLatest } from './latest';
 import { reportCommand } from './report';
+import { consumersCommand, promoteCommand, rollbackCommand } from './rollout';
 import { anyResultFailed, listResults, regionsTable, resultsTable } from './results';
 import { verifyCommand } from './verify';
 import { VERSION } from './version';
@@ -28,6 +29,9 @@ Commands:
   diff <layer> <v1> <v2> --bucket <b>        what changed inside a layer: packages, file count, size
   audit --package <p[@range]> --bucket <b>   every layer version holding a package, in every region
   latest <layer> --bucket <b> [--region r]   print the ARN of the layer's newest version (from the index)
+  consumers [--layer <n>] [--fail-behind]    which functions, versions and aliases use which version
+  promote <layer> --bucket <b> [--dry-run]   move the last rollout's canary aliases fully
+  rollback <layer> --bucket <b> [--dry-run]  put back what the last rollout of <layer> changed
 
 Run layer-publisher <command> --help for a command's options. Every command takes --json.
 Tables fit the terminal (cells cut with …); --wide prints them whole. layer-publisher --version
@@ -170,6 +174,9 @@ and by whom. Exit 0 when printed, 1 when the index has no version of the layer i
       return printLatest(await readLatest(client, layer, region, io.env), values.json === true, io);
     },
   },
+  consumers: consumersCommand,
+  promote: promoteCommand,
+  rollback: rollbackCommand,
 };
 
 /** Runs one command line; returns the exit code. Mistakes and outside failures are printed as one line, never thrown. */

@@ -18,9 +18,17 @@ export type FcAction =
   | 'DeleteLayerVersion'
   | 'PutLayerACL'
   | 'ListFunctions'
-  | 'ListServices';
+  | 'ListServices'
+  | 'GetFunction'
+  | 'UpdateFunction'
+  | 'PublishFunctionVersion'
+  | 'ListFunctionVersions'
+  | 'GetAlias'
+  | 'CreateAlias'
+  | 'UpdateAlias'
+  | 'ListAliases';
 
-/** One layer API call, before an adapter signs it. */
+/** One layer or function API call, before an adapter signs it. */
 export interface FcCall {
   action: FcAction;
   method: 'GET' | 'POST' | 'PUT' | 'DELETE';

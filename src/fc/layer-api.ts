@@ -153,6 +153,8 @@ const pageSchema = builtOnFirstUse(() =>
   z.looseObject({
     functions: z.optional(z.nullable(z.array(z.unknown()))),
     services: z.optional(z.nullable(z.array(z.unknown()))),
+    versions: z.optional(z.nullable(z.array(z.unknown()))),
+    aliases: z.optional(z.nullable(z.array(z.unknown()))),
     nextToken: z.optional(z.nullable(z.string())),
   }),
 );
@@ -169,14 +171,14 @@ const itemSchema = builtOnFirstUse(() =>
 );
 
 /** Every item of a listing that pages by `nextToken`, 100 at a time. */
-async function pages(action: FcAction, fetch: (query: Record<string, string>) => Promise<unknown>): Promise<unknown[]> {
+export async function pages(action: FcAction, fetch: (query: Record<string, string>) => Promise<unknown>): Promise<unknown[]> {
   const items: unknown[] = [];
   let nextToken: string | undefined;
   const seen = new Set<string>();
   for (;;) {
     const query: Record<string, string> = { limit: String(PAGE_SIZE), ...(nextToken === undefined ? {} : { nextToken }) };
     const page = parseResponse(pageSchema(), await fetch(query), action, undefined);
-    items.push(...(page.functions ?? page.services ?? []));
+    items.push(...(page.functions ?? page.services ?? page.versions ?? page.aliases ?? []));
     // A token seen before would loop forever on a misbehaving endpoint.
     if (page.nextToken === undefined || page.nextToken === null || page.nextToken === '' || seen.has(page.nextToken)) return items;
     seen.add(page.nextToken);
@@ -223,7 +225,7 @@ function toLayerVersion(data: unknown, operation: FcAction, layerName: string): 
   };
 }
 
-function parseResponse<T>(schema: z.ZodMiniType<T>, data: unknown, operation: FcAction, layerName: string | undefined): T {
+export function parseResponse<T>(schema: z.ZodMiniType<T>, data: unknown, operation: FcAction, layerName: string | undefined): T {
   const result = schema.safeParse(data);
   if (result.success) return result.data;
   // An answer we cannot read is not the user's fault and may be a passing fault of a proxy.
@@ -238,23 +240,29 @@ function subjectOf(layerName: string | undefined): string {
   return layerName === undefined ? '' : ` for layer ${layerName}`;
 }
 
-async function call(operation: FcAction, layerName: string | undefined, send: () => Promise<FcResponse>): Promise<FcResponse> {
+/** `subject` names what the call is about in its errors: the layer by default, a function for the function API. */
+export async function call(
+  operation: FcAction,
+  layerName: string | undefined,
+  send: () => Promise<FcResponse>,
+  subject = subjectOf(layerName),
+): Promise<FcResponse> {
   let response: FcResponse;
   try {
     response = await send();
   } catch (error) {
     // No HTTP answer at all: a timeout or a dropped connection. A create may still have happened.
     throw new TransientError(
-      `FC ${operation}${subjectOf(layerName)} got no answer: ${error instanceof Error ? error.message : String(error)}`,
+      `FC ${operation}${subject} got no answer: ${error instanceof Error ? error.message : String(error)}`,
       { cause: error, context: { operation, layerName, outcomeUnknown: true } },
     );
   }
   if (response.status >= 200 && response.status < 300) return response;
-  throw classify(response, operation, layerName);
+  throw classify(response, operation, layerName, subject);
 }
 
 /** FC 2.0 and 3.0 name the request in `x-fc-request-id`; the ACS gateway in `x-acs-request-id`. */
-function requestIdOf(response: FcResponse): string | undefined {
+export function requestIdOf(response: FcResponse): string | undefined {
   for (const name of ['x-fc-request-id', 'x-acs-request-id']) {
     const value = response.headers[name];
     if (typeof value === 'string' && value !== '') return value;
@@ -266,7 +274,7 @@ function requestIdOf(response: FcResponse): string | undefined {
  * FC 2.0 errors are documented as `{errorCode, errorMessage}`, and fc2 models them PascalCase
  * (alibaba-cloud.md §3.3); FC 3.0's are `{Code, Message, RequestId}` (§11): every spelling is read.
  */
-function classify(response: FcResponse, operation: FcAction, layerName: string | undefined): PublisherError {
+function classify(response: FcResponse, operation: FcAction, layerName: string | undefined, subject: string): PublisherError {
   const body = typeof response.data === 'object' && response.data !== null ? (response.data as Record<string, unknown>) : {};
   const text = (value: unknown) => (typeof value === 'string' && value !== '' ? value : undefined);
   const code = text(body.ErrorCode) ?? text(body.errorCode) ?? text(body.Code) ?? text(body.code);
@@ -275,7 +283,7 @@ function classify(response: FcResponse, operation: FcAction, layerName: string |
     (typeof response.data === 'string' ? response.data.slice(0, 300) : undefined);
   const { status } = response;
   const context = { operation, layerName, status, fcCode: code, fcRequestId: requestIdOf(response) };
-  const quoted = `FC ${operation}${subjectOf(layerName)} failed with HTTP ${status}${code ? ` ${code}` : ''}${message ? `: ${message}` : ''}`;
+  const quoted = `FC ${operation}${subject} failed with HTTP ${status}${code ? ` ${code}` : ''}${message ? `: ${message}` : ''}`;
   if (status === 408 || status === 429 || status >= 500 || (status === 409 && code === 'ConcurrentUpdateError') || /Throttl/i.test(code ?? '')) {
     return new TransientError(quoted, { context });
   }

@@ -142,6 +142,12 @@ function describeEntry(entry: LogEntry): string | undefined {
       const error = entry.error as { code?: string; message?: string } | undefined;
       return `  failed: ${error?.code ?? ''} ${error?.message ?? ''}`.trimEnd();
     }
+    case 'rollout.updated':
+      return `  rollout: function ${field('functionName')}${where} now uses ${[entry.after].flat().join(', ')} (had ${[entry.before].flat().join(', ') || 'no layers'})`;
+    case 'rollout.canary':
+      return `  canary: alias ${field('alias')} of ${field('functionName')} sends ${field('weight')} of its traffic to function version ${field('functionVersion')}`;
+    case 'rollout.done':
+      return `  rollout of ${field('layerName')}: ${[entry.functions].flat().join(', ') || 'no function'}`;
     default:
       return entry.level === 'warn' || entry.level === 'error' ? `  ${entry.level}: ${field('step')} ${describeFields(entry)}` : undefined;
   }

@@ -2,6 +2,7 @@ import * as z from 'zod/mini';
 import { InvalidInputError } from '../errors';
 import { describeIssues } from '../validation';
 import { manifestRegionsField } from '../regions/targets';
+import { manifestCanaryField, manifestRolloutField } from '../rollout/manifest-fields';
 import { knownRuntimes, nearMiss, runtimeProblem } from './runtimes';
 import { NOTICE_TARGETS } from '../config';
 
@@ -13,7 +14,7 @@ export const MAX_MANIFEST_BYTES = 64 * 1024;
 /** Function Compute's layer name rule; the CLI checks names from the audit trail against it too. */
 export const LAYER_NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,127}$/;
 
-const FIELDS = ['layerName', 'description', 'compatibleRuntime', 'license', 'public', 'retain', 'regions', 'notify'];
+const FIELDS = ['layerName', 'description', 'compatibleRuntime', 'license', 'public', 'retain', 'regions', 'notify', 'rollout', 'canary'];
 
 const retainCount = z.int().check(z.minimum(1, { message: 'must keep at least 1 version' }), z.maximum(1000));
 
@@ -52,7 +53,15 @@ function manifestSchema(apiVersion: string) {
     notify: z.optional(
       z.array(z.enum(NOTICE_TARGETS)).check(z.refine((targets) => new Set(targets).size === targets.length, { message: 'lists a target more than once' })),
     ),
-  });
+    // Functions moved to the new version once it is published, and an alias's canary (docs/rollout.md).
+    rollout: manifestRolloutField,
+    canary: manifestCanaryField,
+  }).check(
+    z.refine((manifest) => manifest.canary === undefined || manifest.rollout !== undefined, {
+      message: 'canary needs rollout: name the functions whose alias takes the canary',
+      path: ['canary'],
+    }),
+  );
 }
 
 const schemas = new Map<string, ReturnType<typeof manifestSchema>>();

@@ -15,6 +15,7 @@ import { refreshResult, repeatOutcome, writeResult } from './steps/result';
 import { fail, reportInvalid, stale } from './steps/fail';
 import type { Manifest } from '../manifest/manifest';
 import { afterDecision, afterFailure } from '../follow-ups/after-decision';
+import { followWithRollout } from '../rollout/follow-up';
 
 export type { PublishDeps, RecordInput } from './steps/context';
 export { BusyError, CreateInDoubtError, ResultUnwritableError, RetryableRecordError } from './steps/errors';
@@ -43,6 +44,7 @@ export async function publishRecord(input: RecordInput, deps: PublishDeps): Prom
       const repeated = await repeatOutcome(flow, claimed.outcome, ledger);
       // A delivery after a crash between the result and its follow-ups does them now; done ones are repeated from the ledger.
       await afterDecision(flow, claimed.outcome, manifest, ledger.uploadId);
+      await followWithRollout(flow, claimed.outcome, manifest, ledger.uploadId);
       return repeated;
     }
     held = claimed.held;
@@ -55,6 +57,7 @@ export async function publishRecord(input: RecordInput, deps: PublishDeps): Prom
     const entry = await writeResult(flow, settled, ledger);
     await followUps(flow, settled, manifest.retain ?? deps.retainVersions, ledger);
     await afterDecision(flow, settled, manifest, ledger.uploadId);
+    await followWithRollout(flow, settled, manifest, ledger.uploadId);
     return entry;
   } catch (error) {
     const entry = await fail(flow, error, held, upload);
@@ -101,6 +104,7 @@ function retentionDeps(flow: Flow): RetentionDeps {
     now: () => now(flow),
     resultKey: flow.input.keys.result,
     regionLayers: regionLayersOf(flow),
+    functions: flow.deps.rollout?.functions,
   };
 }
 

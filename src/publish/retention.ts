@@ -1,6 +1,8 @@
 import type { RetentionDone } from '../audit/ledger';
 import { writeAuditRecord } from '../audit/records';
+import type { FunctionsApi } from '../fc/functions';
 import type { LayerApi, LayerUse } from '../fc/layers';
+import { type LayerConsumer, layerConsumers } from '../rollout/consumers';
 import type { Logger } from '../log/logger';
 import type { ObjectStore } from '../oss/store';
 import type { Deadline } from './deadline';
@@ -22,6 +24,11 @@ export interface RetentionDeps {
   now: () => Date;
   /** Another region's layer API, for the versions the result's `regions` names (issue 13). */
   regionLayers?: ((region: string) => () => LayerApi) | undefined;
+  /**
+   * FC 3.0's function API of a region (undefined: home), or why there is none: published function
+   * versions and aliases keep the versions they use too (docs/rollout.md).
+   */
+  functions?: ((region: string | undefined) => FunctionsApi | string) | undefined;
 }
 
 /** Where retention acts: the home region (`region` undefined) or another, with the version published there. */
@@ -106,7 +113,7 @@ async function decide(
   if (older.length === 0) return;
   // Deleting without knowing which versions functions use could break them: no listing, no deletion.
   const uses = await deps.retrying('retention.functions', () => layers().layersInUse());
-  const users = usersOf(uses, layerName);
+  const users = usersOf([...uses, ...(await versionUses(deps, region))], layerName);
   for (const version of older.sort((a, b) => a - b)) {
     const functions = users.get(version);
     if (functions !== undefined) {
@@ -129,11 +136,26 @@ async function decide(
   }
 }
 
+/** What function versions and aliases use, each named as the reason records it ("api version 3", "api alias prod"). */
+async function versionUses(deps: RetentionDeps, region: string | undefined): Promise<LayerUse[]> {
+  const fc = deps.functions?.(region);
+  if (fc === undefined || typeof fc === 'string') return [];
+  const checkTime = () => {
+    if (deps.deadline.remainingMs() < deps.reserveMs) throw new Error('retention skipped: too little of the invocation\u2019s time left to list function versions and aliases');
+  };
+  const consumers = await layerConsumers(fc, deps.retrying, checkTime);
+  const nameOf = (consumer: LayerConsumer) =>
+    consumer.kind === 'alias' ? `${consumer.functionName} alias ${consumer.alias}` : `${consumer.functionName} version ${consumer.functionVersion}`;
+  // A function's current configuration is already in layersInUse.
+  return consumers.filter((consumer) => consumer.kind !== 'function').map((consumer) => ({ functionName: nameOf(consumer), layerName: consumer.layerName, version: consumer.version }));
+}
+
 function usersOf(uses: LayerUse[], layerName: string): Map<number, string[]> {
   const users = new Map<number, string[]>();
   for (const use of uses) {
     if (use.layerName !== layerName) continue;
-    users.set(use.version, [...(users.get(use.version) ?? []), use.functionName]);
+    const named = users.get(use.version) ?? [];
+    if (!named.includes(use.functionName)) users.set(use.version, [...named, use.functionName]);
   }
   return users;
 }

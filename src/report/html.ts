@@ -1,4 +1,5 @@
 import { type VersionContents, changeLines, diffContents } from './contents';
+import { consumerLabel, type LayerConsumer } from '../rollout/consumers';
 import type { VerifyReport } from './drift';
 import type { LayerTimeline, TimelineRow } from './timeline';
 
@@ -10,6 +11,8 @@ export interface ReportInput {
   verify: VerifyReport | undefined;
   /** What each version holds, from the contents recorded for it; absent when they were not read. */
   contents?: readonly VersionContents[] | undefined;
+  /** Who uses each layer's versions (FC 3.0), or why it could not be read; undefined when not asked. */
+  consumers?: readonly LayerConsumer[] | { error: string } | undefined;
   generatedAt: Date;
 }
 
@@ -42,19 +45,20 @@ export function renderReport(input: ReportInput): string {
 <p class="meta" id="compared">${compared}</p>
 </header>
 <main>
-${timelines.length === 0 ? '<p>No audit records or results in the bucket.</p>' : timelines.map((layer) => renderLayer(layer, contentsOf(input.contents, layer.layerName))).join('\n')}
+${timelines.length === 0 ? '<p>No audit records or results in the bucket.</p>' : timelines.map((layer) => renderLayer(layer, contentsOf(input.contents, layer.layerName), input.consumers)).join('\n')}
 </main>
 </body>
 </html>
 `;
 }
 
-function renderLayer(layer: LayerTimeline, contents: readonly VersionContents[]): string {
+function renderLayer(layer: LayerTimeline, contents: readonly VersionContents[], consumers: ReportInput['consumers']): string {
   const name = layer.layerName === undefined ? '<span class="unnamed">Uploads without a valid layer name</span>' : escapeHtml(layer.layerName);
   const held = layer.fcVersions === undefined ? '' : `<p class="held">Function Compute holds ${layer.fcVersions.length === 0 ? 'no version' : `version${plural(layer.fcVersions.length)} ${layer.fcVersions.join(', ')}`}.</p>`;
   return `<section class="layer${layer.drift > 0 ? ' has-drift' : ''}">
 <h2>${name}${layer.drift > 0 ? ` <span class="badge status-drift">${layer.drift} drift</span>` : ''}</h2>
 ${held}
+${renderUsedBy(layer.layerName, consumers)}
 <table class="timeline">
 <colgroup><col class="c-when"><col class="c-version"><col class="c-status"><col class="c-who"><col></colgroup>
 <thead><tr><th scope="col">when</th><th scope="col" class="version">version</th><th scope="col">status</th><th scope="col">who</th><th scope="col">detail</th></tr></thead>
@@ -106,6 +110,19 @@ ${rows.join('\n')}
 
 const CHANGE_CLASS: Record<string, string> = { '+': 'added', '-': 'removed', '~': 'changed' };
 
+/** "Used by", per version, newest first: functions, function versions and aliases (docs/rollout.md). */
+function renderUsedBy(layerName: string | undefined, consumers: ReportInput['consumers']): string {
+  if (consumers === undefined || layerName === undefined) return '';
+  if ('error' in consumers) return `<p class="used-by">Used by: not read (${escapeHtml(consumers.error)}).</p>`;
+  const byVersion = new Map<number, string[]>();
+  for (const consumer of consumers) {
+    if (consumer.layerName === layerName) byVersion.set(consumer.version, [...(byVersion.get(consumer.version) ?? []), consumerLabel(consumer)]);
+  }
+  if (byVersion.size === 0) return '<p class="used-by">Used by no function.</p>';
+  const items = [...byVersion].sort(([a], [b]) => b - a).map(([version, names]) => `<li>version ${version}: ${names.map(escapeHtml).join(', ')}</li>`);
+  return `<div class="used-by">Used by:<ul>${items.join('')}</ul></div>`;
+}
+
 function renderRow(row: TimelineRow): string {
   const who = row.who === undefined
     ? '<span class="none">-</span>'
@@ -141,7 +158,8 @@ const STYLE = `
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1f2328; margin: 0; padding: 24px 32px; background: #fff; }
 h1 { font-size: 22px; margin: 0 0 6px; }
 h2 { font-size: 17px; margin: 0 0 6px; word-break: break-all; }
-.meta, .held { color: var(--muted); margin: 2px 0; }
+.meta, .held, .used-by { color: var(--muted); margin: 2px 0; }
+.used-by ul { margin: 2px 0 0; padding-left: 20px; }
 code { font: 13px ui-monospace, SFMono-Regular, Menlo, monospace; background: #f6f8fa; padding: 1px 4px; border-radius: 4px; }
 section.layer { border: 1px solid var(--line); border-radius: 8px; padding: 14px 16px; margin: 18px 0; }
 section.layer.has-drift { border-color: #cf222e; box-shadow: 0 0 0 2px #ffebe9; }

@@ -120,7 +120,7 @@ describe('layer-publisher check, told the publisher\u2019s regions', () => {
 
 describe('layer-publisher commands and help', () => {
   it('prints help for every command with exit 0, and usage with exit 2 for an unknown one', async () => {
-    for (const command of ['check', 'publish', 'results', 'diff']) {
+    for (const command of ['check', 'publish', 'results', 'diff', 'consumers', 'promote', 'rollback']) {
       const { code, out } = await run(command, '--help');
       expect(code).toBe(0);
       expect(out).toContain(`Usage: layer-publisher ${command}`);
@@ -128,7 +128,7 @@ describe('layer-publisher commands and help', () => {
     expect((await run('--help')).code).toBe(0);
     const unknown = await run('deploy');
     expect(unknown.code).toBe(2);
-    expect(oneLine(unknown.err)).toContain('unknown command "deploy" (commands: check, publish, results, audit, verify, report, diff, latest)');
+    expect(oneLine(unknown.err)).toContain('unknown command "deploy" (commands: check, publish, results, audit, verify, report, diff, latest, consumers, promote, rollback)');
     const typo = await run('publsh', 'a.zip');
     expect(typo.code).toBe(2);
     expect(oneLine(typo.err)).toContain('unknown command "publsh"; did you mean publish?');

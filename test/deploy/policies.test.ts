@@ -254,3 +254,36 @@ describe('Function Compute alone may assume the role (deploy/trust-policy.json)'
     });
   });
 });
+
+describe('the role may move exactly the functions of ROLLOUT_FUNCTIONS (docs/rollout.md)', () => {
+  // any: the parsed s.yaml a case changes.
+  const withRollout = (functions: string, change: (sYaml: any) => void = () => {}) =>
+    policyOf((sYaml) => {
+      sYaml.resources.publisher.props.environmentVariables.ROLLOUT_FUNCTIONS = functions;
+      change(sYaml);
+    });
+  const rolloutStatements = (document: PolicyDocument) => document.Statement.filter((statement) => statement.Action.includes('fc:UpdateFunction'));
+
+  it('s.yaml sets it empty, which grants no function action', async () => {
+    expect(readSYaml().resources.publisher.props.environmentVariables.ROLLOUT_FUNCTIONS).toBe('');
+    expect(rolloutStatements(await committed('ram-policy.json') as PolicyDocument)).toEqual([]);
+  });
+
+  it('grants the update, version and alias actions on each glob, in every region the layer goes to; a key prefix is the function\'s to check', () => {
+    const policy = withRollout('api-*,layers/team-b/=worker-?', (sYaml) => (sYaml.vars.regions = 'cn-shanghai=team-layers-sh'));
+    expect(rolloutStatements(policy)).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['fc:GetFunction', 'fc:UpdateFunction', 'fc:PublishFunctionVersion', 'fc:ListFunctionVersions', 'fc:GetAlias', 'fc:CreateAlias', 'fc:UpdateAlias', 'fc:ListAliases'],
+        Resource: [`acs:fc:${vars.region}:*:functions/api-*`, `acs:fc:${vars.region}:*:functions/worker-*`, 'acs:fc:cn-shanghai:*:functions/api-*', 'acs:fc:cn-shanghai:*:functions/worker-*'],
+      },
+    ]);
+    expect(policy.Statement.filter((statement) => !statement.Action.includes('fc:UpdateFunction'))).toEqual(
+      policyOf((sYaml) => (sYaml.vars.regions = 'cn-shanghai=team-layers-sh')).Statement,
+    );
+  });
+
+  it('refuses a bad entry with the function\'s own message, naming the field', () => {
+    expect(() => withRollout('api users')).toThrow('resources.publisher.props.environmentVariables.ROLLOUT_FUNCTIONS: ROLLOUT_FUNCTIONS entry 1 ("api users") must be a function-name glob');
+  });
+});

@@ -3,9 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runChaos, startChaosServer } from './chaos';
 
 /**
- * The seeded chaos of issue 10 (the home region) and issue 13 (three regions), briefly:
- * `npm run chaos -- --iterations N [--regions]` runs one of them at length (CHAOS_MODE home or
- * regions picks it; CHAOS_ITERATIONS, CHAOS_SEED, CHAOS_PARALLEL, CHAOS_FIRST; CHAOS_REPORT names a
+ * The seeded chaos of issue 10 (the home region), issue 13 (three regions) and the rollout
+ * (docs/rollout.md), briefly: `npm run chaos -- --iterations N [--regions | --rollout]` runs one of
+ * them at length (CHAOS_MODE home, regions or rollout picks it; CHAOS_ITERATIONS, CHAOS_SEED, CHAOS_PARALLEL, CHAOS_FIRST; CHAOS_REPORT names a
  * file for the counts).
  */
 const mode = process.env.CHAOS_MODE;
@@ -19,7 +19,8 @@ beforeAll(() => {
 });
 afterAll(() => stop());
 
-function chaosRun(regions: boolean, shortRun: number) {
+function chaosRun(mode: { regions: boolean; rollout?: boolean }, shortRun: number) {
+  const { regions } = mode;
   const iterations = Number(process.env.CHAOS_ITERATIONS ?? shortRun);
   return [
     `${iterations} iterations (seed ${seed}): every invariant holds after each`,
@@ -30,12 +31,13 @@ function chaosRun(regions: boolean, shortRun: number) {
         parallel,
         first,
         regions,
+        rollout: mode.rollout ?? false,
         // CHAOS_LOGS names a folder for the log lines of failed iterations.
         onFailure: (index, lines) => {
-          if (process.env.CHAOS_LOGS) writeFileSync(`${process.env.CHAOS_LOGS}/${regions ? 'regions-' : ''}iteration-${index}.log`, lines.join(''));
+          if (process.env.CHAOS_LOGS) writeFileSync(`${process.env.CHAOS_LOGS}/${regions ? 'regions-' : mode.rollout ? 'rollout-' : ''}iteration-${index}.log`, lines.join(''));
         },
       });
-      console.log(`chaos${regions ? ' (regions)' : ''}: ${JSON.stringify(report)}`);
+      console.log(`chaos${regions ? ' (regions)' : mode.rollout ? ' (rollout)' : ''}: ${JSON.stringify(report)}`);
       if (process.env.CHAOS_REPORT) writeFileSync(process.env.CHAOS_REPORT, JSON.stringify(report));
       expect(report.iterations).toBe(iterations);
       expect(report.failures).toEqual([]);
@@ -46,9 +48,13 @@ function chaosRun(regions: boolean, shortRun: number) {
 }
 
 describe('seeded chaos: kills, faults, slow FC and skewed clocks at random', () => {
-  it.skipIf(mode === 'regions')(...chaosRun(false, 6));
+  it.skipIf(mode === 'regions' || mode === 'rollout')(...chaosRun({ regions: false }, 6));
 });
 
 describe('seeded chaos in three regions: the same, in any region, and a region refusing for good', () => {
-  it.skipIf(mode === 'home')(...chaosRun(true, 4));
+  it.skipIf(mode === 'home' || mode === 'rollout')(...chaosRun({ regions: true }, 4));
+});
+
+describe('seeded chaos with a rollout: faults on the functions too, one move per function and version', () => {
+  it.skipIf(mode === 'home' || mode === 'regions')(...chaosRun({ regions: false, rollout: true }, 4));
 });

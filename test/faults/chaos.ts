@@ -4,6 +4,7 @@ import { expect } from 'vitest';
 import { type Credential, createFcEmulator, createOssEmulator } from '../../src/emulator';
 import { handleOssEvent } from '../../src/handler';
 import type { PublishResult, Summary } from '../../src/publish/result';
+import type { RolloutOutcome } from '../../src/rollout/outcome';
 import { TEST_ACCOUNT_ID, TEST_BUCKET, TEST_REGION, type TestCloud } from '../support/cloud';
 import { independentCrc64 } from '../support/independent';
 import { type DeliveryOutcome, expectInvariants, readJson, snapshot } from '../support/invariants';
@@ -28,6 +29,10 @@ import { OTHER_REGIONS, refuseCreatesForGood } from '../support/regional-cloud';
  * delivery, whichever region it goes to: at most one version per region per upload, the final
  * result names every region (test/support/region-invariants.ts), and no retry touches a region
  * its upload settled before (noteRedone).
+ *
+ * With `rollout` (docs/rollout.md), the manifest moves three functions to each version it publishes
+ * (FC 3.0), with faults on their reads and updates too: each function is updated at most once to
+ * each version, ends on the final result's version, and the final result's `rollout` names each.
  */
 export interface ChaosReport {
   seed: number;
@@ -39,6 +44,8 @@ export interface ChaosReport {
   versionsMade: number;
   /** With `regions`: the versions made in each region, the home one included. */
   versionsByRegion?: Record<string, number>;
+  /** With `rollout`: the UpdateFunction calls that changed a function. */
+  functionUpdates?: number;
   violations: number;
   failures: string[];
   seconds: number;
@@ -53,6 +60,8 @@ export interface ChaosOptions {
   first?: number;
   /** Publish to two more regions as well (issue 13). */
   regions?: boolean;
+  /** Roll the versions out to functions too (docs/rollout.md). */
+  rollout?: boolean;
   /** Called with a failed iteration's log lines, for a person to read. */
   onFailure?: (index: number, lines: string[]) => void;
 }
@@ -116,6 +125,12 @@ interface Iteration {
   next: number;
   /** Requests that worked on a region its upload had already settled: a retry redoing a finished region. */
   redone: string[];
+  /** With `rollout`: each function's layers as the UpdateFunction calls FC took left them, and how often each was moved to each ARN. */
+  functionLayers: Map<string, string[]>;
+  updatesTo: Map<string, number>;
+  /** The UpdateFunction request (1-based, counted in `updateRequests`) whose answer is lost after FC took it. */
+  dropUpdateAnswerAt: number | undefined;
+  updateRequests: number;
 }
 
 const CREDENTIALS_PER_ITERATION = 40;
@@ -126,7 +141,20 @@ function newIteration(index: number, regions: boolean): Iteration {
     accessKeySecret: `chaos-secret-${index}-${i}-do-not-log`,
     securityToken: `chaos-token-${index}-${i}-do-not-log`,
   }));
-  const iteration: Iteration = { cloud: undefined as unknown as TestCloud, sites: [], ossOffsetMs: 0, inFlight: 0, dropCreate: undefined, credentials, next: 0, redone: [] };
+  const iteration: Iteration = {
+    cloud: undefined as unknown as TestCloud,
+    sites: [],
+    ossOffsetMs: 0,
+    inFlight: 0,
+    dropCreate: undefined,
+    credentials,
+    next: 0,
+    redone: [],
+    functionLayers: new Map(),
+    updatesTo: new Map(),
+    dropUpdateAnswerAt: undefined,
+    updateRequests: 0,
+  };
   const site = (region: string, bucket: string): RegionSite => {
     const account = { accountId: TEST_ACCOUNT_ID, region, credentials };
     const oss = createOssEmulator({ ...account, buckets: [bucket], now: () => new Date(Date.now() + iteration.ossOffsetMs) });
@@ -172,8 +200,7 @@ const server = setupServer(
         const { afterMs } = drop;
         iteration.dropCreate = undefined;
         iteration.inFlight += 1;
-        void service
-          .handle(request)
+        void handled(iteration, service, request)
           .catch(() => undefined)
           .finally(() => (iteration.inFlight -= 1));
         await sleep(afterMs);
@@ -182,15 +209,37 @@ const server = setupServer(
       if (delivery.killAt === delivery.requests) {
         delivery.dead = true;
         // Killed with this request on the wire: it may or may not have reached the service.
-        if (delivery.requests % 2 === 0) await service.handle(request).catch(() => undefined);
+        if (delivery.requests % 2 === 0) await handled(iteration, service, request).catch(() => undefined);
         return HttpResponse.error();
       }
-      return await service.handle(request);
+      return await handled(iteration, service, request);
     } finally {
       iteration.inFlight -= 1;
     }
   }),
 );
+
+const UPDATE_FUNCTION = /^\/2023-03-30\/functions\/([^/]+)$/;
+
+/** The service's answer; an UpdateFunction it took is noted: the function's layers now, and one more move to its ARN. */
+async function handled(iteration: Iteration, service: { handle: (request: Request) => Promise<Response> }, request: Request): Promise<Response> {
+  const functionName = request.method === 'PUT' ? UPDATE_FUNCTION.exec(new URL(request.url).pathname)?.[1] : undefined;
+  const body = functionName === undefined ? undefined : await request.clone().text();
+  const response = await service.handle(request);
+  if (functionName !== undefined) iteration.updateRequests += 1;
+  if (functionName !== undefined && body !== undefined && response.ok) {
+    const layers = (JSON.parse(body) as { layers: string[] }).layers;
+    const before = iteration.functionLayers.get(functionName) ?? [];
+    iteration.functionLayers.set(functionName, layers);
+    for (const arn of layers.filter((arn) => !before.includes(arn))) {
+      const key = `${functionName} ${arn}`;
+      iteration.updatesTo.set(key, (iteration.updatesTo.get(key) ?? 0) + 1);
+    }
+  }
+  // FC took the update; the connection drops before its answer arrives.
+  if (functionName !== undefined && iteration.updateRequests === iteration.dropUpdateAnswerAt) return HttpResponse.error();
+  return response;
+}
 
 const STAGED = /_audit\/staged\/([0-9a-f]+)\//;
 
@@ -243,7 +292,7 @@ async function deliver(
   let error: Error | undefined;
   try {
     summary = await handleOssEvent(Buffer.from(JSON.stringify({ events: [event] })), context, {
-      env: iteration.sites.length > 1 ? { REGIONS: regionsEnv(iteration) } : {},
+      env: { ...(iteration.sites.length > 1 ? { REGIONS: regionsEnv(iteration) } : {}), ...(iteration.functionLayers.size > 0 ? ROLLOUT_ENV : {}) },
       write: (line) => rawLines.push(line),
       ...(skewMs === 0 ? {} : { now: () => new Date(Date.now() + skewMs) }),
     });
@@ -258,6 +307,11 @@ async function deliver(
   return { summary, error, rawLines, keys, killed, skewed: skewMs !== 0 };
 }
 
+const ROLLOUT_ENV = { FC_API_VERSION: '2023-03-30', ROLLOUT_FUNCTIONS: 'chaos-fn-*' };
+/** Two functions using the layer (named by the glob), one using none (named by name, so it takes the layer). */
+const ROLLOUT_FUNCTIONS = ['chaos-fn-a', 'chaos-fn-b', 'chaos-fn-c'];
+const ROLLOUT_MANIFEST = { rollout: ['chaos-fn-*', 'chaos-fn-c'] };
+
 const regionsEnv = (iteration: Iteration) =>
   iteration.sites
     .filter((site) => !site.home)
@@ -269,6 +323,7 @@ const regionsEnv = (iteration: Iteration) =>
  * random (counted by kind and region), the result's PUT always at home, where the result is.
  */
 function armFaults(rng: Rng, iteration: Iteration, timeoutSeconds: number, faults: Record<string, number>) {
+  const rollout = iteration.functionLayers.size > 0;
   const regions = iteration.sites.length > 1;
   const count = (kind: string, site: RegionSite) => {
     const name = regions ? `${kind} ${site.region}` : kind;
@@ -307,6 +362,22 @@ function armFaults(rng: Rng, iteration: Iteration, timeoutSeconds: number, fault
       iteration.dropCreate = { site, afterMs: rng.int(100, 500) };
       return 'fc-create-dropped-while-slow';
     },
+    ...(rollout
+      ? [
+          () => {
+            iteration.dropUpdateAnswerAt = rng.int(1, 3);
+            return 'fc-update-function-answer-dropped';
+          },
+          ({ fc }: RegionSite) => {
+            fc.faults.inject({ match: (t) => t.action === 'UpdateFunction', status: 429, code: 'Throttled', nth: rng.int(1, 3), times: rng.int(1, 2) });
+            return 'fc-update-function-throttled';
+          },
+          ({ fc }: RegionSite) => {
+            fc.faults.inject({ match: (t) => t.action === 'GetFunction', status: rng.pick([500, 503]), nth: rng.int(1, 6), times: rng.int(1, 3) });
+            return 'fc-get-function-5xx';
+          },
+        ]
+      : []),
     ({ oss }) => {
       oss.faults.inject({ match: (t) => t.method === 'PUT' && t.key === RESULT_KEY, delayMs: rng.int(300, 2_000), ...(rng.chance(0.5) ? { status: 503 } : {}) });
       return 'oss-slow-result-put';
@@ -323,13 +394,43 @@ function armFaults(rng: Rng, iteration: Iteration, timeoutSeconds: number, fault
 }
 
 
+/** A version of the layer before the uploads, and the functions the rollout moves from it. */
+function seedFunctions(iteration: Iteration, index: number): void {
+  const { fc } = iteration.sites[0]!;
+  const seeded = fc.seedVersion(LAYER, { code: nodejsLayerZip(`chaos-${index}-seed`), description: NODE_MANIFEST.description, compatibleRuntime: NODE_MANIFEST.compatibleRuntime });
+  for (const functionName of ROLLOUT_FUNCTIONS) {
+    const layers = functionName === 'chaos-fn-c' ? [] : [{ layerName: LAYER, version: seeded.version }];
+    fc.seedFunction({ functionName, layers });
+    iteration.functionLayers.set(functionName, functionName === 'chaos-fn-c' ? [] : [seeded.arnV2]);
+  }
+}
+
+/**
+ * Each function moved at most once to each version, and ending on the final result's version; the
+ * final result's `rollout` names each function, updated or already current. Returns the moves made.
+ */
+function expectRolledOut(iteration: Iteration, final: PublishResult | undefined): number {
+  const twice = [...iteration.updatesTo].filter(([, count]) => count > 1);
+  expect(twice, `a function was moved to the same version more than once: ${JSON.stringify(twice)}`).toEqual([]);
+  const rollout = (final as (PublishResult & { rollout?: RolloutOutcome }) | undefined)?.rollout;
+  expect(rollout?.functions.map((f) => f.functionName).sort(), `final rollout ${JSON.stringify(rollout)}`).toEqual(ROLLOUT_FUNCTIONS);
+  for (const entry of rollout?.functions ?? []) {
+    expect(['updated', 'current'], `${entry.functionName}: ${JSON.stringify(entry)}`).toContain(entry.status);
+    expect(iteration.functionLayers.get(entry.functionName), `${entry.functionName} ends on the final version`).toEqual([final?.arn]);
+  }
+  return [...iteration.updatesTo.values()].reduce((sum, count) => sum + count, 0);
+}
+
 /** One iteration; throws on the first invariant that does not hold. */
-async function iterate(index: number, rng: Rng, report: ChaosReport, lines: string[], regions: boolean): Promise<void> {
+async function iterate(index: number, rng: Rng, report: ChaosReport, lines: string[], options: Pick<ChaosOptions, 'regions' | 'rollout'>): Promise<void> {
+  const regions = options.regions ?? false;
   const iteration = newIteration(index, regions);
   const { cloud, sites } = iteration;
+  const manifest = { ...NODE_MANIFEST, ...(options.rollout ? ROLLOUT_MANIFEST : {}) };
+  if (options.rollout) seedFunctions(iteration, index);
   const zipA = nodejsLayerZip(`chaos-${index}-A`);
   await cloud.oss.putObject(TEST_BUCKET, ZIP_KEY, zipA);
-  await cloud.oss.putObject(TEST_BUCKET, MANIFEST_KEY, manifestBytes(NODE_MANIFEST));
+  await cloud.oss.putObject(TEST_BUCKET, MANIFEST_KEY, manifestBytes(manifest));
   const eventsA = [await cloud.oss.objectCreatedEvent(TEST_BUCKET, ZIP_KEY), await cloud.oss.objectCreatedEvent(TEST_BUCKET, MANIFEST_KEY)];
   const before = await snapshot(cloud, [LAYER]);
   const versionsAtStart = versionsBefore(sites, LAYER);
@@ -367,7 +468,7 @@ async function iterate(index: number, rng: Rng, report: ChaosReport, lines: stri
         await cloud.oss.putObject(TEST_BUCKET, ZIP_KEY, zipB);
         contents.push({ crc64: independentCrc64(zipB), description: NODE_MANIFEST.description });
       } else {
-        await cloud.oss.putObject(TEST_BUCKET, MANIFEST_KEY, manifestBytes({ ...NODE_MANIFEST, description: `B ${index}` }));
+        await cloud.oss.putObject(TEST_BUCKET, MANIFEST_KEY, manifestBytes({ ...manifest, description: `B ${index}` }));
         contents.push({ crc64: contents[0]!.crc64, description: `B ${index}` });
       }
       events = [await cloud.oss.objectCreatedEvent(TEST_BUCKET, ZIP_KEY), await cloud.oss.objectCreatedEvent(TEST_BUCKET, MANIFEST_KEY)];
@@ -386,6 +487,7 @@ async function iterate(index: number, rng: Rng, report: ChaosReport, lines: stri
     site.oss.faults.clear();
     site.fc.faults.clear();
   }
+  iteration.dropUpdateAnswerAt = undefined;
   // A refusal for good does not pass.
   if (refusing !== undefined) refuseCreatesForGood(refusing.fc);
   const redeliveries: Run[] = [];
@@ -426,6 +528,7 @@ async function iterate(index: number, rng: Rng, report: ChaosReport, lines: stri
     uploadedByTest: uploads === 2 ? [ZIP_KEY, MANIFEST_KEY] : [],
   });
   report.versionsMade += made;
+  if (options.rollout) report.functionUpdates = (report.functionUpdates ?? 0) + expectRolledOut(iteration, final);
   if (regions) {
     const madeIn = await expectRegionInvariants({
       sites,
@@ -460,6 +563,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     faults: {},
     versionsMade: 0,
     ...(options.regions ? { versionsByRegion: {} } : {}),
+    ...(options.rollout ? { functionUpdates: 0 } : {}),
     violations: 0,
     failures: [],
     seconds: 0,
@@ -474,7 +578,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       const rng = prng(options.seed * 7919 + index);
       const lines: string[] = [];
       try {
-        await iterate(index, rng, report, lines, options.regions ?? false);
+        await iterate(index, rng, report, lines, options);
       } catch (error) {
         options.onFailure?.(index, lines);
         report.violations += 1;

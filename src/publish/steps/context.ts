@@ -1,6 +1,7 @@
 import { provenanceOf, type Uploader } from '../../audit/provenance';
 import type { AllowRule, NotifyConfig, RegionTarget } from '../../config';
 import type { PublisherError } from '../../errors';
+import type { FunctionsApi } from '../../fc/functions';
 import type { LayerApi, LayerVersion } from '../../fc/layers';
 import type { KeyRole, LayerKeys } from '../../keys';
 import type { Logger } from '../../log/logger';
@@ -48,6 +49,8 @@ export interface PublishDeps {
   regions?: RegionsDeps | undefined;
   /** The index and notices that follow a decision (src/follow-ups/after-decision.ts); none when absent. */
   followUps?: FollowUpSettings | undefined;
+  /** ROLLOUT_FUNCTIONS and the function API, for the rollout follow-up; absent, no rollout runs. */
+  rollout?: RolloutSetup | undefined;
   logger: Logger;
   deadline: Deadline;
   retry: RetryPolicy;
@@ -64,6 +67,13 @@ export interface FollowUpSettings {
   homeRegion: string;
   indexPrefix: string;
   notify: NotifyConfig;
+}
+
+export interface RolloutSetup {
+  allowed: AllowRule[];
+  homeRegion: () => string;
+  /** A region's function API (undefined: the home region), or why a rollout cannot run there. */
+  functions: (region: string | undefined) => FunctionsApi | string;
 }
 
 /** What the steps learn about the record as they go, and what later steps and the result need of it. */

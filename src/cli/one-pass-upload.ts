@@ -9,8 +9,12 @@ export const MULTIPART_FROM_BYTES = 16 * 1024 * 1024;
 export const PART_BYTES = 8 * 1024 * 1024;
 /** Parts sent at once: ali-oss multipartUpload's own default (node_modules/ali-oss/lib/managed-upload.js). */
 const PARALLEL_PARTS = 5;
-/** What a part's body holds before the read waits for the socket: the read runs no further ahead. */
-const PART_BUFFER_BYTES = 256 * 1024;
+/**
+ * How far the read may run ahead of the sockets, all parts' bodies together: enough for the next parts to
+ * start while the last ones drain (so a zip of one large entry, read by one run, still has several parts
+ * in flight), little enough that memory stays near a plain upload's.
+ */
+const READ_AHEAD_BYTES = 16 * 1024 * 1024;
 
 export interface Uploaded {
   requestId: string | undefined;
@@ -32,7 +36,6 @@ interface Part {
   readonly end: number;
   next: number;
   body: PassThrough | undefined;
-  sending: Promise<void> | undefined;
   early: { at: number; bytes: Uint8Array }[];
 }
 
@@ -41,8 +44,8 @@ interface Part {
  * `tap` gets every byte once, at its position, in whatever order the checks read them (the tail first,
  * then runs of entries side by side). A part's request starts when the read reaches the part's first
  * byte and its body is the read's own chunks, written in order as they come, no copy: the read waits
- * for the socket (PART_BUFFER_BYTES per part) and for a free slot (PARALLEL_PARTS, as ali-oss), so
- * memory stays that of a plain upload whatever the zip's size. Bytes read before their turn (the tail;
+ * for the sockets (READ_AHEAD_BYTES over all bodies) and for a free slot (PARALLEL_PARTS, as ali-oss),
+ * so memory stays near a plain upload's whatever the zip's size. Bytes read before their turn (the tail;
  * a run's first bytes, whose part began in the run before) wait as the chunks they came in. Nothing
  * becomes an object before `complete`; `abort` leaves neither an object nor a pending upload.
  */
@@ -50,6 +53,8 @@ export class OnePassUpload {
   private readonly parts = new Map<number, Part>();
   private readonly sent: { number: number; etag: string }[] = [];
   private readonly sending = new Set<Promise<void>>();
+  /** The bodies of the parts in flight, whose buffered bytes are the read's lead. */
+  private readonly bodies = new Set<PassThrough>();
   /** Below MULTIPART_FROM_BYTES: the whole file, sent by `complete` in one PUT. */
   private readonly whole: Buffer | undefined;
   private uploadId: Promise<string> | undefined;
@@ -95,7 +100,7 @@ export class OnePassUpload {
     let part = this.parts.get(number);
     if (part === undefined) {
       const start = (number - 1) * PART_BYTES;
-      part = { number, end: Math.min(start + PART_BYTES, this.size), next: start, body: undefined, sending: undefined, early: [] };
+      part = { number, end: Math.min(start + PART_BYTES, this.size), next: start, body: undefined, early: [] };
       this.parts.set(number, part);
     }
     return part;
@@ -104,20 +109,33 @@ export class OnePassUpload {
   /** Writes the part's next bytes, then any read earlier that now follow; ends the body at the part's end. */
   private async write(part: Part, bytes: Uint8Array): Promise<void> {
     const body = part.body ?? (await this.send(part));
-    let ready = body.write(bytes);
+    body.write(bytes);
     part.next += bytes.length;
     for (let early = this.takeEarly(part); early !== undefined; early = this.takeEarly(part)) {
-      ready = body.write(early.bytes) && ready;
+      body.write(early.bytes);
       part.next += early.bytes.length;
     }
     if (part.next === part.end) {
       body.end();
       this.parts.delete(part.number);
-    } else if (!ready) {
-      // The request settling (a failure) ends the wait too: its body would never drain.
-      await Promise.race([once(body, 'drain'), part.sending]);
+    }
+    await this.keepPace();
+  }
+
+  /** Waits while the read is over READ_AHEAD_BYTES ahead: for a socket to take some, or a request to settle (a failure's body never drains). */
+  private async keepPace(): Promise<void> {
+    while (this.readAhead() > READ_AHEAD_BYTES) {
+      const waiting = new AbortController();
+      const taken = [...this.bodies].map((body) => once(body, 'data', { signal: waiting.signal }));
+      await Promise.race([...taken, ...this.sending]).finally(() => waiting.abort());
       if (this.failure !== undefined) throw this.failure;
     }
+  }
+
+  private readAhead(): number {
+    let bytes = 0;
+    for (const body of this.bodies) bytes += body.writableLength + body.readableLength;
+    return bytes;
   }
 
   private takeEarly(part: Part): { at: number; bytes: Uint8Array } | undefined {
@@ -134,8 +152,10 @@ export class OnePassUpload {
     const uploadId = await this.start();
     if (this.failure !== undefined) throw this.failure;
     const size = part.end - (part.number - 1) * PART_BYTES;
-    const body = new PassThrough({ highWaterMark: PART_BUFFER_BYTES });
+    // A whole part fits: the read's pace is kept over all bodies together (keepPace), not body by body.
+    const body = new PassThrough({ highWaterMark: PART_BYTES });
     part.body = body;
+    this.bodies.add(body);
     const sending: Promise<void> = (this.client as unknown as PartUploader)
       ._uploadPart(this.key, uploadId, part.number, { stream: body, size })
       .then(
@@ -148,8 +168,10 @@ export class OnePassUpload {
           this.failure ??= ossFailure(this.client, `uploading part ${part.number} of ${this.key}`, error);
         },
       )
-      .finally(() => this.sending.delete(sending));
-    part.sending = sending;
+      .finally(() => {
+        this.sending.delete(sending);
+        this.bodies.delete(body);
+      });
     this.sending.add(sending);
     return body;
   }

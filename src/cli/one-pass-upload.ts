@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
 import type OSS from 'ali-oss';
 import type { OnChunk } from '../zip';
@@ -15,6 +14,8 @@ const PARALLEL_PARTS = 5;
  * in flight), little enough that memory stays near a plain upload's.
  */
 const READ_AHEAD_BYTES = 16 * 1024 * 1024;
+/** What a body passes on ahead of its socket (stream's default): the rest of its bytes count as the read's lead. */
+const BODY_READABLE_BYTES = 64 * 1024;
 
 export interface Uploaded {
   requestId: string | undefined;
@@ -53,8 +54,10 @@ export class OnePassUpload {
   private readonly parts = new Map<number, Part>();
   private readonly sent: { number: number; etag: string }[] = [];
   private readonly sending = new Set<Promise<void>>();
-  /** The bodies of the parts in flight, whose buffered bytes are the read's lead. */
-  private readonly bodies = new Set<PassThrough>();
+  /** Bytes written to the parts' bodies that their sockets have not taken yet: the read's lead. */
+  private unsent = 0;
+  /** Settles when a socket takes some of them; shared by the runs waiting in keepPace. */
+  private taken: { promise: Promise<void>; resolve: () => void } | undefined;
   /** Below MULTIPART_FROM_BYTES: the whole file, sent by `complete` in one PUT. */
   private readonly whole: Buffer | undefined;
   private uploadId: Promise<string> | undefined;
@@ -109,10 +112,10 @@ export class OnePassUpload {
   /** Writes the part's next bytes, then any read earlier that now follow; ends the body at the part's end. */
   private async write(part: Part, bytes: Uint8Array): Promise<void> {
     const body = part.body ?? (await this.send(part));
-    body.write(bytes);
+    this.feed(body, bytes);
     part.next += bytes.length;
     for (let early = this.takeEarly(part); early !== undefined; early = this.takeEarly(part)) {
-      body.write(early.bytes);
+      this.feed(body, early.bytes);
       part.next += early.bytes.length;
     }
     if (part.next === part.end) {
@@ -122,20 +125,31 @@ export class OnePassUpload {
     await this.keepPace();
   }
 
-  /** Waits while the read is over READ_AHEAD_BYTES ahead: for a socket to take some, or a request to settle (a failure's body never drains). */
-  private async keepPace(): Promise<void> {
-    while (this.readAhead() > READ_AHEAD_BYTES) {
-      const waiting = new AbortController();
-      const taken = [...this.bodies].map((body) => once(body, 'data', { signal: waiting.signal }));
-      await Promise.race([...taken, ...this.sending]).finally(() => waiting.abort());
-      if (this.failure !== undefined) throw this.failure;
-    }
+  /**
+   * A body's write callback comes once its bytes pass to the readable side, which holds little
+   * (BODY_READABLE_BYTES): so once the socket has taken the bytes before them, or the body is destroyed.
+   */
+  private feed(body: PassThrough, bytes: Uint8Array): void {
+    this.unsent += bytes.length;
+    body.write(bytes, () => {
+      this.unsent -= bytes.length;
+      const { taken } = this;
+      this.taken = undefined;
+      taken?.resolve();
+    });
   }
 
-  private readAhead(): number {
-    let bytes = 0;
-    for (const body of this.bodies) bytes += body.writableLength + body.readableLength;
-    return bytes;
+  /** Waits while the read is over READ_AHEAD_BYTES ahead: for a socket to take some, or a request to settle (a failure's body never drains). */
+  private async keepPace(): Promise<void> {
+    while (this.unsent > READ_AHEAD_BYTES) {
+      if (this.taken === undefined) {
+        let resolve = (): void => undefined;
+        const promise = new Promise<void>((settle) => (resolve = settle));
+        this.taken = { promise, resolve };
+      }
+      await Promise.race([this.taken.promise, ...this.sending]);
+      if (this.failure !== undefined) throw this.failure;
+    }
   }
 
   private takeEarly(part: Part): { at: number; bytes: Uint8Array } | undefined {
@@ -152,10 +166,9 @@ export class OnePassUpload {
     const uploadId = await this.start();
     if (this.failure !== undefined) throw this.failure;
     const size = part.end - (part.number - 1) * PART_BYTES;
-    // A whole part fits: the read's pace is kept over all bodies together (keepPace), not body by body.
-    const body = new PassThrough({ highWaterMark: PART_BYTES });
+    // A whole part fits in the writable side: the read's pace is kept over all bodies together (keepPace).
+    const body = new PassThrough({ writableHighWaterMark: PART_BYTES, readableHighWaterMark: BODY_READABLE_BYTES });
     part.body = body;
-    this.bodies.add(body);
     const sending: Promise<void> = (this.client as unknown as PartUploader)
       ._uploadPart(this.key, uploadId, part.number, { stream: body, size })
       .then(
@@ -168,10 +181,7 @@ export class OnePassUpload {
           this.failure ??= ossFailure(this.client, `uploading part ${part.number} of ${this.key}`, error);
         },
       )
-      .finally(() => {
-        this.sending.delete(sending);
-        this.bodies.delete(body);
-      });
+      .finally(() => this.sending.delete(sending));
     this.sending.add(sending);
     return body;
   }

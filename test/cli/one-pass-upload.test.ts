@@ -135,4 +135,34 @@ describe('OnePassUpload, fed in the order a read gives', () => {
     // The read that goes on after the abort is refused, not uploaded.
     await expect(upload.tap(file.subarray(3 * 1024 * 1024, 4 * 1024 * 1024), 3 * 1024 * 1024)).rejects.toThrow(/aborted|uploading part 1/);
   });
+
+  it('reads no more than 16 MiB ahead of the sockets, though five parts may be in flight', async () => {
+    const MiB = 1024 * 1024;
+    // Sockets that take nothing until told: what each part's request was given to send.
+    const bodies: { stream: NodeJS.ReadableStream; size: number }[] = [];
+    const client = {
+      initMultipartUpload: async () => ({ uploadId: 'upload-1' }),
+      _uploadPart: (_key: string, _uploadId: string, _partNo: number, body: { stream: NodeJS.ReadableStream; size: number }) => {
+        bodies.push(body);
+        return new Promise<never>(() => undefined);
+      },
+    };
+    // Only the two calls the read makes; a part's answer never comes, so the read's lead is all there is to see.
+    const upload = new OnePassUpload(client as unknown as OSS, 'layers/paced.zip', 5 * PART_BYTES);
+    const settledBeforeNextTurn = (tap: Promise<void>) => Promise.race([tap.then(() => true), new Promise<boolean>((resolve) => setImmediate(() => resolve(false)))]);
+
+    let accepted = 0;
+    let waiting: Promise<void> | undefined;
+    while (waiting === undefined) {
+      const tap = Promise.resolve(upload.tap(new Uint8Array(MiB), accepted));
+      if (await settledBeforeNextTurn(tap)) accepted += MiB;
+      else waiting = tap;
+    }
+
+    // Two whole parts and the third begun are in their bodies; the 17th MiB waits for a socket.
+    expect(accepted).toBe(16 * MiB);
+    expect(bodies.map((body) => body.size)).toEqual([PART_BYTES, PART_BYTES, PART_BYTES]);
+    bodies[0]!.stream.resume();
+    await waiting;
+  });
 });

@@ -14,8 +14,8 @@ const PARALLEL_PARTS = 5;
  * in flight), little enough that memory stays near a plain upload's.
  */
 const READ_AHEAD_BYTES = 16 * 1024 * 1024;
-/** What a body passes on ahead of its socket (stream's default): the rest of its bytes count as the read's lead. */
-const BODY_READABLE_BYTES = 64 * 1024;
+/** What a body passes on ahead of its socket (a read's chunk, src/cli/check.ts): the rest of its bytes count as the read's lead. */
+const BODY_READABLE_BYTES = 1024 * 1024;
 
 export interface Uploaded {
   requestId: string | undefined;

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import OSS from 'ali-oss';
 import { zipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OnePassUpload, PART_BYTES } from '../../src/cli/one-pass-upload';
 import { TEST_BUCKET, TEST_CREDENTIALS, TEST_REGION } from '../support/cloud';
 import { independentCrc64, patternBytes } from '../support/independent';
 import { ossFlags, runCommand, useLoopbackCloud } from '../report/published-trail';
@@ -95,5 +96,73 @@ describe('layer-publisher publish, one read of the file', () => {
     expect(run.code).toBe(3);
     expect(Buffer.from((await env.cloud.oss.readObject(TEST_BUCKET, 'layers/small.zip'))!).equals(zip)).toBe(true);
     expect(operations('InitiateMultipartUpload')).toEqual([]);
+  });
+});
+
+describe('OnePassUpload, fed in the order a read gives', () => {
+  /** The file's chunks, `chunkBytes` each (the last shorter), with their positions. */
+  function chunksOf(file: Uint8Array, chunkBytes: number): { chunk: Uint8Array; position: number }[] {
+    const chunks = [];
+    for (let position = 0; position < file.length; position += chunkBytes) chunks.push({ chunk: file.subarray(position, position + chunkBytes), position });
+    return chunks;
+  }
+
+  it('makes the object of bytes given in any order: each part streams in order, bytes ahead of their turn wait', async () => {
+    // Three parts and a short fourth; 700 KiB chunks straddle the part boundaries.
+    const file = patternBytes(3 * PART_BYTES + 12_345, 11);
+    const upload = new OnePassUpload(aliOss(), 'layers/reversed.zip', file.length);
+
+    // Backwards: every part's bytes come before its first byte, as the tail and a run's first bytes do.
+    for (const { chunk, position } of chunksOf(file, 700 * 1024).reverse()) await upload.tap(chunk, position);
+    const uploaded = await upload.complete();
+
+    expect(Buffer.from((await env.cloud.oss.readObject(TEST_BUCKET, 'layers/reversed.zip'))!).equals(Buffer.from(file))).toBe(true);
+    expect(uploaded.crc64).toBe(independentCrc64(file));
+    expect(operations('UploadPart').map((request) => Number(request.query.partNumber)).sort((a, b) => a - b)).toEqual([1, 2, 3, 4]);
+  });
+
+  it('aborts with a part half sent: its request is cut, and nothing stays behind', async () => {
+    const file = patternBytes(2 * PART_BYTES + 1, 12);
+    const upload = new OnePassUpload(aliOss(), 'layers/cut.zip', file.length);
+    // The first 3 MiB of part 1: its request is under way, waiting for the rest of its body.
+    for (const { chunk, position } of chunksOf(file.subarray(0, 3 * 1024 * 1024), 1024 * 1024)) await upload.tap(chunk, position);
+
+    await upload.abort();
+
+    expect(operations('AbortMultipartUpload')).toHaveLength(1);
+    expect(await pendingUploads()).toEqual([]);
+    expect(await env.cloud.oss.listKeys(TEST_BUCKET, 'layers/')).toEqual([]);
+    // The read that goes on after the abort is refused, not uploaded.
+    await expect(upload.tap(file.subarray(3 * 1024 * 1024, 4 * 1024 * 1024), 3 * 1024 * 1024)).rejects.toThrow(/aborted|uploading part 1/);
+  });
+
+  it('reads no more than 16 MiB ahead of the sockets, though five parts may be in flight', async () => {
+    const MiB = 1024 * 1024;
+    // Sockets that take nothing until told: what each part's request was given to send.
+    const bodies: { stream: NodeJS.ReadableStream; size: number }[] = [];
+    const client = {
+      initMultipartUpload: async () => ({ uploadId: 'upload-1' }),
+      _uploadPart: (_key: string, _uploadId: string, _partNo: number, body: { stream: NodeJS.ReadableStream; size: number }) => {
+        bodies.push(body);
+        return new Promise<never>(() => undefined);
+      },
+    };
+    // Only the two calls the read makes; a part's answer never comes, so the read's lead is all there is to see.
+    const upload = new OnePassUpload(client as unknown as OSS, 'layers/paced.zip', 5 * PART_BYTES);
+    const settledBeforeNextTurn = (tap: Promise<void>) => Promise.race([tap.then(() => true), new Promise<boolean>((resolve) => setImmediate(() => resolve(false)))]);
+
+    let accepted = 0;
+    let waiting: Promise<void> | undefined;
+    while (waiting === undefined) {
+      const tap = Promise.resolve(upload.tap(new Uint8Array(MiB), accepted));
+      if (await settledBeforeNextTurn(tap)) accepted += MiB;
+      else waiting = tap;
+    }
+
+    // Two whole parts and the third begun are in their bodies; the 17th MiB waits for a socket.
+    expect(accepted).toBe(16 * MiB);
+    expect(bodies.map((body) => body.size)).toEqual([PART_BYTES, PART_BYTES, PART_BYTES]);
+    bodies[0]!.stream.resume();
+    await waiting;
   });
 });

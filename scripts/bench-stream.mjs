@@ -7,10 +7,16 @@
 // reader's thread (on these 2-core machines it still shares the machine). Every read runs in a fresh
 // child process, so its peak RSS is its own: the raw GET drains `store.stream` (the ali-oss adapter, no
 // hashing, no zip checks); the verified reads are `readAndVerifyZip` through the same adapter, without
-// and with the entry checks (local headers, CRC-32, inflating every deflated entry). Medians of several
-// runs, MB/s = 10^6 B/s of the zip. A second listener caps each connection's bandwidth, as an OSS
-// connection is capped, to show what parallel ranged reads (READ_CONCURRENCY) gain. Beside them, what
-// one core inflates in this process, the floor under the entry checks of one run of entries.
+// and with the entry checks (local headers, CRC-32, inflating every deflated entry), and with the entry
+// checks but without gathering the packages (what the contents cost). Medians of several runs, MB/s =
+// 10^6 B/s of the zip, and core-seconds per GiB of zip: the reader process's CPU time (every thread,
+// zlib's pool included) over what it read, what a Function Compute instance's cores pay. A second
+// listener caps each connection's bandwidth, as an OSS connection is capped, to show what parallel
+// ranged reads (READ_CONCURRENCY) gain. Beside them, what one core inflates in this process per second
+// of its CPU time, and that times the cores available (os.availableParallelism()): the inflate limit,
+// the ceiling of a read that must inflate every byte; each read's share of it is printed, in MB/s and
+// in core-seconds (the second unmoved by what else runs on a shared machine). Each zip starts with a node_modules-like
+// run of small files (a package.json and an index.js per package), so gathering the packages has work.
 //
 // The TypeScript sources are bundled with esbuild into a temporary file first, so the numbers are always
 // for the code in src/, not for a stale build.
@@ -19,7 +25,7 @@ import { fork } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { answerFromChild, bundleSources, median } from './bench-child.mjs';
@@ -39,6 +45,9 @@ const DEFAULT_CONCURRENCY = 4;
 const KINDS = ['compressible', 'incompressible'];
 /** Each zip is this one entry's deflated bytes repeated under many names: built in seconds, not minutes. */
 const ENTRY_BYTES = 16 * 1024 * 1024;
+/** The small files in front: a package.json and an index.js for each of this many packages. */
+const SMALL_PACKAGES = 2000;
+const CORES = availableParallelism();
 
 const [role, ...args] = process.argv.slice(2);
 if (role === 'server') await runServer(args[0], args[1]);
@@ -68,11 +77,12 @@ async function benchKind(lib, kind) {
       `${kind} zip: ${size} bytes (${(size / 2 ** 20).toFixed(0)} MiB), ${entries} deflated entries unpacking to ` +
         `${(unpacked / 2 ** 20).toFixed(0)} MiB, served by the OSS emulator in process ${server.pid}`,
     );
-    printInflate(kind);
+    const limit = printInflate(kind, size / unpacked);
     const read = (endpoint, mode, concurrency) => readInChild(lib, { endpoint, mode, concurrency });
     const modes = [
       ['raw GET (no hashing)', 'raw', 1],
       [`no entry checks, READ_CONCURRENCY=${DEFAULT_CONCURRENCY}`, 'structure', DEFAULT_CONCURRENCY],
+      [`checks, no contents, READ_CONCURRENCY=${DEFAULT_CONCURRENCY}`, 'no-contents', DEFAULT_CONCURRENCY],
       ...CONCURRENCIES.map((n) => [`entry checks, READ_CONCURRENCY=${n}`, 'verified', n]),
     ];
     for (const [title, endpoint, runs] of [
@@ -84,27 +94,53 @@ async function benchKind(lib, kind) {
       for (let run = 0; run < runs; run++) {
         for (const [name, mode, n] of modes) samples.get(name).push(await read(endpoint, mode, n));
       }
-      printTable(`${kind}, ${title}`, modes.map(([name]) => summarise(name, samples.get(name))));
+      if (runs === 0) continue;
+      printTable(`${kind}, ${title}`, modes.map(([name]) => summarise(name, samples.get(name))), limit);
+      const checked = summarise('', samples.get(`entry checks, READ_CONCURRENCY=${DEFAULT_CONCURRENCY}`));
+      const bare = summarise('', samples.get(`checks, no contents, READ_CONCURRENCY=${DEFAULT_CONCURRENCY}`));
+      console.log(
+        `  contents (packages gathered) at READ_CONCURRENCY=${DEFAULT_CONCURRENCY}: ${signed(((bare.mbPerSecond / checked.mbPerSecond) - 1) * 100)}% time, ` +
+          `${signed(((checked.coreSecondsPerGiB / bare.coreSecondsPerGiB) - 1) * 100)}% core-seconds\n`,
+      );
     }
   } finally {
     server.kill();
   }
 }
 
-/** One core inflating one entry, in this process: MB/s of what comes out and of what goes in. */
-function printInflate(kind) {
+/**
+ * One core inflating one entry, in this process, per second of its CPU time (a shared machine's other
+ * loads do not count): MB/s of what comes out and of what goes in, and the core-seconds a GiB of this
+ * zip (whose ratio, small files included, is `zipPerUnpacked`) takes to inflate; times the cores, the
+ * inflate limit in MB/s of this zip.
+ */
+function printInflate(kind, zipPerUnpacked) {
   const { compressed, data } = entryData(kind);
-  const startedAt = performance.now();
+  const startedAt = process.cpuUsage();
+  const cpuSeconds = () => {
+    const used = process.cpuUsage(startedAt);
+    return (used.user + used.system) / 1e6;
+  };
   let rounds = 0;
-  while (performance.now() - startedAt < 1500) {
+  while (cpuSeconds() < 1.5) {
     inflateRawSync(compressed);
     rounds += 1;
   }
-  const seconds = (performance.now() - startedAt) / 1000;
+  const seconds = cpuSeconds();
+  const out = (rounds * data.length) / 1e6 / seconds;
+  const limit = out * zipPerUnpacked * CORES;
+  const coreSecondsPerGiB = 2 ** 30 / 1e6 / (out * zipPerUnpacked);
   console.log(
-    `inflate on one core: ${((rounds * data.length) / 1e6 / seconds).toFixed(0)} MB/s out, ` +
-      `${((rounds * compressed.length) / 1e6 / seconds).toFixed(0)} MB/s of deflated input (ratio ${(data.length / compressed.length).toFixed(2)})\n`,
+    `inflate on one core: ${out.toFixed(0)} MB/s out, ` +
+      `${((rounds * compressed.length) / 1e6 / seconds).toFixed(0)} MB/s of deflated input (ratio ${(data.length / compressed.length).toFixed(2)}); ` +
+      `${coreSecondsPerGiB.toFixed(2)} core-seconds per GiB of this zip\n` +
+      `inflate limit of the ${CORES} cores available: ${limit.toFixed(0)} MB/s of this zip\n`,
   );
+  return { mbPerSecond: limit, coreSecondsPerGiB };
+}
+
+function signed(value) {
+  return `${value >= 0 ? '+' : ''}${value.toFixed(1)}`;
 }
 
 /** Text-like bytes (words of a small vocabulary, as source code repeats its identifiers) or random ones. */
@@ -180,15 +216,16 @@ function deflatedZip(kind, total) {
   const locals = [];
   const centrals = [];
   let offset = 0;
-  for (let index = 0; offset + compressed.length < total; index++) {
-    const name = Buffer.from(`python/bench/part${String(index).padStart(4, '0')}.txt`);
+  let unpacked = 0;
+  const add = (path, entry, entryCrc, compressedEntry) => {
+    const name = Buffer.from(path);
     const local = Buffer.alloc(30 + name.length);
     local.writeUInt32LE(0x04034b50, 0);
     local.writeUInt16LE(20, 4);
     local.writeUInt16LE(8, 8);
-    local.writeUInt32LE(dataCrc, 14);
-    local.writeUInt32LE(compressed.length, 18);
-    local.writeUInt32LE(data.length, 22);
+    local.writeUInt32LE(entryCrc, 14);
+    local.writeUInt32LE(compressedEntry.length, 18);
+    local.writeUInt32LE(entry.length, 22);
     local.writeUInt16LE(name.length, 26);
     name.copy(local, 30);
     const central = Buffer.alloc(46 + name.length);
@@ -196,15 +233,25 @@ function deflatedZip(kind, total) {
     central.writeUInt16LE(20, 4);
     central.writeUInt16LE(20, 6);
     central.writeUInt16LE(8, 10);
-    central.writeUInt32LE(dataCrc, 16);
-    central.writeUInt32LE(compressed.length, 20);
-    central.writeUInt32LE(data.length, 24);
+    central.writeUInt32LE(entryCrc, 16);
+    central.writeUInt32LE(compressedEntry.length, 20);
+    central.writeUInt32LE(entry.length, 24);
     central.writeUInt16LE(name.length, 28);
     central.writeUInt32LE(offset, 42);
     name.copy(central, 46);
-    locals.push(local, compressed);
+    locals.push(local, compressedEntry);
     centrals.push(central);
-    offset += local.length + compressed.length;
+    offset += local.length + compressedEntry.length;
+    unpacked += entry.length;
+  };
+  for (let index = 0; index < SMALL_PACKAGES; index++) {
+    const manifest = Buffer.from(JSON.stringify({ name: `package-${index}`, version: `1.${index}.0`, main: 'index.js', license: 'MIT' }, null, 2));
+    add(`nodejs/node_modules/package-${index}/package.json`, manifest, crc32(manifest), deflateRawSync(manifest));
+    const code = data.subarray(index * 2048, (index + 1) * 2048);
+    add(`nodejs/node_modules/package-${index}/index.js`, code, crc32(code), deflateRawSync(code));
+  }
+  for (let index = 0; offset + compressed.length < total; index++) {
+    add(`python/bench/part${String(index).padStart(4, '0')}.txt`, data, dataCrc, compressed);
   }
   const directory = Buffer.concat(centrals);
   const end = Buffer.alloc(22);
@@ -213,7 +260,7 @@ function deflatedZip(kind, total) {
   end.writeUInt16LE(centrals.length, 10);
   end.writeUInt32LE(directory.length, 12);
   end.writeUInt32LE(offset, 16);
-  return { zip: Buffer.concat([...locals, directory, end]), entries: centrals.length, unpacked: centrals.length * data.length };
+  return { zip: Buffer.concat([...locals, directory, end]), entries: centrals.length, unpacked };
 }
 
 async function runRead(lib, { endpoint, mode, concurrency }) {
@@ -227,6 +274,7 @@ async function runRead(lib, { endpoint, mode, concurrency }) {
   });
   const head = await store.head(KEY);
   const loopBefore = performance.eventLoopUtilization();
+  const cpuBefore = process.cpuUsage();
   const startedAt = performance.now();
   let bytes = 0;
   let crc64;
@@ -234,17 +282,24 @@ async function runRead(lib, { endpoint, mode, concurrency }) {
     const { body } = await store.stream(KEY, { ifMatch: head.etag });
     for await (const chunk of body) bytes += chunk.length;
   } else {
-    const verified = await readAndVerifyZip(store, KEY, head, { concurrency, verifyEntries: mode === 'verified' });
+    const verified = await readAndVerifyZip(store, KEY, head, { concurrency, verifyEntries: mode !== 'structure', gatherContents: mode === 'verified' });
+    if (mode === 'verified' && verified.packages.packages.length !== SMALL_PACKAGES) throw new Error(`found ${verified.packages.packages.length} packages`);
     bytes = verified.bytesRead;
     crc64 = verified.crc64;
     if (crc64 !== head.crc64) throw new Error(`CRC-64 ${crc64} differs from the emulator's ${head.crc64}`);
   }
   const ms = performance.now() - startedAt;
+  const cpu = process.cpuUsage(cpuBefore);
   // How busy the reader's one JS thread was: near 100% would mean the hash stalls the socket.
   const busy = performance.eventLoopUtilization(loopBefore).utilization;
   if (bytes !== head.size) throw new Error(`read ${bytes} of ${head.size} bytes`);
   // maxRSS is in KiB: the whole process's high-water mark, start-up included.
-  process.send({ mbPerSecond: bytes / 1e6 / (ms / 1000), busy, peakRssMiB: process.resourceUsage().maxRSS / 1024 });
+  process.send({
+    mbPerSecond: bytes / 1e6 / (ms / 1000),
+    coreSecondsPerGiB: (cpu.user + cpu.system) / 1e6 / (bytes / 2 ** 30),
+    busy,
+    peakRssMiB: process.resourceUsage().maxRSS / 1024,
+  });
   process.disconnect();
 }
 
@@ -253,24 +308,33 @@ function summarise(name, samples) {
   return {
     name,
     mbPerSecond: median(samples.map((sample) => sample.mbPerSecond)),
+    coreSecondsPerGiB: median(samples.map((sample) => sample.coreSecondsPerGiB)),
     busy: median(samples.map((sample) => sample.busy)),
     peakRssMiB: median(samples.map((sample) => sample.peakRssMiB)),
   };
 }
 
-function printTable(title, rows) {
+/**
+ * `of limit`: MB/s against the cores' inflate limit. `inflating`: the share of the read's core-seconds
+ * that inflating alone would take, the same ratio where the cores are the bound, free of the load other
+ * processes put on a shared machine.
+ */
+function printTable(title, rows, limit) {
   const [raw] = rows;
   if (rows.some((row) => Number.isNaN(row.mbPerSecond))) return;
   console.log(title);
   console.log(
-    `  ${'read'.padEnd(34)} ${'MB/s'.padStart(8)} ${'of raw'.padStart(7)} ${'JS busy'.padStart(8)} ${'peak RSS'.padStart(10)} ${'over raw'.padStart(9)}`,
+    `  ${'read'.padEnd(38)} ${'MB/s'.padStart(8)} ${'of raw'.padStart(7)} ${'of limit'.padStart(9)} ${'core-s/GiB'.padStart(11)} ` +
+      `${'inflating'.padStart(10)} ${'JS busy'.padStart(8)} ${'peak RSS'.padStart(10)} ${'over raw'.padStart(9)}`,
   );
   for (const row of rows) {
     const share = `${((row.mbPerSecond / raw.mbPerSecond) * 100).toFixed(0)}%`;
+    const ofLimit = `${((row.mbPerSecond / limit.mbPerSecond) * 100).toFixed(0)}%`;
+    const inflating = `${((limit.coreSecondsPerGiB / row.coreSecondsPerGiB) * 100).toFixed(0)}%`;
     const growth = row.peakRssMiB - raw.peakRssMiB;
     console.log(
-      `  ${row.name.padEnd(34)} ${row.mbPerSecond.toFixed(0).padStart(8)} ${share.padStart(7)} ${`${(row.busy * 100).toFixed(0)}%`.padStart(8)} ` +
-        `${`${row.peakRssMiB.toFixed(0)} MiB`.padStart(10)} ${`${growth >= 0 ? '+' : ''}${growth.toFixed(0)} MiB`.padStart(9)}`,
+      `  ${row.name.padEnd(38)} ${row.mbPerSecond.toFixed(0).padStart(8)} ${share.padStart(7)} ${ofLimit.padStart(9)} ${row.coreSecondsPerGiB.toFixed(2).padStart(11)} ${inflating.padStart(10)} ` +
+        `${`${(row.busy * 100).toFixed(0)}%`.padStart(8)} ${`${row.peakRssMiB.toFixed(0)} MiB`.padStart(10)} ${`${growth >= 0 ? '+' : ''}${growth.toFixed(0)} MiB`.padStart(9)}`,
     );
   }
   console.log('');

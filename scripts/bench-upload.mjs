@@ -70,7 +70,7 @@ function bundleLibrary(outfile) {
   return bundleSources(outfile, [
     "export { runCli } from './src/cli/run';",
     "export { createOssEmulator, createFolderBackend, serve } from './src/emulator';",
-    "export { LOCAL_CREDENTIALS, LOCAL_ACCOUNT_ID, LOCAL_REGION } from './src/local/account';",
+    "export { LOCAL_CREDENTIALS, LOCAL_ACCOUNT_ID, LOCAL_REGION } from './src/console/local-account';",
     "export { writeStoredZip } from './test/local/stored-zip';",
     "export { default as OSS } from 'ali-oss';",
   ]);

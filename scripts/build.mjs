@@ -121,7 +121,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const flag = process.argv.indexOf('--outdir');
   const outdir = flag === -1 ? 'dist' : process.argv[flag + 1];
   const bytes = await buildFunction(outdir);
-  console.log(`${join(outdir, 'index.js')}: ${(bytes / 1e6).toFixed(2)} MB`);
-  console.log(`${await writeDeployFolder(outdir)}/: index.js alone, the folder s.yaml deploys`);
-  console.log(`${await buildCrc64(outdir)}: the CRC-64 engine for other tools`);
+  console.error(`${join(outdir, 'index.js')}: ${(bytes / 1e6).toFixed(2)} MB`);
+  console.error(`${await writeDeployFolder(outdir)}/: index.js alone, the folder s.yaml deploys`);
+  console.error(`${await buildCrc64(outdir)}: the CRC-64 engine for other tools`);
 }

@@ -3,7 +3,7 @@
 // than s.yaml deploys:
 //   deploy/ram-policy.json          the permission policy to attach to the role
 //   deploy/trust-policy.json        who may assume the role: Function Compute
-//   deploy/staging-lifecycle.xml    the lifecycle rule of each staging bucket of REGIONS (README, Regions)
+//   deploy/staging-lifecycle.xml    the lifecycle rule of each staging bucket of REGIONS (docs/deploy.md, Other regions)
 // `npm run deploy:policies` writes them; `-- --check` only says whether the committed ones are current
 // (a test runs it). `--config <s.yaml>` and `--out <dir>` read and write elsewhere.
 import { readFile, writeFile } from 'node:fs/promises';
@@ -179,7 +179,7 @@ export function ramPolicy(values) {
 const STAGING_ACTIONS = ['oss:GetObject', 'oss:PutObject', 'oss:AbortMultipartUpload'];
 
 /**
- * The lifecycle rule for each staging bucket (`ossutil api put-bucket-lifecycle`, README "Regions"):
+ * The lifecycle rule for each staging bucket (`ossutil api put-bucket-lifecycle`, docs/deploy.md "Other regions"):
  * FC keeps its own copy of a layer's code, so a stage is needed only until its event's last delivery;
  * the parts of a copy that died mid-way are dropped after a day.
  */
@@ -238,7 +238,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     if (stale.length > 0) {
       console.error(
         `${stale.join(', ')}: not what ${config} describes; run \`npm run deploy:policies\`, commit the result ` +
-          "and give the function's role the new policy (README, Build and deploy)",
+          "and give the function's role the new policy (docs/deploy.md, step 7)",
       );
       process.exit(1);
     }

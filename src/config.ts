@@ -9,6 +9,8 @@ export interface Config {
   fcApiVersion: FcApiVersion;
   auditPrefix: string;
   maxZipBytes: number;
+  /** `MAX_UNPACKED_BYTES`: the most a zip may unpack to (docs/contents.md says why this default). */
+  maxUnpackedBytes: number;
   /** How many ranged GETs read one zip at once; 1 reads it with a single GET. */
   readConcurrency: number;
   /** `OSS_SIGNATURE`: V4 unless a user with an old bucket asks for V1 (CONTRACT §2). */
@@ -53,6 +55,12 @@ export interface AllowRule {
 }
 
 export const DEFAULT_MAX_ZIP_BYTES = 524_288_000;
+/**
+ * Six times MAX_ZIP_BYTES (3000 MiB): a zip at the upload limit passes while it compresses up to 6:1
+ * (text-heavy node_modules run 3-5:1), a zip bomb's thousand to one does not; FC documents no limit
+ * and unpacks a layer into every instance that uses it (docs/contents.md).
+ */
+export const DEFAULT_MAX_UNPACKED_BYTES = 6 * DEFAULT_MAX_ZIP_BYTES;
 /** The layer APIs the publisher speaks, each signed as Alibaba's own client for it signs (CONTRACT §2). */
 export const FC_API_VERSIONS = ['2021-04-06', '2023-03-30', '2016-08-15'] as const;
 export type FcApiVersion = (typeof FC_API_VERSIONS)[number];
@@ -78,7 +86,8 @@ export function loadConfig(env: Env = process.env): Config {
     fcEndpoint: parseEndpoint('FC_ENDPOINT', env.FC_ENDPOINT),
     fcApiVersion: parseApiVersion(env.FC_API_VERSION),
     auditPrefix: parseAuditPrefix(env.AUDIT_PREFIX),
-    maxZipBytes: parseMaxZipBytes(env.MAX_ZIP_BYTES),
+    maxZipBytes: parseByteLimit('MAX_ZIP_BYTES', env.MAX_ZIP_BYTES, DEFAULT_MAX_ZIP_BYTES),
+    maxUnpackedBytes: parseByteLimit('MAX_UNPACKED_BYTES', env.MAX_UNPACKED_BYTES, DEFAULT_MAX_UNPACKED_BYTES),
     readConcurrency: parseReadConcurrency(env.READ_CONCURRENCY),
     ossSignature: parseOssSignature(env.OSS_SIGNATURE),
     allowedLayers: parseAllowedLayers(env.ALLOWED_LAYERS),
@@ -141,11 +150,11 @@ function parseAuditPrefix(raw: string | undefined): string {
   return value.endsWith('/') ? value : `${value}/`;
 }
 
-function parseMaxZipBytes(raw: string | undefined): number {
+function parseByteLimit(name: string, raw: string | undefined, fallback: number): number {
   const value = nonEmpty(raw);
-  if (value === undefined) return DEFAULT_MAX_ZIP_BYTES;
+  if (value === undefined) return fallback;
   if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value)) || Number(value) <= 0) {
-    throw new ConfigError(`MAX_ZIP_BYTES must be a positive whole number of bytes, got ${JSON.stringify(value)}`);
+    throw new ConfigError(`${name} must be a positive whole number of bytes, got ${JSON.stringify(value)}`);
   }
   return Number(value);
 }

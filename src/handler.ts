@@ -180,6 +180,7 @@ function publishDeps(ctx: RecordContext, bucket: string, recordRegion: string | 
     layers: () => ctx.clients.layers(recordRegion),
     auditPrefix: ctx.config.auditPrefix,
     maxZipBytes: ctx.config.maxZipBytes,
+    maxUnpackedBytes: ctx.config.maxUnpackedBytes,
     readConcurrency: ctx.config.readConcurrency,
     fcApiVersion: ctx.config.fcApiVersion,
     allowedLayers: ctx.config.allowedLayers,

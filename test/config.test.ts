@@ -150,6 +150,14 @@ describe('loadConfig parses each variable (CONTRACT §2)', () => {
   });
 
   it.each([
+    [undefined, 3_145_728_000],
+    ['', 3_145_728_000],
+    [' 268435456 ', 268_435_456],
+  ])('MAX_UNPACKED_BYTES %j is %d bytes (3000 MiB unset)', (raw, bytes) => {
+    expect(loadConfig(withEnv({ MAX_UNPACKED_BYTES: raw })).maxUnpackedBytes).toBe(bytes);
+  });
+
+  it.each([
     ['_audit/', '_audit/'],
     ['_audit', '_audit/'],
     ['ops/_audit', 'ops/_audit/'],
@@ -191,6 +199,11 @@ describe('configuration errors fail fast and name the variable (CONTRACT §2)', 
       expect(error.message).toContain(value);
     },
   );
+
+  it.each(['1GiB', '0', '-1', '1.5'])('MAX_UNPACKED_BYTES=%j', (value) => {
+    const error = configError(withEnv({ MAX_UNPACKED_BYTES: value }));
+    expect(error.message).toContain(`MAX_UNPACKED_BYTES must be a positive whole number of bytes, got ${JSON.stringify(value)}`);
+  });
 
   it.each(['2021-4-6', 'v2021-04-06', '2021/04/06', '/2021-04-06', 'latest', '2021-04-06/', '2017-03-03', '2023-03-31'])('FC_API_VERSION=%j', (value) => {
     const error = configError(withEnv({ FC_API_VERSION: value }));

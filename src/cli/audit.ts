@@ -2,8 +2,9 @@ import type OSS from 'ali-oss';
 import { loadConfig } from '../config';
 import { ConfigError } from '../errors';
 import { RESULT_SUFFIX } from '../keys';
-import { formatTable } from '../local/format';
-import { CliError, type CliIo, EXIT_OK } from './io';
+import { type TableOptions, formatTable } from '../console/format';
+import { didYouMean } from '../console/args';
+import { CliError, type CliIo, EXIT_DENIED, EXIT_NO_SUCH_BUCKET, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE, exitCodesHelp, tableOptions } from '../console/io';
 import { type TrailEntry, foldUploaders, identityOf, parseTrailEntry, statusLabel, stringOf, uploadedBy } from '../report/trail';
 import { ossFailure } from './failures';
 import { ossClient } from './oss';
@@ -143,7 +144,7 @@ export function printable(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-export function auditTable(entries: readonly TrailEntry[]): string {
+export function auditTable(entries: readonly TrailEntry[], options: TableOptions = {}): string {
   if (entries.length === 0) return 'No audit records or results.';
   const dash = (value: string | number | undefined): string => (value === undefined ? '-' : printable(String(value)));
   // With REGIONS, other regions' records name theirs; a record that names none is the bucket's own region.
@@ -162,6 +163,7 @@ export function auditTable(entries: readonly TrailEntry[]): string {
       dash(entry.crc64),
       dash(entry.error ? `${entry.error.code}: ${entry.error.message}` : entry.zipKey),
     ]),
+    options,
   );
 }
 
@@ -170,13 +172,29 @@ export const auditCommand = {
 
 The history of every layer (or one) from the bucket: each audit record under <AUDIT_PREFIX>records/
 and each result, oldest first: when, layer, version, status, who uploaded the zip, from where and
-when, its CRC-64, and what went wrong. "-" where a record does not say.
-${TRAIL_HELP}${SINCE_HELP}`,
+when, its CRC-64, and what went wrong. "-" where a record does not say. A --layer that no record or
+result names is a mistake (exit 2), with the nearest name the trail knows.
+${TRAIL_HELP}${SINCE_HELP}${exitCodesHelp([EXIT_OK, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_DENIED, EXIT_NO_SUCH_BUCKET])}`,
   options: { ...TRAIL_OPTIONS, ...SINCE_OPTION },
   positionals: 0,
   async run(values: Values, _positionals: string[], io: CliIo): Promise<number> {
-    const entries = await readTrail(trailLocation(values, io.env), trailFilter(values), io.env);
-    io.out(`${values.json ? JSON.stringify(entries) : auditTable(entries)}\n`);
+    const location = trailLocation(values, io.env);
+    const filter = trailFilter(values);
+    const entries = await readTrail(location, filter, io.env);
+    if (entries.length === 0 && filter.layer !== undefined) await refuseUnknownLayer(filter.layer, location, io.env);
+    io.out(`${values.json ? JSON.stringify(entries) : auditTable(entries, tableOptions(values, io))}\n`);
     return EXIT_OK;
   },
 };
+
+/**
+ * A --layer with nothing to show: a typo is the likely cause. Unknown when the whole trail (any date)
+ * names it nowhere; a layer the trail knows with nothing since --since is an empty history, not a mistake.
+ */
+async function refuseUnknownLayer(layer: string, location: TrailLocation, env: Record<string, string | undefined>): Promise<void> {
+  const known = [...new Set((await readTrail(location, { layer: undefined, since: undefined }, env)).flatMap((entry) => entry.layerName ?? []))].sort();
+  if (known.includes(layer)) return;
+  const where = `under ${location.prefix === '' ? 'the bucket' : `prefix ${location.prefix}`}`;
+  const listed = known.length === 0 ? 'the trail names no layer yet' : `it names ${known.slice(0, 10).join(', ')}${known.length > 10 ? ` and ${known.length - 10} more` : ''}`;
+  throw new CliError(`--layer ${JSON.stringify(layer)} is unknown: no audit record or result ${where} names it${didYouMean(layer, known) || ` (${listed})`}`);
+}

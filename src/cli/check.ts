@@ -5,7 +5,16 @@ import { loadConfig } from '../config';
 import { PublisherError } from '../errors';
 import { type Manifest, parseManifest } from '../manifest/manifest';
 import { type ArchiveRead, type ByteSource, checkLayout, readArchive } from '../zip';
-import { CliError } from './io';
+import { formatBytes, formatExactBytes } from '../console/format';
+import { CliError } from '../console/io';
+import type { RegionTarget } from '../config';
+import { selectRegionTargets } from '../regions/targets';
+
+/** The regions a publisher is configured with, for the manifest's `regions` to be checked against. */
+export interface PublisherRegions {
+  home: string;
+  configured: RegionTarget[];
+}
 
 export interface CheckReport {
   ok: boolean;
@@ -26,7 +35,7 @@ export function manifestPathFor(zipPath: string): string {
  * the zip's size limit, that it is a zip every entry of which unpacks as it claims, its names and layout
  * against the runtimes; and its CRC-64, as OSS will report it.
  */
-export async function checkLayer(zipPath: string, manifestPath: string): Promise<CheckReport> {
+export async function checkLayer(zipPath: string, manifestPath: string, regions?: PublisherRegions): Promise<CheckReport> {
   const report: CheckReport = { ok: true, zip: { path: zipPath, size: 0 }, manifest: { path: manifestPath }, problems: [] };
   const problem = (error: unknown): void => {
     if (!(error instanceof PublisherError)) throw error;
@@ -36,19 +45,21 @@ export async function checkLayer(zipPath: string, manifestPath: string): Promise
   // The zip first: a missing zip is the mistake to report, not the manifest that goes with it.
   const size = await sizeOf(zipPath);
   let manifest: Manifest | undefined;
-  const { maxZipBytes, fcApiVersion, readConcurrency } = loadConfig(process.env);
+  const { maxZipBytes, maxUnpackedBytes, fcApiVersion, readConcurrency } = loadConfig(process.env);
   try {
     manifest = parseManifest(await readLocal(manifestPath, '--manifest'), manifestPath, fcApiVersion);
     report.manifest = { path: manifestPath, layerName: manifest.layerName, compatibleRuntime: [...manifest.compatibleRuntime] };
+    // The function's own choice of regions: a manifest may narrow the publisher's regions, never widen them.
+    if (regions !== undefined) selectRegionTargets(regions.configured, regions.home, manifest.regions, manifestPath);
   } catch (error) {
     problem(error);
   }
   report.zip.size = size;
   if (size > maxZipBytes) {
-    report.problems.push({ code: 'ZipTooLarge', message: `${zipPath} is ${size} bytes, over MAX_ZIP_BYTES (${maxZipBytes} bytes)` });
+    report.problems.push({ code: 'ZipTooLarge', message: `${zipPath} is ${formatExactBytes(size)}, over MAX_ZIP_BYTES = ${formatExactBytes(maxZipBytes)}` });
   } else {
     try {
-      const { crc64, contents } = await inspectZip(zipPath, size, readConcurrency);
+      const { crc64, contents } = await inspectZip(zipPath, size, { concurrency: readConcurrency, maxUnpackedBytes });
       report.zip.crc64 = crc64;
       report.zip.entries = contents.entryCount;
       if (manifest) checkLayout(contents, manifest.compatibleRuntime);
@@ -68,7 +79,8 @@ export async function fileCrc64(path: string): Promise<string> {
 }
 
 /** The function's own read (readArchive), over the local file. */
-async function inspectZip(path: string, size: number, concurrency: number): Promise<ArchiveRead> {
+async function inspectZip(path: string, size: number, options: { concurrency: number; maxUnpackedBytes: number }): Promise<ArchiveRead> {
+  const { concurrency, maxUnpackedBytes } = options;
   const source: ByteSource = {
     size,
     concurrency: () => concurrency,
@@ -80,7 +92,7 @@ async function inspectZip(path: string, size: number, concurrency: number): Prom
       }
     },
   };
-  return readArchive(source);
+  return readArchive(source, { maxUnpackedBytes });
 }
 
 export async function sizeOf(path: string): Promise<number> {
@@ -97,7 +109,7 @@ async function readLocal(path: string, flag: string): Promise<Buffer> {
 
 export function describeCheck(report: CheckReport): string {
   const lines = [
-    `zip       ${report.zip.path} (${report.zip.size} bytes${report.zip.entries === undefined ? '' : `, ${report.zip.entries} entries`})`,
+    `zip       ${report.zip.path} (${formatBytes(report.zip.size)}${report.zip.entries === undefined ? '' : `, ${report.zip.entries} entries`})`,
     ...(report.zip.crc64 ? [`crc64     ${report.zip.crc64}`] : []),
     `manifest  ${report.manifest.path}${report.manifest.layerName ? ` (layer ${report.manifest.layerName}, ${report.manifest.compatibleRuntime?.join(', ')})` : ''}`,
     ...report.problems.map((p) => `error     ${p.code}${p.entry === undefined ? '' : ` (entry ${JSON.stringify(p.entry)})`}: ${p.message}`),

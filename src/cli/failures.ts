@@ -1,5 +1,5 @@
 import type OSS from 'ali-oss';
-import { EXIT_DENIED, EXIT_FAILED, EXIT_NO_SUCH_BUCKET, EXIT_UNREACHABLE, ServiceError } from './io';
+import { EXIT_DENIED, EXIT_FAILED, EXIT_NO_SUCH_BUCKET, EXIT_UNREACHABLE, ServiceError } from '../console/io';
 
 /** What ali-oss puts on its errors; its typings do not describe them. */
 interface OssErrorFields {

@@ -2,8 +2,8 @@ import { type FcApiVersion, loadConfig } from '../config';
 import { ConfigError } from '../errors';
 import { createFcLayers } from '../fc/layer-api';
 import type { LayerApi } from '../fc/layers';
-import { LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL_REGION } from '../local/account';
-import { CliError } from './io';
+import { LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL_REGION } from '../console/local-account';
+import { CliError } from '../console/io';
 
 /** The flags of the commands that ask Function Compute (parseArgs options); `--region` is the trail's. */
 export const FC_OPTIONS = {

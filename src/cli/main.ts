@@ -1,6 +1,6 @@
 /** `layer-publisher`: check, publish and follow layers from the uploader's side. */
 import { runCli } from './run';
-import { pipeWriter } from './stdio';
+import { pipeWriter } from '../console/stdio';
 
 const err = pipeWriter(process.stderr);
 void runCli(process.argv.slice(2), {
@@ -8,6 +8,7 @@ void runCli(process.argv.slice(2), {
   err,
   env: process.env,
   interactive: process.stderr.isTTY === true,
+  columns: process.stdout.isTTY ? process.stdout.columns : undefined,
 }).then(
   (code) => {
     process.exitCode = code;

@@ -1,9 +1,9 @@
 import OSS from 'ali-oss';
 import { isIP } from 'node:net';
 import { type OssSignature, parseOssSignature } from '../config';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local/account';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../console/local-account';
 import { regionId } from '../oss/ali-oss-store';
-import { CliError } from './io';
+import { CliError } from '../console/io';
 
 export interface OssTarget {
   bucket: string;

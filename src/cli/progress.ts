@@ -1,4 +1,4 @@
-import { formatBytes } from '../local/format';
+import { formatBytes } from '../console/format';
 
 /** A rate from the last few seconds: a burst at the start fades and a slowdown shows soon. */
 const WINDOW_MS = 5000;

@@ -5,11 +5,11 @@ import type OSS from 'ali-oss';
 import { SingleBar } from 'cli-progress';
 import { layerKeys } from '../keys';
 import type { PublishResult } from '../publish/result';
-import { formatBytes, formatRate } from '../local/format';
+import { formatBytes, formatRate } from '../console/format';
 import { checkLayer, describeCheck, fileCrc64, sizeOf } from './check';
 import { ossFailure } from './failures';
 import { TransferMeter } from './progress';
-import { EXIT_FAILED, ServiceError, type CliIo } from './io';
+import { EXIT_FAILED, ServiceError, type CliIo } from '../console/io';
 
 /** Zips above this go up in parts, with a progress bar. */
 const MULTIPART_FROM_BYTES = 16 * 1024 * 1024;

@@ -3,7 +3,7 @@ import { renderReport } from '../report/html';
 import { buildTimelines } from '../report/timeline';
 import { SINCE_HELP, SINCE_OPTION, TRAIL_HELP, TRAIL_OPTIONS, readTrail, trailFilter, trailLocation } from './audit';
 import { FC_HELP, FC_OPTIONS, fcConfigured, fcLayerApi } from './fc';
-import { CliError, type CliIo, EXIT_OK } from './io';
+import { CliError, type CliIo, EXIT_DENIED, EXIT_FAILED, EXIT_NO_SUCH_BUCKET, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE, exitCodesHelp } from '../console/io';
 import { verifyTrail } from './verify';
 
 export const reportCommand = {
@@ -14,7 +14,10 @@ timeline of its versions, published, unchanged, failed and deleted, with who upl
 Given where Function Compute is (--fc-endpoint, --account-id, FC_ENDPOINT or FC_ACCOUNT_ID), it is
 compared with the trail as verify does, and drift is shown in the timeline.
   --html <file>         where to write the page (required)
-${TRAIL_HELP}${SINCE_HELP}${FC_HELP}`,
+${TRAIL_HELP}${SINCE_HELP}${FC_HELP}${exitCodesHelp([EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_DENIED, EXIT_NO_SUCH_BUCKET], {
+  [EXIT_OK]: 'the page is written (drift is shown in it)',
+  [EXIT_FAILED]: 'FC refused the listing',
+})}`,
   options: { ...TRAIL_OPTIONS, ...SINCE_OPTION, ...FC_OPTIONS, html: { type: 'string' } } as const,
   positionals: 0,
   async run(values: Record<string, string | boolean | undefined>, _positionals: string[], io: CliIo): Promise<number> {

@@ -2,7 +2,8 @@ import type OSS from 'ali-oss';
 import { loadConfig } from '../config';
 import { RESULT_SUFFIX } from '../keys';
 import { type PublishResult, type RegionResult, failedRegions } from '../publish/result';
-import { formatTable } from '../local/format';
+import { type TableOptions, cut, formatBytes, formatTable } from '../console/format';
+import { type Waiting, waitingOf, waitingTable } from '../console/waiting';
 import { ossFailure } from './failures';
 import { readResult } from './publish';
 
@@ -22,6 +23,8 @@ export interface ResultRow {
   regions?: RegionOutcomes;
   /** With REGIONS: the region a row is about (a result's, its home region). */
   region?: string;
+  /** A `waiting` result's account of what it waits for. */
+  waiting?: Waiting;
 }
 
 /** A result or audit record as read: the audit records of other regions (kind `region`) name theirs. */
@@ -50,9 +53,11 @@ export async function listResults(client: OSS, prefix: string, auditLimit: numbe
 function rowOf(kind: ResultRow['kind'], key: string, result: StoredRecord): ResultRow {
   const { regions } = result;
   const region = result.region ?? Object.entries(regions ?? {}).find(([, entry]) => entry.home)?.[0];
+  const waiting = kind === 'result' && result.status === 'waiting' ? waitingOf(result) : undefined;
   return {
     ...(regions === undefined ? {} : { regions }),
     ...(region === undefined ? {} : { region }),
+    ...(waiting === undefined ? {} : { waiting }),
     kind,
     key,
     layerName: result.layerName,
@@ -85,22 +90,42 @@ export async function listKeys(client: OSS, prefix: string, startAfter?: string)
 
 const dash = (value: unknown): string => (value === undefined ? '-' : String(value));
 
-export function resultsTable(rows: readonly ResultRow[]): string {
+/** The error column: the code and the start of the message; --json and --wide keep the whole message. */
+const ERROR_START = 60;
+
+export function resultsTable(rows: readonly ResultRow[], now: Date, options: TableOptions = {}): string {
   if (rows.length === 0) return 'No results yet.';
   // Only a publisher with REGIONS writes rows about a region: without it the table is as it was.
   const byRegion = rows.some((row) => row.region !== undefined);
-  const cells = (r: ResultRow): string[] => [r.kind, dash(r.layerName), ...(byRegion ? [dash(r.region)] : []), dash(r.version), r.status, dash(r.size), dash(r.crc64), dash(r.when), r.key];
-  const table = formatTable(['kind', 'layer', ...(byRegion ? ['region'] : []), 'version', 'status', 'size', 'crc64', 'when', 'key'], rows.map(cells));
+  const error = (r: ResultRow): string => (r.error === undefined ? '-' : options.width === undefined ? r.error : cut(r.error, ERROR_START));
+  const cells = (r: ResultRow): string[] => [
+    r.kind,
+    dash(r.layerName),
+    ...(byRegion ? [dash(r.region)] : []),
+    dash(r.version),
+    r.status,
+    r.size === undefined ? '-' : formatBytes(r.size),
+    dash(r.crc64),
+    dash(r.when),
+    r.key,
+    error(r),
+  ];
+  const header = ['kind', 'layer', ...(byRegion ? ['region'] : []), 'version', 'status', 'size', 'crc64', 'when', 'key', 'error'];
+  const sections = [formatTable(header, rows.map(cells), options)];
+  const waiting = rows.filter((row) => row.kind === 'result' && row.status === 'waiting');
+  if (waiting.length > 0) {
+    sections.push(`Waiting for the other half:\n${waitingTable(waiting.map((row) => ({ result: row.key, waiting: row.waiting })), now, options)}`);
+  }
   const withRegions = rows.filter((row): row is ResultRow & { regions: RegionOutcomes } => row.kind === 'result' && row.regions !== undefined);
-  if (withRegions.length === 0) return table;
-  return `${table}\n\n${regionsTable(withRegions.map((row) => ({ label: row.layerName ?? row.key, regions: row.regions })))}`;
+  if (withRegions.length > 0) sections.push(regionsTable(withRegions.map((row) => ({ label: row.layerName ?? row.key, regions: row.regions })), options));
+  return sections.join('\n\n');
 }
 
 /**
  * Every region of each result, home first: one group of rows per layer, its name on the first. The
  * error comes last: its message is long, and the columns before it stay aligned.
  */
-export function regionsTable(groups: readonly { label: string; regions: RegionOutcomes }[]): string {
+export function regionsTable(groups: readonly { label: string; regions: RegionOutcomes }[], options: TableOptions = {}): string {
   const rows = groups.flatMap(({ label, regions }) =>
     homeFirst(regions).map(([region, outcome], index) => [
       index === 0 ? label : '',
@@ -111,7 +136,7 @@ export function regionsTable(groups: readonly { label: string; regions: RegionOu
       outcome.error === undefined ? '' : `${outcome.error.code}: ${outcome.error.message}${outcome.error.retryable ? ' (retryable)' : ''}`,
     ]),
   );
-  return `Regions:\n${formatTable(['layer', 'region', 'status', 'version', 'arn', 'error'], rows)}`;
+  return `Regions:\n${formatTable(['layer', 'region', 'status', 'version', 'arn', 'error'], rows, options)}`;
 }
 
 function homeFirst(regions: RegionOutcomes): [string, RegionResult][] {

@@ -1,10 +1,13 @@
 import type { ParseArgsConfig } from 'node:util';
 import { ConfigError } from '../errors';
 import { failedRegions } from '../publish/result';
-import { checkBucketName, didYouMean, parseFlags } from './args';
+import { checkBucketName, didYouMean, parseFlags } from '../console/args';
 import { auditCommand } from './audit';
-import { checkLayer, describeCheck, manifestPathFor } from './check';
-import { CliError, type CliIo, EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT, EXIT_USAGE } from './io';
+import { type PublisherRegions, checkLayer, describeCheck, manifestPathFor } from './check';
+import { parseRegions } from '../config';
+import { LOCAL_REGION } from '../console/local-account';
+import { parseRegionsFlag } from '../console/regions-flag';
+import { CliError, type CliIo, EXIT_DENIED, EXIT_FAILED, EXIT_NO_SUCH_BUCKET, EXIT_OK, EXIT_TIMEOUT, EXIT_UNREACHABLE, EXIT_USAGE, exitCodesHelp, tableOptions } from '../console/io';
 import { ossClient } from './oss';
 import { publishLayer } from './publish';
 import { reportCommand } from './report';
@@ -23,7 +26,8 @@ Commands:
   report --html <file> --bucket <b>          one HTML page: each layer's timeline, with drift
 
 Run layer-publisher <command> --help for a command's options. Every command takes --json.
-layer-publisher --version prints the version. Exit codes: see README ("Exit codes").
+Tables fit the terminal (cells cut with …); --wide prints them whole. layer-publisher --version
+prints the version. Exit codes: each command's --help lists its own; README ("Exit codes").
 Credentials: ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET (ALIBABA_CLOUD_SECURITY_TOKEN).
 `;
 
@@ -33,9 +37,17 @@ const OSS_OPTIONS = {
   endpoint: { type: 'string' },
   region: { type: 'string' },
 } as const;
-const COMMON_OPTIONS = { json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } } as const;
+const COMMON_OPTIONS = {
+  json: { type: 'boolean', default: false },
+  wide: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+/** The codes of a command that reads or writes the bucket, beyond its own. */
+const OSS_EXIT_CODES = [EXIT_UNREACHABLE, EXIT_DENIED, EXIT_NO_SUCH_BUCKET] as const;
 
 interface Command {
+  /** Ends with the line exitCodesHelp writes, which test/cli/exit-codes.test.ts compares with what the command does. */
   help: string;
   options: NonNullable<ParseArgsConfig['options']>;
   positionals: number;
@@ -44,17 +56,19 @@ interface Command {
 
 const COMMANDS: Record<string, Command> = {
   check: {
-    help: `Usage: layer-publisher check <zip> [--manifest <file>] [--json]
+    help: `Usage: layer-publisher check <zip> [--manifest <file>] [--regions <ids>] [--json]
 
 Checks what the function will check: the manifest's rules, the zip's size limit (MAX_ZIP_BYTES),
-that it is a zip, its layout against the runtimes; prints its CRC-64. Exit 0 when it would be
-accepted, 1 when not, 2 on a usage error.
+that it is a zip, its layout against the runtimes; prints its CRC-64. Told the publisher's regions,
+it also refuses a manifest whose "regions" names one the publisher does not publish to.
   --manifest <file>  the manifest (default: <zip without .zip>.layer.json beside the zip)
-`,
-    options: { manifest: { type: 'string' } },
+  --regions <ids>    the publisher's other regions, e.g. cn-shanghai,cn-beijing (default: REGIONS)
+  --region <id>      the publisher's home region (default: ALIBABA_CLOUD_REGION, FC_REGION, else cn-hangzhou)
+${exitCodesHelp([EXIT_OK, EXIT_FAILED, EXIT_USAGE], { [EXIT_OK]: 'the function would accept the layer', [EXIT_FAILED]: 'it would refuse it' })}`,
+    options: { manifest: { type: 'string' }, regions: { type: 'string' }, region: { type: 'string' } },
     positionals: 1,
     async run(values, [zip = ''], io) {
-      const report = await checkLayer(zip, stringValue(values.manifest) ?? manifestPathFor(zip));
+      const report = await checkLayer(zip, stringValue(values.manifest) ?? manifestPathFor(zip), publisherRegions(values, io.env));
       io.out(`${values.json ? JSON.stringify(report) : describeCheck(report)}\n`);
       return report.ok ? EXIT_OK : EXIT_FAILED;
     },
@@ -65,15 +79,17 @@ accepted, 1 when not, 2 on a usage error.
 Checks the layer, uploads its manifest and zip to <prefix><name>.layer.json and <prefix><name>.zip
 (in parts, with a progress bar, from 16 MiB), verifies the upload's CRC-64 against OSS's, then waits
 for <prefix><name>.result.json and prints it, with a table of its regions when the publisher
-publishes to several. Exit 0 when published or unchanged (in every region), 1 when refused or
-failed (in any region), 3 when no result came in time.
+publishes to several.
   --bucket <b>       the bucket the publisher watches (required)
   --prefix <p>       key prefix, e.g. layers/ (default: none)
   --manifest <file>  the manifest (default: <zip without .zip>.layer.json beside the zip)
   --endpoint <url>   OSS endpoint, e.g. http://127.0.0.1:9000 for npm start (default: from --region)
   --region <id>      e.g. cn-hangzhou (default: ALIBABA_CLOUD_REGION or FC_REGION)
   --wait <seconds>   how long to wait for the result (default 300)
-`,
+${exitCodesHelp([EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_TIMEOUT, ...OSS_EXIT_CODES], {
+  [EXIT_OK]: 'published or unchanged (in every region)',
+  [EXIT_FAILED]: 'refused or failed (in any region)',
+})}`,
     options: { ...OSS_OPTIONS, manifest: { type: 'string' }, wait: { type: 'string', default: '300' } },
     positionals: 1,
     async run(values, [zip = ''], io) {
@@ -94,7 +110,7 @@ failed (in any region), 3 when no result came in time.
       }
       const { result } = outcome;
       const { regions } = result;
-      const table = json || regions === undefined ? '' : `\n${regionsTable([{ label: result.layerName ?? outcome.keys.result, regions }])}\n`;
+      const table = json || regions === undefined ? '' : `\n${regionsTable([{ label: result.layerName ?? outcome.keys.result, regions }], tableOptions(values, io))}\n`;
       io.out(`${json ? JSON.stringify(result) : JSON.stringify(result, null, 2)}\n${table}`);
       const homeDone = result.status === 'published' || result.status === 'unchanged';
       return homeDone && failedRegions(result).length === 0 ? EXIT_OK : EXIT_FAILED;
@@ -104,20 +120,21 @@ failed (in any region), 3 when no result came in time.
     help: `Usage: layer-publisher results --bucket <b> [--prefix <p>] [--endpoint <url>] [--json]
 
 Lists the result of every layer under the prefix, and the newest audit records about them:
-layer, version, status, size, CRC-64 and when; then, for results of a publisher with REGIONS, each
-region's status, version, ARN and error (the home region marked). Exit 1 when a result or one of
-its regions failed.
+layer, version, status, size, CRC-64, when and the error (its code and the start of its message);
+then the pairs still waiting, for how long and for which key, with a near miss when one was found;
+then, for results of a publisher with REGIONS, each region's status, version, ARN and error (the
+home region marked).
   --bucket <b>       the bucket (required)
   --prefix <p>       only keys under this prefix
   --endpoint <url>   OSS endpoint (default: from --region)
   --region <id>      e.g. cn-hangzhou
   --audit <n>        how many of the newest audit records to read (default 20)
-`,
+${exitCodesHelp([EXIT_OK, EXIT_FAILED, EXIT_USAGE, ...OSS_EXIT_CODES], { [EXIT_FAILED]: 'a result or one of its regions failed' })}`,
     options: { ...OSS_OPTIONS, audit: { type: 'string', default: '20' } },
     positionals: 0,
     async run(values, _positionals, io) {
       const rows = await listResults(ossClient(ossTarget(values), io.env), stringValue(values.prefix) ?? '', countOption('--audit', values.audit));
-      io.out(`${values.json ? JSON.stringify(rows) : resultsTable(rows)}\n`);
+      io.out(`${values.json ? JSON.stringify(rows) : resultsTable(rows, new Date(), tableOptions(values, io))}\n`);
       return anyResultFailed(rows) ? EXIT_FAILED : EXIT_OK;
     },
   },
@@ -163,6 +180,19 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     io.err(`layer-publisher ${name}: ${error.message}${help}\n`);
     return error.exitCode;
   }
+}
+
+/**
+ * What the publisher would be configured with, for `check`: --regions (npm start's form) or REGIONS
+ * (the function's own `<region>=<bucket>` form, read by its own parser), and the home region.
+ * Undefined when neither names regions: the check then cannot know what the publisher refuses.
+ */
+function publisherRegions(values: Record<string, string | boolean | undefined>, env: Record<string, string | undefined>): PublisherRegions | undefined {
+  const home = stringValue(values.region) ?? (env.ALIBABA_CLOUD_REGION || env.FC_REGION || LOCAL_REGION);
+  const flag = stringValue(values.regions);
+  // selectRegionTargets reads only the region of an entry (and its text, to quote it): --regions names no bucket.
+  if (flag !== undefined) return { home, configured: parseRegionsFlag(flag, home).map((region) => ({ region, bucket: '', source: region })) };
+  return env.REGIONS ? { home, configured: parseRegions(env.REGIONS) } : undefined;
 }
 
 function stringValue(value: string | boolean | undefined): string | undefined {

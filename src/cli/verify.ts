@@ -1,12 +1,12 @@
 import { PublisherError, TransientError } from '../errors';
 import type { LayerApi, LayerVersion } from '../fc/layers';
 import { LAYER_NAME } from '../manifest/manifest';
-import { formatTable } from '../local/format';
+import { type TableOptions, formatTable } from '../console/format';
 import { type VerifyReport, compareTrail } from '../report/drift';
 import type { TrailEntry } from '../report/trail';
 import { TRAIL_HELP, TRAIL_OPTIONS, printable, readTrail, trailFilter, trailLocation } from './audit';
 import { FC_HELP, FC_OPTIONS, fcLayerApi } from './fc';
-import { CliError, type CliIo, EXIT_DENIED, EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, ServiceError } from './io';
+import { CliError, type CliIo, EXIT_DENIED, EXIT_FAILED, EXIT_NO_SUCH_BUCKET, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE, ServiceError, exitCodesHelp, tableOptions } from '../console/io';
 
 /**
  * Asks FC for every version of each layer the trail names (and `alsoLayers`), and compares. A record
@@ -34,7 +34,7 @@ export async function verifyTrail(entries: readonly TrailEntry[], fc: LayerApi, 
   return compareTrail(entries, held, now);
 }
 
-export function verifyText(report: VerifyReport): string {
+export function verifyText(report: VerifyReport, options: TableOptions = {}): string {
   const versions = report.layers.reduce((sum, layer) => sum + layer.fcVersions.length, 0);
   const checked = `checked ${report.layers.length} layer${report.layers.length === 1 ? '' : 's'}, ${versions} version${versions === 1 ? '' : 's'} in Function Compute`;
   if (report.ok) return `${checked}: no drift, every version matches the audit trail`;
@@ -42,6 +42,7 @@ export function verifyText(report: VerifyReport): string {
   const table = formatTable(
     ['layer', 'version', 'drift', 'fc codeChecksum', 'recorded crc64', 'detail'],
     report.drift.map((d) => [d.layerName, String(d.version), d.kind, dash(d.fcChecksum), dash(d.recordedCrc64), printable(d.message)]),
+    options,
   );
   return `${table}\n\n${checked}: ${report.drift.length} drifted`;
 }
@@ -52,9 +53,11 @@ export const verifyCommand = {
 Compares the audit trail with what Function Compute holds, for every layer the trail names (or
 --layer): versions FC has that no record published (made outside the bucket), versions whose
 codeChecksum differs from the CRC-64 recorded at publish, and published versions FC no longer has
-(versions the publisher's retention deleted are not drift). Exit 0 when there is no drift, 1 when
-there is, 2 on a usage error or when OSS or FC cannot be read.
-${TRAIL_HELP}${FC_HELP}`,
+(versions the publisher's retention deleted are not drift).
+${TRAIL_HELP}${FC_HELP}${exitCodesHelp([EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_DENIED, EXIT_NO_SUCH_BUCKET], {
+  [EXIT_OK]: 'no drift',
+  [EXIT_FAILED]: 'drift found, or FC refused the listing',
+})}`,
   // No --since: it would hide the records that explain older versions, and so report them as drift.
   options: { ...TRAIL_OPTIONS, ...FC_OPTIONS },
   positionals: 0,
@@ -63,7 +66,7 @@ ${TRAIL_HELP}${FC_HELP}`,
     const fc = fcLayerApi(values, io.env);
     const entries = await readTrail(trailLocation(values, io.env), filter, io.env);
     const report = await verifyTrail(entries, fc, filter.layer === undefined ? [] : [filter.layer], new Date());
-    io.out(`${values.json ? JSON.stringify(report) : verifyText(report)}\n`);
+    io.out(`${values.json ? JSON.stringify(report) : verifyText(report, tableOptions(values, io))}\n`);
     return report.ok ? EXIT_OK : EXIT_FAILED;
   },
 };

@@ -17,7 +17,7 @@ export interface FcEmulatorOptions {
   readObject: (bucket: string, key: string) => Promise<Uint8Array | undefined>;
   /** API path prefixes served; default the three layer APIs: 2016-08-15, 2021-04-06 and 2023-03-30 (FC 3.0). */
   apiVersions?: readonly string[];
-  /** Default `camelCase`, FC's documented error body. */
+  /** FC 2.0's error body (2016-08-15, 2021-04-06): default `camelCase`, as documented. FC 3.0 has one shape only. */
   errorCasing?: ErrorCasing;
   /**
    * As a new account: the legacy `FC` signature is refused outside `/2016-08-15/`, the only API it is
@@ -43,7 +43,14 @@ export type FcAction =
   | 'ListFunctions'
   | 'ListServices'
   | 'CreateFunction'
-  | 'UpdateFunction';
+  | 'UpdateFunction'
+  | 'GetFunction'
+  | 'PublishFunctionVersion'
+  | 'ListFunctionVersions'
+  | 'CreateAlias'
+  | 'UpdateAlias'
+  | 'GetAlias'
+  | 'ListAliases';
 
 /** A request as faults match it and the log records it. */
 export interface FcRequestTarget {
@@ -58,8 +65,10 @@ export interface FcRequestTarget {
   version?: number;
   /** ListFunctions of one service, before FC 3.0. */
   serviceName?: string;
-  /** UpdateFunction (FC 3.0). */
+  /** FC 3.0's function actions: the function they act on. */
   functionName?: string;
+  /** GetAlias and UpdateAlias. */
+  aliasName?: string;
 }
 
 export interface FcRequestRecord extends FcRequestTarget {
@@ -133,7 +142,7 @@ class FcService implements FcEmulator {
     this.errorCasing = options.errorCasing ?? 'camelCase';
     this.apiVersions = options.apiVersions ?? DEFAULT_API_VERSIONS;
     this.registry = new LayerRegistry(options.accountId, options.region, this.now, options.layerStore);
-    this.functions = new FunctionRegistry((layerName, version) => this.registry.get(layerName, version), options.functionStore);
+    this.functions = new FunctionRegistry((layerName, version) => this.registry.get(layerName, version), options.functionStore, this.now);
   }
 
   handle = async (request: Request): Promise<Response> => {
@@ -150,7 +159,7 @@ class FcService implements FcEmulator {
     } catch (error) {
       if (!(error instanceof ServiceError)) throw error;
       code = error.code;
-      response = this.errorResponse(error);
+      response = this.errorResponse(error, target.apiVersion, requestId);
     }
     response.headers.set('x-fc-request-id', requestId);
     response.headers.set('date', this.now().toUTCString());
@@ -241,10 +250,49 @@ class FcService implements FcEmulator {
       }
       case 'CreateFunction':
       case 'UpdateFunction':
+      case 'GetFunction':
+      case 'PublishFunctionVersion':
+      case 'ListFunctionVersions':
+      case 'CreateAlias':
+      case 'UpdateAlias':
+      case 'GetAlias':
+      case 'ListAliases':
         if (body.malformed) throw invalid('The request body is not valid JSON.');
-        return json(action === 'CreateFunction' ? this.functions.createFc3(body.value) : this.functions.updateFc3(target.functionName ?? '', body.value));
+        return json(this.functionAction(action, target, query, body.value));
       case undefined:
         throw new ServiceError(400, 'PathNotSupported', `The path ${target.method} ${target.path} is not supported.`);
+    }
+  }
+
+  /** FC 3.0's function API: the function, its published versions and its aliases. */
+  private functionAction(action: Fc3FunctionAction, target: FcRequestTarget, query: URLSearchParams, body: unknown): object {
+    const { functionName = '', aliasName = '' } = target;
+    const limit = (): number => integerParameter(query, 'limit', 1, MAX_LIST_LIMIT) ?? DEFAULT_LIST_LIMIT;
+    const token = query.get('nextToken');
+    switch (action) {
+      case 'CreateFunction':
+        return this.functions.createFc3(body);
+      case 'UpdateFunction':
+        return this.functions.updateFc3(functionName, body);
+      case 'GetFunction':
+        return this.functions.getFc3(functionName, query.get('qualifier'));
+      case 'PublishFunctionVersion':
+        return this.functions.publishVersion(functionName, body);
+      case 'ListFunctionVersions': {
+        const direction = directionParameter(query);
+        const { items, nextToken } = this.functions.listVersions(functionName, direction, limit(), token);
+        return { versions: items, direction, ...(nextToken === undefined ? {} : { nextToken }) };
+      }
+      case 'CreateAlias':
+        return this.functions.createAlias(functionName, body);
+      case 'UpdateAlias':
+        return this.functions.updateAlias(functionName, aliasName, body);
+      case 'GetAlias':
+        return this.functions.getAlias(functionName, aliasName);
+      case 'ListAliases': {
+        const { items, nextToken } = this.functions.listAliases(functionName, query.get('prefix') ?? '', limit(), token);
+        return { aliases: items, ...(nextToken === undefined ? {} : { nextToken }) };
+      }
     }
   }
 
@@ -278,7 +326,13 @@ class FcService implements FcEmulator {
     return bytes;
   }
 
-  private errorResponse(error: ServiceError): Response {
+  /**
+   * Each API's own error body (alibaba-cloud.md §11): FC 3.0's `Error` struct `{Code, Message,
+   * RequestId}`, which its SDK reads; FC 2.0's `{errorCode, errorMessage}` (or PascalCase, as fc2 reads
+   * it, when asked), its request id in `x-fc-request-id` only. A path of no API answers as FC 2.0.
+   */
+  private errorResponse(error: ServiceError, apiVersion: string | undefined, requestId: string): Response {
+    if (apiVersion === FC3) return json({ Code: error.code, Message: error.message, RequestId: requestId }, error.status);
     const body = this.errorCasing === 'PascalCase'
       ? { ErrorCode: error.code, ErrorMessage: error.message }
       : { errorCode: error.code, errorMessage: error.message };
@@ -309,12 +363,8 @@ function otherRouteOf(method: string, path: string, apiVersions: readonly string
   if (acl !== null && apiVersions.includes(acl[1] ?? '')) {
     return { action: method === 'PUT' ? 'PutLayerACL' : undefined, method, path, apiVersion: acl[1], layerName: acl[2] };
   }
-  const fc3Function = /^\/2023-03-30\/functions(?:\/([^/]+))?$/.exec(path);
-  if (fc3Function !== null && apiVersions.includes(FC3) && method !== 'GET') {
-    const [, functionName] = fc3Function;
-    const action = functionName === undefined ? (method === 'POST' ? 'CreateFunction' : undefined) : method === 'PUT' ? 'UpdateFunction' : undefined;
-    return { action, method, path, apiVersion: FC3, ...(functionName === undefined ? {} : { functionName }) };
-  }
+  const fc3Function = fc3FunctionRouteOf(method, path, apiVersions);
+  if (fc3Function !== undefined) return fc3Function;
   const listing = /^\/([^/]+)\/(functions|services)(?:\/([^/]+)\/functions)?$/.exec(path);
   const [, apiVersion = '', collection, serviceName] = listing ?? [];
   if (listing === null || !apiVersions.includes(apiVersion) || method !== 'GET') return undefined;
@@ -323,6 +373,52 @@ function otherRouteOf(method: string, path: string, apiVersions: readonly string
   if (collection === 'services' && !fc3 && serviceName === undefined) return { action: 'ListServices', method, path, apiVersion };
   if (collection === 'services' && !fc3) return { action: 'ListFunctions', method, path, apiVersion, serviceName };
   return undefined;
+}
+
+type Fc3FunctionAction = Extract<
+  FcAction,
+  'CreateFunction' | 'UpdateFunction' | 'GetFunction' | 'PublishFunctionVersion' | 'ListFunctionVersions' | 'CreateAlias' | 'UpdateAlias' | 'GetAlias' | 'ListAliases'
+>;
+
+/** `<method> <what is named>` → FC 3.0 action, as the official SDK's client routes them. */
+const FC3_FUNCTION_ACTIONS: Record<string, Fc3FunctionAction> = {
+  'POST functions': 'CreateFunction',
+  'GET function': 'GetFunction',
+  'PUT function': 'UpdateFunction',
+  'POST versions': 'PublishFunctionVersion',
+  'GET versions': 'ListFunctionVersions',
+  'POST aliases': 'CreateAlias',
+  'GET aliases': 'ListAliases',
+  'GET alias': 'GetAlias',
+  'PUT alias': 'UpdateAlias',
+};
+
+/**
+ * `/2023-03-30/functions[/{functionName}[/versions | /aliases[/{aliasName}]]]`; `GET /functions`
+ * (ListFunctions) is left to the listings.
+ */
+function fc3FunctionRouteOf(method: string, path: string, apiVersions: readonly string[]): FcRequestTarget | undefined {
+  const match = /^\/2023-03-30\/functions(?:\/([^/]+)(?:\/(versions|aliases)(?:\/([^/]+))?)?)?$/.exec(path);
+  if (match === null || !apiVersions.includes(FC3)) return undefined;
+  const [, functionName, collection, aliasName] = match;
+  if (functionName === undefined && method === 'GET') return undefined;
+  if (collection === 'versions' && aliasName !== undefined) return { action: undefined, method, path, apiVersion: FC3 };
+  const named = functionName === undefined ? 'functions' : collection === undefined ? 'function' : aliasName === undefined ? collection : 'alias';
+  return {
+    action: FC3_FUNCTION_ACTIONS[`${method} ${named}`],
+    method,
+    path,
+    apiVersion: FC3,
+    ...(functionName === undefined ? {} : { functionName }),
+    ...(aliasName === undefined ? {} : { aliasName }),
+  };
+}
+
+/** ListFunctionVersions' `direction`: BACKWARD (newest first, FC's default) or FORWARD. */
+function directionParameter(query: URLSearchParams): 'FORWARD' | 'BACKWARD' {
+  const direction = query.get('direction') ?? 'BACKWARD';
+  if (direction !== 'FORWARD' && direction !== 'BACKWARD') throw invalid('direction must be FORWARD or BACKWARD.');
+  return direction;
 }
 
 /** FC 3.0 takes `acl=1|0` (and the deprecated `public`); the older APIs `public=true|false`. */

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream, type Stats } from 'node:fs';
-import { mkdir, readFile, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { type FileHandle, mkdir, open as openFile, readFile, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, extname, join, relative, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -27,6 +27,11 @@ import { ServiceError } from './service';
  * hand has none until `adopt` describes it, which the local watcher does once the copy has settled:
  * until then OSS does not list or serve it, so a half-copied zip is never read as a whole one.
  *
+ * An overwrite is seen whole or not at all, as on OSS. The sidecar is replaced by a rename, and names
+ * the version it replaces besides the new one, so whichever file a reader finds between the sidecar's
+ * rename and the bytes' rename is described. A reader that finds neither looks again when the file
+ * changed under it. Reading holds the file open: a rename over it leaves the held version readable.
+ *
  * Multipart uploads in progress live in `<root>/.oss-meta/.uploads/<uploadId>/`: the upload's
  * description, and each part as a file beside its own description, so they survive a restart.
  */
@@ -44,7 +49,12 @@ export interface FolderBackend extends OssBackend {
   adopt(bucket: string, key: string): Promise<ObjectMeta | undefined>;
 }
 
-interface Sidecar {
+interface Sidecar extends SidecarEntry {
+  /** The version this one replaced, for readers that still find its file in place; absent before overwrites. */
+  previous?: SidecarEntry;
+}
+
+interface SidecarEntry {
   size: number;
   /** The file's mtime when the sidecar was written: a file changed since is not this object any more. */
   mtimeMs: number;
@@ -61,6 +71,12 @@ const META_FOLDER = '.oss-meta';
 /** Streamed uploads land here first, on the same file system, and are renamed into place when complete. */
 const INCOMING_FOLDER = join(META_FOLDER, '.incoming');
 const UPLOADS_FOLDER = join(META_FOLDER, '.uploads');
+/**
+ * How often a reader looks again when the file changed between its stat and its sidecar read. Each
+ * look that fails means another overwrite landed meanwhile, so this many in a row is a key being
+ * rewritten without pause.
+ */
+const MAX_LOOKS = 100;
 
 const CONTENT_TYPES: Record<string, string> = {
   '.zip': 'application/zip',
@@ -81,18 +97,40 @@ export function createFolderBackend(root: string): FolderBackend {
     }
   };
 
-  /** The object's metadata when the file exists and its sidecar still describes it. */
-  const describe = async (bucket: string, key: string): Promise<ObjectMeta | undefined> => {
-    const [file, sidecar] = await Promise.all([fileStats(objectPath(bucket, key)), readSidecar(bucket, key)]);
-    if (file === undefined || sidecar === undefined || !describesFile(sidecar, file)) return undefined;
-    return metaOf(sidecar);
+  /**
+   * The version whose file `look` finds, with what `look` holds of it; undefined when there is no
+   * file, or a file no sidecar describes that stayed put while it was looked at.
+   */
+  const find = async <T>(bucket: string, key: string, look: (path: string) => Promise<Look<T> | undefined>): Promise<Found<T> | undefined> => {
+    const path = objectPath(bucket, key);
+    for (let looks = 0; looks < MAX_LOOKS; looks += 1) {
+      const found = await look(path);
+      if (found === undefined) return undefined;
+      const entry = matchingEntry(await readSidecar(bucket, key), found.file);
+      if (entry !== undefined) return { meta: metaOf(entry), held: found.held };
+      await found.release();
+      const now = await fileStats(path);
+      if (now === undefined || sameFile(now, found.file)) return undefined;
+    }
+    throw new ServiceError(503, 'ServiceUnavailable', `The local OSS found ${JSON.stringify(key)} overwritten ${MAX_LOOKS} times while reading it.`, { Key: key });
   };
 
-  /** Sidecar first, then the bytes: whoever sees the file in place also finds its description. */
+  const describe = async (bucket: string, key: string): Promise<ObjectMeta | undefined> =>
+    (await find(bucket, key, async (path) => {
+      const file = await fileStats(path);
+      return file === undefined ? undefined : { file, held: undefined, release: async () => undefined };
+    }))?.meta;
+
+  /**
+   * The new description (naming the one it replaces) first, then the bytes: whoever sees either file
+   * in place finds its description.
+   */
   const commit = async (bucket: string, key: string, staged: string, meta: ObjectMeta): Promise<void> => {
     const target = objectPath(bucket, key);
     const file = await stat(staged);
-    await writeSidecar(sidecarPath(bucket, key), meta, file.mtimeMs);
+    const current = await readSidecar(bucket, key);
+    const previous = current === undefined ? undefined : entryOf(current);
+    await writeSidecar(sidecarPath(bucket, key), { ...entryFor(meta, file.mtimeMs), previous }, await stage());
     await mkdir(dirname(target), { recursive: true }).catch((error: unknown) => {
       throw notAFilePath(key, error);
     });
@@ -130,11 +168,21 @@ export function createFolderBackend(root: string): FolderBackend {
       return new Date(Math.floor((folder.birthtimeMs || folder.ctimeMs) / 1000) * 1000);
     },
     async get(bucket, key) {
+      return isFileKey(key) ? describe(bucket, key) : undefined;
+    },
+    async open(bucket, key) {
       if (!isFileKey(key)) return undefined;
-      const meta = await describe(bucket, key);
-      if (meta === undefined) return undefined;
-      const path = objectPath(bucket, key);
-      return { ...meta, read: (start, end) => readPieces(path, start, end) } satisfies StoredObject;
+      const found = await find(bucket, key, async (path) => {
+        const handle = await openFile(path, 'r').catch(() => undefined);
+        if (handle === undefined) return undefined;
+        const file = await handle.stat();
+        return { file, held: handle, release: () => handle.close() };
+      });
+      if (found === undefined) return undefined;
+      const { meta, held } = found;
+      // Once, however many ways the reader's end is reported (end of body, failure, cancel).
+      let closed: Promise<void> | undefined;
+      return { ...meta, read: (start, end) => readPieces(held, start, end), close: () => (closed ??= held.close()) } satisfies StoredObject;
     },
     async put(bucket, key, bytes, meta) {
       checkFileKey(key);
@@ -195,7 +243,7 @@ export function createFolderBackend(root: string): FolderBackend {
         objectType: 'Normal',
         metadata: {},
       };
-      await writeSidecar(sidecarPath(bucket, key), meta, after.mtimeMs);
+      await writeSidecar(sidecarPath(bucket, key), entryFor(meta, after.mtimeMs), await stage());
       return meta;
     },
   };
@@ -222,24 +270,46 @@ function notAFilePath(key: string, cause?: unknown): ServiceError {
   return new ServiceError(400, 'InvalidObjectName', `The local OSS keeps objects as files, and ${JSON.stringify(key)} cannot be one${why}.`, { Key: key });
 }
 
-function describesFile(sidecar: Sidecar, file: Stats): boolean {
-  return file.isFile() && sidecar.size === file.size && sidecar.mtimeMs === file.mtimeMs;
+/** A file found at a key, and what was taken hold of to find it (an open file, or nothing). */
+interface Look<T> {
+  file: Stats;
+  held: T;
+  release(): Promise<void>;
 }
 
-function metaOf(sidecar: Sidecar): ObjectMeta {
+interface Found<T> {
+  meta: ObjectMeta;
+  held: T;
+}
+
+function matchingEntry(sidecar: Sidecar | undefined, file: Stats): SidecarEntry | undefined {
+  if (sidecar === undefined || !file.isFile()) return undefined;
+  return [sidecar, sidecar.previous].find((entry) => entry !== undefined && entry.size === file.size && entry.mtimeMs === file.mtimeMs);
+}
+
+/** Whether two looks at a path saw the same file, untouched in between. */
+function sameFile(a: Stats, b: Stats): boolean {
+  return a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs;
+}
+
+function metaOf(entry: SidecarEntry): ObjectMeta {
   return {
-    size: sidecar.size,
-    etag: sidecar.etag,
-    crc64: sidecar.crc64 ?? undefined,
-    lastModified: new Date(sidecar.lastModified),
-    contentType: sidecar.contentType,
-    objectType: sidecar.objectType,
-    metadata: sidecar.metadata ?? {},
+    size: entry.size,
+    etag: entry.etag,
+    crc64: entry.crc64 ?? undefined,
+    lastModified: new Date(entry.lastModified),
+    contentType: entry.contentType,
+    objectType: entry.objectType,
+    metadata: entry.metadata ?? {},
   };
 }
 
-async function writeSidecar(path: string, meta: ObjectMeta, mtimeMs: number): Promise<void> {
-  const sidecar: Sidecar = {
+function entryOf({ previous: _previous, ...entry }: Sidecar): SidecarEntry {
+  return entry;
+}
+
+function entryFor(meta: ObjectMeta, mtimeMs: number): SidecarEntry {
+  return {
     size: meta.size,
     mtimeMs,
     etag: meta.etag,
@@ -249,17 +319,22 @@ async function writeSidecar(path: string, meta: ObjectMeta, mtimeMs: number): Pr
     objectType: meta.objectType,
     metadata: meta.metadata,
   };
+}
+
+/** Written beside and renamed into place, so a reader never sees half a sidecar. */
+async function writeSidecar(path: string, sidecar: Sidecar, staged: string): Promise<void> {
+  await writeFile(staged, `${JSON.stringify(sidecar, null, 2)}\n`);
   await mkdir(dirname(path), { recursive: true });
-  await writeFile(path, `${JSON.stringify(sidecar, null, 2)}\n`);
+  await rename(staged, path);
 }
 
 async function fileStats(path: string): Promise<Stats | undefined> {
   return stat(path).catch(() => undefined);
 }
 
-async function* readPieces(path: string, start: number, end: number): AsyncIterable<Uint8Array> {
+async function* readPieces(handle: FileHandle, start: number, end: number): AsyncIterable<Uint8Array> {
   if (end <= start) return;
-  yield* createReadStream(path, { start, end: end - 1, highWaterMark: STREAM_PIECE_BYTES }) as AsyncIterable<Buffer>;
+  yield* handle.createReadStream({ start, end: end - 1, highWaterMark: STREAM_PIECE_BYTES, autoClose: false }) as AsyncIterable<Buffer>;
 }
 
 async function writeDigesting(body: AsyncIterable<Uint8Array>, path: string): Promise<WrittenBody> {

@@ -144,18 +144,33 @@ export function objectHeaders(meta: ObjectMeta): Headers {
   return headers;
 }
 
-/** A body that reads the next piece only when the consumer asks for it, so backpressure reaches the store. */
-export function streamOf(pieces: AsyncIterable<Uint8Array>): ReadableStream<Uint8Array> {
+/**
+ * A body that reads the next piece only when the consumer asks for it, so backpressure reaches the
+ * store; `release` runs once the body is read to the end, fails or is cancelled, read or not.
+ */
+export function streamOf(pieces: AsyncIterable<Uint8Array>, release: () => Promise<void>): ReadableStream<Uint8Array> {
   const iterator = pieces[Symbol.asyncIterator]();
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
-        const { done, value } = await iterator.next();
-        if (done) controller.close();
-        else controller.enqueue(value);
+        let next: IteratorResult<Uint8Array>;
+        try {
+          next = await iterator.next();
+        } catch (error) {
+          await release();
+          throw error;
+        }
+        if (next.done) {
+          controller.close();
+          await release();
+        } else controller.enqueue(next.value);
       },
       async cancel() {
-        await iterator.return?.();
+        try {
+          await iterator.return?.();
+        } finally {
+          await release();
+        }
       },
     },
     { highWaterMark: 0 },

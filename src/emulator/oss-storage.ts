@@ -18,9 +18,15 @@ export interface ObjectMeta {
   metadata: Record<string, string>;
 }
 
+/**
+ * One version of an object, held open: its bytes stay those the metadata describes even when the key
+ * is overwritten or deleted meanwhile, as a GET that has begun on OSS finishes with the version it began.
+ */
 export interface StoredObject extends ObjectMeta {
   /** The bytes in `[start, end)`, in pieces of at most `STREAM_PIECE_BYTES`, read as they are asked for. */
   read(start: number, end: number): AsyncIterable<Uint8Array>;
+  /** Lets the version go; every `open` is closed once, after its last read. */
+  close(): Promise<void>;
 }
 
 export interface ListedObject extends ObjectMeta {
@@ -78,7 +84,10 @@ export interface OssBackend {
   hasBucket(bucket: string): Promise<boolean>;
   /** When the bucket was created, or undefined when there is no such bucket. */
   bucketCreated(bucket: string): Promise<Date | undefined>;
-  get(bucket: string, key: string): Promise<StoredObject | undefined>;
+  /** What OSS knows about the object now, without its bytes. */
+  get(bucket: string, key: string): Promise<ObjectMeta | undefined>;
+  /** The object now, held open for reading its bytes; the caller closes it. */
+  open(bucket: string, key: string): Promise<StoredObject | undefined>;
   put(bucket: string, key: string, bytes: Uint8Array, meta: ObjectMeta): Promise<void>;
   /**
    * Stores a body as it arrives. `describe` turns what was written into the object's metadata, or
@@ -154,9 +163,13 @@ export function createMemoryBackend(): OssBackend {
       return buckets.get(bucket)?.created;
     },
     async get(bucket, key) {
+      return buckets.get(bucket)?.objects.get(key)?.meta;
+    },
+    async open(bucket, key) {
+      // A put replaces the entry and never changes a stored one's bytes: holding the entry holds the version.
       const stored = buckets.get(bucket)?.objects.get(key);
       if (stored === undefined) return undefined;
-      return { ...stored.meta, read: (start, end) => pieces(stored.bytes, start, end) };
+      return { ...stored.meta, read: (start, end) => pieces(stored.bytes, start, end), close: async () => undefined };
     },
     async put(bucket, key, bytes, meta) {
       objectsOf(bucket).set(key, { bytes, meta });

@@ -108,6 +108,14 @@ interface Call {
   requestId: string;
 }
 
+/** A GET's or HEAD's status and headers, and the bytes `[start, end)` a GET's body carries. */
+interface ObjectAnswer {
+  status: number;
+  headers: Headers;
+  start: number;
+  end: number;
+}
+
 interface StoreWrite {
   forbidOverwrite: boolean;
   eventName: ObjectCreatedEventName;
@@ -205,18 +213,17 @@ class OssService implements OssEmulator {
   }
 
   async readObject(bucket: string, key: string): Promise<Uint8Array | undefined> {
-    const object = await this.backend.get(bucket, key);
+    const object = await this.backend.open(bucket, key);
     if (object === undefined) return undefined;
-    const pieces: Uint8Array[] = [];
-    for await (const piece of object.read(0, object.size)) pieces.push(piece);
-    return Buffer.concat(pieces);
+    return closing(object, async () => {
+      const pieces: Uint8Array[] = [];
+      for await (const piece of object.read(0, object.size)) pieces.push(piece);
+      return Buffer.concat(pieces);
+    });
   }
 
-  async statObject(bucket: string, key: string): Promise<ObjectMeta | undefined> {
-    const object = await this.backend.get(bucket, key);
-    if (object === undefined) return undefined;
-    const { read: _read, ...meta } = object;
-    return meta;
+  statObject(bucket: string, key: string): Promise<ObjectMeta | undefined> {
+    return this.backend.get(bucket, key);
   }
 
   async listKeys(bucket: string, prefix = ''): Promise<string[]> {
@@ -265,25 +272,28 @@ class OssService implements OssEmulator {
   /** CopyObject keeps the source's bytes, ETag and CRC; the metadata is the source's or the request's. */
   private async copyObject({ request, parsed: { bucket, key }, requestId }: Call): Promise<Response> {
     const source = await this.copySourceObject(request.headers);
-    if (evaluateCopyPreconditions(request.headers, source) === 'not-modified') return new Response(null, { status: 304 });
-    const copied: CopyWrite = copyMetadata(request.headers, source, DEFAULT_CONTENT_TYPE);
-    const write: StoreWrite = { forbidOverwrite: forbidsOverwrite(request.headers), eventName: 'ObjectCreated:CopyObject', requestId };
-    const meta = await this.writeObject(bucket, key, write, () =>
-      this.backend.putStream(bucket, key, source.read(0, source.size), (written) => ({
-        ...this.newObjectMeta(written, source.etag, copied.contentType, source.objectType, copied.metadata),
-        crc64: source.crc64,
-      })),
-    );
+    const meta = await closing(source, async () => {
+      if (evaluateCopyPreconditions(request.headers, source) === 'not-modified') return undefined;
+      const copied: CopyWrite = copyMetadata(request.headers, source, DEFAULT_CONTENT_TYPE);
+      const write: StoreWrite = { forbidOverwrite: forbidsOverwrite(request.headers), eventName: 'ObjectCreated:CopyObject', requestId };
+      return this.writeObject(bucket, key, write, () =>
+        this.backend.putStream(bucket, key, source.read(0, source.size), (written) => ({
+          ...this.newObjectMeta(written, source.etag, copied.contentType, source.objectType, copied.metadata),
+          crc64: source.crc64,
+        })),
+      );
+    });
+    if (meta === undefined) return new Response(null, { status: 304 });
     const response = xmlResponse(xmlDocument('CopyObjectResult', [element('LastModified', meta.lastModified.toISOString()), element('ETag', meta.etag)]));
     if (meta.crc64 !== undefined) response.headers.set('x-oss-hash-crc64ecma', meta.crc64);
     return response;
   }
 
-  /** The object `x-oss-copy-source` names, in this account's buckets. */
+  /** The object `x-oss-copy-source` names, in this account's buckets, held open: the caller closes it. */
   private async copySourceObject(headers: Headers): Promise<StoredObject> {
     const { bucket, key } = copySource(headers);
     if (!(await this.backend.hasBucket(bucket))) throw noSuchBucket(bucket);
-    const object = await this.backend.get(bucket, key);
+    const object = await this.backend.open(bucket, key);
     if (object === undefined) throw noSuchKey(key);
     return object;
   }
@@ -296,47 +306,60 @@ class OssService implements OssEmulator {
     const position = appendPosition(query);
     const write: StoreWrite = { forbidOverwrite: false, eventName: 'ObjectCreated:AppendObject', requestId };
     const meta = await this.writeObject(bucket, key, write, async () => {
-      const previous = await this.backend.get(bucket, key);
-      if (previous !== undefined && previous.objectType !== 'Appendable') {
-        throw new ServiceError(409, 'ObjectNotAppendable', 'The object is not appendable.', { Key: key });
-      }
-      const length = previous?.size ?? 0;
-      if (position !== length) {
-        throw new ServiceError(409, 'PositionNotEqualToLength', 'Position is not equal to file length.', {}, { 'x-oss-next-append-position': String(length) });
-      }
-      const appended = new Digests();
-      const body = concatenate(previous === undefined ? [] : [previous.read(0, previous.size)], appended.tap(bodyOf(request)));
-      return this.backend.putStream(bucket, key, body, (written) => {
-        const added = appended.result();
-        verifyContentMd5Digest(request.headers, added.md5);
-        // Content-Type and metadata are set by the first append only.
-        const contentType = previous?.contentType ?? request.headers.get('content-type') ?? DEFAULT_CONTENT_TYPE;
-        const etag = appendEtag(previous?.etag, added.md5);
-        const meta = this.newObjectMeta(written, etag, contentType, 'Appendable', previous?.metadata ?? metadataOf(request.headers));
-        meta.crc64 = appendedCrc(previous, added);
-        return meta;
-      });
+      const previous = await this.backend.open(bucket, key);
+      if (previous === undefined) return this.append(bucket, key, request, position, undefined);
+      return closing(previous, () => this.append(bucket, key, request, position, previous));
     });
     const headers = writeHeaders(meta.etag, meta.crc64);
     headers.set('x-oss-next-append-position', String(meta.size));
     return new Response(null, { status: 200, headers });
   }
 
+  /** The bytes of `previous` (none for a new object), then the request's, stored as the new object. */
+  private async append(bucket: string, key: string, request: Request, position: number, previous: StoredObject | undefined): Promise<ObjectMeta> {
+    if (previous !== undefined && previous.objectType !== 'Appendable') {
+      throw new ServiceError(409, 'ObjectNotAppendable', 'The object is not appendable.', { Key: key });
+    }
+    const length = previous?.size ?? 0;
+    if (position !== length) {
+      throw new ServiceError(409, 'PositionNotEqualToLength', 'Position is not equal to file length.', {}, { 'x-oss-next-append-position': String(length) });
+    }
+    const appended = new Digests();
+    const body = concatenate(previous === undefined ? [] : [previous.read(0, previous.size)], appended.tap(bodyOf(request)));
+    return this.backend.putStream(bucket, key, body, (written) => {
+      const added = appended.result();
+      verifyContentMd5Digest(request.headers, added.md5);
+      // Content-Type and metadata are set by the first append only.
+      const contentType = previous?.contentType ?? request.headers.get('content-type') ?? DEFAULT_CONTENT_TYPE;
+      const etag = appendEtag(previous?.etag, added.md5);
+      const meta = this.newObjectMeta(written, etag, contentType, 'Appendable', previous?.metadata ?? metadataOf(request.headers));
+      meta.crc64 = appendedCrc(previous, added);
+      return meta;
+    });
+  }
   private async getObject({ request, parsed: { bucket, key, method, query } }: Call): Promise<Response> {
-    const object = await this.backend.get(bucket, key);
+    if (method === 'HEAD') {
+      const meta = await this.backend.get(bucket, key);
+      if (meta === undefined) throw noSuchKey(key);
+      const { status, headers } = objectAnswer(request, meta, query, method);
+      return new Response(null, { status, headers });
+    }
+    const object = await this.backend.open(bucket, key);
     if (object === undefined) throw noSuchKey(key);
-    const headers = objectHeaders(object);
-    if (object.objectType === 'Appendable') headers.set('x-oss-next-append-position', String(object.size));
-    if (evaluatePreconditions(request.headers, object.etag) === 'not-modified') return new Response(null, { status: 304, headers });
-    if (method === 'GET') applyResponseOverrides(headers, query);
-    const range = resolveRange(request.headers, object.size);
-    const start = range?.start ?? 0;
-    const end = range === undefined ? object.size : range.end + 1;
-    headers.set('content-length', String(end - start));
-    if (range !== undefined) headers.set('content-range', `bytes ${range.start}-${range.end}/${object.size}`);
-    const status = range === undefined ? 200 : 206;
-    if (method === 'HEAD') return new Response(null, { status, headers });
-    return new Response(streamOf(object.read(start, end)), { status, headers });
+    let answer: ObjectAnswer;
+    try {
+      answer = objectAnswer(request, object, query, method);
+    } catch (error) {
+      await object.close();
+      throw error;
+    }
+    const { status, headers, start, end } = answer;
+    if (status === 304) {
+      await object.close();
+      return new Response(null, { status, headers });
+    }
+    // The held version streams to the end even if the key is overwritten meanwhile.
+    return new Response(streamOf(object.read(start, end), () => object.close()), { status, headers });
   }
 
   private async initiateMultipartUpload({ request, parsed: { bucket, key } }: Call): Promise<Response> {
@@ -356,9 +379,12 @@ class OssService implements OssEmulator {
   private async uploadPartCopy({ request, parsed: { bucket, key, query } }: Call): Promise<Response> {
     await this.multipart.find(bucket, key, query.get('uploadId'));
     const source = await this.copySourceObject(request.headers);
-    if (evaluateCopyPreconditions(request.headers, source) === 'not-modified') return new Response(null, { status: 304 });
-    const range = copySourceRange(request.headers, source.size);
-    const part = await this.multipart.uploadPart(bucket, key, query, new Headers(), source.read(range.start, range.end + 1));
+    const part = await closing(source, async () => {
+      if (evaluateCopyPreconditions(request.headers, source) === 'not-modified') return undefined;
+      const range = copySourceRange(request.headers, source.size);
+      return this.multipart.uploadPart(bucket, key, query, new Headers(), source.read(range.start, range.end + 1));
+    });
+    if (part === undefined) return new Response(null, { status: 304 });
     const response = xmlResponse(
       xmlDocument('CopyPartResult', [element('LastModified', part.lastModified.toISOString()), element('ETag', quotedEtag(Buffer.from(part.md5, 'hex')))]),
     );
@@ -525,7 +551,7 @@ function appendedCrc(previous: ObjectMeta | undefined, added: WrittenBody): stri
 }
 
 function notImplemented(operation: string): ServiceError {
-  return new ServiceError(501, 'NotImplemented', `The local OSS does not serve ${operation}. See README, "What the local OSS serves".`, { Operation: operation });
+  return new ServiceError(501, 'NotImplemented', `The local OSS does not serve ${operation}. See docs/local-stack.md, "What the local OSS serves".`, { Operation: operation });
 }
 
 function noSuchBucket(bucket: string): ServiceError {
@@ -553,6 +579,28 @@ function writeHeaders(etag: string, crc64: string | undefined, contentMd5?: stri
 
 function xmlResponse(body: string, status = 200): Response {
   return new Response(body, { status, headers: { 'content-type': 'application/xml' } });
+}
+
+function objectAnswer(request: Request, object: ObjectMeta, query: URLSearchParams, method: string): ObjectAnswer {
+  const headers = objectHeaders(object);
+  if (object.objectType === 'Appendable') headers.set('x-oss-next-append-position', String(object.size));
+  if (evaluatePreconditions(request.headers, object.etag) === 'not-modified') return { status: 304, headers, start: 0, end: 0 };
+  if (method === 'GET') applyResponseOverrides(headers, query);
+  const range = resolveRange(request.headers, object.size);
+  const start = range?.start ?? 0;
+  const end = range === undefined ? object.size : range.end + 1;
+  headers.set('content-length', String(end - start));
+  if (range !== undefined) headers.set('content-range', `bytes ${range.start}-${range.end}/${object.size}`);
+  return { status: range === undefined ? 200 : 206, headers, start, end };
+}
+
+/** Runs `use` on a version held open, and lets the version go however `use` ends. */
+async function closing<T>(object: StoredObject, use: () => Promise<T>): Promise<T> {
+  try {
+    return await use();
+  } finally {
+    await object.close();
+  }
 }
 
 /** Runs tasks one at a time per key, in arrival order; different keys do not wait for each other. */

@@ -248,8 +248,8 @@ function requestIdOf(response: FcResponse): string | undefined {
 }
 
 /**
- * FC errors are documented as `{errorCode, errorMessage}`; fc2 models them PascalCase and the ACS3
- * SDKs read `{Code|code, Message|message}` (alibaba-cloud.md §3.3): every spelling is read.
+ * FC 2.0 errors are documented as `{errorCode, errorMessage}`, and fc2 models them PascalCase
+ * (alibaba-cloud.md §3.3); FC 3.0's are `{Code, Message, RequestId}` (§11): every spelling is read.
  */
 function classify(response: FcResponse, operation: FcAction, layerName: string | undefined): PublisherError {
   const body = typeof response.data === 'object' && response.data !== null ? (response.data as Record<string, unknown>) : {};

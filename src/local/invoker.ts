@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import type { OssEventRecord } from '../emulator';
 import type { Summary } from '../publish/result';
-import { FUNCTION_TIMEOUT_SECONDS, LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL_REGION } from './account';
+import { FUNCTION_TIMEOUT_SECONDS, LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL_REGION } from '../console/local-account';
 import type { HostReply, HostRequest } from './host-protocol';
 
 export interface InvokerOptions {

@@ -5,41 +5,26 @@
 import { constants } from 'node:fs';
 import { access, mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { checkBucketName, parseFlags } from '../cli/args';
-import { CliError, EXIT_FAILED, EXIT_OK, EXIT_PORT_IN_USE, EXIT_USAGE } from '../cli/io';
-import { pipeWriter } from '../cli/stdio';
+import { checkBucketName, parseFlags } from '../console/args';
+import { CliError, EXIT_FAILED, EXIT_OK, EXIT_PORT_IN_USE, EXIT_USAGE, EXIT_WAITING } from '../console/io';
+import { pipeWriter } from '../console/stdio';
+import { type WaitingPair, waitingTable } from '../console/waiting';
 import { loadConfig } from '../config';
 import { ConfigError } from '../errors';
 import { failedRegions } from '../publish/result';
-import { DEFAULT_BUCKET, DEFAULT_DATA_DIR, DEFAULT_OSS_PORT, LOCAL_CREDENTIALS, LOCAL_REGION } from './account';
+import { DEFAULT_BUCKET, DEFAULT_DATA_DIR, DEFAULT_OSS_PORT, LOCAL_CREDENTIALS, LOCAL_REGION } from '../console/local-account';
 import { EXAMPLE_ZIP_KEY } from './example';
+import { startHelp } from './help';
 import { type HandledEvent, handledEvents, isFailure, jsonLine, stackDescriber, stillFailed, stillFailedTable, summaryTable } from './report';
-import { type LocalRegionPlan, REGION_PORT_STEP, REGIONS_FOLDER, checkNoRegionVariables, parseRegionsFlag, planRegions } from './regions';
+import { type LocalRegionPlan, REGION_PORT_STEP, checkNoRegionVariables, planRegions } from './regions';
+import { parseRegionsFlag } from '../console/regions-flag';
+import { DataFolderInUseError } from './data-lock';
 import { type FailedLayer, type LocalStack, PortInUseError, type StackEvent, startLocalStack } from './stack';
-
-const HELP = `Usage: npm start -- [options]
-
-Runs a local OSS and Function Compute on 127.0.0.1 and publishes every layer zip and manifest
-that lands in the bucket, through the same handler bundle (dist/index.js) the cloud runs.
-
-Options:
-  --once            handle what is in the bucket, print a summary and exit (1 while any layer's result is failed)
-  --port <n>        local OSS port (default ${DEFAULT_OSS_PORT}); Function Compute listens on the next one
-  --fc-port <n>     local Function Compute port (default: --port + 1)
-  --data <dir>      data folder (default ${DEFAULT_DATA_DIR}): <dir>/<bucket>/ holds the objects as files
-  --bucket <name>   bucket to serve and watch (default ${DEFAULT_BUCKET})
-  --regions <ids>   publish to these other regions too, e.g. cn-shanghai,cn-beijing: each gets its own
-                    local OSS (staging bucket <bucket>-<region>) and Function Compute, on --port + ${REGION_PORT_STEP}, + ${REGION_PORT_STEP * 2}…
-                    and the port after; its data is in <dir>/${REGIONS_FOLDER}/<region>/ (home: ${LOCAL_REGION})
-  --json            print the handler's raw JSON log lines (and the stack's own events as JSON)
-  -h, --help        show this help
-
-Exit codes: 0 done, 1 a layer failed, 2 a bad flag or variable, 7 a port already in use.
-`;
 
 interface StartOptions {
   once: boolean;
   json: boolean;
+  wide: boolean;
   ossPort: number;
   fcPort: number;
   dataDir: string;
@@ -54,6 +39,7 @@ function parseOptions(argv: string[]): StartOptions | 'help' {
     options: {
       once: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
+      wide: { type: 'boolean', default: false },
       port: { type: 'string' },
       'fc-port': { type: 'string' },
       data: { type: 'string', default: DEFAULT_DATA_DIR },
@@ -69,16 +55,22 @@ function parseOptions(argv: string[]): StartOptions | 'help' {
   const ossPort = portOption('--port', values.port) ?? DEFAULT_OSS_PORT;
   const dataDir = resolve(values.data);
   const bucket = checkBucketName('--bucket', values.bucket);
-  const regions = values.regions === undefined ? [] : parseRegionsFlag(values.regions, LOCAL_REGION);
-  return {
-    once: values.once,
-    json: values.json,
-    ossPort,
-    fcPort: portOption('--fc-port', values['fc-port']) ?? (ossPort === 0 ? 0 : ossPort + 1),
-    dataDir,
-    bucket,
-    regions: planRegions(regions, { bucket, dataDir, ossPort }),
-  };
+  const regions = planRegions(values.regions === undefined ? [] : parseRegionsFlag(values.regions, LOCAL_REGION), { bucket, dataDir, ossPort });
+  const fcPort = portOption('--fc-port', values['fc-port']) ?? (ossPort === 0 ? 0 : ossPort + 1);
+  checkPortsApart(ossPort, fcPort, regions);
+  return { once: values.once, json: values.json, wide: values.wide, ossPort, fcPort, dataDir, bucket, regions };
+}
+
+/** Two services on one port would fail as "already in use", blaming another npm start: say what collides instead. */
+function checkPortsApart(ossPort: number, fcPort: number, regions: readonly LocalRegionPlan[]): void {
+  if (fcPort === 0) return;
+  if (fcPort === ossPort) {
+    throw new CliError(`--fc-port ${fcPort} is --port too: the local OSS and Function Compute need a port each (leave --fc-port out for --port + 1)`);
+  }
+  const region = regions.find((plan) => plan.ossPort === fcPort || plan.fcPort === fcPort);
+  if (region !== undefined) {
+    throw new CliError(`--fc-port ${fcPort} is a port of the local ${region.region} (--regions take --port + ${REGION_PORT_STEP}, + ${REGION_PORT_STEP * 2}… and the port after); choose another`);
+  }
 }
 
 function portOption(flag: string, value: string | undefined): number | undefined {
@@ -101,7 +93,7 @@ async function main(argv: string[]): Promise<number> {
     return EXIT_USAGE;
   }
   if (options === 'help') {
-    out(HELP);
+    out(startHelp(resolve(__dirname, '..')));
     return EXIT_OK;
   }
   const unusable = await unusableFolder(options.dataDir);
@@ -134,7 +126,7 @@ async function main(argv: string[]): Promise<number> {
       onEvent,
     });
   } catch (error) {
-    if (error instanceof PortInUseError) {
+    if (error instanceof PortInUseError || error instanceof DataFolderInUseError) {
       err(`npm start: ${error.message}\n`);
       return EXIT_PORT_IN_USE;
     }
@@ -149,9 +141,11 @@ async function main(argv: string[]): Promise<number> {
     await stack.scan();
     await stack.idle();
     const failed = stillFailed(await stack.failedResults(), handled);
+    const waiting = await stack.waitingResults();
     await stack.close();
-    printOnceReport(print, handled, failed, options.json);
-    return handled.some(isFailure) || failed.length > 0 ? EXIT_FAILED : EXIT_OK;
+    printOnceReport(print, { handled, failed, waiting }, options);
+    if (handled.some(isFailure) || failed.length > 0) return EXIT_FAILED;
+    return waiting.length > 0 ? EXIT_WAITING : EXIT_OK;
   }
   await stack.watch();
   await stack.scan();
@@ -174,22 +168,40 @@ async function unusableFolder(dir: string): Promise<string | undefined> {
 }
 
 /**
- * What `--once` did, and the layers whose failed result is still in the bucket from an earlier run:
- * they are not handled again until their zip or manifest changes, and they still need fixing.
+ * What `--once` did; the layers whose failed result is still in the bucket from an earlier run (they
+ * are not handled again until their zip or manifest changes, and they still need fixing); and the
+ * pairs still waiting for their other half, with what they wait for.
  */
-function printOnceReport(print: (line: string) => void, handled: readonly HandledEvent[], failed: readonly FailedLayer[], json: boolean): void {
-  if (json) {
+function printOnceReport(print: (line: string) => void, report: OnceReport, options: StartOptions): void {
+  const { handled, failed, waiting } = report;
+  if (options.json) {
     for (const { keys, result } of failed) {
       const regionsFailed = failedRegions(result);
       print(JSON.stringify({ source: 'local', kind: 'still-failed', key: keys.result, layerName: result.layerName, error: result.error, ...(regionsFailed.length > 0 ? { regionsFailed } : {}) }));
     }
+    for (const pair of waiting) print(JSON.stringify({ source: 'local', kind: 'waiting', key: pair.result, ...(pair.waiting ? { waiting: pair.waiting } : {}) }));
     return;
   }
-  if (handled.length > 0) print(`\n${summaryTable(handled)}`);
-  else print(failed.length === 0 ? '\nNothing to publish.' : '\nNothing new to publish.');
+  const table = { width: options.wide ? undefined : terminalWidth() };
+  if (handled.length > 0) print(`\n${summaryTable(handled, table)}`);
+  else print(failed.length === 0 && waiting.length === 0 ? '\nNothing to publish.' : '\nNothing new to publish.');
   if (failed.length > 0) {
-    print(`\n${failed.length} layer(s) still failed from an earlier run: fix them and upload the zip or manifest again\n${stillFailedTable(failed)}`);
+    print(`\n${failed.length} layer(s) still failed from an earlier run: fix them and upload the zip or manifest again\n${stillFailedTable(failed, table)}`);
   }
+  if (waiting.length > 0) {
+    print(`\n${waiting.length} pair(s) waiting for their other half: upload it (or fix the near miss)\n${waitingTable(waiting, new Date(), table)}`);
+  }
+}
+
+interface OnceReport {
+  handled: readonly HandledEvent[];
+  failed: readonly FailedLayer[];
+  waiting: readonly WaitingPair[];
+}
+
+/** stdout's width when it is a terminal; a pipe or a file takes whole lines. */
+function terminalWidth(): number | undefined {
+  return process.stdout.isTTY ? process.stdout.columns : undefined;
 }
 
 function printBanner(print: (line: string) => void, stack: LocalStack, options: StartOptions): void {

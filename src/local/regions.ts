@@ -4,8 +4,8 @@
  * handler at them.
  */
 import { join } from 'node:path';
-import { CliError } from '../cli/io';
-import { REGION_ID } from '../config';
+import { CliError } from '../console/io';
+import { REGIONS_EXAMPLE } from '../console/regions-flag';
 import { BUCKET_NAME } from '../events/oss-event';
 
 /** One extra region as the stack starts it. A port of 0 picks a free one. */
@@ -31,34 +31,6 @@ export interface LocalRegionEndpoints {
 export const REGIONS_FOLDER = 'regions';
 /** Region n (from 1, in the order named) listens on --port + n × this, and its FC on the port after. */
 export const REGION_PORT_STEP = 10;
-
-const EXAMPLE = 'e.g. --regions cn-shanghai,cn-beijing';
-
-/**
- * The region ids of `--regions`, in the order written. Every mistake is one line naming the entry:
- * the home region is always published, so naming it is a mistake too (as in REGIONS).
- */
-export function parseRegionsFlag(raw: string, homeRegion: string): string[] {
-  if (raw.trim() === '') throw new CliError(`--regions is empty: name the other regions to publish to, ${EXAMPLE}`);
-  const seen = new Map<string, number>();
-  return raw.split(',').map((entry, index) => {
-    const region = entry.trim();
-    const at = `--regions entry ${index + 1}`;
-    if (region === '') throw new CliError(`${at} is empty: remove the extra comma (${EXAMPLE})`);
-    const quoted = `${at} (${JSON.stringify(region)})`;
-    if (!REGION_ID.test(region)) {
-      const hint = region.startsWith('oss-') ? ` (without the oss- prefix: ${region.slice(4)})` : '';
-      throw new CliError(`${quoted} is not a region id such as cn-shanghai${hint}`);
-    }
-    if (region === homeRegion) {
-      throw new CliError(`${quoted} is the home region: the local bucket is in ${homeRegion}, which is always published; name only the other regions`);
-    }
-    const earlier = seen.get(region);
-    if (earlier !== undefined) throw new CliError(`${quoted} names ${region} again (entry ${earlier}): each region once`);
-    seen.set(region, index + 1);
-    return region;
-  });
-}
 
 /** The staging bucket of a region: the home bucket's name with the region's after it. */
 export function stagingBucketName(homeBucket: string, region: string): string {
@@ -96,7 +68,7 @@ type RegionVariable = (typeof STACK_REGION_VARIABLES)[number];
 export function checkNoRegionVariables(env: Record<string, string | undefined>): void {
   const set = STACK_REGION_VARIABLES.find((name) => (env[name] ?? '').trim() !== '');
   if (set !== undefined) {
-    throw new CliError(`${set} is set, but npm start serves its regions itself: unset it and name the regions with --regions (${EXAMPLE})`);
+    throw new CliError(`${set} is set, but npm start serves its regions itself: unset it and name the regions with --regions (${REGIONS_EXAMPLE})`);
   }
 }
 

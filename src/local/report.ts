@@ -1,6 +1,6 @@
 import type { OssEventRecord } from '../emulator';
 import type { PublishResult, SummaryEntry } from '../publish/result';
-import { formatBytes, formatRate, formatTable } from './format';
+import { type TableOptions, formatBytes, formatRate, formatTable } from '../console/format';
 import type { InvocationOutcome } from './invoker';
 import type { FailedLayer, StackEvent } from './stack';
 
@@ -39,10 +39,10 @@ export function handledEvents(record: OssEventRecord, outcome: InvocationOutcome
   }));
 }
 
-export function summaryTable(handled: readonly HandledEvent[]): string {
+export function summaryTable(handled: readonly HandledEvent[], options: TableOptions = {}): string {
   const status = (h: HandledEvent): string => (h.regionsFailed.length === 0 ? h.status : `${h.status}, failed in ${h.regionsFailed.join(', ')}`);
   const rows = handled.map((h) => [h.key, h.layerName ?? '-', h.version === undefined ? '-' : String(h.version), status(h), formatBytes(h.size), `${h.ms} ms`]);
-  return formatTable(['key', 'layer', 'version', 'status', 'size', 'time'], rows);
+  return formatTable(['key', 'layer', 'version', 'status', 'size', 'time'], rows, options);
 }
 
 /** Failed results already in the bucket that this run did not handle again: they still need fixing. */
@@ -51,10 +51,10 @@ export function stillFailed(failed: readonly FailedLayer[], handled: readonly Ha
   return failed.filter(({ keys }) => !handledKeys.has(keys.zip) && !handledKeys.has(keys.manifest));
 }
 
-export function stillFailedTable(failed: readonly FailedLayer[]): string {
+export function stillFailedTable(failed: readonly FailedLayer[], options: TableOptions = {}): string {
   // The error last: its message is long, and the columns before it stay readable.
   const rows = failed.map(({ keys, result }) => [keys.result, result.layerName ?? '-', result.finishedAt, failureOf(result)]);
-  return formatTable(['result', 'layer', 'when', 'error'], rows);
+  return formatTable(['result', 'layer', 'when', 'error'], rows, options);
 }
 
 /** The home error, else each failed region's (their messages name the region). */
@@ -126,6 +126,10 @@ function describeEntry(entry: LogEntry): string | undefined {
       const next = entry.step === 'region.unfinished' ? ' (for now: the handler rejects, and the redelivery retries this region)' : '';
       return `  ${field('region')} failed: ${[error?.code, error?.message].filter(Boolean).join(' ')}${next}`;
     }
+    case 'retention.done':
+      return describeRetention(entry, where);
+    case 'layer.acl':
+      return `  ACL: layer ${field('layerName')}${where} is now ${entry.public ? 'public: any account can use its versions' : 'private to this account'}`;
     case 'upload.already-settled':
       return `  already handled (${field('status')})`;
     case 'event.stale':
@@ -141,6 +145,20 @@ function describeEntry(entry: LogEntry): string | undefined {
     default:
       return entry.level === 'warn' || entry.level === 'error' ? `  ${entry.level}: ${field('step')} ${describeFields(entry)}` : undefined;
   }
+}
+
+/** What retention did to a layer's versions; nothing when it had nothing to delete or keep. */
+function describeRetention(entry: LogEntry, where: string): string | undefined {
+  const versions = (name: string): number[] => (Array.isArray(entry[name]) ? (entry[name] as unknown[]).filter((v): v is number => typeof v === 'number') : []);
+  const deleted = versions('deleted');
+  const kept = versions('kept');
+  if (deleted.length === 0 && kept.length === 0) return undefined;
+  const list = (numbers: number[]): string => `version${numbers.length === 1 ? '' : 's'} ${numbers.join(', ')}`;
+  const parts = [
+    ...(deleted.length > 0 ? [`${entry.dryRun ? 'would delete' : 'deleted'} ${list(deleted)}`] : []),
+    ...(kept.length > 0 ? [`kept ${list(kept)}, still in use by functions`] : []),
+  ];
+  return `  retention (keep ${String(entry.keep)}): ${String(entry.layerName)}${where} ${parts.join('; ')}`;
 }
 
 function describeFields(entry: LogEntry): string {

@@ -17,7 +17,9 @@ import {
 } from '../emulator';
 import { type LayerKeys, RESULT_SUFFIX, classifyKey, layerKeys } from '../keys';
 import { type PublishResult, failedRegions } from '../publish/result';
-import { LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL_REGION, MAX_ASYNC_RETRY_ATTEMPTS } from './account';
+import { type WaitingPair, waitingOf } from '../console/waiting';
+import { LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL_REGION, MAX_ASYNC_RETRY_ATTEMPTS } from '../console/local-account';
+import { lockDataFolder } from './data-lock';
 import { putExampleLayer } from './example';
 import { HandlerInvoker, type InvocationOutcome } from './invoker';
 import { type LocalRegionEndpoints, type LocalRegionPlan, REGION_PORT_STEP, regionVariables } from './regions';
@@ -71,6 +73,8 @@ export interface LocalStack {
   idle(): Promise<void>;
   /** Layers whose result in the bucket says `failed`, in the home region or another, whenever it was written. */
   failedResults(): Promise<FailedLayer[]>;
+  /** Pairs whose result says `waiting`: a zip or manifest whose other half never came. */
+  waitingResults(): Promise<WaitingPair[]>;
   close(): Promise<void>;
 }
 
@@ -95,7 +99,19 @@ export interface FailedLayer {
 const DEFAULT_SETTLE_MS = 750;
 const DEFAULT_REDELIVERY_DELAY_MS = 1000;
 
+/** Starts the stack once it holds the data folder (see data-lock.ts); it lets go when closed or when the start fails. */
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const lock = await lockDataFolder(options.dataDir);
+  try {
+    const stack = await startOnFolder(options);
+    return { ...stack, close: () => stack.close().finally(() => lock.release()) };
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
+}
+
+async function startOnFolder(options: LocalStackOptions): Promise<LocalStack> {
   const backend = createFolderBackend(options.dataDir);
   const firstStart = !(await backend.hasBucket(options.bucket));
   const { oss, fc } = localServices(LOCAL_REGION, options.dataDir, options.bucket, backend);
@@ -150,6 +166,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     watch: () => stack.watch(),
     idle: () => stack.idle(),
     failedResults: () => stack.failedResults(),
+    waitingResults: () => stack.waitingResults(),
     close: async () => {
       await stack.close();
       await invoker.close();
@@ -270,13 +287,24 @@ class Stack {
   }
 
   async failedResults(): Promise<FailedLayer[]> {
-    const failed: FailedLayer[] = [];
+    const failed = (await this.results()).filter(({ result }) => result.status === 'failed' || failedRegions(result).length > 0);
+    return failed.map(({ key, result }) => ({ keys: layerKeysOf(key), result }));
+  }
+
+  async waitingResults(): Promise<WaitingPair[]> {
+    const waiting = (await this.results()).filter(({ result }) => result.status === 'waiting');
+    return waiting.map(({ key, result }) => ({ result: key, waiting: waitingOf(result) }));
+  }
+
+  /** Every result in the bucket that reads as the handler's JSON. */
+  private async results(): Promise<{ key: string; result: PublishResult }[]> {
+    const results: { key: string; result: PublishResult }[] = [];
     for (const key of await this.backend.fileKeys(this.options.bucket)) {
       if (!key.endsWith(RESULT_SUFFIX) || key.startsWith(this.auditPrefix)) continue;
       const result = await this.readResult(key);
-      if (result !== undefined && (result.status === 'failed' || failedRegions(result).length > 0)) failed.push({ keys: layerKeysOf(key), result });
+      if (result !== undefined) results.push({ key, result });
     }
-    return failed;
+    return results;
   }
 
   async close(): Promise<void> {
@@ -294,12 +322,10 @@ class Stack {
   }
 
   private async readResult(key: string): Promise<PublishResult | undefined> {
-    const object = await this.backend.get(this.options.bucket, key);
-    if (object === undefined) return undefined;
-    const chunks: Uint8Array[] = [];
-    for await (const chunk of object.read(0, object.size)) chunks.push(chunk);
+    const bytes = await this.oss.readObject(this.options.bucket, key);
+    if (bytes === undefined) return undefined;
     try {
-      return JSON.parse(Buffer.concat(chunks).toString('utf8')) as PublishResult;
+      return JSON.parse(Buffer.from(bytes).toString('utf8')) as PublishResult;
     } catch {
       // Not the handler's JSON (someone edited it by hand): it says nothing about a failure.
       return undefined;

@@ -1,6 +1,7 @@
 import type { InvalidInputError } from '../errors';
 import type { PublishResult, SummaryEntry } from './result';
 import { applyAcl, type AclDeps } from './acl';
+import { recordContents } from './contents';
 import { retainVersions, type RetainSetting, type RetentionDeps } from './retention';
 import { now, retrying, retryingIn, startFlow, type Flow, type PublishDeps, type RecordInput } from './steps/context';
 import { awaitPair } from './steps/pair';
@@ -37,7 +38,8 @@ export async function publishRecord(input: RecordInput, deps: PublishDeps): Prom
     if (claimed.kind === 'settled') return await repeatOutcome(flow, claimed.outcome, ledger);
     held = claimed.held;
     const published = targets === undefined ? await publish(flow, pair.zip, manifest, held) : await publishEverywhere(flow, pair.zip, manifest, held, targets);
-    const result = await applyAcl(published, manifest.public, aclDeps(flow));
+    const described = await recordContents(published, flow.state.verified, { ...aclDeps(flow), store: flow.deps.store, auditPrefix: flow.deps.auditPrefix, now: () => now(flow) });
+    const result = await applyAcl(described, manifest.public, aclDeps(flow));
     if (flow.state.regionsUnfinished.length > 0) return await unfinishedRegions(flow, held, result);
     const settled = await settle(flow, held, result, claimed.generation);
     held = undefined;

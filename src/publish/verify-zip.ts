@@ -1,12 +1,11 @@
 import { DEFAULT_READ_CONCURRENCY } from '../config';
 import { InvalidInputError, PreconditionFailedError, PublisherError, RangeNotServedError, TransientError } from '../errors';
 import type { ObjectHead, ObjectStore } from '../oss/store';
-import { type ByteSource, type ZipContents, readArchive } from '../zip';
+import { type ArchiveRead, type ByteSource, readArchive } from '../zip';
 import { streamRange } from './read-ranges';
 
-export interface VerifiedZip {
-  crc64: string;
-  contents: ZipContents;
+/** The archive read (its CRC-64, layout, unpacked size and packages), and what reading it took. */
+export interface VerifiedZip extends ArchiveRead {
   bytesRead: number;
   elapsedMs: number;
 }
@@ -18,6 +17,10 @@ export interface ReadOptions {
   signal?: AbortSignal;
   /** Off only to measure what the entry checks cost (npm run bench:stream). */
   verifyEntries?: boolean;
+  /** MAX_UNPACKED_BYTES; unset, its default. */
+  maxUnpackedBytes?: number | undefined;
+  /** Off only to measure what gathering the packages costs (npm run bench:stream). */
+  gatherContents?: boolean;
 }
 
 /**
@@ -63,13 +66,14 @@ export async function readAndVerifyZip(
       reported ??= served.reported;
     },
   };
-  let crc64: string;
-  let contents: ZipContents;
+  let archive: ArchiveRead;
   try {
-    ({ crc64, contents } = await readArchive(source, { verifyEntries: options.verifyEntries }));
+    const { verifyEntries, maxUnpackedBytes, gatherContents } = options;
+    archive = await readArchive(source, { verifyEntries, maxUnpackedBytes, gatherContents });
   } catch (error) {
     throw withKey(asReadFailure(error, key), key);
   }
+  const { crc64 } = archive;
   const expected = reported ?? head.crc64;
   if (expected !== undefined && expected !== crc64) {
     throw new InvalidInputError(
@@ -80,7 +84,7 @@ export async function readAndVerifyZip(
     );
   }
   // readArchive has thrown unless every byte HEAD announced arrived.
-  return { crc64, contents, bytesRead: head.size, elapsedMs: performance.now() - startedAt };
+  return { ...archive, bytesRead: head.size, elapsedMs: performance.now() - startedAt };
 }
 
 function asReadFailure(error: unknown, key: string): unknown {

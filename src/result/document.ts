@@ -60,6 +60,20 @@ export const retentionSchema = z.object({
 });
 export type RetentionOutcome = z.infer<typeof retentionSchema>;
 
+/** `contents`: what is inside the version, from the read that verified its zip (docs/contents.md). */
+const contentsSchema = z.object({
+  files: z.number(),
+  unpackedBytes: z.number(),
+  /** The zip's top-level folders (the first 20). */
+  topLevel: z.array(z.string()),
+  packages: z.object({ npm: z.number(), pypi: z.number(), maven: z.number() }),
+  /** Package files not read: over the size cap, or not the JSON or headers they should be. */
+  skipped: z.number(),
+  /** The key of the CycloneDX document, once it is in the bucket. */
+  sbom: z.optional(z.string()),
+});
+export type ContentsSummary = z.infer<typeof contentsSchema>;
+
 const errorSchema = z.object({ code: z.enum(ERROR_CODES), message: z.string(), retryable: z.boolean() });
 
 /** One region's entry in `regions`: the home region's repeats the top-level fields. */
@@ -111,6 +125,8 @@ export const resultSchema = z.looseObject({
   waiting: z.optional(waitingSchema),
   /** The manifest's `public` as PutLayerACL took it (or refused it). */
   acl: z.optional(aclSchema),
+  /** What is inside the version (published or unchanged). */
+  contents: z.optional(contentsSchema),
   /** Added once older versions were dealt with, after the result was first written. */
   retention: z.optional(retentionSchema),
   /** With `REGIONS`: every region this upload goes to, the home region included. */

@@ -13,6 +13,8 @@ const UNIX_SYMLINK = 0xa000;
 export interface CentralDirectory {
   readonly entries: readonly ZipEntry[];
   readonly layout: LayoutSummary;
+  /** What the entries declare they unpack to, together. */
+  readonly unpackedBytes: number;
 }
 
 /**
@@ -24,6 +26,7 @@ export class CentralDirectoryParser {
   private readonly paths = new Set<string>();
   private readonly entries: ZipEntry[] = [];
   private received = 0;
+  private unpackedBytes = 0;
   private pending: Uint8Array[] = [];
   private pendingBytes = 0;
   /** Bytes needed before the next header can be read; waiting for them avoids re-copying a partial header. */
@@ -63,7 +66,7 @@ export class CentralDirectoryParser {
     assertNoFileAsFolder(this.entries);
     const entries = this.entries.sort((a, b) => a.offset - b.offset);
     assertOrdered(entries, this.location.offset);
-    return { entries, layout: this.names.summary() };
+    return { entries, layout: this.names.summary(), unpackedBytes: this.unpackedBytes };
   }
 
   /** Reads every complete header in `bytes`; returns how many bytes they took. */
@@ -127,6 +130,7 @@ export class CentralDirectoryParser {
     }
     this.assertNew(name);
     this.names.add(name);
+    this.unpackedBytes += uncompressedSize;
     const symlink = ((readUint32(bytes, at + 38) >>> 16) & UNIX_FILE_TYPE) === UNIX_SYMLINK;
     this.entries.push({ name, flags, method, crc32: readUint32(bytes, at + 16), compressedSize, uncompressedSize, offset, symlink });
   }

@@ -1,5 +1,5 @@
 import { SIGNATURE, readUint16, readUint32, zipInvalid } from './bytes';
-import { type DataCheck, checkData } from './entry-data';
+import { type DataCheck, type EntryContext, checkData } from './entry-data';
 import { FLAG, type ZipEntry, decodeName, readExtras, zip64Values } from './entry';
 
 const LOCAL_HEADER_BYTES = 30;
@@ -38,6 +38,7 @@ export class EntryWalker {
     private readonly planned: readonly PlannedEntry[],
     private position: number,
     private readonly onLink: (entry: ZipEntry, target: Uint8Array) => void,
+    private readonly contextOf: (entry: ZipEntry) => EntryContext,
   ) {
     const first = planned[0];
     if (first === undefined) this.phase = { kind: 'done' };
@@ -183,7 +184,7 @@ export class EntryWalker {
         entry: entry.name,
       });
     }
-    return { kind: 'data', planned, left: entry.compressedSize, check: checkData(entry) };
+    return { kind: 'data', planned, left: entry.compressedSize, check: checkData(entry, this.contextOf(entry)) };
   }
 
   private trailerOf(planned: PlannedEntry): Phase {

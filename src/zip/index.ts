@@ -17,3 +17,4 @@ export {
 export { MIN_TAIL_BYTES } from './end-record';
 export { checkLayout } from './check-layout';
 export { type LayoutPlace, type LayoutSummary, type ZipContents } from './layout';
+export { MAX_PACKAGE_FILE_BYTES, type Ecosystem, type FoundPackage, type FoundPackages } from './contents';

@@ -1,13 +1,16 @@
 import { Crc64, crc64Combine } from '../checksum';
+import { DEFAULT_MAX_UNPACKED_BYTES } from '../config';
 import { PublisherError } from '../errors';
 import { zipInvalid } from './bytes';
 import { CentralDirectoryParser } from './central-directory';
 import { type CentralDirectoryLocation, MIN_TAIL_BYTES, locateCentralDirectory } from './end-record';
+import { type FoundPackages, PackageCollector } from './contents';
 import type { ZipEntry } from './entry';
 import { EntryWalker, type PlannedEntry } from './entry-walker';
 import type { ZipContents } from './layout';
 import { SNIFF_BYTES, assertZipSignature } from './sniff';
 import { assertLinkInside, assertNothingInsideLinks, linkPaths } from './symlinks';
+import { UnpackedLimit } from './unpacked-limit';
 
 /** Inclusive byte positions, as in a `Range` header. */
 export interface ByteRange {
@@ -31,12 +34,20 @@ export interface ArchiveReadOptions {
   tailBytes?: number;
   /** Off only to measure what the entry checks cost (npm run bench:stream). */
   verifyEntries?: boolean;
+  /** MAX_UNPACKED_BYTES: the most the entries may unpack to together (ZipTooLarge past it). */
+  maxUnpackedBytes?: number;
+  /** Off only to measure what gathering the packages costs (npm run bench:stream). */
+  gatherContents?: boolean;
 }
 
 export interface ArchiveRead {
   /** CRC-64/ECMA-182 of every byte, as OSS reports it. */
   crc64: string;
   contents: ZipContents;
+  /** What the entries unpack to together: declared, and held to it entry by entry when they were checked. */
+  unpackedBytes: number;
+  /** The packages found in the entries; absent when they were not read (no entry checks, or no gathering asked). */
+  packages?: FoundPackages;
 }
 
 /** Holds the end record and the central directory of all but the largest layers (~10,000 entries). */
@@ -106,11 +117,15 @@ export async function readArchive(source: ByteSource, options: ArchiveReadOption
   await read({ start: tailStart, end: size - 1 }, (chunk, position) => tail.set(chunk, position - tailStart));
   const location = await locate(tail, tailStart, read);
   const entries = await readDirectory(location, tail, tailStart, read);
+  // Before any byte is inflated: the central directory's own sizes.
+  const limit = new UnpackedLimit(options.maxUnpackedBytes ?? DEFAULT_MAX_UNPACKED_BYTES, entries.unpackedBytes);
   const links = linkPaths(entries.entries);
   assertNothingInsideLinks(entries.entries, links);
 
   const streamedEnd = Math.min(location.offset, tailStart);
   const concurrency = source.concurrency();
+  const collector = options.verifyEntries === false || options.gatherContents === false ? undefined : new PackageCollector();
+  const contextOf = (entry: ZipEntry) => ({ limit, tap: collector?.tap(entry) });
   if (options.verifyEntries === false) {
     await Promise.all(planRanges(streamedEnd, concurrency).filter((range) => range.end >= range.start).map((range) => read(range, () => undefined)));
   } else {
@@ -118,7 +133,7 @@ export async function readArchive(source: ByteSource, options: ArchiveReadOption
     const tailEntries = tail.subarray(0, Math.max(0, location.offset - tailStart));
     await Promise.all(
       planSpans(entries.entries, location.offset, streamedEnd, concurrency).map(async (span) => {
-        const walker = new EntryWalker(span.planned, span.start, onLink);
+        const walker = new EntryWalker(span.planned, span.start, onLink, contextOf);
         if (span.streamEnd > span.start) await read({ start: span.start, end: span.streamEnd - 1 }, (chunk) => walker.push(chunk));
         if (span.last) await walker.push(tailEntries);
         await walker.end();
@@ -127,7 +142,8 @@ export async function readArchive(source: ByteSource, options: ArchiveReadOption
   }
   parts.sort((a, b) => a.start - b.start);
   const crc64 = parts.slice(1).reduce((whole, part) => crc64Combine(whole, part.crc64, part.length), parts[0]!.crc64);
-  return { crc64, contents: { entryCount: location.entryCount, layout: entries.layout } };
+  const archive = { crc64, contents: { entryCount: location.entryCount, layout: entries.layout }, unpackedBytes: entries.unpackedBytes };
+  return collector === undefined ? archive : { ...archive, packages: collector.result() };
 }
 
 type Read = (range: ByteRange, onChunk: OnChunk) => Promise<void>;

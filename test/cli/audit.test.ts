@@ -117,6 +117,16 @@ describe('layer-publisher audit', () => {
     const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
     expect(await layers('--since', tomorrow)).toEqual([]);
     expect((await runCommand('audit', ...ossFlags(cloud), '--since', tomorrow)).out).toContain('No audit records or results.');
+    // A layer the trail knows, with nothing since then: an empty history, not a mistake.
+    expect(await layers('--since', tomorrow, '--layer', 'other')).toEqual([]);
+    // A layer no record or result names: said so, with the name most likely meant, exit 2.
+    const unknown = await runCommand('audit', ...ossFlags(cloud), '--layer', 'left-pda');
+    expect({ code: unknown.code, out: unknown.out }).toEqual({ code: 2, out: '' });
+    expect(unknown.err).toBe(
+      'layer-publisher audit: --layer "left-pda" is unknown: no audit record or result under the bucket names it; did you mean left-pad? (see layer-publisher audit --help)\n',
+    );
+    const far = await runCommand('audit', ...ossFlags(cloud), '--layer', 'nosuch');
+    expect(far.err).toContain('--layer "nosuch" is unknown: no audit record or result under the bucket names it (it names left-pad, other)');
   });
 
   it('keeps a result whose audit record is elsewhere, and shows a record it cannot read', async () => {

@@ -5,7 +5,7 @@ import { zipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/run';
 import { type LoopbackServer, createOssEmulator, serve } from '../../src/emulator';
-import { LOCAL_CREDENTIALS } from '../../src/local/account';
+import { LOCAL_CREDENTIALS } from '../../src/console/local-account';
 
 let dir: string;
 
@@ -75,8 +75,46 @@ describe('layer-publisher check', () => {
     expect(missing.err).not.toContain('layer.json');
     const unknown = await run('check', join(dir, 'good.zip'), '--bogus');
     expect(unknown.code).toBe(2);
-    expect(oneLine(unknown.err)).toContain('unknown flag --bogus (flags: --json, --help, --manifest)');
+    expect(oneLine(unknown.err)).toContain('unknown flag --bogus (flags: --json, --wide, --help, --manifest, --regions, --region)');
     expect((await run('check')).code).toBe(2);
+  });
+});
+
+describe('layer-publisher check, told the publisher\u2019s regions', () => {
+  const withRegions = (regions: unknown) => layer('regional', { 'nodejs/node_modules/a/index.js': 'x' }, { layerName: 'regional', compatibleRuntime: ['nodejs20'], regions });
+
+  it('refuses a manifest naming a region the publisher does not publish to, as the function would: --regions or REGIONS', async () => {
+    const zip = await withRegions(['cn-shanghai', 'cn-beijing']);
+    const flag = await run('check', zip, '--regions', 'cn-shanghai', '--json');
+    expect(flag.code).toBe(1);
+    expect(JSON.parse(flag.out).problems).toEqual([
+      {
+        code: 'ManifestInvalid',
+        message: `manifest ${zip.replace(/\.zip$/, '.layer.json')}: regions names cn-beijing, which this publisher does not publish to (REGIONS configures cn-shanghai; the home region is cn-hangzhou). A manifest can narrow REGIONS, not widen it`,
+      },
+    ]);
+    const variable = await runWith({ REGIONS: 'cn-shanghai=team-sh' }, 'check', zip);
+    expect(variable.code).toBe(1);
+    expect(variable.out).toContain('error     ManifestInvalid: manifest');
+    expect((await runWith({ REGIONS: 'cn-shanghai=team-sh,cn-beijing=team-bj' }, 'check', zip)).code).toBe(0);
+    expect((await run('check', zip, '--regions', 'cn-beijing,cn-shanghai')).code).toBe(0);
+  });
+
+  it('takes the home region from --region: a manifest may name it', async () => {
+    const zip = await withRegions(['cn-beijing']);
+    expect((await run('check', zip, '--regions', 'cn-shanghai')).code).toBe(1);
+    expect((await run('check', zip, '--regions', 'cn-shanghai', '--region', 'cn-beijing')).code).toBe(0);
+  });
+
+  it('without --regions or REGIONS, it cannot know the publisher\u2019s regions and checks none; a mistyped region is a usage error', async () => {
+    const zip = await withRegions(['cn-beijing']);
+    expect((await run('check', zip)).code).toBe(0);
+    const typo = await run('check', zip, '--regions', 'cn-shangai');
+    expect(typo.code).toBe(2);
+    expect(oneLine(typo.err)).toContain('--regions entry 1 ("cn-shangai") is not a region Function Compute serves; did you mean cn-shanghai?');
+    const home = await runWith({ REGIONS: 'cn-hangzhou=team-hz' }, 'check', zip);
+    expect(home.code).toBe(2);
+    expect(oneLine(home.err)).toContain('names cn-hangzhou, the region of this function and its trigger');
   });
 });
 

@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -87,11 +87,27 @@ describe('npm pack, installed into an empty folder', () => {
     expect(JSON.parse(check.out)).toMatchObject({ ok: true, manifest: { layerName: 'tool' }, zip: { entries: 1 } });
   });
 
-  it('npm install gives a working layer-publisher: --version, --help, check of a real zip', async () => {
+  it('ships a package.json with no dependencies and a bundle under 3 MB without an inline source map', async () => {
+    const bare = join(packed, 'manifest');
+    await mkdir(bare);
+    await promisify(execFile)('tar', ['-xzf', tarball(), '-C', bare]);
+    const shipped = JSON.parse(await readFile(join(bare, 'package', 'package.json'), 'utf8')) as Record<string, unknown>;
+    expect(shipped.dependencies).toBeUndefined();
+    expect(shipped.optionalDependencies).toBeUndefined();
+    expect(shipped.peerDependencies).toBeUndefined();
+    const bundle = await readFile(join(bare, 'package', 'dist', 'cli.js'), 'utf8');
+    expect(Buffer.byteLength(bundle)).toBeLessThan(3 * 1024 * 1024);
+    expect(bundle).not.toContain('sourceMappingURL=data:');
+  });
+
+  it('npm install --offline of the tarball alone gives a working layer-publisher and nothing else: --version, --help, check of a real zip', async () => {
     const app = join(packed, 'app');
     await mkdir(app);
     await writeFile(join(app, 'package.json'), '{ "name": "app", "private": true }\n');
-    await promisify(execFile)('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', tarball()], { cwd: app });
+    // --offline: with no dependency to fetch, the tarball installs without the registry.
+    await promisify(execFile)('npm', ['install', '--offline', '--no-audit', '--no-fund', '--ignore-scripts', tarball()], { cwd: app });
+    const installed = (await readdir(join(app, 'node_modules'))).filter((name) => !name.startsWith('.'));
+    expect(installed).toEqual(['oss-layer-publisher']);
     const command = join(app, 'node_modules', '.bin', 'layer-publisher');
     expect(await runProcess(command, ['--version'], { cwd: app })).toEqual({ code: 0, out: `layer-publisher ${packageJson.version}\n`, err: '' });
     expect(await runProcess(command, ['--help'], { cwd: app })).toMatchObject({ code: 0, out: expect.stringContaining('Usage: layer-publisher <command>') });

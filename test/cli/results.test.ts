@@ -6,10 +6,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RegionOutcomes, type ResultRow, resultsTable } from '../../src/cli/results';
 import { runCli } from '../../src/cli/run';
 import { type LoopbackServer, type OssEmulator, createOssEmulator, serve } from '../../src/emulator';
-import { LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL_REGION } from '../../src/local/account';
+import { LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL_REGION } from '../../src/console/local-account';
 
 const BUCKET = 'region-results';
 const CRC = '2825179536350126003';
+const NOW = new Date('2026-12-07T04:00:00Z');
 
 const arn = (region: string, layer: string, version: number): string => `acs:fc:${region}:${LOCAL_ACCOUNT_ID}:layers/${layer}/versions/${version}`;
 
@@ -60,7 +61,7 @@ function regionLines(table: string): string[][] {
 
 describe('results: the regions of each result', () => {
   it('lists every region, home first and marked, with version, ARN, and the failed region’s error', () => {
-    const table = resultsTable([row({ regions: partialRegions('pillow') })]);
+    const table = resultsTable([row({ regions: partialRegions('pillow') })], NOW);
     expect(regionLines(table)).toEqual([
       ['pillow', 'cn-hangzhou (home)', 'published', '3', arn('cn-hangzhou', 'pillow', 3)],
       ['cn-shanghai', 'published', '7', arn('cn-shanghai', 'pillow', 7)],
@@ -81,7 +82,7 @@ describe('results: the regions of each result', () => {
       row({ regions: partialRegions('pillow') }),
       row({ key: 'layers/old.result.json', layerName: 'old' }),
       row({ key: 'layers/numpy.result.json', layerName: 'numpy', status: 'unchanged', regions: retried }),
-    ]);
+    ], NOW);
     const lines = regionLines(table);
     expect(lines.map((cells) => cells[0])).toEqual(['pillow', 'cn-shanghai', 'cn-beijing', 'numpy', 'cn-shanghai']);
     expect(lines[4]).toEqual(['cn-shanghai', 'failed', '-', '-', 'Unavailable: cn-shanghai: FC unreachable (retryable)']);
@@ -89,7 +90,7 @@ describe('results: the regions of each result', () => {
   });
 
   it('prints no regions section when no result has the map (a publisher without REGIONS)', () => {
-    const table = resultsTable([row({}), row({ kind: 'audit', key: '_audit/records/x.json' })]);
+    const table = resultsTable([row({}), row({ kind: 'audit', key: '_audit/records/x.json' })], NOW);
     expect(table).not.toContain('Regions');
     expect(table.split('\n')).toHaveLength(4);
     expect(table.split('\n')[0]).toMatch(/^kind +layer +version +status /);
@@ -99,11 +100,52 @@ describe('results: the regions of each result', () => {
     const table = resultsTable([
       row({ regions: partialRegions('pillow'), region: 'cn-hangzhou' }),
       row({ kind: 'audit', key: '_audit/records/a.json', version: 7, region: 'cn-shanghai' }),
-    ]);
+    ], NOW);
     const [header, , home, shanghai] = table.split('\n');
     expect(header).toMatch(/^kind +layer +region +version +status /);
     expect(home).toMatch(/^result +pillow +cn-hangzhou +3 +published /);
     expect(shanghai).toMatch(/^audit +pillow +cn-shanghai +7 +published /);
+  });
+});
+
+describe('results: errors, sizes and waiting pairs', () => {
+  const failed = row({
+    key: 'layers/numpy.result.json',
+    layerName: 'numpy',
+    version: undefined,
+    status: 'failed',
+    size: 12 * 1024 * 1024,
+    error: `ZipLayoutInvalid: ${'the zip has node_modules/ at its top, which no runtime reads; '.repeat(4)}`,
+  });
+  const waiting = row({
+    key: 'layers/x.result.json',
+    layerName: 'x',
+    version: undefined,
+    status: 'waiting',
+    size: undefined,
+    waiting: { missing: 'layers/x.zip', since: '2026-12-07T03:15:00.000Z', nearMiss: { key: 'layers/x-1.2.zip', fix: 'rename layers/x-1.2.zip to layers/x.zip' } },
+  });
+
+  it('shows the error (code and start of the message in a terminal, all of it otherwise) and sizes in KiB and MiB', () => {
+    const whole = resultsTable([row({}), failed], NOW).split('\n');
+    expect(whole[0]).toMatch(/^kind +layer +version +status +size +crc64 +when +key +error$/);
+    expect(whole[2]).toMatch(/^result +pillow +3 +published +581 B +\d+ +2026-12-01T10:00:00\.000Z +layers\/pillow\.result\.json +-$/);
+    expect(whole[3]).toMatch(/ 12 MiB /);
+    expect(whole[3]!.endsWith(failed.error!.trimEnd())).toBe(true);
+
+    const terminal = resultsTable([row({}), failed], NOW, { width: 250 }).split('\n');
+    expect(terminal[3]).toMatch(/ ZipLayoutInvalid: the zip has node_modules\/ at its top, whi…$/);
+    const narrow = resultsTable([row({}), failed], NOW, { width: 120 }).split('\n');
+    for (const line of narrow) expect(line.length).toBeLessThanOrEqual(120);
+    expect(narrow[3]).toContain('numpy');
+  });
+
+  it('lists the pairs still waiting: for how long, for which key, and the near miss with its fix', () => {
+    const table = resultsTable([row({}), waiting], NOW);
+    const section = table.split('Waiting for the other half:\n')[1]!.split('\n');
+    expect(section[0]).toMatch(/^result +waiting +for +near miss$/);
+    expect(section[2]).toMatch(/^layers\/x\.result\.json +45m +layers\/x\.zip +layers\/x-1\.2\.zip: rename layers\/x-1\.2\.zip to layers\/x\.zip$/);
+    expect(resultsTable([row({})], NOW)).not.toContain('Waiting');
   });
 });
 
@@ -112,10 +154,12 @@ describe('results and publish against OSS: the regions as the publisher wrote th
   let oss: LoopbackServer;
   let dir: string;
 
-  const run = async (...argv: string[]): Promise<{ code: number; out: string; err: string }> => {
+  const run = async (...argv: string[]): Promise<{ code: number; out: string; err: string }> => runIn(undefined, ...argv);
+  /** As in a terminal `columns` wide (undefined: a pipe). */
+  const runIn = async (columns: number | undefined, ...argv: string[]): Promise<{ code: number; out: string; err: string }> => {
     let out = '';
     let err = '';
-    const code = await runCli(argv, { out: (t) => void (out += t), err: (t) => void (err += t), env: {}, interactive: false });
+    const code = await runCli(argv, { out: (t) => void (out += t), err: (t) => void (err += t), env: {}, interactive: false, columns });
     return { code, out, err };
   };
 
@@ -156,6 +200,19 @@ describe('results and publish against OSS: the regions as the publisher wrote th
 
     await emulator.putObject(BUCKET, 'layers/pillow.result.json', Buffer.from(JSON.stringify(result('pillow', 'r3', { ...regions, 'cn-beijing': { status: 'published', version: 1, arn: arn('cn-beijing', 'pillow', 1), codeChecksum: CRC } }))));
     expect((await run('results', '--bucket', BUCKET, '--endpoint', oss.url)).code).toBe(0);
+  });
+
+  it('results fits the terminal it prints to; --wide and a pipe get every cell whole, --json the same rows', async () => {
+    await emulator.putObject(BUCKET, 'layers/pillow.result.json', Buffer.from(JSON.stringify(result('pillow', 'r4', partialRegions('pillow')))));
+    const flags = ['results', '--bucket', BUCKET, '--endpoint', oss.url];
+    const fitted = await runIn(100, ...flags);
+    for (const line of fitted.out.split('\n')) expect(line.length, line).toBeLessThanOrEqual(100);
+    expect(fitted.out).toContain('…');
+    for (const whole of [await runIn(100, ...flags, '--wide'), await runIn(undefined, ...flags)]) {
+      expect(whole.out).not.toContain('…');
+      expect(whole.out).toContain(arn('cn-shanghai', 'pillow', 7));
+    }
+    expect((await runIn(100, ...flags, '--json')).out).toBe((await runIn(undefined, ...flags, '--json')).out);
   });
 
   it('publish prints the result’s regions as a table and exits 1 when one failed', async () => {

@@ -69,8 +69,8 @@ describe('PutLayerACL', () => {
     expect(cloud.fc.versions('alpha').map((v) => v.acl)).toEqual([1]);
     await client.putLayerACL('alpha', new fc2023.PutLayerACLRequest({ acl: '0' }));
     expect(cloud.fc.versions('alpha').map((v) => v.acl)).toEqual([0]);
-    const refused = await client.putLayerACL('alpha', new fc2023.PutLayerACLRequest({ acl: 'yes' })).catch((error: unknown) => error as { statusCode?: number; data?: unknown });
-    expect(refused).toMatchObject({ statusCode: 400, data: { errorCode: 'InvalidArgument' } });
+    const refused = await client.putLayerACL('alpha', new fc2023.PutLayerACLRequest({ acl: 'yes' })).catch((error: unknown) => error as { statusCode?: number; code?: string });
+    expect(refused).toMatchObject({ statusCode: 400, code: 'InvalidArgument' });
   });
 
   it('fc2 (2016-08-15): public=true; a layer with no version is not found (404: fc2 reads only a PascalCase ErrorCode)', async () => {

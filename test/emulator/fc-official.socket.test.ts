@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Credential, type FetchHandler, type LoopbackServer, createFcEmulator, serve } from '../../src/emulator';
 import { TEST_ACCOUNT_ID, TEST_BUCKET, TEST_CREDENTIALS, TEST_REGION, type LoopbackCloud, startLoopbackCloud } from '../support/cloud';
-import { fc2Client } from '../support/fc2';
+import { type Fc2Error, fc2Client } from '../support/fc2';
 import { independentCrc64, patternBytes } from '../support/independent';
-import { OFFICIAL_API_VERSIONS, type OfficialApiVersion, type OfficialClientOptions, officialClient, officialFailure } from '../fc/official-sdks';
+import { OFFICIAL_API_VERSIONS, type OfficialApiVersion, type OfficialClientOptions, type OfficialSdkError, officialClient, officialFailure } from '../fc/official-sdks';
 
 /**
  * The FC emulator driven by Alibaba's official SDKs (@alicloud/fc-open20210406, @alicloud/fc20230330)
@@ -31,6 +31,8 @@ const runtimes = ['python3.10', 'python3.9'];
 describe.each(OFFICIAL_API_VERSIONS)('the official SDK of %s', (apiVersion: OfficialApiVersion) => {
   const sdk = (options: Partial<OfficialClientOptions> = {}) => officialClient(apiVersion, { endpoint: cloud.fcEndpoint, ...options });
   const fc3 = apiVersion === '2023-03-30';
+  /** FC's code as the SDK reports it: FC 3.0's SDK parses its `Code`; 2021-04-06's leaves `errorCode` in the body. */
+  const fcCode = (error: OfficialSdkError): string | undefined => (fc3 ? error.code : (error.data?.errorCode as string | undefined));
 
   it('publishes a zip from OSS, then gets, lists and deletes it', async () => {
     const bytes = patternBytes(70_001, 5);
@@ -66,13 +68,22 @@ describe.each(OFFICIAL_API_VERSIONS)('the official SDK of %s', (apiVersion: Offi
     expect(second.nextVersion).toBeUndefined();
   });
 
-  it('gets errors in the documented camelCase body, with the HTTP status', async () => {
+  it("gets errors in its API's body, and the SDK's error carries FC's code, message and request id", async () => {
     const missing = await officialFailure(sdk().get('never', 1));
+    const { requestId } = cloud.fc.requests.entries.at(-1)!;
     expect(missing.statusCode).toBe(404);
-    expect(missing.data).toMatchObject({ errorCode: 'LayerNotFound', errorMessage: expect.stringContaining('does not exist') });
+    if (fc3) {
+      // FC 3.0's Error struct, which the SDK parses into its error.
+      expect(missing.data).toEqual({ Code: 'LayerNotFound', Message: expect.stringContaining('does not exist'), RequestId: requestId });
+      expect(missing.code).toBe('LayerNotFound');
+      expect(missing.message).toBe(`LayerNotFound: code: 404, version 1 of layer never does not exist request id: ${requestId}`);
+    } else {
+      // FC 2.0's documented body: the SDK reads no code from it, so FC's code and message stay in `data`.
+      expect(missing.data).toEqual({ errorCode: 'LayerNotFound', errorMessage: expect.stringContaining('does not exist'), statusCode: 404 });
+    }
 
     const bad = await officialFailure(sdk().create('1-bad-name', { bucket: TEST_BUCKET, key: 'none.zip', compatibleRuntime: ['nodejs20'] }));
-    expect([bad.statusCode, bad.data?.errorCode]).toEqual([400, 'InvalidArgument']);
+    expect([bad.statusCode, fcCode(bad)]).toEqual([400, 'InvalidArgument']);
   });
 
   it('is refused for a wrong secret, a wrong token, an unknown key, and a skewed clock', async () => {
@@ -83,7 +94,7 @@ describe.each(OFFICIAL_API_VERSIONS)('the official SDK of %s', (apiVersion: Offi
     ];
     for (const [change, status, code] of cases) {
       const error = await officialFailure(sdk({ credential: { ...TEST_CREDENTIALS, ...change } }).list('any', 1, 1));
-      expect([error.statusCode, error.data?.errorCode], code).toEqual([status, code]);
+      expect([error.statusCode, fcCode(error)], code).toEqual([status, code]);
       expect(JSON.stringify(error.data)).not.toContain(TEST_CREDENTIALS.accessKeySecret);
     }
     const skewed = createFcEmulator({
@@ -94,7 +105,7 @@ describe.each(OFFICIAL_API_VERSIONS)('the official SDK of %s', (apiVersion: Offi
       now: () => new Date(Date.now() + 16 * 60 * 1000),
     });
     const error = await officialFailure(sdk({ endpoint: await served(skewed.handle) }).list('any', 1, 1));
-    expect([error.statusCode, error.data?.errorCode]).toEqual([403, 'RequestTimeTooSkewed']);
+    expect([error.statusCode, fcCode(error)]).toEqual([403, 'RequestTimeTooSkewed']);
   });
 
   /** The SDK signs, then the request is altered on its way to the emulator. */
@@ -118,7 +129,7 @@ describe.each(OFFICIAL_API_VERSIONS)('the official SDK of %s', (apiVersion: Offi
   ])('refuses a request with %s', async (_name, alter, status, code) => {
     const client = await tampered(alter);
     const error = await officialFailure(client.create('l', { bucket: TEST_BUCKET, key: 'ok.zip', compatibleRuntime: ['nodejs20'] }));
-    expect([error.statusCode, error.data?.errorCode]).toEqual([status, code]);
+    expect([error.statusCode, fcCode(error)]).toEqual([status, code]);
     expect(cloud.fc.versions('l')).toEqual([]);
   });
 
@@ -130,13 +141,28 @@ describe.each(OFFICIAL_API_VERSIONS)('the official SDK of %s', (apiVersion: Offi
     });
     await sdk({ endpoint }).list('again', 1, 1).catch(() => undefined);
     const error = await officialFailure(sdk({ endpoint }).list('again', 1, 1));
-    expect([error.statusCode, error.data?.errorCode]).toEqual([403, 'SignatureNonceUsed']);
+    expect([error.statusCode, fcCode(error)]).toEqual([403, 'SignatureNonceUsed']);
   });
 
   it('refuses a query changed after signing', async () => {
     const client = await tampered((_headers, url) => (url.searchParams.set('limit', '99'), {}));
     const error = await officialFailure(client.list('l', 1, 1));
-    expect([error.statusCode, error.data?.errorCode]).toEqual([403, 'SignatureNotMatch']);
+    expect([error.statusCode, fcCode(error)]).toEqual([403, 'SignatureNotMatch']);
+  });
+});
+
+describe('fc2 (2016-08-15) errors', () => {
+  it("carry FC's message and request id in FC 2.0's documented body, and its code when FC answers PascalCase as fc2 reads it", async () => {
+    const client = fc2Client({ endpoint: cloud.fcEndpoint });
+    const camel = await client.getLayerVersion('never', 1).then(() => expect.fail('a missing layer was found'), (thrown: unknown) => thrown as Fc2Error);
+    const first = cloud.fc.requests.entries.at(-1)!;
+    expect(first).toMatchObject({ apiVersion: '2016-08-15', status: 404, code: 'LayerNotFound' });
+    expect(camel.message).toMatch(new RegExp(`failed with 404\\. requestid: ${first.requestId}, message: .*does not exist`));
+
+    cloud.fc.errorCasing = 'PascalCase';
+    const pascal = await client.getLayerVersion('never', 1).then(() => expect.fail('a missing layer was found'), (thrown: unknown) => thrown as Fc2Error);
+    expect(pascal.code).toBe('LayerNotFound');
+    expect(pascal.message).toContain(`requestid: ${cloud.fc.requests.entries.at(-1)!.requestId}`);
   });
 });
 
@@ -150,7 +176,7 @@ describe('FC 3.0 checks code.checksum against the code it fetches', () => {
     const error = await officialFailure(sdk.create('checked', { bucket: TEST_BUCKET, key: 'layers/a.zip', compatibleRuntime: ['nodejs20'], checksum: wrong }));
 
     expect(error.statusCode).toBe(400);
-    expect(error.data).toMatchObject({ errorCode: 'InvalidArgument', errorMessage: expect.stringContaining(wrong) });
+    expect([error.code, error.data]).toMatchObject(['InvalidArgument', { Code: 'InvalidArgument', Message: expect.stringContaining(wrong) }]);
     expect(cloud.fc.versions('checked')).toEqual([]);
     const right = await sdk.create('checked', { bucket: TEST_BUCKET, key: 'layers/a.zip', compatibleRuntime: ['nodejs20'], checksum: independentCrc64(bytes) });
     expect(right).toMatchObject({ version: 1, codeChecksum: independentCrc64(bytes) });
@@ -166,7 +192,8 @@ describe('FC 3.0 checks code.checksum against the code it fetches', () => {
       (thrown: unknown) => thrown as Error,
     );
     expect(error.message).toContain('failed with 400');
-    expect(error.message).toContain('code is required');
+    // fc2 reads FC 2.0's body only: FC 3.0's message reaches the log, not fc2's error.
+    expect(old.requests.entries.at(-1)).toMatchObject({ status: 400, code: 'InvalidArgument' });
     expect(old.versions('capital')).toEqual([]);
   });
 });

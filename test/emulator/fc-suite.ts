@@ -134,9 +134,10 @@ export function describeFcEmulator(currentCloud: () => TestCloud): void {
       await seedZip('ok.zip');
       for (const apiVersion of ['2021-04-06', '2023-03-30']) {
         const error = await fcFailure(client({ apiVersion }).publishLayerVersion('New', layerBody('ok.zip')));
-        expect(error.code).toBe('AccessDenied');
         expect(error.message).toContain('failed with 403');
-        expect(error.message).toContain('ACS3-HMAC-SHA256');
+        expect(currentCloud().fc.requests.entries.at(-1)).toMatchObject({ apiVersion, status: 403, code: 'AccessDenied' });
+        // fc2 reads FC 2.0's error body only; FC 3.0 answers `{Code, Message, RequestId}`, which it cannot.
+        if (apiVersion === '2021-04-06') expect([error.code, error.message]).toEqual(['AccessDenied', expect.stringContaining('ACS3-HMAC-SHA256')]);
       }
       expect(currentCloud().fc.versions('New')).toEqual([]);
     });

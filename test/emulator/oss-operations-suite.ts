@@ -101,7 +101,7 @@ export function describeOssOperations(currentCloud: () => TestCloud, addressing:
       if (addressing !== 'virtual') expect(put?.headers.host).toBe(`${TEST_BUCKET}.oss-${TEST_REGION}.aliyuncs.com`);
     });
 
-    // Without sldEnable a key that starts with the bucket's name reads as path-style (README).
+    // Without sldEnable a key that starts with the bucket's name reads as path-style (docs/local-stack.md).
     it.skipIf(addressing === 'host')('keeps a key that starts with the bucket\'s own name', async () => {
       const key = `${TEST_BUCKET}/inner.txt`;
       await client().put(key, Buffer.from('inner'));

@@ -202,3 +202,29 @@ describe('FC errors in the documented camelCase wire form (errorCode, errorMessa
     await check([run]);
   });
 });
+
+describe("FC 3.0 errors in FC 3.0's body (Code, Message, RequestId)", () => {
+  const fc3 = { deliver: { env: { FC_API_VERSION: '2023-03-30' } } };
+  const fault = (status: number, code: string, message: string) => () => env.cloud.fc.faults.inject({ match: fcAction('CreateLayerVersion'), status, code, message });
+
+  it('a 400 is FcRejected and quotes FC\'s own code and message', async () => {
+    const { cloud } = env;
+    const { run, check } = await deliverUnder(cloud, fault(400, 'InvalidArgument', 'runtime: custom is not supported by layer'), fc3);
+
+    const result = await readJson<PublishResult>(cloud, RESULT_KEY);
+    expect(result?.error).toMatchObject({ code: 'FcRejected', retryable: false });
+    expect(result?.error?.message).toContain('failed with HTTP 400 InvalidArgument: runtime: custom is not supported by layer');
+    const refused = cloud.fc.requests.entries.find((entry) => entry.action === 'CreateLayerVersion');
+    expect(refused).toMatchObject({ apiVersion: '2023-03-30', status: 400, code: 'InvalidArgument' });
+    await check([run]);
+  });
+
+  it('a 503 once is transient: retried, published', async () => {
+    const { cloud } = env;
+    const { run, check } = await deliverUnder(cloud, fault(503, 'ServiceUnavailable', 'busy'), fc3);
+
+    expect(run.error).toBeUndefined();
+    expectPublished(run);
+    await check([run]);
+  });
+});

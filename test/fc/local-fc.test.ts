@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LOCAL_CREDENTIALS } from '../../src/local/account';
+import { LOCAL_CREDENTIALS } from '../../src/console/local-account';
 import { type LocalStack, startLocalStack } from '../../src/local/stack';
 import { EXAMPLES_DIR, HANDLER_BUNDLE, HOST_SCRIPT, ensureBundles } from '../local/bundles';
 import { OFFICIAL_API_VERSIONS, officialClient } from './official-sdks';

@@ -3,7 +3,7 @@ import * as fc2021 from '@alicloud/fc-open20210406';
 import Fc2023Client, * as fc2023 from '@alicloud/fc20230330';
 import { $OpenApiUtil } from '@alicloud/openapi-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL_REGION } from '../../src/local/account';
+import { LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL_REGION } from '../../src/console/local-account';
 import { patternBytes } from '../support/independent';
 import { ensureBundles } from './bundles';
 import { createFunction, fc2021Client, listFc3Functions, updateFunctionLayers } from './lifecycle-sdk';
@@ -15,11 +15,11 @@ beforeAll(ensureBundles, 120_000);
 
 const arn = (layerName: string, version: number): string => `acs:fc:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:layers/${layerName}/versions/${version}`;
 
-/** What the official SDK throws for an FC error: the status, and FC's body as `data`. */
-async function refusal(call: Promise<unknown>): Promise<{ statusCode?: number; data?: Record<string, unknown> }> {
-  const error = (await call.then(() => undefined, (caught: unknown) => caught)) as { statusCode?: number; data?: Record<string, unknown> } | undefined;
+/** What the official SDK throws for an FC error: the status, and FC 3.0's code and message as the SDK parsed them. */
+async function refusal(call: Promise<unknown>): Promise<{ statusCode?: number; code?: string; message: string }> {
+  const error = (await call.then(() => undefined, (caught: unknown) => caught)) as { statusCode?: number; code?: string; message: string } | undefined;
   if (error === undefined) throw new Error('the call was accepted');
-  return { statusCode: error.statusCode, data: error.data };
+  return { statusCode: error.statusCode, code: error.code, message: error.message };
 }
 
 describe('npm start: functions of the local FC', () => {
@@ -34,7 +34,16 @@ describe('npm start: functions of the local FC', () => {
 
     const { stack } = await stacks.start(first.dataDir);
     expect(await readJson(join(first.dataDir, 'functions.json'))).toEqual({
-      functions: [{ serviceName: 'default', functionName: 'api', runtime: 'nodejs20', handler: 'index.handler', layers: [expect.objectContaining({ layerName: 'tools', version: 2, arnV2: arn('tools', 2) })] }],
+      functions: [
+        {
+          serviceName: 'default',
+          functionName: 'api',
+          runtime: 'nodejs20',
+          handler: 'index.handler',
+          layers: [expect.objectContaining({ layerName: 'tools', version: 2, arnV2: arn('tools', 2) })],
+          lastModifiedTime: expect.stringMatching(/Z$/),
+        },
+      ],
     });
     // As in FC, a function keeps naming a version deleted after it was configured.
     await fc2021Client(stack.fcUrl).deleteLayerVersion('tools', '2');
@@ -47,13 +56,13 @@ describe('npm start: functions of the local FC', () => {
   it('refuses what FC refuses, naming the field: a version that does not exist, a name that is no ARN, a duplicate, an unknown function', async () => {
     const { stack } = await stacks.start();
     stack.fc.seedVersion('tools', { code: patternBytes(16, 1) });
-    expect(await refusal(createFunction(stack.fcUrl, 'api', [arn('tools', 7)]))).toMatchObject({ statusCode: 404, data: { errorCode: 'LayerNotFound' } });
+    expect(await refusal(createFunction(stack.fcUrl, 'api', [arn('tools', 7)]))).toMatchObject({ statusCode: 404, code: 'LayerNotFound' });
     const notArn = await refusal(createFunction(stack.fcUrl, 'api', ['tools:1']));
-    expect(notArn).toMatchObject({ statusCode: 400, data: { errorCode: 'InvalidArgument' } });
-    expect(String(notArn.data?.errorMessage)).toContain('layers: tools:1 is not a layer version ARN');
+    expect(notArn).toMatchObject({ statusCode: 400, code: 'InvalidArgument' });
+    expect(notArn.message).toContain('layers: tools:1 is not a layer version ARN');
     await createFunction(stack.fcUrl, 'api', [arn('tools', 1)]);
-    expect(await refusal(createFunction(stack.fcUrl, 'api', []))).toMatchObject({ statusCode: 409, data: { errorCode: 'FunctionAlreadyExists' } });
-    expect(await refusal(updateFunctionLayers(stack.fcUrl, 'nope', []))).toMatchObject({ statusCode: 404, data: { errorCode: 'FunctionNotFound' } });
+    expect(await refusal(createFunction(stack.fcUrl, 'api', []))).toMatchObject({ statusCode: 409, code: 'FunctionAlreadyExists' });
+    expect(await refusal(updateFunctionLayers(stack.fcUrl, 'nope', []))).toMatchObject({ statusCode: 404, code: 'FunctionNotFound' });
     // Nothing refused was kept.
     expect(await listFc3Functions(stack.fcUrl)).toMatchObject({ functions: [{ functionName: 'api', layers: [{ arn: arn('tools', 1) }] }] });
   }, 60_000);

@@ -3,7 +3,7 @@ import Fc2023Client, * as fc2023 from '@alicloud/fc20230330';
 import { Config } from '@alicloud/openapi-client';
 import { $OpenApiUtil } from '@alicloud/openapi-core';
 import { strToU8, zipSync } from 'fflate';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../src/local/account';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../src/console/local-account';
 
 /** The official SDKs as a user configures them for `npm start`: the local FC's host, http, the local key. */
 function sdkConfig(fcUrl: string, regionId = LOCAL_REGION) {

@@ -6,7 +6,7 @@ import OSS from 'ali-oss';
 import { zipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/run';
-import { LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL_REGION } from '../../src/local/account';
+import { LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL_REGION } from '../../src/console/local-account';
 import type { LocalStack } from '../../src/local/stack';
 import type { PublishResult } from '../../src/publish/result';
 import { type Chromium, launchChromium } from '../support/browser';

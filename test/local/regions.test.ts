@@ -6,10 +6,12 @@ import { join } from 'node:path';
 import OSS from 'ali-oss';
 import { zipSync } from 'fflate';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CliError } from '../../src/cli/io';
+import { CliError } from '../../src/console/io';
 import { loadConfig } from '../../src/config';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../src/local/account';
-import { checkNoRegionVariables, parseRegionsFlag, planRegions, regionVariables } from '../../src/local/regions';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../src/console/local-account';
+import { checkNoRegionVariables, planRegions, regionVariables } from '../../src/local/regions';
+import { parseRegionsFlag } from '../../src/console/regions-flag';
+import { FC_REGION_IDS } from '../../src/regions/fc-region-ids';
 import { handledEvents, isFailure, summaryTable } from '../../src/local/report';
 import type { OssEventRecord } from '../../src/emulator';
 import { runCli } from '../../src/cli/run';
@@ -55,9 +57,12 @@ describe('npm start --regions: the flag', () => {
       ['cn-shanghai cn-beijing', '--regions entry 1 ("cn-shanghai cn-beijing") is not a region id such as cn-shanghai'],
       [
         'cn-shanghai,cn-hangzhou',
-        '--regions entry 2 ("cn-hangzhou") is the home region: the local bucket is in cn-hangzhou, which is always published; name only the other regions',
+        '--regions entry 2 ("cn-hangzhou") is the home region: the home bucket is in cn-hangzhou, which is always published; name only the other regions',
       ],
       ['cn-shanghai,cn-beijing,cn-shanghai', '--regions entry 3 ("cn-shanghai") names cn-shanghai again (entry 1): each region once'],
+      ['cn-shangai', '--regions entry 1 ("cn-shangai") is not a region Function Compute serves; did you mean cn-shanghai?'],
+      ['cn-beijing,eu-centrl-1', '--regions entry 2 ("eu-centrl-1") is not a region Function Compute serves; did you mean eu-central-1?'],
+      ['xx-nowhere-9', `--regions entry 1 ("xx-nowhere-9") is not a region Function Compute serves (regions: ${FC_REGION_IDS.join(', ')})`],
     ];
     for (const [raw, message] of cases) expect(refusal(() => parseRegionsFlag(raw, LOCAL_REGION)), raw).toBe(message);
   });

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import OSS from 'ali-oss';
 import { zipSync } from 'fflate';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../src/local/account';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../src/console/local-account';
 import type { LocalStack } from '../../src/local/stack';
 import type { PublishResult } from '../../src/publish/result';
 import { independentCrc64, md5Hex, patternBytes } from '../support/independent';

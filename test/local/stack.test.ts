@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { zipSync } from 'fflate';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/run';
-import { LOCAL_CREDENTIALS } from '../../src/local/account';
+import { LOCAL_CREDENTIALS } from '../../src/console/local-account';
 import { EXAMPLE_ZIP_KEY } from '../../src/local/example';
 import { PortInUseError, startLocalStack } from '../../src/local/stack';
 import type { PublishResult } from '../../src/publish/result';
@@ -168,7 +168,7 @@ describe('npm start: mistakes get one line and their exit code', () => {
     }
   });
 
-  it('a bad flag (with the one meant), bucket name, variable or data folder: exit 2, one line, no stack', async () => {
+  it('a bad flag (with the one meant), bucket name, variable, data folder, port pair or region: exit 2, one line, no stack', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'local-stack-'));
     const file = join(dataDir, 'a-file');
     await writeFile(file, '');
@@ -177,6 +177,17 @@ describe('npm start: mistakes get one line and their exit code', () => {
       [['--bucket', 'Bad_Name'], {}, 'npm start: --bucket "Bad_Name" is not a valid bucket name: 3-63 lowercase letters, digits and hyphens, starting and ending with a letter or digit (see npm start -- --help)\n'],
       [['--once'], { MAX_ZIP_BYTES: 'abc' }, 'npm start: MAX_ZIP_BYTES must be a positive whole number of bytes, got "abc" (see npm start -- --help)\n'],
       [['--once', '--port', '0', '--data', file], {}, `npm start: --data ${file} cannot be the data folder: EEXIST\n`],
+      [
+        ['--port', '9100', '--fc-port', '9100'],
+        {},
+        'npm start: --fc-port 9100 is --port too: the local OSS and Function Compute need a port each (leave --fc-port out for --port + 1) (see npm start -- --help)\n',
+      ],
+      [
+        ['--port', '9100', '--fc-port', '9110', '--regions', 'cn-shanghai'],
+        {},
+        'npm start: --fc-port 9110 is a port of the local cn-shanghai (--regions take --port + 10, + 20… and the port after); choose another (see npm start -- --help)\n',
+      ],
+      [['--regions', 'cn-shangai'], {}, 'npm start: --regions entry 1 ("cn-shangai") is not a region Function Compute serves; did you mean cn-shanghai? (see npm start -- --help)\n'],
     ];
     for (const [args, env, line] of cases) expect(await npmStart(args, env)).toEqual({ code: 2, out: '', err: line });
     await rm(dataDir, { recursive: true, force: true });
@@ -190,7 +201,18 @@ describe('npm start: mistakes get one line and their exit code', () => {
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  it('--once exits 1 while a layer has a failed result, also on a second run that handles nothing; "waiting for the zip" once', async () => {
+  it('--once --json: each pair still waiting is a JSON line naming its result, exit 8', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'local-stack-'));
+    await mkdir(join(dataDir, BUCKET, 'lone'), { recursive: true });
+    await writeFile(join(dataDir, BUCKET, 'lone', 'half.layer.json'), manifest('half'));
+    const { code, out, err } = await npmStart(['--once', '--json', '--port', '0', '--data', dataDir]);
+    expect({ code, err }).toEqual({ code: 8, err: '' });
+    const lines = out.trimEnd().split('\n').map((line) => JSON.parse(line) as { source?: string; kind?: string; key?: string });
+    expect(lines.filter((line) => line.kind === 'waiting')).toEqual([expect.objectContaining({ source: 'local', kind: 'waiting', key: 'lone/half.result.json' })]);
+    await rm(dataDir, { recursive: true, force: true });
+  }, 60_000);
+
+  it('--once exits 1 while a layer has a failed result, also on a second run that handles nothing, then 8 while a pair waits; "waiting for the zip" once', async () => {
     const { dataDir, folder } = await dataWithFlatLayer('team');
     await writeFile(join(folder, 'half.layer.json'), manifest('half'));
     const args = ['--once', '--port', '0', '--data', dataDir];
@@ -206,11 +228,19 @@ describe('npm start: mistakes get one line and their exit code', () => {
     expect(second.out).toContain('1 layer(s) still failed from an earlier run');
     expect(second.out).toMatch(/team\/flat\.result\.json +flat +\S+ +ZipLayoutInvalid: /);
 
-    // Fixed and copied in again: published, nothing failed is left, exit 0.
+    // Fixed and copied in again: published, nothing failed is left; the lone manifest still waits, exit 8.
     await writeFile(join(folder, 'flat.zip'), layerZip({ 'nodejs/node_modules/x/index.js': 'x' }));
     const fixed = await npmStart(args);
-    expect(fixed).toMatchObject({ code: 0, err: '' });
+    expect(fixed).toMatchObject({ code: 8, err: '' });
     expect(fixed.out).toMatch(/team\/flat\.zip +flat +1 +published/);
+    expect(fixed.out).toContain('1 pair(s) waiting for their other half');
+    expect(fixed.out).toMatch(/^team\/half\.result\.json +/m);
+
+    // Its zip comes: nothing waits any more, exit 0.
+    await writeFile(join(folder, 'half.zip'), layerZip({ 'nodejs/node_modules/y/index.js': 'y' }));
+    const whole = await npmStart(args);
+    expect(whole).toMatchObject({ code: 0, err: '' });
+    expect(whole.out).toMatch(/team\/half\.zip +half +1 +published/);
     await rm(dataDir, { recursive: true, force: true });
   }, 120_000);
 });

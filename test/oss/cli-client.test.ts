@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ossClient } from '../../src/cli/oss';
-import { CliError } from '../../src/cli/io';
+import { CliError } from '../../src/console/io';
 import { listResults } from '../../src/cli/results';
 import { type LoopbackServer, type OssEmulator, createOssEmulator, serve } from '../../src/emulator';
 import { TEST_ACCOUNT_ID, TEST_BUCKET, TEST_CREDENTIALS, TEST_REGION } from '../support/cloud';

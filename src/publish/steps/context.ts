@@ -35,6 +35,8 @@ export interface PublishDeps {
   layers: () => LayerApi;
   auditPrefix: string;
   maxZipBytes: number;
+  /** MAX_UNPACKED_BYTES; unset, its default. */
+  maxUnpackedBytes?: number;
   /** Concurrent ranged GETs per zip read (READ_CONCURRENCY). */
   readConcurrency: number;
   /** FC_API_VERSION: which runtimes the manifest may name (CONTRACT §4). */

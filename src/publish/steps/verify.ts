@@ -14,7 +14,7 @@ export async function verify(flow: Flow, zip: ObjectHead, manifest: Manifest, re
   const verified = await retrying(flow, 'zip.read', () => {
     // A stalled body has no timeout of its own: stop reading while there is time to write a result.
     const signal = AbortSignal.timeout(Math.max(0, Math.floor(deps.deadline.remainingMs() - deps.retry.reserveMs)));
-    return readAndVerifyZip(reader, flow.input.keys.zip, zip, { concurrency: deps.readConcurrency, signal });
+    return readAndVerifyZip(reader, flow.input.keys.zip, zip, { concurrency: deps.readConcurrency, maxUnpackedBytes: deps.maxUnpackedBytes, signal });
   });
   state.source.crc64 = verified.crc64;
   flow.log.info('zip.verified', {

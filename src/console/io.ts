@@ -1,3 +1,5 @@
+import type { TableOptions } from './format';
+
 /** Where a command writes; tests pass their own to read what was printed. */
 export interface CliIo {
   out(text: string): void;
@@ -5,6 +7,8 @@ export interface CliIo {
   env: Record<string, string | undefined>;
   /** True when stderr is a terminal: only then is a progress bar drawn. */
   interactive: boolean;
+  /** stdout's width when it is a terminal: tables are fitted to it (unless --wide). */
+  columns?: number | undefined;
 }
 
 /**
@@ -27,6 +31,30 @@ export const EXIT_DENIED = 5;
 export const EXIT_NO_SUCH_BUCKET = 6;
 /** `npm start`: a local port is already taken. */
 export const EXIT_PORT_IN_USE = 7;
+/** `npm start --once`: a zip or manifest still waits for the other half of its pair. */
+export const EXIT_WAITING = 8;
+
+/** What each exit code means, in the words every `--help` uses (exitCodesHelp). */
+const EXIT_MEANINGS: Record<number, string> = {
+  [EXIT_OK]: 'done',
+  [EXIT_FAILED]: 'a layer refused or failed',
+  [EXIT_USAGE]: 'a mistake in the call (flag, argument, file, variable)',
+  [EXIT_TIMEOUT]: 'no result in time',
+  [EXIT_UNREACHABLE]: 'OSS or FC out of reach or answering 5xx',
+  [EXIT_DENIED]: 'credentials refused',
+  [EXIT_NO_SUCH_BUCKET]: 'no such bucket',
+  [EXIT_PORT_IN_USE]: 'a port or the data folder already in use',
+  [EXIT_WAITING]: 'a pair still waits for its zip or manifest',
+};
+
+/**
+ * The `Exit codes:` line of a command's help, from the codes it can end with; `meanings` says what a
+ * code means for that command where the general words would be vague ("1 drift found"). A test
+ * parses this line back and compares it with what each command does.
+ */
+export function exitCodesHelp(codes: readonly number[], meanings: Readonly<Record<number, string>> = {}): string {
+  return `Exit codes: ${codes.map((code) => `${code} ${meanings[code] ?? EXIT_MEANINGS[code] ?? ''}`.trimEnd()).join(', ')}.\n`;
+}
 
 /**
  * Something the person running the command can act on: printed as one line without a stack, exit
@@ -46,4 +74,9 @@ export class ServiceError extends CliError {
   ) {
     super(message);
   }
+}
+
+/** Tables as wide as the terminal, or whole with --wide (and whenever stdout is not a terminal). */
+export function tableOptions(values: Readonly<Record<string, unknown>>, io: CliIo): TableOptions {
+  return { width: values.wide === true ? undefined : io.columns };
 }

@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import { zipSync } from 'fflate';
+import { MAX_PACKAGE_FILE_BYTES, MIN_TAIL_BYTES, readArchive } from '../../src/zip';
+import { javaPackagesZip, nodePackagesZip, pythonPackagesZip } from '../fixtures/zips/package-layers';
+import { memorySource, read } from './helpers';
+
+describe('the packages a layer holds, gathered in the read that checks it', () => {
+  it('Node.js: every package.json at a package root, scoped and nested; a package\u2019s own lib/package.json is none', async () => {
+    const archive = await read(nodePackagesZip(), [1000, 65_536, 7]);
+    // In the order of their paths, whatever the order in the zip.
+    expect(archive.packages?.packages).toEqual([
+      {
+        ecosystem: 'npm',
+        name: 'tslib',
+        version: '2.6.2',
+        purl: 'pkg:npm/tslib@2.6.2',
+        path: 'nodejs/node_modules/@aws-sdk/client-s3/node_modules/tslib/package.json',
+      },
+      {
+        ecosystem: 'npm',
+        name: '@aws-sdk/client-s3',
+        version: '3.400.0',
+        purl: 'pkg:npm/%40aws-sdk/client-s3@3.400.0',
+        path: 'nodejs/node_modules/@aws-sdk/client-s3/package.json',
+      },
+      { ecosystem: 'npm', name: 'left-pad', version: '1.3.0', purl: 'pkg:npm/left-pad@1.3.0', path: 'nodejs/node_modules/left-pad/package.json' },
+      {
+        ecosystem: 'npm',
+        name: '@types/node',
+        version: '20.1.0+build.1',
+        purl: 'pkg:npm/%40types/node@20.1.0%2Bbuild.1',
+        path: 'nodejs/node_modules/lodash/node_modules/@types/node/package.json',
+      },
+    ]);
+    // old/package.json is past the cap (not read), broken/package.json is not JSON.
+    expect(archive.packages?.skipped).toBe(2);
+    expect(archive.unpackedBytes).toBeGreaterThan(70 * 1024);
+  });
+
+  it('Python: dist-info METADATA anywhere under python/, egg-info PKG-INFO; a long METADATA is read up to its headers', async () => {
+    const archive = await read(pythonPackagesZip());
+    expect(archive.packages?.packages).toEqual([
+      { ecosystem: 'pypi', name: 'Foo_Bar', version: '0.1', purl: 'pkg:pypi/foo-bar@0.1', path: 'python/Foo_Bar.egg-info/PKG-INFO' },
+      {
+        ecosystem: 'pypi',
+        name: 'PyYAML',
+        version: '6.0.1',
+        purl: 'pkg:pypi/pyyaml@6.0.1',
+        path: 'python/lib/python3.10/site-packages/PyYAML-6.0.1.dist-info/METADATA',
+      },
+      { ecosystem: 'pypi', name: 'requests', version: '2.31.0', purl: 'pkg:pypi/requests@2.31.0', path: 'python/requests-2.31.0.dist-info/METADATA' },
+    ]);
+    expect(archive.unpackedBytes).toBeGreaterThan(MAX_PACKAGE_FILE_BYTES);
+    // The METADATA without a Name.
+    expect(archive.packages?.skipped).toBe(1);
+  });
+
+  it('Java: each jar in java/lib/ by its name, the version Maven put in it when there is one', async () => {
+    const archive = await read(javaPackagesZip());
+    expect(archive.packages).toEqual({
+      packages: [
+        { ecosystem: 'maven', name: 'commons-lang3', version: '3.12.0', purl: 'pkg:generic/commons-lang3-3.12.0.jar', path: 'java/lib/commons-lang3-3.12.0.jar' },
+        { ecosystem: 'maven', name: 'tool', purl: 'pkg:generic/tool.jar', path: 'java/lib/tool.jar' },
+      ],
+      skipped: 0,
+    });
+  });
+
+  it('finds the same packages however the runs of entries are cut and read at once', async () => {
+    // 9 MiB of stored noise between packages: runs of at least 8 MiB are read at once.
+    const noise = (seed: number) => [new Uint8Array(9 * 1024 * 1024).fill(seed), { level: 0 }] as const;
+    const files: Record<string, Uint8Array | readonly [Uint8Array, { level: 0 }]> = {};
+    ['a', 'b', 'c', 'd'].forEach((name, index) => {
+      files[`nodejs/node_modules/${name}/package.json`] = new TextEncoder().encode(JSON.stringify({ name, version: `${index}.0.0` }));
+      files[`nodejs/node_modules/${name}/blob.bin`] = noise(index);
+    });
+    const zip = zipSync(files as Parameters<typeof zipSync>[0]);
+    const whole = await read(zip, [], { concurrency: 1 });
+    const { source, ranges } = memorySource(zip, [3, 500, 65_536], 4);
+    const cut = await readArchive(source, { tailBytes: MIN_TAIL_BYTES });
+    expect(ranges.length).toBeGreaterThan(3);
+    expect(whole.packages?.packages.map((found) => found.purl)).toEqual(['pkg:npm/a@0.0.0', 'pkg:npm/b@1.0.0', 'pkg:npm/c@2.0.0', 'pkg:npm/d@3.0.0']);
+    expect(cut.packages).toEqual(whole.packages);
+  });
+
+  it('gathers nothing when asked not to, or when the entries are not checked', async () => {
+    expect((await read(nodePackagesZip(), [], { gatherContents: false })).packages).toBeUndefined();
+    expect((await read(nodePackagesZip(), [], { verifyEntries: false })).packages).toBeUndefined();
+  });
+});

@@ -7,7 +7,7 @@ import { now, retrying, retryingIn, startFlow, type Flow, type PublishDeps, type
 import { awaitPair } from './steps/pair';
 import { acceptManifest } from './steps/manifest';
 import type { UploadLedger } from '../audit/ledger';
-import { claimUpload, ledgerOf, recordUploaders, type HeldClaim } from './steps/claim';
+import { claimUpload, ledgerOf, type HeldClaim } from './steps/claim';
 import { publish } from './steps/create';
 import { settle } from './steps/settle';
 import { publishEverywhere, regionsOf, unfinishedRegions } from './steps/regions';
@@ -36,7 +36,6 @@ export async function publishRecord(input: RecordInput, deps: PublishDeps): Prom
     if (pair.kind === 'waiting') return pair.entry;
     const { ledger } = ledgerOf(flow, pair.zip, pair.manifestHead);
     upload = ledger;
-    await recordUploaders(flow, ledger, pair.zip, pair.manifestHead);
     manifest = acceptManifest(flow, pair.manifestBody, pair.zip);
     const targets = regionsOf(flow, manifest);
     const claimed = await claimUpload(flow, ledger, pair.zip, manifest, targets);

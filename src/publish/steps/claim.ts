@@ -26,15 +26,18 @@ export function ledgerOf(flow: Flow, zip: ObjectHead, manifest: ObjectHead): { u
 /**
  * Who uploaded this event's object, in the upload's ledger; and the other object's uploader when
  * only the `waiting` result its event left tells it. Each object's event adds its own whenever it
- * comes, so every result of the upload names both. A courtesy: a failure is logged, never the record's.
+ * comes, just before it writes the result, so every result of the upload names both (and nothing
+ * here delays the claim, whose time bounds how long a create may be in doubt). A courtesy: a
+ * failure is logged, never the record's.
  */
-export async function recordUploaders(flow: Flow, ledger: UploadLedger, zip: ObjectHead, manifest: ObjectHead): Promise<void> {
-  const { input } = flow;
+export async function recordUploaders(flow: Flow, ledger: UploadLedger): Promise<void> {
+  const { input, state } = flow;
   const other = input.role === 'zip' ? 'manifest' : 'zip';
   try {
-    if (input.uploader !== undefined) await retrying(flow, 'ledger.uploader', () => ledger.recordUploader(input.role, input.uploader!));
-    const lent = await uploaderFromWaiting(flow, other, (other === 'zip' ? zip : manifest).etag);
-    if (lent !== undefined) await retrying(flow, 'ledger.uploader', () => ledger.recordUploader(other, lent));
+    if (input.uploader !== undefined) await retrying(flow, 'ledger.uploader', () => ledger.recordUploader(input.role, input.uploader!), true);
+    const etag = other === 'zip' ? state.source.etag : state.manifestInfo?.etag;
+    const lent = etag === undefined ? undefined : await uploaderFromWaiting(flow, other, etag);
+    if (lent !== undefined) await retrying(flow, 'ledger.uploader', () => ledger.recordUploader(other, lent), true);
   } catch (error) {
     flow.log.warn('ledger.uploader.failed', { error });
   }
@@ -46,7 +49,7 @@ export async function recordUploaders(flow: Flow, ledger: UploadLedger, zip: Obj
  * ended before this object landed. Anything else tells nothing.
  */
 async function uploaderFromWaiting(flow: Flow, role: 'zip' | 'manifest', etag: string): Promise<Uploader | undefined> {
-  const previous = await retrying(flow, 'result.read', () => readResult(flow.deps.store, flow.input.keys.result));
+  const previous = await retrying(flow, 'result.read', () => readResult(flow.deps.store, flow.input.keys.result), true);
   if (previous === undefined || previous === 'unreadable' || previous.status !== 'waiting') return undefined;
   // The waiting result saw only its own object: that one must be the object this upload names.
   const seen = role === 'zip' ? previous.source.etag : previous.manifest?.etag;

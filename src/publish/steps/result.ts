@@ -7,7 +7,7 @@ import type { PublishResult, SummaryEntry } from '../result';
 import { summaryOf } from '../result';
 import { readResult, writeResultDocument } from '../../result/document';
 import { eventInfo, now, resultOf, retrying, type Flow, type ResultFields } from './context';
-import { outcomeStands } from './claim';
+import { outcomeStands, recordUploaders } from './claim';
 import { ResultUnwritableError } from './errors';
 
 /** Objects that keep being replaced while results are re-established: give up and be delivered again. */
@@ -68,6 +68,7 @@ export async function viewOf(flow: Flow, ledger: UploadLedger, decided: PublishR
 export async function writeResult(flow: Flow, described: PublishResult, ledger: UploadLedger | undefined): Promise<SummaryEntry> {
   const { input, deps } = flow;
   const uploadId = ledger?.uploadId;
+  if (ledger !== undefined) await recordUploaders(flow, ledger);
   let result = ledger === undefined ? described : await viewOf(flow, ledger, described);
   // `waiting` names no object version; the flow looks again after writing it instead.
   const checked = result.status !== 'waiting';

@@ -73,6 +73,23 @@ describe('a webhook', () => {
     });
   });
 
+  it('every later event of the upload leaves the result with its index and notices (a field once there is never dropped)', async () => {
+    const hook = await receiver();
+    const options = { env: webhookEnv(`${hook.url}/hooks/layers`) };
+    const pair = await seed('kept', { retain: 1 });
+    await deliver([pair.zipEvent], options);
+    const first = await result();
+    expect(first).toMatchObject({ status: 'published', version: 1, index: { status: 'written' }, notices: { kind: 'published' } });
+    for (const event of [pair.manifestEvent, pair.zipEvent, pair.manifestEvent]) {
+      await deliver([event], options);
+      const now = await result();
+      expect(now.index).toEqual(first.index);
+      expect(now.notices).toEqual(first.notices);
+      expect(now.retention).toEqual(first.retention);
+    }
+    expect(hook.received).toHaveLength(1);
+  });
+
   it('a delivery after one that ended before its notice (no target then, as a crash would leave it) sends it, once', async () => {
     const { zipEvent } = await seed('v1');
     await deliver([zipEvent]);

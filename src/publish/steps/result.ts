@@ -39,9 +39,10 @@ const MAX_VIEW_REWRITES = 2;
  * later one only adds to it (docs/exactly-once.md, "One upload, one record").
  */
 export async function viewOf(flow: Flow, ledger: UploadLedger, decided: PublishResult): Promise<PublishResult> {
-  const [uploaders, retention] = await Promise.all([
+  const [uploaders, retention, followedUp] = await Promise.all([
     retrying(flow, 'ledger.uploaders', () => ledger.uploaders(), true),
     retrying(flow, 'ledger.retention', () => ledger.retention(), true),
+    followUpFieldsOf(flow, decided),
   ]);
   const regions =
     decided.regions &&
@@ -52,11 +53,37 @@ export async function viewOf(flow: Flow, ledger: UploadLedger, decided: PublishR
       }),
     );
   return flow.deps.logger.redact({
+    ...followedUp,
     ...decided,
     ...(retention?.home === undefined ? {} : { retention: retention.home }),
     ...(regions === undefined ? {} : { regions }),
     ...(decided.provenance === undefined ? {} : { provenance: { ...decided.provenance, ...uploaders } }),
   });
+}
+
+/**
+ * What the follow-ups added to the result of this very decision once it was written: the index and
+ * the notices (src/follow-ups/after-decision.ts) and the rollout (src/rollout/follow-up.ts). A result
+ * written again from the ledger keeps them, so a later event of the upload never drops a field.
+ */
+async function followUpFieldsOf(flow: Flow, decided: PublishResult): Promise<Partial<PublishResult>> {
+  const stored = await retrying(flow, 'result.read', () => readResult(flow.deps.store, flow.input.keys.result), true).catch(() => undefined);
+  if (stored === undefined || stored === 'unreadable' || !sameDecision(stored, decided)) return {};
+  const fields: Partial<PublishResult> = {};
+  for (const field of FOLLOW_UP_FIELDS) if (stored[field] !== undefined) Object.assign(fields, { [field]: stored[field] });
+  return fields;
+}
+
+const FOLLOW_UP_FIELDS = ['index', 'notices', 'rollout'] as const;
+
+function sameDecision(stored: PublishResult, decided: PublishResult): boolean {
+  return (
+    stored.status === decided.status &&
+    stored.version === decided.version &&
+    stored.source.etag !== undefined &&
+    sameEtag(stored.source.etag, decided.source.etag ?? '') &&
+    (stored.manifest?.etag ?? '') === (decided.manifest?.etag ?? '')
+  );
 }
 
 /**

@@ -8,7 +8,7 @@
 // so Node's own boot is left out; a publish's time is mostly its requests, so its initialisation is
 // printed as the difference from a second publish in the same process. Then the bundle's size and its
 // heaviest inputs from esbuild's metafile (dist/meta.json), beside the size of the alternatives for
-// signing FC calls (issue 8): Alibaba's official SDK clients bundled in, and openapi-util without the
+// signing FC calls: Alibaba's official SDK clients bundled in, and openapi-util without the
 // tea stubs.
 //
 // Runs `npm run build` first, so the figures are for the code in src/.
@@ -83,7 +83,7 @@ function timeInFreshProcess(body, env = {}) {
 
 const invoke = (event) => `await handler(Buffer.from(${JSON.stringify(JSON.stringify(event))}), ${JSON.stringify(context)}).catch(() => undefined)`;
 const requireBundle = `const { handler } = require(${JSON.stringify(bundle)}); mark('load');`;
-// A deletion of a zip: ignored by its event name, before any request (CONTRACT §3).
+// A deletion of a zip: ignored by its event name, before any request (docs/contract.md §3).
 const IGNORED = { events: [{ eventName: 'ObjectRemoved:DeleteObject', eventTime: new Date(0).toISOString(), region: LOCAL_REGION, oss: { bucket: { name: BUCKET }, object: { key: 'layers/gone.zip', eTag: '"0"', size: 1 } } }] };
 
 const cases = [

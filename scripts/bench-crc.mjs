@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // CRC-64/XZ throughput of the wasm core, the TypeScript fallback and crc64-ecma182.js (the package fc3 uses),
-// measured the way crc64.md §3 did: 256 MiB of random bytes fed as 64 KiB and 1 MiB subarray chunks, as a
+// measured the way docs/reference/crc64.md §3 did: 256 MiB of random bytes fed as 64 KiB and 1 MiB subarray chunks, as a
 // stream delivers them; one warm-up pass, then the median of 5; MB/s = 10^6 bytes/s.
 //
 // The TypeScript sources are bundled with esbuild into a temporary file first, so the numbers are always
@@ -47,7 +47,7 @@ const engines = [
     hash: (chunks) => chunks.reduce((crc, chunk) => crc.update(chunk), new checksum.Crc64Js()).digest(),
   },
   {
-    // Fed in chunks anyway: a single call with more than ≈11 MiB aborts (crc64.md §5).
+    // Fed in chunks anyway: a single call with more than ≈11 MiB aborts (docs/reference/crc64.md §5).
     name: 'crc64-ecma182.js',
     hash: (chunks) => chunks.reduce((prev, chunk) => peer.crc64(chunk, prev), '0'),
   },

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // One 100 MiB layer published to three regions (home + 2) by the whole publisher, beside the same
-// layer published in the home region alone, in the same run (issue 13: "close to 1x, not 3x").
+// layer published in the home region alone, in the same run.
 //
 // The publisher is the built bundle, dist/index.js (this script runs scripts/build.mjs first), invoked
 // in a fresh Node process per run as Function Compute would: an OSS event for the zip, a context with

@@ -10,7 +10,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const root = fileURLToPath(new URL('..', import.meta.url));
 
 /**
- * Packages the SDKs require at load time only for APIs the publisher never calls (testing.md §7). Each is
+ * Packages the SDKs require at load time only for APIs the publisher never calls (docs/reference/testing.md §7). Each is
  * replaced by a module that throws on any use, and warns first, because urllib swallows the iconv-lite
  * error (it then leaves the body undecoded): nothing degrades quietly.
  */
@@ -78,7 +78,7 @@ async function buildFunction(outdir) {
     sourcemap: false,
     metafile: true,
     legalComments: 'none',
-    // urllib requires proxy-agent only when a proxy is configured; it is not installed (testing.md §7).
+    // urllib requires proxy-agent only when a proxy is configured; it is not installed (docs/reference/testing.md §7).
     external: ['proxy-agent'],
     plugins: [stubPlugin()],
     logLevel: 'warning',

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// The seeded chaos test of issue 10 at length: `npm run chaos -- --iterations 500 [--seed S] [--parallel P]`;
-// with `--regions`, issue 13's: three regions, faults in any of them; with `--rollout`, the rollout's
+// The seeded chaos test at length: `npm run chaos -- --iterations 500 [--seed S] [--parallel P]`;
+// with `--regions`, three regions, faults in any of them; with `--rollout`, the rollout's
 // (docs/rollout.md): three functions moved to each version, faults on their reads and updates. Runs test/faults/chaos.test.ts
 // under vitest (the same code `npm test` runs briefly) and prints its counts: iterations, deliveries,
 // kills, faults by kind, versions made (per region with --regions), invariant violations.

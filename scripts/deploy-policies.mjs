@@ -186,7 +186,7 @@ export function ramPolicy(values) {
     // One listing of a folder when a pair waits, to name a near miss beside the missing key (a `waiting`
     // result). A bucket-level action: its resource is the bucket.
     { Effect: 'Allow', Action: ['oss:ListObjects'], Resource: [`acs:oss:*:*:${values.bucket}`] },
-    // Results beside the zips, the append-only audit prefix and the index: never a zip or a manifest (CONTRACT §3).
+    // Results beside the zips, the append-only audit prefix and the index: never a zip or a manifest (docs/contract.md §3).
     { Effect: 'Allow', Action: ['oss:PutObject'], Resource: [object(`${values.prefix}*.result.json`), object(`${values.auditPrefix}*`), object(`${values.indexPrefix}*`)] },
     // The other regions' staging buckets (REGIONS): the zip is staged under `<auditPrefix>staged/` only.
     // HEAD is GetObject, and FC may read the staged zip with the caller's identity; a single PUT and each

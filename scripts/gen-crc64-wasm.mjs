@@ -5,7 +5,7 @@
 //   node scripts/gen-crc64-wasm.mjs          regenerate the module
 //   node scripts/gen-crc64-wasm.mjs --check  exit 1 if the committed module differs from what this script makes
 //
-// The core is slicing-by-16 with native i64 (crc64.md §3: ≈2,100 MB/s including the copy into wasm memory,
+// The core is slicing-by-16 with native i64 (docs/reference/crc64.md §3: ≈2,100 MB/s including the copy into wasm memory,
 // against ≈1,200 MB/s for the best pure JS). It holds no state: the caller passes the register in and gets it
 // back, so one instance serves any number of concurrent hashes. The 16 tables are not in the module; the
 // TypeScript side computes them and writes them into memory at instantiation, which keeps the module small.

@@ -1,7 +1,7 @@
 import { ConfigError } from './errors';
 import { BUCKET_NAME } from './events/oss-event';
 
-/** Everything the function reads from its environment, parsed once per invocation (CONTRACT §2). */
+/** Everything the function reads from its environment, parsed once per invocation (docs/contract.md §2). */
 export interface Config {
   /** Unset means the region's internal endpoint, known only once the invocation's region is. */
   ossEndpoint: URL | undefined;
@@ -13,7 +13,7 @@ export interface Config {
   maxUnpackedBytes: number;
   /** How many ranged GETs read one zip at once; 1 reads it with a single GET. */
   readConcurrency: number;
-  /** `OSS_SIGNATURE`: V4 unless a user with an old bucket asks for V1 (CONTRACT §2). */
+  /** `OSS_SIGNATURE`: V4 unless a user with an old bucket asks for V1 (docs/contract.md §2). */
   ossSignature: OssSignature;
   allowedLayers: AllowRule[];
   /** `ROLLOUT_FUNCTIONS`: which functions a manifest's `rollout` may move (docs/rollout.md); empty allows none. */
@@ -31,7 +31,7 @@ export interface Config {
   fallbackRegion: string | undefined;
 }
 
-/** OSS offers V1 neither to new accounts (2025-03-01) nor to new buckets (2025-09-01): alibaba-cloud.md §0.19. */
+/** OSS offers V1 neither to new accounts (2025-03-01) nor to new buckets (2025-09-01): docs/reference/alibaba-cloud.md §0.19. */
 export type OssSignature = 'v4' | 'v1';
 
 export interface Credentials {
@@ -90,7 +90,7 @@ export const DEFAULT_MAX_ZIP_BYTES = 524_288_000;
  * and unpacks a layer into every instance that uses it (docs/contents.md).
  */
 export const DEFAULT_MAX_UNPACKED_BYTES = 6 * DEFAULT_MAX_ZIP_BYTES;
-/** The layer APIs the publisher speaks, each signed as Alibaba's own client for it signs (CONTRACT §2). */
+/** The layer APIs the publisher speaks, each signed as Alibaba's own client for it signs (docs/contract.md §2). */
 export const FC_API_VERSIONS = ['2021-04-06', '2023-03-30', '2016-08-15'] as const;
 export type FcApiVersion = (typeof FC_API_VERSIONS)[number];
 export const DEFAULT_FC_API_VERSION: FcApiVersion = '2021-04-06';

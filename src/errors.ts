@@ -1,6 +1,6 @@
 /**
  * One base error for everything the publisher reports. A subclass sets `name`; the `code` is the
- * result's `error.code` (CONTRACT §6), a fixed vocabulary users look up in the README, and
+ * result's `error.code` (docs/contract.md §6), a fixed vocabulary users look up in the README, and
  * `retryable` says whether Function Compute should deliver the event again.
  */
 export const ERROR_CODES = [

@@ -47,7 +47,7 @@ export interface HandlerOptions {
 
 /**
  * The whole of one invocation: parse the event, publish each record in order, and resolve with a
- * summary, or reject when a record must be delivered again (CONTRACT §7).
+ * summary, or reject when a record must be delivered again (docs/contract.md §7).
  */
 export async function handleOssEvent(event: unknown, context: FcContext | undefined, options: HandlerOptions = {}): Promise<Summary> {
   const now = options.now ?? (() => new Date());
@@ -122,7 +122,7 @@ interface RecordContext {
 async function handleRecord(parsed: ParsedRecord, ctx: RecordContext): Promise<SummaryEntry> {
   const eventName = parsed.ok ? parsed.record.eventName : parsed.eventName;
   const key = parsed.ok ? parsed.record.oss.object.key : parsed.key;
-  // Ignoring needs only the name and the key: no request at all (CONTRACT §3).
+  // Ignoring needs only the name and the key: no request at all (docs/contract.md §3).
   if (eventName !== undefined && !isCountedEvent(eventName)) {
     ctx.logger.info('record.ignored', { key, eventName, reason: 'event name' });
     return { key: key ?? null, status: 'ignored', reason: `${eventName} does not create a whole object` };
@@ -145,7 +145,7 @@ async function handleRecord(parsed: ParsedRecord, ctx: RecordContext): Promise<S
     ctx.logger.error('record.unaddressable', { key, reason: unaddressable });
     throw new Error(`${key}: refused: ${unaddressable}`);
   }
-  // Records that cannot finish in time are not started: they are delivered again (CONTRACT §7).
+  // Records that cannot finish in time are not started: they are delivered again (docs/contract.md §7).
   const neededMs = 2 * ctx.retry.reserveMs;
   if (ctx.deadline.remainingMs() < neededMs) {
     throw new Error(
@@ -274,7 +274,7 @@ class Clients {
 
   /**
    * Another region's staging bucket. Internal endpoints serve only their own region, so the
-   * default is the region's public one (alibaba-cloud.md: OSS endpoints).
+   * default is the region's public one (docs/reference/alibaba-cloud.md: OSS endpoints).
    */
   stagingStore(target: RegionTarget): ObjectStore {
     let store = this.stores.get(target.bucket);

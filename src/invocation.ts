@@ -1,7 +1,7 @@
 import { ConfigError } from './errors';
 import type { Config, Credentials } from './config';
 
-/** The part of Function Compute's `context` the publisher reads (alibaba-cloud.md §2). */
+/** The part of Function Compute's `context` the publisher reads (docs/reference/alibaba-cloud.md §2). */
 export interface FcContext {
   requestId?: string;
   region?: string;
@@ -45,7 +45,7 @@ export function describeInvocation(context: FcContext | undefined, config: Confi
 
 /**
  * The function's timeout in seconds. A string of digits counts as its number: taking it for absent
- * would have a 3 s function claim uploads for the default 60 s (CONTRACT §7).
+ * would have a 3 s function claim uploads for the default 60 s (docs/contract.md §7).
  */
 function timeoutOf(value: unknown): number {
   const seconds = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : NaN;

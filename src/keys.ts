@@ -1,5 +1,5 @@
 /**
- * The three objects of one layer (CONTRACT §3). Keys are used verbatim, as the event gives them:
+ * The three objects of one layer (docs/contract.md §3). Keys are used verbatim, as the event gives them:
  * never URL-decoded, never normalised.
  */
 export interface LayerKeys {

@@ -44,7 +44,7 @@ function allows(rule: AllowRule, key: string, name: string): boolean {
   return key.startsWith(rule.keyPrefix) && rule.pattern.test(name);
 }
 
-describe('loadConfig defaults (CONTRACT §2)', () => {
+describe('loadConfig defaults (docs/contract.md §2)', () => {
   it('an empty environment gives the documented defaults', () => {
     const config = loadConfig({});
     expect(config.ossEndpoint).toBeUndefined();
@@ -100,7 +100,7 @@ describe('loadConfig defaults (CONTRACT §2)', () => {
   });
 });
 
-describe('loadConfig parses each variable (CONTRACT §2)', () => {
+describe('loadConfig parses each variable (docs/contract.md §2)', () => {
   it('the valid environment parses in full', () => {
     const config = loadConfig(VALID_ENV);
     expect(config.ossEndpoint?.href).toBe('http://127.0.0.1:9000/');
@@ -174,7 +174,7 @@ describe('loadConfig parses each variable (CONTRACT §2)', () => {
   });
 });
 
-describe('configuration errors fail fast and name the variable (CONTRACT §2)', () => {
+describe('configuration errors fail fast and name the variable (docs/contract.md §2)', () => {
   it.each([
     ['OSS_ENDPOINT', 'not a url'],
     ['OSS_ENDPOINT', 'oss-cn-hangzhou.aliyuncs.com'],
@@ -230,7 +230,7 @@ describe('configuration errors fail fast and name the variable (CONTRACT §2)', 
   });
 });
 
-describe('fallback credentials (CONTRACT §2)', () => {
+describe('fallback credentials (docs/contract.md §2)', () => {
   it('id and secret make credentials; the token is optional', () => {
     const config = loadConfig(withEnv({ ALIBABA_CLOUD_SECURITY_TOKEN: undefined }));
     expect(config.fallbackCredentials).toEqual({
@@ -273,7 +273,7 @@ describe('fallback credentials (CONTRACT §2)', () => {
   });
 });
 
-describe('ALLOWED_LAYERS grammar (CONTRACT §2)', () => {
+describe('ALLOWED_LAYERS grammar (docs/contract.md §2)', () => {
   it.each([undefined, '', '  '])('%j allows any valid name: no rules', (raw) => {
     expect(parseAllowedLayers(raw)).toEqual([]);
   });
@@ -403,7 +403,7 @@ describe('ALLOWED_LAYERS grammar (CONTRACT §2)', () => {
   });
 });
 
-describe('OSS_SIGNATURE (CONTRACT §2)', () => {
+describe('OSS_SIGNATURE (docs/contract.md §2)', () => {
   it('is V4 when unset or blank: new accounts and new buckets take no V1', () => {
     expect(loadConfig({}).ossSignature).toBe('v4');
     expect(loadConfig(withEnv({ OSS_SIGNATURE: '  ' })).ossSignature).toBe('v4');
@@ -426,7 +426,7 @@ describe('OSS_SIGNATURE (CONTRACT §2)', () => {
   });
 });
 
-describe('REGIONS (issue 13)', () => {
+describe('REGIONS', () => {
   it('is no other region when unset or blank', () => {
     expect(loadConfig({}).regions).toEqual([]);
     expect(loadConfig(withEnv({ REGIONS: ' ' })).regions).toEqual([]);

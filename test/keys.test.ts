@@ -4,7 +4,7 @@ import { MANIFEST_SUFFIX, RESULT_SUFFIX, ZIP_SUFFIX, classifyKey, layerKeys, una
 
 const AUDIT = '_audit/';
 
-describe('the three keys of a layer (CONTRACT §3)', () => {
+describe('the three keys of a layer (docs/contract.md §3)', () => {
   it('suffixes are the documented ones', () => {
     expect([ZIP_SUFFIX, MANIFEST_SUFFIX, RESULT_SUFFIX]).toEqual(['.zip', '.layer.json', '.result.json']);
   });
@@ -50,7 +50,7 @@ describe('the three keys of a layer (CONTRACT §3)', () => {
   });
 });
 
-describe('keys are used verbatim, never decoded (CONTRACT §3)', () => {
+describe('keys are used verbatim, never decoded (docs/contract.md §3)', () => {
   it.each([
     'layers/团队 shared+v1/util layer',
     'layers/a b/c d',
@@ -85,7 +85,7 @@ describe('keys are used verbatim, never decoded (CONTRACT §3)', () => {
   });
 });
 
-describe('keys that are ignored (CONTRACT §3)', () => {
+describe('keys that are ignored (docs/contract.md §3)', () => {
   it.each([
     ['a result', 'layers/pillow-10.result.json'],
     ['a result of a zip-like stem', 'layers/x.zip.result.json'],
@@ -182,7 +182,7 @@ describe('properties', () => {
   });
 });
 
-describe('keys no request can address (issue 10 case 7)', () => {
+describe('keys no request can address', () => {
   it.each([
     ['layers/../x.zip', '..'],
     ['layers/./x.zip', '.'],

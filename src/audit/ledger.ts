@@ -6,7 +6,7 @@ import { regionEntrySchema, resultSchema, retentionSchema, uploaderSchema, type 
 import { highestInSequence } from './sequence';
 
 /**
- * Exactly once with OSS as the only store (CONTRACT §7, docs/exactly-once.md). One upload is one zip
+ * Exactly once with OSS as the only store (docs/contract.md §7, docs/exactly-once.md). One upload is one zip
  * version together with one manifest version; its markers live under `<AUDIT_PREFIX>uploads/<id>/`
  * and are only ever created, never overwritten (PutObject with x-oss-forbid-overwrite is
  * create-if-absent):
@@ -23,7 +23,7 @@ import { highestInSequence } from './sequence';
  *                       what a follow-up of the settled decision (retention) did, so a redelivery
  *                       shows it and does not do it again
  *   regions/<r>/intent-<n>.json, regions/<r>/outcome.json
- *                       the same per other region (issue 13): one claim covers every region; a region
+ *                       the same per other region: one claim covers every region; a region
  *                       with an outcome (published, unchanged, failed for good) is not worked on again
  *
  * A marker that cannot be read back (not JSON, not the shape written, over MAX_MARKER_BYTES) was
@@ -371,7 +371,7 @@ export class CreateLog {
 
   /**
    * Records a create about to be made. FC may go on with it after the caller stopped waiting
-   * (issue 10: 7 s creates for a 6 s function); it is taken to land, if at all, within twice the
+   *; it is taken to land, if at all, within twice the
    * claimant's time of this marker.
    */
   async record(claim: ClaimRecord): Promise<void> {

@@ -7,7 +7,7 @@ import type { Uploader } from './provenance';
  * `superseded`: a result not written (or written and then followed by the newer one) because a newer
  * upload replaced the objects meanwhile; `invalid`: a malformed record's failure, not written over
  * the result already there. `deleted`/`kept`: a version retention deleted (or would, in a dry run),
- * or kept because a function uses it. `region`: another region settled for an upload (issue 13).
+ * or kept because a function uses it. `region`: another region settled for an upload.
  * `rollout`, `promote`, `rollback`: one function (and its alias) changed, with before and after (docs/rollout.md).
  */
 export type AuditKind = 'result' | 'stale' | 'superseded' | 'invalid' | 'deleted' | 'kept' | 'region' | 'uploader' | 'rollout' | 'promote' | 'rollback';

@@ -2,7 +2,7 @@
  * Pure TypeScript CRC-64/XZ engine: slicing-by-8 over 32-bit word loads.
  *
  * The 64-bit register lives in two int32 halves so the hot loop never touches BigInt (which allocates
- * per operation), and the tables are split the same way. crc64.md §3 measures this layout as the fastest
+ * per operation), and the tables are split the same way. docs/reference/crc64.md §3 measures this layout as the fastest
  * pure JS variant (≈1,230 MB/s); slicing-by-16 did not beat it in JS.
  */
 

@@ -27,14 +27,14 @@ export interface CheckReport {
   problems: { code: string; message: string; entry?: string }[];
 }
 
-/** `<dir>/<stem>.zip` has its manifest at `<dir>/<stem>.layer.json` (CONTRACT §3). */
+/** `<dir>/<stem>.zip` has its manifest at `<dir>/<stem>.layer.json` (docs/contract.md §3). */
 export function manifestPathFor(zipPath: string): string {
   if (!zipPath.endsWith('.zip')) throw new CliError(`${zipPath}: the layer file must end in .zip (the function only publishes .zip keys)`);
   return `${zipPath.slice(0, -'.zip'.length)}.layer.json`;
 }
 
 /**
- * What the function checks, run locally (CONTRACT §4 and §5): the manifest's rules (for FC_API_VERSION),
+ * What the function checks, run locally (docs/contract.md §4 and §5): the manifest's rules (for FC_API_VERSION),
  * the zip's size limit, that it is a zip every entry of which unpacks as it claims, its names and layout
  * against the runtimes; and its CRC-64, as OSS will report it. `tap` gets every byte of the zip the
  * checks read, once, at its position: `publish` uploads from it (src/cli/one-pass-upload.ts).

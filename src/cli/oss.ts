@@ -39,7 +39,7 @@ export function ossClient(target: OssTarget, env: Record<string, string | undefi
     authorizationV4: signature === 'v4',
     ...(securityToken ? { stsToken: securityToken, refreshSTSTokenInterval: 24 * 3600 * 1000 } : {}),
     ...(endpoint ? { endpoint: endpoint.origin, secure: endpoint.protocol === 'https:' } : { secure: true }),
-    // IP and localhost endpoints have no bucket host name: path-style, as the function does (CONTRACT §2).
+    // IP and localhost endpoints have no bucket host name: path-style, as the function does (docs/contract.md §2).
     sldEnable: endpoint !== undefined && (isIP(endpoint.hostname) !== 0 || isLoopback(endpoint.hostname)),
     timeout: 120_000,
   };

@@ -55,7 +55,7 @@ export interface FunctionPage<T> {
 
 /** FC 3.0 functions have no service; the older APIs list them under this one. */
 const DEFAULT_SERVICE = 'default';
-/** "A function can be configured with a maximum of five layers" (alibaba-cloud.md §11). */
+/** "A function can be configured with a maximum of five layers" (docs/reference/alibaba-cloud.md §11). */
 const MAX_FUNCTION_LAYERS = 5;
 const LAYER_ARN = /^acs:fc:[^:]+:[^:]+:layers\/([^/]+)\/versions\/(\d+)$/;
 

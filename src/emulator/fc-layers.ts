@@ -1,19 +1,19 @@
 import { createHash } from 'node:crypto';
 import { ServiceError } from './service';
 
-/** The runtimes a layer may name (CONTRACT §4, alibaba-cloud.md §4). */
+/** The runtimes a layer may name (docs/contract.md §4, docs/reference/alibaba-cloud.md §4). */
 export const LAYER_RUNTIMES: readonly string[] = [
   'nodejs20', 'nodejs18', 'nodejs16', 'nodejs14', 'nodejs12', 'nodejs10', 'nodejs8', 'nodejs6',
   'python3.10', 'python3.9', 'python3', 'python2.7', 'java11', 'java8', 'php7.2', 'go1',
   'dotnetcore3.1', 'dotnetcore2.1', 'custom.debian10', 'custom',
 ];
 
-/** FC 3.0 takes newer runtimes besides (its runtime overview page; alibaba-cloud.md §4). */
+/** FC 3.0 takes newer runtimes besides (its runtime overview page; docs/reference/alibaba-cloud.md §4). */
 export const FC3_LAYER_RUNTIMES: readonly string[] = [...LAYER_RUNTIMES, 'python3.12', 'java17', 'java21', 'custom.debian11', 'custom.debian12'];
 
 const LAYER_NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,127}$/;
 
-/** One layer version as FC describes it (alibaba-cloud.md §4). */
+/** One layer version as FC describes it (docs/reference/alibaba-cloud.md §4). */
 export interface LayerVersion {
   layerName: string;
   version: number;
@@ -38,7 +38,7 @@ export interface NewLayerVersion {
   license: string;
 }
 
-/** A version as FC 3.0 (2023-03-30) describes it: `codeSize`, `acl` as a string, `layerVersionArn` (alibaba-cloud.md §5). */
+/** A version as FC 3.0 (2023-03-30) describes it: `codeSize`, `acl` as a string, `layerVersionArn` (docs/reference/alibaba-cloud.md §5). */
 export interface Fc3LayerVersion {
   layerName: string;
   version: number;

@@ -10,7 +10,7 @@ export interface FcCaller {
 
 /**
  * Throws the ServiceError FC answers unless `request` carries a valid legacy `FC` signature, signed
- * as @alicloud/fc2 2.6.6 does (alibaba-cloud.md §3.1): HMAC-SHA256 over method, content-md5,
+ * as @alicloud/fc2 2.6.6 does (docs/reference/alibaba-cloud.md §3.1): HMAC-SHA256 over method, content-md5,
  * content-type, date, the sorted `x-fc-*` headers and the path without its query.
  */
 export function verifyFcSignature(request: Request, path: string, body: Uint8Array, caller: FcCaller): void {
@@ -46,7 +46,7 @@ export function fcStringToSign(method: string, path: string, headers: Headers): 
   return `${head.join('\n')}\n${fcHeaders.sort().join('')}${path}`;
 }
 
-/** fc2's Content-MD5 is base64 of the hex digest string, not of the raw digest (testing.md §6). */
+/** fc2's Content-MD5 is base64 of the hex digest string, not of the raw digest (docs/reference/testing.md §6). */
 function verifyFcContentMd5(headers: Headers, body: Uint8Array): void {
   const sent = headers.get('content-md5');
   if (sent === null) return;

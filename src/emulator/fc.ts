@@ -21,7 +21,7 @@ export interface FcEmulatorOptions {
   errorCasing?: ErrorCasing;
   /**
    * As a new account: the legacy `FC` signature is refused outside `/2016-08-15/`, the only API it is
-   * documented for (alibaba-cloud.md §3.2); ACS3-HMAC-SHA256 is accepted everywhere.
+   * documented for (docs/reference/alibaba-cloud.md §3.2); ACS3-HMAC-SHA256 is accepted everywhere.
    */
   newAccount?: boolean;
   now?: () => Date;
@@ -31,7 +31,7 @@ export interface FcEmulatorOptions {
   functionStore?: FunctionStore;
 }
 
-/** `PascalCase` is what FC sends and SDKs model; `camelCase` is the documented wire form (alibaba-cloud.md §3.3). */
+/** `PascalCase` is what FC sends and SDKs model; `camelCase` is the documented wire form (docs/reference/alibaba-cloud.md §3.3). */
 export type ErrorCasing = 'PascalCase' | 'camelCase';
 
 export type FcAction =
@@ -107,7 +107,7 @@ export interface FcEmulator {
 }
 
 const DEFAULT_API_VERSIONS = ['2021-04-06', '2023-03-30', '2016-08-15'];
-/** FC 3.0: lower-case `code`, with a `checksum` FC verifies, and `license` (alibaba-cloud.md §5). */
+/** FC 3.0: lower-case `code`, with a `checksum` FC verifies, and `license` (docs/reference/alibaba-cloud.md §5). */
 const FC3 = '2023-03-30';
 const LEGACY_SCHEME_VERSION = '2016-08-15';
 const DEFAULT_LIST_LIMIT = 20;
@@ -316,7 +316,7 @@ class FcService implements FcEmulator {
     });
   }
 
-  /** zipFile wins when both are given (alibaba-cloud.md §4). */
+  /** zipFile wins when both are given (docs/reference/alibaba-cloud.md §4). */
   private async codeOf(source: CreateLayerVersionBody['source']): Promise<Uint8Array> {
     if ('zipFile' in source) return Buffer.from(source.zipFile, 'base64');
     const bytes = await this.options.readObject(source.ossBucketName, source.ossObjectName);
@@ -327,7 +327,7 @@ class FcService implements FcEmulator {
   }
 
   /**
-   * Each API's own error body (alibaba-cloud.md §11): FC 3.0's `Error` struct `{Code, Message,
+   * Each API's own error body (docs/reference/alibaba-cloud.md §11): FC 3.0's `Error` struct `{Code, Message,
    * RequestId}`, which its SDK reads; FC 2.0's `{errorCode, errorMessage}` (or PascalCase, as fc2 reads
    * it, when asked), its request id in `x-fc-request-id` only. A path of no API answers as FC 2.0.
    */
@@ -479,7 +479,7 @@ function invalid(message: string): ServiceError {
 /**
  * Validates a CreateLayerVersion body. `Code` is what the 2021-04-06 API documents; `code` (the
  * 2016-08-15 sample's spelling) is accepted too, since which casing the gateway refuses is UNVERIFIED
- * (alibaba-cloud.md §3.2). FC 3.0 names it `code` only, with `checksum` and `license` beside.
+ * (docs/reference/alibaba-cloud.md §3.2). FC 3.0 names it `code` only, with `checksum` and `license` beside.
  */
 function parseCreateBody(body: unknown, fc3: boolean): CreateLayerVersionBody {
   if (!isRecord(body)) throw invalid('The request body must be a JSON object.');

@@ -19,7 +19,7 @@ export interface LoopbackServer {
 }
 
 /**
- * Serves a fetch-style handler over a real socket (testing.md §4), so large bodies stream with
+ * Serves a fetch-style handler over a real socket (docs/reference/testing.md §4), so large bodies stream with
  * backpressure both ways instead of being buffered as msw does in-process.
  */
 export async function serve(handler: FetchHandler, { port = 0, host = '127.0.0.1' }: ServeOptions = {}): Promise<LoopbackServer> {

@@ -16,7 +16,7 @@ export type ObjectCreatedEventName =
   | 'ObjectCreated:AppendObject'
   | 'ObjectCreated:PutSymlink';
 
-/** One record of `events[]`, shaped as in /work/shared/events/put-zip.json (alibaba-cloud.md §1.1). */
+/** One record of `events[]`, shaped as in test/events/fixtures/put-zip.json (docs/reference/alibaba-cloud.md §1.1). */
 export interface OssEventRecord {
   eventName: ObjectCreatedEventName;
   eventSource: 'acs:oss';
@@ -58,7 +58,7 @@ export function objectCreatedRecord(creation: ObjectCreation): OssEventRecord {
     eventVersion: '1.0',
     oss: {
       bucket: { arn: `acs:oss:${region}:${accountId}:${bucket}`, name: bucket, ownerIdentity: accountId, virtualBucket: '' },
-      // The event's eTag is the header's value without quotes (alibaba-cloud.md §0.5); the key is verbatim.
+      // The event's eTag is the header's value without quotes (docs/reference/alibaba-cloud.md §0.5); the key is verbatim.
       object: { deltaSize: creation.deltaSize, eTag: unquote(meta.etag), key: creation.key, size: meta.size },
       ossSchemaVersion: '1.0',
       ruleId: EMULATOR_RULE_ID,

@@ -27,7 +27,7 @@ export function verifyContentMd5Digest(headers: Headers, digest: Buffer): void {
   }
 }
 
-/** `x-oss-forbid-overwrite`: only "true" and "false" are valid (alibaba-cloud.md §6.3). */
+/** `x-oss-forbid-overwrite`: only "true" and "false" are valid (docs/reference/alibaba-cloud.md §6.3). */
 export function forbidsOverwrite(headers: Headers): boolean {
   const value = headers.get('x-oss-forbid-overwrite');
   if (value === null || value === 'false') return false;
@@ -35,7 +35,7 @@ export function forbidsOverwrite(headers: Headers): boolean {
   throw new ServiceError(400, 'InvalidArgument', 'x-oss-forbid-overwrite must be true or false.', { ArgumentName: 'x-oss-forbid-overwrite' });
 }
 
-/** PutObject has no conditional form in OSS: If-Match / If-None-Match are refused (alibaba-cloud.md §6.3). */
+/** PutObject has no conditional form in OSS: If-Match / If-None-Match are refused (docs/reference/alibaba-cloud.md §6.3). */
 export function rejectConditionalWrite(headers: Headers): void {
   if (headers.has('if-match') || headers.has('if-none-match')) {
     throw new ServiceError(400, 'NotImplemented', 'A header you provided implies functionality that is not implemented.', { Header: 'If-Match' });
@@ -60,7 +60,7 @@ function etagListMatches(list: string, etag: string): boolean {
 /**
  * The range a GET serves, or undefined for the whole object. OSS ignores a range it cannot serve
  * (200, whole object) unless `x-oss-range-behavior: standard`, which clips the end and answers 416
- * for a start past the end (alibaba-cloud.md §6.4). Only the first of several ranges is used.
+ * for a start past the end (docs/reference/alibaba-cloud.md §6.4). Only the first of several ranges is used.
  */
 export function resolveRange(headers: Headers, size: number): ByteRange | undefined {
   const match = /^bytes=(\d*)-(\d*)(,.*)?$/.exec(headers.get('range')?.trim() ?? '');

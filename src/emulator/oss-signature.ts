@@ -34,7 +34,7 @@ const V4_ALGORITHM = 'OSS4-HMAC-SHA256';
 const V4_PRODUCT = 'oss';
 const V4_TERMINATOR = 'aliyun_v4_request';
 const UNSIGNED_PAYLOAD = 'UNSIGNED-PAYLOAD';
-/** A V4 presigned URL lives at most 7 days (alibaba-cloud.md §6.1). */
+/** A V4 presigned URL lives at most 7 days (docs/reference/alibaba-cloud.md §6.1). */
 const MAX_PRESIGNED_V4_SECONDS = 7 * 24 * 3600;
 
 export interface OssResource {
@@ -49,7 +49,7 @@ export interface OssSignaturePolicy {
   credentials: readonly Credential[];
   /** The bucket's region as V4 scopes name it: `cn-hangzhou`, never `oss-cn-hangzhou`. */
   region: string;
-  /** False as for a new account or a new bucket, which take V4 only (alibaba-cloud.md §0.19). */
+  /** False as for a new account or a new bucket, which take V4 only (docs/reference/alibaba-cloud.md §0.19). */
   allowV1: boolean;
   now: Date;
 }

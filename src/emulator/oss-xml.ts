@@ -25,7 +25,7 @@ export function xmlDocument(root: string, children: readonly string[]): string {
 }
 
 /**
- * OSS's per-error "EC" codes. The ones marked † appear in alibaba-cloud.md or OSS's public error
+ * OSS's per-error "EC" codes. The ones marked † appear in docs/reference/alibaba-cloud.md or OSS's public error
  * pages; the others follow the same pages' numbering and are UNVERIFIED.
  */
 const ERROR_EC: Record<string, string> = {

@@ -473,7 +473,7 @@ class OssService implements OssEmulator {
   private errorResponse(error: ServiceError, method: string, requestId: string, bucket: string): Response {
     const body = errorXml(error, requestId, hostIdOf(bucket, this.options.region));
     const headers = new Headers(error.headers);
-    // HEAD answers carry no body, errors included; OSS puts the error, base64, in x-oss-err (alibaba-cloud.md §6.5).
+    // HEAD answers carry no body, errors included; OSS puts the error, base64, in x-oss-err (docs/reference/alibaba-cloud.md §6.5).
     if (method === 'HEAD') {
       headers.set('x-oss-err', Buffer.from(body).toString('base64'));
       return new Response(null, { status: error.status, headers });
@@ -487,7 +487,7 @@ class OssService implements OssEmulator {
  * Where the bucket is: in the URL's host (`<bucket>.oss-<region>.aliyuncs.com`, virtual-host
  * style), in the first path segment (path-style, ali-oss `sldEnable`), or, for an IP endpoint, in
  * the `Host` header: ali-oss given `http://127.0.0.1:9000` and no `sldEnable` sends `/<key>` with
- * `Host: <bucket>.oss-<region>.aliyuncs.com` (alibaba-cloud.md §7.1). With `sldEnable` it sends that
+ * `Host: <bucket>.oss-<region>.aliyuncs.com` (docs/reference/alibaba-cloud.md §7.1). With `sldEnable` it sends that
  * Host too, and the path then starts with the bucket: a path whose first segment is the Host's
  * bucket is read path-style. The key is decoded once, so `%2B` is `+`.
  */

@@ -28,7 +28,7 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Headers that carry credentials: kept out of request logs (CONTRACT §8: never a secret anywhere). */
+/** Headers that carry credentials: kept out of request logs (docs/contract.md §8: never a secret anywhere). */
 const CREDENTIAL_HEADERS = new Set(['authorization', 'x-oss-security-token', 'x-fc-security-token']);
 
 export function loggableHeaders(headers: Headers): Record<string, string> {

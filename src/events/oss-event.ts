@@ -6,7 +6,7 @@ export const BUCKET_NAME = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
 const tolerantString = z.catch(z.optional(z.string()), undefined);
 
 /**
- * One record of a native OSS trigger event, as Function Compute delivers it (alibaba-cloud.md §1.1).
+ * One record of a native OSS trigger event, as Function Compute delivers it (docs/reference/alibaba-cloud.md §1.1).
  * Unknown fields are tolerated: only these are documented, and the platform may add more.
  */
 const ossRecordSchema = z.looseObject({
@@ -103,7 +103,7 @@ function pick(value: unknown, path: readonly string[]): string | undefined {
   return typeof current === 'string' ? current : undefined;
 }
 
-/** Only events that create a whole object count (CONTRACT §3); parts and appends are not the layer yet. */
+/** Only events that create a whole object count (docs/contract.md §3); parts and appends are not the layer yet. */
 const COUNTED_EVENTS = new Set([
   'ObjectCreated:PutObject',
   'ObjectCreated:PostObject',

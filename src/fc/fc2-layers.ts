@@ -4,7 +4,7 @@ import { type FcTransport, type TransportOptions, sendHttp } from './http';
 
 /**
  * The only file that knows @alicloud/fc2, for API 2016-08-15, the pairing Alibaba documents for the
- * legacy `FC` scheme (alibaba-cloud.md §3.1). fc2's own headers, Content-MD5 and signature are used
+ * legacy `FC` scheme (docs/reference/alibaba-cloud.md §3.1). fc2's own headers, Content-MD5 and signature are used
  * as they are; the request is sent by sendHttp so the status and either error casing can be read.
  */
 export function fc2Transport(options: TransportOptions): FcTransport {

@@ -51,7 +51,7 @@ export type FcTransport = (call: FcCall) => Promise<FcResponse>;
  * Sends a signed request and reads the answer whole. Sent here rather than by an SDK, because the
  * SDKs throw away what a caller needs to classify a failure: fc2 the HTTP status, and each of them
  * an error code in a casing it does not model (fc2 reads only `ErrorCode`, the official SDKs only
- * `Code`/`code`, FC documents `errorCode`: alibaba-cloud.md §0.8, §3.3).
+ * `Code`/`code`, FC documents `errorCode`: docs/reference/alibaba-cloud.md §0.8, §3.3).
  */
 export function sendHttp(url: URL, method: string, headers: Record<string, string>, payload: Buffer | undefined, timeoutMs: number): Promise<FcResponse> {
   return new Promise((resolve, reject) => {

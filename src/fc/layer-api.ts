@@ -11,7 +11,7 @@ export interface FcLayersOptions extends Omit<TransportOptions, 'endpoint' | 'ap
 }
 
 /**
- * The layer API for `FC_API_VERSION`, signed as Alibaba's own client for that API signs (CONTRACT §2):
+ * The layer API for `FC_API_VERSION`, signed as Alibaba's own client for that API signs (docs/contract.md §2):
  * ACS3-HMAC-SHA256 for 2021-04-06 and 2023-03-30, fc2's `FC` scheme for 2016-08-15. The adapters only
  * sign and send; what is sent and how answers are read is decided here, once.
  */
@@ -70,7 +70,7 @@ const listSchema = builtOnFirstUse(() =>
 /** Page size for ListLayerVersions; FC caps `limit` at 100. */
 const PAGE_SIZE = 100;
 
-/** CreateLayerVersion's body as each API names it (CONTRACT §5 step 6). */
+/** CreateLayerVersion's body as each API names it (docs/contract.md §5 step 6). */
 function createBody(apiVersion: FcApiVersion, input: CreateLayerVersionInput): object {
   const description = input.description === undefined ? {} : { description: input.description };
   const location = { ossBucketName: input.ossBucketName, ossObjectName: input.ossObjectName };
@@ -272,7 +272,7 @@ export function requestIdOf(response: FcResponse): string | undefined {
 
 /**
  * FC 2.0 errors are documented as `{errorCode, errorMessage}`, and fc2 models them PascalCase
- * (alibaba-cloud.md §3.3); FC 3.0's are `{Code, Message, RequestId}` (§11): every spelling is read.
+ * (docs/reference/alibaba-cloud.md §3.3); FC 3.0's are `{Code, Message, RequestId}` (§11): every spelling is read.
  */
 function classify(response: FcResponse, operation: FcAction, layerName: string | undefined, subject: string): PublisherError {
   const body = typeof response.data === 'object' && response.data !== null ? (response.data as Record<string, unknown>) : {};

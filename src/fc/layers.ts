@@ -30,7 +30,7 @@ export interface CreateLayerVersionInput {
   compatibleRuntime: string[];
   /** The CRC-64 the zip was verified to have; FC 3.0 checks the code against it (`code.checksum`). */
   checksum: string;
-  /** Sent to FC 3.0 only; the other APIs have no such field (CONTRACT §4). */
+  /** Sent to FC 3.0 only; the other APIs have no such field (docs/contract.md §4). */
   license: string | undefined;
 }
 

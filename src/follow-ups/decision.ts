@@ -65,7 +65,7 @@ export function decisionOf(
 function regionsOf(result: PublishResult, status: Decision['status'], homeRegion: string): DecidedRegion[] {
   if (result.regions === undefined) {
     if (status === 'failed') return [];
-    // FC checked its codeChecksum against the CRC-64 before the result said published (CONTRACT §5 step 7).
+    // FC checked its codeChecksum against the CRC-64 before the result said published (docs/contract.md §5 step 7).
     return [{ region: homeRegion, home: true, status, version: result.version, arn: result.arn, codeChecksum: result.source.crc64 }];
   }
   const entries = Object.entries(result.regions).map(([region, entry]) => ({

@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { format } from 'node:util';
 
 /**
- * One JSON object per line on stdout (CONTRACT §8), with the invocation's request id on every line.
+ * One JSON object per line on stdout (docs/contract.md §8), with the invocation's request id on every line.
  * Secrets never reach a line: the invocation's own secret values are scrubbed from every string,
  * and anything shaped like a signature or a token is masked, whatever path it took to get here.
  */

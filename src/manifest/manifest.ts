@@ -8,7 +8,7 @@ import { NOTICE_TARGETS } from '../config';
 
 export { FC3_RUNTIMES, RUNTIMES, knownRuntimes } from './runtimes';
 
-/** Manifests are small; a bigger object is a mistake, refused before it is read (CONTRACT §4). */
+/** Manifests are small; a bigger object is a mistake, refused before it is read (docs/contract.md §4). */
 export const MAX_MANIFEST_BYTES = 64 * 1024;
 
 /** Function Compute's layer name rule; the CLI checks names from the audit trail against it too. */
@@ -45,9 +45,9 @@ function manifestSchema(apiVersion: string) {
     license: z.optional(z.string()),
     // The layer's ACL after a publish; unset leaves it as it is.
     public: z.optional(z.boolean()),
-    // Versions kept after a publish (issue 12); `dryRun` only records what would be deleted.
+    // Versions kept after a publish; `dryRun` only records what would be deleted.
     retain: z.optional(z.union([retainCount, z.strictObject({ keep: retainCount, dryRun: z.optional(z.boolean()) })])),
-    // Which of REGIONS this layer goes to besides the home region (issue 13); absent means all.
+    // Which of REGIONS this layer goes to besides the home region; absent means all.
     regions: manifestRegionsField,
     // Which of the configured notice targets hear about this layer (docs/index-and-notices.md); [] silences it.
     notify: z.optional(

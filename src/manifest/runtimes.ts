@@ -1,6 +1,6 @@
 /**
  * The runtimes Function Compute documents for layers, by API version. 2016-08-15 and 2021-04-06: the
- * CONTRACT §4 list (CreateLayerVersion 2021-04-06, Layer struct). FC 3.0 (2023-03-30) adds the runtimes
+ * docs/contract.md §4 list (CreateLayerVersion 2021-04-06, Layer struct). FC 3.0 (2023-03-30) adds the runtimes
  * of its runtime overview (help.aliyun.com/zh/functioncompute/fc-3-0/user-guide/runtime-overview-3:
  * python3.12 and custom.debian11 on Debian 11) and the Java 17/21 and Debian 12 custom runtimes.
  */

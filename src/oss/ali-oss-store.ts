@@ -42,7 +42,7 @@ export function createOssStore(options: OssStoreOptions): ObjectStore {
       : {}),
     timeout: options.timeoutMs,
     authorizationV4: (options.signature ?? 'v4') === 'v4',
-    // A loopback or IP endpoint has no bucket host name: address it path-style (CONTRACT §2).
+    // A loopback or IP endpoint has no bucket host name: address it path-style (docs/contract.md §2).
     // `sldEnable` is missing from @types/ali-oss.
     ...({ sldEnable: isPathStyle(endpoint) } as object),
   };
@@ -115,7 +115,7 @@ export function createOssStore(options: OssStoreOptions): ObjectStore {
       const headers: Record<string, string> = { 'If-Match': `"${unquote(streamOptions.ifMatch)}"` };
       if (range) {
         headers.Range = `bytes=${range.start}-${range.end}`;
-        // Without it OSS answers a range it cannot serve with the whole object and a 200 (alibaba-cloud.md §6.4).
+        // Without it OSS answers a range it cannot serve with the whole object and a 200 (docs/reference/alibaba-cloud.md §6.4).
         headers['x-oss-range-behavior'] = 'standard';
       }
       let result: { stream: Readable; res: { status: number; headers: unknown } };
@@ -277,7 +277,7 @@ function codeOf(error: unknown): string | undefined {
 }
 
 /**
- * ali-oss parses no error body on GET-stream and HEAD (alibaba-cloud.md §0.3), and reports network
+ * ali-oss parses no error body on GET-stream and HEAD (docs/reference/alibaba-cloud.md §0.3), and reports network
  * failures as status -1 / -2: branch on the status, quote the code when there is one.
  */
 function translate(error: unknown, operation: string, bucket: string, key: string): Error {

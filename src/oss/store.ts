@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 
-/** What the publisher needs to know of an object version (CONTRACT §7: ETag and Last-Modified name it). */
+/** What the publisher needs to know of an object version (docs/contract.md §7: ETag and Last-Modified name it). */
 export interface ObjectHead {
   /** As OSS reports it, without quotes; compare with `sameEtag`. */
   etag: string;
@@ -10,7 +10,7 @@ export interface ObjectHead {
   crc64: string | undefined;
   /**
    * The `Date` of the answer that described it: OSS's clock, which the ledger keeps time by
-   * (CONTRACT §7); absent when the answer had none.
+   * (docs/contract.md §7); absent when the answer had none.
    */
   answeredAt?: string;
 }
@@ -69,7 +69,7 @@ export function unquote(etag: string): string {
   return etag.trim().replace(/^W\//, '').replace(/^"|"$/g, '');
 }
 
-/** ETags compare without quotes and case (CONTRACT §5 step 3). */
+/** ETags compare without quotes and case (docs/contract.md §5 step 3). */
 export function normalizeEtag(etag: string): string {
   return unquote(etag).toUpperCase();
 }

@@ -1,7 +1,7 @@
 import type { AllowRule } from '../config';
 import { InvalidInputError } from '../errors';
 
-/** ALLOWED_LAYERS (CONTRACT §2): write access to the bucket must not mean publishing any layer. */
+/** ALLOWED_LAYERS (docs/contract.md §2): write access to the bucket must not mean publishing any layer. */
 export function checkAllowed(layerName: string, zipKey: string, rules: readonly AllowRule[]): void {
   if (rules.length === 0) return;
   const applicable = rules.filter((rule) => zipKey.startsWith(rule.keyPrefix));

@@ -25,7 +25,7 @@ export class Deadline {
   /**
    * `operation`'s answer, unless it comes later than `reserveMs` before the end: then an
    * OutOfTimeError, and the operation is left to finish or fail on its own. No request may keep
-   * the invocation past its time, whatever the client's own timeout (CONTRACT §7).
+   * the invocation past its time, whatever the client's own timeout (docs/contract.md §7).
    */
   async within<T>(operation: Promise<T>, reserveMs: number, what: string): Promise<T> {
     const leftMs = this.remainingMs() - reserveMs;

@@ -2,7 +2,7 @@ import type { LayerVersion } from '../fc/layers';
 import type { Manifest } from '../manifest/manifest';
 
 /**
- * What the layer's versions say about this upload (CONTRACT §5 step 5, §7): a version above
+ * What the layer's versions say about this upload (docs/contract.md §5 step 5, §7): a version above
  * `adoptAbove` holding this code, description and runtimes was made by an earlier attempt at this
  * upload; otherwise a latest version holding them makes the upload `unchanged`.
  */

@@ -21,7 +21,7 @@ export type { PublishDeps, RecordInput } from './steps/context';
 export { BusyError, CreateInDoubtError, ResultUnwritableError, RetryableRecordError } from './steps/errors';
 
 /**
- * What one event record does (CONTRACT §5), as plain steps over the storage and layer interfaces,
+ * What one event record does (docs/contract.md §5), as plain steps over the storage and layer interfaces,
  * each in its own module under `steps/`. Returns the summary entry; throws only when no result
  * could be written (the handler then rejects).
  */

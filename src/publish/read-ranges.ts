@@ -8,7 +8,7 @@ export const MAX_RESUMES = 3;
 /**
  * Streams the bytes of `range` to `onChunk` in order, with If-Match on every request. A body that
  * breaks off (a reset, a cut socket, a short answer) is resumed with a ranged GET from the last byte
- * received, so the hash and the entry checks carry on instead of starting over (issue 5). A plain GET is
+ * received, so the hash and the entry checks carry on instead of starting over. A plain GET is
  * used for the first request of an unranged read. Failures of the requests themselves (412, 5xx) are thrown.
  */
 export async function streamRange(

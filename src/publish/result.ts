@@ -4,7 +4,7 @@ import type { PublishResult, ResultStatus } from '../result/document';
 // The result document lives in src/result/document.ts; the steps take its types from here.
 export type { AclOutcome, PublishResult, RegionResult, ResultStatus, RetentionOutcome, SourceInfo, Waiting } from '../result/document';
 
-/** What the handler resolves with: one entry per record, in order (CONTRACT §1). */
+/** What the handler resolves with: one entry per record, in order (docs/contract.md §1). */
 export type SummaryStatus = ResultStatus | 'ignored' | 'stale';
 
 export interface SummaryEntry {

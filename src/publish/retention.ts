@@ -22,7 +22,7 @@ export interface RetentionDeps {
   retrying: <T>(step: string, operation: (attempt: number) => Promise<T>) => Promise<T>;
   log: Logger;
   now: () => Date;
-  /** Another region's layer API, for the versions the result's `regions` names (issue 13). */
+  /** Another region's layer API, for the versions the result's `regions` names. */
   regionLayers?: ((region: string) => () => LayerApi) | undefined;
   /**
    * FC 3.0's function API of a region (undefined: home), or why there is none: published function

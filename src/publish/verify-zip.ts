@@ -24,7 +24,7 @@ export interface ReadOptions {
 }
 
 /**
- * Step 4 of CONTRACT §5: the zip streamed once (with If-Match, so a replaced object cannot mix versions)
+ * Step 4 of docs/contract.md §5: the zip streamed once (with If-Match, so a replaced object cannot mix versions)
  * into the CRC-64 and the zip checks, its tail first and then its entries as concurrent ranged GETs whose
  * CRCs are combined; memory holds one window of chunks per socket, the tail and what the inflaters
  * buffer. Hashing stays on this thread: on 2 cores a worker was slower (658 vs 710 MB/s hashing a

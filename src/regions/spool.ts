@@ -14,7 +14,7 @@ const READ_CHUNK_BYTES = 1024 * 1024;
 /**
  * The zip's bytes, written to the instance's disk as the verification reads them, so the copies to
  * other regions read them from there instead of from OSS again: the home link carries the zip once
- * however many regions there are (issue 13). Copies read as far as the verification got, and wait
+ * however many regions there are. Copies read as far as the verification got, and wait
  * for more; bytes it never reads (before the first entry, past a failed write) come from OSS once
  * the verification is over. Memory holds a chunk per reader, not the zip.
  */

@@ -31,7 +31,7 @@ export interface TrailEntry {
   reason?: string;
   /** A retention record that says what would be deleted, not what was. */
   dryRun?: boolean;
-  /** Another region than the home one: its versions are that region's (issue 13). */
+  /** Another region than the home one: its versions are that region's. */
   region?: string;
   /** An `uploader` record: the key of the decision's record it completes. */
   decision?: string;

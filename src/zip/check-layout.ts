@@ -1,7 +1,7 @@
 import { InvalidInputError } from '../errors';
 import { LAYOUT_PLACES, type LayoutPlace, type LayoutSummary, type ZipContents } from './layout';
 
-/** Runtimes whose code finds its files itself, so any layout can serve them (CONTRACT §4). */
+/** Runtimes whose code finds its files itself, so any layout can serve them (docs/contract.md §4). */
 function acceptsAnyLayout(runtime: string): boolean {
   return runtime === 'go1' || runtime.startsWith('dotnetcore') || runtime === 'custom' || runtime.startsWith('custom.');
 }

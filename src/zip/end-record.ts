@@ -43,7 +43,7 @@ const RECORD_SIGNATURES = [
  * Reads the end records from `tail`, the archive's last bytes (its first byte at absolute offset
  * `tailStart`), and checks that the archive can be read only one way: one end record, ending the file,
  * whose central directory ends exactly where the end records begin, so that no reader has to guess an
- * offset correction (CONTRACT §4).
+ * offset correction (docs/contract.md §4).
  */
 export function locateCentralDirectory(tail: Uint8Array, tailStart: number): CentralDirectoryLocation {
   const endAt = findEndRecord(tail);

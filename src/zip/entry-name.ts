@@ -26,7 +26,7 @@ export function pathText(path: EntryPath): string {
 export const CONTROL = /[\u0000-\u001f\u007f]/;
 
 /**
- * Throws ZipLayoutInvalid for a name that cannot land where it says (CONTRACT §4): one that leaves the
+ * Throws ZipLayoutInvalid for a name that cannot land where it says (docs/contract.md §4): one that leaves the
  * extraction folder (absolute, a drive letter, a '..' segment), or that tools read differently (a
  * backslash: Info-ZIP and Python extract `nodejs\node_modules\x` as one top-level file; a control
  * character or NUL, which C extractors cut the name at).

@@ -48,7 +48,7 @@ export function decodeName(bytes: Uint8Array, flags: number): string | undefined
   }
 }
 
-/** Entry data every extractor unpacks: stored or deflated, and no password (CONTRACT §4). */
+/** Entry data every extractor unpacks: stored or deflated, and no password (docs/contract.md §4). */
 export function assertSupported(name: string, flags: number, method: number): void {
   const fix = 're-zip with deflate, without a password';
   if ((flags & (FLAG.encrypted | FLAG.strongEncryption)) !== 0 || method === 99) {

@@ -1,6 +1,6 @@
 import { type EntryPath, parseEntryName, pathText } from './entry-name';
 
-/** The folders Function Compute adds to its search paths when it mounts a layer at /opt (CONTRACT §4). */
+/** The folders Function Compute adds to its search paths when it mounts a layer at /opt (docs/contract.md §4). */
 export const LAYOUT_PLACES = ['nodejs/node_modules/', 'python/', 'java/lib/', 'php/', 'bin/', 'lib/'] as const;
 export type LayoutPlace = (typeof LAYOUT_PLACES)[number];
 

@@ -12,7 +12,7 @@ import { expectNoSecrets } from '../publish/helpers';
 import { recordForSecretScan, recordWrittenObjects } from '../support/secret-scan';
 
 /**
- * The artifact as Function Compute runs it (CONTRACT §1): dist/index.js alone in a folder, loaded by
+ * The artifact as Function Compute runs it (docs/contract.md §1): dist/index.js alone in a folder, loaded by
  * a fresh Node process, talking to OSS and FC over real sockets with the real SDKs inside the bundle.
  */
 let workDir: string;
@@ -94,7 +94,7 @@ describe('dist/crc64.js on its own', () => {
       };
       process.stdout.write(JSON.stringify(out));`;
     const { stdout } = await promisify(execFile)(process.execPath, ['-e', script], { cwd: workDir });
-    // crc64.md §2: the check value, the empty input, and the combine vectors (one past 2^32 bytes).
+    // docs/reference/crc64.md §2: the check value, the empty input, and the combine vectors (one past 2^32 bytes).
     expect(JSON.parse(stdout)).toEqual({
       check: '11051210869376104954',
       empty: '0',

@@ -17,7 +17,7 @@ interface BuildScript {
 }
 
 /**
- * scripts/build.mjs replaces ws, axios, iconv-lite and the tea packages with modules that throw on any use (testing.md §7).
+ * scripts/build.mjs replaces ws, axios, iconv-lite and the tea packages with modules that throw on any use (docs/reference/testing.md §7).
  * Safe only while the publish path never reaches them: proven here on a bundle of its own, so this file
  * does not race bundle.test.ts over dist/.
  */

@@ -25,7 +25,7 @@ const ENGINES: [string, Engine][] = [
 
 const ascii = (s: string): Uint8Array => new TextEncoder().encode(s);
 
-/** Bit-at-a-time CRC-64/XZ straight from the parameters in crc64.md §1: slow, but with nothing to get wrong. */
+/** Bit-at-a-time CRC-64/XZ straight from the parameters in docs/reference/crc64.md §1: slow, but with nothing to get wrong. */
 function referenceCrc64(data: Uint8Array): string {
   const poly = 0xc96c5795d7870f42n;
   const ones = 0xffffffffffffffffn;
@@ -66,7 +66,7 @@ function peerHash(chunks: Uint8Array[]): string {
 }
 
 describe.each(ENGINES)('%s', (_, Engine) => {
-  // crc64.md §2. The two ≥ 4 GiB streamed vectors are covered through crc64Combine below.
+  // docs/reference/crc64.md §2. The two ≥ 4 GiB streamed vectors are covered through crc64Combine below.
   it.each([
     ['empty', new Uint8Array(0), '0'],
     ['123456789', ascii('123456789'), '11051210869376104954'],
@@ -155,7 +155,7 @@ describe('crc64Combine', () => {
     expect(crc64Combine('6748440630437108969', '10278880121275185425', 4)).toBe('11051210869376104954');
   });
 
-  // CRC(123456789) and CRC(2^32 + 1 zero bytes): the streamed ≥ 4 GiB vectors of crc64.md §2.
+  // CRC(123456789) and CRC(2^32 + 1 zero bytes): the streamed ≥ 4 GiB vectors of docs/reference/crc64.md §2.
   it.each([2 ** 32 + 1, 2n ** 32n + 1n])('handles lengthB past 32 bits (%s)', (lengthB) => {
     expect(crc64Combine('11051210869376104954', '13595488808149494328', lengthB)).toBe('6526656882836515889');
   });

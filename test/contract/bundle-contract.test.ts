@@ -16,7 +16,7 @@ import { expectNoSecrets } from '../publish/helpers';
 import { recordWrittenObjects } from '../support/secret-scan';
 
 /**
- * CONTRACT.md read literally, against the built dist/index.js in a child process, as an outside
+ * docs/contract.md read literally, against the built dist/index.js in a child process, as an outside
  * suite would run it: the event in each accepted form, contexts with parts missing, each API version.
  */
 let bundle: { dir: string; remove: () => Promise<void> };

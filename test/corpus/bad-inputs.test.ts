@@ -53,7 +53,7 @@ describe(`bad-input corpus: ${BAD_INPUTS.length} cases (${count('event')} events
         const run = await deliver(entry);
         const expected = entry.expect;
 
-        // Never a crash: a summary or an Error with a message, and every log line is JSON (CONTRACT §8).
+        // Never a crash: a summary or an Error with a message, and every log line is JSON (docs/contract.md §8).
         for (const line of run.rawLines.flatMap((chunk) => chunk.split('\n').filter(Boolean))) {
           expect(() => JSON.parse(line), line).not.toThrow();
         }

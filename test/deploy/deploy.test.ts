@@ -28,7 +28,7 @@ beforeAll(async () => {
   triggers = props.triggers;
 });
 
-describe('s.yaml deploys the function the contract describes (CONTRACT §1, §3, §7)', () => {
+describe('s.yaml deploys the function the contract describes (docs/contract.md §1, §3, §7)', () => {
   it('is an fc3 nodejs20 function with handler index.handler and a role of its own', () => {
     expect(publisher.component).toBe('fc3');
     expect(props).toMatchObject({ runtime: 'nodejs20', handler: 'index.handler' });
@@ -96,7 +96,7 @@ describe('s.yaml deploys the function the contract describes (CONTRACT §1, §3,
   });
 });
 
-describe('the code package s.yaml deploys is the function bundle alone (CONTRACT §1)', () => {
+describe('the code package s.yaml deploys is the function bundle alone (docs/contract.md §1)', () => {
   let outdir: string;
   beforeAll(async () => {
     outdir = await mkdtemp(join(tmpdir(), 'deploy-build-'));

@@ -56,3 +56,24 @@ describe('docs/contract.md', () => {
     expect(() => contractBody("# The publisher's contract\n")).toThrow('docs/contract.md: its opening note must end with');
   });
 });
+
+/** The reference facts code comments cite (docs/reference/), each a copy of the shared one below a one-line note. */
+const REFERENCES = ['alibaba-cloud', 'testing', 'crc64', 'anchors'];
+
+describe('docs/reference/', () => {
+  it.each(REFERENCES)('%s.md holds a note, then the facts with their sources', (name) => {
+    const copy = readFileSync(resolve('docs', 'reference', `${name}.md`), 'utf8');
+    expect(copy.startsWith('<!-- ')).toBe(true);
+    expect(copy).toMatch(/https:\/\//);
+  });
+
+  it.each(REFERENCES.filter((name) => existsSync(resolve('..', 'shared', 'reference', `${name}.md`))))(
+    // Only the files checked out beside the clone are compared (CI has them; a lone clone has none).
+    '%s.md is word for word the shared reference below its note',
+    (name) => {
+      const copy = readFileSync(resolve('docs', 'reference', `${name}.md`), 'utf8');
+      const body = copy.slice(copy.indexOf('-->\n\n') + '-->\n\n'.length);
+      expect(body).toBe(readFileSync(resolve('..', 'shared', 'reference', `${name}.md`), 'utf8'));
+    },
+  );
+});

@@ -22,7 +22,7 @@ const layerBody = (key: string, extra: object = {}) => ({
 
 /**
  * The FC behaviour every transport must show, driven through the real @alicloud/fc2 client. fc2 reads
- * an error's code only from PascalCase `ErrorCode` (alibaba-cloud.md §0.8), so these tests ask for it;
+ * an error's code only from PascalCase `ErrorCode` (docs/reference/alibaba-cloud.md §0.8), so these tests ask for it;
  * the documented camelCase default is driven through the official SDKs (fc-official.socket.test.ts).
  */
 export function describeFcEmulator(currentCloud: () => TestCloud): void {

@@ -26,7 +26,7 @@ export function aliOss(endpoint: string, { addressing, bucket = TEST_BUCKET, v4 
     accessKeyId: TEST_CREDENTIALS.accessKeyId,
     accessKeySecret: TEST_CREDENTIALS.accessKeySecret,
     stsToken: TEST_CREDENTIALS.securityToken,
-    // Silences ali-oss's per-client warning about STS tokens without a refresh (alibaba-cloud.md §0.14).
+    // Silences ali-oss's per-client warning about STS tokens without a refresh (docs/reference/alibaba-cloud.md §0.14).
     refreshSTSTokenInterval: 24 * 60 * 60 * 1000,
     sldEnable: addressing === 'path',
     authorizationV4: v4,

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { EventParseError, isCountedEvent, parseOssEvent, type ParsedRecord } from '../../src/events/oss-event';
 
-/** Copies of /work/shared/events, kept beside the test so CI needs nothing outside the repo. */
+/** The OSS trigger events Function Compute delivers (test/events/fixtures), kept beside the test so CI needs nothing outside the repo. */
 function fixtureText(name: string): string {
   return readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
 }
@@ -111,7 +111,7 @@ describe('the shared fixtures', () => {
   });
 });
 
-describe('input forms (CONTRACT §1)', () => {
+describe('input forms (docs/contract.md §1)', () => {
   const expected = okRecords(parseOssEvent(fixtureBuffer('batch-two.json')));
 
   it('a Buffer, a string and an object give the same records', () => {
@@ -296,7 +296,7 @@ describe('a malformed envelope throws EventParseError', () => {
   });
 });
 
-describe('isCountedEvent (CONTRACT §3)', () => {
+describe('isCountedEvent (docs/contract.md §3)', () => {
   const counted = ['PutObject', 'PostObject', 'CompleteMultipartUpload', 'CopyObject'].map((name) => `ObjectCreated:${name}`);
   const ignored = [
     'ObjectCreated:InitiateMultipartUpload',

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runChaos, startChaosServer } from './chaos';
 
 /**
- * The seeded chaos of issue 10 (the home region), issue 13 (three regions) and the rollout
+ * The seeded chaos of the home region, of three regions and of the rollout
  * (docs/rollout.md), briefly: `npm run chaos -- --iterations N [--regions | --rollout]` runs one of
  * them at length (CHAOS_MODE home, regions or rollout picks it; CHAOS_ITERATIONS, CHAOS_SEED, CHAOS_PARALLEL, CHAOS_FIRST; CHAOS_REPORT names a
  * file for the counts).

@@ -13,7 +13,7 @@ import { type RegionSite, type UploadContent, expectRegionInvariants, versionsBe
 import { OTHER_REGIONS, refuseCreatesForGood } from '../support/regional-cloud';
 
 /**
- * Seeded chaos over the whole handler (issue 10): every iteration is one layer in a fresh cloud,
+ * Seeded chaos over the whole handler: every iteration is one layer in a fresh cloud,
  * one or two uploads, several deliveries at once, and at random: processes killed at any request
  * (the answer lost or the request never sent), OSS and FC faults, CreateLayerVersion slower than the
  * function, slow result PUTs, and instances whose clocks are seconds or minutes off. Then the
@@ -23,7 +23,7 @@ import { OTHER_REGIONS, refuseCreatesForGood } from '../support/regional-cloud';
  * once killed, nothing it sends reaches the cloud again. Time passing between redeliveries is OSS's
  * clock moving on (the ledger keeps OSS's time), once nothing is in flight.
  *
- * With `regions` (issue 13), every cloud has two more regions (each its own OSS with the staging
+ * With `regions`, every cloud has two more regions (each its own OSS with the staging
  * bucket, and its own FC reading that OSS), the deliveries have REGIONS, faults are armed in any
  * region, now and then one region refuses every create for good, and kills land on any request of a
  * delivery, whichever region it goes to: at most one version per region per upload, the final
@@ -58,7 +58,7 @@ export interface ChaosOptions {
   parallel: number;
   /** The first iteration's index (to run one again alone: its faults depend on the seed and index only). */
   first?: number;
-  /** Publish to two more regions as well (issue 13). */
+  /** Publish to two more regions as well. */
   regions?: boolean;
   /** Roll the versions out to functions too (docs/rollout.md). */
   rollout?: boolean;

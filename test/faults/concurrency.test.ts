@@ -6,7 +6,7 @@ import { readJson, tally } from '../support/invariants';
 import { NODE_MANIFEST, manifestBytes, nodejsLayerZip } from '../support/layers';
 import { LAYER, MANIFEST_KEY, RESULT_KEY, ZIP_KEY, type Arranged, type Delivery, arrange, creates, deliver, expectInvariants, expectPublished, fcAction, injected, snapshot } from './scenario';
 
-/** At-least-once, concurrent delivery (CONTRACT §7): many instances run the same event at once. */
+/** At-least-once, concurrent delivery (docs/contract.md §7): many instances run the same event at once. */
 const env = useMswCloud();
 const N = 50;
 

@@ -6,7 +6,7 @@ import { NODE_MANIFEST, nodejsLayerZip } from '../support/layers';
 import { LAYER, MANIFEST_KEY, RESULT_KEY, ZIP_KEY, arrange, creates, deaths, deliver, diedAfterCreating, diedHolding, expectInvariants, expectPublished, ledgerPrefix, leaveDeadAttempt, snapshot, versionMadeByTheDead } from './scenario';
 
 /**
- * A process that died at each step (CONTRACT §7), simulated by leaving exactly the state a dead
+ * A process that died at each step (docs/contract.md §7), simulated by leaving exactly the state a dead
  * attempt leaves in OSS and FC, then delivering the event again to a fresh handler.
  */
 const env = useMswCloud();

@@ -5,7 +5,7 @@ import { useMswCloud } from '../support/cloud';
 import { readJson, tally } from '../support/invariants';
 import { LAYER, RESULT_KEY, creates, deliver, deliverUnder, expectFailedRetryable, expectPublished, fcAction, injected } from './scenario';
 
-/** Function Compute misbehaving (CONTRACT §7): transient faults retried, unknown outcomes looked up first. */
+/** Function Compute misbehaving (docs/contract.md §7): transient faults retried, unknown outcomes looked up first. */
 const env = useMswCloud();
 const CREATE_PATH = /\/layers\/left-pad\/versions$/;
 
@@ -51,7 +51,7 @@ describe(`FC transient statuses: ${TRANSIENT.length} statuses × ${ACTIONS.lengt
   });
 });
 
-describe('FC answers lost: the outcome is unknown, a version may exist (CONTRACT §7)', () => {
+describe('FC answers lost: the outcome is unknown, a version may exist (docs/contract.md §7)', () => {
   it.each([500, 502, 504])('CreateLayerVersion handled, then answered %i: adopted, not made twice', async (status) => {
     const { cloud } = env;
     const { run, check } = await deliverUnder(cloud, () => cloud.fc.faults.inject({ match: fcAction('CreateLayerVersion'), status, afterHandling: true }));

@@ -19,8 +19,8 @@ import {
 } from './scenario';
 
 /**
- * Issue 10, cases 2, 3, 4, 7 and 8: which result has the last word, and that it names a version
- * that exists (CONTRACT §6, §7).
+ * Which result has the last word, and that it names a version
+ * that exists (docs/contract.md §6, §7).
  */
 const env = useMswCloud();
 

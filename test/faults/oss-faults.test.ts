@@ -22,7 +22,7 @@ import {
   ossUnder,
 } from './scenario';
 
-/** OSS misbehaving (CONTRACT §7, issue 5): 5xx, resets, cut bodies, 412, results that cannot be written. */
+/** OSS misbehaving (docs/contract.md §7): 5xx, resets, cut bodies, 412, results that cannot be written. */
 const env = useMswCloud();
 
 afterAll(() => {
@@ -128,7 +128,7 @@ describe('resets and cut bodies', () => {
     await check([run]);
   });
 
-  it('the zip GET cut mid-body resumes with Range and If-Match from the last byte hashed (issue 5)', async () => {
+  it('the zip GET cut mid-body resumes with Range and If-Match from the last byte hashed', async () => {
     const { cloud } = env;
     const { zipEvent, run, check } = await deliverUnder(cloud, () => cloud.oss.faults.inject({ match: oss('GET', ZIP_KEY), cutBodyAfterBytes: 100_000 }), {
       zip: bigZip(),

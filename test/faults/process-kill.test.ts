@@ -12,7 +12,7 @@ import { expectInvariants, readJson, snapshot } from '../support/invariants';
 import { NODE_MANIFEST, manifestBytes, nodejsLayerZip } from '../support/layers';
 
 /**
- * A real death (CONTRACT §7): the bundled handler runs in a child process over loopback sockets;
+ * A real death (docs/contract.md §7): the bundled handler runs in a child process over loopback sockets;
  * FC makes the version, then holds its answer; the child is SIGKILLed while it waits; the event is
  * delivered again to a fresh process, which must adopt that version at once.
  */

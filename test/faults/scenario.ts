@@ -118,7 +118,7 @@ export async function expectFailedRetryable(cloud: TestCloud, run: Delivery) {
 export { expectInvariants, snapshot, type CloudSnapshot };
 
 /**
- * A process that died at each step (CONTRACT §7), simulated by leaving exactly the state a dead
+ * A process that died at each step (docs/contract.md §7), simulated by leaving exactly the state a dead
  * attempt leaves in OSS and FC (crash-recovery.test.ts, test/fc/publish-paths.test.ts).
  */
 export interface DeadAttempt {

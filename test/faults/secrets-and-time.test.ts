@@ -7,7 +7,7 @@ import { nodejsLayerZip } from '../support/layers';
 import { LAYER, MANIFEST_KEY, RESULT_KEY, ZIP_KEY, arrange, creates, deliver, deliverUnder, expectInvariants, expectPublished, fcAction, injected, ledgerPrefix, oss, seedPair, snapshot } from './scenario';
 
 /**
- * Services that echo credentials back in their error messages (CONTRACT §8: never a secret in a log
+ * Services that echo credentials back in their error messages (docs/contract.md §8: never a secret in a log
  * line, result, audit record, or the rejection Function Compute prints), and uploads across time (§7).
  */
 const env = useMswCloud();
@@ -64,7 +64,7 @@ describe('error messages that echo the credentials', () => {
   });
 });
 
-describe('uploads across time (CONTRACT §7: an object version is its ETag and Last-Modified)', () => {
+describe('uploads across time (docs/contract.md §7: an object version is its ETag and Last-Modified)', () => {
   it('A, then B, then A again: three uploads, three versions, each result names its upload', async () => {
     const { cloud } = env;
     const before = await snapshot(cloud, [LAYER]);

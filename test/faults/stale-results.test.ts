@@ -5,7 +5,7 @@ import { readJson, tally } from '../support/invariants';
 import { NODE_MANIFEST, manifestBytes, nodejsLayerZip } from '../support/layers';
 import { LAYER, MANIFEST_KEY, RESULT_KEY, ZIP_KEY, deliver, expectInvariants, fcAction, injected, seedPair, snapshot } from './scenario';
 
-/** No stale result over a newer one (CONTRACT §6), when the manifest is what changes. */
+/** No stale result over a newer one (docs/contract.md §6), when the manifest is what changes. */
 const env = useMswCloud();
 const nextSecond = () => new Promise((resolve) => setTimeout(resolve, 1_100));
 

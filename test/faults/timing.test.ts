@@ -8,8 +8,8 @@ import { NODE_MANIFEST, manifestBytes, nodejsLayerZip } from '../support/layers'
 import { LAYER, RESULT_KEY, type Delivery, arrange, deliver, expectInvariants, injected, ledgerPrefix, snapshot } from './scenario';
 
 /**
- * Issue 10, cases 1, 5 and 6: FC slower than the caller waits, instances whose clocks are wrong,
- * and events longer than the function's time (CONTRACT §7).
+ * FC slower than the caller waits, instances whose clocks are wrong,
+ * and events longer than the function's time (docs/contract.md §7).
  */
 const env = useMswCloud();
 

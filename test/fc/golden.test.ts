@@ -8,7 +8,7 @@ import { fc2Client } from '../support/fc2';
 import { officialClient } from './official-sdks';
 
 /**
- * Golden tests (issue 8): for each FC_API_VERSION, the publisher's request and the request of
+ * Golden tests: for each FC_API_VERSION, the publisher's request and the request of
  * Alibaba's own client for that API (fc-open20210406, fc20230330, fc2), captured on one loopback
  * server, are the same call: method, path, query, body, the set of signed headers and the values
  * that do not change per request, and the scheme.
@@ -77,9 +77,9 @@ async function ours(apiVersion: FcApiVersion, credential: Credential = TEST_CRED
 /** The same three calls through Alibaba's own client for the API. */
 async function official(apiVersion: FcApiVersion, credential: Credential = TEST_CREDENTIALS): Promise<Captured[]> {
   if (apiVersion === '2016-08-15') {
-    // fc2 sends a token only with an `STS.` key (alibaba-cloud.md §0.13).
+    // fc2 sends a token only with an `STS.` key (docs/reference/alibaba-cloud.md §0.13).
     const client = fc2Client({ endpoint: server.url, apiVersion, accessKeyID: credential.accessKeyId, accessKeySecret: credential.accessKeySecret });
-    // fc2 sends the body it is given: the one the contract names (CONTRACT §5 step 6).
+    // fc2 sends the body it is given: the one the contract names (docs/contract.md §5 step 6).
     const { ossBucketName, ossObjectName, compatibleRuntime, description } = INPUT;
     await client.publishLayerVersion('left-pad', { Code: { ossBucketName, ossObjectName }, compatibleRuntime, description });
     await client.listLayerVersions('left-pad', { startVersion: 1, limit: 100 });
@@ -138,7 +138,7 @@ function shape(request: Captured) {
   const signed =
     scheme === 'ACS3-HMAC-SHA256'
       ? (/SignedHeaders=([^,]+)/.exec(authorization)?.[1] ?? '').split(';')
-      : // The FC scheme signs Content-MD5, Content-Type, Date and every x-fc-* header (alibaba-cloud.md §3.1).
+      : // The FC scheme signs Content-MD5, Content-Type, Date and every x-fc-* header (docs/reference/alibaba-cloud.md §3.1).
         headerNames(request.headers).filter((name) => ['content-md5', 'content-type', 'date'].includes(name) || name.startsWith('x-fc-'));
   return {
     method: request.method,
@@ -194,7 +194,7 @@ describe.each(VERSIONS)('FC_API_VERSION=%s: the publisher sends what %s sends', 
     expect(mine.map((request) => shape(request).securityToken)).toEqual([false, false, false]);
   });
 
-  it('the create body is the one of CONTRACT §5 step 6', async () => {
+  it('the create body is the one of docs/contract.md §5 step 6', async () => {
     const [create] = await ours(apiVersion);
     const location = { ossBucketName: TEST_BUCKET, ossObjectName: INPUT.ossObjectName };
     expect(JSON.parse(create!.text)).toEqual(

@@ -8,7 +8,7 @@ import { EXAMPLES_DIR, HANDLER_BUNDLE, HOST_SCRIPT, ensureBundles } from '../loc
 import { OFFICIAL_API_VERSIONS, officialClient } from './official-sdks';
 
 /**
- * `npm start`'s local Function Compute (issue 11, "Done means"): Alibaba's official FC SDKs, with the
+ * `npm start`'s local Function Compute: Alibaba's official FC SDKs, with the
  * local account's key, list the versions it holds, over its loopback socket.
  */
 let stack: LocalStack;

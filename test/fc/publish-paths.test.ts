@@ -8,7 +8,7 @@ import { NODE_MANIFEST, makeZip } from '../support/layers';
 import { LAYER, RESULT_KEY, ZIP_KEY, arrange, creates, deliver, deliverUnder, diedAfterCreating, expectPublished, fcAction } from '../faults/scenario';
 
 /**
- * Every publish path (issue 8, "Done means") for each FC_API_VERSION, against FC as a new account
+ * Every publish path for each FC_API_VERSION, against FC as a new account
  * sees it (createTestCloud's `newAccount: true`: the FC scheme only on 2016-08-15): published,
  * unchanged, adoption after a crash, a create whose outcome is unknown, a codeChecksum mismatch.
  */
@@ -40,7 +40,7 @@ describe.each(FC_API_VERSIONS)('FC_API_VERSION=%s, against a new account', (apiV
     const result = await readJson<PublishResult>(cloud, RESULT_KEY);
     expect(result?.arn).toBe(fc3 ? cloud.fc.versions(LAYER)[0]?.arnV2 : cloud.fc.versions(LAYER)[0]?.arn);
     expect(result?.layer).toMatchObject({ codeChecksum: independentCrc64(zip), ...(fc3 ? { codeSize: zip.length, acl: '0', license: 'MIT' } : { codesize: zip.length }) });
-    // Sent only to FC 3.0, recorded under every API (CONTRACT §4).
+    // Sent only to FC 3.0, recorded under every API (docs/contract.md §4).
     expect(result?.manifest).toMatchObject({ key: expect.stringMatching(/\.layer\.json$/), license: 'MIT' });
     await check([run]);
   });

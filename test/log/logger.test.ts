@@ -25,7 +25,7 @@ function expectNoSecret(text: string, ...values: string[]): void {
   for (const value of [SECRET, TOKEN, ...values]) expect(text).not.toContain(value);
 }
 
-describe('one JSON object per line (CONTRACT §8)', () => {
+describe('one JSON object per line (docs/contract.md §8)', () => {
   afterEach(() => {
     vi.useRealTimers();
   });
@@ -103,7 +103,7 @@ describe('one JSON object per line (CONTRACT §8)', () => {
   });
 });
 
-describe('secrets never appear (CONTRACT §8)', () => {
+describe('secrets never appear (docs/contract.md §8)', () => {
   it('in the step, a message, nested fields and arrays', () => {
     const { logger, text } = capture();
     logger.info(`step-${SECRET}`, {
@@ -197,7 +197,7 @@ describe('secrets never appear (CONTRACT §8)', () => {
   });
 });
 
-describe('signatures and tokens are masked whatever their path (CONTRACT §8)', () => {
+describe('signatures and tokens are masked whatever their path (docs/contract.md §8)', () => {
   // None of these values is in `secrets`: the patterns alone must catch them.
   const plain = () => capture({ secrets: [] });
 
@@ -287,7 +287,7 @@ describe('signatures and tokens are masked whatever their path (CONTRACT §8)', 
   });
 });
 
-describe('withConsoleRouted (CONTRACT §8)', () => {
+describe('withConsoleRouted (docs/contract.md §8)', () => {
   const realConsole = { log: console.log, info: console.info, warn: console.warn, error: console.error, debug: console.debug };
   const outside = {
     log: vi.fn(),

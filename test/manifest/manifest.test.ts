@@ -9,7 +9,7 @@ const KEY = 'layers/pillow-10.layer.json';
 const FIXTURE_BYTES = new Uint8Array(readFileSync(new URL('./fixtures/pillow-10.layer.json', import.meta.url)));
 const VALID: Readonly<Record<string, unknown>> = Object.freeze(JSON.parse(Buffer.from(FIXTURE_BYTES).toString('utf8')));
 
-/** The CONTRACT §4 runtime list, written out here rather than imported, so a change to the module shows. */
+/** The docs/contract.md §4 runtime list, written out here rather than imported, so a change to the module shows. */
 const CONTRACT_RUNTIMES = [
   'nodejs20', 'nodejs18', 'nodejs16', 'nodejs14', 'nodejs12', 'nodejs10', 'nodejs8', 'nodejs6',
   'python3.10', 'python3.9', 'python3', 'python2.7', 'java11', 'java8', 'php7.2', 'go1',
@@ -59,7 +59,7 @@ describe('the shared fixture', () => {
   });
 });
 
-describe('layerName (CONTRACT §4)', () => {
+describe('layerName (docs/contract.md §4)', () => {
   it.each(['a', 'A', '_', 'pillow-10', 'My_Layer-2', '_private', 'Z9', 'a-', 'a_'])('%j is accepted', (name) => {
     expect(parseManifest(bytesOf(withField('layerName', name)), KEY).layerName).toBe(name);
   });
@@ -103,7 +103,7 @@ describe('layerName (CONTRACT §4)', () => {
   });
 });
 
-describe('description (CONTRACT §4)', () => {
+describe('description (docs/contract.md §4)', () => {
   it('is optional', () => {
     const manifest = parseManifest(bytesOf(withField('description', undefined)), KEY);
     expect(manifest).toEqual({ layerName: 'pillow-10', compatibleRuntime: ['python3.10', 'python3.9'] });
@@ -141,7 +141,7 @@ describe('description (CONTRACT §4)', () => {
   });
 });
 
-describe('compatibleRuntime (CONTRACT §4)', () => {
+describe('compatibleRuntime (docs/contract.md §4)', () => {
   it('the module lists exactly the CONTRACT runtimes', () => {
     expect([...RUNTIMES].sort()).toEqual([...CONTRACT_RUNTIMES].sort());
   });
@@ -223,7 +223,7 @@ describe('compatibleRuntime (CONTRACT §4)', () => {
   });
 });
 
-describe('license (CONTRACT §4)', () => {
+describe('license (docs/contract.md §4)', () => {
   it('is optional, a string, and kept', () => {
     expect(parseManifest(bytesOf(VALID), KEY).license).toBeUndefined();
     expect(parseManifest(bytesOf(withField('license', 'Apache-2.0')), KEY).license).toBe('Apache-2.0');
@@ -234,7 +234,7 @@ describe('license (CONTRACT §4)', () => {
   });
 });
 
-describe('unknown fields are an error (CONTRACT §4)', () => {
+describe('unknown fields are an error (docs/contract.md §4)', () => {
   it.each([
     'compatibleRuntimes',
     'Description',
@@ -282,7 +282,7 @@ describe('unknown fields are an error (CONTRACT §4)', () => {
   });
 });
 
-describe('the bytes (CONTRACT §4)', () => {
+describe('the bytes (docs/contract.md §4)', () => {
   it('a leading UTF-8 byte-order mark is accepted and ignored', () => {
     const withBom = new Uint8Array([0xef, 0xbb, 0xbf, ...FIXTURE_BYTES]);
     expect(parseManifest(withBom, KEY)).toEqual(parseManifest(FIXTURE_BYTES, KEY));

@@ -19,7 +19,7 @@ async function publish(compatibleRuntime: string[]) {
   return JSON.parse(Buffer.from(written!).toString('utf8')) as PublishResult;
 }
 
-describe('a runtime the publisher does not know (CONTRACT §4)', () => {
+describe('a runtime the publisher does not know (docs/contract.md §4)', () => {
   it('shaped like a runtime id, it is sent to Function Compute, which judges it', async () => {
     const result = await publish(['nodejs20', 'nodejs22']);
 

@@ -26,7 +26,7 @@ function store(url: URL, signature?: OssSignature, region = TEST_REGION) {
   return createOssStore({ bucket: TEST_BUCKET, region, endpoint: url, credentials: TEST_CREDENTIALS, timeoutMs: 5_000, signature });
 }
 
-describe('the ali-oss adapter signs V4 unless told V1 (CONTRACT §2 OSS_SIGNATURE)', () => {
+describe('the ali-oss adapter signs V4 unless told V1 (docs/contract.md §2 OSS_SIGNATURE)', () => {
   it('does HEAD, read, ranged GET with If-Match and forbid-overwrite PUT on a new account\'s bucket', async () => {
     const { oss, url } = await ossServer(true);
     const adapter = store(url);

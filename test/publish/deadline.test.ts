@@ -81,7 +81,7 @@ describe('sleep', () => {
   });
 });
 
-describe('withRetry: which failures are retried (CONTRACT §7)', () => {
+describe('withRetry: which failures are retried (docs/contract.md §7)', () => {
   it('returns the first success without waiting', async () => {
     const operation = scripted([]);
     const result = await settle((onRetry) => withRetry(operation, farDeadline(), POLICY, onRetry));
@@ -254,7 +254,7 @@ describe('withRetry: waits are jittered and bounded', () => {
   });
 });
 
-describe('withRetry: the deadline reserve (CONTRACT §7)', () => {
+describe('withRetry: the deadline reserve (docs/contract.md §7)', () => {
   it('does not wait when the wait would cross into the reserve: the transient error is thrown', async () => {
     vi.spyOn(Math, 'random').mockReturnValue(0.999_999_9); // 200 ms
     let now = 0;

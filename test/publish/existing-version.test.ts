@@ -32,7 +32,7 @@ function lister(versions: LayerVersion[]) {
   return { list, asked };
 }
 
-describe('findExistingVersion (CONTRACT §5 step 5, §7)', () => {
+describe('findExistingVersion (docs/contract.md §5 step 5, §7)', () => {
   it('no versions: none, newest 0', async () => {
     expect(await findExistingVersion(lister([]).list, manifest, CRC, undefined)).toEqual({ kind: 'none', newestVersion: 0 });
   });

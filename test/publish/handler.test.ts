@@ -27,7 +27,7 @@ function creates(cloud: TestCloud) {
   return cloud.fc.requests.entries.filter((request) => request.action === 'CreateLayerVersion');
 }
 
-describe('publishing a zip and its manifest (CONTRACT §5)', () => {
+describe('publishing a zip and its manifest (docs/contract.md §5)', () => {
   it('publishes a new version from the zip event and writes the result beside the zip', async () => {
     const { cloud } = env;
     const { zip, zipEvent } = await seedPair(cloud);
@@ -224,7 +224,7 @@ describe('what makes no new version', () => {
   });
 });
 
-describe('ignored records make no request at all (CONTRACT §3)', () => {
+describe('ignored records make no request at all (docs/contract.md §3)', () => {
   it.each(IGNORED_EVENT_NAMES)('%s', async (eventName) => {
     const { cloud } = env;
     const { zipEvent } = await seedPair(cloud);
@@ -495,7 +495,7 @@ describe('Function Compute failures', () => {
   });
 });
 
-describe('exactly once under duplicate and concurrent deliveries (CONTRACT §7)', () => {
+describe('exactly once under duplicate and concurrent deliveries (docs/contract.md §7)', () => {
   it('the same event twice makes one version, and both say published', async () => {
     const { cloud } = env;
     const { zipEvent } = await seedPair(cloud);
@@ -547,7 +547,7 @@ describe('exactly once under duplicate and concurrent deliveries (CONTRACT §7)'
   });
 });
 
-describe('logs and written objects (CONTRACT §8)', () => {
+describe('logs and written objects (docs/contract.md §8)', () => {
   it('every log line is JSON with the request id, and no secret is logged or written', async () => {
     const { cloud } = env;
     const { zipEvent } = await seedPair(cloud);
@@ -592,7 +592,7 @@ describe('logs and written objects (CONTRACT §8)', () => {
   });
 });
 
-describe('races between deliveries and uploads (CONTRACT §6, §7)', () => {
+describe('races between deliveries and uploads (docs/contract.md §6, §7)', () => {
   it('a manifest that lands while the zip event writes waiting still gets published by it', async () => {
     const { cloud } = env;
     const { zipEvent } = await seedPair(cloud);

@@ -4,7 +4,7 @@ import { TEST_ACCOUNT_ID } from '../support/cloud';
 import { NODE_MANIFEST, nodejsLayerZip } from '../support/layers';
 import { ossFlags, publishThroughHandler, runCommand, useLoopbackCloud } from '../report/published-trail';
 
-/** What issue 12's provenance and retention leave in the bucket, as `layer-publisher audit` shows it. */
+/** What provenance and retention leave in the bucket, as `layer-publisher audit` shows it. */
 const env = useLoopbackCloud();
 
 describe('layer-publisher audit after real publishes with provenance and retention', () => {

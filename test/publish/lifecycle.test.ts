@@ -7,7 +7,7 @@ import { NODE_MANIFEST, nodejsLayerZip } from '../support/layers';
 import { LAYER, MANIFEST_KEY, RESULT_KEY, ZIP_KEY, deliver, fcAction, seedPair } from '../faults/scenario';
 
 /**
- * A layer's life after its publish (issue 12): the manifest's `public` (PutLayerACL), `retain`
+ * A layer's life after its publish: the manifest's `public` (PutLayerACL), `retain`
  * (older versions deleted after the result is written, except those a function uses), and the
  * provenance every result and audit record carries. Against FC and OSS as a new account sees them.
  */

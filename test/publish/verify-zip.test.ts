@@ -9,7 +9,7 @@ import { TEST_BUCKET, TEST_CREDENTIALS, TEST_REGION, startLoopbackCloud, type Lo
 import { independentCrc64, patternBytes } from '../support/independent';
 import { zipSync } from 'fflate';
 
-/** Ranged reads stream large bodies, so these run over a real loopback socket (testing.md §3). */
+/** Ranged reads stream large bodies, so these run over a real loopback socket (docs/reference/testing.md §3). */
 let cloud: LoopbackCloud;
 let store: ObjectStore;
 

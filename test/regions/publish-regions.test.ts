@@ -32,7 +32,7 @@ async function result(cloud: RegionalCloud): Promise<PublishResult> {
   return read;
 }
 
-describe('one upload, every region (issue 13)', () => {
+describe('one upload, every region', () => {
   it('publishes the same bytes in the home region and every region of REGIONS, and says where each version is', async () => {
     const { cloud } = env;
     const { zip, event } = await seedPair(cloud.home);

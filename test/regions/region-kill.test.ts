@@ -13,7 +13,7 @@ import { NODE_MANIFEST, manifestBytes, nodejsLayerZip } from '../support/layers'
 import { createRegionalCloud, type RegionalCloud } from '../support/regional-cloud';
 
 /**
- * Issue 13's crash: the bundled handler, in a child process over loopback sockets, is SIGKILLed
+ * A crash in several regions: the bundled handler, in a child process over loopback sockets, is SIGKILLed
  * right after the second region's CreateLayerVersion was carried out (its answer held back), once
  * every region holds its version. A fresh process then gets the event again: one version per
  * region, none made twice, and a result that names all three. With a 600 s function (s.yaml's
@@ -79,7 +79,7 @@ async function until(check: () => boolean): Promise<void> {
   while (!check()) await new Promise((resolve) => setTimeout(resolve, 50));
 }
 
-describe('a crash after the second region created its version (issue 13)', () => {
+describe('a crash after the second region created its version', () => {
   it.each([6, 600])('a function of %i s: exactly one version per region once the event is delivered again, and a complete result', async (timeoutSeconds) => {
     const layerName = `left-pad-${timeoutSeconds}`;
     const stem = `layers/${layerName}`;

@@ -34,7 +34,7 @@ async function drain(body: Readable): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-describe('the zip spooled to disk as it is verified (issue 13: the home link carries it once)', () => {
+describe('the zip spooled to disk as it is verified', () => {
   it('serves any range from what the verification read, waiting for bytes not read yet, without reading OSS again', async () => {
     const bytes = randomBytes(300_000);
     const { reader, head, sent } = bucketOf(bytes);

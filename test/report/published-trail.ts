@@ -87,7 +87,7 @@ export async function auditRecordKeys(cloud: LoopbackCloud): Promise<string[]> {
 }
 
 /**
- * Rewrites an audit record as a publisher that records provenance (issue 12, item 1) writes it:
+ * Rewrites an audit record as a publisher that records provenance writes it:
  * the same record, with who uploaded the zip and the manifest.
  */
 export async function addProvenance(cloud: LoopbackCloud, recordKey: string, provenance: Record<string, unknown>): Promise<void> {

@@ -26,7 +26,7 @@ export interface BundleRun {
   timeoutSeconds: number;
 }
 
-/** How the event reaches the handler: FC's Buffer, or the string and object CONTRACT §1 also accepts. */
+/** How the event reaches the handler: FC's Buffer, or the string and object docs/contract.md §1 also accepts. */
 export type EventForm = 'buffer' | 'string' | 'object';
 
 export interface HandlerRun {

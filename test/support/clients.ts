@@ -29,7 +29,7 @@ export function ossClient(options: OssClientOptions): OSS {
     accessKeyId: options.accessKeyId ?? TEST_CREDENTIALS.accessKeyId,
     accessKeySecret: options.accessKeySecret ?? TEST_CREDENTIALS.accessKeySecret,
     stsToken: options.stsToken ?? TEST_CREDENTIALS.securityToken,
-    // Silences ali-oss's per-client warning about STS tokens without a refresh (alibaba-cloud.md §0.14).
+    // Silences ali-oss's per-client warning about STS tokens without a refresh (docs/reference/alibaba-cloud.md §0.14).
     refreshSTSTokenInterval: 24 * 60 * 60 * 1000,
     sldEnable: pathStyle,
     amendTimeSkewed: options.clockOffsetMs,

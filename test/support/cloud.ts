@@ -14,7 +14,7 @@ import {
 
 export const TEST_ACCOUNT_ID = '1234567890123456';
 export const TEST_REGION = 'cn-hangzhou';
-/** The bucket of the shared event fixtures (/work/shared/events). */
+/** The bucket of the shared event fixtures (test/events/fixtures). */
 export const TEST_BUCKET = 'team-layers';
 
 /** An STS credential, as the function role gives: fc2 sends the token only for `STS`-prefixed keys. */
@@ -24,7 +24,7 @@ export const TEST_CREDENTIALS = {
   securityToken: 'emulator-test-security-token-do-not-log',
 } as const satisfies Credential;
 
-/** The contract's default endpoints (CONTRACT §2): what the publisher uses when nothing is configured. */
+/** The contract's default endpoints (docs/contract.md §2): what the publisher uses when nothing is configured. */
 export const IN_PROCESS_OSS_ENDPOINT = `https://oss-${TEST_REGION}-internal.aliyuncs.com`;
 export const IN_PROCESS_FC_ENDPOINT = `https://${TEST_ACCOUNT_ID}.${TEST_REGION}-internal.fc.aliyuncs.com`;
 
@@ -57,7 +57,7 @@ export function createTestCloud(): TestCloud {
 /**
  * One msw handler for the whole cloud, routing by host: `*.fc.aliyuncs.com` is Function Compute,
  * any other `*.aliyuncs.com` is OSS. Loopback
- * requests pass through, so socket-served emulators work in the same file (testing.md §4).
+ * requests pass through, so socket-served emulators work in the same file (docs/reference/testing.md §4).
  */
 export function cloudHandler(currentCloud: () => TestCloud) {
   return http.all('*', ({ request }) => {
@@ -107,7 +107,7 @@ export interface LoopbackCloud extends TestCloud {
 
 /**
  * The same cloud served over real loopback sockets (one port each), for large bodies
- * (testing.md §3). In a file that also uses `useMswCloud`, loopback requests pass through msw.
+ * (docs/reference/testing.md §3). In a file that also uses `useMswCloud`, loopback requests pass through msw.
  */
 export async function startLoopbackCloud(): Promise<LoopbackCloud> {
   const cloud = createTestCloud();

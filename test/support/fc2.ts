@@ -15,7 +15,7 @@ export interface Fc2TestClient {
   deleteLayerVersion(layerName: string, version: number): Promise<Fc2Response>;
 }
 
-/** fc2 errors: `code` from ErrorCode, no status (alibaba-cloud.md §3.4). */
+/** fc2 errors: `code` from ErrorCode, no status (docs/reference/alibaba-cloud.md §3.4). */
 export interface Fc2Error extends Error {
   code?: string;
 }

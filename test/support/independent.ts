@@ -3,7 +3,7 @@ import { crc64 } from 'crc64-ecma182.js';
 
 /** Checksums computed without the emulator's code, to check what it reports. */
 export function independentCrc64(bytes: Uint8Array): string {
-  // crc64-ecma182.js aborts on single buffers over about 11 MiB (crc64.md §5): feed it pieces.
+  // crc64-ecma182.js aborts on single buffers over about 11 MiB (docs/reference/crc64.md §5): feed it pieces.
   const piece = 1024 * 1024;
   let crc = '0';
   for (let at = 0; at < bytes.byteLength || at === 0; at += piece) {

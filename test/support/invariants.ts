@@ -6,7 +6,7 @@ import { expectNoSecrets } from '../publish/helpers';
 import { TEST_BUCKET, type TestCloud } from './cloud';
 
 /**
- * The invariants of CONTRACT §7 and issue 5, checked after every fault and bad-input scenario:
+ * The invariants of docs/contract.md §7, checked after every fault and bad-input scenario:
  *
  * 1. at most one layer version per upload (no new version repeats the code, description and runtimes
  *    of the version before it, and no layer gains more versions than the scenario made uploads);
@@ -18,7 +18,7 @@ import { TEST_BUCKET, type TestCloud } from './cloud';
  *    zip or manifest touched;
  * 6. nothing under `_audit/` overwritten: every `_audit/` write is create-if-absent, and objects
  *    there before the scenario keep their bytes;
- * 7. a result never names a version that no longer exists (issue 10): a `published` or `unchanged`
+ * 7. a result never names a version that no longer exists: a `published` or `unchanged`
  *    result of the scenario's layers names a live version holding the CRC it names.
  */
 

@@ -27,7 +27,7 @@ export const NODE_MANIFEST = {
   compatibleRuntime: ['nodejs20', 'nodejs18'],
 };
 
-/** Event names that do not create a whole object: CONTRACT §3 says they make no request at all. */
+/** Event names that do not create a whole object: docs/contract.md §3 says they make no request at all. */
 export const IGNORED_EVENT_NAMES = [
   'ObjectCreated:InitiateMultipartUpload',
   'ObjectCreated:UploadPart',

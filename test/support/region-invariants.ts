@@ -3,7 +3,7 @@ import type { FcEmulator, LayerVersion, OssEmulator } from '../../src/emulator';
 import type { PublishResult } from '../../src/publish/result';
 
 /**
- * The invariants of issue 13 item 3, per region, checked after a scenario in a cloud of several
+ * The invariants of several regions, per region, checked after a scenario in a cloud of several
  * regions (the home region's own are test/support/invariants.ts's):
  *
  * 1. at most one version per region per upload: no region gains more versions than the scenario

@@ -6,7 +6,7 @@ import { TEST_BUCKET } from './cloud';
 
 /**
  * Everything the function printed or wrote, in every test of the suite, is kept for one scan at
- * the end (test/support/secret-scan-setup.ts): CONTRACT §8 says no secret in any line or object.
+ * the end (test/support/secret-scan-setup.ts): docs/contract.md §8 says no secret in any line or object.
  */
 export function recordForSecretScan(source: string, text: string): void {
   const dir = inject('secretScanDir');

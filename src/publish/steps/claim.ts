@@ -62,7 +62,7 @@ export type Claimed =
 
 /**
  * The upload claimed for this flow, which then settles it as `generation`; or its outcome, already
- * decided. Outcomes whose version was deleted since are void: the upload is decided again (CONTRACT §7).
+ * decided. Outcomes whose version was deleted since are void: the upload is decided again (docs/contract.md §7).
  */
 export async function claimUpload(
   flow: Flow,
@@ -83,7 +83,7 @@ export async function claimUpload(
 
 /**
  * Claims the upload, or waits for whoever holds it, within this invocation's time. A holder that
- * got as far as creating may have died right after: its version is adopted at once (CONTRACT §7).
+ * got as far as creating may have died right after: its version is adopted at once (docs/contract.md §7).
  */
 async function claim(
   flow: Flow,

@@ -40,12 +40,12 @@ export interface PublishDeps {
   maxUnpackedBytes?: number;
   /** Concurrent ranged GETs per zip read (READ_CONCURRENCY). */
   readConcurrency: number;
-  /** FC_API_VERSION: which runtimes the manifest may name (CONTRACT §4). */
+  /** FC_API_VERSION: which runtimes the manifest may name (docs/contract.md §4). */
   fcApiVersion?: string;
   allowedLayers: AllowRule[];
   /** RETAIN_VERSIONS: retention for manifests without `retain`. */
   retainVersions?: number | undefined;
-  /** Set when `REGIONS` is (issue 13). */
+  /** Set when `REGIONS` is. */
   regions?: RegionsDeps | undefined;
   /** The index and notices that follow a decision (src/follow-ups/after-decision.ts); none when absent. */
   followUps?: FollowUpSettings | undefined;
@@ -161,7 +161,7 @@ export type ResultFields = { status: PublishResult['status']; version?: LayerVer
 export function resultOf(flow: Flow, fields: ResultFields): PublishResult {
   const { version, error } = fields;
   const { state } = flow;
-  // Fields in the order of CONTRACT §6, so the file reads as documented.
+  // Fields in the order of docs/contract.md §6, so the file reads as documented.
   const result: PublishResult = {
     status: fields.status,
     ...(state.layerName !== undefined ? { layerName: state.layerName } : {}),

@@ -80,7 +80,7 @@ async function createVersion(
   if (created.codeChecksum !== crc64) {
     // FC read other bytes than ours: the zip was replaced after we read it. A newer upload may
     // have taken this version as `unchanged` meanwhile; once it is gone, that upload's result is
-    // written again (writeResult), so no result names it (CONTRACT §7).
+    // written again (writeResult), so no result names it (docs/contract.md §7).
     await retrying(flow, 'delete', () => target.layers().delete(manifest.layerName, created.version));
     flow.state.deletedVersion = true;
     throw new CodeChecksumMismatchError(
@@ -113,7 +113,7 @@ async function awaitLanding(
 /**
  * Step 6. A create that FC answered with a transient error left nothing half done: the versions
  * are listed, and it is tried again. One without an answer may still make a version at any
- * moment, so it is never tried again here (CONTRACT §7).
+ * moment, so it is never tried again here (docs/contract.md §7).
  */
 async function create(flow: Flow, target: LayerTarget, manifest: Manifest, crc64: string, newestBefore: number): Promise<LayerVersion | Decided> {
   const { deadline, retry } = flow.deps;

@@ -26,7 +26,7 @@ export class ResultUnwritableError extends Error {
   }
 }
 
-/** The record's result was written as a retryable failure; the handler must reject (CONTRACT §7). */
+/** The record's result was written as a retryable failure; the handler must reject (docs/contract.md §7). */
 export class RetryableRecordError extends Error {
   constructor(
     readonly entry: SummaryEntry,

@@ -4,7 +4,7 @@ import type { Manifest } from '../../manifest/manifest';
 import { findExistingVersion } from '../existing-version';
 import { retrying, type Flow } from './context';
 
-/** Where one upload is published: the home region, or another region from its staged copy (issue 13). */
+/** Where one upload is published: the home region, or another region from its staged copy. */
 export interface LayerTarget {
   /** Undefined for the home region, whose markers are the upload's own. */
   region: string | undefined;
@@ -22,7 +22,7 @@ export interface Decided {
   version: LayerVersion;
 }
 
-/** Step 5, and adoption (CONTRACT §7): a version that already holds this upload, or the newest one. */
+/** Step 5, and adoption (docs/contract.md §7): a version that already holds this upload, or the newest one. */
 export async function findExisting(
   flow: Flow,
   target: Pick<LayerTarget, 'layers' | 'region'>,

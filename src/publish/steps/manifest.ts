@@ -8,7 +8,7 @@ export function validateManifest(flow: Flow, body: Buffer): Manifest {
   const manifest = parseManifest(body, flow.input.keys.manifest, flow.deps.fcApiVersion);
   const { state } = flow;
   state.layerName = manifest.layerName;
-  // Only FC 3.0 keeps a licence with the version; the result records it under every API (CONTRACT §4).
+  // Only FC 3.0 keeps a licence with the version; the result records it under every API (docs/contract.md §4).
   if (manifest.license !== undefined && state.manifestInfo) state.manifestInfo = { ...state.manifestInfo, license: manifest.license };
   return manifest;
 }

@@ -6,7 +6,7 @@ import { writeAuditRecord } from '../../audit/records';
 import { now, retrying, type Flow } from './context';
 import type { Decided } from './existing';
 
-/** A region's entry in the result's `regions` map (issue 13), from what was decided there. */
+/** A region's entry in the result's `regions` map, from what was decided there. */
 export function entryOf(decided: Decided, extra: { home?: true; staged?: StagedCopy | undefined; acl?: RegionResult['acl'] }): RegionResult {
   const { version } = decided;
   return {

@@ -19,7 +19,7 @@ import { writeResult } from './result';
 import { verify } from './verify';
 
 /**
- * The other regions this upload goes to (issue 13): `REGIONS`, narrowed by the manifest's
+ * The other regions this upload goes to: `REGIONS`, narrowed by the manifest's
  * `regions`. Undefined when `REGIONS` is not set: then the result has no `regions` map at all.
  */
 export function regionsOf(flow: Flow, manifest: Manifest): RegionTarget[] | undefined {
@@ -31,7 +31,7 @@ export function regionsOf(flow: Flow, manifest: Manifest): RegionTarget[] | unde
 /**
  * Steps 4 to 7 in every region at once: the zip is verified at home while it is copied to each
  * other region; each region creates only once the verification passed. A region failing does not
- * stop the others; the home region's fields stay the result's own (CONTRACT §6), and `regions`
+ * stop the others; the home region's fields stay the result's own (docs/contract.md §6), and `regions`
  * says where each version is. Throws what the home region threw, once every region is settled.
  */
 export async function publishEverywhere(
@@ -142,7 +142,7 @@ function unfinished(flow: Flow, region: string, entry: RegionResult, error: unkn
 
 /**
  * The zip was replaced while it was copied, after the home region may have published it. Not
- * settled: the result is written unless the newer upload's is there (CONTRACT §7), and the
+ * settled: the result is written unless the newer upload's is there (docs/contract.md §7), and the
  * delivery again finds the event stale; the newer upload's own event publishes it everywhere.
  */
 function replacedWhileCopied(flow: Flow, target: RegionTarget): TransientError {
@@ -166,7 +166,7 @@ function aclDeps(flow: Flow, layers: LayerTarget['layers']) {
  * Some region failed for now: the result says how far every region got, nothing is settled, and the
  * handler rejects so Function Compute delivers the event again. That delivery claims the upload
  * anew and works only on the regions still missing (the others' outcomes stand, the home version is
- * adopted). A create without an answer keeps the claim, as at home (CONTRACT §7).
+ * adopted). A create without an answer keeps the claim, as at home (docs/contract.md §7).
  */
 export async function unfinishedRegions(flow: Flow, held: HeldClaim, result: PublishResult): Promise<SummaryEntry> {
   const pending = unfinishedFailure(flow);

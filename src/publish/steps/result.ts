@@ -89,7 +89,7 @@ function sameDecision(stored: PublishResult, decided: PublishResult): boolean {
 /**
  * Step 8: the result beside the zip, then the audit record. A newer upload may replace the zip or
  * manifest at any moment: its own event writes its result, and this one must not have the last
- * word over it (CONTRACT §6, §7). So the objects are looked at before every try of the PUT, and
+ * word over it (docs/contract.md §6, §7). So the objects are looked at before every try of the PUT, and
  * after it: a PUT that landed after the newer result is followed by that result again.
  */
 export async function writeResult(flow: Flow, described: PublishResult, ledger: UploadLedger | undefined): Promise<SummaryEntry> {

@@ -2,7 +2,7 @@
 // The `layer-publisher` command. package.json's `bin` points here, at a file that is always there,
 // rather than at the bundle: npm links a bin only when its target exists, and npx remembers a link
 // it could not make, so a bin pointing at an unbuilt bundle would stay "not found" after the build.
-'use strict';
+
 const { existsSync } = require('node:fs');
 const { join, relative } = require('node:path');
 

@@ -50,7 +50,11 @@ let layers = 0;
 async function layerEvent() {
   const name = `bench-${++layers}`;
   await oss.putObject(BUCKET, `layers/${name}.layer.json`, Buffer.from(JSON.stringify({ layerName: name, compatibleRuntime: ['nodejs20'] })));
-  await oss.putObject(BUCKET, `layers/${name}.zip`, makeZip({ 'nodejs/node_modules/bench/package.json': JSON.stringify({ name: 'bench', version: String(layers) }) }));
+  await oss.putObject(
+    BUCKET,
+    `layers/${name}.zip`,
+    makeZip({ 'nodejs/node_modules/bench/package.json': JSON.stringify({ name: 'bench', version: String(layers) }) }),
+  );
   return { events: [await oss.objectCreatedEvent(BUCKET, `layers/${name}.zip`)] };
 }
 
@@ -84,13 +88,26 @@ function timeInFreshProcess(body, env = {}) {
 const invoke = (event) => `await handler(Buffer.from(${JSON.stringify(JSON.stringify(event))}), ${JSON.stringify(context)}).catch(() => undefined)`;
 const requireBundle = `const { handler } = require(${JSON.stringify(bundle)}); mark('load');`;
 // A deletion of a zip: ignored by its event name, before any request (docs/contract.md §3).
-const IGNORED = { events: [{ eventName: 'ObjectRemoved:DeleteObject', eventTime: new Date(0).toISOString(), region: LOCAL_REGION, oss: { bucket: { name: BUCKET }, object: { key: 'layers/gone.zip', eTag: '"0"', size: 1 } } }] };
+const IGNORED = {
+  events: [
+    {
+      eventName: 'ObjectRemoved:DeleteObject',
+      eventTime: new Date(0).toISOString(),
+      region: LOCAL_REGION,
+      oss: { bucket: { name: BUCKET }, object: { key: 'layers/gone.zip', eTag: '"0"', size: 1 } },
+    },
+  ],
+};
 
 const cases = [
   ['ignored', async () => `${requireBundle} ${invoke(IGNORED)}; mark('first')`],
   ['malformed', async () => `${requireBundle} ${invoke({})}; mark('first')`],
   ['publish', async () => `${requireBundle} ${invoke(await layerEvent())}; mark('first'); ${invoke(await layerEvent())}; mark('second')`],
-  ['unbundled', async () => `${['ali-oss', '@alicloud/fc2/lib/client.js', '@alicloud/openapi-util', 'zod/mini'].map((name) => `require(${JSON.stringify(name)})`).join(';')}; mark('load')`],
+  [
+    'unbundled',
+    async () =>
+      `${['ali-oss', '@alicloud/fc2/lib/client.js', '@alicloud/openapi-util', 'zod/mini'].map((name) => `require(${JSON.stringify(name)})`).join(';')}; mark('load')`,
+  ],
 ];
 
 const samples = new Map(cases.map(([name]) => [name, []]));
@@ -105,26 +122,66 @@ try {
   rmSync(work, { recursive: true, force: true });
 }
 
-const describe = (values) =>
-  `${median(values).toFixed(1).padStart(6)} ms  (${Math.min(...values).toFixed(1)}-${Math.max(...values).toFixed(1)})`;
+const describe = (values) => `${median(values).toFixed(1).padStart(6)} ms  (${Math.min(...values).toFixed(1)}-${Math.max(...values).toFixed(1)})`;
 const of = (name, pick) => samples.get(name).map(pick);
 /** Wall time, then CPU time (user + system): on a machine shared with other work the CPU time is the steadier figure. */
-const row = (label, name, wall, cpu) => console.log(`  ${label.padEnd(62)} ${describe(of(name, wall))}   cpu ${median(of(name, cpu)).toFixed(1).padStart(6)} ms`);
-const loads = of('ignored', (m) => m.load).concat(of('malformed', (m) => m.load), of('publish', (m) => m.load));
+const row = (label, name, wall, cpu) =>
+  console.log(`  ${label.padEnd(62)} ${describe(of(name, wall))}   cpu ${median(of(name, cpu)).toFixed(1).padStart(6)} ms`);
+const loads = of('ignored', (m) => m.load).concat(
+  of('malformed', (m) => m.load),
+  of('publish', (m) => m.load),
+);
 const unbundled = of('unbundled', (m) => m.load);
-console.log(`in ${PROCESSES} fresh Node ${process.version} processes per case: median (min-max); load average ${loadBefore.toFixed(1)} before, ${loadavg()[0].toFixed(1)} after`);
+console.log(
+  `in ${PROCESSES} fresh Node ${process.version} processes per case: median (min-max); load average ${loadBefore.toFixed(1)} before, ${loadavg()[0].toFixed(1)} after`,
+);
 console.log(`  require() dist/index.js, bundled                               ${describe(loads)}`);
 console.log(`  require() ali-oss + fc2 + openapi-util + zod/mini, unbundled  ${describe(unbundled)}`);
 console.log(`  bundled / unbundled: ${(median(loads) / median(unbundled)).toFixed(2)}`);
 console.log('first invocation (after the require):');
-row('an ignored record (a deletion)', 'ignored', (m) => m.first - m.load, (m) => m.firstCpu - m.loadCpu);
-row('a malformed event (no records)', 'malformed', (m) => m.first - m.load, (m) => m.firstCpu - m.loadCpu);
-row('a publish to the local OSS and FC', 'publish', (m) => m.first - m.load, (m) => m.firstCpu - m.loadCpu);
-row('the same publish again, in the same process', 'publish', (m) => m.second - m.first, (m) => m.secondCpu - m.firstCpu);
-row("the first publish's initialisation (first - second)", 'publish', (m) => m.first - m.load - (m.second - m.first), (m) => m.firstCpu - m.loadCpu - (m.secondCpu - m.firstCpu));
+row(
+  'an ignored record (a deletion)',
+  'ignored',
+  (m) => m.first - m.load,
+  (m) => m.firstCpu - m.loadCpu,
+);
+row(
+  'a malformed event (no records)',
+  'malformed',
+  (m) => m.first - m.load,
+  (m) => m.firstCpu - m.loadCpu,
+);
+row(
+  'a publish to the local OSS and FC',
+  'publish',
+  (m) => m.first - m.load,
+  (m) => m.firstCpu - m.loadCpu,
+);
+row(
+  'the same publish again, in the same process',
+  'publish',
+  (m) => m.second - m.first,
+  (m) => m.secondCpu - m.firstCpu,
+);
+row(
+  "the first publish's initialisation (first - second)",
+  'publish',
+  (m) => m.first - m.load - (m.second - m.first),
+  (m) => m.firstCpu - m.loadCpu - (m.secondCpu - m.firstCpu),
+);
 console.log('together:');
-row('require() + first ignored invocation', 'ignored', (m) => m.first, (m) => m.firstCpu);
-row('require() + first malformed invocation', 'malformed', (m) => m.first, (m) => m.firstCpu);
+row(
+  'require() + first ignored invocation',
+  'ignored',
+  (m) => m.first,
+  (m) => m.firstCpu,
+);
+row(
+  'require() + first malformed invocation',
+  'malformed',
+  (m) => m.first,
+  (m) => m.firstCpu,
+);
 console.log('');
 
 const meta = JSON.parse(readFileSync(`${root}dist/meta.json`, 'utf8'));
@@ -132,7 +189,9 @@ const output = meta.outputs['dist/index.js'];
 console.log(`dist/index.js: ${statSync(bundle).size.toLocaleString('en')} bytes (${(statSync(bundle).size / 1e6).toFixed(3)} MB)`);
 const byPackage = new Map();
 for (const [path, { bytesInOutput }] of Object.entries(output.inputs)) {
-  const name = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path.replace(/.*node_modules\/(?=(@[^/]+\/)?[^/]+\/)/, 'node_modules/'))?.[1] ?? path.replace(/^src\/([^/]+)\/.*/, 'src/$1/');
+  const name =
+    /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path.replace(/.*node_modules\/(?=(@[^/]+\/)?[^/]+\/)/, 'node_modules/'))?.[1] ??
+    path.replace(/^src\/([^/]+)\/.*/, 'src/$1/');
   byPackage.set(name, (byPackage.get(name) ?? 0) + bytesInOutput);
 }
 console.log('heaviest inputs (bytes in the output, by package):');
@@ -151,8 +210,16 @@ console.log('\nalternatives (the function bundled with them, minified):');
 for (const [name, extra, stubs] of alternatives) {
   const result = await build({
     stdin: { contents: `require('./src/index.ts'); ${extra}`, resolveDir: root, loader: 'js' },
-    bundle: true, platform: 'node', target: 'node20', format: 'cjs', minify: true, legalComments: 'none',
-    write: false, external: ['proxy-agent'], plugins: [stubPlugin(stubs)], logLevel: 'error',
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    minify: true,
+    legalComments: 'none',
+    write: false,
+    external: ['proxy-agent'],
+    plugins: [stubPlugin(stubs)],
+    logLevel: 'error',
   });
   const bytes = result.outputFiles[0].contents.byteLength;
   console.log(`  ${name.padEnd(66)} ${(bytes / 1e6).toFixed(3)} MB  (${(bytes / statSync(bundle).size).toFixed(2)}x dist/index.js)`);

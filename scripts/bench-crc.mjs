@@ -56,7 +56,6 @@ const engines = [
 // A Buffer, because crc64-ecma182.js refuses plain Uint8Arrays; its subarrays are Buffers too.
 const input = randomFillSync(Buffer.allocUnsafe(INPUT_BYTES));
 
-
 /** MB/s per engine per chunk size: results[engine][chunkSizeIndex]. */
 const results = engines.map(() => []);
 for (const [sizeIndex, chunkSize] of CHUNK_SIZES.entries()) {

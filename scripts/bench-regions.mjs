@@ -197,7 +197,9 @@ async function runRegion(lib, { region, bucket, zipPath, capBytesPerSecond }) {
   const outbound = pacer(capBytesPerSecond);
   const ossServer = await serve(async (request) => {
     const response = await oss.handle(
-      request.body === null ? request : new Request(request.url, { method: request.method, headers: request.headers, body: inbound(request.body), duplex: 'half' }),
+      request.body === null
+        ? request
+        : new Request(request.url, { method: request.method, headers: request.headers, body: inbound(request.body), duplex: 'half' }),
     );
     return response.body === null ? response : new Response(outbound(response.body), response);
   });
@@ -291,10 +293,14 @@ async function runCopy(lib, { home, target, uploadId }) {
   let peak = process.memoryUsage().rss;
   const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 10);
   const startedAt = performance.now();
-  const copy = await copyToRegion({ store: source, key: ZIP_KEY, head, crc64: home.zip.crc64 }, { region: target.region, store: store(target) }, {
-    uploadId,
-    auditPrefix: '_audit/',
-  });
+  const copy = await copyToRegion(
+    { store: source, key: ZIP_KEY, head, crc64: home.zip.crc64 },
+    { region: target.region, store: store(target) },
+    {
+      uploadId,
+      auditPrefix: '_audit/',
+    },
+  );
   const ms = performance.now() - startedAt;
   clearInterval(sampler);
   if (copy.crc64 !== home.zip.crc64 || copy.reused) throw new Error(`copy to ${copy.region}: ${JSON.stringify(copy)}`);

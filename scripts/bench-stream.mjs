@@ -95,12 +95,16 @@ async function benchKind(lib, kind) {
         for (const [name, mode, n] of modes) samples.get(name).push(await read(endpoint, mode, n));
       }
       if (runs === 0) continue;
-      printTable(`${kind}, ${title}`, modes.map(([name]) => summarise(name, samples.get(name))), limit);
+      printTable(
+        `${kind}, ${title}`,
+        modes.map(([name]) => summarise(name, samples.get(name))),
+        limit,
+      );
       const checked = summarise('', samples.get(`entry checks, READ_CONCURRENCY=${DEFAULT_CONCURRENCY}`));
       const bare = summarise('', samples.get(`checks, no contents, READ_CONCURRENCY=${DEFAULT_CONCURRENCY}`));
       console.log(
-        `  contents (packages gathered) at READ_CONCURRENCY=${DEFAULT_CONCURRENCY}: ${signed(((bare.mbPerSecond / checked.mbPerSecond) - 1) * 100)}% time, ` +
-          `${signed(((checked.coreSecondsPerGiB / bare.coreSecondsPerGiB) - 1) * 100)}% core-seconds\n`,
+        `  contents (packages gathered) at READ_CONCURRENCY=${DEFAULT_CONCURRENCY}: ${signed((bare.mbPerSecond / checked.mbPerSecond - 1) * 100)}% time, ` +
+          `${signed((checked.coreSecondsPerGiB / bare.coreSecondsPerGiB - 1) * 100)}% core-seconds\n`,
       );
     }
   } finally {
@@ -302,7 +306,6 @@ async function runRead(lib, { endpoint, mode, concurrency }) {
   });
   process.disconnect();
 }
-
 
 function summarise(name, samples) {
   return {

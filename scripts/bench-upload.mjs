@@ -49,7 +49,9 @@ async function main() {
       server.once('message', resolve);
       server.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
     });
-    console.log(`zip: ${ZIP_BYTES} bytes (${ZIP_BYTES / 2 ** 20} MiB) in ${PART_BYTES / 2 ** 20} MiB parts, to the local OSS at ${endpoint} (process ${server.pid})`);
+    console.log(
+      `zip: ${ZIP_BYTES} bytes (${ZIP_BYTES / 2 ** 20} MiB) in ${PART_BYTES / 2 ** 20} MiB parts, to the local OSS at ${endpoint} (process ${server.pid})`,
+    );
     console.log(`uploader: a fresh Node process per run; medians of ${RUNS} runs, interleaved\n`);
 
     const modes = [
@@ -84,7 +86,13 @@ function uploadInChild(lib, job) {
 
 async function runServer(lib, dataDir) {
   const { createOssEmulator, createFolderBackend, serve, LOCAL_CREDENTIALS, LOCAL_ACCOUNT_ID, LOCAL_REGION } = createRequire(import.meta.url)(lib);
-  const oss = createOssEmulator({ accountId: LOCAL_ACCOUNT_ID, region: LOCAL_REGION, credentials: [LOCAL_CREDENTIALS], backend: createFolderBackend(dataDir), buckets: [BUCKET] });
+  const oss = createOssEmulator({
+    accountId: LOCAL_ACCOUNT_ID,
+    region: LOCAL_REGION,
+    credentials: [LOCAL_CREDENTIALS],
+    backend: createFolderBackend(dataDir),
+    buckets: [BUCKET],
+  });
   const server = await serve(oss.handle, { port: 0, host: '127.0.0.1' });
   process.send(server.url);
   process.on('disconnect', () => process.exit(0));
@@ -110,10 +118,15 @@ async function runUpload(lib, { endpoint, mode, zip, run }) {
   process.send({ ms, cpuMs: (user + system) / 1e3, peakRssBytes: process.resourceUsage().maxRSS * 1024 });
 }
 
-
 function summarise(name, runs) {
   const ms = median(runs.map((r) => r.ms));
-  return { name, mbPerSecond: ZIP_BYTES / 1e3 / ms, cpuMs: median(runs.map((r) => r.cpuMs)), peakRssMiB: median(runs.map((r) => r.peakRssBytes)) / 2 ** 20, runs };
+  return {
+    name,
+    mbPerSecond: ZIP_BYTES / 1e3 / ms,
+    cpuMs: median(runs.map((r) => r.cpuMs)),
+    peakRssMiB: median(runs.map((r) => r.peakRssBytes)) / 2 ** 20,
+    runs,
+  };
 }
 
 function printTable(rows) {
@@ -122,7 +135,11 @@ function printTable(rows) {
   console.log(`${'upload'.padEnd(width)}  ${'MB/s'.padStart(7)}  ${'CPU s'.padStart(6)}  ${'peak RSS'.padStart(9)}  runs (MB/s)`);
   for (const row of rows) {
     const each = row.runs.map((r) => (ZIP_BYTES / 1e3 / r.ms).toFixed(0)).join(', ');
-    console.log(`${row.name.padEnd(width)}  ${row.mbPerSecond.toFixed(1).padStart(7)}  ${(row.cpuMs / 1e3).toFixed(2).padStart(6)}  ${`${row.peakRssMiB.toFixed(0)} MiB`.padStart(9)}  ${each}`);
+    console.log(
+      `${row.name.padEnd(width)}  ${row.mbPerSecond.toFixed(1).padStart(7)}  ${(row.cpuMs / 1e3).toFixed(2).padStart(6)}  ${`${row.peakRssMiB.toFixed(0)} MiB`.padStart(9)}  ${each}`,
+    );
   }
-  console.log(`\npublish / plain: ${(publish.mbPerSecond / plain.mbPerSecond).toFixed(2)}x the rate, ${(publish.cpuMs / plain.cpuMs).toFixed(2)}x the CPU time, ${(publish.peakRssMiB / plain.peakRssMiB).toFixed(2)}x the peak RSS`);
+  console.log(
+    `\npublish / plain: ${(publish.mbPerSecond / plain.mbPerSecond).toFixed(2)}x the rate, ${(publish.cpuMs / plain.cpuMs).toFixed(2)}x the CPU time, ${(publish.peakRssMiB / plain.peakRssMiB).toFixed(2)}x the peak RSS`,
+  );
 }

@@ -31,7 +31,11 @@ export const STUBBED = {
 export const STUB_WARNING_CODE = 'OSS_LAYER_PUBLISHER_STUB';
 
 export function stubPlugin(stubbed = STUBBED) {
-  const filter = new RegExp(`^(${Object.keys(stubbed).map((name) => name.replace(/[-/\\^$*+?.()|[\]{}]/g, '\\$&')).join('|')})$`);
+  const filter = new RegExp(
+    `^(${Object.keys(stubbed)
+      .map((name) => name.replace(/[-/\\^$*+?.()|[\]{}]/g, '\\$&'))
+      .join('|')})$`,
+  );
   return {
     name: 'publisher-stubs',
     setup(builder) {

@@ -38,7 +38,9 @@ if (regions && rollout) {
   console.error(`--regions and --rollout: one at a time\n${usage}`);
   process.exit(2);
 }
-console.log(`chaos: ${options.iterations} iterations, seed ${options.seed}, ${options.parallel} at once${regions ? ', three regions' : rollout ? ', with a rollout' : ''}`);
+console.log(
+  `chaos: ${options.iterations} iterations, seed ${options.seed}, ${options.parallel} at once${regions ? ', three regions' : rollout ? ', with a rollout' : ''}`,
+);
 const child = spawn(process.execPath, ['node_modules/vitest/vitest.mjs', 'run', 'test/faults/chaos.test.ts'], {
   stdio: ['ignore', 'ignore', 'inherit'],
   env: {

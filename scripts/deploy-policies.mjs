@@ -27,7 +27,14 @@ const CREATE_ON_ALL_RESOURCES = new Set(['2023-03-30']);
  * the manifest's `public`. ListFunctions (and ListServices before FC 3.0) tell retention which versions
  * functions still use; they read every function of the account, so they are granted on `*` too.
  */
-const ALL_RESOURCE_LAYER_ACTIONS = ['fc:ListLayerVersions', 'fc:GetLayerVersion', 'fc:DeleteLayerVersion', 'fc:PutLayerACL', 'fc:ListFunctions', 'fc:ListServices'];
+const ALL_RESOURCE_LAYER_ACTIONS = [
+  'fc:ListLayerVersions',
+  'fc:GetLayerVersion',
+  'fc:DeleteLayerVersion',
+  'fc:PutLayerACL',
+  'fc:ListFunctions',
+  'fc:ListServices',
+];
 
 /**
  * The function's own rules for REGIONS (src/config.ts `parseRegions`, src/regions/targets.ts for the
@@ -106,7 +113,9 @@ export function deployValues(sYaml) {
   const prefix = agreed(triggers, (trigger) => trigger.triggerConfig?.filter?.key?.prefix ?? '', 'key prefix');
   const env = props.environmentVariables ?? {};
   if (typeof props.logConfig === 'string') {
-    throw new Error(`${at('logConfig')}: ${props.logConfig} lets fc3 choose the log project; name the project and logstore, so the role may write to those alone`);
+    throw new Error(
+      `${at('logConfig')}: ${props.logConfig} lets fc3 choose the log project; name the project and logstore, so the role may write to those alone`,
+    );
   }
 
   const region = required(props.region, at('region'));
@@ -122,7 +131,10 @@ export function deployValues(sYaml) {
     // src/config.ts's default when s.yaml sets none (docs/index-and-notices.md).
     indexPrefix: env.INDEX_PREFIX || '_index/',
     fcApiVersion: required(env.FC_API_VERSION, at('environmentVariables.FC_API_VERSION')),
-    failureDestination: required(props.asyncInvokeConfig?.destinationConfig?.onFailure?.destination, at('asyncInvokeConfig.destinationConfig.onFailure.destination')),
+    failureDestination: required(
+      props.asyncInvokeConfig?.destinationConfig?.onFailure?.destination,
+      at('asyncInvokeConfig.destinationConfig.onFailure.destination'),
+    ),
     logProject: required(props.logConfig?.project, at('logConfig.project')),
     logStore: required(props.logConfig?.logstore, at('logConfig.logstore')),
     // A staged copy must outlive every delivery of its event: a retry reuses it instead of copying again.
@@ -153,7 +165,12 @@ function otherRegions(raw, homeRegion, homeBucket, path) {
  */
 function rolloutGlobs(raw, path) {
   try {
-    const globs = parseRolloutFunctions(raw).map(({ source }) => source.slice(source.indexOf('=') + 1).trim().replace(/\?/g, '*'));
+    const globs = parseRolloutFunctions(raw).map(({ source }) =>
+      source
+        .slice(source.indexOf('=') + 1)
+        .trim()
+        .replace(/\?/g, '*'),
+    );
     return [...new Set(globs)];
   } catch (error) {
     throw new Error(`${path}: ${error.message}`);
@@ -187,7 +204,11 @@ export function ramPolicy(values) {
     // result). A bucket-level action: its resource is the bucket.
     { Effect: 'Allow', Action: ['oss:ListObjects'], Resource: [`acs:oss:*:*:${values.bucket}`] },
     // Results beside the zips, the append-only audit prefix and the index: never a zip or a manifest (docs/contract.md §3).
-    { Effect: 'Allow', Action: ['oss:PutObject'], Resource: [object(`${values.prefix}*.result.json`), object(`${values.auditPrefix}*`), object(`${values.indexPrefix}*`)] },
+    {
+      Effect: 'Allow',
+      Action: ['oss:PutObject'],
+      Resource: [object(`${values.prefix}*.result.json`), object(`${values.auditPrefix}*`), object(`${values.indexPrefix}*`)],
+    },
     // The other regions' staging buckets (REGIONS): the zip is staged under `<auditPrefix>staged/` only.
     // HEAD is GetObject, and FC may read the staged zip with the caller's identity; a single PUT and each
     // step of a multipart upload (Initiate, UploadPart, Complete) are PutObject; Abort is its own action.
@@ -197,7 +218,13 @@ export function ramPolicy(values) {
       : [{ Effect: 'Allow', Action: STAGING_ACTIONS, Resource: values.regions.map(({ bucket }) => `acs:oss:*:*:${bucket}/${values.auditPrefix}staged/*`) }]),
     ...(createOnAll
       ? []
-      : [{ Effect: 'Allow', Action: ['fc:CreateLayerVersion'], Resource: [values.region, ...values.regions.map(({ region }) => region)].map((region) => `acs:fc:${region}:*:layers/*/versions/*`) }]),
+      : [
+          {
+            Effect: 'Allow',
+            Action: ['fc:CreateLayerVersion'],
+            Resource: [values.region, ...values.regions.map(({ region }) => region)].map((region) => `acs:fc:${region}:*:layers/*/versions/*`),
+          },
+        ]),
     // RAM grants these on "All Resources" alone: `*` is the narrowest resource that works, and it already
     // covers every region of REGIONS (the unchanged check, adoption, the codeChecksum delete, `public`).
     { Effect: 'Allow', Action: [...(createOnAll ? ['fc:CreateLayerVersion'] : []), ...ALL_RESOURCE_LAYER_ACTIONS], Resource: ['*'] },
@@ -290,6 +317,10 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     console.log(`${Object.keys(files).join(', ')}: current with ${config}`);
   } else {
     for (const [name, text] of Object.entries(files)) await writeFile(join(out, name), text);
-    console.log(`${Object.keys(files).map((name) => join(out, name)).join(', ')}: written from ${config}`);
+    console.log(
+      `${Object.keys(files)
+        .map((name) => join(out, name))
+        .join(', ')}: written from ${config}`,
+    );
   }
 }

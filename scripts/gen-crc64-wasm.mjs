@@ -46,10 +46,7 @@ function xorTree(terms) {
 
 // 16 bytes per step: $a (register xor the first 8 bytes) goes through tables 15..8, $b (the next 8 bytes,
 // which the register does not reach) through tables 7..0.
-const sliceBy16 = xorTree([
-  ...Array.from({ length: 8 }, (_, j) => lookup(15 - j, '$a', j)),
-  ...Array.from({ length: 8 }, (_, j) => lookup(7 - j, '$b', j)),
-]);
+const sliceBy16 = xorTree([...Array.from({ length: 8 }, (_, j) => lookup(15 - j, '$a', j)), ...Array.from({ length: 8 }, (_, j) => lookup(7 - j, '$b', j))]);
 
 const wat = `
 (module

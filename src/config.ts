@@ -63,9 +63,7 @@ export type NoticeKind = (typeof NOTICE_KINDS)[number];
 export const DEFAULT_NOTICE_KINDS: readonly NoticeKind[] = ['published', 'failed', 'rollout'];
 
 /** A DingTalk custom robot with signing ("加签"), or a webhook that checks `X-Signature`. Both secrets come only from here. */
-export type NoticeTarget =
-  | { name: 'dingtalk'; url: URL; secret: string }
-  | { name: 'webhook'; url: URL; secret: string };
+export type NoticeTarget = { name: 'dingtalk'; url: URL; secret: string } | { name: 'webhook'; url: URL; secret: string };
 
 export interface NotifyConfig {
   targets: NoticeTarget[];
@@ -107,9 +105,7 @@ export function loadConfig(env: Env = process.env): Config {
   const accessKeyId = nonEmpty(env.ALIBABA_CLOUD_ACCESS_KEY_ID);
   const accessKeySecret = nonEmpty(env.ALIBABA_CLOUD_ACCESS_KEY_SECRET);
   if ((accessKeyId === undefined) !== (accessKeySecret === undefined)) {
-    throw new ConfigError(
-      'ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET must be set together (one of them is empty)',
-    );
+    throw new ConfigError('ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET must be set together (one of them is empty)');
   }
   const auditPrefix = parseAuditPrefix(env.AUDIT_PREFIX);
   return {
@@ -128,9 +124,7 @@ export function loadConfig(env: Env = process.env): Config {
     indexPrefix: parseIndexPrefix(env.INDEX_PREFIX, auditPrefix),
     notify: parseNotify(env),
     fallbackCredentials:
-      accessKeyId && accessKeySecret
-        ? { accessKeyId, accessKeySecret, securityToken: nonEmpty(env.ALIBABA_CLOUD_SECURITY_TOKEN) }
-        : undefined,
+      accessKeyId && accessKeySecret ? { accessKeyId, accessKeySecret, securityToken: nonEmpty(env.ALIBABA_CLOUD_SECURITY_TOKEN) } : undefined,
     fallbackAccountId: nonEmpty(env.FC_ACCOUNT_ID),
     fallbackRegion: nonEmpty(env.FC_REGION),
   };
@@ -192,7 +186,9 @@ function parseIndexPrefix(raw: string | undefined, auditPrefix: string): string 
   }
   // A bucket policy opens the index to readers: the ledger and audit records must stay out of it.
   if (prefix.startsWith(auditPrefix) || auditPrefix.startsWith(prefix)) {
-    throw new ConfigError(`INDEX_PREFIX ${JSON.stringify(prefix)} must not contain or lie inside AUDIT_PREFIX ${JSON.stringify(auditPrefix)}: readers of the index would read the audit trail`);
+    throw new ConfigError(
+      `INDEX_PREFIX ${JSON.stringify(prefix)} must not contain or lie inside AUDIT_PREFIX ${JSON.stringify(auditPrefix)}: readers of the index would read the audit trail`,
+    );
   }
   return prefix;
 }
@@ -211,7 +207,9 @@ function parseNotify(env: Env): NotifyConfig {
       throw new ConfigError('NOTIFY_DINGTALK_SECRET must be the robot\u2019s signing secret as DingTalk shows it (SEC followed by hex digits)');
     }
     if (!dingtalk.url.searchParams.get('access_token')) {
-      throw new ConfigError('NOTIFY_DINGTALK_WEBHOOK must be the robot\u2019s webhook with its access_token, such as https://oapi.dingtalk.com/robot/send?access_token=…');
+      throw new ConfigError(
+        'NOTIFY_DINGTALK_WEBHOOK must be the robot\u2019s webhook with its access_token, such as https://oapi.dingtalk.com/robot/send?access_token=…',
+      );
     }
     targets.push({ name: 'dingtalk', ...dingtalk });
   }
@@ -245,7 +243,8 @@ function secretPair(env: Env, urlName: string, secretName: string): { url: URL; 
   } catch {
     throw new ConfigError(`${urlName} is not a URL (expected e.g. https://host/path)`);
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError(`${urlName} must start with https:// (or http:// for a receiver on this machine)`);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw new ConfigError(`${urlName} must start with https:// (or http:// for a receiver on this machine)`);
   if (url.username || url.password) throw new ConfigError(`${urlName} must not carry a user or password: the signature authenticates the notice`);
   return { url, secret };
 }
@@ -298,9 +297,7 @@ function parseRetainVersions(raw: string | undefined): number | undefined {
 export function parseOssSignature(raw: string | undefined): OssSignature {
   const value = nonEmpty(raw)?.toLowerCase() ?? 'v4';
   if (value === 'v4' || value === 'v1') return value;
-  throw new ConfigError(
-    `OSS_SIGNATURE must be v4 (the default) or v1 (only for an old bucket that still takes V1 signatures), got ${JSON.stringify(raw)}`,
-  );
+  throw new ConfigError(`OSS_SIGNATURE must be v4 (the default) or v1 (only for an old bucket that still takes V1 signatures), got ${JSON.stringify(raw)}`);
 }
 
 /** Layer and function names are both [A-Za-z0-9_-]: one glob alphabet serves the two variables. */
@@ -325,8 +322,7 @@ function parsePrefixedGlobs(variable: string, raw: string | undefined, shape: { 
     const glob = split === -1 ? source : source.slice(split + 1).trim();
     if (!NAME_GLOB.test(glob)) {
       throw new ConfigError(
-        `${variable} entry ${index + 1} (${JSON.stringify(source)}) must be ${shape.what} ` +
-          `or <key prefix>=<glob> such as ${shape.example}`,
+        `${variable} entry ${index + 1} (${JSON.stringify(source)}) must be ${shape.what} ` + `or <key prefix>=<glob> such as ${shape.example}`,
       );
     }
     return { keyPrefix, pattern: globToRegExp(glob), source };

@@ -41,11 +41,7 @@ export class PublisherError extends Error {
 
 /** Bad input: the event, the manifest or the zip. Retrying cannot help. */
 export class InvalidInputError extends PublisherError {
-  constructor(
-    code: Exclude<ErrorCode, 'Unavailable' | 'FcRejected' | 'CodeChecksumMismatch'>,
-    message: string,
-    options?: PublisherErrorOptions,
-  ) {
+  constructor(code: Exclude<ErrorCode, 'Unavailable' | 'FcRejected' | 'CodeChecksumMismatch'>, message: string, options?: PublisherErrorOptions) {
     super(code, message, options);
     this.name = 'InvalidInputError';
   }

@@ -13,14 +13,7 @@ import { Deadline, retryPolicyFor, type RetryPolicy } from './publish/deadline';
 import type { PublishDeps, RecordInput } from './publish/publish-record';
 import { RetryableRecordError } from './publish/steps/errors';
 import type { Summary, SummaryEntry } from './publish/result';
-import {
-  describeInvocation,
-  requireAccountId,
-  requireCredentials,
-  requireRegion,
-  type FcContext,
-  type Invocation,
-} from './invocation';
+import { describeInvocation, requireAccountId, requireCredentials, requireRegion, type FcContext, type Invocation } from './invocation';
 
 /**
  * The publishing steps, initialised by the first record that needs them: an event that is ignored or

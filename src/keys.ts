@@ -40,11 +40,7 @@ export function unaddressableReason(key: string): string | undefined {
 export function classifyKey(key: string, auditPrefix: string): { role: KeyRole; keys: LayerKeys } | undefined {
   // Nothing under the audit prefix is a layer: those objects are the publisher's own.
   if (key.startsWith(auditPrefix)) return undefined;
-  const role: KeyRole | undefined = key.endsWith(ZIP_SUFFIX)
-    ? 'zip'
-    : key.endsWith(MANIFEST_SUFFIX)
-      ? 'manifest'
-      : undefined;
+  const role: KeyRole | undefined = key.endsWith(ZIP_SUFFIX) ? 'zip' : key.endsWith(MANIFEST_SUFFIX) ? 'manifest' : undefined;
   if (role === undefined) return undefined;
   const base = key.slice(0, key.length - (role === 'zip' ? ZIP_SUFFIX : MANIFEST_SUFFIX).length);
   // `layers/.zip` has no stem: no layer can be named by it, and it is most likely a mistake.

@@ -24,9 +24,7 @@ function describeIssue(issue: z.core.$ZodIssue, root: string): string {
   if (issue.message && issue.message !== 'Invalid input') return `${where}: ${issue.message}`;
   switch (issue.code) {
     case 'invalid_type':
-      return issue.input === undefined
-        ? `${where}: is required`
-        : `${where}: must be ${article(issue.expected)}, got ${describeValue(issue.input)}`;
+      return issue.input === undefined ? `${where}: is required` : `${where}: must be ${article(issue.expected)}, got ${describeValue(issue.input)}`;
     case 'unrecognized_keys':
       return issue.keys.map((key) => `${formatPath([...issue.path, key], root)}: is not a known field`).join('; ');
     case 'invalid_value':

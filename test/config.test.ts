@@ -121,16 +121,14 @@ describe('loadConfig parses each variable (docs/contract.md §2)', () => {
     expect(config.fallbackRegion).toBe('cn-hangzhou');
   });
 
-  it.each([
-    'https://oss-cn-hangzhou-internal.aliyuncs.com',
-    'http://localhost:9000',
-    'http://127.0.0.1:9000/',
-    'https://oss-cn-shanghai.aliyuncs.com:443',
-  ])('OSS_ENDPOINT %s is accepted', (endpoint) => {
-    const config = loadConfig(withEnv({ OSS_ENDPOINT: endpoint }));
-    expect(config.ossEndpoint).toBeInstanceOf(URL);
-    expect(config.ossEndpoint?.origin).toBe(new URL(endpoint).origin);
-  });
+  it.each(['https://oss-cn-hangzhou-internal.aliyuncs.com', 'http://localhost:9000', 'http://127.0.0.1:9000/', 'https://oss-cn-shanghai.aliyuncs.com:443'])(
+    'OSS_ENDPOINT %s is accepted',
+    (endpoint) => {
+      const config = loadConfig(withEnv({ OSS_ENDPOINT: endpoint }));
+      expect(config.ossEndpoint).toBeInstanceOf(URL);
+      expect(config.ossEndpoint?.origin).toBe(new URL(endpoint).origin);
+    },
+  );
 
   it('surrounding whitespace is trimmed from an endpoint', () => {
     expect(loadConfig(withEnv({ FC_ENDPOINT: '  https://fc.example.com  ' })).fcEndpoint?.hostname).toBe('fc.example.com');
@@ -191,14 +189,11 @@ describe('configuration errors fail fast and name the variable (docs/contract.md
     expect(error.message).toContain(variable);
   });
 
-  it.each(['abc', '1e6', '1.5', '-1', '0', '00', '10MB', '0x100', '9007199254740993', 'Infinity', 'NaN'])(
-    'MAX_ZIP_BYTES=%j',
-    (value) => {
-      const error = configError(withEnv({ MAX_ZIP_BYTES: value }));
-      expect(error.message).toContain('MAX_ZIP_BYTES');
-      expect(error.message).toContain(value);
-    },
-  );
+  it.each(['abc', '1e6', '1.5', '-1', '0', '00', '10MB', '0x100', '9007199254740993', 'Infinity', 'NaN'])('MAX_ZIP_BYTES=%j', (value) => {
+    const error = configError(withEnv({ MAX_ZIP_BYTES: value }));
+    expect(error.message).toContain('MAX_ZIP_BYTES');
+    expect(error.message).toContain(value);
+  });
 
   it.each(['1GiB', '0', '-1', '1.5'])('MAX_UNPACKED_BYTES=%j', (value) => {
     const error = configError(withEnv({ MAX_UNPACKED_BYTES: value }));
@@ -437,10 +432,7 @@ describe('REGIONS', () => {
       { region: 'cn-shanghai', bucket: 'team-layers-sh', source: 'cn-shanghai=team-layers-sh' },
       { region: 'cn-beijing', bucket: 'team-layers-bj', source: 'cn-beijing = team-layers-bj' },
     ]);
-    expect(parseRegions('ap-southeast-1=layers-sg,cn-shanghai-finance-1=layers-fin').map((t) => t.region)).toEqual([
-      'ap-southeast-1',
-      'cn-shanghai-finance-1',
-    ]);
+    expect(parseRegions('ap-southeast-1=layers-sg,cn-shanghai-finance-1=layers-fin').map((t) => t.region)).toEqual(['ap-southeast-1', 'cn-shanghai-finance-1']);
   });
 
   it.each([
@@ -474,7 +466,11 @@ describe('REGIONS', () => {
 
   it.each([
     ['REGION_OSS_ENDPOINTS', 'cn-shanghai', /REGION_OSS_ENDPOINTS entry 1 must be <region>=<url>/],
-    ['REGION_OSS_ENDPOINTS', 'cn-hangzhou=http://127.0.0.1:1', /REGION_OSS_ENDPOINTS entry 1 names "cn-hangzhou", which is not a region of REGIONS \(REGIONS names cn-shanghai\)/],
+    [
+      'REGION_OSS_ENDPOINTS',
+      'cn-hangzhou=http://127.0.0.1:1',
+      /REGION_OSS_ENDPOINTS entry 1 names "cn-hangzhou", which is not a region of REGIONS \(REGIONS names cn-shanghai\)/,
+    ],
     ['REGION_FC_ENDPOINTS', 'cn-shanghai=http://a,cn-shanghai=http://b', /REGION_FC_ENDPOINTS entry 2 names cn-shanghai again/],
     ['REGION_FC_ENDPOINTS', 'cn-shanghai=ftp://a', /REGION_FC_ENDPOINTS entry 1 \(cn-shanghai\) must start with http:\/\/ or https:\/\//],
     ['REGION_FC_ENDPOINTS', 'cn-shanghai=', /REGION_FC_ENDPOINTS entry 1 \(cn-shanghai\) has no URL/],

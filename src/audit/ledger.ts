@@ -2,7 +2,15 @@ import { createHash, randomUUID } from 'node:crypto';
 import * as z from 'zod/mini';
 import type { KeyRole } from '../keys';
 import type { ObjectHead, ObjectStore } from '../oss/store';
-import { regionEntrySchema, resultSchema, retentionSchema, uploaderSchema, type PublishResult, type RegionResult, type RetentionOutcome } from '../result/document';
+import {
+  regionEntrySchema,
+  resultSchema,
+  retentionSchema,
+  uploaderSchema,
+  type PublishResult,
+  type RegionResult,
+  type RetentionOutcome,
+} from '../result/document';
 import { highestInSequence } from './sequence';
 
 /**
@@ -207,7 +215,10 @@ export class UploadLedger {
       // A claim this process made, whose PUT answer was lost: still ours, as it was written.
       if (holder.token !== undefined && this.tokens.has(holder.token)) {
         const { claimedAt = claim.claimedAt, expiresAt = claim.expiresAt } = holder;
-        return { kind: 'claimed', claim: { uploadId: holder.uploadId, attempt, requestId: holder.requestId, claimedAt, expiresAt, ttlMs: ttlOf(holder), token: holder.token } };
+        return {
+          kind: 'claimed',
+          claim: { uploadId: holder.uploadId, attempt, requestId: holder.requestId, claimedAt, expiresAt, ttlMs: ttlOf(holder), token: holder.token },
+        };
       }
       if (await this.store.head(this.key(`released-${attempt}.json`))) continue;
       const remainingMs = remainingOf(read.head, ttlOf(holder), now);
@@ -361,7 +372,10 @@ export class CreateLog {
     bucket: string,
     zipKey: string,
   ) {
-    const id = createHash('sha256').update(JSON.stringify([bucket, zipKey])).digest('hex').slice(0, 40);
+    const id = createHash('sha256')
+      .update(JSON.stringify([bucket, zipKey]))
+      .digest('hex')
+      .slice(0, 40);
     this.base = `${auditPrefix}creates/${id}/`;
   }
 

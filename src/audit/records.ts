@@ -69,7 +69,15 @@ export async function writeDecisionRecord(store: ObjectStore, auditPrefix: strin
   for (const role of ['zip', 'manifest'] as const) {
     const uploader = record.provenance?.[role];
     if (uploader === undefined || written?.provenance?.[role] !== undefined) continue;
-    const appended: UploaderRecord = { kind: 'uploader', status: 'uploader', uploadId: record.uploadId, role, uploader, decision: key, finishedAt: record.finishedAt };
+    const appended: UploaderRecord = {
+      kind: 'uploader',
+      status: 'uploader',
+      uploadId: record.uploadId,
+      role,
+      uploader,
+      decision: key,
+      finishedAt: record.finishedAt,
+    };
     await store.put(recordKey(auditPrefix, record.finishedAt, `${name}.${role}`), JSON.stringify(appended, null, 2), {
       contentType: 'application/json',
       forbidOverwrite: true,

@@ -195,6 +195,9 @@ async function refuseUnknownLayer(layer: string, location: TrailLocation, env: R
   const known = [...new Set((await readTrail(location, { layer: undefined, since: undefined }, env)).flatMap((entry) => entry.layerName ?? []))].sort();
   if (known.includes(layer)) return;
   const where = `under ${location.prefix === '' ? 'the bucket' : `prefix ${location.prefix}`}`;
-  const listed = known.length === 0 ? 'the trail names no layer yet' : `it names ${known.slice(0, 10).join(', ')}${known.length > 10 ? ` and ${known.length - 10} more` : ''}`;
+  const listed =
+    known.length === 0
+      ? 'the trail names no layer yet'
+      : `it names ${known.slice(0, 10).join(', ')}${known.length > 10 ? ` and ${known.length - 10} more` : ''}`;
   throw new CliError(`--layer ${JSON.stringify(layer)} is unknown: no audit record or result ${where} names it${didYouMean(layer, known) || ` (${listed})`}`);
 }

@@ -67,7 +67,12 @@ export async function checkLayer(zipPath: string, manifestPath: string, regions?
       const { crc64, contents } = read;
       report.zip.crc64 = crc64;
       report.zip.entries = contents.entryCount;
-      const found = (read.packages?.packages ?? []).map(({ ecosystem, name, version, path }) => ({ ecosystem, name, ...(version === undefined ? {} : { version }), path }));
+      const found = (read.packages?.packages ?? []).map(({ ecosystem, name, version, path }) => ({
+        ecosystem,
+        name,
+        ...(version === undefined ? {} : { version }),
+        path,
+      }));
       report.contents = { ...summarizeContents(read), found };
       if (manifest) checkLayout(contents, manifest.compatibleRuntime);
     } catch (error) {
@@ -85,14 +90,23 @@ export async function checkLayer(zipPath: string, manifestPath: string, regions?
 const READ_CHUNK_BYTES = 1024 * 1024;
 
 /** The function's own read (readArchive), over the local file. */
-async function inspectZip(path: string, size: number, options: { concurrency: number; maxUnpackedBytes: number; tap: OnChunk | undefined }): Promise<ArchiveRead> {
+async function inspectZip(
+  path: string,
+  size: number,
+  options: { concurrency: number; maxUnpackedBytes: number; tap: OnChunk | undefined },
+): Promise<ArchiveRead> {
   const { concurrency, maxUnpackedBytes, tap } = options;
   const source: ByteSource = {
     size,
     concurrency: () => concurrency,
     read: async (range, onChunk, signal) => {
       let position = range.start;
-      for await (const chunk of createReadStream(path, { start: range.start, end: range.end, signal, highWaterMark: READ_CHUNK_BYTES }) as AsyncIterable<Buffer>) {
+      for await (const chunk of createReadStream(path, {
+        start: range.start,
+        end: range.end,
+        signal,
+        highWaterMark: READ_CHUNK_BYTES,
+      }) as AsyncIterable<Buffer>) {
         await onChunk(chunk, position);
         if (tap) await tap(chunk, position);
         position += chunk.length;

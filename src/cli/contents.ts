@@ -96,24 +96,33 @@ export function packageHolders(documents: readonly VersionContents[], trail: rea
 }
 
 /** Every CycloneDX document under the location (one layer's with `layer`), oldest version first. */
-export async function readContentsDocuments(location: TrailLocation, layer: string | undefined, env: Record<string, string | undefined>): Promise<VersionContents[]> {
+export async function readContentsDocuments(
+  location: TrailLocation,
+  layer: string | undefined,
+  env: Record<string, string | undefined>,
+): Promise<VersionContents[]> {
   const client = ossClient({ bucket: location.bucket, endpoint: location.endpoint, region: location.region }, env);
-  const keys = (await listKeys(client, `${location.auditPrefix}contents/${layer === undefined ? '' : `${layer}/`}`)).filter((key) => contentsKeyParts(key) !== undefined);
+  const keys = (await listKeys(client, `${location.auditPrefix}contents/${layer === undefined ? '' : `${layer}/`}`)).filter(
+    (key) => contentsKeyParts(key) !== undefined,
+  );
   const documents: VersionContents[] = [];
   for (const [key, body] of await readAll(client, keys)) {
     // Unreadable or foreign documents are left out of a search, not allowed to stop it.
     if (body === undefined) continue;
     try {
       documents.push(parseContents(key, body));
-    } catch {
-      continue;
-    }
+    } catch {}
   }
   return documents.sort((a, b) => a.layerName.localeCompare(b.layerName) || a.version - b.version);
 }
 
 /** The package search `audit --package` prints. */
-export async function auditPackage(location: TrailLocation, layer: string | undefined, text: string, env: Record<string, string | undefined>): Promise<PackageHolder[]> {
+export async function auditPackage(
+  location: TrailLocation,
+  layer: string | undefined,
+  text: string,
+  env: Record<string, string | undefined>,
+): Promise<PackageHolder[]> {
   const query = parsePackageQuery(text);
   const [documents, trail] = await Promise.all([readContentsDocuments(location, layer, env), readTrail(location, { layer, since: undefined }, env)]);
   return packageHolders(documents, trail, query);
@@ -157,7 +166,13 @@ export function parseVersionArgument(name: string, text: string): number {
   return version;
 }
 
-export async function diffVersions(location: TrailLocation, layer: string, from: number, to: number, env: Record<string, string | undefined>): Promise<ContentsDiff> {
+export async function diffVersions(
+  location: TrailLocation,
+  layer: string,
+  from: number,
+  to: number,
+  env: Record<string, string | undefined>,
+): Promise<ContentsDiff> {
   const [older, newer] = await Promise.all([readVersionContents(location, layer, from, env), readVersionContents(location, layer, to, env)]);
   return diffContents(older, newer);
 }

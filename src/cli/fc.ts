@@ -85,7 +85,9 @@ function parseFcEndpoint(value: string): URL {
   } catch {
     // Reported below with the flag's name.
   }
-  throw new CliError(`--fc-endpoint must be a URL such as https://1234567890123456.cn-hangzhou.fc.aliyuncs.com or http://127.0.0.1:9001, got ${JSON.stringify(value)}`);
+  throw new CliError(
+    `--fc-endpoint must be a URL such as https://1234567890123456.cn-hangzhou.fc.aliyuncs.com or http://127.0.0.1:9001, got ${JSON.stringify(value)}`,
+  );
 }
 
 function text(value: string | boolean | undefined): string | undefined {

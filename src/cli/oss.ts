@@ -27,7 +27,9 @@ export function ossClient(target: OssTarget, env: Record<string, string | undefi
   const region = resolveRegion(target.region, endpoint, env, loopback);
   if (region === undefined && endpoint === undefined) throw new CliError('no region: pass --region (e.g. cn-hangzhou) or --endpoint');
   if (region === undefined && signature === 'v4') {
-    throw new CliError(`no region: a V4 signature names the bucket's region and --endpoint ${endpoint!.host} does not say it; pass --region (e.g. cn-hangzhou)`);
+    throw new CliError(
+      `no region: a V4 signature names the bucket's region and --endpoint ${endpoint!.host} does not say it; pass --region (e.g. cn-hangzhou)`,
+    );
   }
   const securityToken = env.ALIBABA_CLOUD_SECURITY_TOKEN || undefined;
   const options: OSS.Options & { sldEnable?: boolean } = {

@@ -36,7 +36,10 @@ export async function publishLayer(client: OSS, options: PublishOptions, io: Cli
   const size = await sizeOf(options.zipPath);
   const startedAt = Date.now();
   const meter = new TransferMeter(size);
-  const bar = !json && io.interactive && size >= MULTIPART_FROM_BYTES ? new SingleBar({ format: `uploading ${keys.zip} [{bar}] {percentage}% {done}/{size} {rate} ETA {left}` }) : undefined;
+  const bar =
+    !json && io.interactive && size >= MULTIPART_FROM_BYTES
+      ? new SingleBar({ format: `uploading ${keys.zip} [{bar}] {percentage}% {done}/{size} {rate} ETA {left}` })
+      : undefined;
   const zipUpload = new OnePassUpload(client, keys.zip, size, (done) => {
     meter.update(done);
     bar?.update(done, meter.tokens());
@@ -65,7 +68,10 @@ export async function publishLayer(client: OSS, options: PublishOptions, io: Cli
   if (!json) io.out(`${describeCheck(check)}\nuploaded  ${formatBytes(size)} at ${formatRate(size, Date.now() - startedAt)}, checked in the same read\n`);
   const expected = check.zip.crc64;
   if (zipUploaded.crc64 !== undefined && zipUploaded.crc64 !== expected) {
-    throw new ServiceError(`the upload of ${keys.zip} is corrupt: OSS reports CRC-64 ${zipUploaded.crc64}, the file has ${expected}; upload again`, EXIT_FAILED);
+    throw new ServiceError(
+      `the upload of ${keys.zip} is corrupt: OSS reports CRC-64 ${zipUploaded.crc64}, the file has ${expected}; upload again`,
+      EXIT_FAILED,
+    );
   }
   if (!json) io.out(`uploaded  ${keys.manifest} and ${keys.zip} (CRC-64 ${zipUploaded.crc64 ?? 'not reported'} matches); waiting for ${keys.result}\n`);
   const result = await waitForResult(client, keys.result, [zipUploaded.requestId, manifestUpload.requestId], options.waitSeconds);

@@ -32,16 +32,28 @@ ${TRAIL_HELP}${SINCE_HELP}${FC_HELP}${exitCodesHelp([EXIT_OK, EXIT_FAILED, EXIT_
     const fc = fcConfigured(values, io.env) ? fcLayerApi(values, io.env) : undefined;
     const entries = await readTrail(location, filter, io.env);
     // Drift is judged on the whole trail: --since would make older versions look unrecorded.
-    const verify = fc && (await verifyTrail(filter.since ? await readTrail(location, { ...filter, since: undefined }, io.env) : entries, fc, filter.layer ? [filter.layer] : [], new Date()));
+    const verify =
+      fc &&
+      (await verifyTrail(
+        filter.since ? await readTrail(location, { ...filter, since: undefined }, io.env) : entries,
+        fc,
+        filter.layer ? [filter.layer] : [],
+        new Date(),
+      ));
     const timelines = buildTimelines(entries, verify);
     const contents = await readContentsDocuments(location, filter.layer, io.env);
     const consumers = fc && (await consumersOf(values, io));
-    await writeFile(path, renderReport({ bucket: location.bucket, prefix: location.prefix, timelines, verify, contents, consumers, generatedAt: new Date() })).catch((error: unknown) => {
+    await writeFile(
+      path,
+      renderReport({ bucket: location.bucket, prefix: location.prefix, timelines, verify, contents, consumers, generatedAt: new Date() }),
+    ).catch((error: unknown) => {
       throw new CliError(`writing ${path} failed: ${error instanceof Error ? error.message : String(error)}`);
     });
     const drift = verify?.drift.length;
     const summary = { html: path, layers: timelines.length, records: entries.length, drift: drift ?? null };
-    io.out(`${values.json ? JSON.stringify(summary) : `wrote ${path}: ${summary.layers} layer(s), ${summary.records} record(s), ${drift === undefined ? 'not compared with Function Compute' : `${drift} drifted`}`}\n`);
+    io.out(
+      `${values.json ? JSON.stringify(summary) : `wrote ${path}: ${summary.layers} layer(s), ${summary.records} record(s), ${drift === undefined ? 'not compared with Function Compute' : `${drift} drifted`}`}\n`,
+    );
     return EXIT_OK;
   },
 };

@@ -114,10 +114,22 @@ export function resultsTable(rows: readonly ResultRow[], now: Date, options: Tab
   const sections = [formatTable(header, rows.map(cells), options)];
   const waiting = rows.filter((row) => row.kind === 'result' && row.status === 'waiting');
   if (waiting.length > 0) {
-    sections.push(`Waiting for the other half:\n${waitingTable(waiting.map((row) => ({ result: row.key, waiting: row.waiting })), now, options)}`);
+    sections.push(
+      `Waiting for the other half:\n${waitingTable(
+        waiting.map((row) => ({ result: row.key, waiting: row.waiting })),
+        now,
+        options,
+      )}`,
+    );
   }
   const withRegions = rows.filter((row): row is ResultRow & { regions: RegionOutcomes } => row.kind === 'result' && row.regions !== undefined);
-  if (withRegions.length > 0) sections.push(regionsTable(withRegions.map((row) => ({ label: row.layerName ?? row.key, regions: row.regions })), options));
+  if (withRegions.length > 0)
+    sections.push(
+      regionsTable(
+        withRegions.map((row) => ({ label: row.layerName ?? row.key, regions: row.regions })),
+        options,
+      ),
+    );
   return sections.join('\n\n');
 }
 

@@ -76,7 +76,10 @@ async function lastRollout(values: Values, io: CliIo, layerName: string): Promis
   const records = (await readAll(client, await listKeys(client, `${location.auditPrefix}records/`)))
     .map(([, body]) => rolloutRecordSchema.safeParse(body).data)
     .filter((record): record is RolloutRecord => record !== undefined && record.layerName === layerName);
-  const newest = records.reduce<RolloutRecord | undefined>((latest, record) => (latest === undefined || record.finishedAt > latest.finishedAt ? record : latest), undefined);
+  const newest = records.reduce<RolloutRecord | undefined>(
+    (latest, record) => (latest === undefined || record.finishedAt > latest.finishedAt ? record : latest),
+    undefined,
+  );
   if (newest === undefined) throw new CliError(`no rollout of layer ${layerName} in the audit trail under ${location.auditPrefix}records/`);
   // Records of other regions (REGIONS) name theirs; this command acts on the region it is pointed at.
   const region = stringOf(values.region);
@@ -116,7 +119,8 @@ async function planRollback(fc: FunctionsApi, records: RolloutRecord[]): Promise
       if (config === undefined) changes.push({ ...base, skipped: 'the function no longer exists' });
       else if (!config.layers.includes(record.arn)) changes.push({ ...base, skipped: `no longer uses ${record.arn}; left as it is` });
       else {
-        const after = had === undefined ? config.layers.filter((arn) => arn !== record.arn) : (replaceLayer(config.layers, record.layerName, had) ?? config.layers);
+        const after =
+          had === undefined ? config.layers.filter((arn) => arn !== record.arn) : (replaceLayer(config.layers, record.layerName, had) ?? config.layers);
         changes.push(sameLayers(after, config.layers) ? { ...base, skipped: 'already as before' } : { ...base, after });
       }
     }
@@ -258,6 +262,12 @@ function consumersTable(rows: readonly ConsumerRow[]): string {
   if (rows.length === 0) return 'No function uses these layers.';
   return formatTable(
     ['layer', 'version', 'newest', 'used by', 'behind'],
-    rows.map((row) => [printable(row.layerName), String(row.version), row.newest === undefined ? '-' : String(row.newest), printable(consumerLabel(row)), row.behind ? 'behind' : '']),
+    rows.map((row) => [
+      printable(row.layerName),
+      String(row.version),
+      row.newest === undefined ? '-' : String(row.newest),
+      printable(consumerLabel(row)),
+      row.behind ? 'behind' : '',
+    ]),
   );
 }

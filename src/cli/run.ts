@@ -7,7 +7,19 @@ import { type PublisherRegions, checkLayer, describeCheck, manifestPathFor } fro
 import { parseRegions } from '../config';
 import { LOCAL_REGION } from '../console/local-account';
 import { parseRegionsFlag } from '../console/regions-flag';
-import { CliError, type CliIo, EXIT_DENIED, EXIT_FAILED, EXIT_NO_SUCH_BUCKET, EXIT_OK, EXIT_TIMEOUT, EXIT_UNREACHABLE, EXIT_USAGE, exitCodesHelp, tableOptions } from '../console/io';
+import {
+  CliError,
+  type CliIo,
+  EXIT_DENIED,
+  EXIT_FAILED,
+  EXIT_NO_SUCH_BUCKET,
+  EXIT_OK,
+  EXIT_TIMEOUT,
+  EXIT_UNREACHABLE,
+  EXIT_USAGE,
+  exitCodesHelp,
+  tableOptions,
+} from '../console/io';
 import { ossClient } from './oss';
 import { publishLayer } from './publish';
 import { printLatest, readLatest } from './latest';
@@ -104,7 +116,12 @@ ${exitCodesHelp([EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_TIMEOUT, ...OSS_EXIT_COD
       const json = values.json === true;
       const outcome = await publishLayer(
         ossClient(ossTarget(values), io.env),
-        { zipPath: zip, manifestPath: stringValue(values.manifest) ?? manifestPathFor(zip), prefix: stringValue(values.prefix) ?? '', waitSeconds: countOption('--wait', values.wait) },
+        {
+          zipPath: zip,
+          manifestPath: stringValue(values.manifest) ?? manifestPathFor(zip),
+          prefix: stringValue(values.prefix) ?? '',
+          waitSeconds: countOption('--wait', values.wait),
+        },
         io,
         json,
       );
@@ -113,12 +130,15 @@ ${exitCodesHelp([EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_TIMEOUT, ...OSS_EXIT_COD
         return EXIT_FAILED;
       }
       if (outcome.kind === 'timeout') {
-        io.out(`${json ? JSON.stringify({ status: 'timeout', keys: outcome.keys }) : `no result at ${outcome.keys.result} in time; is the publisher running?`}\n`);
+        io.out(
+          `${json ? JSON.stringify({ status: 'timeout', keys: outcome.keys }) : `no result at ${outcome.keys.result} in time; is the publisher running?`}\n`,
+        );
         return EXIT_TIMEOUT;
       }
       const { result } = outcome;
       const { regions } = result;
-      const table = json || regions === undefined ? '' : `\n${regionsTable([{ label: result.layerName ?? outcome.keys.result, regions }], tableOptions(values, io))}\n`;
+      const table =
+        json || regions === undefined ? '' : `\n${regionsTable([{ label: result.layerName ?? outcome.keys.result, regions }], tableOptions(values, io))}\n`;
       io.out(`${json ? JSON.stringify(result) : JSON.stringify(result, null, 2)}\n${table}`);
       const homeDone = result.status === 'published' || result.status === 'unchanged';
       return homeDone && failedRegions(result).length === 0 ? EXIT_OK : EXIT_FAILED;

@@ -10,7 +10,19 @@ import { type VerifyReport, compareTrail } from '../report/drift';
 import type { TrailEntry } from '../report/trail';
 import { TRAIL_HELP, TRAIL_OPTIONS, printable, readTrail, trailFilter, trailLocation } from './audit';
 import { FC_HELP, FC_OPTIONS, fcLayerApi } from './fc';
-import { CliError, type CliIo, EXIT_DENIED, EXIT_FAILED, EXIT_NO_SUCH_BUCKET, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE, ServiceError, exitCodesHelp, tableOptions } from '../console/io';
+import {
+  CliError,
+  type CliIo,
+  EXIT_DENIED,
+  EXIT_FAILED,
+  EXIT_NO_SUCH_BUCKET,
+  EXIT_OK,
+  EXIT_UNREACHABLE,
+  EXIT_USAGE,
+  ServiceError,
+  exitCodesHelp,
+  tableOptions,
+} from '../console/io';
 
 /**
  * Asks FC for every version of each layer the trail names (and `alsoLayers`), and compares. A record
@@ -19,7 +31,8 @@ import { CliError, type CliIo, EXIT_DENIED, EXIT_FAILED, EXIT_NO_SUCH_BUCKET, EX
  */
 export async function verifyTrail(entries: readonly TrailEntry[], fc: LayerApi, alsoLayers: readonly string[], now: Date): Promise<VerifyReport> {
   const invalid = alsoLayers.find((name) => !LAYER_NAME.test(name));
-  if (invalid !== undefined) throw new CliError(`--layer ${JSON.stringify(invalid)} is not a Function Compute layer name (letters, digits, _ and -, starting with a letter or _)`);
+  if (invalid !== undefined)
+    throw new CliError(`--layer ${JSON.stringify(invalid)} is not a Function Compute layer name (letters, digits, _ and -, starting with a letter or _)`);
   const names = [...new Set([...entries.flatMap((entry) => (entry.layerName === undefined ? [] : [entry.layerName])), ...alsoLayers])]
     .filter((name) => LAYER_NAME.test(name))
     .sort();
@@ -43,8 +56,19 @@ async function notifyDrift(report: VerifyReport, io: CliIo): Promise<void> {
   const { notify } = loadConfig(io.env);
   if (notify.targets.length === 0) throw new CliError('--notify: no notice target is set (NOTIFY_WEBHOOK_URL or NOTIFY_DINGTALK_WEBHOOK, with their secrets)');
   const log = createLogger({ secrets: noticeSecrets(notify), write: () => undefined });
-  const outcome = await sendNotices(driftNotice(report.drift, report.checkedAt), undefined, { ledger: undefined, notify, log, now: () => new Date(), budgetMs: () => MAX_NOTICE_MS });
-  const said = outcome === undefined ? 'not sent: NOTIFY_ON does not name drift' : Object.entries(outcome.targets).map(([name, target]) => `${name} ${target.status}${'error' in target && target.error ? ` (${target.error})` : ''}`).join(', ');
+  const outcome = await sendNotices(driftNotice(report.drift, report.checkedAt), undefined, {
+    ledger: undefined,
+    notify,
+    log,
+    now: () => new Date(),
+    budgetMs: () => MAX_NOTICE_MS,
+  });
+  const said =
+    outcome === undefined
+      ? 'not sent: NOTIFY_ON does not name drift'
+      : Object.entries(outcome.targets)
+          .map(([name, target]) => `${name} ${target.status}${'error' in target && target.error ? ` (${target.error})` : ''}`)
+          .join(', ');
   io.err(`notice: ${log.redact(said)}\n`);
 }
 

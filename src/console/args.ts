@@ -67,7 +67,9 @@ function flagError(error: unknown, flags: readonly string[]): unknown {
  */
 export function checkBucketName(flag: string, name: string): string {
   if (!/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(name)) {
-    throw new CliError(`${flag} ${JSON.stringify(name)} is not a valid bucket name: 3-63 lowercase letters, digits and hyphens, starting and ending with a letter or digit`);
+    throw new CliError(
+      `${flag} ${JSON.stringify(name)} is not a valid bucket name: 3-63 lowercase letters, digits and hyphens, starting and ending with a letter or digit`,
+    );
   }
   return name;
 }

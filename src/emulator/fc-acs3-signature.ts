@@ -19,7 +19,11 @@ export function verifyAcs3Signature(request: Request, body: Uint8Array, caller: 
   const authorization = requiredHeader(headers, 'authorization');
   const match = AUTHORIZATION.exec(authorization);
   if (match === null) {
-    throw new ServiceError(400, 'InvalidArgument', 'Authorization header is not in the form "ACS3-HMAC-SHA256 Credential=<AccessKeyId>,SignedHeaders=<names>,Signature=<hex>".');
+    throw new ServiceError(
+      400,
+      'InvalidArgument',
+      'Authorization header is not in the form "ACS3-HMAC-SHA256 Credential=<AccessKeyId>,SignedHeaders=<names>,Signature=<hex>".',
+    );
   }
   const [, accessKeyId = '', signedList = '', signature = ''] = match;
   const date = requiredHeader(headers, 'x-acs-date');
@@ -75,7 +79,10 @@ export class NonceLog {
 /** The canonical request of the V3 document: method, URI, query, headers, signed names, payload hash. */
 export function canonicalRequest(request: Request, signedHeaders: readonly string[], contentSha256: string): string {
   const url = new URL(request.url);
-  const uri = url.pathname.split('/').map((segment) => percentEncode(safeDecode(segment))).join('/');
+  const uri = url.pathname
+    .split('/')
+    .map((segment) => percentEncode(safeDecode(segment)))
+    .join('/');
   const query = [...url.searchParams]
     .map(([name, value]) => [percentEncode(name), percentEncode(value)] as const)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))

@@ -64,7 +64,8 @@ export function parseAliasInput(body: Record<string, unknown>, creating: boolean
     input.aliasName = aliasName;
   }
   if (body.versionId !== undefined || creating) {
-    if (typeof body.versionId !== 'string' || !/^[1-9]\d*$/.test(body.versionId)) throw invalid(`versionId ${JSON.stringify(body.versionId)} must be the id of a published version, e.g. "1".`);
+    if (typeof body.versionId !== 'string' || !/^[1-9]\d*$/.test(body.versionId))
+      throw invalid(`versionId ${JSON.stringify(body.versionId)} must be the id of a published version, e.g. "1".`);
     input.versionId = body.versionId;
   }
   if (body.description !== undefined) {
@@ -86,7 +87,8 @@ export function checkWeights(versionId: string, weightsByVersion: Record<string,
 }
 
 function weights(value: unknown): Record<string, number> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid('additionalVersionWeight must be an object of version id → weight, e.g. {"2": 0.1}.');
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw invalid('additionalVersionWeight must be an object of version id → weight, e.g. {"2": 0.1}.');
   const entries = Object.entries(value as Record<string, unknown>);
   for (const [versionId, weight] of entries) {
     if (!/^[1-9]\d*$/.test(versionId)) throw invalid(`additionalVersionWeight: ${JSON.stringify(versionId)} is not a version id.`);

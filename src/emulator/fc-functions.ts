@@ -156,7 +156,11 @@ export class FunctionRegistry {
       throw new ServiceError(409, 'AliasAlreadyExists', `alias ${aliasName} already exists`);
     }
     const time = this.timestamp();
-    const created = this.checkedAlias(existing, { aliasName, versionId: '', additionalVersionWeight: {}, description: '', createdTime: time, lastModifiedTime: time }, input);
+    const created = this.checkedAlias(
+      existing,
+      { aliasName, versionId: '', additionalVersionWeight: {}, description: '', createdTime: time, lastModifiedTime: time },
+      input,
+    );
     this.put({ ...existing, aliases: [...(existing.aliases ?? []), created] });
     return aliasView(created);
   }
@@ -164,7 +168,11 @@ export class FunctionRegistry {
   /** UpdateAlias: replaces `versionId`, `description` and `additionalVersionWeight` where given. */
   updateAlias(functionName: string, aliasName: string, body: unknown): object {
     const existing = this.existing(functionName);
-    const updated = this.checkedAlias(existing, { ...this.alias(existing, aliasName), lastModifiedTime: this.timestamp() }, parseAliasInput(record(body), false));
+    const updated = this.checkedAlias(
+      existing,
+      { ...this.alias(existing, aliasName), lastModifiedTime: this.timestamp() },
+      parseAliasInput(record(body), false),
+    );
     this.put({ ...existing, aliases: (existing.aliases ?? []).map((alias) => (alias.aliasName === aliasName ? updated : alias)) });
     return aliasView(updated);
   }
@@ -226,7 +234,11 @@ export class FunctionRegistry {
       ...(input.additionalVersionWeight === undefined ? {} : { additionalVersionWeight: input.additionalVersionWeight }),
     };
     this.version(existing, changed.versionId);
-    checkWeights(changed.versionId, changed.additionalVersionWeight, (versionId) => existing.versions?.some((version) => version.versionId === versionId) ?? false);
+    checkWeights(
+      changed.versionId,
+      changed.additionalVersionWeight,
+      (versionId) => existing.versions?.some((version) => version.versionId === versionId) ?? false,
+    );
     return changed;
   }
 

@@ -3,9 +3,26 @@ import { ServiceError } from './service';
 
 /** The runtimes a layer may name (docs/contract.md §4, docs/reference/alibaba-cloud.md §4). */
 export const LAYER_RUNTIMES: readonly string[] = [
-  'nodejs20', 'nodejs18', 'nodejs16', 'nodejs14', 'nodejs12', 'nodejs10', 'nodejs8', 'nodejs6',
-  'python3.10', 'python3.9', 'python3', 'python2.7', 'java11', 'java8', 'php7.2', 'go1',
-  'dotnetcore3.1', 'dotnetcore2.1', 'custom.debian10', 'custom',
+  'nodejs20',
+  'nodejs18',
+  'nodejs16',
+  'nodejs14',
+  'nodejs12',
+  'nodejs10',
+  'nodejs8',
+  'nodejs6',
+  'python3.10',
+  'python3.9',
+  'python3',
+  'python2.7',
+  'java11',
+  'java8',
+  'php7.2',
+  'go1',
+  'dotnetcore3.1',
+  'dotnetcore2.1',
+  'custom.debian10',
+  'custom',
 ];
 
 /** FC 3.0 takes newer runtimes besides (its runtime overview page; docs/reference/alibaba-cloud.md §4). */
@@ -104,7 +121,11 @@ export interface LayerPage {
 
 export function checkLayerName(name: string): void {
   if (!LAYER_NAME.test(name)) {
-    throw new ServiceError(400, 'InvalidArgument', `layerName "${name}" must start with a letter or _, hold only letters, digits, _ and -, and be at most 128 characters.`);
+    throw new ServiceError(
+      400,
+      'InvalidArgument',
+      `layerName "${name}" must start with a letter or _, hold only letters, digits, _ and -, and be at most 128 characters.`,
+    );
   }
 }
 
@@ -132,7 +153,10 @@ export class LayerRegistry {
       layerName,
       version,
       ...input,
-      code: { repositoryType: 'OSS', location: `https://fc-layers-${this.region}.oss-${this.region}.aliyuncs.com/${this.accountId}/${layerName}/${version}/code.zip` },
+      code: {
+        repositoryType: 'OSS',
+        location: `https://fc-layers-${this.region}.oss-${this.region}.aliyuncs.com/${this.accountId}/${layerName}/${version}/code.zip`,
+      },
       acl: layer.acl ?? 0,
       arn: `${this.arnHash()}#${layerName}#${version}`,
       arnV2: `acs:fc:${this.region}:${this.accountId}:layers/${layerName}/versions/${version}`,
@@ -175,7 +199,12 @@ export class LayerRegistry {
 
   private persist(): void {
     this.store?.save(
-      [...this.layers].map(([layerName, layer]) => ({ layerName, lastVersion: layer.lastVersion, ...(layer.acl === undefined ? {} : { acl: layer.acl }), versions: [...layer.versions.values()] })),
+      [...this.layers].map(([layerName, layer]) => ({
+        layerName,
+        lastVersion: layer.lastVersion,
+        ...(layer.acl === undefined ? {} : { acl: layer.acl }),
+        versions: [...layer.versions.values()],
+      })),
     );
   }
 

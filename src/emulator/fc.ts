@@ -224,7 +224,11 @@ class FcService implements FcEmulator {
       case 'CreateLayerVersion':
         return json(view(await this.createLayerVersion(layerName, body, fc3)));
       case 'ListLayerVersions': {
-        const page = this.registry.list(layerName, integerParameter(query, 'startVersion', 1, Number.MAX_SAFE_INTEGER) ?? 1, integerParameter(query, 'limit', 1, MAX_LIST_LIMIT) ?? DEFAULT_LIST_LIMIT);
+        const page = this.registry.list(
+          layerName,
+          integerParameter(query, 'startVersion', 1, Number.MAX_SAFE_INTEGER) ?? 1,
+          integerParameter(query, 'limit', 1, MAX_LIST_LIMIT) ?? DEFAULT_LIST_LIMIT,
+        );
         return json({ ...page, layers: page.layers.map(view) });
       }
       case 'GetLayerVersion':
@@ -333,9 +337,8 @@ class FcService implements FcEmulator {
    */
   private errorResponse(error: ServiceError, apiVersion: string | undefined, requestId: string): Response {
     if (apiVersion === FC3) return json({ Code: error.code, Message: error.message, RequestId: requestId }, error.status);
-    const body = this.errorCasing === 'PascalCase'
-      ? { ErrorCode: error.code, ErrorMessage: error.message }
-      : { errorCode: error.code, errorMessage: error.message };
+    const body =
+      this.errorCasing === 'PascalCase' ? { ErrorCode: error.code, ErrorMessage: error.message } : { errorCode: error.code, errorMessage: error.message };
     return json(body, error.status);
   }
 }
@@ -377,7 +380,15 @@ function otherRouteOf(method: string, path: string, apiVersions: readonly string
 
 type Fc3FunctionAction = Extract<
   FcAction,
-  'CreateFunction' | 'UpdateFunction' | 'GetFunction' | 'PublishFunctionVersion' | 'ListFunctionVersions' | 'CreateAlias' | 'UpdateAlias' | 'GetAlias' | 'ListAliases'
+  | 'CreateFunction'
+  | 'UpdateFunction'
+  | 'GetFunction'
+  | 'PublishFunctionVersion'
+  | 'ListFunctionVersions'
+  | 'CreateAlias'
+  | 'UpdateAlias'
+  | 'GetAlias'
+  | 'ListAliases'
 >;
 
 /** `<method> <what is named>` → FC 3.0 action, as the official SDK's client routes them. */

@@ -112,14 +112,18 @@ export function createFolderBackend(root: string): FolderBackend {
       const now = await fileStats(path);
       if (now === undefined || sameFile(now, found.file)) return undefined;
     }
-    throw new ServiceError(503, 'ServiceUnavailable', `The local OSS found ${JSON.stringify(key)} overwritten ${MAX_LOOKS} times while reading it.`, { Key: key });
+    throw new ServiceError(503, 'ServiceUnavailable', `The local OSS found ${JSON.stringify(key)} overwritten ${MAX_LOOKS} times while reading it.`, {
+      Key: key,
+    });
   };
 
   const describe = async (bucket: string, key: string): Promise<ObjectMeta | undefined> =>
-    (await find(bucket, key, async (path) => {
-      const file = await fileStats(path);
-      return file === undefined ? undefined : { file, held: undefined, release: async () => undefined };
-    }))?.meta;
+    (
+      await find(bucket, key, async (path) => {
+        const file = await fileStats(path);
+        return file === undefined ? undefined : { file, held: undefined, release: async () => undefined };
+      })
+    )?.meta;
 
   /**
    * The new description (naming the one it replaces) first, then the bytes: whoever sees either file

@@ -21,9 +21,7 @@ interface ListPage {
 
 /** ListObjects (V1) or, with `list-type=2`, ListObjectsV2, as OSS's XML. */
 export function listObjectsXml(bucket: string, ownerId: string, objects: readonly ListedObject[], query: URLSearchParams): string {
-  return query.get('list-type') === '2'
-    ? listV2(bucket, ownerId, objects, query)
-    : listV1(bucket, ownerId, objects, query);
+  return query.get('list-type') === '2' ? listV2(bucket, ownerId, objects, query) : listV1(bucket, ownerId, objects, query);
 }
 
 function listV1(bucket: string, ownerId: string, objects: readonly ListedObject[], query: URLSearchParams): string {

@@ -78,9 +78,14 @@ export class MultipartUploads {
   async find(bucket: string, key: string, uploadId: string | null): Promise<UploadRecord> {
     const upload = uploadId === null ? undefined : await this.store.get(uploadId);
     if (upload === undefined || upload.bucket !== bucket || upload.key !== key) {
-      throw new ServiceError(404, 'NoSuchUpload', 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.', {
-        UploadId: uploadId ?? '',
-      });
+      throw new ServiceError(
+        404,
+        'NoSuchUpload',
+        'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.',
+        {
+          UploadId: uploadId ?? '',
+        },
+      );
     }
     return upload;
   }
@@ -122,7 +127,9 @@ export class MultipartUploads {
     const maxUploads = boundedInteger(query, 'max-uploads');
     const all = (await this.store.list(bucket))
       .filter((upload) => upload.key.startsWith(prefix))
-      .sort((a, b) => Buffer.compare(Buffer.from(a.key), Buffer.from(b.key)) || a.initiated.getTime() - b.initiated.getTime() || (a.uploadId < b.uploadId ? -1 : 1));
+      .sort(
+        (a, b) => Buffer.compare(Buffer.from(a.key), Buffer.from(b.key)) || a.initiated.getTime() - b.initiated.getTime() || (a.uploadId < b.uploadId ? -1 : 1),
+      );
     // After the markers: keys past key-marker, and that key's own uploads past upload-id-marker when one is given.
     const pastMarkers = (upload: UploadRecord): boolean =>
       keyMarker === '' || upload.key > keyMarker || (upload.key === keyMarker && uploadIdMarker !== '' && upload.uploadId > uploadIdMarker);
@@ -152,7 +159,9 @@ export class MultipartUploads {
       element('Prefix', prefix),
       element('MaxUploads', maxUploads),
       element('IsTruncated', truncated),
-      ...uploads.map((upload) => element('Upload', [element('Key', upload.key), element('UploadId', upload.uploadId), element('Initiated', upload.initiated.toISOString())])),
+      ...uploads.map((upload) =>
+        element('Upload', [element('Key', upload.key), element('UploadId', upload.uploadId), element('Initiated', upload.initiated.toISOString())]),
+      ),
       ...prefixes.map((commonPrefix) => element('CommonPrefixes', [element('Prefix', commonPrefix)])),
     ]);
   }
@@ -173,10 +182,15 @@ function checkedPart(uploaded: ReadonlyMap<number, PartRecord>, part: CompletedP
   }
   const found = uploaded.get(part.partNumber);
   if (found === undefined || found.md5 !== part.etag) {
-    throw new ServiceError(400, 'InvalidPart', 'One or more of the specified parts could not be found or the specified entity tag might not have matched the part\'s entity tag.', {
-      PartNumber: String(part.partNumber),
-      ETag: part.etag,
-    });
+    throw new ServiceError(
+      400,
+      'InvalidPart',
+      "One or more of the specified parts could not be found or the specified entity tag might not have matched the part's entity tag.",
+      {
+        PartNumber: String(part.partNumber),
+        ETag: part.etag,
+      },
+    );
   }
   if (index < listed.length - 1 && found.size < MIN_PART_BYTES) {
     throw new ServiceError(400, 'EntityTooSmall', 'Your proposed upload is smaller than the minimum allowed size.', {

@@ -26,7 +26,10 @@ export function copySource(headers: Headers): { bucket: string; key: string } {
   try {
     return { bucket, key: decodeURIComponent(encodedKey) };
   } catch {
-    throw new ServiceError(400, 'InvalidArgument', 'x-oss-copy-source is not URL-encoded correctly.', { ArgumentName: 'x-oss-copy-source', ArgumentValue: value });
+    throw new ServiceError(400, 'InvalidArgument', 'x-oss-copy-source is not URL-encoded correctly.', {
+      ArgumentName: 'x-oss-copy-source',
+      ArgumentValue: value,
+    });
   }
 }
 
@@ -74,8 +77,10 @@ export function copySourceRange(headers: Headers, size: number): ByteRange {
 /** AppendObject's `position`: required, a whole number. */
 export function appendPosition(query: URLSearchParams): number {
   const value = query.get('position');
-  if (value === null || value === '') throw new ServiceError(400, 'MissingArgument', 'Missing argument position for AppendObject.', { ArgumentName: 'position' });
-  if (!/^\d+$/.test(value)) throw new ServiceError(400, 'InvalidArgument', `position must be a whole number, not ${value}.`, { ArgumentName: 'position', ArgumentValue: value });
+  if (value === null || value === '')
+    throw new ServiceError(400, 'MissingArgument', 'Missing argument position for AppendObject.', { ArgumentName: 'position' });
+  if (!/^\d+$/.test(value))
+    throw new ServiceError(400, 'InvalidArgument', `position must be a whole number, not ${value}.`, { ArgumentName: 'position', ArgumentValue: value });
   return Number(value);
 }
 
@@ -86,5 +91,10 @@ export function appendPosition(query: URLSearchParams): number {
  */
 export function appendEtag(previous: string | undefined, appendedMd5: Buffer): string {
   if (previous === undefined) return quotedEtag(appendedMd5);
-  return quotedEtag(createHash('md5').update(Buffer.from(unquote(previous), 'hex')).update(appendedMd5).digest());
+  return quotedEtag(
+    createHash('md5')
+      .update(Buffer.from(unquote(previous), 'hex'))
+      .update(appendedMd5)
+      .digest(),
+  );
 }

@@ -17,14 +17,65 @@ import { ServiceError } from './service';
  * is left out of the string to sign. https://help.aliyun.com/document_detail/31951.htm
  */
 const SIGNED_SUBRESOURCES = new Set([
-  'acl', 'append', 'bucketInfo', 'callback', 'callback-var', 'cname', 'comp', 'continuation-token', 'cors',
-  'delete', 'encryption', 'endTime', 'img', 'inventory', 'inventoryId', 'lifecycle', 'live', 'location',
-  'logging', 'objectMeta', 'partNumber', 'policy', 'position', 'qos', 'qosInfo', 'referer', 'regionList',
-  'replication', 'replicationLocation', 'replicationProgress', 'requestPayment', 'response-cache-control',
-  'response-content-disposition', 'response-content-encoding', 'response-content-language',
-  'response-content-type', 'response-expires', 'restore', 'security-token', 'startTime', 'stat', 'status',
-  'style', 'styleName', 'symlink', 'tagging', 'udf', 'uploadId', 'uploads', 'versionId', 'versioning',
-  'versions', 'vod', 'website', 'worm', 'wormExtend', 'wormId', 'x-oss-process', 'x-oss-traffic-limit',
+  'acl',
+  'append',
+  'bucketInfo',
+  'callback',
+  'callback-var',
+  'cname',
+  'comp',
+  'continuation-token',
+  'cors',
+  'delete',
+  'encryption',
+  'endTime',
+  'img',
+  'inventory',
+  'inventoryId',
+  'lifecycle',
+  'live',
+  'location',
+  'logging',
+  'objectMeta',
+  'partNumber',
+  'policy',
+  'position',
+  'qos',
+  'qosInfo',
+  'referer',
+  'regionList',
+  'replication',
+  'replicationLocation',
+  'replicationProgress',
+  'requestPayment',
+  'response-cache-control',
+  'response-content-disposition',
+  'response-content-encoding',
+  'response-content-language',
+  'response-content-type',
+  'response-expires',
+  'restore',
+  'security-token',
+  'startTime',
+  'stat',
+  'status',
+  'style',
+  'styleName',
+  'symlink',
+  'tagging',
+  'udf',
+  'uploadId',
+  'uploads',
+  'versionId',
+  'versioning',
+  'versions',
+  'vod',
+  'website',
+  'worm',
+  'wormExtend',
+  'wormId',
+  'x-oss-process',
+  'x-oss-traffic-limit',
 ]);
 
 /** The query parameters of a presigned URL that carry credentials, never logged or echoed. */
@@ -120,7 +171,8 @@ function verifyV1Query(request: Request, resource: OssResource, policy: OssSigna
   const expires = requiredQuery(query, 'Expires');
   const signature = requiredQuery(query, 'Signature');
   const credential = authenticate(policy, accessKeyId, query.get('security-token'));
-  if (!/^\d+$/.test(expires)) throw new ServiceError(400, 'InvalidArgument', 'Expires must be a number of seconds since the epoch.', { ArgumentName: 'Expires' });
+  if (!/^\d+$/.test(expires))
+    throw new ServiceError(400, 'InvalidArgument', 'Expires must be a number of seconds since the epoch.', { ArgumentName: 'Expires' });
   if (policy.now.getTime() > Number(expires) * 1000) throw expired(new Date(Number(expires) * 1000), policy.now);
   // The `security-token` parameter is a sub-resource, so the canonical resource signs it.
   const expected = hmacBase64('sha1', credential.accessKeySecret, ossStringToSign(request, resource, expires));
@@ -186,10 +238,13 @@ function verifyV4Header(request: Request, resource: OssResource, policy: OssSign
   if (!isTimeWithinClockSkew(sentAt.getTime(), policy.now)) throw tooSkewed(timestamp, policy.now);
   checkScope(credential, timestamp, policy);
   const payloadHash = request.headers.get('x-oss-content-sha256');
-  if (payloadHash === null) throw new ServiceError(400, 'InvalidArgument', 'A V4 signature requires the x-oss-content-sha256 header.', { ArgumentName: 'x-oss-content-sha256' });
+  if (payloadHash === null)
+    throw new ServiceError(400, 'InvalidArgument', 'A V4 signature requires the x-oss-content-sha256 header.', { ArgumentName: 'x-oss-content-sha256' });
   // A real SHA-256 is signed as sent; the body itself is not hashed against it here.
   if (payloadHash !== UNSIGNED_PAYLOAD && !/^[0-9a-f]{64}$/.test(payloadHash)) {
-    throw new ServiceError(400, 'InvalidArgument', 'x-oss-content-sha256 must be UNSIGNED-PAYLOAD or the hex SHA-256 of the body.', { ArgumentName: 'x-oss-content-sha256' });
+    throw new ServiceError(400, 'InvalidArgument', 'x-oss-content-sha256 must be UNSIGNED-PAYLOAD or the hex SHA-256 of the body.', {
+      ArgumentName: 'x-oss-content-sha256',
+    });
   }
   const canonical = canonicalRequestV4(request, resource, resource.query, fields.additionalHeaders, payloadHash);
   checkV4Signature(fields.signature, canonical, timestamp, credential, secret);
@@ -238,7 +293,11 @@ function parseV4Authorization(authorization: string): V4AuthorizationFields {
     const split = trimmed.indexOf('=');
     const name = split === -1 ? trimmed : trimmed.slice(0, split);
     if (!['Credential', 'AdditionalHeaders', 'Signature'].includes(name)) {
-      throw new ServiceError(400, 'InvalidArgument', `Authorization header is invalid: unknown field ${JSON.stringify(name)}; expected Credential, AdditionalHeaders and Signature.`);
+      throw new ServiceError(
+        400,
+        'InvalidArgument',
+        `Authorization header is invalid: unknown field ${JSON.stringify(name)}; expected Credential, AdditionalHeaders and Signature.`,
+      );
     }
     fields.set(name, split === -1 ? '' : trimmed.slice(split + 1));
   }
@@ -299,7 +358,13 @@ function checkScope(credential: V4Credential, timestamp: string, policy: OssSign
  * sorted), the additional header names, the payload hash. An empty value is canonical as the name
  * alone (`prefix=` as `prefix`), as Alibaba's Go and Python V2 SDKs sign it; ali-oss 6.23 signs `prefix=`.
  */
-function canonicalRequestV4(request: Request, { bucket, key }: OssResource, query: URLSearchParams, additionalHeaders: readonly string[], payloadHash: string): string {
+function canonicalRequestV4(
+  request: Request,
+  { bucket, key }: OssResource,
+  query: URLSearchParams,
+  additionalHeaders: readonly string[],
+  payloadHash: string,
+): string {
   const uri = bucket === '' ? '/' : `/${bucket}/${key}`;
   const canonicalUri = uri.split('/').map(uriEncode).join('/');
   const canonicalQuery = [...query]
@@ -368,9 +433,14 @@ function expired(expiredAt: Date, now: Date): ServiceError {
 
 /** No StringToSign in the body, unlike OSS: it holds the security token, which must not reach logs. */
 function signatureMismatch(accessKeyId: string): ServiceError {
-  return new ServiceError(403, 'SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided. Check your key and signing method.', {
-    OSSAccessKeyId: accessKeyId,
-  });
+  return new ServiceError(
+    403,
+    'SignatureDoesNotMatch',
+    'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
+    {
+      OSSAccessKeyId: accessKeyId,
+    },
+  );
 }
 
 function compareCodePoints(a: string, b: string): number {

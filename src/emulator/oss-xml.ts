@@ -9,9 +9,7 @@ export function escapeXml(text: string): string {
 }
 
 function unescapeXml(text: string): string {
-  return text.replace(/&(amp|lt|gt|quot|apos);/g, (entity) =>
-    Object.entries(ESCAPES).find(([, escaped]) => escaped === entity)?.[0] ?? entity,
-  );
+  return text.replace(/&(amp|lt|gt|quot|apos);/g, (entity) => Object.entries(ESCAPES).find(([, escaped]) => escaped === entity)?.[0] ?? entity);
 }
 
 /** `<name>text</name>`, or the children as given when `content` is an array of elements. */

@@ -5,15 +5,7 @@ import { aclXml, bucketInfoXml, bucketLocationXml } from './oss-bucket';
 import { type ObjectCreatedEventName, type OssEventRecord, objectCreatedRecord } from './oss-events';
 import { listObjectsXml } from './oss-list';
 import { MultipartUploads, wholeSeconds } from './oss-multipart';
-import {
-  type CopyWrite,
-  appendEtag,
-  appendPosition,
-  copyMetadata,
-  copySource,
-  copySourceRange,
-  evaluateCopyPreconditions,
-} from './oss-object-write';
+import { type CopyWrite, appendEtag, appendPosition, copyMetadata, copySource, copySourceRange, evaluateCopyPreconditions } from './oss-object-write';
 import {
   applyResponseOverrides,
   evaluatePreconditions,
@@ -359,7 +351,10 @@ class OssService implements OssEmulator {
       return new Response(null, { status, headers });
     }
     // The held version streams to the end even if the key is overwritten meanwhile.
-    return new Response(streamOf(object.read(start, end), () => object.close()), { status, headers });
+    return new Response(
+      streamOf(object.read(start, end), () => object.close()),
+      { status, headers },
+    );
   }
 
   private async initiateMultipartUpload({ request, parsed: { bucket, key } }: Call): Promise<Response> {
@@ -551,7 +546,9 @@ function appendedCrc(previous: ObjectMeta | undefined, added: WrittenBody): stri
 }
 
 function notImplemented(operation: string): ServiceError {
-  return new ServiceError(501, 'NotImplemented', `The local OSS does not serve ${operation}. See docs/local-stack.md, "What the local OSS serves".`, { Operation: operation });
+  return new ServiceError(501, 'NotImplemented', `The local OSS does not serve ${operation}. See docs/local-stack.md, "What the local OSS serves".`, {
+    Operation: operation,
+  });
 }
 
 function noSuchBucket(bucket: string): ServiceError {

@@ -104,12 +104,7 @@ function pick(value: unknown, path: readonly string[]): string | undefined {
 }
 
 /** Only events that create a whole object count (docs/contract.md §3); parts and appends are not the layer yet. */
-const COUNTED_EVENTS = new Set([
-  'ObjectCreated:PutObject',
-  'ObjectCreated:PostObject',
-  'ObjectCreated:CompleteMultipartUpload',
-  'ObjectCreated:CopyObject',
-]);
+const COUNTED_EVENTS = new Set(['ObjectCreated:PutObject', 'ObjectCreated:PostObject', 'ObjectCreated:CompleteMultipartUpload', 'ObjectCreated:CopyObject']);
 
 export function isCountedEvent(eventName: string): boolean {
   // Trigger configuration spells names with an `oss:` prefix; events do not, but a replay might.

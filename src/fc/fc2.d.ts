@@ -18,14 +18,7 @@ declare module '@alicloud/fc2/lib/client.js' {
     readonly accessKeySecret: string;
     /** accept, date, host, user-agent, x-fc-account-id and, for STS keys, x-fc-security-token. */
     buildHeaders(): Record<string, string>;
-    static getSignature(
-      accessKeyId: string,
-      accessKeySecret: string,
-      method: string,
-      resource: string,
-      headers: Record<string, string>,
-      queries: null,
-    ): string;
+    static getSignature(accessKeyId: string, accessKeySecret: string, method: string, resource: string, headers: Record<string, string>, queries: null): string;
   }
   export = Client;
 }

@@ -87,7 +87,11 @@ function functionsApi(transport: FcTransport): FunctionsApi {
     });
   const toFunction = (data: unknown, action: FcAction): FunctionConfig => {
     const parsed = parseResponse(functionSchema, data, action, undefined);
-    return { functionName: parsed.functionName, layers: (parsed.layers ?? []).map((layer) => layer.arn), lastModifiedTime: parsed.lastModifiedTime ?? undefined };
+    return {
+      functionName: parsed.functionName,
+      layers: (parsed.layers ?? []).map((layer) => layer.arn),
+      lastModifiedTime: parsed.lastModifiedTime ?? undefined,
+    };
   };
   const toVersion = (data: unknown, action: FcAction): FunctionVersion => {
     const parsed = parseResponse(versionSchema, data, action, undefined);
@@ -127,7 +131,9 @@ function functionsApi(transport: FcTransport): FunctionsApi {
       return (items ?? []).map((item) => toVersion(item, 'ListFunctionVersions'));
     },
     async getAlias(functionName, aliasName) {
-      const response = await absentOn404(send('GetAlias', functionName, { method: 'GET', segments: ['functions', functionName, 'aliases', aliasName], query: {} }));
+      const response = await absentOn404(
+        send('GetAlias', functionName, { method: 'GET', segments: ['functions', functionName, 'aliases', aliasName], query: {} }),
+      );
       return response === undefined ? undefined : toAlias(response.data, 'GetAlias');
     },
     async aliases(functionName) {

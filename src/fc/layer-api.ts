@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
 import type { FcApiVersion } from '../config';
-import { FcRejectedError, PublisherError, TransientError } from '../errors';
+import { FcRejectedError, type PublisherError, TransientError } from '../errors';
 import { builtOnFirstUse, describeIssues } from '../validation';
 import type { FcAction, FcResponse, FcTransport, TransportOptions } from './http';
 import type { CreateLayerVersionInput, LayerApi, LayerUse, LayerVersion } from './layers';
@@ -86,7 +86,13 @@ function layerApi(apiVersion: FcApiVersion, transport: FcTransport): LayerApi {
   return {
     async create(input) {
       const response = await call('CreateLayerVersion', input.layerName, () =>
-        transport({ action: 'CreateLayerVersion', method: 'POST', segments: ['layers', input.layerName, 'versions'], query: {}, body: createBody(apiVersion, input) }),
+        transport({
+          action: 'CreateLayerVersion',
+          method: 'POST',
+          segments: ['layers', input.layerName, 'versions'],
+          query: {},
+          body: createBody(apiVersion, input),
+        }),
       );
       return { ...toLayerVersion(response.data, 'CreateLayerVersion', input.layerName), requestId: requestIdOf(response) };
     },
@@ -229,10 +235,9 @@ export function parseResponse<T>(schema: z.ZodMiniType<T>, data: unknown, operat
   const result = schema.safeParse(data);
   if (result.success) return result.data;
   // An answer we cannot read is not the user's fault and may be a passing fault of a proxy.
-  throw new TransientError(
-    `FC ${operation}${subjectOf(layerName)} answered with an unexpected body: ${describeIssues(result.error.issues)}`,
-    { context: { operation, layerName } },
-  );
+  throw new TransientError(`FC ${operation}${subjectOf(layerName)} answered with an unexpected body: ${describeIssues(result.error.issues)}`, {
+    context: { operation, layerName },
+  });
 }
 
 /** Calls about functions name no layer. */
@@ -252,10 +257,10 @@ export async function call(
     response = await send();
   } catch (error) {
     // No HTTP answer at all: a timeout or a dropped connection. A create may still have happened.
-    throw new TransientError(
-      `FC ${operation}${subject} got no answer: ${error instanceof Error ? error.message : String(error)}`,
-      { cause: error, context: { operation, layerName, outcomeUnknown: true } },
-    );
+    throw new TransientError(`FC ${operation}${subject} got no answer: ${error instanceof Error ? error.message : String(error)}`, {
+      cause: error,
+      context: { operation, layerName, outcomeUnknown: true },
+    });
   }
   if (response.status >= 200 && response.status < 300) return response;
   throw classify(response, operation, layerName, subject);
@@ -279,7 +284,10 @@ function classify(response: FcResponse, operation: FcAction, layerName: string |
   const text = (value: unknown) => (typeof value === 'string' && value !== '' ? value : undefined);
   const code = text(body.ErrorCode) ?? text(body.errorCode) ?? text(body.Code) ?? text(body.code);
   const message =
-    text(body.ErrorMessage) ?? text(body.errorMessage) ?? text(body.Message) ?? text(body.message) ??
+    text(body.ErrorMessage) ??
+    text(body.errorMessage) ??
+    text(body.Message) ??
+    text(body.message) ??
     (typeof response.data === 'string' ? response.data.slice(0, 300) : undefined);
   const { status } = response;
   const context = { operation, layerName, status, fcCode: code, fcRequestId: requestIdOf(response) };

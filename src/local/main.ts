@@ -73,7 +73,9 @@ function checkPortsApart(ossPort: number, fcPort: number, regions: readonly Loca
   }
   const region = regions.find((plan) => plan.ossPort === fcPort || plan.fcPort === fcPort);
   if (region !== undefined) {
-    throw new CliError(`--fc-port ${fcPort} is a port of the local ${region.region} (--regions take --port + ${REGION_PORT_STEP}, + ${REGION_PORT_STEP * 2}… and the port after); choose another`);
+    throw new CliError(
+      `--fc-port ${fcPort} is a port of the local ${region.region} (--regions take --port + ${REGION_PORT_STEP}, + ${REGION_PORT_STEP * 2}… and the port after); choose another`,
+    );
   }
 }
 
@@ -205,9 +207,19 @@ function printOnceReport(print: (line: string) => void, report: OnceReport, opti
   if (options.json) {
     for (const { keys, result } of failed) {
       const regionsFailed = failedRegions(result);
-      print(JSON.stringify({ source: 'local', kind: 'still-failed', key: keys.result, layerName: result.layerName, error: result.error, ...(regionsFailed.length > 0 ? { regionsFailed } : {}) }));
+      print(
+        JSON.stringify({
+          source: 'local',
+          kind: 'still-failed',
+          key: keys.result,
+          layerName: result.layerName,
+          error: result.error,
+          ...(regionsFailed.length > 0 ? { regionsFailed } : {}),
+        }),
+      );
     }
-    for (const pair of waiting) print(JSON.stringify({ source: 'local', kind: 'waiting', key: pair.result, ...(pair.waiting ? { waiting: pair.waiting } : {}) }));
+    for (const pair of waiting)
+      print(JSON.stringify({ source: 'local', kind: 'waiting', key: pair.result, ...(pair.waiting ? { waiting: pair.waiting } : {}) }));
     return;
   }
   const table = { width: options.wide ? undefined : terminalWidth() };

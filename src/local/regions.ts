@@ -44,7 +44,9 @@ export function stagingBucketName(homeBucket: string, region: string): string {
  */
 export function planRegions(regions: readonly string[], home: { bucket: string; dataDir: string; ossPort: number }): LocalRegionPlan[] {
   if (regions.length > 0 && home.bucket === REGIONS_FOLDER) {
-    throw new CliError(`--bucket ${REGIONS_FOLDER} cannot be used with --regions: <data>/${REGIONS_FOLDER}/ holds the regions' data; choose another bucket name`);
+    throw new CliError(
+      `--bucket ${REGIONS_FOLDER} cannot be used with --regions: <data>/${REGIONS_FOLDER}/ holds the regions' data; choose another bucket name`,
+    );
   }
   return regions.map((region, index) => {
     const bucket = stagingBucketName(home.bucket, region);
@@ -55,7 +57,9 @@ export function planRegions(regions: readonly string[], home: { bucket: string; 
     }
     const ossPort = home.ossPort === 0 ? 0 : home.ossPort + REGION_PORT_STEP * (index + 1);
     if (ossPort + 1 > 65535) {
-      throw new CliError(`--regions entry ${index + 1} (${JSON.stringify(region)}) would listen on port ${ossPort} (--port + ${REGION_PORT_STEP * (index + 1)}), past 65535; choose a lower --port`);
+      throw new CliError(
+        `--regions entry ${index + 1} (${JSON.stringify(region)}) would listen on port ${ossPort} (--port + ${REGION_PORT_STEP * (index + 1)}), past 65535; choose a lower --port`,
+      );
     }
     return { region, bucket, dataDir: join(home.dataDir, REGIONS_FOLDER, region), ossPort, fcPort: ossPort === 0 ? 0 : ossPort + 1 };
   });

@@ -208,11 +208,26 @@ const ORIGINS = { upload: 'uploaded to the endpoint', folder: 'copied into the f
 export function jsonLine(event: StackEvent): string {
   if (event.kind === 'log') return event.line;
   if (event.kind === 'invoke') {
-    return JSON.stringify({ source: 'local', kind: 'invoke', key: event.record.oss.object.key, eventName: event.record.eventName, origin: event.origin, attempt: event.attempt });
+    return JSON.stringify({
+      source: 'local',
+      kind: 'invoke',
+      key: event.record.oss.object.key,
+      eventName: event.record.eventName,
+      origin: event.origin,
+      attempt: event.attempt,
+    });
   }
   if (event.kind === 'outcome') {
     const { kind: result, ...outcome } = event.outcome;
-    return JSON.stringify({ source: 'local', kind: 'outcome', key: event.record.oss.object.key, ms: event.ms, result, ...outcome, redeliveryInMs: event.redeliveryInMs });
+    return JSON.stringify({
+      source: 'local',
+      kind: 'outcome',
+      key: event.record.oss.object.key,
+      ms: event.ms,
+      result,
+      ...outcome,
+      redeliveryInMs: event.redeliveryInMs,
+    });
   }
   return JSON.stringify({ source: 'local', ...event });
 }

@@ -136,7 +136,15 @@ async function startOnFolder(options: LocalStackOptions): Promise<LocalStack> {
       servers.push(regionOss);
       const regionFc = await listen(services.fc.handle, plan.fcPort, `Function Compute of ${plan.region}`, flag);
       servers.push(regionFc);
-      regions.push({ region: plan.region, bucket: plan.bucket, dataDir: plan.dataDir, ...services, bucketFolder: services.backend.bucketFolder(plan.bucket), ossUrl: regionOss.url, fcUrl: regionFc.url });
+      regions.push({
+        region: plan.region,
+        bucket: plan.bucket,
+        dataDir: plan.dataDir,
+        ...services,
+        bucketFolder: services.backend.bucketFolder(plan.bucket),
+        ossUrl: regionOss.url,
+        fcUrl: regionFc.url,
+      });
     }
     invoker = await HandlerInvoker.start({
       handlerBundle: options.handlerBundle,
@@ -239,9 +247,9 @@ class Stack {
       for (let attempt = 1; ; attempt++) {
         this.options.onEvent({ kind: 'invoke', record, origin, attempt });
         const startedAt = Date.now();
-        const outcome = await this.invoker.invoke(record).catch(
-          (error: unknown): InvocationOutcome => ({ kind: 'rejected', requestId: '', message: String(error), peakRssBytes: 0 }),
-        );
+        const outcome = await this.invoker
+          .invoke(record)
+          .catch((error: unknown): InvocationOutcome => ({ kind: 'rejected', requestId: '', message: String(error), peakRssBytes: 0 }));
         const again = outcome.kind === 'rejected' && attempt <= MAX_ASYNC_RETRY_ATTEMPTS && !this.closing;
         this.options.onEvent({ kind: 'outcome', record, outcome, ms: Date.now() - startedAt, ...(again ? { redeliveryInMs: delayMs } : {}) });
         if (!again) break;

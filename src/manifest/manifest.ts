@@ -21,47 +21,50 @@ const retainCount = z.int().check(z.minimum(1, { message: 'must keep at least 1 
 // Strict: an unknown field is most often a misspelt one, and must not publish silently.
 function manifestSchema(apiVersion: string) {
   const known = knownRuntimes(apiVersion);
-  return z.strictObject({
-    layerName: z.string().check(
-      z.refine((name) => LAYER_NAME.test(name), {
-        message:
-          'must be 1-128 letters, digits, _ and -, starting with a letter or _ (Function Compute layer name rules)',
-      }),
-    ),
-    description: z.optional(z.string().check(z.maxLength(256))),
-    compatibleRuntime: z.array(
-      z.string().check(
-        z.refine((runtime) => runtimeProblem(runtime, known) === undefined, {
-          error: (issue) => runtimeProblem(String(issue.input), known),
+  return z
+    .strictObject({
+      layerName: z.string().check(
+        z.refine((name) => LAYER_NAME.test(name), {
+          message: 'must be 1-128 letters, digits, _ and -, starting with a letter or _ (Function Compute layer name rules)',
         }),
       ),
-    ).check(
-      z.minLength(1, { message: 'must list at least one runtime' }),
-      z.refine((runtimes) => new Set(runtimes).size === runtimes.length, {
-        message: 'lists a runtime more than once',
+      description: z.optional(z.string().check(z.maxLength(256))),
+      compatibleRuntime: z
+        .array(
+          z.string().check(
+            z.refine((runtime) => runtimeProblem(runtime, known) === undefined, {
+              error: (issue) => runtimeProblem(String(issue.input), known),
+            }),
+          ),
+        )
+        .check(
+          z.minLength(1, { message: 'must list at least one runtime' }),
+          z.refine((runtimes) => new Set(runtimes).size === runtimes.length, {
+            message: 'lists a runtime more than once',
+          }),
+        ),
+      // Sent to FC 3.0 (2023-03-30), which keeps it with the version; recorded under the other APIs.
+      license: z.optional(z.string()),
+      // The layer's ACL after a publish; unset leaves it as it is.
+      public: z.optional(z.boolean()),
+      // Versions kept after a publish; `dryRun` only records what would be deleted.
+      retain: z.optional(z.union([retainCount, z.strictObject({ keep: retainCount, dryRun: z.optional(z.boolean()) })])),
+      // Which of REGIONS this layer goes to besides the home region; absent means all.
+      regions: manifestRegionsField,
+      // Which of the configured notice targets hear about this layer (docs/index-and-notices.md); [] silences it.
+      notify: z.optional(
+        z.array(z.enum(NOTICE_TARGETS)).check(z.refine((targets) => new Set(targets).size === targets.length, { message: 'lists a target more than once' })),
+      ),
+      // Functions moved to the new version once it is published, and an alias's canary (docs/rollout.md).
+      rollout: manifestRolloutField,
+      canary: manifestCanaryField,
+    })
+    .check(
+      z.refine((manifest) => manifest.canary === undefined || manifest.rollout !== undefined, {
+        message: 'canary needs rollout: name the functions whose alias takes the canary',
+        path: ['canary'],
       }),
-    ),
-    // Sent to FC 3.0 (2023-03-30), which keeps it with the version; recorded under the other APIs.
-    license: z.optional(z.string()),
-    // The layer's ACL after a publish; unset leaves it as it is.
-    public: z.optional(z.boolean()),
-    // Versions kept after a publish; `dryRun` only records what would be deleted.
-    retain: z.optional(z.union([retainCount, z.strictObject({ keep: retainCount, dryRun: z.optional(z.boolean()) })])),
-    // Which of REGIONS this layer goes to besides the home region; absent means all.
-    regions: manifestRegionsField,
-    // Which of the configured notice targets hear about this layer (docs/index-and-notices.md); [] silences it.
-    notify: z.optional(
-      z.array(z.enum(NOTICE_TARGETS)).check(z.refine((targets) => new Set(targets).size === targets.length, { message: 'lists a target more than once' })),
-    ),
-    // Functions moved to the new version once it is published, and an alias's canary (docs/rollout.md).
-    rollout: manifestRolloutField,
-    canary: manifestCanaryField,
-  }).check(
-    z.refine((manifest) => manifest.canary === undefined || manifest.rollout !== undefined, {
-      message: 'canary needs rollout: name the functions whose alias takes the canary',
-      path: ['canary'],
-    }),
-  );
+    );
 }
 
 const schemas = new Map<string, ReturnType<typeof manifestSchema>>();
@@ -131,9 +134,7 @@ export function parseManifest(bytes: Uint8Array, key: string, apiVersion = '2021
 }
 
 export function manifestTooLarge(key: string, size: number): InvalidInputError {
-  return new InvalidInputError(
-    'ManifestTooLarge',
-    `manifest ${key} is ${size} bytes, over the limit of ${MAX_MANIFEST_BYTES} bytes (64 KiB)`,
-    { context: { key, size, limit: MAX_MANIFEST_BYTES } },
-  );
+  return new InvalidInputError('ManifestTooLarge', `manifest ${key} is ${size} bytes, over the limit of ${MAX_MANIFEST_BYTES} bytes (64 KiB)`, {
+    context: { key, size, limit: MAX_MANIFEST_BYTES },
+  });
 }

@@ -5,13 +5,26 @@
  * python3.12 and custom.debian11 on Debian 11) and the Java 17/21 and Debian 12 custom runtimes.
  */
 export const RUNTIMES = [
-  'nodejs20', 'nodejs18', 'nodejs16', 'nodejs14', 'nodejs12', 'nodejs10', 'nodejs8', 'nodejs6',
-  'python3.10', 'python3.9', 'python3', 'python2.7',
-  'java11', 'java8',
+  'nodejs20',
+  'nodejs18',
+  'nodejs16',
+  'nodejs14',
+  'nodejs12',
+  'nodejs10',
+  'nodejs8',
+  'nodejs6',
+  'python3.10',
+  'python3.9',
+  'python3',
+  'python2.7',
+  'java11',
+  'java8',
   'php7.2',
   'go1',
-  'dotnetcore3.1', 'dotnetcore2.1',
-  'custom.debian10', 'custom',
+  'dotnetcore3.1',
+  'dotnetcore2.1',
+  'custom.debian10',
+  'custom',
 ] as const;
 
 export const FC3_RUNTIMES = [...RUNTIMES, 'python3.12', 'java17', 'java21', 'custom.debian11', 'custom.debian12'] as const;

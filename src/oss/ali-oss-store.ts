@@ -309,7 +309,5 @@ function isNetworkCode(code: string | undefined): boolean {
 
 function describe(error: unknown, status: number | undefined, code: string | undefined): string {
   const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
-  return [status !== undefined && status > 0 ? `HTTP ${status}` : undefined, code, message]
-    .filter(Boolean)
-    .join(' ');
+  return [status !== undefined && status > 0 ? `HTTP ${status}` : undefined, code, message].filter(Boolean).join(' ');
 }

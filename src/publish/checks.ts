@@ -10,9 +10,7 @@ export function checkAllowed(layerName: string, zipKey: string, rules: readonly 
   throw new InvalidInputError(
     'LayerNotAllowed',
     `layerName ${JSON.stringify(layerName)} may not be published from ${zipKey}: ` +
-      (allowedHere.length === 0
-        ? 'ALLOWED_LAYERS allows no layer under this key'
-        : `ALLOWED_LAYERS allows only ${allowedHere.join(', ')} here`),
+      (allowedHere.length === 0 ? 'ALLOWED_LAYERS allows no layer under this key' : `ALLOWED_LAYERS allows only ${allowedHere.join(', ')} here`),
     { context: { layerName, key: zipKey, allowed: allowedHere } },
   );
 }

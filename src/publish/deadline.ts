@@ -31,10 +31,7 @@ export class Deadline {
     const leftMs = this.remainingMs() - reserveMs;
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new OutOfTimeError(`${what} had no answer in the time this invocation has left`)),
-        Math.max(0, Math.floor(leftMs)),
-      );
+      timer = setTimeout(() => reject(new OutOfTimeError(`${what} had no answer in the time this invocation has left`)), Math.max(0, Math.floor(leftMs)));
     });
     try {
       return await Promise.race([operation, expired]);

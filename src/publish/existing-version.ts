@@ -6,10 +6,7 @@ import type { Manifest } from '../manifest/manifest';
  * `adoptAbove` holding this code, description and runtimes was made by an earlier attempt at this
  * upload; otherwise a latest version holding them makes the upload `unchanged`.
  */
-export type ExistingVersion =
-  | { kind: 'adopt'; version: LayerVersion }
-  | { kind: 'unchanged'; version: LayerVersion }
-  | { kind: 'none'; newestVersion: number };
+export type ExistingVersion = { kind: 'adopt'; version: LayerVersion } | { kind: 'unchanged'; version: LayerVersion } | { kind: 'none'; newestVersion: number };
 
 /**
  * `list(from)` gives the versions numbered `from` or more, newest first. Only the versions above

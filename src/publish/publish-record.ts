@@ -48,7 +48,12 @@ export async function publishRecord(input: RecordInput, deps: PublishDeps): Prom
     }
     held = claimed.held;
     const published = targets === undefined ? await publish(flow, pair.zip, manifest, held) : await publishEverywhere(flow, pair.zip, manifest, held, targets);
-    const described = await recordContents(published, flow.state.verified, { ...aclDeps(flow), store: flow.deps.store, auditPrefix: flow.deps.auditPrefix, now: () => now(flow) });
+    const described = await recordContents(published, flow.state.verified, {
+      ...aclDeps(flow),
+      store: flow.deps.store,
+      auditPrefix: flow.deps.auditPrefix,
+      now: () => now(flow),
+    });
     const result = await applyAcl(described, manifest.public, aclDeps(flow));
     if (flow.state.regionsUnfinished.length > 0) return await unfinishedRegions(flow, held, result);
     const settled = await settle(flow, held, result, claimed.generation);

@@ -141,13 +141,16 @@ async function versionUses(deps: RetentionDeps, region: string | undefined): Pro
   const fc = deps.functions?.(region);
   if (fc === undefined || typeof fc === 'string') return [];
   const checkTime = () => {
-    if (deps.deadline.remainingMs() < deps.reserveMs) throw new Error('retention skipped: too little of the invocation\u2019s time left to list function versions and aliases');
+    if (deps.deadline.remainingMs() < deps.reserveMs)
+      throw new Error('retention skipped: too little of the invocation\u2019s time left to list function versions and aliases');
   };
   const consumers = await layerConsumers(fc, deps.retrying, checkTime);
   const nameOf = (consumer: LayerConsumer) =>
     consumer.kind === 'alias' ? `${consumer.functionName} alias ${consumer.alias}` : `${consumer.functionName} version ${consumer.functionVersion}`;
   // A function's current configuration is already in layersInUse.
-  return consumers.filter((consumer) => consumer.kind !== 'function').map((consumer) => ({ functionName: nameOf(consumer), layerName: consumer.layerName, version: consumer.version }));
+  return consumers
+    .filter((consumer) => consumer.kind !== 'function')
+    .map((consumer) => ({ functionName: nameOf(consumer), layerName: consumer.layerName, version: consumer.version }));
 }
 
 function usersOf(uses: LayerUse[], layerName: string): Map<number, string[]> {
@@ -187,7 +190,7 @@ async function audit(
     finishedAt: deps.now().toISOString(),
   };
   // The deletion happened either way; a lost record is logged, and the result still lists it.
-  await deps.retrying('audit.write', () => writeAuditRecord(deps.store, deps.auditPrefix, kind, record)).catch((error: unknown) =>
-    deps.log.warn('audit.write.failed', { kind, version: fields.version, error }),
-  );
+  await deps
+    .retrying('audit.write', () => writeAuditRecord(deps.store, deps.auditPrefix, kind, record))
+    .catch((error: unknown) => deps.log.warn('audit.write.failed', { kind, version: fields.version, error }));
 }

@@ -31,12 +31,7 @@ export interface ReadOptions {
  * 256 MiB loopback GET) and, without a bounded queue, held 80 MiB more; inflating runs on zlib's
  * thread pool.
  */
-export async function readAndVerifyZip(
-  store: Pick<ObjectStore, 'stream'>,
-  key: string,
-  head: ObjectHead,
-  options: ReadOptions = {},
-): Promise<VerifiedZip> {
+export async function readAndVerifyZip(store: Pick<ObjectStore, 'stream'>, key: string, head: ObjectHead, options: ReadOptions = {}): Promise<VerifiedZip> {
   const startedAt = performance.now();
   const concurrency = options.concurrency ?? DEFAULT_READ_CONCURRENCY;
   let reported: string | undefined;

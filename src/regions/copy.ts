@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { crc64Combine } from '../checksum/combine';
-import { PublisherError, TransientError } from '../errors';
+import { type PublisherError, TransientError } from '../errors';
 import type { ObjectHead, ObjectStore, WrittenObject, WrittenPart } from '../oss/store';
 import type { ZipReader } from './spool';
 
@@ -95,9 +95,7 @@ export async function copyToRegion(source: CopySource, target: CopyTarget, optio
   let written: WrittenObject;
   let parts = 0;
   if (size < multipartFrom) {
-    written = await retry(() =>
-      pipeSource(source, target, undefined, (body) => target.store.putStream(key, body, { contentType: STAGED_CONTENT_TYPE, size })),
-    );
+    written = await retry(() => pipeSource(source, target, undefined, (body) => target.store.putStream(key, body, { contentType: STAGED_CONTENT_TYPE, size })));
   } else {
     const ranges = partRanges(size, options.partBytes ?? DEFAULT_PART_BYTES);
     parts = ranges.length;
@@ -131,9 +129,7 @@ async function uploadInParts(
   const uploadId = await retry(() => target.store.createMultipartUpload(key, { contentType: STAGED_CONTENT_TYPE }));
   try {
     const parts = await inParallel(ranges, concurrency, (range, index) =>
-      retry(() =>
-        pipeSource(source, target, range, (body) => target.store.uploadPart(key, uploadId, index + 1, body, range.end - range.start + 1)),
-      ),
+      retry(() => pipeSource(source, target, range, (body) => target.store.uploadPart(key, uploadId, index + 1, body, range.end - range.start + 1))),
     );
     // OSS reports each part's CRC: a corrupt part is caught before Complete makes an object of it.
     const combined = combinedCrc(parts);
@@ -179,12 +175,7 @@ function combinedCrc(parts: readonly WrittenPart[]): string | undefined {
  * GETs the source (the whole zip, or one range) with If-Match and hands the body to `write`. A
  * broken read surfaces in the write as the target's failure; it is reported as the source's.
  */
-async function pipeSource<T>(
-  source: CopySource,
-  target: CopyTarget,
-  range: Range | undefined,
-  write: (body: Readable) => Promise<T>,
-): Promise<T> {
+async function pipeSource<T>(source: CopySource, target: CopyTarget, range: Range | undefined, write: (body: Readable) => Promise<T>): Promise<T> {
   let body: Readable;
   try {
     ({ body } = await source.store.stream(source.key, { ifMatch: source.head.etag, ...(range ? { range } : {}) }));

@@ -62,7 +62,10 @@ export class ZipSpool {
           transform(chunk: Buffer, _encoding, done) {
             const at = position;
             position += chunk.length;
-            spool.write(chunk, at).then(() => done(null, chunk), () => done(null, chunk));
+            spool.write(chunk, at).then(
+              () => done(null, chunk),
+              () => done(null, chunk),
+            );
           },
         });
         pipeline(read.body, writing, () => undefined);

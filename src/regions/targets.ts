@@ -8,9 +8,9 @@ import { ConfigError, InvalidInputError } from '../errors';
  * to the manifest schema as `regions: manifestRegionsField`.
  */
 export const manifestRegionsField = z.optional(
-  z.array(z.string().check(z.regex(REGION_ID, 'must be a region id such as cn-shanghai'))).check(
-    z.refine((regions) => new Set(regions).size === regions.length, { message: 'lists a region more than once' }),
-  ),
+  z
+    .array(z.string().check(z.regex(REGION_ID, 'must be a region id such as cn-shanghai')))
+    .check(z.refine((regions) => new Set(regions).size === regions.length, { message: 'lists a region more than once' })),
 );
 
 /**

@@ -60,16 +60,38 @@ export function compareTrail(entries: readonly TrailEntry[], held: ReadonlyMap<s
     const inFc = new Map(fcVersions.map((version) => [version.version, version]));
     for (const version of [...inFc.values()].sort((a, b) => a.version - b.version)) {
       const recorded = published.get(version.version);
-      const fields = { layerName, version: version.version, fcChecksum: version.codeChecksum, ...(version.createTime ? { createTime: version.createTime } : {}) };
+      const fields = {
+        layerName,
+        version: version.version,
+        fcChecksum: version.codeChecksum,
+        ...(version.createTime ? { createTime: version.createTime } : {}),
+      };
       if (recorded === undefined) {
-        drift.push({ ...fields, kind: 'unrecorded', message: `layer ${layerName} version ${version.version} is in Function Compute, but no audit record or result published it: made outside the bucket${version.createTime ? ` (created ${version.createTime})` : ''}` });
+        drift.push({
+          ...fields,
+          kind: 'unrecorded',
+          message: `layer ${layerName} version ${version.version} is in Function Compute, but no audit record or result published it: made outside the bucket${version.createTime ? ` (created ${version.createTime})` : ''}`,
+        });
       } else if (recorded.crc64 !== undefined && recorded.crc64 !== version.codeChecksum) {
-        drift.push({ ...fields, kind: 'checksum', recordedCrc64: recorded.crc64, recordKey: recorded.key, message: `layer ${layerName} version ${version.version}: Function Compute's codeChecksum ${version.codeChecksum || '(none)'} is not the CRC-64 ${recorded.crc64} recorded when it was published` });
+        drift.push({
+          ...fields,
+          kind: 'checksum',
+          recordedCrc64: recorded.crc64,
+          recordKey: recorded.key,
+          message: `layer ${layerName} version ${version.version}: Function Compute's codeChecksum ${version.codeChecksum || '(none)'} is not the CRC-64 ${recorded.crc64} recorded when it was published`,
+        });
       }
     }
     for (const [version, recorded] of [...published].sort(([a], [b]) => a - b)) {
       if (inFc.has(version) || deleted.has(version)) continue;
-      drift.push({ layerName, version, kind: 'missing', ...(recorded.crc64 ? { recordedCrc64: recorded.crc64 } : {}), recordKey: recorded.key, message: `layer ${layerName} version ${version} was published (${recorded.key}), but Function Compute no longer has it: deleted outside the bucket` });
+      drift.push({
+        layerName,
+        version,
+        kind: 'missing',
+        ...(recorded.crc64 ? { recordedCrc64: recorded.crc64 } : {}),
+        recordKey: recorded.key,
+        message: `layer ${layerName} version ${version} was published (${recorded.key}), but Function Compute no longer has it: deleted outside the bucket`,
+      });
     }
     layers.push({
       layerName,
@@ -81,4 +103,3 @@ export function compareTrail(entries: readonly TrailEntry[], held: ReadonlyMap<s
   drift.sort((a, b) => a.layerName.localeCompare(b.layerName) || a.version - b.version);
   return { ok: drift.length === 0, checkedAt: now.toISOString(), layers, drift };
 }
-

@@ -54,7 +54,10 @@ ${timelines.length === 0 ? '<p>No audit records or results in the bucket.</p>' :
 
 function renderLayer(layer: LayerTimeline, contents: readonly VersionContents[], consumers: ReportInput['consumers']): string {
   const name = layer.layerName === undefined ? '<span class="unnamed">Uploads without a valid layer name</span>' : escapeHtml(layer.layerName);
-  const held = layer.fcVersions === undefined ? '' : `<p class="held">Function Compute holds ${layer.fcVersions.length === 0 ? 'no version' : `version${plural(layer.fcVersions.length)} ${layer.fcVersions.join(', ')}`}.</p>`;
+  const held =
+    layer.fcVersions === undefined
+      ? ''
+      : `<p class="held">Function Compute holds ${layer.fcVersions.length === 0 ? 'no version' : `version${plural(layer.fcVersions.length)} ${layer.fcVersions.join(', ')}`}.</p>`;
   return `<section class="layer${layer.drift > 0 ? ' has-drift' : ''}">
 <h2>${name}${layer.drift > 0 ? ` <span class="badge status-drift">${layer.drift} drift</span>` : ''}</h2>
 ${held}
@@ -86,9 +89,10 @@ function renderContents(contents: readonly VersionContents[]): string {
     } else {
       const lines = changeLines(diffContents(before, document));
       const since = `<span class="since">since version ${before.version}:</span> `;
-      changes = lines.length === 0
-        ? `${since}<span class="none">the same packages</span>`
-        : `${since}<ul class="changes">${lines.map((line) => `<li class="change-${CHANGE_CLASS[line[0] ?? '~'] ?? 'changed'}">${escapeHtml(line)}</li>`).join('')}</ul>`;
+      changes =
+        lines.length === 0
+          ? `${since}<span class="none">the same packages</span>`
+          : `${since}<ul class="changes">${lines.map((line) => `<li class="change-${CHANGE_CLASS[line[0] ?? '~'] ?? 'changed'}">${escapeHtml(line)}</li>`).join('')}</ul>`;
     }
     return `<tr class="contents-row" data-version="${document.version}">
 <td class="version">${document.version}</td>
@@ -124,9 +128,10 @@ function renderUsedBy(layerName: string | undefined, consumers: ReportInput['con
 }
 
 function renderRow(row: TimelineRow): string {
-  const who = row.who === undefined
-    ? '<span class="none">-</span>'
-    : `<span class="principal">${escapeHtml(row.who)}</span>${row.sourceIp ? ` <span class="ip">from ${escapeHtml(row.sourceIp)}</span>` : ''}${row.uploadedAt ? `<br><span class="uploaded">uploaded ${time(row.uploadedAt)}</span>` : ''}`;
+  const who =
+    row.who === undefined
+      ? '<span class="none">-</span>'
+      : `<span class="principal">${escapeHtml(row.who)}</span>${row.sourceIp ? ` <span class="ip">from ${escapeHtml(row.sourceIp)}</span>` : ''}${row.uploadedAt ? `<br><span class="uploaded">uploaded ${time(row.uploadedAt)}</span>` : ''}`;
   const ids = row.requestIds ? `<br><span class="ids">${escapeHtml(row.requestIds)}</span>` : '';
   return `<tr class="row status-${row.status}">
 <td class="when">${row.when === undefined ? '-' : time(row.when)}</td>
@@ -141,7 +146,11 @@ function renderRow(row: TimelineRow): string {
 function time(value: string): string {
   const parsed = Date.parse(value);
   if (Number.isNaN(parsed)) return escapeHtml(value);
-  const shown = new Date(parsed).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC').replace(/Z$/, ' UTC');
+  const shown = new Date(parsed)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, ' UTC')
+    .replace(/Z$/, ' UTC');
   return `<time datetime="${escapeHtml(value)}">${shown}</time>`;
 }
 

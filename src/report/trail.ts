@@ -157,4 +157,3 @@ export function uploadedBy(provenance: Provenance): string | undefined {
 export function statusLabel(entry: TrailEntry): string {
   return entry.kind === 'result' || entry.kind === entry.status || entry.kind === 'unknown' ? entry.status : `${entry.status}, ${entry.kind}`;
 }
-

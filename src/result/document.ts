@@ -164,6 +164,11 @@ export async function readResult(store: ObjectStore, key: string): Promise<Publi
 }
 
 /** Writes the result at `key`; with `forbidOverwrite`, only where there is none (`'exists'` otherwise). */
-export function writeResultDocument(store: ObjectStore, key: string, result: PublishResult, options: { forbidOverwrite?: boolean } = {}): Promise<'created' | 'exists'> {
+export function writeResultDocument(
+  store: ObjectStore,
+  key: string,
+  result: PublishResult,
+  options: { forbidOverwrite?: boolean } = {},
+): Promise<'created' | 'exists'> {
   return store.put(key, `${JSON.stringify(result, null, 2)}\n`, { contentType: 'application/json', ...options });
 }

@@ -51,7 +51,13 @@ export async function layerConsumers(
       const canaries = Object.entries(alias.additionalVersionWeight);
       const main = 1 - canaries.reduce((sum, [, weight]) => sum + weight, 0);
       for (const [functionVersion, weight] of [[alias.versionId, main] as const, ...canaries]) {
-        uses(versionLayers.get(functionVersion) ?? [], { functionName, kind: 'alias', alias: alias.aliasName, functionVersion, weight: Math.round(weight * 1e6) / 1e6 });
+        uses(versionLayers.get(functionVersion) ?? [], {
+          functionName,
+          kind: 'alias',
+          alias: alias.aliasName,
+          functionVersion,
+          weight: Math.round(weight * 1e6) / 1e6,
+        });
       }
     }
   }

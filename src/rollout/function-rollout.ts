@@ -78,14 +78,24 @@ async function decide(target: FunctionTarget, entry: Pick<FunctionRollout, 'func
     const newer = newerVersionIn(config.layers, target);
     if (newer !== undefined) {
       // A newer upload's rollout got here first: an older one never moves a function back.
-      return { ...entry, status: 'skipped', before: config.layers, reason: `already uses version ${newer} of ${target.layerName}, newer than ${target.version}` };
+      return {
+        ...entry,
+        status: 'skipped',
+        before: config.layers,
+        reason: `already uses version ${newer} of ${target.layerName}, newer than ${target.version}`,
+      };
     }
     const after = replaceLayer(config.layers, target.layerName, target.arn) ?? (target.explicit ? [...config.layers, target.arn] : undefined);
     if (after === undefined) {
       return { ...entry, status: 'skipped', reason: `does not use layer ${target.layerName}, and the manifest names it only by a glob` };
     }
     if (after.length > MAX_LAYERS_PER_FUNCTION) {
-      return { ...entry, status: 'refused', before: config.layers, reason: `would hold ${after.length} layers: FC allows at most ${MAX_LAYERS_PER_FUNCTION} per function` };
+      return {
+        ...entry,
+        status: 'refused',
+        before: config.layers,
+        reason: `would hold ${after.length} layers: FC allows at most ${MAX_LAYERS_PER_FUNCTION} per function`,
+      };
     }
     const intent = await deps.retrying('rollout.marker', () =>
       deps.markers.create<Intent>(`intent-${attempt}.json`, { before: config.layers, after, requestId: deps.requestId, ttlMs: deps.ttlMs }),
@@ -114,7 +124,12 @@ async function decide(target: FunctionTarget, entry: Pick<FunctionRollout, 'func
 }
 
 /** Read, compare, write, read again: the write happens only over what the intent says the function had. */
-async function update(target: FunctionTarget, entry: Pick<FunctionRollout, 'functionName' | 'region'>, intent: Intent, deps: FunctionRolloutDeps): Promise<FunctionRollout> {
+async function update(
+  target: FunctionTarget,
+  entry: Pick<FunctionRollout, 'functionName' | 'region'>,
+  intent: Intent,
+  deps: FunctionRolloutDeps,
+): Promise<FunctionRollout> {
   const { before, after } = intent;
   const conflict = (now: FunctionConfig | undefined): FunctionRollout => ({
     ...entry,
@@ -190,10 +205,12 @@ async function canary(target: FunctionTarget, setting: CanarySetting, deps: Func
     const moved = await deps.retrying('rollout.alias', async () => {
       const now = await fc.getAlias(target.functionName, setting.alias);
       if (now !== undefined && now.versionId === after.versionId && sameWeights(now.additionalVersionWeight, after.additionalVersionWeight)) return now;
-      if (now === undefined || now.versionId !== before.versionId || !sameWeights(now.additionalVersionWeight, before.additionalVersionWeight)) return undefined;
+      if (now === undefined || now.versionId !== before.versionId || !sameWeights(now.additionalVersionWeight, before.additionalVersionWeight))
+        return undefined;
       return fc.putAlias(target.functionName, setting.alias, after);
     });
-    if (moved === undefined) return { ...base, functionVersion: published.versionId, before, error: `alias ${setting.alias} was changed by someone else meanwhile; left as it is` };
+    if (moved === undefined)
+      return { ...base, functionVersion: published.versionId, before, error: `alias ${setting.alias} was changed by someone else meanwhile; left as it is` };
     deps.log.info('rollout.canary', { functionName: target.functionName, alias: setting.alias, functionVersion: published.versionId, weight: setting.weight });
     return { ...base, functionVersion: published.versionId, before, after };
   } catch (error) {

@@ -96,7 +96,8 @@ function where(target: Pick<FunctionTarget, 'functionName' | 'region'>): Pick<Fu
 function sitesOf(decision: RolloutDecision): Site[] {
   const { result, homeRegion } = decision;
   const sites: Site[] = [];
-  if (result.version !== undefined && result.arn !== undefined) sites.push({ region: undefined, regionId: homeRegion, version: result.version, arn: result.arn });
+  if (result.version !== undefined && result.arn !== undefined)
+    sites.push({ region: undefined, regionId: homeRegion, version: result.version, arn: result.arn });
   for (const [region, entry] of Object.entries(result.regions ?? {})) {
     if (entry.home || entry.status === 'failed' || entry.version === undefined || entry.arn === undefined) continue;
     sites.push({ region, regionId: region, version: entry.version, arn: entry.arn });
@@ -140,7 +141,9 @@ async function targetsOf(decision: RolloutDecision, site: Site, fc: FunctionsApi
     }
     // FC lists by prefix: the glob's literal start keeps the listing short.
     const literal = pattern.slice(0, pattern.search(GLOB_CHARACTERS));
-    const matching = (await deps.retrying('rollout.list', () => fc.list(literal))).map((f) => f.functionName).filter((name) => globToRegExp(pattern).test(name));
+    const matching = (await deps.retrying('rollout.list', () => fc.list(literal)))
+      .map((f) => f.functionName)
+      .filter((name) => globToRegExp(pattern).test(name));
     if (matching.length === 0) outcome.functions.push({ ...where(target(pattern, false)), status: 'missing', reason: `no function matches ${pattern}` });
     for (const name of matching) consider(name, false);
   }
@@ -178,9 +181,9 @@ function functionDeps(decision: RolloutDecision, target: FunctionTarget, fc: Fun
         finishedAt: deps.now().toISOString(),
       };
       // The change happened either way; a lost record is logged, and the result still lists it.
-      await deps.retrying('audit.write', () => writeAuditRecord(deps.store, deps.auditPrefix, 'rollout', fields)).catch((error: unknown) =>
-        deps.log.warn('audit.write.failed', { kind: 'rollout', functionName: target.functionName, error }),
-      );
+      await deps
+        .retrying('audit.write', () => writeAuditRecord(deps.store, deps.auditPrefix, 'rollout', fields))
+        .catch((error: unknown) => deps.log.warn('audit.write.failed', { kind: 'rollout', functionName: target.functionName, error }));
     },
   };
 }

@@ -37,9 +37,7 @@ export class CentralDirectoryParser {
   push(chunk: Uint8Array): void {
     this.received += chunk.length;
     if (this.received > this.location.size) {
-      throw new Error(
-        `received more than the central directory's ${this.location.size} bytes (was the Range header ignored?)`,
-      );
+      throw new Error(`received more than the central directory's ${this.location.size} bytes (was the Range header ignored?)`);
     }
     this.pending.push(chunk);
     this.pendingBytes += chunk.length;
@@ -87,9 +85,7 @@ export class CentralDirectoryParser {
       return undefined;
     }
     if (!hasSignature(bytes, at, SIGNATURE.centralDirectoryHeader)) {
-      throw zipInvalid(
-        `the zip's central directory is corrupt: entry ${this.entries.length + 1} does not start with a header signature`,
-      );
+      throw zipInvalid(`the zip's central directory is corrupt: entry ${this.entries.length + 1} does not start with a header signature`);
     }
     const length = HEADER_BYTES + readUint16(bytes, at + 28) + readUint16(bytes, at + 30) + readUint16(bytes, at + 32);
     if (available < length) {
@@ -101,9 +97,7 @@ export class CentralDirectoryParser {
 
   private readEntry(bytes: Uint8Array, at: number): void {
     if (this.entries.length >= this.location.entryCount) {
-      throw zipInvalid(
-        `the zip's central directory holds more entries than the ${this.location.entryCount} its end record announces (corrupt archive)`,
-      );
+      throw zipInvalid(`the zip's central directory holds more entries than the ${this.location.entryCount} its end record announces (corrupt archive)`);
     }
     const flags = readUint16(bytes, at + 8);
     const method = readUint16(bytes, at + 10);
@@ -143,9 +137,13 @@ export class CentralDirectoryParser {
       this.paths.add(key);
       return;
     }
-    throw new InvalidInputError('ZipLayoutInvalid', `entry ${JSON.stringify(name)} repeats the name of another entry; which one lands depends on the tool: re-zip it`, {
-      context: { entry: name },
-    });
+    throw new InvalidInputError(
+      'ZipLayoutInvalid',
+      `entry ${JSON.stringify(name)} repeats the name of another entry; which one lands depends on the tool: re-zip it`,
+      {
+        context: { entry: name },
+      },
+    );
   }
 }
 

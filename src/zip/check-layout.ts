@@ -58,10 +58,7 @@ function acceptedPlaces(runtimes: readonly string[]): LayoutPlace[] {
 
 function layoutMessage(layout: LayoutSummary, runtimes: readonly string[], accepted: readonly LayoutPlace[]): string {
   const mounts = accepted.map((place) => `/opt/${place.slice(0, -1)}`);
-  const found =
-    layout.topLevel.length === 0
-      ? 'nothing usable'
-      : layout.topLevel.join(', ') + (layout.topLevelTruncated ? ' and more' : '');
+  const found = layout.topLevel.length === 0 ? 'nothing usable' : layout.topLevel.join(', ') + (layout.topLevelTruncated ? ' and more' : '');
   return [
     `the zip's layout does not fit its runtimes (${runtimes.join(', ')}): Function Compute mounts a layer at /opt` +
       ` and looks only in ${joinWords(mounts, 'and')}, so the zip's top level must hold ${joinWords(accepted, 'or')}.`,

@@ -75,9 +75,7 @@ function findEndRecord(tail: Uint8Array): number {
     if (endAt === undefined) {
       endAt = at;
     } else if (at + END_RECORD_BYTES + readUint16(tail, at + 20) === tail.length) {
-      throw zipInvalid(
-        'the zip has two end-of-central-directory records (one hidden in the other\'s comment), so tools disagree on its contents; re-zip it',
-      );
+      throw zipInvalid("the zip has two end-of-central-directory records (one hidden in the other's comment), so tools disagree on its contents; re-zip it");
     }
   }
   if (endAt === undefined) {
@@ -87,9 +85,7 @@ function findEndRecord(tail: Uint8Array): number {
     );
   }
   if (endAt + END_RECORD_BYTES + readUint16(tail, endAt + 20) > tail.length) {
-    throw zipInvalid(
-      'the zip\'s end record announces a comment longer than the bytes left: the archive is truncated or corrupt; upload it again',
-    );
+    throw zipInvalid("the zip's end record announces a comment longer than the bytes left: the archive is truncated or corrupt; upload it again");
   }
   // Bytes appended after the comment are read alike by every tool, unless they hold a record.
   assertPlainComment(tail.subarray(endAt + END_RECORD_BYTES));
@@ -100,9 +96,7 @@ function assertPlainComment(comment: Uint8Array): void {
   for (let at = 0; at + 4 <= comment.length; at++) {
     if (comment[at] !== 0x50 || comment[at + 1] !== 0x4b) continue;
     if (RECORD_SIGNATURES.includes(readUint32(comment, at) as (typeof RECORD_SIGNATURES)[number])) {
-      throw zipInvalid(
-        'the zip\'s comment holds a zip record signature, so tools that scan for records read it differently; re-zip it without that comment',
-      );
+      throw zipInvalid("the zip's comment holds a zip record signature, so tools that scan for records read it differently; re-zip it without that comment");
     }
   }
 }
@@ -146,14 +140,14 @@ function mergeZip64(plain: EndFields, zip64: EndFields): EndFields {
 
 function findZip64EndRecord(tail: Uint8Array, tailStart: number, locatorAt: number): number {
   if (!hasSignature(tail, locatorAt, SIGNATURE.zip64EndLocator)) {
-    throw zipInvalid('the zip\'s end record points to ZIP64 fields, but the ZIP64 locator is missing (corrupt archive)');
+    throw zipInvalid("the zip's end record points to ZIP64 fields, but the ZIP64 locator is missing (corrupt archive)");
   }
   const recordAt = readUint64(tail, locatorAt + 8, 'end record offset') - tailStart;
   if (recordAt < 0 || recordAt + ZIP64_END_RECORD_BYTES > locatorAt) {
-    throw zipInvalid('the zip\'s ZIP64 end record is not where its locator says (corrupt archive)');
+    throw zipInvalid("the zip's ZIP64 end record is not where its locator says (corrupt archive)");
   }
   if (!hasSignature(tail, recordAt, SIGNATURE.zip64EndOfCentralDirectory)) {
-    throw zipInvalid('the zip\'s ZIP64 locator does not point to a ZIP64 end record (corrupt archive)');
+    throw zipInvalid("the zip's ZIP64 locator does not point to a ZIP64 end record (corrupt archive)");
   }
   if (recordAt + 12 + readUint64(tail, recordAt + 4, 'end record size') !== locatorAt) {
     throw zipInvalid('the zip has bytes between its ZIP64 end record and its locator, which tools read differently; re-zip it');

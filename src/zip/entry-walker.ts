@@ -225,7 +225,7 @@ export class EntryWalker {
     const window = Buffer.concat([this.prefixCarry, bytes]);
     if (window.indexOf(LOCAL_SIGNATURE) !== -1) {
       throw zipInvalid(
-        'the bytes before the zip\'s first entry hold a local header that its central directory does not list (an archive hidden in front of another), so tools disagree on its contents; re-zip the layer',
+        "the bytes before the zip's first entry hold a local header that its central directory does not list (an archive hidden in front of another), so tools disagree on its contents; re-zip the layer",
       );
     }
     this.prefixCarry = window.subarray(Math.max(0, window.length - 3)).slice();

@@ -90,11 +90,7 @@ export function readExtras(extra: Uint8Array, name: string): Map<number, Uint8Ar
  * The 64-bit values a ZIP64 extra block holds, in the order APPNOTE 4.5.3 gives, for exactly the fields
  * whose 32-bit value is saturated.
  */
-export function zip64Values(
-  blocks: Map<number, Uint8Array>,
-  name: string,
-  fields: readonly { value: number; saturated: number }[],
-): number[] {
+export function zip64Values(blocks: Map<number, Uint8Array>, name: string, fields: readonly { value: number; saturated: number }[]): number[] {
   const block = blocks.get(ZIP64_EXTRA);
   let at = 0;
   return fields.map(({ value, saturated }) => {

@@ -16,5 +16,5 @@ export {
 } from './read-archive';
 export { MIN_TAIL_BYTES } from './end-record';
 export { checkLayout } from './check-layout';
-export { type LayoutPlace, type LayoutSummary, type ZipContents } from './layout';
+export type { LayoutPlace, LayoutSummary, ZipContents } from './layout';
 export { MAX_PACKAGE_FILE_BYTES, type Ecosystem, type FoundPackage, type FoundPackages } from './contents';

@@ -101,10 +101,14 @@ export async function readArchive(source: ByteSource, options: ArchiveReadOption
   const read = async (range: ByteRange, onChunk: OnChunk): Promise<void> => {
     const crc = new Crc64();
     try {
-      await source.read(range, async (chunk, position) => {
-        crc.update(chunk);
-        await onChunk(chunk, position);
-      }, abort.signal);
+      await source.read(
+        range,
+        async (chunk, position) => {
+          crc.update(chunk);
+          await onChunk(chunk, position);
+        },
+        abort.signal,
+      );
     } catch (error) {
       if (!abort.signal.aborted) abort.abort(error);
       throw abort.signal.reason;
@@ -127,7 +131,11 @@ export async function readArchive(source: ByteSource, options: ArchiveReadOption
   const collector = options.verifyEntries === false || options.gatherContents === false ? undefined : new PackageCollector();
   const contextOf = (entry: ZipEntry) => ({ limit, tap: collector?.tap(entry) });
   if (options.verifyEntries === false) {
-    await Promise.all(planRanges(streamedEnd, concurrency).filter((range) => range.end >= range.start).map((range) => read(range, () => undefined)));
+    await Promise.all(
+      planRanges(streamedEnd, concurrency)
+        .filter((range) => range.end >= range.start)
+        .map((range) => read(range, () => undefined)),
+    );
   } else {
     const onLink = (entry: ZipEntry, target: Uint8Array) => assertLinkInside(entry, target, links);
     const tailEntries = tail.subarray(0, Math.max(0, location.offset - tailStart));

@@ -15,8 +15,7 @@ export function assertZipSignature(head: Uint8Array): void {
   const firstBytes = toHex(head.subarray(0, 8));
   const guess = guessFormat(head);
   throw zipInvalid(
-    `the object is not a zip archive: it does not start with a zip signature (found 0x${firstBytes})` +
-      (guess === undefined ? '' : `; it looks like ${guess}`),
+    `the object is not a zip archive: it does not start with a zip signature (found 0x${firstBytes})` + (guess === undefined ? '' : `; it looks like ${guess}`),
     { firstBytes },
   );
 }
@@ -36,8 +35,11 @@ function guessFormat(head: Uint8Array): string | undefined {
   if (hasMagic(head, 0, [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00])) return 'an xz file; a layer must be a .zip archive';
   if (hasMagic(head, 0, [0x4d, 0x5a])) return 'a Windows executable (a self-extracting archive?)';
   // Text formats: skip a UTF-8 byte-order mark and leading whitespace before looking at the first character.
-  const text = latin1.decode(head).replace(/^\u00ef\u00bb\u00bf/, '').trimStart();
-  if (text.startsWith('{') || text.startsWith('[')) return 'JSON text (the manifest uploaded under the zip\'s name?)';
+  const text = latin1
+    .decode(head)
+    .replace(/^\u00ef\u00bb\u00bf/, '')
+    .trimStart();
+  if (text.startsWith('{') || text.startsWith('[')) return "JSON text (the manifest uploaded under the zip's name?)";
   if (text.startsWith('<')) return 'an HTML or XML document (an error page saved instead of the archive?)';
   return undefined;
 }

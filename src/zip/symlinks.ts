@@ -54,7 +54,7 @@ export function assertLinkInside(entry: ZipEntry, targetBytes: Uint8Array, links
     throw layoutInvalid(entry.name, 'has a target that is not UTF-8 text');
   }
   const path = parseEntryName(entry.name);
-  if (path === 'root') throw layoutInvalid(entry.name, 'is the archive\'s root folder');
+  if (path === 'root') throw layoutInvalid(entry.name, "is the archive's root folder");
   if (target === '' || CONTROL.test(target)) throw layoutInvalid(entry.name, 'has an empty target or one with control characters');
   if (target.startsWith('/') || /^[A-Za-z]:/.test(target) || target.includes('\\')) {
     throw layoutInvalid(entry.name, `points to the absolute path ${JSON.stringify(target)}`);

@@ -15,10 +15,10 @@ export class UnpackedLimit {
     readonly declared: number,
   ) {
     if (declared > limit) {
-      throw tooLarge(
-        `the zip unpacks to ${sizeText(declared)} (its central directory's sizes), over MAX_UNPACKED_BYTES (${sizeText(limit)})`,
-        { unpackedBytes: declared, limit },
-      );
+      throw tooLarge(`the zip unpacks to ${sizeText(declared)} (its central directory's sizes), over MAX_UNPACKED_BYTES (${sizeText(limit)})`, {
+        unpackedBytes: declared,
+        limit,
+      });
     }
   }
 

@@ -46,105 +46,163 @@ async function put(key: string, body: string): Promise<void> {
 }
 
 const arrows: Array<[string, () => Promise<void>]> = [
-  ['START → CLAIMED: claim-1 created', async () => {
-    expect(await claimed(delivery(), 'req-a')).toMatchObject({ attempt: 1, requestId: 'req-a', ttlMs: TTL_MS });
-  }],
-  ['START → BUSY: claim-1 live, not released', async () => {
-    await claimed(delivery(), 'req-a');
-    expect(await delivery().claim('req-b', new Date(), TTL_MS)).toMatchObject({ kind: 'busy', holder: { attempt: 1, requestId: 'req-a' } });
-  }],
-  ['CLAIMED → RELEASED → CLAIMED: the next attempt claims at once', async () => {
-    const first = delivery();
-    await first.release(await claimed(first, 'req-a'), 'failed');
-    expect(await claimed(delivery(), 'req-b')).toMatchObject({ attempt: 2, requestId: 'req-b' });
-  }],
-  ['BUSY → claim expired → claim-(n+1)', async () => {
-    const first = delivery();
-    expect(await first.claim('req-a', new Date(), 0)).toMatchObject({ kind: 'claimed' });
-    // A claim of no time is over once OSS's second has passed.
-    await new Promise((resolve) => setTimeout(resolve, 2_100));
-    expect(await claimed(delivery(), 'req-b')).toMatchObject({ attempt: 2 });
-  }],
-  ['CLAIMED → INTENT: the newest version before the create, read back by the next attempt', async () => {
-    const ledger = delivery();
-    const claim = await claimed(ledger, 'req-a');
-    await ledger.recordIntent(claim, 6);
-    await ledger.recordIntent(claim, 3, 'cn-beijing');
-    expect([await delivery().intentOf(1), await delivery().earliestIntent(2), await delivery().intentOf(1, 'cn-beijing')]).toEqual([6, 6, 3]);
-  }],
-  ['INTENT → SETTLED: the outcome, then every later delivery is done', async () => {
-    const ledger = delivery();
-    const claim = await claimed(ledger, 'req-a');
-    expect(await ledger.settle(result(7), 1)).toEqual({ generation: 1, result: result(7) });
-    await ledger.release(claim, 'settled');
-    expect(await delivery().claim('req-b', new Date(), TTL_MS)).toEqual({ kind: 'done', outcome: { generation: 1, result: result(7) } });
-  }],
-  ['SETTLED twice: the first outcome stands', async () => {
-    await delivery().settle(result(7, 'req-a'), 1);
-    expect(await delivery().settle(result(8, 'req-b'), 1)).toEqual({ generation: 1, result: result(7, 'req-a') });
-  }],
-  ["SETTLED → START, generation + 1: the outcome's version is gone", async () => {
-    const first = delivery();
-    const claim = await claimed(first, 'req-a');
-    await first.settle(result(7), 1);
-    await first.release(claim, 'settled');
-    const again = delivery();
-    expect(await claimed(again, 'req-b', 1)).toMatchObject({ attempt: 2 });
-    await again.settle(result(9, 'req-b'), 2);
-    expect(await delivery().outcome()).toEqual({ generation: 2, result: result(9, 'req-b') });
-  }],
-  ['INTENT → IN DOUBT: a recorded create holds the key until its attempt is released', async () => {
-    const ledger = delivery();
-    const claim = await claimed(ledger, 'req-a');
-    const creates = new CreateLog(store(), PREFIX, TEST_BUCKET, 'layers/left-pad.zip');
-    await creates.record(claim);
-    expect(await creates.inDoubt(new Date())).toMatchObject({ uploadId: UPLOAD, attempt: 1, requestId: 'req-a' });
-    await ledger.release(claim, 'settled');
-    expect(await creates.inDoubt(new Date())).toBeUndefined();
-  }],
-  ['a region SETTLED once: the first entry stands', async () => {
-    await delivery().settleRegion('cn-beijing', { status: 'published', version: 2, codeChecksum: '1' });
-    expect(await delivery().settleRegion('cn-beijing', { status: 'published', version: 3, codeChecksum: '1' })).toEqual({ status: 'published', version: 2, codeChecksum: '1' });
-  }],
-  ["each object's uploader once, whichever event tells it", async () => {
-    expect(await delivery().recordUploader('manifest', { principalId: 'ci' })).toBe('created');
-    expect(await delivery().recordUploader('manifest', { principalId: 'other' })).toBe('exists');
-    await delivery().recordUploader('zip', { principalId: 'alice' });
-    expect(await delivery().uploaders()).toEqual({ zip: { principalId: 'alice' }, manifest: { principalId: 'ci' } });
-  }],
-  ['one failure, one decision: the first failed result is repeated', async () => {
-    const failed = { ...result(1), status: 'failed' as const, version: undefined };
-    await delivery().recordFailure('ZipInvalid', failed);
-    expect(await delivery().recordFailure('ZipInvalid', { ...failed, requestId: 'req-b' })).toEqual(failed);
-  }],
-  ['a follow-up recorded once: its first record stands', async () => {
-    const kept = { keep: 1, kept: [], deleted: [1], failed: [] };
-    await delivery().recordRetention({ home: kept, regions: {} });
-    expect(await delivery().recordRetention({ home: { ...kept, deleted: [] }, regions: {} })).toEqual({ home: kept, regions: {} });
-  }],
+  [
+    'START → CLAIMED: claim-1 created',
+    async () => {
+      expect(await claimed(delivery(), 'req-a')).toMatchObject({ attempt: 1, requestId: 'req-a', ttlMs: TTL_MS });
+    },
+  ],
+  [
+    'START → BUSY: claim-1 live, not released',
+    async () => {
+      await claimed(delivery(), 'req-a');
+      expect(await delivery().claim('req-b', new Date(), TTL_MS)).toMatchObject({ kind: 'busy', holder: { attempt: 1, requestId: 'req-a' } });
+    },
+  ],
+  [
+    'CLAIMED → RELEASED → CLAIMED: the next attempt claims at once',
+    async () => {
+      const first = delivery();
+      await first.release(await claimed(first, 'req-a'), 'failed');
+      expect(await claimed(delivery(), 'req-b')).toMatchObject({ attempt: 2, requestId: 'req-b' });
+    },
+  ],
+  [
+    'BUSY → claim expired → claim-(n+1)',
+    async () => {
+      const first = delivery();
+      expect(await first.claim('req-a', new Date(), 0)).toMatchObject({ kind: 'claimed' });
+      // A claim of no time is over once OSS's second has passed.
+      await new Promise((resolve) => setTimeout(resolve, 2_100));
+      expect(await claimed(delivery(), 'req-b')).toMatchObject({ attempt: 2 });
+    },
+  ],
+  [
+    'CLAIMED → INTENT: the newest version before the create, read back by the next attempt',
+    async () => {
+      const ledger = delivery();
+      const claim = await claimed(ledger, 'req-a');
+      await ledger.recordIntent(claim, 6);
+      await ledger.recordIntent(claim, 3, 'cn-beijing');
+      expect([await delivery().intentOf(1), await delivery().earliestIntent(2), await delivery().intentOf(1, 'cn-beijing')]).toEqual([6, 6, 3]);
+    },
+  ],
+  [
+    'INTENT → SETTLED: the outcome, then every later delivery is done',
+    async () => {
+      const ledger = delivery();
+      const claim = await claimed(ledger, 'req-a');
+      expect(await ledger.settle(result(7), 1)).toEqual({ generation: 1, result: result(7) });
+      await ledger.release(claim, 'settled');
+      expect(await delivery().claim('req-b', new Date(), TTL_MS)).toEqual({ kind: 'done', outcome: { generation: 1, result: result(7) } });
+    },
+  ],
+  [
+    'SETTLED twice: the first outcome stands',
+    async () => {
+      await delivery().settle(result(7, 'req-a'), 1);
+      expect(await delivery().settle(result(8, 'req-b'), 1)).toEqual({ generation: 1, result: result(7, 'req-a') });
+    },
+  ],
+  [
+    "SETTLED → START, generation + 1: the outcome's version is gone",
+    async () => {
+      const first = delivery();
+      const claim = await claimed(first, 'req-a');
+      await first.settle(result(7), 1);
+      await first.release(claim, 'settled');
+      const again = delivery();
+      expect(await claimed(again, 'req-b', 1)).toMatchObject({ attempt: 2 });
+      await again.settle(result(9, 'req-b'), 2);
+      expect(await delivery().outcome()).toEqual({ generation: 2, result: result(9, 'req-b') });
+    },
+  ],
+  [
+    'INTENT → IN DOUBT: a recorded create holds the key until its attempt is released',
+    async () => {
+      const ledger = delivery();
+      const claim = await claimed(ledger, 'req-a');
+      const creates = new CreateLog(store(), PREFIX, TEST_BUCKET, 'layers/left-pad.zip');
+      await creates.record(claim);
+      expect(await creates.inDoubt(new Date())).toMatchObject({ uploadId: UPLOAD, attempt: 1, requestId: 'req-a' });
+      await ledger.release(claim, 'settled');
+      expect(await creates.inDoubt(new Date())).toBeUndefined();
+    },
+  ],
+  [
+    'a region SETTLED once: the first entry stands',
+    async () => {
+      await delivery().settleRegion('cn-beijing', { status: 'published', version: 2, codeChecksum: '1' });
+      expect(await delivery().settleRegion('cn-beijing', { status: 'published', version: 3, codeChecksum: '1' })).toEqual({
+        status: 'published',
+        version: 2,
+        codeChecksum: '1',
+      });
+    },
+  ],
+  [
+    "each object's uploader once, whichever event tells it",
+    async () => {
+      expect(await delivery().recordUploader('manifest', { principalId: 'ci' })).toBe('created');
+      expect(await delivery().recordUploader('manifest', { principalId: 'other' })).toBe('exists');
+      await delivery().recordUploader('zip', { principalId: 'alice' });
+      expect(await delivery().uploaders()).toEqual({ zip: { principalId: 'alice' }, manifest: { principalId: 'ci' } });
+    },
+  ],
+  [
+    'one failure, one decision: the first failed result is repeated',
+    async () => {
+      const failed = { ...result(1), status: 'failed' as const, version: undefined };
+      await delivery().recordFailure('ZipInvalid', failed);
+      expect(await delivery().recordFailure('ZipInvalid', { ...failed, requestId: 'req-b' })).toEqual(failed);
+    },
+  ],
+  [
+    'a follow-up recorded once: its first record stands',
+    async () => {
+      const kept = { keep: 1, kept: [], deleted: [1], failed: [] };
+      await delivery().recordRetention({ home: kept, regions: {} });
+      expect(await delivery().recordRetention({ home: { ...kept, deleted: [] }, regions: {} })).toEqual({ home: kept, regions: {} });
+    },
+  ],
 ];
 
 const unreadable: Array<[string, () => Promise<void>]> = [
-  ['a claim that is not JSON holds nothing up: the next attempt claims', async () => {
-    await put('claim-1.json', '{ not json');
-    expect(await claimed(delivery(), 'req-b')).toMatchObject({ attempt: 2 });
-  }],
-  ['a claim without a request id is not ours: the next attempt claims', async () => {
-    await put('claim-1.json', JSON.stringify({ attempt: 1, ttlMs: TTL_MS }));
-    expect(await claimed(delivery(), 'req-b')).toMatchObject({ attempt: 2 });
-  }],
-  ['an outcome that is not a result leaves the upload undecided', async () => {
-    await put('outcome.json', JSON.stringify({ status: 'published', version: 'seven' }));
-    expect(await delivery().outcome()).toBeUndefined();
-  }],
-  ['an intent without a number names no version', async () => {
-    await put('intent-1.json', JSON.stringify({ newestVersionBefore: '6' }));
-    expect(await delivery().intentOf(1)).toBeUndefined();
-  }],
-  ['an uploader of the wrong shape adds nothing', async () => {
-    await put('provenance-zip.json', JSON.stringify({ principalId: 42 }));
-    expect(await delivery().uploaders()).toEqual({});
-  }],
+  [
+    'a claim that is not JSON holds nothing up: the next attempt claims',
+    async () => {
+      await put('claim-1.json', '{ not json');
+      expect(await claimed(delivery(), 'req-b')).toMatchObject({ attempt: 2 });
+    },
+  ],
+  [
+    'a claim without a request id is not ours: the next attempt claims',
+    async () => {
+      await put('claim-1.json', JSON.stringify({ attempt: 1, ttlMs: TTL_MS }));
+      expect(await claimed(delivery(), 'req-b')).toMatchObject({ attempt: 2 });
+    },
+  ],
+  [
+    'an outcome that is not a result leaves the upload undecided',
+    async () => {
+      await put('outcome.json', JSON.stringify({ status: 'published', version: 'seven' }));
+      expect(await delivery().outcome()).toBeUndefined();
+    },
+  ],
+  [
+    'an intent without a number names no version',
+    async () => {
+      await put('intent-1.json', JSON.stringify({ newestVersionBefore: '6' }));
+      expect(await delivery().intentOf(1)).toBeUndefined();
+    },
+  ],
+  [
+    'an uploader of the wrong shape adds nothing',
+    async () => {
+      await put('provenance-zip.json', JSON.stringify({ principalId: 42 }));
+      expect(await delivery().uploaders()).toEqual({});
+    },
+  ],
 ];
 
 describe('the ledger, arrow by arrow (docs/exactly-once.md, States)', () => {

@@ -68,11 +68,7 @@ describe('dist/index.js on its own', () => {
     const payload = patternBytes(48 * 1024 * 1024, 7);
     const zip = makeZip({ 'python/big/data.bin': payload, 'python/big/__init__.py': '' });
     await cloud.oss.putObject(TEST_BUCKET, 'layers/big.zip', zip);
-    await cloud.oss.putObject(
-      TEST_BUCKET,
-      'layers/big.layer.json',
-      manifestBytes({ layerName: 'big', compatibleRuntime: ['python3.10'] }),
-    );
+    await cloud.oss.putObject(TEST_BUCKET, 'layers/big.layer.json', manifestBytes({ layerName: 'big', compatibleRuntime: ['python3.10'] }));
 
     const run = await runBundle([await cloud.oss.objectCreatedEvent(TEST_BUCKET, 'layers/big.layer.json')]);
 

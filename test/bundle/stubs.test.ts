@@ -90,34 +90,42 @@ describe('the stubbed packages', () => {
   );
 
   // Each API version signs through other packages (openapi-util for ACS3, fc2 for the FC scheme).
-  it.each(FC_API_VERSIONS)('are never reached on the publish path (ranged read included), FC_API_VERSION=%s', async (apiVersion) => {
-    const layerName = `stub-${apiVersion}`;
-    // Stored, so it stays over MIN_RANGE_BYTES × 2 and the default READ_CONCURRENCY reads it in ranges.
-    const zip = Buffer.from(zipSync({ 'python/stub/data.bin': patternBytes(20 * 1024 * 1024, 11), 'python/stub/__init__.py': new Uint8Array() }, { level: 0 }));
-    await cloud.oss.putObject(TEST_BUCKET, `layers/${layerName}.zip`, zip);
-    await cloud.oss.putObject(TEST_BUCKET, `layers/${layerName}.layer.json`, manifestBytes({ layerName, compatibleRuntime: ['python3.10'] }));
-    const event = await cloud.oss.objectCreatedEvent(TEST_BUCKET, `layers/${layerName}.zip`);
-    await writeFile(join(workDir, 'event.json'), JSON.stringify({ events: [event] }));
+  it.each(FC_API_VERSIONS)(
+    'are never reached on the publish path (ranged read included), FC_API_VERSION=%s',
+    async (apiVersion) => {
+      const layerName = `stub-${apiVersion}`;
+      // Stored, so it stays over MIN_RANGE_BYTES × 2 and the default READ_CONCURRENCY reads it in ranges.
+      const zip = Buffer.from(
+        zipSync({ 'python/stub/data.bin': patternBytes(20 * 1024 * 1024, 11), 'python/stub/__init__.py': new Uint8Array() }, { level: 0 }),
+      );
+      await cloud.oss.putObject(TEST_BUCKET, `layers/${layerName}.zip`, zip);
+      await cloud.oss.putObject(TEST_BUCKET, `layers/${layerName}.layer.json`, manifestBytes({ layerName, compatibleRuntime: ['python3.10'] }));
+      const event = await cloud.oss.objectCreatedEvent(TEST_BUCKET, `layers/${layerName}.zip`);
+      await writeFile(join(workDir, 'event.json'), JSON.stringify({ events: [event] }));
 
-    const run = await runNode(
-      `require('./index.js').handler(require('fs').readFileSync('event.json'), JSON.parse(process.env.TEST_CONTEXT)).then(
+      const run = await runNode(
+        `require('./index.js').handler(require('fs').readFileSync('event.json'), JSON.parse(process.env.TEST_CONTEXT)).then(
         (summary) => require('fs').writeSync(3, JSON.stringify(summary)),
         (error) => { require('fs').writeSync(3, JSON.stringify({ rejected: String(error && error.message) })); },
       );`,
-      {
-        OSS_ENDPOINT: cloud.ossEndpoint,
-        FC_ENDPOINT: cloud.fcEndpoint,
-        FC_API_VERSION: apiVersion,
-        TEST_CONTEXT: JSON.stringify({ ...testContext('stubs-run'), function: { timeout: 120 } }),
-      },
-    );
+        {
+          OSS_ENDPOINT: cloud.ossEndpoint,
+          FC_ENDPOINT: cloud.fcEndpoint,
+          FC_API_VERSION: apiVersion,
+          TEST_CONTEXT: JSON.stringify({ ...testContext('stubs-run'), function: { timeout: 120 } }),
+        },
+      );
 
-    expect(run.stderr).not.toContain(buildScript.STUB_WARNING_CODE);
-    expect(run.stderr).toBe('');
-    expect(JSON.parse(run.answer)).toEqual([{ key: `layers/${layerName}.zip`, status: 'published', layerName, version: 1 }]);
-    expect(cloud.fc.versions(layerName)[0]?.codeChecksum).toBe(independentCrc64(zip));
-    expect(cloud.fc.requests.entries.filter((request) => request.layerName === layerName).map((request) => request.path)).toContain(`/${apiVersion}/layers/${layerName}/versions`);
-    const gets = cloud.oss.requests.entries.filter((request) => request.method === 'GET' && request.key === `layers/${layerName}.zip`);
-    expect(gets.length).toBeGreaterThan(1);
-  }, 60_000);
+      expect(run.stderr).not.toContain(buildScript.STUB_WARNING_CODE);
+      expect(run.stderr).toBe('');
+      expect(JSON.parse(run.answer)).toEqual([{ key: `layers/${layerName}.zip`, status: 'published', layerName, version: 1 }]);
+      expect(cloud.fc.versions(layerName)[0]?.codeChecksum).toBe(independentCrc64(zip));
+      expect(cloud.fc.requests.entries.filter((request) => request.layerName === layerName).map((request) => request.path)).toContain(
+        `/${apiVersion}/layers/${layerName}/versions`,
+      );
+      const gets = cloud.oss.requests.entries.filter((request) => request.method === 'GET' && request.key === `layers/${layerName}.zip`);
+      expect(gets.length).toBeGreaterThan(1);
+    },
+    60_000,
+  );
 });

@@ -59,10 +59,7 @@ function hash(Engine: Engine, chunks: Uint8Array[]): string {
 
 /** crc64-ecma182.js takes only Buffers and a previous CRC as a decimal string. */
 function peerHash(chunks: Uint8Array[]): string {
-  return chunks.reduce(
-    (prev, chunk) => peerCrc64(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length), prev),
-    '0',
-  );
+  return chunks.reduce((prev, chunk) => peerCrc64(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length), prev), '0');
 }
 
 describe.each(ENGINES)('%s', (_, Engine) => {
@@ -99,14 +96,9 @@ describe.each(ENGINES)('%s', (_, Engine) => {
 
   it('matches a bitwise reference on random data cut at random points, at any offset', () => {
     fc.assert(
-      fc.property(
-        fc.uint8Array({ maxLength: 2048 }),
-        fc.array(fc.nat(), { maxLength: 12 }),
-        fc.nat({ max: 7 }),
-        (data, points, offset) => {
-          expect(hash(Engine, cut(atOffset(data, offset), points))).toBe(referenceCrc64(data));
-        },
-      ),
+      fc.property(fc.uint8Array({ maxLength: 2048 }), fc.array(fc.nat(), { maxLength: 12 }), fc.nat({ max: 7 }), (data, points, offset) => {
+        expect(hash(Engine, cut(atOffset(data, offset), points))).toBe(referenceCrc64(data));
+      }),
     );
   });
 });

@@ -4,7 +4,16 @@ import type { TrailEntry } from '../../src/report/trail';
 import { TEST_ACCOUNT_ID, TEST_BUCKET } from '../support/cloud';
 import { independentCrc64 } from '../support/independent';
 import { NODE_MANIFEST, makeZip, nodejsLayerZip } from '../support/layers';
-import { addProvenance, auditRecordKeys, deliverEvent, ossFlags, provenanceOf, publishThroughHandler, runCommand, useLoopbackCloud } from '../report/published-trail';
+import {
+  addProvenance,
+  auditRecordKeys,
+  deliverEvent,
+  ossFlags,
+  provenanceOf,
+  publishThroughHandler,
+  runCommand,
+  useLoopbackCloud,
+} from '../report/published-trail';
 
 const env = useLoopbackCloud();
 
@@ -55,12 +64,20 @@ describe('layer-publisher audit', () => {
     expect(entries.every((e) => e.layerName === 'left-pad' && e.zipKey === 'layers/left-pad.zip')).toBe(true);
     expect(entries[2]!.provenance).toEqual(ALICE);
     // A real publish records the uploader its event names (the emulated OSS: the account, from loopback).
-    expect(entries[0]!.provenance).toMatchObject({ zip: { principalId: TEST_ACCOUNT_ID, sourceIp: '127.0.0.1' }, functionRequestId: expect.stringMatching(/^trail-request-/) });
+    expect(entries[0]!.provenance).toMatchObject({
+      zip: { principalId: TEST_ACCOUNT_ID, sourceIp: '127.0.0.1' },
+      functionRequestId: expect.stringMatching(/^trail-request-/),
+    });
     expect(entries[3]!.error).toMatchObject({ code: 'ZipLayoutInvalid', message: expect.stringContaining('nodejs/node_modules/') });
 
     const table = await runCommand('audit', ...ossFlags(cloud));
     const rows = tableRows(table.out);
-    expect(rows.map((row) => [row.status, row.version])).toEqual([['published', '1'], ['unchanged', '1'], ['published', '2'], ['failed', '-']]);
+    expect(rows.map((row) => [row.status, row.version])).toEqual([
+      ['published', '1'],
+      ['unchanged', '1'],
+      ['published', '2'],
+      ['failed', '-'],
+    ]);
     expect(rows[2]).toMatchObject({ 'uploaded by': ALICE.zip.principalId, from: ALICE.zip.sourceIp, 'uploaded at': ALICE.zip.eventTime });
     for (const row of [rows[0]!, rows[1]!, rows[3]!]) expect([row['uploaded by'], row.from]).toEqual([TEST_ACCOUNT_ID, '127.0.0.1']);
     expect(rows[3]!.detail).toMatch(/^ZipLayoutInvalid: /);

@@ -42,7 +42,12 @@ describe('layer-publisher check', () => {
     const zip = await layer('good', { 'nodejs/node_modules/a/index.js': 'x' }, { layerName: 'good', compatibleRuntime: ['nodejs20'] });
     const { code, out } = await run('check', zip, '--json');
     expect(code).toBe(0);
-    expect(JSON.parse(out)).toMatchObject({ ok: true, zip: { entries: 1, crc64: expect.stringMatching(/^\d+$/) }, manifest: { layerName: 'good' }, problems: [] });
+    expect(JSON.parse(out)).toMatchObject({
+      ok: true,
+      zip: { entries: 1, crc64: expect.stringMatching(/^\d+$/) },
+      manifest: { layerName: 'good' },
+      problems: [],
+    });
     expect((await run('check', zip)).out).toContain('ok: the function would accept this layer');
   });
 
@@ -81,7 +86,8 @@ describe('layer-publisher check', () => {
 });
 
 describe('layer-publisher check, told the publisher\u2019s regions', () => {
-  const withRegions = (regions: unknown) => layer('regional', { 'nodejs/node_modules/a/index.js': 'x' }, { layerName: 'regional', compatibleRuntime: ['nodejs20'], regions });
+  const withRegions = (regions: unknown) =>
+    layer('regional', { 'nodejs/node_modules/a/index.js': 'x' }, { layerName: 'regional', compatibleRuntime: ['nodejs20'], regions });
 
   it('refuses a manifest naming a region the publisher does not publish to, as the function would: --regions or REGIONS', async () => {
     const zip = await withRegions(['cn-shanghai', 'cn-beijing']);
@@ -128,7 +134,9 @@ describe('layer-publisher commands and help', () => {
     expect((await run('--help')).code).toBe(0);
     const unknown = await run('deploy');
     expect(unknown.code).toBe(2);
-    expect(oneLine(unknown.err)).toContain('unknown command "deploy" (commands: check, publish, results, audit, verify, report, diff, latest, consumers, promote, rollback)');
+    expect(oneLine(unknown.err)).toContain(
+      'unknown command "deploy" (commands: check, publish, results, audit, verify, report, diff, latest, consumers, promote, rollback)',
+    );
     const typo = await run('publsh', 'a.zip');
     expect(typo.code).toBe(2);
     expect(oneLine(typo.err)).toContain('unknown command "publsh"; did you mean publish?');
@@ -202,7 +210,9 @@ describe('layer-publisher against an OSS that refuses or is not there', () => {
     const endpoint = `http://127.0.0.1:${closedPort}`;
     const listing = await run('results', '--bucket', 'real-bucket', '--endpoint', endpoint);
     expect(listing.code).toBe(4);
-    expect(oneLine(listing.err)).toBe(`layer-publisher results: listing the bucket: cannot reach OSS (bucket real-bucket at ${endpoint}): connect ECONNREFUSED 127.0.0.1:${closedPort}\n`);
+    expect(oneLine(listing.err)).toBe(
+      `layer-publisher results: listing the bucket: cannot reach OSS (bucket real-bucket at ${endpoint}): connect ECONNREFUSED 127.0.0.1:${closedPort}\n`,
+    );
     const publishing = await run('publish', join(dir, 'good.zip'), '--bucket', 'real-bucket', '--endpoint', endpoint);
     expect(publishing.code).toBe(4);
     expect(oneLine(publishing.err)).toContain('uploading good.layer.json: cannot reach OSS');

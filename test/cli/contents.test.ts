@@ -16,10 +16,17 @@ const env = useLoopbackCloud();
 async function bucketWithContents(): Promise<void> {
   const { cloud } = env;
   const put = (key: string, body: object) => cloud.oss.putObject(TEST_BUCKET, key, Buffer.from(JSON.stringify(body)));
-  await put('_audit/contents/deps/v1.cdx.json', cycloneDx('deps', 1, [npm('lodash', '4.17.20'), npm('left-pad', '1.3.0')], { files: 40, unpackedBytes: 2 * 2 ** 20, crc64: '111' }));
-  await put('_audit/contents/deps/v2.cdx.json', cycloneDx('deps', 2, [npm('lodash', '4.17.21'), npm('chalk', '5.3.0')], { files: 44, unpackedBytes: 3 * 2 ** 20, crc64: '222' }));
+  await put(
+    '_audit/contents/deps/v1.cdx.json',
+    cycloneDx('deps', 1, [npm('lodash', '4.17.20'), npm('left-pad', '1.3.0')], { files: 40, unpackedBytes: 2 * 2 ** 20, crc64: '111' }),
+  );
+  await put(
+    '_audit/contents/deps/v2.cdx.json',
+    cycloneDx('deps', 2, [npm('lodash', '4.17.21'), npm('chalk', '5.3.0')], { files: 44, unpackedBytes: 3 * 2 ** 20, crc64: '222' }),
+  );
   await put('_audit/contents/other/v1.cdx.json', cycloneDx('other', 1, [npm('lodash', '3.10.1')], { files: 5, unpackedBytes: 2 ** 20, crc64: '333' }));
-  const record = (name: string, body: object) => put(`_audit/records/2026-12-07/${name}.json`, { kind: 'result', finishedAt: '2026-12-07T00:00:00.000Z', ...body });
+  const record = (name: string, body: object) =>
+    put(`_audit/records/2026-12-07/${name}.json`, { kind: 'result', finishedAt: '2026-12-07T00:00:00.000Z', ...body });
   await record('deps-1', { status: 'published', layerName: 'deps', version: 1, source: { key: 'layers/deps.zip', crc64: '111' } });
   await record('deps-1-sh', { status: 'published', layerName: 'deps', version: 3, region: 'cn-shanghai', source: { key: 'layers/deps.zip', crc64: '111' } });
   await record('deps-2', { status: 'published', layerName: 'deps', version: 2, source: { key: 'layers/deps.zip', crc64: '222' } });
@@ -121,7 +128,12 @@ describe('layer-publisher check', () => {
 
       const json = JSON.parse((await runCommand('check', zip, '--json')).out) as { contents: { files: number; packages: object; found: object[] } };
       expect(json.contents).toMatchObject({ files: 3, packages: { npm: 2, pypi: 0, maven: 0 }, topLevel: ['nodejs'] });
-      expect(json.contents.found).toContainEqual({ ecosystem: 'npm', name: '@scope/util', version: '2.0.0', path: 'nodejs/node_modules/@scope/util/package.json' });
+      expect(json.contents.found).toContainEqual({
+        ecosystem: 'npm',
+        name: '@scope/util',
+        version: '2.0.0',
+        path: 'nodejs/node_modules/@scope/util/package.json',
+      });
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -51,7 +51,10 @@ describe('layer-publisher as a process', () => {
 
   it('ends quietly, with its own exit code, when its output pipe is closed (| head)', async () => {
     expect(await runProcess(process.execPath, [BIN, 'check', zip], { closeStdout: true })).toEqual({ code: 0, out: '', err: '' });
-    expect(await runProcess(process.execPath, [BIN, 'check', join(dir, 'none.zip')], { closeStdout: true })).toMatchObject({ code: 2, err: expect.stringContaining('none.zip: no such file') });
+    expect(await runProcess(process.execPath, [BIN, 'check', join(dir, 'none.zip')], { closeStdout: true })).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('none.zip: no such file'),
+    });
   });
 
   it('before a build, says how to build instead of "not found"', async () => {
@@ -81,7 +84,11 @@ describe('npm pack, installed into an empty folder', () => {
     await mkdir(bare);
     await promisify(execFile)('tar', ['-xzf', tarball(), '-C', bare]);
     const command = join(bare, 'package', packageJson.bin['layer-publisher']!);
-    expect(await runProcess(process.execPath, [command, '--version'], { cwd: bare })).toEqual({ code: 0, out: `layer-publisher ${packageJson.version}\n`, err: '' });
+    expect(await runProcess(process.execPath, [command, '--version'], { cwd: bare })).toEqual({
+      code: 0,
+      out: `layer-publisher ${packageJson.version}\n`,
+      err: '',
+    });
     const check = await runProcess(process.execPath, [command, 'check', zip, '--json'], { cwd: bare });
     expect(check.code).toBe(0);
     expect(JSON.parse(check.out)).toMatchObject({ ok: true, manifest: { layerName: 'tool' }, zip: { entries: 1 } });
@@ -111,6 +118,9 @@ describe('npm pack, installed into an empty folder', () => {
     const command = join(app, 'node_modules', '.bin', 'layer-publisher');
     expect(await runProcess(command, ['--version'], { cwd: app })).toEqual({ code: 0, out: `layer-publisher ${packageJson.version}\n`, err: '' });
     expect(await runProcess(command, ['--help'], { cwd: app })).toMatchObject({ code: 0, out: expect.stringContaining('Usage: layer-publisher <command>') });
-    expect(await runProcess(command, ['check', zip], { cwd: app })).toMatchObject({ code: 0, out: expect.stringContaining('ok: the function would accept this layer') });
+    expect(await runProcess(command, ['check', zip], { cwd: app })).toMatchObject({
+      code: 0,
+      out: expect.stringContaining('ok: the function would accept this layer'),
+    });
   }, 240_000);
 });

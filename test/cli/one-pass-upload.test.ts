@@ -39,7 +39,16 @@ async function layerFiles(name: string, zip: Buffer): Promise<string> {
 }
 
 function aliOss(): OSS {
-  return new OSS({ bucket: TEST_BUCKET, region: `oss-${TEST_REGION}`, ...TEST_CREDENTIALS, stsToken: TEST_CREDENTIALS.securityToken, endpoint: env.cloud.ossEndpoint, secure: false, authorizationV4: true, ...({ sldEnable: true } as object) });
+  return new OSS({
+    bucket: TEST_BUCKET,
+    region: `oss-${TEST_REGION}`,
+    ...TEST_CREDENTIALS,
+    stsToken: TEST_CREDENTIALS.securityToken,
+    endpoint: env.cloud.ossEndpoint,
+    secure: false,
+    authorizationV4: true,
+    ...({ sldEnable: true } as object),
+  });
 }
 
 async function pendingUploads(): Promise<unknown[]> {
@@ -62,7 +71,11 @@ describe('layer-publisher publish, one read of the file', () => {
     expect(run.out).toContain(`(CRC-64 ${independentCrc64(zip)} matches)`);
     const stored = Buffer.from((await env.cloud.oss.readObject(TEST_BUCKET, 'layers/whole.zip'))!);
     expect(stored.equals(zip)).toBe(true);
-    expect(operations('UploadPart').map((request) => Number(request.query.partNumber)).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5]);
+    expect(
+      operations('UploadPart')
+        .map((request) => Number(request.query.partNumber))
+        .sort((a, b) => a - b),
+    ).toEqual([1, 2, 3, 4, 5]);
     expect(await pendingUploads()).toEqual([]);
     // The manifest went up before the zip's object was made, so the zip's event finds the pair.
     const order = env.cloud.oss.requests.entries.map((request) => request.operation);
@@ -118,7 +131,11 @@ describe('OnePassUpload, fed in the order a read gives', () => {
 
     expect(Buffer.from((await env.cloud.oss.readObject(TEST_BUCKET, 'layers/reversed.zip'))!).equals(Buffer.from(file))).toBe(true);
     expect(uploaded.crc64).toBe(independentCrc64(file));
-    expect(operations('UploadPart').map((request) => Number(request.query.partNumber)).sort((a, b) => a - b)).toEqual([1, 2, 3, 4]);
+    expect(
+      operations('UploadPart')
+        .map((request) => Number(request.query.partNumber))
+        .sort((a, b) => a - b),
+    ).toEqual([1, 2, 3, 4]);
   });
 
   it('aborts with a part half sent: its request is cut, and nothing stays behind', async () => {
@@ -149,7 +166,8 @@ describe('OnePassUpload, fed in the order a read gives', () => {
     };
     // Only the two calls the read makes; a part's answer never comes, so the read's lead is all there is to see.
     const upload = new OnePassUpload(client as unknown as OSS, 'layers/paced.zip', 5 * PART_BYTES);
-    const settledBeforeNextTurn = (tap: Promise<void>) => Promise.race([tap.then(() => true), new Promise<boolean>((resolve) => setImmediate(() => resolve(false)))]);
+    const settledBeforeNextTurn = (tap: Promise<void>) =>
+      Promise.race([tap.then(() => true), new Promise<boolean>((resolve) => setImmediate(() => resolve(false)))]);
 
     let accepted = 0;
     let waiting: Promise<void> | undefined;

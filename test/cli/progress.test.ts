@@ -9,7 +9,7 @@ function fakeClock(start = 1_000_000): { now: () => number; advance: (ms: number
   return { now: () => time, advance: (ms) => void (time += ms) };
 }
 
-describe('TransferMeter: the upload bar\'s rate and time left', () => {
+describe("TransferMeter: the upload bar's rate and time left", () => {
   it('a steady 10 MB/s over 300 MB: rate 10 MB/s, time left shrinking by a second each second', () => {
     const clock = fakeClock();
     const meter = new TransferMeter(300 * MB, clock.now);
@@ -70,6 +70,16 @@ describe('TransferMeter: the upload bar\'s rate and time left', () => {
 
 describe('formatDuration', () => {
   it('seconds, minutes and hours, rounded up', () => {
-    expect([0, 0.2, 42, 59.5, 60, 187, 3599, 3600, 3720].map(formatDuration)).toEqual(['0s', '1s', '42s', '1m00s', '1m00s', '3m07s', '59m59s', '1h00m', '1h02m']);
+    expect([0, 0.2, 42, 59.5, 60, 187, 3599, 3600, 3720].map(formatDuration)).toEqual([
+      '0s',
+      '1s',
+      '42s',
+      '1m00s',
+      '1m00s',
+      '3m07s',
+      '59m59s',
+      '1h00m',
+      '1h02m',
+    ]);
   });
 });

@@ -78,11 +78,14 @@ describe('results: the regions of each result', () => {
       'cn-hangzhou': { status: 'unchanged', home: true, version: 2, arn: arn('cn-hangzhou', 'numpy', 2), codeChecksum: CRC },
       'cn-shanghai': { status: 'failed', error: { code: 'Unavailable', message: 'cn-shanghai: FC unreachable', retryable: true } },
     };
-    const table = resultsTable([
-      row({ regions: partialRegions('pillow') }),
-      row({ key: 'layers/old.result.json', layerName: 'old' }),
-      row({ key: 'layers/numpy.result.json', layerName: 'numpy', status: 'unchanged', regions: retried }),
-    ], NOW);
+    const table = resultsTable(
+      [
+        row({ regions: partialRegions('pillow') }),
+        row({ key: 'layers/old.result.json', layerName: 'old' }),
+        row({ key: 'layers/numpy.result.json', layerName: 'numpy', status: 'unchanged', regions: retried }),
+      ],
+      NOW,
+    );
     const lines = regionLines(table);
     expect(lines.map((cells) => cells[0])).toEqual(['pillow', 'cn-shanghai', 'cn-beijing', 'numpy', 'cn-shanghai']);
     expect(lines[4]).toEqual(['cn-shanghai', 'failed', '-', '-', 'Unavailable: cn-shanghai: FC unreachable (retryable)']);
@@ -97,10 +100,13 @@ describe('results: the regions of each result', () => {
   });
 
   it('adds a region column when rows are about regions: a result’s home region, an audit record’s own', () => {
-    const table = resultsTable([
-      row({ regions: partialRegions('pillow'), region: 'cn-hangzhou' }),
-      row({ kind: 'audit', key: '_audit/records/a.json', version: 7, region: 'cn-shanghai' }),
-    ], NOW);
+    const table = resultsTable(
+      [
+        row({ regions: partialRegions('pillow'), region: 'cn-hangzhou' }),
+        row({ kind: 'audit', key: '_audit/records/a.json', version: 7, region: 'cn-shanghai' }),
+      ],
+      NOW,
+    );
     const [header, , home, shanghai] = table.split('\n');
     expect(header).toMatch(/^kind +layer +region +version +status /);
     expect(home).toMatch(/^result +pillow +cn-hangzhou +3 +published /);
@@ -123,7 +129,11 @@ describe('results: errors, sizes and waiting pairs', () => {
     version: undefined,
     status: 'waiting',
     size: undefined,
-    waiting: { missing: 'layers/x.zip', since: '2026-12-07T03:15:00.000Z', nearMiss: { key: 'layers/x-1.2.zip', fix: 'rename layers/x-1.2.zip to layers/x.zip' } },
+    waiting: {
+      missing: 'layers/x.zip',
+      since: '2026-12-07T03:15:00.000Z',
+      nearMiss: { key: 'layers/x-1.2.zip', fix: 'rename layers/x-1.2.zip to layers/x.zip' },
+    },
   });
 
   it('shows the error (code and start of the message in a terminal, all of it otherwise) and sizes in KiB and MiB', () => {
@@ -198,7 +208,15 @@ describe('results and publish against OSS: the regions as the publisher wrote th
     expect(rows.find((r) => r.layerName === 'pillow')).toMatchObject({ region: 'cn-hangzhou', regions });
     expect(rows.find((r) => r.layerName === 'plain')).not.toHaveProperty('regions');
 
-    await emulator.putObject(BUCKET, 'layers/pillow.result.json', Buffer.from(JSON.stringify(result('pillow', 'r3', { ...regions, 'cn-beijing': { status: 'published', version: 1, arn: arn('cn-beijing', 'pillow', 1), codeChecksum: CRC } }))));
+    await emulator.putObject(
+      BUCKET,
+      'layers/pillow.result.json',
+      Buffer.from(
+        JSON.stringify(
+          result('pillow', 'r3', { ...regions, 'cn-beijing': { status: 'published', version: 1, arn: arn('cn-beijing', 'pillow', 1), codeChecksum: CRC } }),
+        ),
+      ),
+    );
     expect((await run('results', '--bucket', BUCKET, '--endpoint', oss.url)).code).toBe(0);
   });
 
@@ -221,7 +239,11 @@ describe('results and publish against OSS: the regions as the publisher wrote th
     // Stands in for the publisher: the zip's event gets a result naming that event, with its regions.
     const stop = emulator.onObjectCreated((record) => {
       if (record.oss.object.key !== 'cli/geo.zip') return;
-      void emulator.putObject(BUCKET, 'cli/geo.result.json', Buffer.from(JSON.stringify(result('geo', record.responseElements.requestId, partialRegions('geo')))));
+      void emulator.putObject(
+        BUCKET,
+        'cli/geo.result.json',
+        Buffer.from(JSON.stringify(result('geo', record.responseElements.requestId, partialRegions('geo')))),
+      );
     });
     try {
       const shown = await run('publish', join(dir, 'geo.zip'), '--bucket', BUCKET, '--prefix', 'cli/', '--endpoint', oss.url, '--wait', '20');

@@ -35,10 +35,21 @@ async function alias() {
 async function rolledOutWithCanary(): Promise<string> {
   const { cloud } = env;
   await publishThroughHandler(cloud, 'layers/left-pad', nodejsLayerZip('v1'), NODE_MANIFEST, FC3);
-  await client().createFunction(new fc2023.CreateFunctionRequest({ body: new fc2023.CreateFunctionInput({ functionName: 'api-users', runtime: 'nodejs20', handler: 'index.handler', layers: [arn(1)] }) }));
-  const served = (await client().publishFunctionVersion('api-users', new fc2023.PublishFunctionVersionRequest({ body: new fc2023.PublishVersionInput({}) }))).body!.versionId!;
+  await client().createFunction(
+    new fc2023.CreateFunctionRequest({
+      body: new fc2023.CreateFunctionInput({ functionName: 'api-users', runtime: 'nodejs20', handler: 'index.handler', layers: [arn(1)] }),
+    }),
+  );
+  const served = (await client().publishFunctionVersion('api-users', new fc2023.PublishFunctionVersionRequest({ body: new fc2023.PublishVersionInput({}) })))
+    .body!.versionId!;
   await client().createAlias('api-users', new fc2023.CreateAliasRequest({ body: new fc2023.CreateAliasInput({ aliasName: 'prod', versionId: served }) }));
-  await publishThroughHandler(cloud, 'layers/left-pad', nodejsLayerZip('v2'), { ...NODE_MANIFEST, rollout: ['api-users'], canary: { alias: 'prod', weight: 0.1 } }, FC3);
+  await publishThroughHandler(
+    cloud,
+    'layers/left-pad',
+    nodejsLayerZip('v2'),
+    { ...NODE_MANIFEST, rollout: ['api-users'], canary: { alias: 'prod', weight: 0.1 } },
+    FC3,
+  );
   return served;
 }
 
@@ -62,7 +73,13 @@ describe('layer-publisher promote and rollback', () => {
     expect(await auditRecordKeys(env.cloud)).toHaveLength(records);
 
     const promoted = await change('promote', '--json', '--actor', 'release-bot');
-    expect(JSON.parse(promoted.out) as ChangeReport).toMatchObject({ command: 'promote', layerName: 'left-pad', version: 2, actor: 'release-bot', dryRun: false });
+    expect(JSON.parse(promoted.out) as ChangeReport).toMatchObject({
+      command: 'promote',
+      layerName: 'left-pad',
+      version: 2,
+      actor: 'release-bot',
+      dryRun: false,
+    });
     expect(await alias()).toMatchObject({ versionId: canary });
     expect((await alias()).additionalVersionWeight ?? {}).toEqual({});
 
@@ -76,7 +93,11 @@ describe('layer-publisher promote and rollback', () => {
     const again = await change('rollback');
     expect(again.out).toContain(`api-users layers: not changed: no longer uses ${arn(2)}; left as it is`);
     expect(again.out).toContain('api-users alias prod: not changed: already as before');
-    const written = await Promise.all((await auditRecordKeys(env.cloud)).map(async (key) => JSON.parse(Buffer.from((await env.cloud.oss.readObject(TEST_BUCKET, key))!).toString('utf8')) as Record<string, unknown>));
+    const written = await Promise.all(
+      (await auditRecordKeys(env.cloud)).map(
+        async (key) => JSON.parse(Buffer.from((await env.cloud.oss.readObject(TEST_BUCKET, key))!).toString('utf8')) as Record<string, unknown>,
+      ),
+    );
     expect(written.filter((r) => r.kind === 'promote' || r.kind === 'rollback').map((r) => [r.kind, r.what, r.actor])).toEqual([
       ['promote', 'alias', 'release-bot'],
       ['rollback', 'layers', `access key ${TEST_CREDENTIALS.accessKeyId}`],

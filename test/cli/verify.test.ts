@@ -68,9 +68,7 @@ describe('layer-publisher verify', () => {
 
     const { code, report, text } = await verify();
     expect(code).toBe(1);
-    expect(report.drift).toEqual([
-      expect.objectContaining({ layerName: 'left-pad', version: 1, kind: 'missing', recordedCrc64: independentCrc64(zips.v1) }),
-    ]);
+    expect(report.drift).toEqual([expect.objectContaining({ layerName: 'left-pad', version: 1, kind: 'missing', recordedCrc64: independentCrc64(zips.v1) })]);
     expect(report.drift[0]!.message).toMatch(/version 1 was published \(_audit\/records\/.*\), but Function Compute no longer has it/);
     expect(text).toMatch(/^left-pad\s+1\s+missing\s/m);
   });
@@ -86,7 +84,13 @@ describe('layer-publisher verify', () => {
       const { code, report, text } = await verify(server.url, '--layer', 'other');
       expect(code).toBe(1);
       expect(report.drift).toEqual([
-        expect.objectContaining({ layerName: 'other', version: 1, kind: 'checksum', fcChecksum: independentCrc64(replaced), recordedCrc64: independentCrc64(zips.other) }),
+        expect.objectContaining({
+          layerName: 'other',
+          version: 1,
+          kind: 'checksum',
+          fcChecksum: independentCrc64(replaced),
+          recordedCrc64: independentCrc64(zips.other),
+        }),
       ]);
       expect(report.layers.map((layer) => layer.layerName)).toEqual(['other']);
       expect(text).toMatch(new RegExp(`^other\\s+1\\s+checksum\\s+${independentCrc64(replaced)}\\s+${independentCrc64(zips.other)}\\s`, 'm'));
@@ -98,7 +102,14 @@ describe('layer-publisher verify', () => {
   it('never puts a name from a hand-written record into an FC request path', async () => {
     await publishTwoLayers();
     const { cloud } = env;
-    const hostile = { kind: 'result', status: 'published', layerName: 'x/versions/1', version: 1, source: { key: 'layers/x.zip', crc64: '1' }, finishedAt: new Date().toISOString() };
+    const hostile = {
+      kind: 'result',
+      status: 'published',
+      layerName: 'x/versions/1',
+      version: 1,
+      source: { key: 'layers/x.zip', crc64: '1' },
+      finishedAt: new Date().toISOString(),
+    };
     await cloud.oss.putObject(TEST_BUCKET, `_audit/records/${hostile.finishedAt.slice(0, 10)}/hostile.json`, Buffer.from(JSON.stringify(hostile)));
 
     const { code, report } = await verify();
@@ -151,7 +162,11 @@ describe('layer-publisher verify', () => {
       expect(run.code).toBe(1);
       expect(run.err).toContain('notice: webhook sent');
       expect(hook.received).toHaveLength(1);
-      expect(JSON.parse(hook.received[0]!.body)).toMatchObject({ kind: 'drift', layerName: 'left-pad', details: { drift: [{ layerName: 'left-pad', version: 3, kind: 'unrecorded' }] } });
+      expect(JSON.parse(hook.received[0]!.body)).toMatchObject({
+        kind: 'drift',
+        layerName: 'left-pad',
+        details: { drift: [{ layerName: 'left-pad', version: 3, kind: 'unrecorded' }] },
+      });
       expect(hook.received[0]!.headers['x-signature']).toMatch(/^sha256=[0-9a-f]{64}$/);
       // Without drift in NOTIFY_ON, nothing is sent, and it says why.
       const quiet = await runCommandWith({ ...variables, NOTIFY_ON: 'published' }, 'verify', ...ossFlags(env.cloud), ...fcFlags(env.cloud), '--notify');

@@ -1,14 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildBundle, runBuilt, type BuiltExit, type EventForm } from './run-built';
-import {
-  TEST_ACCOUNT_ID,
-  TEST_BUCKET,
-  TEST_CREDENTIALS,
-  TEST_REGION,
-  createTestCloud,
-  testContext,
-  type TestCloud,
-} from '../support/cloud';
+import { TEST_ACCOUNT_ID, TEST_BUCKET, TEST_CREDENTIALS, TEST_REGION, createTestCloud, testContext, type TestCloud } from '../support/cloud';
 import { serve, type LoopbackServer } from '../../src/emulator';
 import { independentCrc64 } from '../support/independent';
 import { IGNORED_EVENT_NAMES, NODE_MANIFEST, makeZip, manifestBytes, nodejsLayerZip } from '../support/layers';
@@ -138,7 +130,7 @@ describe('§2 fallbacks for what the context lacks', () => {
     expect(cloud.oss.requests.filter((request) => request.status === 400 || request.status === 403)).toEqual([]);
   });
 
-  it('signs OSS V4 for the context\'s region when the record names none', async () => {
+  it("signs OSS V4 for the context's region when the record names none", async () => {
     await seedPair('layers/context-region', 'context-region');
     const { region: _omitted, ...record } = await cloud.oss.objectCreatedEvent(TEST_BUCKET, 'layers/context-region.zip');
 
@@ -164,7 +156,6 @@ describe('§2 fallbacks for what the context lacks', () => {
 });
 
 describe('§3 keys and event names', () => {
-
   it('makes no request at all for event names that do not create a whole object, nor for other keys', async () => {
     await seedPair('layers/ignored', 'ignored');
     const zipRecord = await cloud.oss.objectCreatedEvent(TEST_BUCKET, 'layers/ignored.zip');
@@ -482,14 +473,12 @@ describe('§7 nothing dropped, and the timeout bounds the invocation', () => {
 });
 
 describe('§7 exactly once, across processes', () => {
-  it('makes one version when the zip\'s and the manifest\'s events arrive at once, twice each, in four processes', async () => {
+  it("makes one version when the zip's and the manifest's events arrive at once, twice each, in four processes", async () => {
     const zip = await seedPair('layers/once', 'once');
     const zipEvent = await cloud.oss.objectCreatedEvent(TEST_BUCKET, 'layers/once.zip');
     const manifestEvent = await cloud.oss.objectCreatedEvent(TEST_BUCKET, 'layers/once.layer.json');
 
-    const runs = await Promise.all(
-      [zipEvent, manifestEvent, zipEvent, manifestEvent].map((record) => runOne(record)),
-    );
+    const runs = await Promise.all([zipEvent, manifestEvent, zipEvent, manifestEvent].map((record) => runOne(record)));
     // A delivery that found another one working may reject (FC delivers it again) or report the
     // other's outcome; none may make a second version.
     if (runs.some((run) => run.rejected !== undefined)) expect((await runOne(zipEvent)).rejected).toBeUndefined();
@@ -541,7 +530,10 @@ describe('OSS answers as another fake might give them', () => {
         const etag = headers.get('etag');
         if (etag !== null) headers.set('etag', etag.toLowerCase());
         const xml = (headers.get('content-type') ?? '').includes('xml');
-        const body = !xml || answer.body === null ? answer.body : (await answer.text()).replace(/<ETag>([^<]*)<\/ETag>/g, (_, tag: string) => `<ETag>${tag.toLowerCase()}</ETag>`);
+        const body =
+          !xml || answer.body === null
+            ? answer.body
+            : (await answer.text()).replace(/<ETag>([^<]*)<\/ETag>/g, (_, tag: string) => `<ETag>${tag.toLowerCase()}</ETag>`);
         return new Response(body, { status: answer.status, headers });
       },
     };

@@ -29,10 +29,14 @@ async function deliver(entry: BadInputCase) {
   let summary: Summary | undefined;
   let error: Error | undefined;
   try {
-    summary = await handleOssEvent(payload, { ...testContext(`corpus-${entry.group}`), function: { timeout: 30 } }, {
-      env: entry.env ?? {},
-      write: (line) => rawLines.push(line),
-    });
+    summary = await handleOssEvent(
+      payload,
+      { ...testContext(`corpus-${entry.group}`), function: { timeout: 30 } },
+      {
+        env: entry.env ?? {},
+        write: (line) => rawLines.push(line),
+      },
+    );
   } catch (caught) {
     error = caught as Error;
   }

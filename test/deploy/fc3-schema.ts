@@ -16,16 +16,50 @@
 
 // fc3 IRegion.
 const REGIONS = [
-  'ap-northeast-1', 'ap-northeast-2', 'ap-south-1', 'ap-southeast-1', 'ap-southeast-2', 'ap-southeast-3',
-  'ap-southeast-5', 'ap-southeast-7', 'cn-beijing', 'cn-chengdu', 'cn-hangzhou', 'cn-hongkong', 'cn-huhehaote',
-  'cn-qingdao', 'cn-shanghai', 'cn-shenzhen', 'cn-zhangjiakou', 'eu-central-1', 'eu-west-1', 'us-east-1', 'us-west-1',
+  'ap-northeast-1',
+  'ap-northeast-2',
+  'ap-south-1',
+  'ap-southeast-1',
+  'ap-southeast-2',
+  'ap-southeast-3',
+  'ap-southeast-5',
+  'ap-southeast-7',
+  'cn-beijing',
+  'cn-chengdu',
+  'cn-hangzhou',
+  'cn-hongkong',
+  'cn-huhehaote',
+  'cn-qingdao',
+  'cn-shanghai',
+  'cn-shenzhen',
+  'cn-zhangjiakou',
+  'eu-central-1',
+  'eu-west-1',
+  'us-east-1',
+  'us-west-1',
 ];
 
 // fc3 IRuntime.
 const RUNTIMES = [
-  'custom', 'custom-container', 'custom.debian10', 'dotnetcore2.1', 'dotnetcore3.1', 'go1', 'java11', 'java8',
-  'nodejs10', 'nodejs12', 'nodejs14', 'nodejs16', 'nodejs18', 'nodejs20', 'php7.2', 'python2.7', 'python3',
-  'python3.10', 'python3.9',
+  'custom',
+  'custom-container',
+  'custom.debian10',
+  'dotnetcore2.1',
+  'dotnetcore3.1',
+  'go1',
+  'java11',
+  'java8',
+  'nodejs10',
+  'nodejs12',
+  'nodejs14',
+  'nodejs16',
+  'nodejs18',
+  'nodejs20',
+  'php7.2',
+  'python2.7',
+  'python3',
+  'python3.10',
+  'python3.9',
 ];
 
 // fc3 ITriggerType.
@@ -33,11 +67,20 @@ const TRIGGER_TYPES = ['cdn_events', 'eventbridge', 'http', 'log', 'mns_topic', 
 
 // fc3 IOssTriggerConfig.events items.
 const OSS_EVENTS = [
-  'oss:ObjectCreated:*', 'oss:ObjectCreated:AppendObject', 'oss:ObjectCreated:CompleteMultipartUpload',
-  'oss:ObjectCreated:CopyObject', 'oss:ObjectCreated:InitiateMultipartUpload', 'oss:ObjectCreated:PostObject',
-  'oss:ObjectCreated:PutObject', 'oss:ObjectCreated:PutSymlink', 'oss:ObjectCreated:UploadPart',
-  'oss:ObjectCreated:UploadPartCopy', 'oss:ObjectModified:UpdateObjectMeta', 'oss:ObjectRemoved:AbortMultipartUpload',
-  'oss:ObjectRemoved:DeleteObject', 'oss:ObjectRemoved:DeleteObjects',
+  'oss:ObjectCreated:*',
+  'oss:ObjectCreated:AppendObject',
+  'oss:ObjectCreated:CompleteMultipartUpload',
+  'oss:ObjectCreated:CopyObject',
+  'oss:ObjectCreated:InitiateMultipartUpload',
+  'oss:ObjectCreated:PostObject',
+  'oss:ObjectCreated:PutObject',
+  'oss:ObjectCreated:PutSymlink',
+  'oss:ObjectCreated:UploadPart',
+  'oss:ObjectCreated:UploadPartCopy',
+  'oss:ObjectModified:UpdateObjectMeta',
+  'oss:ObjectRemoved:AbortMultipartUpload',
+  'oss:ObjectRemoved:DeleteObject',
+  'oss:ObjectRemoved:DeleteObjects',
 ];
 
 const string = { type: 'string' } as const;

@@ -125,7 +125,11 @@ describe("the function's role gets what it needs and no more (deploy/ram-policy.
     const changed = policyOf((sYaml) => {
       Object.assign(sYaml.vars, { bucket: 'team-b', prefix: 'in/', auditPrefix: 'ledger/', failureQueue: 'dead', logStore: 'fc', region: 'cn-shanghai' });
     });
-    expect(resourcesOf(changed, 'oss:PutObject')).toEqual(['acs:oss:*:*:team-b/in/*.result.json', 'acs:oss:*:*:team-b/ledger/*', 'acs:oss:*:*:team-b/_index/*']);
+    expect(resourcesOf(changed, 'oss:PutObject')).toEqual([
+      'acs:oss:*:*:team-b/in/*.result.json',
+      'acs:oss:*:*:team-b/ledger/*',
+      'acs:oss:*:*:team-b/_index/*',
+    ]);
     expect(resourcesOf(changed, 'mns:SendMessage')).toEqual(['acs:mns:cn-shanghai:*:/queues/dead/messages']);
     expect(resourcesOf(changed, 'log:PostLogStoreLogs')).toEqual([`acs:log:cn-shanghai:*:project/${vars.logProject}/logstore/fc`]);
   });
@@ -139,7 +143,11 @@ describe("the function's role gets what it needs and no more (deploy/ram-policy.
   it.each<[string, (sYaml: any) => void, string]>([
     ['logConfig: auto', (s) => (s.resources.publisher.props.logConfig = 'auto'), 'logConfig: auto lets fc3 choose the log project'],
     ['no audit prefix', (s) => delete s.resources.publisher.props.environmentVariables.AUDIT_PREFIX, 'environmentVariables.AUDIT_PREFIX must be set'],
-    ['triggers on two buckets', (s) => (s.resources.publisher.props.triggers[1].sourceArn = 'acs:oss:cn-hangzhou:1:other'), `share one bucket; s.yaml has ${vars.bucket}, other`],
+    [
+      'triggers on two buckets',
+      (s) => (s.resources.publisher.props.triggers[1].sourceArn = 'acs:oss:cn-hangzhou:1:other'),
+      `share one bucket; s.yaml has ${vars.bucket}, other`,
+    ],
     ['no on-failure destination', (s) => delete s.resources.publisher.props.asyncInvokeConfig.destinationConfig, 'onFailure.destination must be set'],
   ])('are not made from an s.yaml with %s', (_, change, message) => {
     expect(() => policyOf(change)).toThrow(message);
@@ -266,16 +274,30 @@ describe('the role may move exactly the functions of ROLLOUT_FUNCTIONS (docs/rol
 
   it('s.yaml sets it empty, which grants no function action', async () => {
     expect(readSYaml().resources.publisher.props.environmentVariables.ROLLOUT_FUNCTIONS).toBe('');
-    expect(rolloutStatements(await committed('ram-policy.json') as PolicyDocument)).toEqual([]);
+    expect(rolloutStatements((await committed('ram-policy.json')) as PolicyDocument)).toEqual([]);
   });
 
-  it('grants the update, version and alias actions on each glob, in every region the layer goes to; a key prefix is the function\'s to check', () => {
+  it("grants the update, version and alias actions on each glob, in every region the layer goes to; a key prefix is the function's to check", () => {
     const policy = withRollout('api-*,layers/team-b/=worker-?', (sYaml) => (sYaml.vars.regions = 'cn-shanghai=team-layers-sh'));
     expect(rolloutStatements(policy)).toEqual([
       {
         Effect: 'Allow',
-        Action: ['fc:GetFunction', 'fc:UpdateFunction', 'fc:PublishFunctionVersion', 'fc:ListFunctionVersions', 'fc:GetAlias', 'fc:CreateAlias', 'fc:UpdateAlias', 'fc:ListAliases'],
-        Resource: [`acs:fc:${vars.region}:*:functions/api-*`, `acs:fc:${vars.region}:*:functions/worker-*`, 'acs:fc:cn-shanghai:*:functions/api-*', 'acs:fc:cn-shanghai:*:functions/worker-*'],
+        Action: [
+          'fc:GetFunction',
+          'fc:UpdateFunction',
+          'fc:PublishFunctionVersion',
+          'fc:ListFunctionVersions',
+          'fc:GetAlias',
+          'fc:CreateAlias',
+          'fc:UpdateAlias',
+          'fc:ListAliases',
+        ],
+        Resource: [
+          `acs:fc:${vars.region}:*:functions/api-*`,
+          `acs:fc:${vars.region}:*:functions/worker-*`,
+          'acs:fc:cn-shanghai:*:functions/api-*',
+          'acs:fc:cn-shanghai:*:functions/worker-*',
+        ],
       },
     ]);
     expect(policy.Statement.filter((statement) => !statement.Action.includes('fc:UpdateFunction'))).toEqual(
@@ -283,7 +305,9 @@ describe('the role may move exactly the functions of ROLLOUT_FUNCTIONS (docs/rol
     );
   });
 
-  it('refuses a bad entry with the function\'s own message, naming the field', () => {
-    expect(() => withRollout('api users')).toThrow('resources.publisher.props.environmentVariables.ROLLOUT_FUNCTIONS: ROLLOUT_FUNCTIONS entry 1 ("api users") must be a function-name glob');
+  it("refuses a bad entry with the function's own message, naming the field", () => {
+    expect(() => withRollout('api users')).toThrow(
+      'resources.publisher.props.environmentVariables.ROLLOUT_FUNCTIONS: ROLLOUT_FUNCTIONS entry 1 ("api users") must be a function-name glob',
+    );
   });
 });

@@ -47,17 +47,45 @@ describe('s.yaml fits fc3 and Serverless Devs, strictly (devsapp/fc3 src/schema.
   // any: the parsed s.yaml each case changes.
   it.each<[string, (sYaml: any) => void, string]>([
     ['a misspelt prop', (s) => (s.resources.publisher.props.memorySise = 512), '/resources/publisher/props must NOT have additional properties: memorySise'],
-    ['a misspelt filter key', (s) => (s.resources.publisher.props.triggers[0].triggerConfig.filter.key.prefx = 'x/'), '/resources/publisher/props/triggers/0/triggerConfig/filter/key must NOT have additional properties: prefx'],
-    ['a misspelt destination', (s) => (s.resources.publisher.props.asyncInvokeConfig.destinationConfig.onFailur = {}), '/resources/publisher/props/asyncInvokeConfig/destinationConfig must NOT have additional properties: onFailur'],
+    [
+      'a misspelt filter key',
+      (s) => (s.resources.publisher.props.triggers[0].triggerConfig.filter.key.prefx = 'x/'),
+      '/resources/publisher/props/triggers/0/triggerConfig/filter/key must NOT have additional properties: prefx',
+    ],
+    [
+      'a misspelt destination',
+      (s) => (s.resources.publisher.props.asyncInvokeConfig.destinationConfig.onFailur = {}),
+      '/resources/publisher/props/asyncInvokeConfig/destinationConfig must NOT have additional properties: onFailur',
+    ],
     ['a misspelt resource key', (s) => (s.resources.publisher.action = {}), '/resources/publisher must NOT have additional properties: action'],
-    ['an action that is no hook', (s) => (s.resources.publisher.actions.predeploy = [{ run: 'true' }]), '/resources/publisher/actions must match pattern "^(pre|success|fail|complete)-[a-z0-9-]+$": predeploy'],
+    [
+      'an action that is no hook',
+      (s) => (s.resources.publisher.actions.predeploy = [{ run: 'true' }]),
+      '/resources/publisher/actions must match pattern "^(pre|success|fail|complete)-[a-z0-9-]+$": predeploy',
+    ],
     ['a region fc3 does not know', (s) => (s.vars.region = 'cn-hangzou'), '/resources/publisher/props/region must be equal to one of the allowed values'],
-    ['an event OSS does not send', (s) => s.resources.publisher.props.triggers[1].triggerConfig.events.push('oss:ObjectCreated:Put'), '/resources/publisher/props/triggers/1/triggerConfig/events/4 must be equal to one of the allowed values'],
-    ['more retries than FC makes', (s) => (s.resources.publisher.props.asyncInvokeConfig.maxAsyncRetryAttempts = 9), '/resources/publisher/props/asyncInvokeConfig/maxAsyncRetryAttempts must be <= 8'],
+    [
+      'an event OSS does not send',
+      (s) => s.resources.publisher.props.triggers[1].triggerConfig.events.push('oss:ObjectCreated:Put'),
+      '/resources/publisher/props/triggers/1/triggerConfig/events/4 must be equal to one of the allowed values',
+    ],
+    [
+      'more retries than FC makes',
+      (s) => (s.resources.publisher.props.asyncInvokeConfig.maxAsyncRetryAttempts = 9),
+      '/resources/publisher/props/asyncInvokeConfig/maxAsyncRetryAttempts must be <= 8',
+    ],
     ['memory off FC steps of 64 MB', (s) => (s.resources.publisher.props.memorySize = 500), '/resources/publisher/props/memorySize must be multiple of 64'],
-    ['a disk size FC does not offer', (s) => (s.resources.publisher.props.diskSize = 1024), '/resources/publisher/props/diskSize must be equal to one of the allowed values'],
+    [
+      'a disk size FC does not offer',
+      (s) => (s.resources.publisher.props.diskSize = 1024),
+      '/resources/publisher/props/diskSize must be equal to one of the allowed values',
+    ],
     ['more vCPUs than FC gives', (s) => (s.resources.publisher.props.cpu = 32), '/resources/publisher/props/cpu must be <= 16'],
-    ['a log config without its logstore', (s) => delete s.resources.publisher.props.logConfig.logstore, "/resources/publisher/props/logConfig must have required property 'logstore'"],
+    [
+      'a log config without its logstore',
+      (s) => delete s.resources.publisher.props.logConfig.logstore,
+      "/resources/publisher/props/logConfig must have required property 'logstore'",
+    ],
     ['no handler', (s) => delete s.resources.publisher.props.handler, "/resources/publisher/props must have required property 'handler'"],
   ])('refuses %s', (_, change, problem) => {
     const sYaml = readSYaml();

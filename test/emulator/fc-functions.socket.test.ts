@@ -53,7 +53,12 @@ async function seedApi(): Promise<void> {
   fc.seedVersion('tools', { code: patternBytes(64, 1) });
   fc.seedVersion('tools', { code: patternBytes(80, 2) });
   fc.seedVersion('base', { code: patternBytes(32, 3) });
-  const body = new fc2023.CreateFunctionInput({ functionName: 'api', runtime: 'nodejs20', handler: 'index.handler', layers: [arn('base', 1), arn('tools', 1)] });
+  const body = new fc2023.CreateFunctionInput({
+    functionName: 'api',
+    runtime: 'nodejs20',
+    handler: 'index.handler',
+    layers: [arn('base', 1), arn('tools', 1)],
+  });
   await client().createFunction(new fc2023.CreateFunctionRequest({ body }));
 }
 
@@ -66,12 +71,16 @@ async function getFunction(qualifier?: string): Promise<Record<string, unknown>>
 }
 
 async function publish(description: string): Promise<fc2023.Version> {
-  return (await client().publishFunctionVersion('api', new fc2023.PublishFunctionVersionRequest({ body: new fc2023.PublishVersionInput({ description }) }))).body!;
+  return (await client().publishFunctionVersion('api', new fc2023.PublishFunctionVersionRequest({ body: new fc2023.PublishVersionInput({ description }) })))
+    .body!;
 }
 
 /** What the official SDK throws for an FC error: the status, and FC 3.0's code and message as the SDK parsed them. */
 async function refusal(call: Promise<unknown>): Promise<{ statusCode?: number; code?: string; message: string }> {
-  const error = (await call.then(() => undefined, (caught: unknown) => caught)) as { statusCode?: number; code?: string; message: string } | undefined;
+  const error = (await call.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  )) as { statusCode?: number; code?: string; message: string } | undefined;
   if (error === undefined) throw new Error('the call was accepted');
   return { statusCode: error.statusCode, code: error.code, message: error.message };
 }
@@ -79,9 +88,22 @@ async function refusal(call: Promise<unknown>): Promise<{ statusCode?: number; c
 describe('FC 3.0 functions on the local FC, through the official SDK', () => {
   it('GetFunction answers the configuration with layers as {arn, size}; UpdateFunction replaces the layers in the order given', async () => {
     await seedApi();
-    expect(await getFunction()).toMatchObject({ functionName: 'api', runtime: 'nodejs20', layers: [{ arn: arn('base', 1), size: 32 }, { arn: arn('tools', 1), size: 64 }] });
+    expect(await getFunction()).toMatchObject({
+      functionName: 'api',
+      runtime: 'nodejs20',
+      layers: [
+        { arn: arn('base', 1), size: 32 },
+        { arn: arn('tools', 1), size: 64 },
+      ],
+    });
     const updated = await updateLayers([arn('base', 1), arn('tools', 2)]);
-    expect(updated).toMatchObject({ functionName: 'api', layers: [{ arn: arn('base', 1), size: 32 }, { arn: arn('tools', 2), size: 80 }] });
+    expect(updated).toMatchObject({
+      functionName: 'api',
+      layers: [
+        { arn: arn('base', 1), size: 32 },
+        { arn: arn('tools', 2), size: 80 },
+      ],
+    });
     expect(await getFunction('LATEST')).toMatchObject({ layers: [{ arn: arn('base', 1) }, { arn: arn('tools', 2) }] });
   });
 
@@ -98,15 +120,23 @@ describe('FC 3.0 functions on the local FC, through the official SDK', () => {
     expect(await getFunction('2')).toMatchObject({ layers: [{ arn: arn('base', 1) }, { arn: arn('tools', 2) }] });
     // Changing the function later leaves its versions as they were.
     await updateLayers([]);
-    expect((await getFunction('1')).layers).toEqual([{ arn: arn('base', 1), size: 32 }, { arn: arn('tools', 1), size: 64 }]);
+    expect((await getFunction('1')).layers).toEqual([
+      { arn: arn('base', 1), size: 32 },
+      { arn: arn('tools', 1), size: 64 },
+    ]);
     expect(await getFunction()).toMatchObject({ layers: [] });
 
     const backward = (await client().listFunctionVersions('api', new fc2023.ListFunctionVersionsRequest({}))).body!;
     expect(backward.direction).toBe('BACKWARD');
-    expect(backward.versions?.map((version) => [version.versionId, version.description])).toEqual([['2', 'on tools 2'], ['1', 'on tools 1']]);
+    expect(backward.versions?.map((version) => [version.versionId, version.description])).toEqual([
+      ['2', 'on tools 2'],
+      ['1', 'on tools 1'],
+    ]);
     const page = (await client().listFunctionVersions('api', new fc2023.ListFunctionVersionsRequest({ direction: 'FORWARD', limit: 1 }))).body!;
     expect(page.versions?.map((version) => version.versionId)).toEqual(['1']);
-    const rest = (await client().listFunctionVersions('api', new fc2023.ListFunctionVersionsRequest({ direction: 'FORWARD', limit: 1, nextToken: page.nextToken }))).body!;
+    const rest = (
+      await client().listFunctionVersions('api', new fc2023.ListFunctionVersionsRequest({ direction: 'FORWARD', limit: 1, nextToken: page.nextToken }))
+    ).body!;
     expect(rest.versions?.map((version) => version.versionId)).toEqual(['2']);
     expect(rest.nextToken).toBeUndefined();
   });
@@ -117,7 +147,9 @@ describe('FC 3.0 functions on the local FC, through the official SDK', () => {
     await updateLayers([arn('base', 1), arn('tools', 2)]);
     await publish('v2');
 
-    const created = (await client().createAlias('api', new fc2023.CreateAliasRequest({ body: new fc2023.CreateAliasInput({ aliasName: 'prod', versionId: '1' }) }))).body!;
+    const created = (
+      await client().createAlias('api', new fc2023.CreateAliasRequest({ body: new fc2023.CreateAliasInput({ aliasName: 'prod', versionId: '1' }) }))
+    ).body!;
     expect(created).toMatchObject({ aliasName: 'prod', versionId: '1', additionalVersionWeight: {} });
     const canary = new fc2023.UpdateAliasInput({ additionalVersionWeight: { '2': 0.1 } });
     const updated = (await client().updateAlias('api', 'prod', new fc2023.UpdateAliasRequest({ body: canary }))).body!;
@@ -129,9 +161,15 @@ describe('FC 3.0 functions on the local FC, through the official SDK', () => {
     await client().updateAlias('api', 'prod', new fc2023.UpdateAliasRequest({ body: promoted }));
     expect(await getFunction('prod')).toMatchObject({ layers: [{ arn: arn('base', 1) }, { arn: arn('tools', 2) }] });
 
-    await client().createAlias('api', new fc2023.CreateAliasRequest({ body: new fc2023.CreateAliasInput({ aliasName: 'staging', versionId: '2', description: 'next' }) }));
+    await client().createAlias(
+      'api',
+      new fc2023.CreateAliasRequest({ body: new fc2023.CreateAliasInput({ aliasName: 'staging', versionId: '2', description: 'next' }) }),
+    );
     const all = (await client().listAliases('api', new fc2023.ListAliasesRequest({}))).body!;
-    expect(all.aliases?.map((alias) => [alias.aliasName, alias.versionId])).toEqual([['prod', '2'], ['staging', '2']]);
+    expect(all.aliases?.map((alias) => [alias.aliasName, alias.versionId])).toEqual([
+      ['prod', '2'],
+      ['staging', '2'],
+    ]);
     const prefixed = (await client().listAliases('api', new fc2023.ListAliasesRequest({ prefix: 'st' }))).body!;
     expect(prefixed.aliases?.map((alias) => alias.aliasName)).toEqual(['staging']);
   });
@@ -150,13 +188,21 @@ describe('FC 3.0 functions on the local FC, through the official SDK', () => {
     expect(await refusal(getFunction('9'))).toMatchObject({ statusCode: 404, code: 'VersionNotFound' });
     expect(await refusal(getFunction('prod'))).toMatchObject({ statusCode: 404, code: 'AliasNotFound' });
     const toNothing = new fc2023.CreateAliasInput({ aliasName: 'prod', versionId: '1' });
-    expect(await refusal(client().createAlias('api', new fc2023.CreateAliasRequest({ body: toNothing })))).toMatchObject({ statusCode: 404, code: 'VersionNotFound' });
+    expect(await refusal(client().createAlias('api', new fc2023.CreateAliasRequest({ body: toNothing })))).toMatchObject({
+      statusCode: 404,
+      code: 'VersionNotFound',
+    });
 
     await publish('v1');
     await publish('v2');
     await client().createAlias('api', new fc2023.CreateAliasRequest({ body: toNothing }));
-    expect(await refusal(client().createAlias('api', new fc2023.CreateAliasRequest({ body: toNothing })))).toMatchObject({ statusCode: 409, code: 'AliasAlreadyExists' });
-    const tooMuch = await refusal(client().updateAlias('api', 'prod', new fc2023.UpdateAliasRequest({ body: new fc2023.UpdateAliasInput({ additionalVersionWeight: { '2': 1.5 } }) })));
+    expect(await refusal(client().createAlias('api', new fc2023.CreateAliasRequest({ body: toNothing })))).toMatchObject({
+      statusCode: 409,
+      code: 'AliasAlreadyExists',
+    });
+    const tooMuch = await refusal(
+      client().updateAlias('api', 'prod', new fc2023.UpdateAliasRequest({ body: new fc2023.UpdateAliasInput({ additionalVersionWeight: { '2': 1.5 } }) })),
+    );
     expect(tooMuch).toMatchObject({ statusCode: 400, code: 'InvalidArgument' });
     expect(tooMuch.message).toContain('additionalVersionWeight["2"]');
     expect(await refusal(client().getAlias('api', 'dev'))).toMatchObject({ statusCode: 404, code: 'AliasNotFound' });

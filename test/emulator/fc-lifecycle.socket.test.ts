@@ -47,7 +47,14 @@ function seed() {
   const a1 = cloud.fc.seedVersion('alpha', { code: patternBytes(50, 1) });
   const a2 = cloud.fc.seedVersion('alpha', { code: patternBytes(50, 2) });
   const b1 = cloud.fc.seedVersion('beta', { code: patternBytes(50, 3) });
-  cloud.fc.seedFunction({ serviceName: 'web', functionName: 'render', layers: [{ layerName: 'alpha', version: 1 }, { layerName: 'beta', version: 1 }] });
+  cloud.fc.seedFunction({
+    serviceName: 'web',
+    functionName: 'render',
+    layers: [
+      { layerName: 'alpha', version: 1 },
+      { layerName: 'beta', version: 1 },
+    ],
+  });
   cloud.fc.seedFunction({ serviceName: 'web', functionName: 'plain', layers: [] });
   cloud.fc.seedFunction({ serviceName: 'jobs', functionName: 'cron', layers: [{ layerName: 'alpha', version: 2 }] });
   return { a1, a2, b1 };
@@ -69,7 +76,9 @@ describe('PutLayerACL', () => {
     expect(cloud.fc.versions('alpha').map((v) => v.acl)).toEqual([1]);
     await client.putLayerACL('alpha', new fc2023.PutLayerACLRequest({ acl: '0' }));
     expect(cloud.fc.versions('alpha').map((v) => v.acl)).toEqual([0]);
-    const refused = await client.putLayerACL('alpha', new fc2023.PutLayerACLRequest({ acl: 'yes' })).catch((error: unknown) => error as { statusCode?: number; code?: string });
+    const refused = await client
+      .putLayerACL('alpha', new fc2023.PutLayerACLRequest({ acl: 'yes' }))
+      .catch((error: unknown) => error as { statusCode?: number; code?: string });
     expect(refused).toMatchObject({ statusCode: 400, code: 'InvalidArgument' });
   });
 
@@ -97,7 +106,7 @@ describe('ListFunctions with the layers each function names', () => {
     ]);
   });
 
-  it('2021-04-06 SDK: services, then each service\'s functions, with legacy ARNs and layersArnV2', async () => {
+  it("2021-04-06 SDK: services, then each service's functions, with legacy ARNs and layersArnV2", async () => {
     const { a1, b1, a2 } = seed();
     const client = new Fc2021Client(new Config(sdkConfig()));
     const services = (await client.listServices(new fc2021.ListServicesRequest({ limit: 100 }))).body.services ?? [];

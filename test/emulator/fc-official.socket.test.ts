@@ -3,7 +3,14 @@ import { type Credential, type FetchHandler, type LoopbackServer, createFcEmulat
 import { TEST_ACCOUNT_ID, TEST_BUCKET, TEST_CREDENTIALS, TEST_REGION, type LoopbackCloud, startLoopbackCloud } from '../support/cloud';
 import { type Fc2Error, fc2Client } from '../support/fc2';
 import { independentCrc64, patternBytes } from '../support/independent';
-import { OFFICIAL_API_VERSIONS, type OfficialApiVersion, type OfficialClientOptions, type OfficialSdkError, officialClient, officialFailure } from '../fc/official-sdks';
+import {
+  OFFICIAL_API_VERSIONS,
+  type OfficialApiVersion,
+  type OfficialClientOptions,
+  type OfficialSdkError,
+  officialClient,
+  officialFailure,
+} from '../fc/official-sdks';
 
 /**
  * The FC emulator driven by Alibaba's official SDKs (@alicloud/fc-open20210406, @alicloud/fc20230330)
@@ -39,7 +46,13 @@ describe.each(OFFICIAL_API_VERSIONS)('the official SDK of %s', (apiVersion: Offi
     await cloud.oss.putObject(TEST_BUCKET, 'layers/pillow.zip', bytes);
     const crc = independentCrc64(bytes);
 
-    const created = await sdk().create('pillow', { bucket: TEST_BUCKET, key: 'layers/pillow.zip', compatibleRuntime: runtimes, description: 'pillow 10', ...(fc3 ? { checksum: crc, license: 'MIT' } : {}) });
+    const created = await sdk().create('pillow', {
+      bucket: TEST_BUCKET,
+      key: 'layers/pillow.zip',
+      compatibleRuntime: runtimes,
+      description: 'pillow 10',
+      ...(fc3 ? { checksum: crc, license: 'MIT' } : {}),
+    });
 
     expect(created).toMatchObject({ layerName: 'pillow', version: 1, codeChecksum: crc, description: 'pillow 10', compatibleRuntime: runtimes });
     const arn = `acs:fc:${TEST_REGION}:${TEST_ACCOUNT_ID}:layers/pillow/versions/1`;
@@ -139,7 +152,9 @@ describe.each(OFFICIAL_API_VERSIONS)('the official SDK of %s', (apiVersion: Offi
       first ??= request.clone();
       return cloud.fc.handle(first.clone());
     });
-    await sdk({ endpoint }).list('again', 1, 1).catch(() => undefined);
+    await sdk({ endpoint })
+      .list('again', 1, 1)
+      .catch(() => undefined);
     const error = await officialFailure(sdk({ endpoint }).list('again', 1, 1));
     expect([error.statusCode, fcCode(error)]).toEqual([403, 'SignatureNonceUsed']);
   });
@@ -154,13 +169,19 @@ describe.each(OFFICIAL_API_VERSIONS)('the official SDK of %s', (apiVersion: Offi
 describe('fc2 (2016-08-15) errors', () => {
   it("carry FC's message and request id in FC 2.0's documented body, and its code when FC answers PascalCase as fc2 reads it", async () => {
     const client = fc2Client({ endpoint: cloud.fcEndpoint });
-    const camel = await client.getLayerVersion('never', 1).then(() => expect.fail('a missing layer was found'), (thrown: unknown) => thrown as Fc2Error);
+    const camel = await client.getLayerVersion('never', 1).then(
+      () => expect.fail('a missing layer was found'),
+      (thrown: unknown) => thrown as Fc2Error,
+    );
     const first = cloud.fc.requests.entries.at(-1)!;
     expect(first).toMatchObject({ apiVersion: '2016-08-15', status: 404, code: 'LayerNotFound' });
     expect(camel.message).toMatch(new RegExp(`failed with 404\\. requestid: ${first.requestId}, message: .*does not exist`));
 
     cloud.fc.errorCasing = 'PascalCase';
-    const pascal = await client.getLayerVersion('never', 1).then(() => expect.fail('a missing layer was found'), (thrown: unknown) => thrown as Fc2Error);
+    const pascal = await client.getLayerVersion('never', 1).then(
+      () => expect.fail('a missing layer was found'),
+      (thrown: unknown) => thrown as Fc2Error,
+    );
     expect(pascal.code).toBe('LayerNotFound');
     expect(pascal.message).toContain(`requestid: ${cloud.fc.requests.entries.at(-1)!.requestId}`);
   });
@@ -182,15 +203,22 @@ describe('FC 3.0 checks code.checksum against the code it fetches', () => {
     expect(right).toMatchObject({ version: 1, codeChecksum: independentCrc64(bytes) });
   });
 
-  it('takes only the lower-case code of FC 3.0, not 2021-04-06\'s Code', async () => {
+  it("takes only the lower-case code of FC 3.0, not 2021-04-06's Code", async () => {
     // fc2 signs any body on any path; an emulator that is not a new account lets it reach the body check.
-    const old = createFcEmulator({ accountId: TEST_ACCOUNT_ID, region: TEST_REGION, credentials: [TEST_CREDENTIALS], readObject: (bucket, key) => cloud.oss.readObject(bucket, key) });
+    const old = createFcEmulator({
+      accountId: TEST_ACCOUNT_ID,
+      region: TEST_REGION,
+      credentials: [TEST_CREDENTIALS],
+      readObject: (bucket, key) => cloud.oss.readObject(bucket, key),
+    });
     await cloud.oss.putObject(TEST_BUCKET, 'layers/a.zip', patternBytes(10));
     const client = fc2Client({ endpoint: await served(old.handle), apiVersion: '2023-03-30' });
-    const error = await client.publishLayerVersion('capital', { Code: { ossBucketName: TEST_BUCKET, ossObjectName: 'layers/a.zip' }, compatibleRuntime: ['nodejs20'] }).then(
-      () => expect.fail('Code was taken on 2023-03-30'),
-      (thrown: unknown) => thrown as Error,
-    );
+    const error = await client
+      .publishLayerVersion('capital', { Code: { ossBucketName: TEST_BUCKET, ossObjectName: 'layers/a.zip' }, compatibleRuntime: ['nodejs20'] })
+      .then(
+        () => expect.fail('Code was taken on 2023-03-30'),
+        (thrown: unknown) => thrown as Error,
+      );
     expect(error.message).toContain('failed with 400');
     // fc2 reads FC 2.0's body only: FC 3.0's message reaches the log, not fc2's error.
     expect(old.requests.entries.at(-1)).toMatchObject({ status: 400, code: 'InvalidArgument' });

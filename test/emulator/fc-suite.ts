@@ -56,14 +56,24 @@ export function describeFcEmulator(currentCloud: () => TestCloud): void {
       expect(Number.isNaN(Date.parse((data as LayerVersion).createTime))).toBe(false);
 
       const [logged] = currentCloud().fc.requests.entries;
-      expect(logged).toMatchObject({ action: 'CreateLayerVersion', method: 'POST', path: '/2016-08-15/layers/MyLayer/versions', layerName: 'MyLayer', body, status: 200 });
+      expect(logged).toMatchObject({
+        action: 'CreateLayerVersion',
+        method: 'POST',
+        path: '/2016-08-15/layers/MyLayer/versions',
+        layerName: 'MyLayer',
+        body,
+        status: 200,
+      });
       expect(logged?.headers).toMatchObject({ 'content-type': 'application/json', 'x-fc-account-id': TEST_ACCOUNT_ID });
       expect(JSON.stringify(logged)).not.toContain(TEST_CREDENTIALS.securityToken);
     });
 
     it('publishes inline zipFile code', async () => {
       const bytes = patternBytes(1234, 9);
-      const { data } = await client().publishLayerVersion('Inline', { Code: { zipFile: Buffer.from(bytes).toString('base64') }, compatibleRuntime: ['nodejs20'] });
+      const { data } = await client().publishLayerVersion('Inline', {
+        Code: { zipFile: Buffer.from(bytes).toString('base64') },
+        compatibleRuntime: ['nodejs20'],
+      });
       expect(data).toMatchObject({ codeChecksum: independentCrc64(bytes), codesize: 1234, description: '' });
     });
 
@@ -123,7 +133,7 @@ export function describeFcEmulator(currentCloud: () => TestCloud): void {
       expect((await fcFailure(client().deleteLayerVersion('Gone', 1))).code).toBe('LayerNotFound');
     });
 
-    it('takes the 2016-08-15 sample\'s lower-case code, but serves no unconfigured API version', async () => {
+    it("takes the 2016-08-15 sample's lower-case code, but serves no unconfigured API version", async () => {
       await seedZip('ok.zip');
       const old = await client().publishLayerVersion('Old', { code: { ossBucketName: TEST_BUCKET, ossObjectName: 'ok.zip' }, compatibleRuntime: ['nodejs20'] });
       expect(old.data).toMatchObject({ version: 1 });
@@ -178,11 +188,21 @@ export function describeFcEmulator(currentCloud: () => TestCloud): void {
 
     it('can make a version and still fail the call, after a delay', async () => {
       await seedZip('ok.zip');
-      currentCloud().fc.faults.inject({ match: (t) => t.action === 'CreateLayerVersion', delayMs: 50, status: 500, code: 'InternalServerError', afterHandling: true });
+      currentCloud().fc.faults.inject({
+        match: (t) => t.action === 'CreateLayerVersion',
+        delayMs: 50,
+        status: 500,
+        code: 'InternalServerError',
+        afterHandling: true,
+      });
       const started = Date.now();
       expect((await fcFailure(client().publishLayerVersion('Unknown', layerBody('ok.zip')))).code).toBe('InternalServerError');
       expect(Date.now() - started).toBeGreaterThanOrEqual(45);
-      expect(currentCloud().fc.versions('Unknown').map((v) => v.version)).toEqual([1]);
+      expect(
+        currentCloud()
+          .fc.versions('Unknown')
+          .map((v) => v.version),
+      ).toEqual([1]);
     });
   });
 }

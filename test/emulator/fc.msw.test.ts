@@ -15,10 +15,12 @@ describe('FC emulator in-process (msw)', () => {
     env.server.use(http.all('*', async ({ request }) => env.cloud.fc.handle(await alter(request))));
     await env.cloud.oss.putObject(TEST_BUCKET, 'ok.zip', patternBytes(100));
     const body = { Code: { ossBucketName: TEST_BUCKET, ossObjectName: 'ok.zip' }, compatibleRuntime: ['nodejs20'] };
-    return fc2Client({ endpoint: env.cloud.fcEndpoint }).publishLayerVersion('Tampered', body).then(
-      () => expect.fail('a tampered request was accepted'),
-      (error: unknown) => error as Fc2Error,
-    );
+    return fc2Client({ endpoint: env.cloud.fcEndpoint })
+      .publishLayerVersion('Tampered', body)
+      .then(
+        () => expect.fail('a tampered request was accepted'),
+        (error: unknown) => error as Fc2Error,
+      );
   }
 
   it('refuses a request whose signed header was changed after signing', async () => {
@@ -39,11 +41,13 @@ describe('FC emulator in-process (msw)', () => {
     expect(env.cloud.fc.versions('Tampered')).toEqual([]);
   });
 
-  it('answers an ACS3 request on another account\'s endpoint with AccessDenied', async () => {
+  it("answers an ACS3 request on another account's endpoint with AccessDenied", async () => {
     const elsewhere = 'https://9999999999999999.cn-hangzhou.fc.aliyuncs.com';
     const error = await officialFailure(officialClient('2023-03-30', { endpoint: elsewhere }).list('Any', 1, 1));
     expect([error.statusCode, error.code]).toEqual([403, 'AccessDenied']);
-    const mine = await officialClient('2023-03-30', { endpoint: env.cloud.fcEndpoint }).list('Any', 1, 1).catch((thrown: { statusCode?: number }) => thrown.statusCode);
+    const mine = await officialClient('2023-03-30', { endpoint: env.cloud.fcEndpoint })
+      .list('Any', 1, 1)
+      .catch((thrown: { statusCode?: number }) => thrown.statusCode);
     expect(mine).toBe(404);
   });
 });

@@ -103,7 +103,13 @@ describe.each(Object.keys(backends))('the local OSS on the %s backend is atomic 
   it('answers HEAD, GET, ranged GET and listing with one whole version each, and never 404, while another client overwrites', async () => {
     const made = await backends[name]!();
     cleanUp = made.cleanUp;
-    const oss = createOssEmulator({ accountId: TEST_ACCOUNT_ID, region: TEST_REGION, credentials: [TEST_CREDENTIALS], backend: made.backend, buckets: [TEST_BUCKET] });
+    const oss = createOssEmulator({
+      accountId: TEST_ACCOUNT_ID,
+      region: TEST_REGION,
+      credentials: [TEST_CREDENTIALS],
+      backend: made.backend,
+      buckets: [TEST_BUCKET],
+    });
     server = await serve(oss.handle);
     const writer = aliOss(server.url, { addressing: 'path' });
     const reader = aliOss(server.url, { addressing: 'host', v4: true });

@@ -60,7 +60,12 @@ interface ListedPart {
   HashCrc64ecma: string;
 }
 
-async function listParts(client: OSS, key: string, uploadId: string, query: Record<string, string> = {}): Promise<{ parts: ListedPart[]; isTruncated: string; nextPartNumberMarker: string }> {
+async function listParts(
+  client: OSS,
+  key: string,
+  uploadId: string,
+  query: Record<string, string> = {},
+): Promise<{ parts: ListedPart[]; isTruncated: string; nextPartNumberMarker: string }> {
   // @types/ali-oss marks every ListParts parameter required; OSS takes each as optional.
   const listed = await client.listParts(key, uploadId, query as unknown as OSS.ListPartsQuery);
   const parts = listed.parts as unknown as ListedPart | ListedPart[];
@@ -102,7 +107,7 @@ export function describeOssOperations(currentCloud: () => TestCloud, addressing:
     });
 
     // Without sldEnable a key that starts with the bucket's name reads as path-style (docs/local-stack.md).
-    it.skipIf(addressing === 'host')('keeps a key that starts with the bucket\'s own name', async () => {
+    it.skipIf(addressing === 'host')("keeps a key that starts with the bucket's own name", async () => {
       const key = `${TEST_BUCKET}/inner.txt`;
       await client().put(key, Buffer.from('inner'));
       expect(await currentCloud().oss.listKeys(TEST_BUCKET)).toEqual([key]);
@@ -184,13 +189,20 @@ export function describeOssOperations(currentCloud: () => TestCloud, addressing:
       ]);
       expect(headersOf(done.res)['x-oss-hash-crc64ecma']).toBe(independentCrc64(source));
       expect(Buffer.from((await currentCloud().oss.readObject(TEST_BUCKET, 'dst/copied.bin'))!).equals(Buffer.from(source))).toBe(true);
-      expect(await ossFailure(client().uploadPartCopy('dst/copied.bin', uploadId, 3, '0-1', sourceData, {}))).toMatchObject({ status: 404, code: 'NoSuchUpload' });
+      expect(await ossFailure(client().uploadPartCopy('dst/copied.bin', uploadId, 3, '0-1', sourceData, {}))).toMatchObject({
+        status: 404,
+        code: 'NoSuchUpload',
+      });
     });
 
-    it('copies an object with its ETag, CRC and metadata (COPY), or the request\'s (REPLACE), and fires CopyObject', async () => {
+    it("copies an object with its ETag, CRC and metadata (COPY), or the request's (REPLACE), and fires CopyObject", async () => {
       const created = events();
       const bytes = patternBytes(5000, 4);
-      await client().put('layers/source.zip', Buffer.from(bytes), withMeta<OSS.PutObjectOptions>({ meta: { owner: 'team-a' }, headers: { 'Content-Disposition': 'attachment; filename=s.zip' } }));
+      await client().put(
+        'layers/source.zip',
+        Buffer.from(bytes),
+        withMeta<OSS.PutObjectOptions>({ meta: { owner: 'team-a' }, headers: { 'Content-Disposition': 'attachment; filename=s.zip' } }),
+      );
       const copied = await client().copy('layers/copy.zip', 'layers/source.zip');
       expect(copied.data?.etag).toBe(`"${md5Hex(bytes)}"`);
       const head = await client().head('layers/copy.zip');
@@ -240,13 +252,20 @@ export function describeOssOperations(currentCloud: () => TestCloud, addressing:
       expect(headersOf(second.res)['x-oss-hash-crc64ecma']).toBe(independentCrc64(whole));
       expect((await client().get('log/app.log')).content.toString()).toBe(whole.toString());
       const head = await client().head('log/app.log');
-      expect(headersOf(head.res)).toMatchObject({ 'x-oss-object-type': 'Appendable', 'x-oss-next-append-position': '23', 'x-oss-hash-crc64ecma': independentCrc64(whole) });
+      expect(headersOf(head.res)).toMatchObject({
+        'x-oss-object-type': 'Appendable',
+        'x-oss-next-append-position': '23',
+        'x-oss-hash-crc64ecma': independentCrc64(whole),
+      });
       expect(headersOf(head.res).etag).not.toBe(headersOf(first.res).etag);
 
       const wrong = await ossFailure(client().append('log/app.log', Buffer.from('x'), { position: '11' }));
       expect(wrong).toMatchObject({ status: 409, code: 'PositionNotEqualToLength' });
       await client().put('log/normal.log', Buffer.from('normal'));
-      expect(await ossFailure(client().append('log/normal.log', Buffer.from('x'), { position: '6' }))).toMatchObject({ status: 409, code: 'ObjectNotAppendable' });
+      expect(await ossFailure(client().append('log/normal.log', Buffer.from('x'), { position: '6' }))).toMatchObject({
+        status: 409,
+        code: 'ObjectNotAppendable',
+      });
       expect(created.map((record) => [record.eventName, record.oss.object.size, record.oss.object.deltaSize])).toEqual([
         ['ObjectCreated:AppendObject', 11, 11],
         ['ObjectCreated:AppendObject', 23, 12],
@@ -255,17 +274,27 @@ export function describeOssOperations(currentCloud: () => TestCloud, addressing:
     });
 
     it('keeps user metadata through PUT, multipart upload and HEAD/GET', async () => {
-      await client().put('m/put.txt', Buffer.from('x'), withMeta<OSS.PutObjectOptions>({ meta: { team: 'a', build: '42' }, headers: { 'Cache-Control': 'no-cache' } }));
+      await client().put(
+        'm/put.txt',
+        Buffer.from('x'),
+        withMeta<OSS.PutObjectOptions>({ meta: { team: 'a', build: '42' }, headers: { 'Cache-Control': 'no-cache' } }),
+      );
       const head = await client().head('m/put.txt');
       expect(head.meta).toEqual({ team: 'a', build: '42' });
       const got = await client().get('m/put.txt');
       expect(headersOf(got.res)).toMatchObject({ 'x-oss-meta-team': 'a', 'x-oss-meta-build': '42', 'cache-control': 'no-cache' });
 
-      await client().multipartUpload('m/multi.bin', Buffer.from(patternBytes(PART + 10)), withMeta<OSS.MultipartUploadOptions>({ partSize: PART, meta: { team: 'b' } }));
+      await client().multipartUpload(
+        'm/multi.bin',
+        Buffer.from(patternBytes(PART + 10)),
+        withMeta<OSS.MultipartUploadOptions>({ partSize: PART, meta: { team: 'b' } }),
+      );
       expect((await client().head('m/multi.bin')).meta).toEqual({ team: 'b' });
       expect((await client().head('m/put.txt', {})).meta).toEqual({ team: 'a', build: '42' });
 
-      const tooMuch = await ossFailure(client().put('m/big-meta.txt', Buffer.from('x'), withMeta<OSS.PutObjectOptions>({ meta: { notes: 'n'.repeat(8 * 1024) } })));
+      const tooMuch = await ossFailure(
+        client().put('m/big-meta.txt', Buffer.from('x'), withMeta<OSS.PutObjectOptions>({ meta: { notes: 'n'.repeat(8 * 1024) } })),
+      );
       expect(tooMuch).toMatchObject({ status: 400, code: 'InvalidArgument' });
       expect(tooMuch.message).toContain('x-oss-meta-*');
       expect(await currentCloud().oss.statObject(TEST_BUCKET, 'm/big-meta.txt')).toBeUndefined();
@@ -274,10 +303,18 @@ export function describeOssOperations(currentCloud: () => TestCloud, addressing:
     it('answers a GET with response-* overrides without changing what is stored', async () => {
       await client().put('o/data.bin', Buffer.from('payload'), { mime: 'application/octet-stream' });
       const overridden = await client().get('o/data.bin', {
-        subres: { 'response-content-type': 'text/plain', 'response-content-disposition': 'attachment; filename="d.txt"', 'response-cache-control': 'max-age=60' },
+        subres: {
+          'response-content-type': 'text/plain',
+          'response-content-disposition': 'attachment; filename="d.txt"',
+          'response-cache-control': 'max-age=60',
+        },
       });
       expect(overridden.content.toString()).toBe('payload');
-      expect(headersOf(overridden.res)).toMatchObject({ 'content-type': 'text/plain', 'content-disposition': 'attachment; filename="d.txt"', 'cache-control': 'max-age=60' });
+      expect(headersOf(overridden.res)).toMatchObject({
+        'content-type': 'text/plain',
+        'content-disposition': 'attachment; filename="d.txt"',
+        'cache-control': 'max-age=60',
+      });
       const plain = await client().head('o/data.bin');
       expect(headersOf(plain.res)['content-type']).toBe('application/octet-stream');
       expect(headersOf(plain.res)).not.toHaveProperty('content-disposition');
@@ -292,7 +329,12 @@ export function describeOssOperations(currentCloud: () => TestCloud, addressing:
 
     it('describes the bucket with GetBucketInfo and GetBucketLocation', async () => {
       const info = await client().getBucketInfo(TEST_BUCKET);
-      expect(info.bucket).toMatchObject({ Name: TEST_BUCKET, Location: `oss-${TEST_REGION}`, StorageClass: 'Standard', ExtranetEndpoint: `oss-${TEST_REGION}.aliyuncs.com` });
+      expect(info.bucket).toMatchObject({
+        Name: TEST_BUCKET,
+        Location: `oss-${TEST_REGION}`,
+        StorageClass: 'Standard',
+        ExtranetEndpoint: `oss-${TEST_REGION}.aliyuncs.com`,
+      });
       expect(Number.isNaN(Date.parse(info.bucket.CreationDate))).toBe(false);
       expect((await client().getBucketLocation(TEST_BUCKET)).location).toBe(`oss-${TEST_REGION}`);
       expect(await ossFailure(client('no-such-bucket').getBucketInfo('no-such-bucket'))).toMatchObject({ status: 404, code: 'NoSuchBucket' });

@@ -112,7 +112,7 @@ export function describeOssEmulator(currentCloud: () => TestCloud): void {
       expect(await currentCloud().oss.readObject(TEST_BUCKET, 'stream.bin')).toEqual(Buffer.from(bytes));
     });
 
-    it('serves a range as 206 with Content-Range and the whole object\'s CRC', async () => {
+    it("serves a range as 206 with Content-Range and the whole object's CRC", async () => {
       await client().put('r.txt', text('0123456789'));
       const ranged = await client().getStream('r.txt', { headers: { Range: 'bytes=2-6' } });
       expect(ranged.res.status).toBe(206);
@@ -278,7 +278,7 @@ export function describeOssEmulator(currentCloud: () => TestCloud): void {
       expect((await client({ clockOffsetMs: 14 * 60 * 1000 }).get('k')).content.toString()).toBe('x');
     });
 
-    it('refuses a V4 signature scoped to another region than the bucket\'s', async () => {
+    it("refuses a V4 signature scoped to another region than the bucket's", async () => {
       await currentCloud().oss.putObject(TEST_BUCKET, 'k', text('x'));
       expect(await ossFailure(client({ region: 'cn-shanghai' }).get('k'))).toMatchObject({
         status: 400,
@@ -306,7 +306,7 @@ export function describeOssEmulator(currentCloud: () => TestCloud): void {
       await expectFetchRefused(signedPut('abc'), 400, 'InvalidArgument');
     });
 
-    it('canonicalises a query parameter with an empty value as its name alone, as Alibaba\'s Go and Python SDKs sign it', async () => {
+    it("canonicalises a query parameter with an empty value as its name alone, as Alibaba's Go and Python SDKs sign it", async () => {
       await currentCloud().oss.putObject(TEST_BUCKET, 'a.txt', text('x'));
       const headers: Record<string, string> = {
         'x-oss-date': new Date().toISOString().replace(/[-:]|\.\d{3}/g, ''),
@@ -385,7 +385,11 @@ export function describeOssEmulator(currentCloud: () => TestCloud): void {
       await expectFetchRefused(fetch(swappedToken), 403, 'InvalidAccessKeyId');
 
       const putUrl = await client().signatureUrlV4('PUT', 60, { headers: { 'Content-Type': 'application/zip' } }, 'p.zip');
-      await expectFetchRefused(fetch(putUrl, { method: 'PUT', headers: { 'Content-Type': 'text/plain' }, body: new Uint8Array(text('z')) }), 403, 'SignatureDoesNotMatch');
+      await expectFetchRefused(
+        fetch(putUrl, { method: 'PUT', headers: { 'Content-Type': 'text/plain' }, body: new Uint8Array(text('z')) }),
+        403,
+        'SignatureDoesNotMatch',
+      );
       expect(await currentCloud().oss.statObject(TEST_BUCKET, 'p.zip')).toBeUndefined();
     });
 
@@ -402,7 +406,7 @@ export function describeOssEmulator(currentCloud: () => TestCloud): void {
     });
   });
 
-  describe('V1 refused on a new account\'s bucket (newAccount)', () => {
+  describe("V1 refused on a new account's bucket (newAccount)", () => {
     let fresh: StandaloneOss;
     beforeEach(async () => {
       fresh = await startStandaloneOss({ newAccount: true });
@@ -433,7 +437,10 @@ export function describeOssEmulator(currentCloud: () => TestCloud): void {
     it('serves PUT, forbid-overwrite PUT, HEAD, ranged GET with If-Match, multipart and listing signed V1', async () => {
       const put = await v1().put('a.txt', text('0123456789'));
       const etag = (put.res.headers as Record<string, string>).etag!;
-      expect(await ossFailure(v1().put('a.txt', text('again'), { headers: { 'x-oss-forbid-overwrite': 'true' } }))).toMatchObject({ status: 409, code: 'FileAlreadyExists' });
+      expect(await ossFailure(v1().put('a.txt', text('again'), { headers: { 'x-oss-forbid-overwrite': 'true' } }))).toMatchObject({
+        status: 409,
+        code: 'FileAlreadyExists',
+      });
       expect((await v1().head('a.txt')).res.headers).toMatchObject({ etag });
       const ranged = await v1().getStream('a.txt', { headers: { Range: 'bytes=3-4', 'If-Match': etag } });
       expect([ranged.res.status, (await drain(ranged.stream)).toString()]).toEqual([206, '34']);
@@ -524,5 +531,9 @@ export function describeOssEmulator(currentCloud: () => TestCloud): void {
 /** Field names and value types, recursively: two records with the same shape. */
 function shapeOf(value: unknown): unknown {
   if (value === null || typeof value !== 'object') return typeof value;
-  return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, shapeOf(inner)]).sort(([a], [b]) => String(a).localeCompare(String(b))));
+  return Object.fromEntries(
+    Object.entries(value)
+      .map(([key, inner]) => [key, shapeOf(inner)])
+      .sort(([a], [b]) => String(a).localeCompare(String(b))),
+  );
 }

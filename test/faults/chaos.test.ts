@@ -34,7 +34,8 @@ function chaosRun(mode: { regions: boolean; rollout?: boolean }, shortRun: numbe
         rollout: mode.rollout ?? false,
         // CHAOS_LOGS names a folder for the log lines of failed iterations.
         onFailure: (index, lines) => {
-          if (process.env.CHAOS_LOGS) writeFileSync(`${process.env.CHAOS_LOGS}/${regions ? 'regions-' : mode.rollout ? 'rollout-' : ''}iteration-${index}.log`, lines.join(''));
+          if (process.env.CHAOS_LOGS)
+            writeFileSync(`${process.env.CHAOS_LOGS}/${regions ? 'regions-' : mode.rollout ? 'rollout-' : ''}iteration-${index}.log`, lines.join(''));
         },
       });
       console.log(`chaos${regions ? ' (regions)' : mode.rollout ? ' (rollout)' : ''}: ${JSON.stringify(report)}`);

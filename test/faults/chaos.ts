@@ -379,7 +379,11 @@ function armFaults(rng: Rng, iteration: Iteration, timeoutSeconds: number, fault
         ]
       : []),
     ({ oss }) => {
-      oss.faults.inject({ match: (t) => t.method === 'PUT' && t.key === RESULT_KEY, delayMs: rng.int(300, 2_000), ...(rng.chance(0.5) ? { status: 503 } : {}) });
+      oss.faults.inject({
+        match: (t) => t.method === 'PUT' && t.key === RESULT_KEY,
+        delayMs: rng.int(300, 2_000),
+        ...(rng.chance(0.5) ? { status: 503 } : {}),
+      });
       return 'oss-slow-result-put';
     },
   ];
@@ -393,11 +397,14 @@ function armFaults(rng: Rng, iteration: Iteration, timeoutSeconds: number, fault
   }
 }
 
-
 /** A version of the layer before the uploads, and the functions the rollout moves from it. */
 function seedFunctions(iteration: Iteration, index: number): void {
   const { fc } = iteration.sites[0]!;
-  const seeded = fc.seedVersion(LAYER, { code: nodejsLayerZip(`chaos-${index}-seed`), description: NODE_MANIFEST.description, compatibleRuntime: NODE_MANIFEST.compatibleRuntime });
+  const seeded = fc.seedVersion(LAYER, {
+    code: nodejsLayerZip(`chaos-${index}-seed`),
+    description: NODE_MANIFEST.description,
+    compatibleRuntime: NODE_MANIFEST.compatibleRuntime,
+  });
   for (const functionName of ROLLOUT_FUNCTIONS) {
     const layers = functionName === 'chaos-fn-c' ? [] : [{ layerName: LAYER, version: seeded.version }];
     fc.seedFunction({ functionName, layers });
@@ -505,7 +512,11 @@ async function iterate(index: number, rng: Rng, report: ChaosReport, lines: stri
   // The ledger as it ended, for a person reading a failed iteration.
   for (const key of await cloud.oss.listKeys(TEST_BUCKET, '_audit/uploads/')) {
     const meta = await cloud.oss.statObject(TEST_BUCKET, key);
-    lines.push(`${key} ${meta?.lastModified.toISOString()} ${Buffer.from((await cloud.oss.readObject(TEST_BUCKET, key))!).toString('utf8').slice(0, 300)}\n`);
+    lines.push(
+      `${key} ${meta?.lastModified.toISOString()} ${Buffer.from((await cloud.oss.readObject(TEST_BUCKET, key))!)
+        .toString('utf8')
+        .slice(0, 300)}\n`,
+    );
   }
   for (const site of sites) {
     const versions = JSON.stringify(site.fc.versions(LAYER).map((v) => [v.version, v.createTime, v.description, v.codeChecksum]));

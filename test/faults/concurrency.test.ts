@@ -4,14 +4,31 @@ import { TEST_BUCKET, useMswCloud, type TestCloud } from '../support/cloud';
 import { independentCrc64 } from '../support/independent';
 import { readJson, tally } from '../support/invariants';
 import { NODE_MANIFEST, manifestBytes, nodejsLayerZip } from '../support/layers';
-import { LAYER, MANIFEST_KEY, RESULT_KEY, ZIP_KEY, type Arranged, type Delivery, arrange, creates, deliver, expectInvariants, expectPublished, fcAction, injected, snapshot } from './scenario';
+import {
+  LAYER,
+  MANIFEST_KEY,
+  RESULT_KEY,
+  ZIP_KEY,
+  type Arranged,
+  type Delivery,
+  arrange,
+  creates,
+  deliver,
+  expectInvariants,
+  expectPublished,
+  fcAction,
+  injected,
+  snapshot,
+} from './scenario';
 
 /** At-least-once, concurrent delivery (docs/contract.md §7): many instances run the same event at once. */
 const env = useMswCloud();
 const N = 50;
 
 afterAll(() => {
-  console.log(`concurrency: ${tally.deliveries} deliveries, ${injected.count} faults injected, ${tally.scenarios} scenarios, ${tally.versionsMade} versions made`);
+  console.log(
+    `concurrency: ${tally.deliveries} deliveries, ${injected.count} faults injected, ${tally.scenarios} scenarios, ${tally.versionsMade} versions made`,
+  );
 });
 
 /** A delivery may resolve, or reject only as the contract allows: busy past its own time (delivered again). */

@@ -3,7 +3,24 @@ import type { PublishResult } from '../../src/publish/result';
 import { TEST_BUCKET, useMswCloud } from '../support/cloud';
 import { readJson, tally } from '../support/invariants';
 import { NODE_MANIFEST, nodejsLayerZip } from '../support/layers';
-import { LAYER, MANIFEST_KEY, RESULT_KEY, ZIP_KEY, arrange, creates, deaths, deliver, diedAfterCreating, diedHolding, expectInvariants, expectPublished, ledgerPrefix, leaveDeadAttempt, snapshot, versionMadeByTheDead } from './scenario';
+import {
+  LAYER,
+  MANIFEST_KEY,
+  RESULT_KEY,
+  ZIP_KEY,
+  arrange,
+  creates,
+  deaths,
+  deliver,
+  diedAfterCreating,
+  diedHolding,
+  expectInvariants,
+  expectPublished,
+  ledgerPrefix,
+  leaveDeadAttempt,
+  snapshot,
+  versionMadeByTheDead,
+} from './scenario';
 
 /**
  * A process that died at each step (docs/contract.md §7), simulated by leaving exactly the state a dead
@@ -27,7 +44,7 @@ describe('the ledger key a test computes is the one the publisher uses', () => {
   });
 });
 
-describe('died before CreateLayerVersion: held up no longer than the dead attempt\'s timeout', () => {
+describe("died before CreateLayerVersion: held up no longer than the dead attempt's timeout", () => {
   it('after claiming (or mid-read), claim expired: the next delivery publishes once', async () => {
     const { cloud } = env;
     const { zipEvent, prefix, check } = await diedHolding(cloud, { expiresInMs: -1_000 });
@@ -133,7 +150,7 @@ describe('died after CreateLayerVersion, before the result: the version is adopt
     await check([run], { uploads: { [LAYER]: 0 } });
   });
 
-  it('other uploads made 25 versions of the layer since the death: the dead attempt\'s version is still adopted', async () => {
+  it("other uploads made 25 versions of the layer since the death: the dead attempt's version is still adopted", async () => {
     const { cloud } = env;
     const { zipEvent, made, check } = await diedAfterCreating(cloud, { expiresInMs: -1_000, intent: 0 }, { later: 25 });
 

@@ -75,7 +75,10 @@ describe('FC answers lost: the outcome is unknown, a version may exist (docs/con
 
   /** Faults on the create that leave one version made, published once. */
   const CREATE_ANSWER_FAULTS: Array<[string, () => unknown]> = [
-    ['the answer is cut mid-body after the version was made: adopted', () => env.cloud.fc.faults.inject({ match: fcAction('CreateLayerVersion'), cutBodyAfterBytes: 12 })],
+    [
+      'the answer is cut mid-body after the version was made: adopted',
+      () => env.cloud.fc.faults.inject({ match: fcAction('CreateLayerVersion'), cutBodyAfterBytes: 12 }),
+    ],
     [
       'a connection reset after FC made the version: adopted, not made twice',
       () =>
@@ -109,14 +112,16 @@ describe('FC answers lost: the outcome is unknown, a version may exist (docs/con
     await check([run]);
   });
 
-  it('a connection reset before FC saw the request: no second create then; the delivery after the create\'s time publishes once', async () => {
+  it("a connection reset before FC saw the request: no second create then; the delivery after the create's time publishes once", async () => {
     const { cloud } = env;
     let resets = 0;
-    const { zipEvent, run: first, check } = await deliverUnder(
-      cloud,
-      () => env.server.use(http.post(CREATE_PATH, () => ((resets += 1), HttpResponse.error()), { once: true })),
-      { deliver: { timeoutSeconds: 3, requestId: 'reset' } },
-    );
+    const {
+      zipEvent,
+      run: first,
+      check,
+    } = await deliverUnder(cloud, () => env.server.use(http.post(CREATE_PATH, () => ((resets += 1), HttpResponse.error()), { once: true })), {
+      deliver: { timeoutSeconds: 3, requestId: 'reset' },
+    });
     await expectFailedRetryable(cloud, first);
     expect(resets).toBe(1);
 
@@ -130,7 +135,11 @@ describe('FC answers lost: the outcome is unknown, a version may exist (docs/con
 
   it('a lost create answer, then ListLayerVersions down: rejects; the redelivery adopts the version, no second create', async () => {
     const { cloud } = env;
-    const { zipEvent, run: first, check } = await deliverUnder(
+    const {
+      zipEvent,
+      run: first,
+      check,
+    } = await deliverUnder(
       cloud,
       () => {
         cloud.fc.faults.inject({ match: fcAction('CreateLayerVersion'), status: 503, afterHandling: true });
@@ -182,7 +191,7 @@ describe('FC errors in the documented camelCase wire form (errorCode, errorMessa
     env.cloud.fc.faults.inject({ match: fcAction('CreateLayerVersion'), ...fault });
   };
 
-  it('a 400 is FcRejected and quotes FC\'s own code and message', async () => {
+  it("a 400 is FcRejected and quotes FC's own code and message", async () => {
     const { cloud } = env;
     const { run, check } = await deliverUnder(cloud, camelCase({ status: 400, code: 'InvalidArgument', message: 'runtime: custom is not supported by layer' }));
 
@@ -205,9 +214,10 @@ describe('FC errors in the documented camelCase wire form (errorCode, errorMessa
 
 describe("FC 3.0 errors in FC 3.0's body (Code, Message, RequestId)", () => {
   const fc3 = { deliver: { env: { FC_API_VERSION: '2023-03-30' } } };
-  const fault = (status: number, code: string, message: string) => () => env.cloud.fc.faults.inject({ match: fcAction('CreateLayerVersion'), status, code, message });
+  const fault = (status: number, code: string, message: string) => () =>
+    env.cloud.fc.faults.inject({ match: fcAction('CreateLayerVersion'), status, code, message });
 
-  it('a 400 is FcRejected and quotes FC\'s own code and message', async () => {
+  it("a 400 is FcRejected and quotes FC's own code and message", async () => {
     const { cloud } = env;
     const { run, check } = await deliverUnder(cloud, fault(400, 'InvalidArgument', 'runtime: custom is not supported by layer'), fc3);
 

@@ -5,18 +5,7 @@ import { TEST_ACCOUNT_ID, TEST_BUCKET, TEST_CREDENTIALS, TEST_REGION, useMswClou
 import { independentCrc64 } from '../support/independent';
 import { readJson, tally } from '../support/invariants';
 import { nodejsLayerZip } from '../support/layers';
-import {
-  LAYER,
-  RESULT_KEY,
-  ZIP_KEY,
-  arrange,
-  deliver,
-  expectFailedRetryable,
-  fcAction,
-  injected,
-  ledgerPrefix,
-  oss,
-} from './scenario';
+import { LAYER, RESULT_KEY, ZIP_KEY, arrange, deliver, expectFailedRetryable, fcAction, injected, ledgerPrefix, oss } from './scenario';
 
 /**
  * Which result has the last word, and that it names a version
@@ -25,7 +14,9 @@ import {
 const env = useMswCloud();
 
 afterAll(() => {
-  console.log(`last word: ${tally.deliveries} deliveries, ${injected.count} faults injected, ${tally.scenarios} scenarios, ${tally.versionsMade} versions made`);
+  console.log(
+    `last word: ${tally.deliveries} deliveries, ${injected.count} faults injected, ${tally.scenarios} scenarios, ${tally.versionsMade} versions made`,
+  );
 });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -55,7 +46,7 @@ function expectResultVersionExists(cloud: TestCloud, result: PublishResult | und
 }
 
 describe('case 2: a result never names a version that no longer exists', () => {
-  it('A\'s create builds from B\'s bytes, and B\'s event runs before A deletes it: B never names that version, and ends published on one that exists', async () => {
+  it("A's create builds from B's bytes, and B's event runs before A deletes it: B never names that version, and ends published on one that exists", async () => {
     const { cloud } = env;
     const { zipEvent: eventA, check } = await arrange(cloud, { zip: nodejsLayerZip('A') });
     cloud.fc.faults.inject({ match: fcAction('CreateLayerVersion'), delayMs: 1_500, times: 1 });
@@ -66,7 +57,7 @@ describe('case 2: a result never names a version that no longer exists', () => {
     await waitFor('A listing versions', () => cloud.fc.requests.entries.some((request) => request.action === 'ListLayerVersions'));
     const { zipB, eventB } = await uploadB(cloud);
     // FC builds A's version from B's bytes; B's event runs while A's delete is on its way.
-    await waitFor('the version from B\'s bytes', () => cloud.fc.versions(LAYER).length === 1);
+    await waitFor("the version from B's bytes", () => cloud.fc.versions(LAYER).length === 1);
     // B does not decide on version 1 while A's create is unresolved (the key's create log), and
     // would find it gone if it had (the outcome's version is checked).
     const runB = await deliver([eventB], { requestId: 'b' });
@@ -80,7 +71,11 @@ describe('case 2: a result never names a version that no longer exists', () => {
     expectResultVersionExists(cloud, result);
     expect(again.summary?.[0]).toMatchObject({ status: 'published', version: result?.version });
     expect(cloud.fc.versions(LAYER).map((version) => version.codeChecksum)).toEqual([independentCrc64(zipB)]);
-    await check([doneA, runB, again], { uploads: { [LAYER]: 2 }, latest: [{ resultKey: RESULT_KEY, etag: eventB.oss.object.eTag }], uploadedByTest: [ZIP_KEY] });
+    await check([doneA, runB, again], {
+      uploads: { [LAYER]: 2 },
+      latest: [{ resultKey: RESULT_KEY, etag: eventB.oss.object.eTag }],
+      uploadedByTest: [ZIP_KEY],
+    });
   }, 30_000);
 
   it('outcome.json names a version deleted since: the next delivery publishes again instead of repeating it', async () => {
@@ -89,7 +84,14 @@ describe('case 2: a result never names a version that no longer exists', () => {
     const first = await deliver([zipEvent], { requestId: 'first' });
     expect(first.summary?.[0]).toMatchObject({ status: 'published', version: 1 });
     // An operator deletes version 1 through the API.
-    const fc = createFcLayers({ accountId: TEST_ACCOUNT_ID, region: TEST_REGION, endpoint: undefined, apiVersion: '2021-04-06', credentials: TEST_CREDENTIALS, timeoutMs: 5_000 });
+    const fc = createFcLayers({
+      accountId: TEST_ACCOUNT_ID,
+      region: TEST_REGION,
+      endpoint: undefined,
+      apiVersion: '2021-04-06',
+      credentials: TEST_CREDENTIALS,
+      timeoutMs: 5_000,
+    });
     await fc.delete(LAYER, 1);
 
     const second = await deliver([zipEvent], { requestId: 'second' });
@@ -109,23 +111,27 @@ describe('case 3: a stale result never has the last word, also when its PUT is r
     ['slow (2 s)', { delayMs: 2_000 }],
     ['answered 503 after a delay, then retried', { delayMs: 1_500, status: 503 }],
     ['written, then answered 503 (retried)', { delayMs: 1_500, status: 503, afterHandling: true }],
-  ])('A\'s result PUT is %s while B publishes: the final result names B', async (_name, fault) => {
-    const { cloud } = env;
-    const { zipEvent: eventA, check } = await arrange(cloud, { zip: nodejsLayerZip('A') });
-    let putsOfResult = 0;
-    cloud.oss.faults.inject({ match: (target) => oss('PUT', RESULT_KEY)(target) && ++putsOfResult === 1, ...fault });
-    injected.count += 1;
+  ])(
+    "A's result PUT is %s while B publishes: the final result names B",
+    async (_name, fault) => {
+      const { cloud } = env;
+      const { zipEvent: eventA, check } = await arrange(cloud, { zip: nodejsLayerZip('A') });
+      let putsOfResult = 0;
+      cloud.oss.faults.inject({ match: (target) => oss('PUT', RESULT_KEY)(target) && ++putsOfResult === 1, ...fault });
+      injected.count += 1;
 
-    const runA = deliver([eventA], { requestId: 'a' });
-    await waitFor('A\'s result PUT', () => putsOfResult === 1);
-    const { zipB, eventB } = await uploadB(cloud);
-    const runB = await deliver([eventB], { requestId: 'b' });
-    const doneA = await runA;
+      const runA = deliver([eventA], { requestId: 'a' });
+      await waitFor("A's result PUT", () => putsOfResult === 1);
+      const { zipB, eventB } = await uploadB(cloud);
+      const runB = await deliver([eventB], { requestId: 'b' });
+      const doneA = await runA;
 
-    expect(runB.summary?.[0]).toMatchObject({ status: 'published', version: 2 });
-    expect(await readJson<PublishResult>(cloud, RESULT_KEY)).toMatchObject({ status: 'published', version: 2, source: { crc64: independentCrc64(zipB) } });
-    await check([doneA, runB], { uploads: { [LAYER]: 2 }, latest: [{ resultKey: RESULT_KEY, etag: eventB.oss.object.eTag }], uploadedByTest: [ZIP_KEY] });
-  }, 30_000);
+      expect(runB.summary?.[0]).toMatchObject({ status: 'published', version: 2 });
+      expect(await readJson<PublishResult>(cloud, RESULT_KEY)).toMatchObject({ status: 'published', version: 2, source: { crc64: independentCrc64(zipB) } });
+      await check([doneA, runB], { uploads: { [LAYER]: 2 }, latest: [{ resultKey: RESULT_KEY, etag: eventB.oss.object.eTag }], uploadedByTest: [ZIP_KEY] });
+    },
+    30_000,
+  );
 });
 
 describe('case 4: a malformed replay never overwrites a result', () => {
@@ -184,7 +190,11 @@ describe('case 8: a zip OSS answers 503 for, for good, still gets its retryable 
   it('every HEAD and GET of the zip 503: result failed Unavailable (retryable), the handler rejects', async () => {
     const { cloud } = env;
     const { zipEvent, check } = await arrange(cloud);
-    cloud.oss.faults.inject({ match: (target) => target.key === ZIP_KEY && (target.method === 'HEAD' || target.method === 'GET'), status: 503, times: Infinity });
+    cloud.oss.faults.inject({
+      match: (target) => target.key === ZIP_KEY && (target.method === 'HEAD' || target.method === 'GET'),
+      status: 503,
+      times: Infinity,
+    });
     injected.count += 1;
 
     const run = await deliver([zipEvent], { timeoutSeconds: 5 });
@@ -200,7 +210,11 @@ describe('case 8: a zip OSS answers 503 for, for good, still gets its retryable 
     const { eventB } = await uploadB(cloud);
     const newer = await deliver([eventB], { requestId: 'newer' });
     const before = await cloud.oss.readObject(TEST_BUCKET, RESULT_KEY);
-    cloud.oss.faults.inject({ match: (target) => target.key === ZIP_KEY && (target.method === 'HEAD' || target.method === 'GET'), status: 503, times: Infinity });
+    cloud.oss.faults.inject({
+      match: (target) => target.key === ZIP_KEY && (target.method === 'HEAD' || target.method === 'GET'),
+      status: 503,
+      times: Infinity,
+    });
     injected.count += 1;
 
     // The manifest's event of the first upload, delivered late: it cannot tell which zip is there.

@@ -74,11 +74,13 @@ describe('OSS faults that outlast the retries: the handler rejects', () => {
 
   it('the result cannot be written: rejects; the redelivery writes the same version, no second one', async () => {
     const { cloud } = env;
-    const { zipEvent, run: first, check } = await deliverUnder(
-      cloud,
-      () => cloud.oss.faults.inject({ match: oss('PUT', RESULT_KEY), status: 500, times: Infinity }),
-      { deliver: { timeoutSeconds: 20, requestId: 'first' } },
-    );
+    const {
+      zipEvent,
+      run: first,
+      check,
+    } = await deliverUnder(cloud, () => cloud.oss.faults.inject({ match: oss('PUT', RESULT_KEY), status: 500, times: Infinity }), {
+      deliver: { timeoutSeconds: 20, requestId: 'first' },
+    });
     expect(first.error).toBeDefined();
     expect(await readJson(cloud, RESULT_KEY)).toBeUndefined();
     expect(cloud.fc.versions(LAYER)).toHaveLength(1);
@@ -94,11 +96,13 @@ describe('OSS faults that outlast the retries: the handler rejects', () => {
 
   it('audit writes failing on every try: rejects, and never publishes twice on redelivery', async () => {
     const { cloud } = env;
-    const { zipEvent, run: first, check } = await deliverUnder(
-      cloud,
-      () => cloud.oss.faults.inject({ match: ossUnder('PUT', '_audit/records/'), status: 503, times: Infinity }),
-      { deliver: { timeoutSeconds: 20, requestId: 'first' } },
-    );
+    const {
+      zipEvent,
+      run: first,
+      check,
+    } = await deliverUnder(cloud, () => cloud.oss.faults.inject({ match: ossUnder('PUT', '_audit/records/'), status: 503, times: Infinity }), {
+      deliver: { timeoutSeconds: 20, requestId: 'first' },
+    });
     expect(first.error).toBeDefined();
     cloud.oss.faults.clear();
     const second = await deliver([zipEvent], { requestId: 'second' });

@@ -47,8 +47,7 @@ export async function ledgerPrefix(cloud: TestCloud): Promise<string> {
 
 export const fcAction = (action: FcRequestTarget['action']) => (target: FcRequestTarget) => target.action === action;
 export const oss = (method: string, key: string) => (target: OssRequestTarget) => target.method === method && target.key === key;
-export const ossUnder = (method: string, prefix: string) => (target: OssRequestTarget) =>
-  target.method === method && target.key.startsWith(prefix);
+export const ossUnder = (method: string, prefix: string) => (target: OssRequestTarget) => target.method === method && target.key.startsWith(prefix);
 
 export function creates(cloud: TestCloud) {
   return cloud.fc.requests.entries.filter((request) => request.action === 'CreateLayerVersion');

@@ -4,7 +4,24 @@ import { expectNoSecrets } from '../publish/helpers';
 import { TEST_BUCKET, TEST_CREDENTIALS, useMswCloud } from '../support/cloud';
 import { readJson, tally } from '../support/invariants';
 import { nodejsLayerZip } from '../support/layers';
-import { LAYER, MANIFEST_KEY, RESULT_KEY, ZIP_KEY, arrange, creates, deliver, deliverUnder, expectInvariants, expectPublished, fcAction, injected, ledgerPrefix, oss, seedPair, snapshot } from './scenario';
+import {
+  LAYER,
+  MANIFEST_KEY,
+  RESULT_KEY,
+  ZIP_KEY,
+  arrange,
+  creates,
+  deliver,
+  deliverUnder,
+  expectInvariants,
+  expectPublished,
+  fcAction,
+  injected,
+  ledgerPrefix,
+  oss,
+  seedPair,
+  snapshot,
+} from './scenario';
 
 /**
  * Services that echo credentials back in their error messages (docs/contract.md §8: never a secret in a log
@@ -32,7 +49,8 @@ describe('error messages that echo the credentials', () => {
   });
 
   /** FC answering 503 with the echo on every create. */
-  const fcEchoes = () => env.cloud.fc.faults.inject({ match: fcAction('CreateLayerVersion'), status: 503, code: 'ServiceUnavailable', message: ECHO, times: Infinity });
+  const fcEchoes = () =>
+    env.cloud.fc.faults.inject({ match: fcAction('CreateLayerVersion'), status: 503, code: 'ServiceUnavailable', message: ECHO, times: Infinity });
 
   it('FC 503 quoting them on every try: nothing written or logged holds them', async () => {
     const { cloud } = env;

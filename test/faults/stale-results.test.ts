@@ -14,7 +14,7 @@ afterAll(() => {
 });
 
 describe('the manifest replaced', () => {
-  it('a bad manifest A fixed by B: A\'s events delivered again after B leave B\'s published result', async () => {
+  it("a bad manifest A fixed by B: A's events delivered again after B leave B's published result", async () => {
     const { cloud } = env;
     const { zipEvent, manifestEvent: manifestA } = await seedPair(cloud, { manifest: { ...NODE_MANIFEST, layerName: '../x' } });
     const before = await snapshot(cloud, [LAYER]);
@@ -42,7 +42,7 @@ describe('the manifest replaced', () => {
     });
   });
 
-  it('manifest B lands while A\'s create is in flight: A\'s result is not written over, B publishes its description', async () => {
+  it("manifest B lands while A's create is in flight: A's result is not written over, B publishes its description", async () => {
     const { cloud } = env;
     const { zipEvent } = await seedPair(cloud, { manifest: { ...NODE_MANIFEST, description: 'A' } });
     const before = await snapshot(cloud, [LAYER]);
@@ -75,7 +75,7 @@ describe('the manifest replaced', () => {
 });
 
 describe('the zip event delivered long after its zip was replaced', () => {
-  it('A published, B published, then A\'s zip event again: stale, B\'s result stays', async () => {
+  it("A published, B published, then A's zip event again: stale, B's result stays", async () => {
     const { cloud } = env;
     const { zipEvent: eventA } = await seedPair(cloud);
     const before = await snapshot(cloud, [LAYER]);

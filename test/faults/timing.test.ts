@@ -50,28 +50,32 @@ describe('case 1: a CreateLayerVersion slower than the caller waits makes no sec
   it.each([
     [3, 3_500],
     [6, 7_000],
-  ])('a %i s function against a create of %i ms: the timed-out attempt keeps its claim; a later delivery adopts the version', async (seconds, createMs) => {
-    const { cloud } = env;
-    const { zipEvent, check } = await arrange(cloud);
-    const created = countCreates(cloud, createMs);
+  ])(
+    'a %i s function against a create of %i ms: the timed-out attempt keeps its claim; a later delivery adopts the version',
+    async (seconds, createMs) => {
+      const { cloud } = env;
+      const { zipEvent, check } = await arrange(cloud);
+      const created = countCreates(cloud, createMs);
 
-    const first = await deliver([zipEvent], { timeoutSeconds: seconds, requestId: 'timed-out' });
+      const first = await deliver([zipEvent], { timeoutSeconds: seconds, requestId: 'timed-out' });
 
-    expect(first.error?.message).toMatch(/CreateLayerVersion .*no answer/);
-    expect(await readJson<PublishResult>(cloud, RESULT_KEY)).toMatchObject({ status: 'failed', error: { code: 'Unavailable', retryable: true } });
-    // It did not conclude "nothing there": no second create, and its claim is not released.
-    expect(created.count).toBe(1);
-    expect(await cloud.oss.statObject(TEST_BUCKET, `${await ledgerPrefix(cloud)}released-1.json`)).toBeUndefined();
+      expect(first.error?.message).toMatch(/CreateLayerVersion .*no answer/);
+      expect(await readJson<PublishResult>(cloud, RESULT_KEY)).toMatchObject({ status: 'failed', error: { code: 'Unavailable', retryable: true } });
+      // It did not conclude "nothing there": no second create, and its claim is not released.
+      expect(created.count).toBe(1);
+      expect(await cloud.oss.statObject(TEST_BUCKET, `${await ledgerPrefix(cloud)}released-1.json`)).toBeUndefined();
 
-    const runs = [first];
-    const last = await deliverUntilResolved(runs, zipEvent, seconds);
+      const runs = [first];
+      const last = await deliverUntilResolved(runs, zipEvent, seconds);
 
-    expect(last.summary?.[0]).toMatchObject({ status: 'published', version: 1 });
-    expect(created.count).toBe(1);
-    expect(cloud.fc.versions(LAYER)).toHaveLength(1);
-    expect(await readJson<PublishResult>(cloud, RESULT_KEY)).toMatchObject({ status: 'published', version: 1 });
-    await check(runs);
-  }, 90_000);
+      expect(last.summary?.[0]).toMatchObject({ status: 'published', version: 1 });
+      expect(created.count).toBe(1);
+      expect(cloud.fc.versions(LAYER)).toHaveLength(1);
+      expect(await readJson<PublishResult>(cloud, RESULT_KEY)).toMatchObject({ status: 'published', version: 1 });
+      await check(runs);
+    },
+    90_000,
+  );
 
   it('deliveries arriving while the slow create is still in flight wait or reject; none creates', async () => {
     const { cloud } = env;
@@ -90,28 +94,32 @@ describe('case 1: a CreateLayerVersion slower than the caller waits makes no sec
   }, 90_000);
 });
 
-describe('case 5: the ledger keeps OSS\'s time, not the instance\'s', () => {
+describe("case 5: the ledger keeps OSS's time, not the instance's", () => {
   it.each([
     ['5 s behind', -5_000],
     ['10 min behind', -600_000],
     ['5 s ahead', 5_000],
     ['10 min ahead', 600_000],
-  ])('an instance %s races a correct one (3 s function): one version', async (_name, skewMs) => {
-    const { cloud } = env;
-    const { zipEvent, check } = await arrange(cloud);
-    const created = countCreates(cloud, 1_000);
-    const prefix = await ledgerPrefix(cloud);
+  ])(
+    'an instance %s races a correct one (3 s function): one version',
+    async (_name, skewMs) => {
+      const { cloud } = env;
+      const { zipEvent, check } = await arrange(cloud);
+      const created = countCreates(cloud, 1_000);
+      const prefix = await ledgerPrefix(cloud);
 
-    const skewed = deliver([zipEvent], { timeoutSeconds: 3, requestId: 'skewed', now: () => new Date(Date.now() + skewMs) });
-    while ((await cloud.oss.statObject(TEST_BUCKET, `${prefix}claim-1.json`)) === undefined) await sleep(20);
-    const correct = deliver([zipEvent], { timeoutSeconds: 3, requestId: 'correct' });
-    const runs = await Promise.all([skewed, correct]);
-    await deliverUntilResolved(runs, zipEvent, 3);
+      const skewed = deliver([zipEvent], { timeoutSeconds: 3, requestId: 'skewed', now: () => new Date(Date.now() + skewMs) });
+      while ((await cloud.oss.statObject(TEST_BUCKET, `${prefix}claim-1.json`)) === undefined) await sleep(20);
+      const correct = deliver([zipEvent], { timeoutSeconds: 3, requestId: 'correct' });
+      const runs = await Promise.all([skewed, correct]);
+      await deliverUntilResolved(runs, zipEvent, 3);
 
-    expect(created.count).toBe(1);
-    expect(cloud.fc.versions(LAYER)).toHaveLength(1);
-    await check(runs);
-  }, 60_000);
+      expect(created.count).toBe(1);
+      expect(cloud.fc.versions(LAYER)).toHaveLength(1);
+      await check(runs);
+    },
+    60_000,
+  );
 
   it('an instance 10 min ahead that died after claiming holds the upload up no longer than its 3 s function timeout', async () => {
     const { cloud } = env;
@@ -144,28 +152,32 @@ async function missingZipRecords(cloud: TestCloud, count: number) {
   }));
 }
 
-describe('case 6: the function\'s timeout bounds the whole invocation', () => {
+describe("case 6: the function's timeout bounds the whole invocation", () => {
   it.each([
     ['a number', { timeout: 3 }],
     ['a string', { timeout: '3' }],
-  ])('10 records for missing zips in a 3 s function (timeout as %s): over within 3 s, the rest not started, rejects', async (_name, fn) => {
-    const { cloud } = env;
-    const records = await missingZipRecords(cloud, 10);
-    // 100 ms a request: ten records of several requests each cannot all fit in 3 s.
-    cloud.oss.faults.inject({ delayMs: 100, times: Infinity });
-    injected.count += 1;
-    const started = Date.now();
+  ])(
+    '10 records for missing zips in a 3 s function (timeout as %s): over within 3 s, the rest not started, rejects',
+    async (_name, fn) => {
+      const { cloud } = env;
+      const records = await missingZipRecords(cloud, 10);
+      // 100 ms a request: ten records of several requests each cannot all fit in 3 s.
+      cloud.oss.faults.inject({ delayMs: 100, times: Infinity });
+      injected.count += 1;
+      const started = Date.now();
 
-    const run = await deliver(records, { fn });
+      const run = await deliver(records, { fn });
 
-    expect(Date.now() - started).toBeLessThan(3_000);
-    const notStarted = run.error?.message.match(/not started: \d+ ms of the invocation left/g) ?? [];
-    expect(notStarted.length).toBeGreaterThan(0);
-    const waiting = (await cloud.oss.listKeys(TEST_BUCKET, 'layers/missing-')).filter((key) => key.endsWith('.result.json'));
-    expect(waiting.length).toBeGreaterThan(0);
-    // Every record ends with a result written or named in the rejection.
-    expect(waiting.length + notStarted.length).toBeGreaterThanOrEqual(10);
-  }, 30_000);
+      expect(Date.now() - started).toBeLessThan(3_000);
+      const notStarted = run.error?.message.match(/not started: \d+ ms of the invocation left/g) ?? [];
+      expect(notStarted.length).toBeGreaterThan(0);
+      const waiting = (await cloud.oss.listKeys(TEST_BUCKET, 'layers/missing-')).filter((key) => key.endsWith('.result.json'));
+      expect(waiting.length).toBeGreaterThan(0);
+      // Every record ends with a result written or named in the rejection.
+      expect(waiting.length + notStarted.length).toBeGreaterThanOrEqual(10);
+    },
+    30_000,
+  );
 
   it('5 pairs at 150 ms per request in a 5 s function: over within 5 s, rejects; the redelivery finishes the rest, one version each', async () => {
     const { cloud } = env;

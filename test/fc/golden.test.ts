@@ -88,7 +88,13 @@ async function official(apiVersion: FcApiVersion, credential: Credential = TEST_
   }
   const client = officialClient(apiVersion, { endpoint: server.url, credential });
   const fc3 = apiVersion === '2023-03-30' ? { checksum: INPUT.checksum, license: INPUT.license! } : {};
-  await client.create('left-pad', { bucket: INPUT.ossBucketName, key: INPUT.ossObjectName, compatibleRuntime: INPUT.compatibleRuntime, description: INPUT.description!, ...fc3 });
+  await client.create('left-pad', {
+    bucket: INPUT.ossBucketName,
+    key: INPUT.ossObjectName,
+    compatibleRuntime: INPUT.compatibleRuntime,
+    description: INPUT.description!,
+    ...fc3,
+  });
   await client.list('left-pad', 1, 100);
   await client.delete('left-pad', 3);
   return captured.splice(0);
@@ -96,7 +102,14 @@ async function official(apiVersion: FcApiVersion, credential: Credential = TEST_
 
 /** PutLayerACL and the listings retention reads, through the publisher's adapter. */
 async function oursAfterPublish(apiVersion: FcApiVersion): Promise<Captured[]> {
-  const api = createFcLayers({ accountId: TEST_ACCOUNT_ID, region: TEST_REGION, endpoint: new URL(server.url), apiVersion, credentials: TEST_CREDENTIALS, timeoutMs: 10_000 });
+  const api = createFcLayers({
+    accountId: TEST_ACCOUNT_ID,
+    region: TEST_REGION,
+    endpoint: new URL(server.url),
+    apiVersion,
+    credentials: TEST_CREDENTIALS,
+    timeoutMs: 10_000,
+  });
   await api.putAcl('left-pad', true);
   await api.layersInUse();
   return captured.splice(0);
@@ -206,7 +219,7 @@ describe.each(VERSIONS)('FC_API_VERSION=%s: the publisher sends what %s sends', 
 });
 
 describe.each(VERSIONS.filter(([, , scheme]) => scheme === 'ACS3-HMAC-SHA256'))('FC_API_VERSION=%s', (apiVersion) => {
-  it('both requests pass the emulator\'s own ACS3 verifier, written from Alibaba\'s document', async () => {
+  it("both requests pass the emulator's own ACS3 verifier, written from Alibaba's document", async () => {
     const caller = { accountId: TEST_ACCOUNT_ID, credentials: [TEST_CREDENTIALS], now: new Date() };
     for (const request of [...(await official(apiVersion)), ...(await ours(apiVersion))]) {
       const body = new TextEncoder().encode(request.text);

@@ -95,7 +95,12 @@ function fc2023Client(client: Fc2023Client): OfficialFcClient {
     apiVersion: '2023-03-30',
     async create(layerName, input) {
       const code = new fc2023.InputCodeLocation({ ossBucketName: input.bucket, ossObjectName: input.key, checksum: input.checksum });
-      const body = new fc2023.CreateLayerVersionInput({ code, compatibleRuntime: input.compatibleRuntime, description: input.description, license: input.license });
+      const body = new fc2023.CreateLayerVersionInput({
+        code,
+        compatibleRuntime: input.compatibleRuntime,
+        description: input.description,
+        license: input.license,
+      });
       return (await client.createLayerVersion(layerName, new fc2023.CreateLayerVersionRequest({ body }))).body?.toMap() ?? {};
     },
     async list(layerName, startVersion, limit) {

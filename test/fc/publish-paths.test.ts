@@ -39,7 +39,10 @@ describe.each(FC_API_VERSIONS)('FC_API_VERSION=%s, against a new account', (apiV
     else expect(create?.headers).toMatchObject({ 'x-acs-version': apiVersion, 'x-acs-action': 'CreateLayerVersion', 'x-acs-date': expect.any(String) });
     const result = await readJson<PublishResult>(cloud, RESULT_KEY);
     expect(result?.arn).toBe(fc3 ? cloud.fc.versions(LAYER)[0]?.arnV2 : cloud.fc.versions(LAYER)[0]?.arn);
-    expect(result?.layer).toMatchObject({ codeChecksum: independentCrc64(zip), ...(fc3 ? { codeSize: zip.length, acl: '0', license: 'MIT' } : { codesize: zip.length }) });
+    expect(result?.layer).toMatchObject({
+      codeChecksum: independentCrc64(zip),
+      ...(fc3 ? { codeSize: zip.length, acl: '0', license: 'MIT' } : { codesize: zip.length }),
+    });
     // Sent only to FC 3.0, recorded under every API (docs/contract.md §4).
     expect(result?.manifest).toMatchObject({ key: expect.stringMatching(/\.layer\.json$/), license: 'MIT' });
     await check([run]);
@@ -48,7 +51,8 @@ describe.each(FC_API_VERSIONS)('FC_API_VERSION=%s, against a new account', (apiV
   it('is unchanged when the latest version already holds this code, description and runtimes', async () => {
     const { cloud } = env;
     const { zipEvent, check } = await arrange(cloud, {
-      prepare: ({ zip }) => cloud.fc.seedVersion(LAYER, { code: zip, description: NODE_MANIFEST.description, compatibleRuntime: NODE_MANIFEST.compatibleRuntime }),
+      prepare: ({ zip }) =>
+        cloud.fc.seedVersion(LAYER, { code: zip, description: NODE_MANIFEST.description, compatibleRuntime: NODE_MANIFEST.compatibleRuntime }),
     });
 
     const run = await deliver([zipEvent], options);
@@ -72,7 +76,11 @@ describe.each(FC_API_VERSIONS)('FC_API_VERSION=%s, against a new account', (apiV
 
   it('adopts the version of a create whose answer was lost, and makes no second one', async () => {
     const { cloud } = env;
-    const { run, check } = await deliverUnder(cloud, () => cloud.fc.faults.inject({ match: fcAction('CreateLayerVersion'), status: 502, afterHandling: true }), { deliver: options });
+    const { run, check } = await deliverUnder(
+      cloud,
+      () => cloud.fc.faults.inject({ match: fcAction('CreateLayerVersion'), status: 502, afterHandling: true }),
+      { deliver: options },
+    );
 
     expectPublished(run);
     expect(creates(cloud)).toHaveLength(1);
@@ -87,7 +95,9 @@ describe.each(FC_API_VERSIONS)('FC_API_VERSION=%s, against a new account', (apiV
     expect(run.summary?.[0]).toMatchObject({ status: 'failed' });
     expect(await readJson<PublishResult>(cloud, RESULT_KEY)).toMatchObject({ status: 'failed', error: { code: 'CodeChecksumMismatch', retryable: false } });
     expect(cloud.fc.versions(LAYER)).toHaveLength(0);
-    expect(cloud.fc.requests.entries.filter((request) => request.action === 'DeleteLayerVersion')).toMatchObject([{ path: `/${apiVersion}/layers/${LAYER}/versions/1`, status: 204 }]);
+    expect(cloud.fc.requests.entries.filter((request) => request.action === 'DeleteLayerVersion')).toMatchObject([
+      { path: `/${apiVersion}/layers/${LAYER}/versions/1`, status: 204 },
+    ]);
     await check([run]);
   });
 });

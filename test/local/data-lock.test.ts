@@ -9,8 +9,8 @@ import { REPO, ensureBundles } from './bundles';
 import { npmStart } from './stack-harness';
 
 const LOCK_FILE = '.stack.lock';
-let folders: string[] = [];
-let children: ChildProcess[] = [];
+const folders: string[] = [];
+const children: ChildProcess[] = [];
 
 async function freshFolder(): Promise<string> {
   const folder = await mkdtemp(join(tmpdir(), 'data-lock-'));
@@ -44,9 +44,14 @@ describe('one stack per data folder, in one process', () => {
   it('a second lock is refused naming the holder; after release the folder can be taken again', async () => {
     const folder = await freshFolder();
     const first = await lockDataFolder(folder);
-    const refused = await lockDataFolder(folder).then(() => undefined, (error: unknown) => error);
+    const refused = await lockDataFolder(folder).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
     expect(refused).toBeInstanceOf(DataFolderInUseError);
-    expect((refused as Error).message).toBe(`the data folder ${folder} is in use by another npm start (pid ${process.pid}); stop that one, or choose another folder with --data`);
+    expect((refused as Error).message).toBe(
+      `the data folder ${folder} is in use by another npm start (pid ${process.pid}); stop that one, or choose another folder with --data`,
+    );
     await first.release();
     expect(await readdir(folder)).toEqual([]);
     const again = await lockDataFolder(folder);

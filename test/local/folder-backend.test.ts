@@ -79,7 +79,12 @@ describe('OSS emulator on the folder backend, over a loopback socket', () => {
   it('keeps user metadata in the sidecar, so it survives a restart', async () => {
     const client = aliOss(cloud.ossEndpoint, { addressing: 'path' });
     await client.put('m/kept.txt', Buffer.from('x'), { headers: { 'x-oss-meta-team': 'a' } });
-    const reopened = createOssEmulator({ accountId: TEST_ACCOUNT_ID, region: TEST_REGION, credentials: [TEST_CREDENTIALS], backend: createFolderBackend(root) });
+    const reopened = createOssEmulator({
+      accountId: TEST_ACCOUNT_ID,
+      region: TEST_REGION,
+      credentials: [TEST_CREDENTIALS],
+      backend: createFolderBackend(root),
+    });
     expect((await reopened.statObject(TEST_BUCKET, 'm/kept.txt'))?.metadata).toEqual({ 'x-oss-meta-team': 'a' });
   });
 

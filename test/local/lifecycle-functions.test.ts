@@ -17,7 +17,10 @@ const arn = (layerName: string, version: number): string => `acs:fc:${LOCAL_REGI
 
 /** What the official SDK throws for an FC error: the status, and FC 3.0's code and message as the SDK parsed them. */
 async function refusal(call: Promise<unknown>): Promise<{ statusCode?: number; code?: string; message: string }> {
-  const error = (await call.then(() => undefined, (caught: unknown) => caught)) as { statusCode?: number; code?: string; message: string } | undefined;
+  const error = (await call.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  )) as { statusCode?: number; code?: string; message: string } | undefined;
   if (error === undefined) throw new Error('the call was accepted');
   return { statusCode: error.statusCode, code: error.code, message: error.message };
 }
@@ -71,7 +74,13 @@ describe('npm start: functions of the local FC', () => {
     const { stack } = await stacks.start();
     const url = new URL(stack.fcUrl);
     const client = new Fc2023Client(
-      new $OpenApiUtil.Config({ accessKeyId: LOCAL_CREDENTIALS.accessKeyId, accessKeySecret: 'not-the-secret', endpoint: url.host, protocol: 'http', regionId: LOCAL_REGION }),
+      new $OpenApiUtil.Config({
+        accessKeyId: LOCAL_CREDENTIALS.accessKeyId,
+        accessKeySecret: 'not-the-secret',
+        endpoint: url.host,
+        protocol: 'http',
+        regionId: LOCAL_REGION,
+      }),
     );
     const body = new fc2023.CreateFunctionInput({ functionName: 'forged', runtime: 'nodejs20', handler: 'index.handler' });
     expect(await refusal(client.createFunction(new fc2023.CreateFunctionRequest({ body })))).toMatchObject({ statusCode: 403 });

@@ -31,7 +31,13 @@ export async function listLayerVersions(fcUrl: string, region: string, layerName
 }
 
 /** CreateLayerVersion in one region from an object of that region's OSS, as the publisher does with a staged copy. */
-export async function createLayerVersionFromOss(fcUrl: string, region: string, layerName: string, bucket: string, key: string): Promise<Record<string, unknown>> {
+export async function createLayerVersionFromOss(
+  fcUrl: string,
+  region: string,
+  layerName: string,
+  bucket: string,
+  key: string,
+): Promise<Record<string, unknown>> {
   const code = new fc2021.Code({ ossBucketName: bucket, ossObjectName: key });
   const request = new fc2021.CreateLayerVersionRequest({ code, compatibleRuntime: ['nodejs20'], description: 'staged by hand' });
   return (await fc2021Client(fcUrl, region).createLayerVersion(layerName, request)).body!.toMap();

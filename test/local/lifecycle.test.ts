@@ -81,7 +81,9 @@ describe('npm start: a layer’s whole life', () => {
     // After a restart the function is still there (the data folder keeps it), and retention sees it.
     const { stack } = await stacks.start(first.dataDir);
     await stack.idle();
-    expect(await readJson(join(first.dataDir, 'functions.json'))).toMatchObject({ functions: [{ functionName: 'web', layers: [{ layerName: LAYER, version: 1 }] }] });
+    expect(await readJson(join(first.dataDir, 'functions.json'))).toMatchObject({
+      functions: [{ functionName: 'web', layers: [{ layerName: LAYER, version: 1 }] }],
+    });
     expect(await listFc3Functions(stack.fcUrl)).toMatchObject({ functions: [{ functionName: 'web', layers: [{ arn: arnV1 }] }] });
 
     expect((await publish(stack, 2)).retention).toEqual({ keep: 2, kept: [], deleted: [], failed: [] });
@@ -142,9 +144,9 @@ describe('npm start: a layer’s whole life', () => {
     const section = page.locator('section.layer', { has: page.locator('h2', { hasText: LAYER }) });
     expect(await section.locator('h2').innerText()).toBe(`${LAYER} 1 drift`);
     expect(await section.locator('.held').innerText()).toBe('Function Compute holds versions 1, 3, 4, 5.');
-    const rows = await section.locator('table.timeline tbody tr').evaluateAll((trs) =>
-      trs.map((tr) => Array.from(tr.querySelectorAll('td')).map((td) => (td as HTMLElement).innerText.trim())),
-    );
+    const rows = await section
+      .locator('table.timeline tbody tr')
+      .evaluateAll((trs) => trs.map((tr) => Array.from(tr.querySelectorAll('td')).map((td) => (td as HTMLElement).innerText.trim())));
     expect(rows.map(([, version, status]) => [version, status])).toEqual([
       ['-', 'waiting'],
       ['1', 'published'],

@@ -27,7 +27,13 @@ const stacks = useLocalStacks();
 
 /** ali-oss V4 for a region's staging bucket, signing for `signingRegion` (the bucket's own by default). */
 function regionClient(region: LocalRegion, signingRegion = region.region): OSS {
-  return new OSS({ endpoint: region.ossUrl, bucket: region.bucket, region: `oss-${signingRegion}`, ...LOCAL_CREDENTIALS, authorizationV4: true } as OSS.Options);
+  return new OSS({
+    endpoint: region.ossUrl,
+    bucket: region.bucket,
+    region: `oss-${signingRegion}`,
+    ...LOCAL_CREDENTIALS,
+    authorizationV4: true,
+  } as OSS.Options);
 }
 
 function refusal(run: () => unknown): string {
@@ -64,7 +70,11 @@ describe('npm start --regions: the flag', () => {
       ['cn-beijing,eu-centrl-1', '--regions entry 2 ("eu-centrl-1") is not a region Function Compute serves; did you mean eu-central-1?'],
       ['xx-nowhere-9', `--regions entry 1 ("xx-nowhere-9") is not a region Function Compute serves (regions: ${FC_REGION_IDS.join(', ')})`],
     ];
-    for (const [raw, message] of cases) expect(refusal(() => parseRegionsFlag(raw, LOCAL_REGION)), raw).toBe(message);
+    for (const [raw, message] of cases)
+      expect(
+        refusal(() => parseRegionsFlag(raw, LOCAL_REGION)),
+        raw,
+      ).toBe(message);
   });
 
   it('refuses REGIONS and the region endpoints from the shell: they would send the local handler to the cloud', () => {
@@ -79,10 +89,21 @@ describe('npm start --once: the summary of an upload a region refused', () => {
   it('says which regions failed beside the home status, and counts as a failure', () => {
     const record = (JSON.parse(readFileSync(new URL('../events/fixtures/put-zip.json', import.meta.url), 'utf8')) as { events: OssEventRecord[] }).events[0]!;
     const outcome = (regionsFailed?: string[]) =>
-      handledEvents(record, { kind: 'done', requestId: 'r', peakRssBytes: 0, summary: [{ key: record.oss.object.key, status: 'published', layerName: 'pillow-10', version: 3, ...(regionsFailed ? { regionsFailed } : {}) }] }, 40);
+      handledEvents(
+        record,
+        {
+          kind: 'done',
+          requestId: 'r',
+          peakRssBytes: 0,
+          summary: [{ key: record.oss.object.key, status: 'published', layerName: 'pillow-10', version: 3, ...(regionsFailed ? { regionsFailed } : {}) }],
+        },
+        40,
+      );
     const partial = outcome(['cn-beijing', 'cn-shanghai']);
     expect(partial.map(isFailure)).toEqual([true]);
-    expect(summaryTable(partial).split('\n')[2]).toMatch(/^layers\/pillow-10\.zip +pillow-10 +3 +published, failed in cn-beijing, cn-shanghai +1\.0 MiB +40 ms$/);
+    expect(summaryTable(partial).split('\n')[2]).toMatch(
+      /^layers\/pillow-10\.zip +pillow-10 +3 +published, failed in cn-beijing, cn-shanghai +1\.0 MiB +40 ms$/,
+    );
     expect(outcome().map(isFailure)).toEqual([false]);
   });
 });
@@ -143,7 +164,11 @@ describe('npm start --regions: the stack, its ports and mistakes', () => {
 
     const created = await createLayerVersionFromOss(shanghai.fcUrl, 'cn-shanghai', 'geo', shanghai.bucket, 'staged/geo.zip.staged');
     // FC keeps its copy of the code in its own region's OSS.
-    expect(created).toMatchObject({ version: 1, codeChecksum: independentCrc64(zip), code: { location: expect.stringContaining('.oss-cn-shanghai.aliyuncs.com/') } });
+    expect(created).toMatchObject({
+      version: 1,
+      codeChecksum: independentCrc64(zip),
+      code: { location: expect.stringContaining('.oss-cn-shanghai.aliyuncs.com/') },
+    });
     // Beijing's FC reads Beijing's OSS only: the object is not there.
     await expect(createLayerVersionFromOss(beijing.fcUrl, 'cn-beijing', 'geo', shanghai.bucket, 'staged/geo.zip.staged')).rejects.toThrow();
     expect(await listLayerVersions(beijing.fcUrl, 'cn-beijing', 'geo')).toEqual([]);
@@ -152,7 +177,9 @@ describe('npm start --regions: the stack, its ports and mistakes', () => {
     const dataDir = first.dataDir;
     await stacks.release(first);
     // The home data stays where it was; each region's is in its own folder.
-    expect(await readJson<{ layers: { layerName: string }[] }>(join(dataDir, 'regions', 'cn-shanghai', 'layers.json'))).toMatchObject({ layers: [{ layerName: 'geo' }] });
+    expect(await readJson<{ layers: { layerName: string }[] }>(join(dataDir, 'regions', 'cn-shanghai', 'layers.json'))).toMatchObject({
+      layers: [{ layerName: 'geo' }],
+    });
     const second = await stacks.start(dataDir, 200, { regions: ['cn-shanghai', 'cn-beijing'] });
     const again = second.stack.regions[0]!;
     expect(await listLayerVersions(again.fcUrl, 'cn-shanghai', 'geo')).toMatchObject([{ version: 1, codeChecksum: independentCrc64(zip) }]);
@@ -166,7 +193,16 @@ describe('npm start --regions: the stack, its ports and mistakes', () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'local-regions-'));
     try {
       const regions = [{ region: 'cn-shanghai', bucket: `${BUCKET}-cn-shanghai`, dataDir: join(dataDir, 'regions', 'cn-shanghai'), ossPort: 0, fcPort: port }];
-      const stack = startLocalStack({ dataDir, bucket: BUCKET, ossPort: 0, fcPort: 0, regions, handlerBundle: HANDLER_BUNDLE, hostScript: HOST_SCRIPT, onEvent: () => {} });
+      const stack = startLocalStack({
+        dataDir,
+        bucket: BUCKET,
+        ossPort: 0,
+        fcPort: 0,
+        regions,
+        handlerBundle: HANDLER_BUNDLE,
+        hostScript: HOST_SCRIPT,
+        onEvent: () => {},
+      });
       await expect(stack).rejects.toThrow(PortInUseError);
       await expect(stack).rejects.toThrow(
         `port ${port} for the local Function Compute of cn-shanghai is already in use (is another npm start running?); choose another with --port (region 1 of --regions listens on --port + 10 and the port after)`,
@@ -281,14 +317,10 @@ describe('npm start --regions: one upload, every region', () => {
       if ((event.kind !== 'invoke' && event.kind !== 'outcome') || event.record.oss.object.key !== 'layers/flaky.zip') return [];
       return [event.kind === 'invoke' ? `invoke ${event.attempt}` : `${event.outcome.kind}${event.redeliveryInMs === undefined ? '' : ' again'}`];
     });
-    expect(zipEvents).toEqual([
-      'invoke 1',
-      'rejected again',
-      'invoke 2',
-      'done',
-    ]);
+    expect(zipEvents).toEqual(['invoke 1', 'rejected again', 'invoke 2', 'done']);
     const result = await readJson<PublishResult>(join(stack.bucketFolder, 'layers', 'flaky.result.json'));
-    for (const region of ['cn-hangzhou', 'cn-shanghai', 'cn-beijing']) expect(result.regions?.[region], region).toMatchObject({ status: 'published', version: 1, codeChecksum: crc });
+    for (const region of ['cn-hangzhou', 'cn-shanghai', 'cn-beijing'])
+      expect(result.regions?.[region], region).toMatchObject({ status: 'published', version: 1, codeChecksum: crc });
     // One version in every region: the redelivery made Beijing's and none again elsewhere.
     for (const [fcUrl, region] of [[stack.fcUrl, LOCAL_REGION], ...stack.regions.map((r) => [r.fcUrl, r.region])] as [string, string][]) {
       expect(await listLayerVersions(fcUrl, region, 'flaky'), region).toEqual([{ version: 1, codeChecksum: crc }]);
@@ -300,7 +332,13 @@ describe('npm start --regions: one upload, every region', () => {
     const { stack } = run;
     await stack.idle();
     const beijing = stack.regions[1]!;
-    beijing.fc.faults.inject({ match: (target) => target.action === 'CreateLayerVersion', status: 400, code: 'LayerQuotaExceeded', message: 'the layer has too many versions', times: Infinity });
+    beijing.fc.faults.inject({
+      match: (target) => target.action === 'CreateLayerVersion',
+      status: 400,
+      code: 'LayerQuotaExceeded',
+      message: 'the layer has too many versions',
+      times: Infinity,
+    });
     const zip = Buffer.from(zipSync({ 'nodejs/node_modules/quota/index.js': Buffer.from('module.exports = 1') }));
     const result = await upload(stack, 'quota', zip);
 

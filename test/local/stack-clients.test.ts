@@ -50,7 +50,7 @@ function settledResult(stack: LocalStack, key: string): Promise<PublishResult> {
   return settledResultAt(join(stack.bucketFolder, ...key.split('/')));
 }
 
-describe('npm start: what Alibaba\'s clients upload is published', () => {
+describe("npm start: what Alibaba's clients upload is published", () => {
   it('ali-oss V4 with the natural configuration (bucket in Host): put', async () => {
     const { stack } = await start();
     const client = localClient(stack, { v4: true, addressing: 'host' });
@@ -120,7 +120,12 @@ describe('npm start: what Alibaba\'s clients upload is published', () => {
     await stack.idle();
     await client.copy('copy/copied.zip', 'staging/copied.bin');
     const result = await settledResult(stack, 'copy/copied.result.json');
-    expect(result).toMatchObject({ status: 'published', layerName: 'copied', event: { name: 'ObjectCreated:CopyObject' }, source: { etag: md5Hex(zip), crc64: independentCrc64(zip) } });
+    expect(result).toMatchObject({
+      status: 'published',
+      layerName: 'copied',
+      event: { name: 'ObjectCreated:CopyObject' },
+      source: { etag: md5Hex(zip), crc64: independentCrc64(zip) },
+    });
   });
 
   it('an append to a zip key is delivered and ignored, as the publisher ignores AppendObject', async () => {

@@ -91,7 +91,11 @@ export async function settledResult(path: string): Promise<PublishResult> {
 /** `npm start -- <args>` as the person runs it: the built dist/local.js in its own process. */
 export function npmStart(args: string[], env: Record<string, string> = {}, closeStdout = false): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(REPO, 'dist', 'local.js'), ...args], { cwd: REPO, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [join(REPO, 'dist', 'local.js'), ...args], {
+      cwd: REPO,
+      env: { PATH: process.env.PATH, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     // As `| head` does once it has read enough: every later write meets a closed pipe (EPIPE).

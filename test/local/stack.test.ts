@@ -102,7 +102,7 @@ describe('npm start: watching the bucket folder and the endpoint', () => {
     const result = await settledResult(join(stack.bucketFolder, 'up', 'web.result.json'));
     expect(result).toMatchObject({ status: 'published', layerName: 'web', version: 1 });
     // The uploaded bytes are a plain file in the folder.
-    expect((await readFile(join(stack.bucketFolder, 'up', 'web.layer.json'), 'utf8'))).toBe(manifest('web'));
+    expect(await readFile(join(stack.bucketFolder, 'up', 'web.layer.json'), 'utf8')).toBe(manifest('web'));
 
     const stranger = ossClient({ endpoint: stack.ossUrl, bucket: BUCKET, accessKeyId: 'someone', accessKeySecret: 'else', stsToken: '' });
     await expect(stranger.put('up/other.zip', Buffer.from('x'))).rejects.toMatchObject({ status: 403 });
@@ -116,7 +116,10 @@ describe('npm start: watching the bucket folder and the endpoint', () => {
     await writeFile(join(dir, 'cli.layer.json'), JSON.stringify({ layerName: 'cli', compatibleRuntime: ['python3.10'] }));
     const out: string[] = [];
     const io = { out: (t: string) => void out.push(t), err: (t: string) => void out.push(t), env: {}, interactive: false };
-    const code = await runCli(['publish', join(dir, 'cli.zip'), '--bucket', BUCKET, '--prefix', 'cli/', '--endpoint', stack.ossUrl, '--json', '--wait', '120'], io);
+    const code = await runCli(
+      ['publish', join(dir, 'cli.zip'), '--bucket', BUCKET, '--prefix', 'cli/', '--endpoint', stack.ossUrl, '--json', '--wait', '120'],
+      io,
+    );
     expect(code).toBe(0);
     expect(JSON.parse(out.join(''))).toMatchObject({ status: 'published', layerName: 'cli', version: 1, source: { key: 'cli/cli.zip' } });
 
@@ -154,14 +157,23 @@ describe('npm start: mistakes get one line and their exit code', () => {
     const taken = createServer();
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
     const port = (taken.address() as { port: number }).port;
-    const options = { dataDir: await mkdtemp(join(tmpdir(), 'local-stack-')), bucket: BUCKET, handlerBundle: HANDLER_BUNDLE, hostScript: HOST_SCRIPT, onEvent: () => {} };
+    const options = {
+      dataDir: await mkdtemp(join(tmpdir(), 'local-stack-')),
+      bucket: BUCKET,
+      handlerBundle: HANDLER_BUNDLE,
+      hostScript: HOST_SCRIPT,
+      onEvent: () => {},
+    };
     try {
-      await expect(startLocalStack({ ...options, ossPort: 0, fcPort: port })).rejects.toThrow(
-        new PortInUseError('Function Compute', port, '--fc-port'),
+      await expect(startLocalStack({ ...options, ossPort: 0, fcPort: port })).rejects.toThrow(new PortInUseError('Function Compute', port, '--fc-port'));
+      await expect(startLocalStack({ ...options, ossPort: port, fcPort: 0 })).rejects.toThrow(
+        /for the local OSS is already in use .*; choose another with --port$/,
       );
-      await expect(startLocalStack({ ...options, ossPort: port, fcPort: 0 })).rejects.toThrow(/for the local OSS is already in use .*; choose another with --port$/);
       const { code, err } = await npmStart(['--once', '--port', '0', '--fc-port', String(port), '--data', options.dataDir]);
-      expect({ code, err }).toEqual({ code: 7, err: `npm start: port ${port} for the local Function Compute is already in use (is another npm start running?); choose another with --fc-port\n` });
+      expect({ code, err }).toEqual({
+        code: 7,
+        err: `npm start: port ${port} for the local Function Compute is already in use (is another npm start running?); choose another with --fc-port\n`,
+      });
     } finally {
       taken.close();
       await rm(options.dataDir, { recursive: true, force: true });
@@ -174,7 +186,11 @@ describe('npm start: mistakes get one line and their exit code', () => {
     await writeFile(file, '');
     const cases: [string[], Record<string, string>, string][] = [
       [['--oncee'], {}, 'npm start: unknown flag --oncee; did you mean --once? (see npm start -- --help)\n'],
-      [['--bucket', 'Bad_Name'], {}, 'npm start: --bucket "Bad_Name" is not a valid bucket name: 3-63 lowercase letters, digits and hyphens, starting and ending with a letter or digit (see npm start -- --help)\n'],
+      [
+        ['--bucket', 'Bad_Name'],
+        {},
+        'npm start: --bucket "Bad_Name" is not a valid bucket name: 3-63 lowercase letters, digits and hyphens, starting and ending with a letter or digit (see npm start -- --help)\n',
+      ],
       [['--once'], { MAX_ZIP_BYTES: 'abc' }, 'npm start: MAX_ZIP_BYTES must be a positive whole number of bytes, got "abc" (see npm start -- --help)\n'],
       [['--once', '--port', '0', '--data', file], {}, `npm start: --data ${file} cannot be the data folder: EEXIST\n`],
       [
@@ -187,7 +203,11 @@ describe('npm start: mistakes get one line and their exit code', () => {
         {},
         'npm start: --fc-port 9110 is a port of the local cn-shanghai (--regions take --port + 10, + 20… and the port after); choose another (see npm start -- --help)\n',
       ],
-      [['--regions', 'cn-shangai'], {}, 'npm start: --regions entry 1 ("cn-shangai") is not a region Function Compute serves; did you mean cn-shanghai? (see npm start -- --help)\n'],
+      [
+        ['--regions', 'cn-shangai'],
+        {},
+        'npm start: --regions entry 1 ("cn-shangai") is not a region Function Compute serves; did you mean cn-shanghai? (see npm start -- --help)\n',
+      ],
     ];
     for (const [args, env, line] of cases) expect(await npmStart(args, env)).toEqual({ code: 2, out: '', err: line });
     await rm(dataDir, { recursive: true, force: true });
@@ -207,8 +227,13 @@ describe('npm start: mistakes get one line and their exit code', () => {
     await writeFile(join(dataDir, BUCKET, 'lone', 'half.layer.json'), manifest('half'));
     const { code, out, err } = await npmStart(['--once', '--json', '--port', '0', '--data', dataDir]);
     expect({ code, err }).toEqual({ code: 8, err: '' });
-    const lines = out.trimEnd().split('\n').map((line) => JSON.parse(line) as { source?: string; kind?: string; key?: string });
-    expect(lines.filter((line) => line.kind === 'waiting')).toEqual([expect.objectContaining({ source: 'local', kind: 'waiting', key: 'lone/half.result.json' })]);
+    const lines = out
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { source?: string; kind?: string; key?: string });
+    expect(lines.filter((line) => line.kind === 'waiting')).toEqual([
+      expect.objectContaining({ source: 'local', kind: 'waiting', key: 'lone/half.result.json' }),
+    ]);
     await rm(dataDir, { recursive: true, force: true });
   }, 60_000);
 

@@ -224,7 +224,12 @@ describe('signatures and tokens are masked whatever their path (docs/contract.md
   });
 
   it.each([
-    ['Signature', 'https://b.oss-cn-hangzhou.aliyuncs.com/k.zip?OSSAccessKeyId=LTAI5t&Expires=1&Signature=Xq4Vn3VQbP%2BNg%3D', 'Xq4Vn3VQbP%2BNg%3D', 'https://b.oss-cn-hangzhou.aliyuncs.com/k.zip?'],
+    [
+      'Signature',
+      'https://b.oss-cn-hangzhou.aliyuncs.com/k.zip?OSSAccessKeyId=LTAI5t&Expires=1&Signature=Xq4Vn3VQbP%2BNg%3D',
+      'Xq4Vn3VQbP%2BNg%3D',
+      'https://b.oss-cn-hangzhou.aliyuncs.com/k.zip?',
+    ],
     ['security-token', 'https://b.oss-cn-hangzhou.aliyuncs.com/k.zip?security-token=CAISabc%2Bdef&x=1', 'CAISabc%2Bdef', '&x=1'],
     ['x-oss-security-token', 'https://h/k?x-oss-security-token=CAISxyz123&a=b', 'CAISxyz123', 'https://h/k?x-oss-security-token='],
     ['signature (lower case)', 'https://h/k?signature=lowercaseSig123', 'lowercaseSig123', 'https://h/k?signature='],
@@ -431,4 +436,3 @@ describe('withConsoleRouted (docs/contract.md §8)', () => {
     expect(outside.log).toHaveBeenCalledTimes(1);
   });
 });
-

@@ -11,9 +11,26 @@ const VALID: Readonly<Record<string, unknown>> = Object.freeze(JSON.parse(Buffer
 
 /** The docs/contract.md §4 runtime list, written out here rather than imported, so a change to the module shows. */
 const CONTRACT_RUNTIMES = [
-  'nodejs20', 'nodejs18', 'nodejs16', 'nodejs14', 'nodejs12', 'nodejs10', 'nodejs8', 'nodejs6',
-  'python3.10', 'python3.9', 'python3', 'python2.7', 'java11', 'java8', 'php7.2', 'go1',
-  'dotnetcore3.1', 'dotnetcore2.1', 'custom.debian10', 'custom',
+  'nodejs20',
+  'nodejs18',
+  'nodejs16',
+  'nodejs14',
+  'nodejs12',
+  'nodejs10',
+  'nodejs8',
+  'nodejs6',
+  'python3.10',
+  'python3.9',
+  'python3',
+  'python2.7',
+  'java11',
+  'java8',
+  'php7.2',
+  'go1',
+  'dotnetcore3.1',
+  'dotnetcore2.1',
+  'custom.debian10',
+  'custom',
 ];
 
 const encode = (text: string): Uint8Array => new TextEncoder().encode(text);
@@ -235,15 +252,7 @@ describe('license (docs/contract.md §4)', () => {
 });
 
 describe('unknown fields are an error (docs/contract.md §4)', () => {
-  it.each([
-    'compatibleRuntimes',
-    'Description',
-    'LayerName',
-    'layer_name',
-    'runtime',
-    'code',
-    'version',
-  ])('%j is refused and the message names it', (field) => {
+  it.each(['compatibleRuntimes', 'Description', 'LayerName', 'layer_name', 'runtime', 'code', 'version'])('%j is refused and the message names it', (field) => {
     const manifest = { ...VALID, [field]: 'x' };
     const error = invalid(bytesOf(manifest));
     expect(error.message).toContain(field);
@@ -266,14 +275,11 @@ describe('unknown fields are an error (docs/contract.md §4)', () => {
     expect(error.message).toContain('compatibleRuntime: is required');
   });
 
-  it.each(['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'prototype'])(
-    'an own key %j (as JSON.parse makes it) is refused',
-    (field) => {
-      const text = `{"layerName":"pillow-10","compatibleRuntime":["python3.10"],${JSON.stringify(field)}:{"layerName":"other"}}`;
-      const error = invalid(encode(text));
-      expect(error.message).toContain(field);
-    },
-  );
+  it.each(['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'prototype'])('an own key %j (as JSON.parse makes it) is refused', (field) => {
+    const text = `{"layerName":"pillow-10","compatibleRuntime":["python3.10"],${JSON.stringify(field)}:{"layerName":"other"}}`;
+    const error = invalid(encode(text));
+    expect(error.message).toContain(field);
+  });
 
   it('a __proto__ key does not pollute Object.prototype', () => {
     const text = '{"layerName":"pillow-10","compatibleRuntime":["python3.10"],"__proto__":{"polluted":true}}';
@@ -389,15 +395,13 @@ describe('the bytes (docs/contract.md §4)', () => {
 
 describe('errors carry the key and every field at fault', () => {
   it('the key is in the message and the context', () => {
-    const error = invalid(bytesOf(withField('layerName', '1')), );
+    const error = invalid(bytesOf(withField('layerName', '1')));
     expect(error.message).toContain(KEY);
     expect(error.context).toMatchObject({ key: KEY });
   });
 
   it('several faults are all reported', () => {
-    const error = invalid(
-      bytesOf({ layerName: '9', description: 'x'.repeat(300), compatibleRuntime: ['go1', 'nodjs20'], extra: 1 }),
-    );
+    const error = invalid(bytesOf({ layerName: '9', description: 'x'.repeat(300), compatibleRuntime: ['go1', 'nodjs20'], extra: 1 }));
     for (const field of ['layerName', 'description', 'compatibleRuntime[1]', 'extra']) expect(error.message).toContain(field);
   });
 
@@ -409,10 +413,7 @@ describe('errors carry the key and every field at fault', () => {
 
 describe('properties', () => {
   const layerName = fc
-    .tuple(
-      fc.constantFrom(...'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_'),
-      fc.string({ unit: fc.constantFrom(...'abcXYZ0189_-'), maxLength: 127 }),
-    )
+    .tuple(fc.constantFrom(...'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_'), fc.string({ unit: fc.constantFrom(...'abcXYZ0189_-'), maxLength: 127 }))
     .map(([first, rest]) => first + rest);
   const manifest: fc.Arbitrary<Manifest> = fc.record(
     {
@@ -478,22 +479,19 @@ describe('properties', () => {
   it('arbitrary objects shaped like a manifest: parse returns a valid manifest or throws InvalidInputError', () => {
     const anyField = fc.oneof(fc.jsonValue(), layerName, fc.array(fc.oneof(fc.constantFrom(...CONTRACT_RUNTIMES), fc.string())));
     fc.assert(
-      fc.property(
-        fc.record({ layerName: anyField, description: anyField, compatibleRuntime: anyField }, { requiredKeys: [] }),
-        (value) => {
-          let parsed: Manifest;
-          try {
-            parsed = parseManifest(bytesOf(value), KEY);
-          } catch (error) {
-            expect(error).toBeInstanceOf(InvalidInputError);
-            return;
-          }
-          expect(parsed).toEqual(value);
-          expect(parsed.layerName).toMatch(/^[A-Za-z_][A-Za-z0-9_-]{0,127}$/);
-          expect(parsed.compatibleRuntime.length).toBeGreaterThan(0);
-          expect(new Set(parsed.compatibleRuntime).size).toBe(parsed.compatibleRuntime.length);
-        },
-      ),
+      fc.property(fc.record({ layerName: anyField, description: anyField, compatibleRuntime: anyField }, { requiredKeys: [] }), (value) => {
+        let parsed: Manifest;
+        try {
+          parsed = parseManifest(bytesOf(value), KEY);
+        } catch (error) {
+          expect(error).toBeInstanceOf(InvalidInputError);
+          return;
+        }
+        expect(parsed).toEqual(value);
+        expect(parsed.layerName).toMatch(/^[A-Za-z_][A-Za-z0-9_-]{0,127}$/);
+        expect(parsed.compatibleRuntime.length).toBeGreaterThan(0);
+        expect(new Set(parsed.compatibleRuntime).size).toBe(parsed.compatibleRuntime.length);
+      }),
     );
   });
 });

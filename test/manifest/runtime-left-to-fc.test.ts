@@ -11,10 +11,14 @@ async function publish(compatibleRuntime: string[]) {
   await cloud.oss.putObject(TEST_BUCKET, 'layers/next.zip', nodejsLayerZip('next'));
   await cloud.oss.putObject(TEST_BUCKET, 'layers/next.layer.json', manifestBytes({ layerName: 'next', compatibleRuntime }));
   const record = await cloud.oss.objectCreatedEvent(TEST_BUCKET, 'layers/next.zip');
-  await handleOssEvent(Buffer.from(JSON.stringify({ events: [record] })), { ...testContext('next'), function: { timeout: 30 } }, {
-    env: {},
-    write: () => undefined,
-  });
+  await handleOssEvent(
+    Buffer.from(JSON.stringify({ events: [record] })),
+    { ...testContext('next'), function: { timeout: 30 } },
+    {
+      env: {},
+      write: () => undefined,
+    },
+  );
   const written = await cloud.oss.readObject(TEST_BUCKET, 'layers/next.result.json');
   return JSON.parse(Buffer.from(written!).toString('utf8')) as PublishResult;
 }

@@ -26,7 +26,7 @@ function cliError(call: () => unknown): CliError {
   throw new Error('expected a CliError');
 }
 
-describe('the CLI\'s OSS client: V4 with the bucket\'s region', () => {
+describe("the CLI's OSS client: V4 with the bucket's region", () => {
   it.each([
     [{ region: 'cn-shanghai', endpoint: undefined }, 'oss-cn-shanghai'],
     [{ region: 'oss-cn-shanghai', endpoint: undefined }, 'oss-cn-shanghai'],
@@ -40,8 +40,12 @@ describe('the CLI\'s OSS client: V4 with the bucket\'s region', () => {
   });
 
   it('signs V1 only with OSS_SIGNATURE=v1, and names the variable for any other value', () => {
-    expect(optionsOf(ossClient({ bucket: TEST_BUCKET, region: 'cn-hangzhou', endpoint: undefined }, { ...KEYS, OSS_SIGNATURE: 'v1' })).authorizationV4).toBe(false);
-    expect(cliError(() => ossClient({ bucket: TEST_BUCKET, region: 'cn-hangzhou', endpoint: undefined }, { ...KEYS, OSS_SIGNATURE: 'v5' })).message).toContain('OSS_SIGNATURE');
+    expect(optionsOf(ossClient({ bucket: TEST_BUCKET, region: 'cn-hangzhou', endpoint: undefined }, { ...KEYS, OSS_SIGNATURE: 'v1' })).authorizationV4).toBe(
+      false,
+    );
+    expect(cliError(() => ossClient({ bucket: TEST_BUCKET, region: 'cn-hangzhou', endpoint: undefined }, { ...KEYS, OSS_SIGNATURE: 'v5' })).message).toContain(
+      'OSS_SIGNATURE',
+    );
   });
 
   it('refuses a region that contradicts the endpoint, and an endpoint that names none without --region', () => {
@@ -49,11 +53,13 @@ describe('the CLI\'s OSS client: V4 with the bucket\'s region', () => {
     expect(clash.message).toMatch(/--region cn-shanghai .*--endpoint oss-cn-beijing\.aliyuncs\.com.*cn-beijing/);
     const unnamed = cliError(() => ossClient({ bucket: TEST_BUCKET, region: undefined, endpoint: 'https://oss-accelerate.aliyuncs.com' }, KEYS));
     expect(unnamed.message).toContain('--region');
-    expect(optionsOf(ossClient({ bucket: TEST_BUCKET, region: 'cn-hangzhou', endpoint: 'https://oss-accelerate.aliyuncs.com' }, KEYS)).region).toBe('oss-cn-hangzhou');
+    expect(optionsOf(ossClient({ bucket: TEST_BUCKET, region: 'cn-hangzhou', endpoint: 'https://oss-accelerate.aliyuncs.com' }, KEYS)).region).toBe(
+      'oss-cn-hangzhou',
+    );
   });
 });
 
-describe('the CLI\'s OSS client against OSS', () => {
+describe("the CLI's OSS client against OSS", () => {
   let server: LoopbackServer | undefined;
   afterEach(() => server?.close());
 
@@ -63,7 +69,7 @@ describe('the CLI\'s OSS client against OSS', () => {
     return { oss, endpoint: server.url };
   }
 
-  it('puts, lists and reads on a new account\'s bucket, where V1 is refused', async () => {
+  it("puts, lists and reads on a new account's bucket, where V1 is refused", async () => {
     const { oss, endpoint } = await start(true);
     const client = ossClient({ bucket: TEST_BUCKET, region: undefined, endpoint }, KEYS);
     await client.put('layers/a.layer.json', Buffer.from('{}'));

@@ -27,7 +27,7 @@ function store(url: URL, signature?: OssSignature, region = TEST_REGION) {
 }
 
 describe('the ali-oss adapter signs V4 unless told V1 (docs/contract.md §2 OSS_SIGNATURE)', () => {
-  it('does HEAD, read, ranged GET with If-Match and forbid-overwrite PUT on a new account\'s bucket', async () => {
+  it("does HEAD, read, ranged GET with If-Match and forbid-overwrite PUT on a new account's bucket", async () => {
     const { oss, url } = await ossServer(true);
     const adapter = store(url);
     expect(await adapter.put('layers/a.json', '{"a":1}', { contentType: 'application/json', forbidOverwrite: true })).toBe('created');
@@ -56,12 +56,16 @@ describe('the ali-oss adapter signs V4 unless told V1 (docs/contract.md §2 OSS_
     expect(await store(url, 'v4', 'oss-cn-hangzhou').put('k.txt', 'x', { contentType: 'text/plain' })).toBe('created');
   });
 
-  it('fails retryably, naming OSS\'s refusal, when the signature does not fit the bucket', async () => {
+  it("fails retryably, naming OSS's refusal, when the signature does not fit the bucket", async () => {
     const { url } = await ossServer(true);
-    const refusedV1 = await store(url, 'v1').head('k.txt').catch((error: unknown) => error);
+    const refusedV1 = await store(url, 'v1')
+      .head('k.txt')
+      .catch((error: unknown) => error);
     expect(refusedV1).toBeInstanceOf(PublisherError);
     expect(refusedV1).toMatchObject({ code: 'Unavailable', retryable: true, message: expect.stringContaining('HTTP 403') });
-    const wrongRegion = await store(url, 'v4', 'cn-shanghai').put('k.txt', 'x', { contentType: 'text/plain' }).catch((error: unknown) => error);
+    const wrongRegion = await store(url, 'v4', 'cn-shanghai')
+      .put('k.txt', 'x', { contentType: 'text/plain' })
+      .catch((error: unknown) => error);
     expect(wrongRegion).toMatchObject({ code: 'Unavailable', message: expect.stringContaining('Invalid signing region') });
   });
 });

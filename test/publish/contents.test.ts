@@ -85,7 +85,12 @@ describe('what is inside every version (the result and a CycloneDX document)', (
 
   it('a document OSS will not take leaves the version published, with the summary and without sbom', async () => {
     const { cloud } = env;
-    cloud.oss.faults.inject({ match: (target) => target.method === 'PUT' && target.key.startsWith('_audit/contents/'), status: 403, code: 'AccessDenied', times: Infinity });
+    cloud.oss.faults.inject({
+      match: (target) => target.method === 'PUT' && target.key.startsWith('_audit/contents/'),
+      status: 403,
+      code: 'AccessDenied',
+      times: Infinity,
+    });
     const { run, result } = await publishPair(cloud, 'node-pkgs', nodePackagesZip(), { layerName: 'node_pkgs', compatibleRuntime: ['nodejs20'] });
     expect(run.error).toBeUndefined();
     expect(result).toMatchObject({ status: 'published', version: 1, contents: { packages: { npm: 4 } } });
@@ -116,8 +121,17 @@ describe('zip bombs through the handler', () => {
     const { cloud } = env;
     const declared = Buffer.alloc(100);
     const liar = oneEntryZip('lib/zeros.bin', deflatedZeros(16), declared.length, crc32(declared));
-    const { result } = await publishPair(cloud, 'liar', liar, { layerName: 'liar', compatibleRuntime: ['custom'] }, { env: { MAX_UNPACKED_BYTES: String(4 * 1024 * 1024) } });
-    expect(result?.error).toMatchObject({ code: 'ZipTooLarge', message: expect.stringContaining('MAX_UNPACKED_BYTES (4194304 bytes (4.0 MiB)), though its central directory declares 100 bytes') });
+    const { result } = await publishPair(
+      cloud,
+      'liar',
+      liar,
+      { layerName: 'liar', compatibleRuntime: ['custom'] },
+      { env: { MAX_UNPACKED_BYTES: String(4 * 1024 * 1024) } },
+    );
+    expect(result?.error).toMatchObject({
+      code: 'ZipTooLarge',
+      message: expect.stringContaining('MAX_UNPACKED_BYTES (4194304 bytes (4.0 MiB)), though its central directory declares 100 bytes'),
+    });
     expect(cloud.fc.versions('liar')).toHaveLength(0);
   });
 });

@@ -257,7 +257,7 @@ describe('withRetry: waits are jittered and bounded', () => {
 describe('withRetry: the deadline reserve (docs/contract.md §7)', () => {
   it('does not wait when the wait would cross into the reserve: the transient error is thrown', async () => {
     vi.spyOn(Math, 'random').mockReturnValue(0.999_999_9); // 200 ms
-    let now = 0;
+    const now = 0;
     const deadline = new Deadline(5_100, () => now); // 5,100 left, 5,000 reserved: 100 ms to spend
     const first = transient(1);
     const operation = scripted([first]);
@@ -268,7 +268,7 @@ describe('withRetry: the deadline reserve (docs/contract.md §7)', () => {
 
   it('waits when the wait ends exactly at the reserve', async () => {
     vi.spyOn(Math, 'random').mockReturnValue(0.5); // 100 ms
-    let now = 0;
+    const now = 0;
     const deadline = new Deadline(5_100, () => now);
     const operation = scripted([transient(1)]);
     const result = await settle((onRetry) => withRetry(operation, deadline, POLICY, onRetry));
@@ -302,7 +302,7 @@ describe('withRetry: the deadline reserve (docs/contract.md §7)', () => {
   });
 
   it('a deadline already inside the reserve gets one try and no retry', async () => {
-    let now = 10_000;
+    const now = 10_000;
     const deadline = new Deadline(12_000, () => now);
     const operation = scripted([transient(1)]);
     const result = await settle((onRetry) => withRetry(operation, deadline, POLICY, onRetry));

@@ -422,7 +422,12 @@ describe('Function Compute failures', () => {
   it('a 4xx from FC is FcRejected, quoting FC, and resolves', async () => {
     const { cloud } = env;
     const { zipEvent } = await seedPair(cloud);
-    cloud.fc.faults.inject({ match: (t) => t.action === 'CreateLayerVersion', status: 400, code: 'InvalidArgument', message: 'runtime: custom is not supported by layer' });
+    cloud.fc.faults.inject({
+      match: (t) => t.action === 'CreateLayerVersion',
+      status: 400,
+      code: 'InvalidArgument',
+      message: 'runtime: custom is not supported by layer',
+    });
 
     const run = await invoke([zipEvent]);
 
@@ -522,9 +527,7 @@ describe('exactly once under duplicate and concurrent deliveries (docs/contract.
     const { cloud } = env;
     const { zipEvent, manifestEvent } = await seedPair(cloud);
 
-    const runs = await Promise.all(
-      Array.from({ length: 8 }, (_, i) => invoke([i % 2 ? manifestEvent : zipEvent], { requestId: `concurrent-${i}` })),
-    );
+    const runs = await Promise.all(Array.from({ length: 8 }, (_, i) => invoke([i % 2 ? manifestEvent : zipEvent], { requestId: `concurrent-${i}` })));
 
     expect(cloud.fc.versions('left-pad')).toHaveLength(1);
     for (const run of runs) {
@@ -570,7 +573,7 @@ describe('logs and written objects (docs/contract.md §8)', () => {
 
     await invoke([zipEvent]);
 
-    const records = (await cloud.oss.listKeys(TEST_BUCKET, '_audit/records/'));
+    const records = await cloud.oss.listKeys(TEST_BUCKET, '_audit/records/');
     expect(records).toHaveLength(1);
     const record = JSON.parse(Buffer.from((await cloud.oss.readObject(TEST_BUCKET, records[0]!))!).toString('utf8'));
     expect(record).toMatchObject({ kind: 'result', status: 'published', layerName: 'left-pad', version: 1 });
@@ -636,9 +639,7 @@ describe('races between deliveries and uploads (docs/contract.md §6, §7)', () 
     expect(run.summary?.[0]).toMatchObject({ status: 'published', version: 1 });
     expect(await readResult(cloud, RESULT_KEY)).toBeUndefined();
     const audit = await cloud.oss.listKeys(TEST_BUCKET, '_audit/records/');
-    const kinds = await Promise.all(
-      audit.map(async (key) => JSON.parse(Buffer.from((await cloud.oss.readObject(TEST_BUCKET, key))!).toString()).kind),
-    );
+    const kinds = await Promise.all(audit.map(async (key) => JSON.parse(Buffer.from((await cloud.oss.readObject(TEST_BUCKET, key))!).toString()).kind));
     expect(kinds).toEqual(['superseded']);
   });
 });

@@ -25,7 +25,8 @@ describe('layer-publisher audit after real publishes with provenance and retenti
     expect(published.map((e) => [e.version, e.provenance.zip?.principalId, e.provenance.zip?.sourceIp, e.provenance.fcRequestId])).toEqual(
       creates.map((create, index) => [index + 1, TEST_ACCOUNT_ID, '127.0.0.1', create.requestId]),
     );
-    for (const entry of published) expect(entry.provenance).toMatchObject({ zip: { ossRequestId: expect.any(String), eventTime: expect.any(String) }, functionRequestId: entry.requestId });
+    for (const entry of published)
+      expect(entry.provenance).toMatchObject({ zip: { ossRequestId: expect.any(String), eventTime: expect.any(String) }, functionRequestId: entry.requestId });
     const retention = entries.filter((e) => e.kind === 'deleted' || e.kind === 'kept').map((e) => [e.kind, e.version, e.reason]);
     expect(retention).toEqual([
       ['kept', 1, 'in use by default/render'],

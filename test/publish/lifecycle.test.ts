@@ -22,7 +22,9 @@ async function publish(seed: string, manifest: object, options: { env?: Record<s
 
 async function auditRecords(cloud: TestCloud): Promise<Record<string, unknown>[]> {
   const keys = (await cloud.oss.listKeys(TEST_BUCKET, '_audit/records/')).sort();
-  return Promise.all(keys.map(async (key) => JSON.parse(Buffer.from((await cloud.oss.readObject(TEST_BUCKET, key))!).toString('utf8')) as Record<string, unknown>));
+  return Promise.all(
+    keys.map(async (key) => JSON.parse(Buffer.from((await cloud.oss.readObject(TEST_BUCKET, key))!).toString('utf8')) as Record<string, unknown>),
+  );
 }
 
 const live = (cloud: TestCloud) => cloud.fc.versions(LAYER).map((v) => v.version);
@@ -63,7 +65,12 @@ describe.each(FC_API_VERSIONS)('FC_API_VERSION=%s', (apiVersion: FcApiVersion) =
 
     expect(first.result).toMatchObject({ status: 'published', acl: { public: true, applied: true, fcRequestId: expect.any(String) } });
     const [put] = cloud.fc.requests.entries.filter((r) => r.action === 'PutLayerACL');
-    expect(put).toMatchObject({ method: 'PUT', path: `/${apiVersion}/layers/${LAYER}/acl`, status: 200, query: apiVersion === '2023-03-30' ? { acl: '1' } : { public: 'true' } });
+    expect(put).toMatchObject({
+      method: 'PUT',
+      path: `/${apiVersion}/layers/${LAYER}/acl`,
+      status: 200,
+      query: apiVersion === '2023-03-30' ? { acl: '1' } : { public: 'true' },
+    });
     expect(cloud.fc.versions(LAYER).map((v) => v.acl)).toEqual([1]);
     await publish('v2', { public: false }, options);
     expect(cloud.fc.versions(LAYER).map((v) => v.acl)).toEqual([0, 0]);
@@ -73,7 +80,7 @@ describe.each(FC_API_VERSIONS)('FC_API_VERSION=%s', (apiVersion: FcApiVersion) =
     expect(cloud.fc.requests.entries.filter((r) => r.action === 'PutLayerACL')).toHaveLength(calls);
   });
 
-  it('records provenance: the uploader from the event, this invocation, FC\'s request id of the create', async () => {
+  it("records provenance: the uploader from the event, this invocation, FC's request id of the create", async () => {
     const { cloud } = env;
     const { zipEvent, manifestEvent } = await seedPair(cloud);
     const fromAlice = { ...manifestEvent, userIdentity: { principalId: 'RAM$team-a:203456789' }, requestParameters: { sourceIPAddress: '203.0.113.7' } };
@@ -93,7 +100,12 @@ describe.each(FC_API_VERSIONS)('FC_API_VERSION=%s', (apiVersion: FcApiVersion) =
     // The manifest's event, delivered late, finds the upload settled and adds only its uploader:
     // to the result, and to the trail beside the one record of the decision.
     await deliver([fromAlice], { ...options, requestId: 'fn-manifest' });
-    const alice = { principalId: 'RAM$team-a:203456789', sourceIp: '203.0.113.7', ossRequestId: manifestEvent.responseElements.requestId, eventTime: manifestEvent.eventTime };
+    const alice = {
+      principalId: 'RAM$team-a:203456789',
+      sourceIp: '203.0.113.7',
+      ossRequestId: manifestEvent.responseElements.requestId,
+      eventTime: manifestEvent.eventTime,
+    };
     expect((await readJson<PublishResult>(cloud, RESULT_KEY))?.provenance).toEqual({ ...result.provenance, manifest: alice });
     const records = await auditRecords(cloud);
     expect(records.map((r) => r.kind)).toEqual(['result', 'uploader']);
@@ -106,19 +118,29 @@ describe.each(FC_API_VERSIONS)('FC_API_VERSION=%s', (apiVersion: FcApiVersion) =
 });
 
 describe('provenance across the two events of an upload', () => {
-  it('the manifest first: its waiting result holds its uploader, and the zip\'s published result has both', async () => {
+  it("the manifest first: its waiting result holds its uploader, and the zip's published result has both", async () => {
     const { cloud } = env;
     await cloud.oss.putObject(TEST_BUCKET, MANIFEST_KEY, Buffer.from(JSON.stringify(NODE_MANIFEST)));
     const manifestEvent = { ...(await cloud.oss.objectCreatedEvent(TEST_BUCKET, MANIFEST_KEY)), userIdentity: { principalId: 'RAM$ci:manifest-bot' } };
     await deliver([manifestEvent], { requestId: 'fn-1' });
-    expect(await readJson<PublishResult>(cloud, RESULT_KEY)).toMatchObject({ status: 'waiting', provenance: { manifest: { principalId: 'RAM$ci:manifest-bot' }, functionRequestId: 'fn-1' } });
+    expect(await readJson<PublishResult>(cloud, RESULT_KEY)).toMatchObject({
+      status: 'waiting',
+      provenance: { manifest: { principalId: 'RAM$ci:manifest-bot' }, functionRequestId: 'fn-1' },
+    });
 
     await cloud.oss.putObject(TEST_BUCKET, ZIP_KEY, nodejsLayerZip());
     const zipEvent = { ...(await cloud.oss.objectCreatedEvent(TEST_BUCKET, ZIP_KEY)), userIdentity: { principalId: 'RAM$dev:alice' } };
     await deliver([zipEvent], { requestId: 'fn-2' });
 
     const result = (await readJson<PublishResult>(cloud, RESULT_KEY))!;
-    expect(result).toMatchObject({ status: 'published', provenance: { zip: { principalId: 'RAM$dev:alice' }, manifest: { principalId: 'RAM$ci:manifest-bot', ossRequestId: manifestEvent.responseElements.requestId }, functionRequestId: 'fn-2' } });
+    expect(result).toMatchObject({
+      status: 'published',
+      provenance: {
+        zip: { principalId: 'RAM$dev:alice' },
+        manifest: { principalId: 'RAM$ci:manifest-bot', ossRequestId: manifestEvent.responseElements.requestId },
+        functionRequestId: 'fn-2',
+      },
+    });
   });
 
   it('zip and manifest copied in together, three times with "retain": 1 and "public": true: every result has retention, acl and both uploaders, and the trail one record per decision', async () => {
@@ -143,7 +165,11 @@ describe('provenance across the two events of an upload', () => {
     expect(live(cloud)).toEqual([3]);
     const records = await auditRecords(cloud);
     const decisions = records.filter((r) => r.kind === 'result');
-    expect(decisions.map((r) => [r.status, r.version])).toEqual([['published', 1], ['published', 2], ['published', 3]]);
+    expect(decisions.map((r) => [r.status, r.version])).toEqual([
+      ['published', 1],
+      ['published', 2],
+      ['published', 3],
+    ]);
     expect(records.filter((r) => r.kind === 'deleted').map((r) => r.version)).toEqual([1, 2]);
     // Whichever event decided, the other's uploader is in its record or appended once beside it.
     for (const decision of decisions) {
@@ -180,10 +206,13 @@ describe('retention that goes wrong never fails the publish', () => {
     expect(live(cloud)).toEqual([1, 2, 3]);
     expect(cloud.fc.requests.entries.filter((r) => r.action === 'DeleteLayerVersion')).toHaveLength(0);
     const wouldGo = (await auditRecords(cloud)).filter((r) => r.kind === 'deleted' && r.publishedVersion === 3);
-    expect(wouldGo.map((r) => [r.version, r.dryRun])).toEqual([[1, true], [2, true]]);
+    expect(wouldGo.map((r) => [r.version, r.dryRun])).toEqual([
+      [1, true],
+      [2, true],
+    ]);
   });
 
-  it('RETAIN_VERSIONS applies when the manifest says nothing, and the manifest\'s retain wins over it', async () => {
+  it("RETAIN_VERSIONS applies when the manifest says nothing, and the manifest's retain wins over it", async () => {
     const { cloud } = env;
     const retainOne = { env: { RETAIN_VERSIONS: '1' } };
     await publish('v1', {}, retainOne);

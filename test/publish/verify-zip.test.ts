@@ -86,7 +86,13 @@ describe('readAndVerifyZip over ranged GETs', () => {
     expect(verified.contents.entryCount).toBe(7);
     const gets = zipGets();
     for (const get of gets) expect(get.headers['if-match']?.replace(/"/g, '')).toBe(head.etag);
-    const ranges = gets.map((get) => /bytes=(\d+)-(\d+)/.exec(get.headers.range ?? '')!.slice(1).map(Number) as [number, number]);
+    const ranges = gets.map(
+      (get) =>
+        /bytes=(\d+)-(\d+)/
+          .exec(get.headers.range ?? '')!
+          .slice(1)
+          .map(Number) as [number, number],
+    );
     expect(ranges[0]).toEqual([BIG.length - TAIL_BYTES, BIG.length - 1]);
     const runs = ranges.slice(1).sort((a, b) => a[0] - b[0]);
     expect(runs).toHaveLength(Math.min(concurrency, 4));
@@ -147,10 +153,7 @@ describe('readAndVerifyZip over ranged GETs', () => {
 
     expect(failure).toBeInstanceOf(PublisherError);
     expect(failure).toMatchObject({ code: 'ZipInvalid', message: expect.stringMatching(/layers\/tar\.zip.*gzip/) });
-    expect(zipGets('layers/tar.zip').map((get) => get.headers.range)).toEqual([
-      `bytes=${notZip.length - TAIL_BYTES}-${notZip.length - 1}`,
-      'bytes=0-511',
-    ]);
+    expect(zipGets('layers/tar.zip').map((get) => get.headers.range)).toEqual([`bytes=${notZip.length - TAIL_BYTES}-${notZip.length - 1}`, 'bytes=0-511']);
   });
 
   it.each([1, 4])('a body cut mid-way is read on from the last byte received (READ_CONCURRENCY=%i)', async (concurrency) => {

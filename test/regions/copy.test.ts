@@ -20,7 +20,11 @@ let corrupt: ((url: URL) => boolean) | undefined;
 beforeEach(async () => {
   corrupt = undefined;
   home = await startRegionOss('cn-hangzhou', 'team-layers');
-  shanghai = await startRegionOss('cn-shanghai', 'team-layers-sh', corruptingBodies(1000, (url) => corrupt?.(url) ?? false));
+  shanghai = await startRegionOss(
+    'cn-shanghai',
+    'team-layers-sh',
+    corruptingBodies(1000, (url) => corrupt?.(url) ?? false),
+  );
 });
 afterEach(async () => {
   await Promise.all([home.server.close(), shanghai.server.close()]);

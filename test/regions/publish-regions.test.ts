@@ -62,7 +62,12 @@ describe('one upload, every region', () => {
     }
     // The trail names each region it settled.
     const records = [...(await writtenObjects(cloud.home)).entries()].filter(([key]) => key.startsWith('_audit/records/')).map(([, text]) => JSON.parse(text));
-    expect(records.filter((record) => record.kind === 'region').map((record) => record.region).sort()).toEqual(['cn-beijing', 'cn-shanghai']);
+    expect(
+      records
+        .filter((record) => record.kind === 'region')
+        .map((record) => record.region)
+        .sort(),
+    ).toEqual(['cn-beijing', 'cn-shanghai']);
     expectNoSecrets((await writtenObjects(cloud.home)).values());
   });
 
@@ -200,7 +205,7 @@ describe('one upload, every region', () => {
     expect(written.regions!['cn-beijing']!.error!.message).toMatch(/^cn-beijing: copying to no-such-staging: OSS PutObject .* NoSuchBucket/);
   });
 
-  it('under FC 3.0 every region gets the verified CRC-64 as the create\'s checksum', async () => {
+  it("under FC 3.0 every region gets the verified CRC-64 as the create's checksum", async () => {
     const { cloud } = env;
     const { zip, event } = await seedPair(cloud.home);
 
@@ -233,8 +238,8 @@ describe('one upload, every region', () => {
   });
 
   it.each([
-    ['from the instance\'s disk, the verified bytes are copied', true],
-    ['with no room on the instance\'s disk, the copy finds it replaced and leaves it', false],
+    ["from the instance's disk, the verified bytes are copied", true],
+    ["with no room on the instance's disk, the copy finds it replaced and leaves it", false],
   ])('a zip replaced after it was verified: %s, and the newer upload is published everywhere', async (_, spooled) => {
     const { cloud } = env;
     const shanghai = cloud.region('cn-shanghai');
@@ -270,12 +275,18 @@ describe('one upload, every region', () => {
     expect(second.error).toBeUndefined();
     const written = await result(cloud);
     expect(written.source.crc64).toBe(independentCrc64(newer.zip));
-    expect(Object.values(written.regions!).map((entry) => [entry.status, entry.codeChecksum])).toEqual(REGION_NAMES.map(() => ['published', written.source.crc64]));
+    expect(Object.values(written.regions!).map((entry) => [entry.status, entry.codeChecksum])).toEqual(
+      REGION_NAMES.map(() => ['published', written.source.crc64]),
+    );
   });
 
   it("a region's outcome that cannot be recorded is decided again by the next delivery, which adopts its version", async () => {
     const { cloud } = env;
-    cloud.home.oss.faults.inject({ match: (target) => target.method === 'PUT' && target.key.endsWith('/regions/cn-shanghai/outcome.json'), status: 503, times: Infinity });
+    cloud.home.oss.faults.inject({
+      match: (target) => target.method === 'PUT' && target.key.endsWith('/regions/cn-shanghai/outcome.json'),
+      status: 503,
+      times: Infinity,
+    });
     const { event } = await seedPair(cloud.home);
 
     const first = await deliver(cloud, event);

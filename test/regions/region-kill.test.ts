@@ -80,43 +80,49 @@ async function until(check: () => boolean): Promise<void> {
 }
 
 describe('a crash after the second region created its version', () => {
-  it.each([6, 600])('a function of %i s: exactly one version per region once the event is delivered again, and a complete result', async (timeoutSeconds) => {
-    const layerName = `left-pad-${timeoutSeconds}`;
-    const stem = `layers/${layerName}`;
-    const zip = nodejsLayerZip(layerName);
-    await cloud.home.oss.putObject(TEST_BUCKET, `${stem}.zip`, zip);
-    await cloud.home.oss.putObject(TEST_BUCKET, `${stem}.layer.json`, manifestBytes({ ...NODE_MANIFEST, layerName }));
-    const event = await cloud.home.oss.objectCreatedEvent(TEST_BUCKET, `${stem}.zip`);
-    secondRegionCreated = new Promise((resolve) => (onSecondRegionCreated = resolve));
-    holdBeijingCreate = true;
+  it.each([6, 600])(
+    'a function of %i s: exactly one version per region once the event is delivered again, and a complete result',
+    async (timeoutSeconds) => {
+      const layerName = `left-pad-${timeoutSeconds}`;
+      const stem = `layers/${layerName}`;
+      const zip = nodejsLayerZip(layerName);
+      await cloud.home.oss.putObject(TEST_BUCKET, `${stem}.zip`, zip);
+      await cloud.home.oss.putObject(TEST_BUCKET, `${stem}.layer.json`, manifestBytes({ ...NODE_MANIFEST, layerName }));
+      const event = await cloud.home.oss.objectCreatedEvent(TEST_BUCKET, `${stem}.zip`);
+      secondRegionCreated = new Promise((resolve) => (onSecondRegionCreated = resolve));
+      holdBeijingCreate = true;
 
-    const first = runChild(event, `req-killed-${timeoutSeconds}`, timeoutSeconds);
-    const everyRegionCreated = secondRegionCreated.then(() =>
-      until(() => [cloud.home, ...cloud.regions].every((region) => region.fc.versions(layerName).length === 1)),
-    );
-    await Promise.race([
-      everyRegionCreated,
-      first.done.then((run) => Promise.reject(new Error(`ended before the Beijing create: ${run.stdout} ${run.stderr}`))),
-    ]);
-    first.child.kill('SIGKILL');
-    expect((await first.done).signal).toBe('SIGKILL');
+      const first = runChild(event, `req-killed-${timeoutSeconds}`, timeoutSeconds);
+      const everyRegionCreated = secondRegionCreated.then(() =>
+        until(() => [cloud.home, ...cloud.regions].every((region) => region.fc.versions(layerName).length === 1)),
+      );
+      await Promise.race([
+        everyRegionCreated,
+        first.done.then((run) => Promise.reject(new Error(`ended before the Beijing create: ${run.stdout} ${run.stderr}`))),
+      ]);
+      first.child.kill('SIGKILL');
+      expect((await first.done).signal).toBe('SIGKILL');
 
-    const second = await runChild(event, `req-redelivered-${timeoutSeconds}`, 60).done;
+      const second = await runChild(event, `req-redelivered-${timeoutSeconds}`, 60).done;
 
-    expect(second.answer?.rejected).toBeUndefined();
-    expect(second.answer?.summary).toEqual([{ key: `${stem}.zip`, status: 'published', layerName, version: 1 }]);
-    const crc64 = independentCrc64(zip);
-    expect(cloud.home.fc.versions(layerName).map((version) => version.codeChecksum)).toEqual([crc64]);
-    for (const other of cloud.regions) expect(other.fc.versions(layerName).map((version) => version.codeChecksum)).toEqual([crc64]);
-    const result = JSON.parse(Buffer.from((await cloud.home.oss.readObject(TEST_BUCKET, `${stem}.result.json`))!).toString()) as PublishResult;
-    expect(Object.entries(result.regions!).map(([region, entry]) => [region, entry.status, entry.version, entry.codeChecksum])).toEqual([
-      ['cn-hangzhou', 'published', 1, crc64],
-      ['cn-shanghai', 'published', 1, crc64],
-      ['cn-beijing', 'published', 1, crc64],
-    ]);
-    // Every region's version was adopted, not made again: one create reached each.
-    for (const region of [cloud.home, ...cloud.regions]) {
-      expect(region.fc.requests.entries.filter((request) => request.action === 'CreateLayerVersion' && request.path.includes(`/${layerName}/`))).toHaveLength(1);
-    }
-  }, 60_000);
+      expect(second.answer?.rejected).toBeUndefined();
+      expect(second.answer?.summary).toEqual([{ key: `${stem}.zip`, status: 'published', layerName, version: 1 }]);
+      const crc64 = independentCrc64(zip);
+      expect(cloud.home.fc.versions(layerName).map((version) => version.codeChecksum)).toEqual([crc64]);
+      for (const other of cloud.regions) expect(other.fc.versions(layerName).map((version) => version.codeChecksum)).toEqual([crc64]);
+      const result = JSON.parse(Buffer.from((await cloud.home.oss.readObject(TEST_BUCKET, `${stem}.result.json`))!).toString()) as PublishResult;
+      expect(Object.entries(result.regions!).map(([region, entry]) => [region, entry.status, entry.version, entry.codeChecksum])).toEqual([
+        ['cn-hangzhou', 'published', 1, crc64],
+        ['cn-shanghai', 'published', 1, crc64],
+        ['cn-beijing', 'published', 1, crc64],
+      ]);
+      // Every region's version was adopted, not made again: one create reached each.
+      for (const region of [cloud.home, ...cloud.regions]) {
+        expect(region.fc.requests.entries.filter((request) => request.action === 'CreateLayerVersion' && request.path.includes(`/${layerName}/`))).toHaveLength(
+          1,
+        );
+      }
+    },
+    60_000,
+  );
 });

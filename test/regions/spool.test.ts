@@ -42,7 +42,10 @@ describe('the zip spooled to disk as it is verified', () => {
     try {
       const copy = spool.reader();
       // The copies ask first; the verification's reads (tail first, then two runs at once) come later.
-      const asked = [drain((await copy.stream(KEY, { ifMatch: 'ETAG1' })).body), drain((await copy.stream(KEY, { ifMatch: 'ETAG1', range: { start: 1000, end: 250_000 } })).body)];
+      const asked = [
+        drain((await copy.stream(KEY, { ifMatch: 'ETAG1' })).body),
+        drain((await copy.stream(KEY, { ifMatch: 'ETAG1', range: { start: 1000, end: 250_000 } })).body),
+      ];
       const tap = spool.tap();
       await drain((await tap.stream(KEY, { ifMatch: 'ETAG1', range: { start: 200_000, end: 299_999 } })).body);
       await Promise.all([

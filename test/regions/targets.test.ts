@@ -17,10 +17,7 @@ describe('selectRegionTargets', () => {
 
   it('narrows to the regions the manifest names, in REGIONS order, the home region being implied', () => {
     expect(regionsOf(selectRegionTargets(CONFIGURED, 'cn-hangzhou', ['cn-beijing'], KEY))).toEqual(['cn-beijing']);
-    expect(regionsOf(selectRegionTargets(CONFIGURED, 'cn-hangzhou', ['cn-beijing', 'cn-hangzhou', 'cn-shanghai'], KEY))).toEqual([
-      'cn-shanghai',
-      'cn-beijing',
-    ]);
+    expect(regionsOf(selectRegionTargets(CONFIGURED, 'cn-hangzhou', ['cn-beijing', 'cn-hangzhou', 'cn-shanghai'], KEY))).toEqual(['cn-shanghai', 'cn-beijing']);
     expect(selectRegionTargets(CONFIGURED, 'cn-hangzhou', [], KEY)).toEqual([]);
   });
 

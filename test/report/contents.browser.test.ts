@@ -47,7 +47,14 @@ describe('the HTML report, per version', () => {
       parseContents('_audit/contents/deps/v3.cdx.json', cycloneDx('deps', 3, [npm('lodash', '4.17.21'), npm(HOSTILE, '1.0.0')], facts(3, 3))),
     ];
     const trail = [published(1, '2026-12-05T00:00:00.000Z'), published(2, '2026-12-06T00:00:00.000Z'), published(3, '2026-12-07T00:00:00.000Z')];
-    const html = renderReport({ bucket: 'team-layers', prefix: '', timelines: buildTimelines(trail, undefined), verify: undefined, contents, generatedAt: new Date('2026-12-07T12:00:00Z') });
+    const html = renderReport({
+      bucket: 'team-layers',
+      prefix: '',
+      timelines: buildTimelines(trail, undefined),
+      verify: undefined,
+      contents,
+      generatedAt: new Date('2026-12-07T12:00:00Z'),
+    });
     const file = join(dir, 'report.html');
     await writeFile(file, html);
 
@@ -56,9 +63,11 @@ describe('the HTML report, per version', () => {
 
     const table = page.locator('section.layer table.contents');
     expect(await table.locator('caption').innerText()).toBe('Inside each version');
-    const rows = await table.locator('tbody tr').evaluateAll((trs) =>
-      trs.map((tr) => ({ version: tr.getAttribute('data-version'), cells: Array.from(tr.querySelectorAll('td'), (td) => td.innerText.trim()) })),
-    );
+    const rows = await table
+      .locator('tbody tr')
+      .evaluateAll((trs) =>
+        trs.map((tr) => ({ version: tr.getAttribute('data-version'), cells: Array.from(tr.querySelectorAll('td'), (td) => td.innerText.trim()) })),
+      );
     expect(rows).toEqual([
       { version: '1', cells: ['1', '2', '2.0 MiB', '2', 'the first version with recorded contents'] },
       { version: '2', cells: ['2', '3', '3.0 MiB', '2', `since version 1:\n+ npm ${HOSTILE} 1.0.0\n- npm left-pad 1.3.0\n~ npm lodash 4.17.20 -> 4.17.21`] },
@@ -75,7 +84,14 @@ describe('the HTML report, per version', () => {
   });
 
   it('shows no contents table for a layer without recorded contents', async () => {
-    const html = renderReport({ bucket: 'b', prefix: '', timelines: buildTimelines([published(1, '2026-12-05T00:00:00.000Z')], undefined), verify: undefined, contents: [], generatedAt: new Date() });
+    const html = renderReport({
+      bucket: 'b',
+      prefix: '',
+      timelines: buildTimelines([published(1, '2026-12-05T00:00:00.000Z')], undefined),
+      verify: undefined,
+      contents: [],
+      generatedAt: new Date(),
+    });
     const file = join(dir, 'plain.html');
     await writeFile(file, html);
     const page = await browser.context.newPage();

@@ -17,7 +17,12 @@ const V2 = parseContents(
   cycloneDx(
     'deps',
     2,
-    [npm('lodash', '4.17.21'), npm('lodash', '4.17.20', 'nodejs/node_modules/old/node_modules/lodash/package.json'), npm('@scope/util', '2.0.0'), npm('chalk', '5.3.0')],
+    [
+      npm('lodash', '4.17.21'),
+      npm('lodash', '4.17.20', 'nodejs/node_modules/old/node_modules/lodash/package.json'),
+      npm('@scope/util', '2.0.0'),
+      npm('chalk', '5.3.0'),
+    ],
     { files: 150, unpackedBytes: 3_500_000, crc64: '222' },
   ),
 );

@@ -7,7 +7,16 @@ import { parseTrailEntry } from '../../src/report/trail';
 const NOW = new Date('2026-12-01T12:00:00.000Z');
 
 function fcVersion(version: number, codeChecksum: string): LayerVersion {
-  return { layerName: 'lp', version, description: '', compatibleRuntime: ['nodejs20'], codeChecksum, arn: undefined, createTime: `2026-11-0${version}T00:00:00Z`, raw: {} };
+  return {
+    layerName: 'lp',
+    version,
+    description: '',
+    compatibleRuntime: ['nodejs20'],
+    codeChecksum,
+    arn: undefined,
+    createTime: `2026-11-0${version}T00:00:00Z`,
+    raw: {},
+  };
 }
 
 /** A record as the publisher writes it under _audit/records/. */
@@ -24,7 +33,12 @@ describe('comparing the trail with what FC holds', () => {
       record('c', { status: 'unchanged', version: 2, source: { key: 'lp.zip', crc64: '22' } }),
     ];
     const report = compareTrail(trail, new Map([['lp', [fcVersion(2, '22'), fcVersion(1, '11')]]]), NOW);
-    expect(report).toEqual({ ok: true, checkedAt: NOW.toISOString(), drift: [], layers: [{ layerName: 'lp', fcVersions: [1, 2], recordedVersions: [1, 2], deletedVersions: [] }] });
+    expect(report).toEqual({
+      ok: true,
+      checkedAt: NOW.toISOString(),
+      drift: [],
+      layers: [{ layerName: 'lp', fcVersions: [1, 2], recordedVersions: [1, 2], deletedVersions: [] }],
+    });
   });
 
   it("another region's records say nothing about the home region's versions", () => {
@@ -36,7 +50,11 @@ describe('comparing the trail with what FC holds', () => {
     ];
     const report = compareTrail(trail, new Map([['lp', [fcVersion(1, '11')]]]), NOW);
     expect(report).toMatchObject({ ok: true, drift: [], layers: [{ recordedVersions: [1], deletedVersions: [] }] });
-    expect(buildTimelines(trail, undefined)[0]!.rows.map((row) => row.detail).sort()).toEqual(['in cn-shanghai', 'in cn-shanghai · lp.zip', 'lp.zip']);
+    expect(
+      buildTimelines(trail, undefined)[0]!
+        .rows.map((row) => row.detail)
+        .sort(),
+    ).toEqual(['in cn-shanghai', 'in cn-shanghai · lp.zip', 'lp.zip']);
   });
 
   it('a version only an unchanged record names was still made outside the bucket', () => {
@@ -63,7 +81,12 @@ describe('comparing the trail with what FC holds', () => {
 
 describe('reading records leniently', () => {
   it('takes only fields of the right type: a hostile record cannot inject a status class or a version', () => {
-    const entry = parseTrailEntry('audit', 'x', { status: 'published" onmouseover="x', version: '3', layerName: 7, provenance: { zip: { principalId: 5, sourceIp: '10.0.0.1' } } });
+    const entry = parseTrailEntry('audit', 'x', {
+      status: 'published" onmouseover="x',
+      version: '3',
+      layerName: 7,
+      provenance: { zip: { principalId: 5, sourceIp: '10.0.0.1' } },
+    });
     expect(entry).toMatchObject({ status: 'published" onmouseover="x', provenance: { zip: { sourceIp: '10.0.0.1' } } });
     expect(entry.version).toBeUndefined();
     expect(entry.layerName).toBeUndefined();

@@ -32,21 +32,36 @@ let invocations = 0;
  * Uploads the manifest and the zip as a person would, then hands the zip's OSS event to the
  * handler, as Function Compute would: a real publish, leaving its real result and audit record.
  */
-export async function publishThroughHandler(cloud: LoopbackCloud, stem: string, zip: Uint8Array, manifest: unknown, env: Record<string, string> = {}): Promise<Summary> {
+export async function publishThroughHandler(
+  cloud: LoopbackCloud,
+  stem: string,
+  zip: Uint8Array,
+  manifest: unknown,
+  env: Record<string, string> = {},
+): Promise<Summary> {
   await cloud.oss.putObject(TEST_BUCKET, `${stem}.layer.json`, manifestBytes(manifest));
   await cloud.oss.putObject(TEST_BUCKET, `${stem}.zip`, zip);
   return deliverEvent(cloud, `${stem}.zip`, {}, env);
 }
 
 /** The OSS event of the object at `key` as it is now, handed to the handler (with `overrides`, such as another uploader). */
-export async function deliverEvent(cloud: LoopbackCloud, key: string, overrides: Record<string, unknown> = {}, env: Record<string, string> = {}): Promise<Summary> {
+export async function deliverEvent(
+  cloud: LoopbackCloud,
+  key: string,
+  overrides: Record<string, unknown> = {},
+  env: Record<string, string> = {},
+): Promise<Summary> {
   const event = { ...(await cloud.oss.objectCreatedEvent(TEST_BUCKET, key)), ...overrides };
   const lines: string[] = [];
   invocations += 1;
-  const summary = await handleOssEvent(Buffer.from(JSON.stringify({ events: [event] })), { ...testContext(`trail-request-${invocations}`), function: { timeout: 60 } }, {
-    env: { OSS_ENDPOINT: cloud.ossEndpoint, FC_ENDPOINT: cloud.fcEndpoint, ...env },
-    write: (line) => lines.push(line),
-  });
+  const summary = await handleOssEvent(
+    Buffer.from(JSON.stringify({ events: [event] })),
+    { ...testContext(`trail-request-${invocations}`), function: { timeout: 60 } },
+    {
+      env: { OSS_ENDPOINT: cloud.ossEndpoint, FC_ENDPOINT: cloud.fcEndpoint, ...env },
+      write: (line) => lines.push(line),
+    },
+  );
   for (const line of lines) recordForSecretScan('handler log', line);
   return summary;
 }

@@ -87,13 +87,17 @@ describe('layer-publisher report --html, as a person sees it in Chromium', () =>
     expect(await page.locator('section.layer h2').allInnerTexts()).toEqual(['left-pad 2 drift', 'other']);
 
     const rows = async (layer: number) =>
-      page.locator('section.layer').nth(layer).locator('table.timeline tbody tr').evaluateAll((trs) =>
-        trs.map((tr) => {
-          const cells = Array.from(tr.querySelectorAll('td')).map((td) => (td as HTMLElement).innerText.trim());
-          const [when = '', version = '', status = '', who = '', detail = ''] = cells;
-          return { when, version, status, who, detail, background: getComputedStyle(tr).backgroundColor };
-        }),
-      );
+      page
+        .locator('section.layer')
+        .nth(layer)
+        .locator('table.timeline tbody tr')
+        .evaluateAll((trs) =>
+          trs.map((tr) => {
+            const cells = Array.from(tr.querySelectorAll('td')).map((td) => (td as HTMLElement).innerText.trim());
+            const [when = '', version = '', status = '', who = '', detail = ''] = cells;
+            return { when, version, status, who, detail, background: getComputedStyle(tr).backgroundColor };
+          }),
+        );
     const leftPad = await rows(0);
     expect(leftPad.map((row) => [row.version, row.status])).toEqual([
       ['1', 'published'],
@@ -119,7 +123,12 @@ describe('layer-publisher report --html, as a person sees it in Chromium', () =>
     const drifted = leftPad.filter((row) => row.status.startsWith('drift'));
     expect(new Set(drifted.map((row) => row.background))).toEqual(new Set(['rgb(255, 235, 233)']));
     expect(new Set(leftPad.filter((row) => !row.status.startsWith('drift')).map((row) => row.background))).toEqual(new Set(['rgba(0, 0, 0, 0)']));
-    expect(await page.locator('section.layer').nth(0).evaluate((section) => getComputedStyle(section).borderColor)).toBe('rgb(207, 34, 46)');
+    expect(
+      await page
+        .locator('section.layer')
+        .nth(0)
+        .evaluate((section) => getComputedStyle(section).borderColor),
+    ).toBe('rgb(207, 34, 46)');
 
     expect((await rows(1)).map((row) => [row.version, row.status, row.detail])).toEqual([
       ['1', 'published', expect.stringContaining('layers/other.zip')],
@@ -143,7 +152,9 @@ describe('layer-publisher report --html, as a person sees it in Chromium', () =>
     expect(await page.locator('table.timeline tbody tr').count()).toBe(1);
     expect(await page.locator('tr.status-drift').count()).toBe(0);
     // The contents the publisher recorded for that version, read back from its CycloneDX document.
-    expect(await page.locator('table.contents tbody tr').allInnerTexts()).toEqual([expect.stringMatching(/^1\t2\t0\.0 MiB\t1\tthe first version with recorded contents$/)]);
+    expect(await page.locator('table.contents tbody tr').allInnerTexts()).toEqual([
+      expect.stringMatching(/^1\t2\t0\.0 MiB\t1\tthe first version with recorded contents$/),
+    ]);
     await page.close();
   }, 60_000);
 

@@ -17,7 +17,9 @@ const FC3 = { FC_API_VERSION: '2023-03-30', ROLLOUT_FUNCTIONS: 'api-*' };
 const arn = (version: number, layer = LAYER) => `acs:fc:${TEST_REGION}:${TEST_ACCOUNT_ID}:layers/${layer}/versions/${version}`;
 
 function client(): Fc2023Client {
-  return new Fc2023Client(new $OpenApiUtil.Config({ ...TEST_CREDENTIALS, endpoint: new URL(IN_PROCESS_FC_ENDPOINT).host, protocol: 'https', regionId: TEST_REGION }));
+  return new Fc2023Client(
+    new $OpenApiUtil.Config({ ...TEST_CREDENTIALS, endpoint: new URL(IN_PROCESS_FC_ENDPOINT).host, protocol: 'https', regionId: TEST_REGION }),
+  );
 }
 
 async function layersOf(functionName: string, qualifier?: string): Promise<string[]> {
@@ -39,10 +41,19 @@ describe('rollout on the local FC, seen through the official FC 3.0 client', () 
 
     const second = await publish('v2', { rollout: ['api-users'] });
 
-    expect(second.result).toMatchObject({ status: 'published', version: 2, rollout: { functions: [{ functionName: 'api-users', status: 'updated', before: [arn(1)], after: [arn(2)] }] } });
+    expect(second.result).toMatchObject({
+      status: 'published',
+      version: 2,
+      rollout: { functions: [{ functionName: 'api-users', status: 'updated', before: [arn(1)], after: [arn(2)] }] },
+    });
     expect(await layersOf('api-users')).toEqual([arn(2)]);
 
-    const served = (await client().publishFunctionVersion('api-users', new fc2023.PublishFunctionVersionRequest({ body: new fc2023.PublishVersionInput({ description: 'release' }) }))).body!.versionId!;
+    const served = (
+      await client().publishFunctionVersion(
+        'api-users',
+        new fc2023.PublishFunctionVersionRequest({ body: new fc2023.PublishVersionInput({ description: 'release' }) }),
+      )
+    ).body!.versionId!;
     await client().createAlias('api-users', new fc2023.CreateAliasRequest({ body: new fc2023.CreateAliasInput({ aliasName: 'prod', versionId: served }) }));
 
     const third = await publish('v3', { rollout: ['api-users'], canary: { alias: 'prod', weight: 0.1 } });
@@ -59,7 +70,8 @@ describe('rollout on the local FC, seen through the official FC 3.0 client', () 
     await publish('v1', {});
     const body = new fc2023.CreateFunctionInput({ functionName: 'api-users', runtime: 'nodejs20', handler: 'index.handler', layers: [arn(1)] });
     await client().createFunction(new fc2023.CreateFunctionRequest({ body }));
-    const pinned = (await client().publishFunctionVersion('api-users', new fc2023.PublishFunctionVersionRequest({ body: new fc2023.PublishVersionInput({}) }))).body!.versionId!;
+    const pinned = (await client().publishFunctionVersion('api-users', new fc2023.PublishFunctionVersionRequest({ body: new fc2023.PublishVersionInput({}) })))
+      .body!.versionId!;
     await client().createAlias('api-users', new fc2023.CreateAliasRequest({ body: new fc2023.CreateAliasInput({ aliasName: 'prod', versionId: pinned }) }));
     await publish('v2', { rollout: ['api-users'] });
 
@@ -69,7 +81,11 @@ describe('rollout on the local FC, seen through the official FC 3.0 client', () 
     expect(third.result.retention).toEqual({ keep: 1, kept: [1, 2], deleted: [], failed: [] });
     expect(env.cloud.fc.versions(LAYER).map((v) => v.version)).toEqual([1, 2, 3]);
     const keys = await env.cloud.oss.listKeys('team-layers', '_audit/records/');
-    const reasons = await Promise.all(keys.map(async (key) => JSON.parse(Buffer.from((await env.cloud.oss.readObject('team-layers', key))!).toString('utf8')) as Record<string, unknown>));
-    expect(reasons.filter((r) => r.kind === 'kept' && r.version === 1).map((r) => r.reason)).toEqual([`in use by api-users version ${pinned}, api-users alias prod`]);
+    const reasons = await Promise.all(
+      keys.map(async (key) => JSON.parse(Buffer.from((await env.cloud.oss.readObject('team-layers', key))!).toString('utf8')) as Record<string, unknown>),
+    );
+    expect(reasons.filter((r) => r.kind === 'kept' && r.version === 1).map((r) => r.reason)).toEqual([
+      `in use by api-users version ${pinned}, api-users alias prod`,
+    ]);
   });
 });

@@ -34,12 +34,14 @@ async function publish(seed: string, manifest: object, options: { env?: Record<s
 
 async function auditRecords(cloud: TestCloud, kind: string): Promise<Record<string, unknown>[]> {
   const keys = (await cloud.oss.listKeys(TEST_BUCKET, '_audit/records/')).sort();
-  const records = await Promise.all(keys.map(async (key) => JSON.parse(Buffer.from((await cloud.oss.readObject(TEST_BUCKET, key))!).toString('utf8')) as Record<string, unknown>));
+  const records = await Promise.all(
+    keys.map(async (key) => JSON.parse(Buffer.from((await cloud.oss.readObject(TEST_BUCKET, key))!).toString('utf8')) as Record<string, unknown>),
+  );
   return records.filter((record) => record.kind === kind);
 }
 
 describe('rollout', () => {
-  it('replaces the layer\'s older ARN in place, keeping every other layer and their order; one audit record per function', async () => {
+  it("replaces the layer's older ARN in place, keeping every other layer and their order; one audit record per function", async () => {
     await publish('v1', {});
     fc.seed('api-users', [OTHER, arn(1)]);
     fc.seed('api-orders', [arn(1)]);
@@ -60,7 +62,7 @@ describe('rollout', () => {
     expect(records[0]).toMatchObject({ layerName: LAYER, version: 2, status: 'updated', source: { key: 'layers/left-pad.zip' } });
   });
 
-  it('a glob moves only functions that use the layer; a name moves one that does not; six layers are refused naming FC\'s limit', async () => {
+  it("a glob moves only functions that use the layer; a name moves one that does not; six layers are refused naming FC's limit", async () => {
     await publish('v1', {});
     fc.seed('api-static', [OTHER]);
     fc.seed('worker', [OTHER]);
@@ -76,7 +78,11 @@ describe('rollout', () => {
     expect(byName['api-full']).toMatchObject({ status: 'skipped' });
     fc.seed('api-crowded', [arn(1, 'a'), arn(1, 'b'), arn(1, 'c'), arn(1, 'd'), arn(1, 'e')]);
     const third = await publish('v3', { rollout: ['api-crowded'] });
-    expect(third.result.rollout!.functions[0]).toMatchObject({ functionName: 'api-crowded', status: 'refused', reason: 'would hold 6 layers: FC allows at most 5 per function' });
+    expect(third.result.rollout!.functions[0]).toMatchObject({
+      functionName: 'api-crowded',
+      status: 'refused',
+      reason: 'would hold 6 layers: FC allows at most 5 per function',
+    });
     expect(fc.updates('api-crowded')).toBe(0);
   });
 
@@ -106,7 +112,10 @@ describe('rollout', () => {
   it('under FC_API_VERSION 2021-04-06 the result says the rollout needs 2023-03-30, and nothing is called', async () => {
     fc.seed('api-users', [arn(1)]);
     const { result } = await publish('v1', { rollout: ['api-users'] }, { env: { ROLLOUT_FUNCTIONS: 'api-*' } });
-    expect(result).toMatchObject({ status: 'published', rollout: { layerName: LAYER, functions: [], error: 'rollout needs FC_API_VERSION=2023-03-30 (FC 3.0 functions); it is 2021-04-06' } });
+    expect(result).toMatchObject({
+      status: 'published',
+      rollout: { layerName: LAYER, functions: [], error: 'rollout needs FC_API_VERSION=2023-03-30 (FC 3.0 functions); it is 2021-04-06' },
+    });
     expect(fc.calls).toEqual([]);
   });
 
@@ -143,7 +152,7 @@ describe('rollout', () => {
     expect(result.rollout?.functions[0]).toMatchObject({ functionName: 'api-b', status: 'updated', before: [arn(1)], after: [arn(3)] });
   });
 
-  it('redeliveries of the zip\'s and the manifest\'s events update each function once and repeat the complete rollout', async () => {
+  it("redeliveries of the zip's and the manifest's events update each function once and repeat the complete rollout", async () => {
     await publish('v1', {});
     fc.seed('api-users', [arn(1)]);
     const first = await publish('v2', { rollout: ['api-users'] });
@@ -244,7 +253,11 @@ describe('canary', () => {
     expect(fc.calls.filter((call) => call.action === 'UpdateAlias')).toHaveLength(1);
     expect(fn.aliases.get('prod')).toEqual({ versionId: served, additionalVersionWeight: { 2: 0.2 } });
     expect((await readJson<RolledOut>(env.cloud, RESULT_KEY))!.rollout?.functions).toEqual([
-      expect.objectContaining({ functionName: 'api-users', status: 'updated', canary: expect.objectContaining({ functionVersion: '2', after: { versionId: served, additionalVersionWeight: { 2: 0.2 } } }) }),
+      expect.objectContaining({
+        functionName: 'api-users',
+        status: 'updated',
+        canary: expect.objectContaining({ functionVersion: '2', after: { versionId: served, additionalVersionWeight: { 2: 0.2 } } }),
+      }),
     ]);
   });
 
@@ -252,6 +265,9 @@ describe('canary', () => {
     fc.seed('api-users', [OTHER]);
     const { result } = await publish('v1', { rollout: ['api-users'], canary: { alias: 'prod', weight: 0.5 } });
     expect(fc.functions.get('api-users')!.layers).toEqual([OTHER, arn(1)]);
-    expect(result.rollout?.functions[0]).toMatchObject({ status: 'updated', canary: { error: 'alias prod does not exist: create it on the version it serves, then upload again' } });
+    expect(result.rollout?.functions[0]).toMatchObject({
+      status: 'updated',
+      canary: { error: 'alias prod does not exist: create it on the version it serves, then upload again' },
+    });
   });
 });

@@ -37,8 +37,14 @@ describe('ROLLOUT_FUNCTIONS', () => {
 describe('manifest rollout and canary', () => {
   it('accepts names and globs, or the same per region', () => {
     const parse = (fields: object) => parseManifest(new TextEncoder().encode(JSON.stringify({ ...BASE, ...fields })), KEY, '2023-03-30');
-    expect(parse({ rollout: ['api-*', 'worker'], canary: { alias: 'prod', weight: 0.1 } })).toMatchObject({ rollout: ['api-*', 'worker'], canary: { alias: 'prod', weight: 0.1 } });
-    expect(parse({ rollout: { 'cn-hangzhou': ['api-*'], 'cn-shanghai': ['worker'] } }).rollout).toEqual({ 'cn-hangzhou': ['api-*'], 'cn-shanghai': ['worker'] });
+    expect(parse({ rollout: ['api-*', 'worker'], canary: { alias: 'prod', weight: 0.1 } })).toMatchObject({
+      rollout: ['api-*', 'worker'],
+      canary: { alias: 'prod', weight: 0.1 },
+    });
+    expect(parse({ rollout: { 'cn-hangzhou': ['api-*'], 'cn-shanghai': ['worker'] } }).rollout).toEqual({
+      'cn-hangzhou': ['api-*'],
+      'cn-shanghai': ['worker'],
+    });
   });
 
   it('names the field at fault', () => {

@@ -2,15 +2,7 @@ import { http, passthrough } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import { recordWrittenObjects } from './secret-scan';
-import {
-  type Credential,
-  type FcEmulator,
-  type LoopbackServer,
-  type OssEmulator,
-  createFcEmulator,
-  createOssEmulator,
-  serve,
-} from '../../src/emulator';
+import { type Credential, type FcEmulator, type LoopbackServer, type OssEmulator, createFcEmulator, createOssEmulator, serve } from '../../src/emulator';
 
 export const TEST_ACCOUNT_ID = '1234567890123456';
 export const TEST_REGION = 'cn-hangzhou';

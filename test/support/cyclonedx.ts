@@ -22,7 +22,12 @@ export function pypi(name: string, version: string): FixturePackage {
   return { purl: `pkg:pypi/${name.toLowerCase()}@${version}`, name, version, path: `python/${name}-${version}.dist-info/METADATA` };
 }
 
-export function cycloneDx(layerName: string, version: number, packages: readonly FixturePackage[], facts: { files: number; unpackedBytes: number; crc64: string }): object {
+export function cycloneDx(
+  layerName: string,
+  version: number,
+  packages: readonly FixturePackage[],
+  facts: { files: number; unpackedBytes: number; crc64: string },
+): object {
   return {
     bomFormat: 'CycloneDX',
     specVersion: '1.6',

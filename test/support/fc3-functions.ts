@@ -87,7 +87,10 @@ export class FakeFunctions {
       return HttpResponse.json(answer, { headers: { 'x-fc-request-id': requestId } });
     } catch (error) {
       if (!(error instanceof ServiceError)) throw error;
-      return HttpResponse.json({ Code: error.code, Message: error.message, RequestId: requestId }, { status: error.status, headers: { 'x-fc-request-id': requestId } });
+      return HttpResponse.json(
+        { Code: error.code, Message: error.message, RequestId: requestId },
+        { status: error.status, headers: { 'x-fc-request-id': requestId } },
+      );
     }
   }
 
@@ -108,7 +111,8 @@ export class FakeFunctions {
       }
       case 'UpdateFunction': {
         const layers = input.layers;
-        if (!Array.isArray(layers) || !layers.every((arn) => typeof arn === 'string')) throw new ServiceError(400, 'InvalidArgument', 'layers must be an array of strings');
+        if (!Array.isArray(layers) || !layers.every((arn) => typeof arn === 'string'))
+          throw new ServiceError(400, 'InvalidArgument', 'layers must be an array of strings');
         if (layers.length > 5) throw new ServiceError(400, 'InvalidArgument', 'a function can have at most 5 layers');
         fn.layers = [...layers];
         fn.lastModifiedTime = new Date().toISOString();
@@ -173,5 +177,11 @@ function actionOf(method: string, functionName: string | undefined, collection: 
 }
 
 function view(fn: FakeFunction, layers: string[]): object {
-  return { functionName: fn.functionName, layers: layers.map((arn) => ({ arn, size: 1 })), lastModifiedTime: fn.lastModifiedTime, runtime: 'nodejs20', handler: 'index.handler' };
+  return {
+    functionName: fn.functionName,
+    layers: layers.map((arn) => ({ arn, size: 1 })),
+    lastModifiedTime: fn.lastModifiedTime,
+    runtime: 'nodejs20',
+    handler: 'index.handler',
+  };
 }

@@ -67,11 +67,16 @@ export async function expectRegionInvariants(options: RegionInvariantOptions): P
     expect(fresh.length, `new versions of ${layer} in ${site.region}`).toBeLessThanOrEqual(uploads.length);
     for (let i = 1; i < live.length; i++) {
       if (old.has(live[i]!.version)) continue;
-      expect(identity(live[i]!), `${site.region}: ${layer} version ${live[i]!.version} repeats version ${live[i - 1]!.version}`).not.toBe(identity(live[i - 1]!));
+      expect(identity(live[i]!), `${site.region}: ${layer} version ${live[i]!.version} repeats version ${live[i - 1]!.version}`).not.toBe(
+        identity(live[i - 1]!),
+      );
     }
     // 2.
     for (const version of fresh) {
-      expect(contents.has(`${version.codeChecksum}|${version.description}`), `${site.region}: ${layer} version ${version.version} holds code ${version.codeChecksum} "${version.description}", which no upload had`).toBe(true);
+      expect(
+        contents.has(`${version.codeChecksum}|${version.description}`),
+        `${site.region}: ${layer} version ${version.version} holds code ${version.codeChecksum} "${version.description}", which no upload had`,
+      ).toBe(true);
     }
     if (refusing.has(site.region)) expect(fresh, `${site.region} refuses every create, yet holds versions`).toEqual([]);
   }
@@ -90,7 +95,7 @@ export async function expectRegionInvariants(options: RegionInvariantOptions): P
     }
     expect(['published', 'unchanged'], `${site.region}'s entry ${JSON.stringify(entry)}`).toContain(entry.status);
     expect(entry.home === true, `${site.region}'s entry says home: ${String(entry.home)}`).toBe(site.home);
-    if (site.home) expect(entry.version, 'the home entry names the result\'s version').toBe(result!.version);
+    if (site.home) expect(entry.version, "the home entry names the result's version").toBe(result!.version);
     const named = site.fc.versions(layer).find((version) => version.version === entry.version);
     expect(named, `${site.region}'s entry names version ${entry.version}, which does not exist there`).toBeDefined();
     expect(entry.codeChecksum, `${site.region}'s entry codeChecksum`).toBe(newest.crc64);

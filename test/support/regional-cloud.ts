@@ -52,7 +52,10 @@ export function createRegionalCloud(others: ReadonlyArray<{ region: string; buck
  * (with or without the bucket in front) and `<account>.<region>[-internal].fc.aliyuncs.com`. The
  * home region answers on its internal endpoints, the others on their public ones, the publisher's defaults.
  */
-export function useMswRegionalCloud(others?: ReadonlyArray<{ region: string; bucket: string }>): { readonly cloud: RegionalCloud; readonly server: ReturnType<typeof setupServer> } {
+export function useMswRegionalCloud(others?: ReadonlyArray<{ region: string; bucket: string }>): {
+  readonly cloud: RegionalCloud;
+  readonly server: ReturnType<typeof setupServer>;
+} {
   let current: RegionalCloud | undefined;
   const cloud = (): RegionalCloud => {
     if (current === undefined) throw new Error('useMswRegionalCloud: the cloud exists only inside a test');

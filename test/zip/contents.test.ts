@@ -59,7 +59,13 @@ describe('the packages a layer holds, gathered in the read that checks it', () =
     const archive = await read(javaPackagesZip());
     expect(archive.packages).toEqual({
       packages: [
-        { ecosystem: 'maven', name: 'commons-lang3', version: '3.12.0', purl: 'pkg:generic/commons-lang3-3.12.0.jar', path: 'java/lib/commons-lang3-3.12.0.jar' },
+        {
+          ecosystem: 'maven',
+          name: 'commons-lang3',
+          version: '3.12.0',
+          purl: 'pkg:generic/commons-lang3-3.12.0.jar',
+          path: 'java/lib/commons-lang3-3.12.0.jar',
+        },
         { ecosystem: 'maven', name: 'tool', purl: 'pkg:generic/tool.jar', path: 'java/lib/tool.jar' },
       ],
       skipped: 0,

@@ -78,10 +78,14 @@ describe('zip corpus through the handler, with the emulated cloud', () => {
     await cloud.oss.putObject(TEST_BUCKET, `${base}.layer.json`, manifestBytes({ layerName: 'left-pad', compatibleRuntime: ['nodejs20'] }));
     const record = await cloud.oss.objectCreatedEvent(TEST_BUCKET, `${base}.zip`);
 
-    const summary = await handleOssEvent(Buffer.from(JSON.stringify({ events: [record] })), { ...testContext('zip-corpus'), function: { timeout: 30 } }, {
-      env: {},
-      write: () => undefined,
-    });
+    const summary = await handleOssEvent(
+      Buffer.from(JSON.stringify({ events: [record] })),
+      { ...testContext('zip-corpus'), function: { timeout: 30 } },
+      {
+        env: {},
+        write: () => undefined,
+      },
+    );
 
     const written = await cloud.oss.readObject(TEST_BUCKET, `${base}.result.json`);
     const result = JSON.parse(Buffer.from(written!).toString('utf8')) as PublishResult;

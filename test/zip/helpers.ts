@@ -3,9 +3,7 @@ import { type ArchiveRead, type ArchiveReadOptions, type ByteSource, readArchive
 
 /** Builds a zip with fflate; every name becomes one entry, a name ending in '/' an empty directory. */
 export function buildZip(names: readonly string[], options: { level?: 0 | 6 } = {}): Uint8Array {
-  const files = Object.fromEntries(
-    names.map((name, index) => [name, strToU8(name.endsWith('/') ? '' : `content of ${name} #${index} `.repeat(8))]),
-  );
+  const files = Object.fromEntries(names.map((name, index) => [name, strToU8(name.endsWith('/') ? '' : `content of ${name} #${index} `.repeat(8))]));
   return zipSync(files, { level: options.level ?? 6 });
 }
 

@@ -22,9 +22,26 @@ function layoutError(names: readonly string[], runtimes: readonly string[]): Inv
 }
 
 const ALL_RUNTIMES = [
-  'nodejs20', 'nodejs18', 'nodejs16', 'nodejs14', 'nodejs12', 'nodejs10', 'nodejs8', 'nodejs6',
-  'python3.10', 'python3.9', 'python3', 'python2.7', 'java11', 'java8', 'php7.2',
-  'go1', 'dotnetcore3.1', 'dotnetcore2.1', 'custom.debian10', 'custom',
+  'nodejs20',
+  'nodejs18',
+  'nodejs16',
+  'nodejs14',
+  'nodejs12',
+  'nodejs10',
+  'nodejs8',
+  'nodejs6',
+  'python3.10',
+  'python3.9',
+  'python3',
+  'python2.7',
+  'java11',
+  'java8',
+  'php7.2',
+  'go1',
+  'dotnetcore3.1',
+  'dotnetcore2.1',
+  'custom.debian10',
+  'custom',
 ];
 
 describe('checkLayout: the runtime folders', () => {
@@ -92,9 +109,7 @@ describe('checkLayout: messages for the usual mistakes', () => {
   });
 
   it('explains nodejs/ without node_modules/', () => {
-    expect(layoutError(['nodejs/index.js'], ['nodejs18']).message).toContain(
-      'nodejs/ holds no node_modules/: packages go in nodejs/node_modules/.',
-    );
+    expect(layoutError(['nodejs/index.js'], ['nodejs18']).message).toContain('nodejs/ holds no node_modules/: packages go in nodejs/node_modules/.');
   });
 
   it('explains java/ without lib/', () => {
@@ -103,14 +118,12 @@ describe('checkLayout: messages for the usual mistakes', () => {
 
   it('explains a layout zipped inside its folder', () => {
     const error = layoutError(['my-layer/python/requests/__init__.py', '__MACOSX/my-layer/._python'], ['python3.10']);
-    expect(error.message).toContain(
-      "The layout sits inside my-layer/ (my-layer/python/): zip the folder's contents, not the folder itself.",
-    );
+    expect(error.message).toContain("The layout sits inside my-layer/ (my-layer/python/): zip the folder's contents, not the folder itself.");
   });
 
   it('lists the places for several runtimes', () => {
     expect(layoutError(['README.md'], ['python3.10', 'java11', 'php7.2']).message).toContain(
-      'looks only in /opt/python, /opt/java/lib, /opt/php, /opt/bin and /opt/lib, so the zip\'s top level must hold python/, java/lib/, php/, bin/ or lib/.',
+      "looks only in /opt/python, /opt/java/lib, /opt/php, /opt/bin and /opt/lib, so the zip's top level must hold python/, java/lib/, php/, bin/ or lib/.",
     );
   });
 

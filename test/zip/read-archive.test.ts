@@ -105,7 +105,7 @@ describe('readArchive reads every byte once', () => {
     expect(ranges).toContainEqual({ start: offset, end: zip.length - MIN_TAIL_BYTES - 1 });
   });
 
-  it('without entry checks still reads every byte and the directory (the benchmark\'s peer)', async () => {
+  it("without entry checks still reads every byte and the directory (the benchmark's peer)", async () => {
     const zip = writeZip([{ name: 'python/x.py', data: 'x', crc: 1 }]);
     const { crc64 } = await read(zip, [], { verifyEntries: false });
     expect(crc64).toBe(independentCrc64(zip));

@@ -56,9 +56,7 @@ async function uploaderFromWaiting(flow: Flow, role: 'zip' | 'manifest', etag: s
   return seen !== undefined && sameEtag(seen, etag) ? previous.provenance?.[role] : undefined;
 }
 
-export type Claimed =
-  | { kind: 'settled'; outcome: PublishResult }
-  | { kind: 'claimed'; held: HeldClaim; generation: number };
+export type Claimed = { kind: 'settled'; outcome: PublishResult } | { kind: 'claimed'; held: HeldClaim; generation: number };
 
 /**
  * The upload claimed for this flow, which then settles it as `generation`; or its outcome, already

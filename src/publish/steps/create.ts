@@ -58,14 +58,7 @@ export async function publishTo(flow: Flow, target: LayerTarget, manifest: Manif
 }
 
 /** Steps 6 and 7 under this attempt's intent. */
-async function createVersion(
-  flow: Flow,
-  target: LayerTarget,
-  manifest: Manifest,
-  crc64: string,
-  newestBefore: number,
-  claim: ClaimRecord,
-): Promise<Decided> {
+async function createVersion(flow: Flow, target: LayerTarget, manifest: Manifest, crc64: string, newestBefore: number, claim: ClaimRecord): Promise<Decided> {
   const { region } = target;
   await retrying(flow, 'intent', () => target.ledger.recordIntent(claim, newestBefore, region));
   await retrying(flow, 'intent', () => target.creates.record(claim));

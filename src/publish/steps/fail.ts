@@ -88,14 +88,14 @@ export async function reportInvalid(flow: Flow, error: InvalidInputError): Promi
   const { input, deps } = flow;
   flow.log.error('record.failed', { error, context: error.context });
   const result = resultOf(flow, { status: 'failed', error });
-  const written = await retrying(
-    flow,
-    'result.write',
-    () => writeResultDocument(deps.store, input.keys.result, result, { forbidOverwrite: true }),
-    true,
-  );
+  const written = await retrying(flow, 'result.write', () => writeResultDocument(deps.store, input.keys.result, result, { forbidOverwrite: true }), true);
   const auditKey = await audit(flow, written === 'created' ? 'result' : 'invalid', result, undefined);
-  flow.log.info(written === 'created' ? 'result.written' : 'result.kept', { status: result.status, errorCode: error.code, resultKey: input.keys.result, auditKey });
+  flow.log.info(written === 'created' ? 'result.written' : 'result.kept', {
+    status: result.status,
+    errorCode: error.code,
+    resultKey: input.keys.result,
+    auditKey,
+  });
   return summaryOf(input.eventKey, result);
 }
 

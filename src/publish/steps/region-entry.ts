@@ -38,7 +38,6 @@ function stagedOf(staged: StagedCopy | undefined): Pick<RegionResult, 'staged'> 
   return staged === undefined ? {} : { staged: { bucket: staged.bucket, key: staged.key, reused: staged.reused } };
 }
 
-
 /** "cn-shanghai: " before a message about another region; nothing for the home region. */
 export function inRegion(region: string | undefined): string {
   return region === undefined ? '' : `${region}: `;

@@ -60,9 +60,7 @@ export async function publishEverywhere(
   // A zip that failed its checks, or was replaced, is published nowhere: one error says why.
   const unpublishable = otherOutcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
   if (unpublishable !== undefined) throw unpublishable.reason;
-  const entries = Object.fromEntries(
-    targets.map((target, index) => [target.region, (otherOutcomes[index] as PromiseFulfilledResult<RegionResult>).value]),
-  );
+  const entries = Object.fromEntries(targets.map((target, index) => [target.region, (otherOutcomes[index] as PromiseFulfilledResult<RegionResult>).value]));
   if (homeOutcome.status === 'rejected') {
     flow.state.regions = { [home]: failedEntry(homeOutcome.reason, undefined, { home: true }), ...entries };
     throw homeOutcome.reason;

@@ -14,10 +14,7 @@ import { ResultUnwritableError } from './errors';
 const MAX_RESTORE_DEPTH = 2;
 
 /** What the zip and manifest are now, against the versions this flow worked on. */
-type ObjectsNow =
-  | { state: 'current' }
-  | { state: 'superseded'; zip: ObjectHead | undefined; manifest: ObjectHead | undefined }
-  | { state: 'unknown' };
+type ObjectsNow = { state: 'current' } | { state: 'superseded'; zip: ObjectHead | undefined; manifest: ObjectHead | undefined } | { state: 'unknown' };
 
 export async function finish(flow: Flow, fields: ResultFields): Promise<SummaryEntry> {
   return writeResult(flow, resultOf(flow, fields), undefined);
@@ -107,9 +104,7 @@ export async function writeResult(flow: Flow, described: PublishResult, ledger: 
   } else if (before.state === 'unknown' && !(await resultIsOursOrAbsent(flow))) {
     // OSS would not say what the objects are now, and the result there names another upload.
     await audit(flow, 'superseded', result, uploadId);
-    throw new ResultUnwritableError(
-      `${input.keys.result}: not written: OSS did not answer for ${input.keys.zip}, and the result there names another upload`,
-    );
+    throw new ResultUnwritableError(`${input.keys.result}: not written: OSS did not answer for ${input.keys.zip}, and the result there names another upload`);
   } else {
     const put = (document: PublishResult) =>
       retrying(
@@ -178,7 +173,9 @@ export function audit(flow: Flow, kind: AuditKind, result: PublishResult, upload
     flow,
     'audit.write',
     () =>
-      decision ? writeDecisionRecord(store, auditPrefix, { ...result, uploadId }) : writeAuditRecord(store, auditPrefix, kind, { ...result, ...(uploadId ? { uploadId } : {}) }),
+      decision
+        ? writeDecisionRecord(store, auditPrefix, { ...result, uploadId })
+        : writeAuditRecord(store, auditPrefix, kind, { ...result, ...(uploadId ? { uploadId } : {}) }),
     true,
   );
 }
@@ -192,8 +189,7 @@ async function objectsNow(flow: Flow): Promise<ObjectsNow> {
       retrying(flow, 'recheck', () => store.head(zip), true),
       retrying(flow, 'recheck', () => store.head(manifest), true),
     ]);
-    const changed = (current: ObjectHead | undefined, seen: string | undefined) =>
-      current !== undefined && seen !== undefined && !sameEtag(current.etag, seen);
+    const changed = (current: ObjectHead | undefined, seen: string | undefined) => current !== undefined && seen !== undefined && !sameEtag(current.etag, seen);
     if (changed(zipNow, flow.state.source.etag) || changed(manifestNow, flow.state.manifestInfo?.etag)) {
       return { state: 'superseded', zip: zipNow, manifest: manifestNow };
     }

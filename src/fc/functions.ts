@@ -1,6 +1,5 @@
 import * as z from 'zod/mini';
 import { FcRejectedError } from '../errors';
-import { acs3Transport } from './acs3-layers';
 import type { FcAction, FcCall, FcResponse, FcTransport } from './http';
 import { call, pages, parseResponse, type FcLayersOptions } from './layer-api';
 
@@ -54,7 +53,12 @@ export const FUNCTIONS_API_VERSION = '2023-03-30';
 
 export function createFcFunctions(options: Omit<FcLayersOptions, 'apiVersion'>): FunctionsApi {
   const endpoint = options.endpoint ?? new URL(`https://${options.accountId}.${options.region}-internal.fc.aliyuncs.com`);
-  return functionsApi(acs3Transport({ ...options, endpoint, apiVersion: FUNCTIONS_API_VERSION }));
+  // As for the layer API: the signer and node:https load with the first call, so an event that
+  // moves no function never pays for them (test/bundle/cold-start.test.ts).
+  let signing: Promise<FcTransport> | undefined;
+  const connect = () =>
+    (signing ??= import('./acs3-layers').then(({ acs3Transport }) => acs3Transport({ ...options, endpoint, apiVersion: FUNCTIONS_API_VERSION })));
+  return functionsApi((request) => connect().then((transport) => transport(request)));
 }
 
 // FC 3.0 lists a function's layers as `FunctionLayer {arn, size}`.

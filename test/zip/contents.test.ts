@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
 import { zipSync } from 'fflate';
-import { MAX_PACKAGE_FILE_BYTES, MIN_TAIL_BYTES, readArchive } from '../../src/zip';
-import { javaPackagesZip, nodePackagesZip, pythonPackagesZip } from '../fixtures/zips/package-layers';
+import { MAX_JAR_BYTES, MAX_PACKAGE_FILE_BYTES, MIN_TAIL_BYTES, readArchive } from '../../src/zip';
+import { jar, javaPackagesZip, nodePackagesZip, pythonPackagesZip } from '../fixtures/zips/package-layers';
 import { memorySource, read } from './helpers';
 
 describe('the packages a layer holds, gathered in the read that checks it', () => {
@@ -55,8 +56,8 @@ describe('the packages a layer holds, gathered in the read that checks it', () =
     expect(archive.packages?.skipped).toBe(1);
   });
 
-  it('Java: each jar in java/lib/ by its name, the version Maven put in it when there is one', async () => {
-    const archive = await read(javaPackagesZip());
+  it('Java: the Maven artifacts in each java/lib/ jar\u2019s pom.properties (several in a shaded jar), else the jar\u2019s name', async () => {
+    const archive = await read(javaPackagesZip(), [1000, 65_536, 7]);
     expect(archive.packages).toEqual({
       packages: [
         {
@@ -66,9 +67,54 @@ describe('the packages a layer holds, gathered in the read that checks it', () =
           purl: 'pkg:generic/commons-lang3-3.12.0.jar',
           path: 'java/lib/commons-lang3-3.12.0.jar',
         },
+        {
+          ecosystem: 'maven',
+          group: 'org.example',
+          name: 'demo',
+          version: '1.2.3',
+          purl: 'pkg:maven/org.example/demo@1.2.3',
+          path: 'java/lib/demo-1.2.3.jar!/META-INF/maven/org.example/demo/pom.properties',
+        },
+        {
+          ecosystem: 'maven',
+          group: 'com.google.guava',
+          name: 'guava',
+          version: '33.0.0-jre',
+          purl: 'pkg:maven/com.google.guava/guava@33.0.0-jre',
+          path: 'java/lib/shaded.jar!/META-INF/maven/com.google.guava/guava/pom.properties',
+        },
+        {
+          ecosystem: 'maven',
+          group: 'org.example',
+          name: 'app',
+          version: '2.0',
+          purl: 'pkg:maven/org.example/app@2.0',
+          path: 'java/lib/shaded.jar!/META-INF/maven/org.example/app/pom.properties',
+        },
         { ecosystem: 'maven', name: 'tool', purl: 'pkg:generic/tool.jar', path: 'java/lib/tool.jar' },
       ],
-      skipped: 0,
+      // tool.jar is no zip: listed by its name, and counted.
+      skipped: 1,
+    });
+  });
+
+  it('Java: a jar over MAX_JAR_BYTES is listed by its name and counted, never held', async () => {
+    const big = jar([{ groupId: 'org.example', artifactId: 'big', version: '1.0' }], { 'blob.bin': randomBytes(MAX_JAR_BYTES) });
+    const zip = zipSync({ 'java/lib/big-1.0.jar': big, 'java/lib/small.jar': jar([{ groupId: 'org.example', artifactId: 'small', version: '0.1' }]) });
+    const archive = await read(zip, [], { concurrency: 1 });
+    expect(archive.packages).toEqual({
+      packages: [
+        { ecosystem: 'maven', name: 'big', version: '1.0', purl: 'pkg:generic/big-1.0.jar', path: 'java/lib/big-1.0.jar' },
+        {
+          ecosystem: 'maven',
+          group: 'org.example',
+          name: 'small',
+          version: '0.1',
+          purl: 'pkg:maven/org.example/small@0.1',
+          path: 'java/lib/small.jar!/META-INF/maven/org.example/small/pom.properties',
+        },
+      ],
+      skipped: 1,
     });
   });
 

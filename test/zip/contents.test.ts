@@ -118,6 +118,30 @@ describe('the packages a layer holds, gathered in the read that checks it', () =
     });
   });
 
+  it('Java: holds one jar at a time; a jar met meanwhile by a run read at once is listed by its name and counted', async () => {
+    // Two runs of at least 8 MiB, each starting at a 6 MiB jar: read at once, their jars stream side by side.
+    const big = (artifactId: string): [Uint8Array, { level: 0 }] => [
+      jar([{ groupId: 'org.example', artifactId, version: '1.0' }], { 'blob.bin': randomBytes(6 * 1024 * 1024) }),
+      { level: 0 },
+    ];
+    const zip = zipSync({
+      'java/lib/a.jar': big('a'),
+      'java/lib/a.bin': [randomBytes(3 * 1024 * 1024), { level: 0 }],
+      'java/lib/b.jar': big('b'),
+      'java/lib/b.bin': [randomBytes(3 * 1024 * 1024), { level: 0 }],
+    });
+    const one = await read(zip, [], { concurrency: 1 });
+    expect(one.packages).toMatchObject({ packages: [{ purl: 'pkg:maven/org.example/a@1.0' }, { purl: 'pkg:maven/org.example/b@1.0' }], skipped: 0 });
+    const { source, ranges } = memorySource(zip, [65_536], 2);
+    const both = await readArchive(source, { tailBytes: MIN_TAIL_BYTES });
+    expect(ranges.length).toBeGreaterThan(2);
+    const purls = both.packages?.packages.map((found) => found.purl).sort();
+    expect(purls).toHaveLength(2);
+    expect(purls!.filter((purl) => purl.startsWith('pkg:maven/'))).toHaveLength(1);
+    expect(purls!.filter((purl) => purl.startsWith('pkg:generic/'))).toHaveLength(1);
+    expect(both.packages?.skipped).toBe(1);
+  });
+
   it('finds the same packages however the runs of entries are cut and read at once', async () => {
     // 9 MiB of stored noise between packages: runs of at least 8 MiB are read at once.
     const noise = (seed: number) => [new Uint8Array(9 * 1024 * 1024).fill(seed), { level: 0 }] as const;

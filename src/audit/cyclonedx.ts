@@ -34,6 +34,7 @@ export interface CycloneDxProperty {
 export interface CycloneDxComponent {
   type: 'library';
   'bom-ref': string;
+  group?: string;
   name: string;
   version?: string;
   purl: string;
@@ -107,6 +108,7 @@ function componentOf(found: FoundPackage): CycloneDxComponent {
     type: 'library',
     // The path is unique in a zip; the same package may lie at two paths (nested node_modules).
     'bom-ref': found.path,
+    ...(found.group === undefined ? {} : { group: found.group }),
     name: found.name,
     ...(found.version === undefined ? {} : { version: found.version }),
     purl: found.purl,

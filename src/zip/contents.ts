@@ -1,4 +1,5 @@
 import type { ZipEntry } from './entry';
+import { type PomProperties, readPomProperties } from './jar';
 
 /**
  * The most of one package file (package.json, METADATA, PKG-INFO) kept while its entry streams by. A
@@ -7,23 +8,37 @@ import type { ZipEntry } from './entry';
  */
 export const MAX_PACKAGE_FILE_BYTES = 64 * 1024;
 
+/**
+ * The most of one jar held in memory, to read the pom.properties inside it: a jar larger than this is
+ * listed by its file name and counted in `skipped`, never buffered. Most library jars are well under it.
+ */
+export const MAX_JAR_BYTES = 8 * 1024 * 1024;
+
 export type Ecosystem = 'npm' | 'pypi' | 'maven';
 
 /** One package found in the layer, where its files say it is. */
 export interface FoundPackage {
   readonly ecosystem: Ecosystem;
   readonly name: string;
+  /** A Maven groupId, from a jar's pom.properties. */
+  readonly group?: string;
   /** Absent only for a jar whose file name carries no version. */
   readonly version?: string;
-  /** Package URL (purl-spec): pkg:npm/%40scope/name@1.2.3, pkg:pypi/name@1.0, pkg:generic/<jar file name>. */
+  /**
+   * Package URL (purl-spec): pkg:npm/%40scope/name@1.2.3, pkg:pypi/name@1.0, pkg:maven/group/artifact@1.0,
+   * pkg:generic/<jar file name>.
+   */
   readonly purl: string;
-  /** The file in the zip that says so. */
+  /** The file in the zip that says so; inside a jar, `<jar path>!/<path in the jar>`. */
   readonly path: string;
 }
 
 export interface FoundPackages {
   readonly packages: readonly FoundPackage[];
-  /** Package files not read: larger than MAX_PACKAGE_FILE_BYTES, or not the JSON or headers they should be. */
+  /**
+   * Package files not read: larger than MAX_PACKAGE_FILE_BYTES (a jar: MAX_JAR_BYTES), not the JSON or
+   * headers they should be, a jar that is not a zip, or a jar met while another was held.
+   */
   readonly skipped: number;
 }
 
@@ -53,17 +68,28 @@ export class PackageCollector {
   private readonly packages: FoundPackage[] = [];
   private skipped = 0;
 
+  /** Whether a jar's bytes are being held: one at a time, across the runs of entries read at once. */
+  private holdingJar = false;
+
   /**
-   * A tap for an entry that is a package file, undefined for any other; a jar counts at once, by its
-   * name: its pom.properties lies inside another zip, often after every class, which one pass over the
-   * layer cannot reach without inflating the jar a second time (docs/contents.md).
+   * A tap for an entry that is a package file, undefined for any other. A jar is held whole, up to
+   * MAX_JAR_BYTES, to read its pom.properties once it is checked; a larger one, or one met while another
+   * jar is held by a run read at the same time, is listed by its name and counted in `skipped`.
    */
   tap(entry: ZipEntry): PackageTap | undefined {
     if (entry.symlink || entry.name.endsWith('/')) return undefined;
     const jar = JAR.exec(entry.name)?.[1];
     if (jar !== undefined) {
-      this.packages.push(jarPackage(jar, entry.name));
-      return undefined;
+      if (entry.uncompressedSize > MAX_JAR_BYTES || this.holdingJar) {
+        this.skipped += 1;
+        this.packages.push(jarPackage(jar, entry.name));
+        return undefined;
+      }
+      this.holdingJar = true;
+      return new Tap(MAX_JAR_BYTES, (bytes) => {
+        this.holdingJar = false;
+        this.addJar(jar, entry.name, bytes);
+      });
     }
     const kind: Kind | undefined = NPM_MANIFEST.test(entry.name) ? 'npm' : PYPI_METADATA.test(entry.name) ? 'pypi' : undefined;
     if (kind === undefined) return undefined;
@@ -71,10 +97,26 @@ export class PackageCollector {
       this.skipped += 1;
       return undefined;
     }
-    return new Tap(entry.name, kind, (found) => {
+    return new Tap(MAX_PACKAGE_FILE_BYTES, (bytes) => {
+      const text = utf8.decode(bytes);
+      const found = kind === 'npm' ? npmPackage(text, entry.name) : pypiPackage(text, entry.name);
       if (found === undefined) this.skipped += 1;
       else this.packages.push(found);
     });
+  }
+
+  /** A jar's Maven artifacts, or its file name when it holds none; a jar that is no zip is not the layer's fault. */
+  private addJar(file: string, path: string, bytes: Uint8Array): void {
+    let poms: PomProperties[];
+    try {
+      poms = readPomProperties(bytes, MAX_PACKAGE_FILE_BYTES);
+    } catch {
+      this.skipped += 1;
+      this.packages.push(jarPackage(file, path));
+      return;
+    }
+    if (poms.length === 0) this.packages.push(jarPackage(file, path));
+    for (const pom of poms) this.packages.push(mavenPackage(pom, path));
   }
 
   result(): FoundPackages {
@@ -83,27 +125,26 @@ export class PackageCollector {
   }
 }
 
+/** Keeps an entry's first `cap` bytes as it is unpacked, and hands them on once the entry is checked. */
 class Tap implements PackageTap {
   private readonly parts: Uint8Array[] = [];
   private kept = 0;
 
   constructor(
-    private readonly path: string,
-    private readonly kind: Kind,
-    private readonly done: (found: FoundPackage | undefined) => void,
+    private readonly cap: number,
+    private readonly done: (bytes: Uint8Array) => void,
   ) {}
 
   add(bytes: Uint8Array): void {
-    if (this.kept >= MAX_PACKAGE_FILE_BYTES) return;
+    if (this.kept >= this.cap) return;
     // A copy: the chunk belongs to a socket or inflater buffer that is reused once this returns.
-    const kept = bytes.slice(0, MAX_PACKAGE_FILE_BYTES - this.kept);
+    const kept = bytes.slice(0, this.cap - this.kept);
     this.parts.push(kept);
     this.kept += kept.length;
   }
 
   finish(): void {
-    const text = utf8.decode(Buffer.concat(this.parts));
-    this.done(this.kind === 'npm' ? npmPackage(text, this.path) : pypiPackage(text, this.path));
+    this.done(Buffer.concat(this.parts, this.kept));
   }
 }
 
@@ -144,6 +185,12 @@ function jarPackage(file: string, path: string): FoundPackage {
   const purl = `pkg:generic/${encode(file)}`;
   if (named === null) return { ecosystem: 'maven', name: file.slice(0, -'.jar'.length), purl, path };
   return { ecosystem: 'maven', name: named[1]!, version: named[2]!, purl, path };
+}
+
+/** `pkg:maven/<groupId>/<artifactId>@<version>`, found at `<jar path>!/META-INF/maven/.../pom.properties`. */
+function mavenPackage(pom: PomProperties, jarPath: string): FoundPackage {
+  const purl = `pkg:maven/${encode(pom.groupId)}/${encode(pom.artifactId)}@${encode(pom.version)}`;
+  return { ecosystem: 'maven', name: pom.artifactId, group: pom.groupId, version: pom.version, purl, path: `${jarPath}!/${pom.path}` };
 }
 
 /** purl-spec percent-encoding: anything but letters, digits and `.-_~`. */

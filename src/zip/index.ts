@@ -17,4 +17,4 @@ export {
 export { MIN_TAIL_BYTES } from './end-record';
 export { checkLayout } from './check-layout';
 export type { LayoutPlace, LayoutSummary, ZipContents } from './layout';
-export { MAX_PACKAGE_FILE_BYTES, type Ecosystem, type FoundPackage, type FoundPackages } from './contents';
+export { MAX_JAR_BYTES, MAX_PACKAGE_FILE_BYTES, type Ecosystem, type FoundPackage, type FoundPackages } from './contents';

@@ -5,7 +5,7 @@ import type { CycloneDxBom } from '../../src/audit/cyclonedx';
 import { TEST_BUCKET, useMswCloud, type TestCloud } from '../support/cloud';
 import { manifestBytes } from '../support/layers';
 import { deflatedZeros, oneEntryZip, zerosBomb } from '../fixtures/zips/bomb';
-import { nodePackagesZip, pythonPackagesZip } from '../fixtures/zips/package-layers';
+import { javaPackagesZip, nodePackagesZip, pythonPackagesZip } from '../fixtures/zips/package-layers';
 import { invoke, readResult } from './helpers';
 
 const env = useMswCloud();
@@ -70,6 +70,31 @@ describe('what is inside every version (the result and a CycloneDX document)', (
     const { text, bom } = await readDocument(cloud, result!.contents!.sbom!);
     expect(await validator.validate(text)).toBeNull();
     expect(bom.components.map((component) => `${component.name}@${component.version}`)).toEqual(['Foo_Bar@0.1', 'PyYAML@6.0.1', 'requests@2.31.0']);
+  });
+
+  it('a Java layer: the Maven artifacts of its jars\u2019 pom.properties, the others by name; a corrupt jar is no verdict on the layer', async () => {
+    const { cloud } = env;
+    const { result } = await publishPair(cloud, 'java-pkgs', javaPackagesZip(), { layerName: 'java_pkgs', compatibleRuntime: ['java11'] });
+    // tool.jar is no zip: counted, and the layer published all the same.
+    expect(result).toMatchObject({ status: 'published', contents: { topLevel: ['java'], packages: { npm: 0, pypi: 0, maven: 5 }, skipped: 1 } });
+    const { text, bom } = await readDocument(cloud, result!.contents!.sbom!);
+    expect(await validator.validate(text)).toBeNull();
+    expect(bom.components.map((component) => component.purl)).toEqual([
+      'pkg:generic/commons-lang3-3.12.0.jar',
+      'pkg:maven/org.example/demo@1.2.3',
+      'pkg:maven/com.google.guava/guava@33.0.0-jre',
+      'pkg:maven/org.example/app@2.0',
+      'pkg:generic/tool.jar',
+    ]);
+    expect(bom.components[1]).toEqual({
+      type: 'library',
+      'bom-ref': 'java/lib/demo-1.2.3.jar!/META-INF/maven/org.example/demo/pom.properties',
+      group: 'org.example',
+      name: 'demo',
+      version: '1.2.3',
+      purl: 'pkg:maven/org.example/demo@1.2.3',
+      properties: [{ name: 'cdx:layer:path', value: 'java/lib/demo-1.2.3.jar!/META-INF/maven/org.example/demo/pom.properties' }],
+    });
   });
 
   it('an unchanged upload of the same bytes names the first document and leaves it as it was', async () => {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
 import { zipSync } from 'fflate';
-import { MAX_PACKAGE_FILE_BYTES, MIN_TAIL_BYTES, readArchive } from '../../src/zip';
-import { javaPackagesZip, nodePackagesZip, pythonPackagesZip } from '../fixtures/zips/package-layers';
+import { MAX_JAR_BYTES, MAX_PACKAGE_FILE_BYTES, MIN_TAIL_BYTES, readArchive } from '../../src/zip';
+import { jar, javaPackagesZip, nodePackagesZip, pythonPackagesZip } from '../fixtures/zips/package-layers';
 import { memorySource, read } from './helpers';
 
 describe('the packages a layer holds, gathered in the read that checks it', () => {
@@ -55,8 +56,8 @@ describe('the packages a layer holds, gathered in the read that checks it', () =
     expect(archive.packages?.skipped).toBe(1);
   });
 
-  it('Java: each jar in java/lib/ by its name, the version Maven put in it when there is one', async () => {
-    const archive = await read(javaPackagesZip());
+  it('Java: the Maven artifacts in each java/lib/ jar\u2019s pom.properties (several in a shaded jar), else the jar\u2019s name', async () => {
+    const archive = await read(javaPackagesZip(), [1000, 65_536, 7]);
     expect(archive.packages).toEqual({
       packages: [
         {
@@ -66,10 +67,79 @@ describe('the packages a layer holds, gathered in the read that checks it', () =
           purl: 'pkg:generic/commons-lang3-3.12.0.jar',
           path: 'java/lib/commons-lang3-3.12.0.jar',
         },
+        {
+          ecosystem: 'maven',
+          group: 'org.example',
+          name: 'demo',
+          version: '1.2.3',
+          purl: 'pkg:maven/org.example/demo@1.2.3',
+          path: 'java/lib/demo-1.2.3.jar!/META-INF/maven/org.example/demo/pom.properties',
+        },
+        {
+          ecosystem: 'maven',
+          group: 'com.google.guava',
+          name: 'guava',
+          version: '33.0.0-jre',
+          purl: 'pkg:maven/com.google.guava/guava@33.0.0-jre',
+          path: 'java/lib/shaded.jar!/META-INF/maven/com.google.guava/guava/pom.properties',
+        },
+        {
+          ecosystem: 'maven',
+          group: 'org.example',
+          name: 'app',
+          version: '2.0',
+          purl: 'pkg:maven/org.example/app@2.0',
+          path: 'java/lib/shaded.jar!/META-INF/maven/org.example/app/pom.properties',
+        },
         { ecosystem: 'maven', name: 'tool', purl: 'pkg:generic/tool.jar', path: 'java/lib/tool.jar' },
       ],
-      skipped: 0,
+      // tool.jar is no zip: listed by its name, and counted.
+      skipped: 1,
     });
+  });
+
+  it('Java: a jar over MAX_JAR_BYTES is listed by its name and counted, never held', async () => {
+    const big = jar([{ groupId: 'org.example', artifactId: 'big', version: '1.0' }], { 'blob.bin': randomBytes(MAX_JAR_BYTES) });
+    const zip = zipSync({ 'java/lib/big-1.0.jar': big, 'java/lib/small.jar': jar([{ groupId: 'org.example', artifactId: 'small', version: '0.1' }]) });
+    const archive = await read(zip, [], { concurrency: 1 });
+    expect(archive.packages).toEqual({
+      packages: [
+        { ecosystem: 'maven', name: 'big', version: '1.0', purl: 'pkg:generic/big-1.0.jar', path: 'java/lib/big-1.0.jar' },
+        {
+          ecosystem: 'maven',
+          group: 'org.example',
+          name: 'small',
+          version: '0.1',
+          purl: 'pkg:maven/org.example/small@0.1',
+          path: 'java/lib/small.jar!/META-INF/maven/org.example/small/pom.properties',
+        },
+      ],
+      skipped: 1,
+    });
+  });
+
+  it('Java: holds one jar at a time; a jar met meanwhile by a run read at once is listed by its name and counted', async () => {
+    // Two runs of at least 8 MiB, each starting at a 6 MiB jar: read at once, their jars stream side by side.
+    const big = (artifactId: string): [Uint8Array, { level: 0 }] => [
+      jar([{ groupId: 'org.example', artifactId, version: '1.0' }], { 'blob.bin': randomBytes(6 * 1024 * 1024) }),
+      { level: 0 },
+    ];
+    const zip = zipSync({
+      'java/lib/a.jar': big('a'),
+      'java/lib/a.bin': [randomBytes(3 * 1024 * 1024), { level: 0 }],
+      'java/lib/b.jar': big('b'),
+      'java/lib/b.bin': [randomBytes(3 * 1024 * 1024), { level: 0 }],
+    });
+    const one = await read(zip, [], { concurrency: 1 });
+    expect(one.packages).toMatchObject({ packages: [{ purl: 'pkg:maven/org.example/a@1.0' }, { purl: 'pkg:maven/org.example/b@1.0' }], skipped: 0 });
+    const { source, ranges } = memorySource(zip, [65_536], 2);
+    const both = await readArchive(source, { tailBytes: MIN_TAIL_BYTES });
+    expect(ranges.length).toBeGreaterThan(2);
+    const purls = both.packages?.packages.map((found) => found.purl).sort();
+    expect(purls).toHaveLength(2);
+    expect(purls!.filter((purl) => purl.startsWith('pkg:maven/'))).toHaveLength(1);
+    expect(purls!.filter((purl) => purl.startsWith('pkg:generic/'))).toHaveLength(1);
+    expect(both.packages?.skipped).toBe(1);
   });
 
   it('finds the same packages however the runs of entries are cut and read at once', async () => {

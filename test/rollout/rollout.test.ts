@@ -6,6 +6,7 @@ import { FakeFunctions } from '../support/fc3-functions';
 import { readJson } from '../support/invariants';
 import { NODE_MANIFEST, nodejsLayerZip } from '../support/layers';
 import { LAYER, RESULT_KEY, deliver, seedPair } from '../faults/scenario';
+import { TEST_WEBHOOK_SECRET, startReceiver } from '../support/receiver';
 
 /**
  * The rollout (docs/rollout.md): after a publish settles, the functions the manifest names and
@@ -269,5 +270,28 @@ describe('canary', () => {
       status: 'updated',
       canary: { error: 'alias prod does not exist: create it on the version it serves, then upload again' },
     });
+  });
+});
+
+describe('the rollout notice', () => {
+  it('a rollout that moved functions is told once to the webhook, however often the events are delivered', async () => {
+    const hook = await startReceiver();
+    try {
+      const notify = { ...FC3, NOTIFY_WEBHOOK_URL: `${hook.url}/hooks`, NOTIFY_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET };
+      await publish('v1', {}, { env: notify });
+      fc.seed('api-users', [arn(1)]);
+      const { zipEvent, manifestEvent } = await publish('v2', { rollout: ['api-users'] }, { env: notify });
+      for (const event of [manifestEvent, zipEvent]) await deliver([event], { env: notify });
+
+      const bodies = hook.received.map((request) => JSON.parse(request.body) as { kind: string; regions: { version: number }[]; details?: unknown });
+      expect(bodies.map((body) => body.kind)).toEqual(['published', 'published', 'rollout']);
+      expect(bodies[2]).toMatchObject({
+        kind: 'rollout',
+        regions: [{ region: TEST_REGION, status: 'done', version: 2 }],
+        details: { functions: ['api-users'] },
+      });
+    } finally {
+      await hook.close();
+    }
   });
 });

@@ -11,13 +11,14 @@ import {
   type RegionResult,
   type RetentionOutcome,
 } from '../result/document';
+import { createLogFolder, markerName, uploadFolder } from './layout';
 import { highestInSequence } from './sequence';
 
 /**
  * Exactly once with OSS as the only store (docs/contract.md §7, docs/exactly-once.md). One upload is one zip
  * version together with one manifest version; its markers live under `<AUDIT_PREFIX>uploads/<id>/`
- * and are only ever created, never overwritten (PutObject with x-oss-forbid-overwrite is
- * create-if-absent):
+ * (keys spelled in src/audit/layout.ts) and are only ever created, never overwritten (PutObject
+ * with x-oss-forbid-overwrite is create-if-absent):
  *
  *   claim-<n>.json      attempt n owns the upload for `ttlMs` from the marker's Last-Modified
  *   intent-<n>.json     attempt n is about to call CreateLayerVersion; the newest version before it
@@ -167,11 +168,11 @@ export class UploadLedger {
 
   /** `region` is another region's marker; the home region's are the upload's own, as before regions. */
   private key(name: string, region?: string): string {
-    return `${this.auditPrefix}uploads/${this.uploadId}/${region === undefined ? '' : `regions/${region}/`}${name}`;
+    return uploadFolder(this.auditPrefix, this.uploadId, region) + name;
   }
 
   private outcomeKey(generation: number): string {
-    return this.key(generation === 1 ? 'outcome.json' : `outcome-${generation}.json`);
+    return this.key(markerName.outcome(generation));
   }
 
   /** The latest generation of the outcome, if the upload was ever decided. */
@@ -204,12 +205,12 @@ export class UploadLedger {
         token: randomUUID(),
       };
       this.tokens.add(claim.token);
-      const created = await this.store.put(this.key(`claim-${attempt}.json`), JSON.stringify(claim), {
+      const created = await this.store.put(this.key(markerName.claim(attempt)), JSON.stringify(claim), {
         contentType: 'application/json',
         forbidOverwrite: true,
       });
       if (created === 'created') return { kind: 'claimed', claim };
-      const read = await this.readParsed(this.key(`claim-${attempt}.json`), claimSchema);
+      const read = await this.readParsed(this.key(markerName.claim(attempt)), claimSchema);
       if (read === undefined) continue;
       const holder = read.value;
       // A claim this process made, whose PUT answer was lost: still ours, as it was written.
@@ -220,7 +221,7 @@ export class UploadLedger {
           claim: { uploadId: holder.uploadId, attempt, requestId: holder.requestId, claimedAt, expiresAt, ttlMs: ttlOf(holder), token: holder.token },
         };
       }
-      if (await this.store.head(this.key(`released-${attempt}.json`))) continue;
+      if (await this.store.head(this.key(markerName.released(attempt)))) continue;
       const remainingMs = remainingOf(read.head, ttlOf(holder), now);
       // A claim without a readable time was not written by an attempt: it holds nothing up.
       if (!(remainingMs > 0)) continue;
@@ -232,7 +233,7 @@ export class UploadLedger {
   /** Attempt `claim.attempt` is over: it made no version, or the version it made is in an outcome. */
   async release(claim: ClaimRecord, reason: string): Promise<void> {
     await this.store.put(
-      this.key(`released-${claim.attempt}.json`),
+      this.key(markerName.released(claim.attempt)),
       JSON.stringify({ uploadId: this.uploadId, attempt: claim.attempt, requestId: claim.requestId, reason }),
       { contentType: 'application/json', forbidOverwrite: true },
     );
@@ -241,7 +242,7 @@ export class UploadLedger {
   /** Written just before CreateLayerVersion, so a taker-over knows which versions may be this upload's. */
   async recordIntent(claim: ClaimRecord, newestVersionBefore: number, region?: string): Promise<void> {
     await this.store.put(
-      this.key(`intent-${claim.attempt}.json`, region),
+      this.key(markerName.intent(claim.attempt), region),
       JSON.stringify({ uploadId: this.uploadId, attempt: claim.attempt, requestId: claim.requestId, newestVersionBefore, region }),
       { contentType: 'application/json', forbidOverwrite: true },
     );
@@ -249,12 +250,12 @@ export class UploadLedger {
 
   /** Whether attempt `attempt` of upload `uploadId` is over (released: settled, or failed with no create in doubt). */
   static async isOver(store: ObjectStore, auditPrefix: string, uploadId: string, attempt: number): Promise<boolean> {
-    return (await store.head(`${auditPrefix}uploads/${uploadId}/released-${attempt}.json`)) !== undefined;
+    return (await store.head(uploadFolder(auditPrefix, uploadId) + markerName.released(attempt))) !== undefined;
   }
 
   /** The newest version before attempt `attempt` called CreateLayerVersion, if it got that far. */
   async intentOf(attempt: number, region?: string): Promise<number | undefined> {
-    return (await this.readParsed(this.key(`intent-${attempt}.json`, region), intentSchema))?.value.newestVersionBefore;
+    return (await this.readParsed(this.key(markerName.intent(attempt), region), intentSchema))?.value.newestVersionBefore;
   }
 
   /**
@@ -301,12 +302,12 @@ export class UploadLedger {
    * added it (then it is news to the trail).
    */
   async recordUploader(role: KeyRole, uploader: z.infer<typeof uploaderSchema>): Promise<'created' | 'exists'> {
-    return this.store.put(this.key(`provenance-${role}.json`), JSON.stringify(uploader), { contentType: 'application/json', forbidOverwrite: true });
+    return this.store.put(this.key(markerName.provenance(role)), JSON.stringify(uploader), { contentType: 'application/json', forbidOverwrite: true });
   }
 
   async uploaders(): Promise<Uploaders> {
     const [zip, manifest] = await Promise.all(
-      (['zip', 'manifest'] as const).map(async (role) => (await this.readParsed(this.key(`provenance-${role}.json`), uploaderSchema))?.value),
+      (['zip', 'manifest'] as const).map(async (role) => (await this.readParsed(this.key(markerName.provenance(role)), uploaderSchema))?.value),
     );
     return { ...(zip === undefined ? {} : { zip }), ...(manifest === undefined ? {} : { manifest }) };
   }
@@ -316,7 +317,7 @@ export class UploadLedger {
    * every delivery meeting the same failure repeats the first one's result, so it is one decision.
    */
   async recordFailure(what: string, result: PublishResult): Promise<PublishResult> {
-    const key = this.key(`failed-${createHash('sha256').update(what).digest('hex').slice(0, 16)}.json`);
+    const key = this.key(markerName.failed(what));
     const created = await this.store.put(key, JSON.stringify(result, null, 2), { contentType: 'application/json', forbidOverwrite: true });
     if (created === 'created') return result;
     return (await this.readParsed(key, resultSchema))?.value ?? result;
@@ -324,7 +325,7 @@ export class UploadLedger {
 
   /** What retention did, recorded once by the attempt that ran it; the first record stands. */
   async recordRetention(done: RetentionDone): Promise<RetentionDone> {
-    const created = await this.store.put(this.key('followups/retention.json'), JSON.stringify(done, null, 2), {
+    const created = await this.store.put(this.key(markerName.followUp('retention')), JSON.stringify(done, null, 2), {
       contentType: 'application/json',
       forbidOverwrite: true,
     });
@@ -332,7 +333,7 @@ export class UploadLedger {
   }
 
   async retention(): Promise<RetentionDone | undefined> {
-    return (await this.readParsed(this.key('followups/retention.json'), retentionDoneSchema))?.value;
+    return (await this.readParsed(this.key(markerName.followUp('retention')), retentionDoneSchema))?.value;
   }
 
   private readParsed<T>(key: string, schema: z.ZodMiniType<T>): Promise<{ value: T; head: ObjectHead } | undefined> {
@@ -372,11 +373,7 @@ export class CreateLog {
     bucket: string,
     zipKey: string,
   ) {
-    const id = createHash('sha256')
-      .update(JSON.stringify([bucket, zipKey]))
-      .digest('hex')
-      .slice(0, 40);
-    this.base = `${auditPrefix}creates/${id}/`;
+    this.base = createLogFolder(auditPrefix, bucket, zipKey);
   }
 
   private key(n: number): string {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { KeyRole } from '../keys';
 import type { ObjectStore } from '../oss/store';
+import { recordKey } from './layout';
 import type { Uploader } from './provenance';
 
 /**
@@ -40,10 +41,6 @@ export function auditRecordKey(auditPrefix: string, finishedAt: string): string 
 
 export function auditRecordBody(kind: AuditKind, record: Record<string, unknown>): string {
   return JSON.stringify({ kind, ...record }, null, 2);
-}
-
-function recordKey(auditPrefix: string, at: string, name: string): string {
-  return `${auditPrefix}records/${at.slice(0, 10)}/${at.replace(/[:.]/g, '-')}-${name}.json`;
 }
 
 /** A decision of an upload as its audit record holds it: the settled result, with the upload's id. */

@@ -1,3 +1,4 @@
+import { recordsFolder } from '../audit/layout';
 import type OSS from 'ali-oss';
 import { loadConfig } from '../config';
 import { ConfigError } from '../errors';
@@ -84,7 +85,7 @@ export function trailFilter(values: Values): TrailFilter {
  */
 export async function readTrail(location: TrailLocation, filter: TrailFilter, env: Record<string, string | undefined>): Promise<TrailEntry[]> {
   const client = ossClient({ bucket: location.bucket, endpoint: location.endpoint, region: location.region }, env);
-  const recordsPrefix = `${location.auditPrefix}records/`;
+  const recordsPrefix = recordsFolder(location.auditPrefix);
   // Records live under records/<UTC date of finishedAt>/: days before --since need not be listed.
   const startAfter = filter.since ? `${recordsPrefix}${filter.since.toISOString().slice(0, 10)}` : undefined;
   const [recordKeys, resultKeys] = await Promise.all([

@@ -1,3 +1,4 @@
+import { recordsFolder } from '../audit/layout';
 import type OSS from 'ali-oss';
 import { loadConfig } from '../config';
 import { RESULT_SUFFIX } from '../keys';
@@ -35,7 +36,7 @@ type StoredRecord = PublishResult & { region?: string };
  * it: each result says where a layer stands now, the audit records how it got there.
  */
 export async function listResults(client: OSS, prefix: string, auditLimit: number): Promise<ResultRow[]> {
-  const auditPrefix = `${loadConfig(process.env).auditPrefix}records/`;
+  const auditPrefix = recordsFolder(loadConfig(process.env).auditPrefix);
   const resultKeys = (await listKeys(client, prefix)).filter((key) => key.endsWith(RESULT_SUFFIX) && !key.startsWith(auditPrefix));
   const auditKeys = (await listKeys(client, auditPrefix)).sort().reverse().slice(0, auditLimit);
   const rows: ResultRow[] = [];

@@ -1,3 +1,4 @@
+import { recordsFolder } from '../audit/layout';
 import * as z from 'zod/mini';
 import { auditRecordBody, auditRecordKey } from '../audit/records';
 import type { AliasTarget, FunctionsApi } from '../fc/functions';
@@ -73,14 +74,14 @@ const CHANGE_HELP = `${TRAIL_HELP}${FC_HELP}  --dry-run             print what w
 async function lastRollout(values: Values, io: CliIo, layerName: string): Promise<RolloutRecord[]> {
   const location = trailLocation(values, io.env);
   const client = ossClient({ bucket: location.bucket, endpoint: location.endpoint, region: location.region }, io.env);
-  const records = (await readAll(client, await listKeys(client, `${location.auditPrefix}records/`)))
+  const records = (await readAll(client, await listKeys(client, recordsFolder(location.auditPrefix))))
     .map(([, body]) => rolloutRecordSchema.safeParse(body).data)
     .filter((record): record is RolloutRecord => record !== undefined && record.layerName === layerName);
   const newest = records.reduce<RolloutRecord | undefined>(
     (latest, record) => (latest === undefined || record.finishedAt > latest.finishedAt ? record : latest),
     undefined,
   );
-  if (newest === undefined) throw new CliError(`no rollout of layer ${layerName} in the audit trail under ${location.auditPrefix}records/`);
+  if (newest === undefined) throw new CliError(`no rollout of layer ${layerName} in the audit trail under ${recordsFolder(location.auditPrefix)}`);
   // Records of other regions (REGIONS) name theirs; this command acts on the region it is pointed at.
   const region = stringOf(values.region);
   return records.filter((record) => record.uploadId === newest.uploadId && (record.region === undefined || record.region === region));

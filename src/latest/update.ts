@@ -1,3 +1,4 @@
+import { markerName, uploadFolder } from '../audit/layout';
 import type { Decision, DecidedRegion } from '../follow-ups/decision';
 import type { Logger } from '../log/logger';
 import { advance, type MonotoneDocument, type MonotoneIo } from './monotone';
@@ -40,7 +41,7 @@ export async function updateIndex(decision: Decision, deps: IndexDeps): Promise<
     status: 'current',
     versions: Object.fromEntries(Object.entries(entry.regions).map(([region, latest]) => [region, latest.version])),
   };
-  const marker = decision.uploadId === undefined ? undefined : `${deps.auditPrefix}uploads/${decision.uploadId}/index.json`;
+  const marker = decision.uploadId === undefined ? undefined : uploadFolder(deps.auditPrefix, decision.uploadId) + markerName.index();
   try {
     const recorded = marker === undefined ? undefined : await recordedOutcome(deps, marker);
     if (recorded !== undefined) return recorded;

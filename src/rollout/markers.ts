@@ -1,3 +1,4 @@
+import { markerName, uploadFolder } from '../audit/layout';
 import type { ObjectHead, ObjectStore } from '../oss/store';
 
 /** Markers are tiny; anything bigger under the rollout's prefix was not written by the publisher. */
@@ -21,7 +22,7 @@ export class FunctionMarkers {
   ) {}
 
   static of(store: ObjectStore, auditPrefix: string, uploadId: string, region: string, functionName: string): FunctionMarkers {
-    return new FunctionMarkers(store, `${auditPrefix}uploads/${uploadId}/rollout/${region}/${functionName}/`);
+    return new FunctionMarkers(store, uploadFolder(auditPrefix, uploadId) + markerName.rollout(region, functionName));
   }
 
   read<T>(name: string): Promise<Marker<T> | undefined> {

@@ -130,6 +130,90 @@ const arrows: Array<[string, () => Promise<void>]> = [
     },
   ],
   [
+    'BUSY → claim released → claim-(n+1): the waiting delivery claims at once',
+    async () => {
+      const first = delivery();
+      const claim = await claimed(first, 'req-a');
+      const waiting = delivery();
+      expect(await waiting.claim('req-b', new Date(), TTL_MS)).toMatchObject({ kind: 'busy' });
+      await first.release(claim, 'failed');
+      expect(await claimed(waiting, 'req-b')).toMatchObject({ attempt: 2, requestId: 'req-b' });
+    },
+  ],
+  [
+    "BUSY → holder's intent: the waiting delivery reads the version the holder's create lands above",
+    async () => {
+      const holder = delivery();
+      await holder.recordIntent(await claimed(holder, 'req-a'), 6);
+      const busy = await delivery().claim('req-b', new Date(), TTL_MS);
+      if (busy.kind !== 'busy') throw new Error(`expected busy, got ${busy.kind}`);
+      expect(await delivery().intentOf(busy.holder.attempt)).toBe(6);
+    },
+  ],
+  [
+    'CLAIMED → earlier intent in doubt: another upload of the key waits until that attempt is released',
+    async () => {
+      const older = delivery();
+      const claim = await claimed(older, 'req-a');
+      await older.recordIntent(claim, 6);
+      await new CreateLog(store(), PREFIX, TEST_BUCKET, 'layers/left-pad.zip').record(claim);
+      const newer = new UploadLedger(store(), PREFIX, 'u2');
+      expect(await claimed(newer, 'req-b')).toMatchObject({ uploadId: 'u2', attempt: 1 });
+      const creates = new CreateLog(store(), PREFIX, TEST_BUCKET, 'layers/left-pad.zip');
+      expect(await creates.inDoubt(new Date())).toMatchObject({ uploadId: UPLOAD, attempt: 1 });
+      await older.release(claim, 'failed');
+      expect(await creates.inDoubt(new Date())).toBeUndefined();
+    },
+  ],
+  [
+    'IN DOUBT → poll → SETTLED: a version above newestVersionBefore settles and releases',
+    async () => {
+      const ledger = delivery();
+      const claim = await claimed(ledger, 'req-a');
+      await ledger.recordIntent(claim, 6);
+      const creates = new CreateLog(store(), PREFIX, TEST_BUCKET, 'layers/left-pad.zip');
+      await creates.record(claim);
+      expect(await ledger.settle(result(7), 1)).toEqual({ generation: 1, result: result(7) });
+      await ledger.release(claim, 'settled');
+      expect([await creates.inDoubt(new Date()), await delivery().claim('req-b', new Date(), TTL_MS)]).toEqual([
+        undefined,
+        { kind: 'done', outcome: { generation: 1, result: result(7) } },
+      ]);
+    },
+  ],
+  [
+    'IN DOUBT → time runs out: failed Unavailable, the claim kept, so the next delivery is busy and the create still in doubt',
+    async () => {
+      const ledger = delivery();
+      const claim = await claimed(ledger, 'req-a');
+      await ledger.recordIntent(claim, 6);
+      const creates = new CreateLog(store(), PREFIX, TEST_BUCKET, 'layers/left-pad.zip');
+      await creates.record(claim);
+      await ledger.recordFailure('Unavailable#1', { ...result(1), status: 'failed', version: undefined });
+      expect(await delivery().claim('req-b', new Date(), TTL_MS)).toMatchObject({ kind: 'busy', holder: { attempt: 1 } });
+      expect(await creates.inDoubt(new Date())).toMatchObject({ uploadId: UPLOAD, attempt: 1, remainingMs: expect.any(Number) });
+    },
+  ],
+  [
+    'RELEASED → failed: the failure recorded, the claim released, so the next delivery claims anew',
+    async () => {
+      const ledger = delivery();
+      const claim = await claimed(ledger, 'req-a');
+      const failed = { ...result(1), status: 'failed' as const, version: undefined };
+      expect(await ledger.recordFailure('ZipInvalid', failed)).toEqual(failed);
+      await ledger.release(claim, 'failed');
+      expect(await delivery().claim('req-b', new Date(), TTL_MS)).toMatchObject({ kind: 'claimed', claim: { attempt: 2 } });
+    },
+  ],
+  [
+    "a claim whose PUT answer was lost is still the claimant's: the same process claims it back",
+    async () => {
+      const ledger = delivery();
+      const first = await claimed(ledger, 'req-a');
+      expect(await claimed(ledger, 'req-a')).toMatchObject({ attempt: 1, token: first.token });
+    },
+  ],
+  [
     'a region SETTLED once: the first entry stands',
     async () => {
       await delivery().settleRegion('cn-beijing', { status: 'published', version: 2, codeChecksum: '1' });

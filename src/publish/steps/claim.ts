@@ -1,4 +1,5 @@
 import { UploadLedger, uploadIdOf, type ClaimMarker, type ClaimRecord } from '../../audit/ledger';
+import type { PublisherError } from '../../errors';
 import { readResult, type Uploader } from '../../result/document';
 import type { Manifest } from '../../manifest/manifest';
 import { sameEtag, type ObjectHead } from '../../oss/store';
@@ -7,7 +8,7 @@ import type { RegionTarget } from '../../config';
 import type { PublishResult, RegionResult } from '../result';
 import { auditRegion, entryOf } from './region-entry';
 import { BUSY_POLL_MS, canWait, now, resultOf, retrying, ttlMs, type Flow } from './context';
-import { BusyError } from './errors';
+import { BusyError, CreateInDoubtError } from './errors';
 import { findExisting } from './existing';
 import { verify } from './verify';
 
@@ -175,10 +176,13 @@ export async function outcomeStands(flow: Flow, outcome: PublishResult): Promise
 }
 
 /**
- * Lets the claim go, except while a create this attempt sent in another region had no answer: that
- * version may still appear, and only the claim's running out tells the next attempt to look for it.
+ * The one place that decides whether the claim may go. It stays while a create this attempt sent had
+ * no answer, at home (`failure` is the CreateInDoubtError) or in another region: that version may
+ * still appear, and only the claim's running out tells the next attempt to look for it. Otherwise the
+ * attempt made no version, or its version is in an outcome, and the next attempt may start at once.
  */
-export async function releaseClaim(flow: Flow, held: HeldClaim, reason: string): Promise<void> {
+export async function releaseClaim(flow: Flow, held: HeldClaim, reason: string, failure?: PublisherError): Promise<void> {
+  if (failure instanceof CreateInDoubtError) return;
   if (flow.state.regionCreateInDoubt) {
     flow.log.info('claim.kept', { reason: 'a create in another region had no answer', regions: flow.state.regionsUnfinished });
     return;

@@ -6,7 +6,7 @@ import { writeResultDocument } from '../../result/document';
 import { summaryOf } from '../result';
 import { eventInfo, now, provenance, resultOf, retrying, type Flow } from './context';
 import { releaseClaim, type HeldClaim } from './claim';
-import { BusyError, CreateInDoubtError, ResultUnwritableError, RetryableRecordError } from './errors';
+import { BusyError, ResultUnwritableError, RetryableRecordError } from './errors';
 import { audit, writeResult } from './result';
 import { unfinishedFailure } from './regions';
 
@@ -28,9 +28,9 @@ export async function fail(flow: Flow, error: unknown, claim: HeldClaim | undefi
   flow.log[failure.retryable ? 'warn' : 'error']('record.failed', { error: failure, context: failure.context });
   const result = await decideFailure(flow, resultOf(flow, { status: 'failed', error: failure }), claim, ledger);
   // A failure made no version (a mismatched one is deleted), so the next delivery may try afresh:
-  // an operator who fixes a role or a quota can replay the event without uploading again. A create
-  // with no answer may still make one: that claim stays, and its intent tells who comes next.
-  if (claim && !(failure instanceof CreateInDoubtError)) await releaseClaim(flow, claim, flow.deps.logger.redact(failure.message));
+  // an operator who fixes a role or a quota can replay the event without uploading again. Whether a
+  // create with no answer keeps the claim is releaseClaim's to decide.
+  if (claim) await releaseClaim(flow, claim, flow.deps.logger.redact(failure.message), failure);
   const entry = await writeResult(flow, result, ledger);
   if (failure.retryable) throw new RetryableRecordError(entry, failure);
   // The home region failed for good, but another region only for now: deliver again for it.

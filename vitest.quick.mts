@@ -25,6 +25,15 @@ const SLOW_TESTS = [
   'test/faults/**',
   'test/regions/region-kill.test.ts',
   'test/regions/copy-memory.test.ts',
+  // Whole publishes through the handler, many per test (every region, every rollout path, every bad
+  // input and zip of the corpora): the slowest in-process files, a minute of the subset between them.
+  'test/publish/handler.test.ts',
+  'test/publish/lifecycle.test.ts',
+  'test/regions/publish-regions.test.ts',
+  'test/rollout/rollout.test.ts',
+  'test/notify/notices.test.ts',
+  'test/zip/corpus.test.ts',
+  'test/corpus/bad-inputs.test.ts',
 ];
 
 export default mergeConfig(base, defineConfig({ test: { exclude: [...configDefaults.exclude, ...SLOW_TESTS] } }));

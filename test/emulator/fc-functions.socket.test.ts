@@ -6,6 +6,7 @@ import { $OpenApiUtil } from '@alicloud/openapi-core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type FcEmulator, type LoopbackServer, createFcEmulator, jsonFileFunctionStore, jsonFileLayerStore, serve } from '../../src/emulator';
 import { TEST_ACCOUNT_ID, TEST_CREDENTIALS, TEST_REGION } from '../support/cloud';
+import { refusal } from '../fc/official-sdks';
 import { patternBytes } from '../support/independent';
 
 /**
@@ -73,16 +74,6 @@ async function getFunction(qualifier?: string): Promise<Record<string, unknown>>
 async function publish(description: string): Promise<fc2023.Version> {
   return (await client().publishFunctionVersion('api', new fc2023.PublishFunctionVersionRequest({ body: new fc2023.PublishVersionInput({ description }) })))
     .body!;
-}
-
-/** What the official SDK throws for an FC error: the status, and FC 3.0's code and message as the SDK parsed them. */
-async function refusal(call: Promise<unknown>): Promise<{ statusCode?: number; code?: string; message: string }> {
-  const error = (await call.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  )) as { statusCode?: number; code?: string; message: string } | undefined;
-  if (error === undefined) throw new Error('the call was accepted');
-  return { statusCode: error.statusCode, code: error.code, message: error.message };
 }
 
 describe('FC 3.0 functions on the local FC, through the official SDK', () => {

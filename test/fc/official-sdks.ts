@@ -133,3 +133,13 @@ export async function officialFailure(call: Promise<unknown>): Promise<OfficialS
   expect(error, 'the call should have failed').toBeInstanceOf(Error);
   return error as OfficialSdkError;
 }
+
+/** What the official SDK throws for an FC error: the status, and FC 3.0's code and message as the SDK parsed them. */
+export async function refusal(call: Promise<unknown>): Promise<{ statusCode?: number; code?: string; message: string }> {
+  const error = (await call.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  )) as { statusCode?: number; code?: string; message: string } | undefined;
+  if (error === undefined) throw new Error('the call was accepted');
+  return { statusCode: error.statusCode, code: error.code, message: error.message };
+}

@@ -4,6 +4,7 @@ import Fc2023Client, * as fc2023 from '@alicloud/fc20230330';
 import { $OpenApiUtil } from '@alicloud/openapi-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL_REGION } from '../../src/console/local-account';
+import { refusal } from '../fc/official-sdks';
 import { patternBytes } from '../support/independent';
 import { ensureBundles } from './bundles';
 import { createFunction, fc2021Client, listFc3Functions, updateFunctionLayers } from './lifecycle-sdk';
@@ -14,16 +15,6 @@ const stacks = useLocalStacks();
 beforeAll(ensureBundles, 120_000);
 
 const arn = (layerName: string, version: number): string => `acs:fc:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:layers/${layerName}/versions/${version}`;
-
-/** What the official SDK throws for an FC error: the status, and FC 3.0's code and message as the SDK parsed them. */
-async function refusal(call: Promise<unknown>): Promise<{ statusCode?: number; code?: string; message: string }> {
-  const error = (await call.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  )) as { statusCode?: number; code?: string; message: string } | undefined;
-  if (error === undefined) throw new Error('the call was accepted');
-  return { statusCode: error.statusCode, code: error.code, message: error.message };
-}
 
 describe('npm start: functions of the local FC', () => {
   it('UpdateFunction replaces the layers; the function survives a restart and a deletion of the version it uses', async () => {

@@ -6,6 +6,7 @@ import { build } from 'esbuild';
 import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { brotliCompressSync, constants } from 'node:zlib';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -30,12 +31,11 @@ export const STUBBED = {
 
 export const STUB_WARNING_CODE = 'OSS_LAYER_PUBLISHER_STUB';
 
+/** Matches exactly these module names, as written in an import. */
+const exactly = (names) => new RegExp(`^(${names.map((name) => name.replace(/[-/\\^$*+?.()|[\]{}]/g, '\\$&')).join('|')})$`);
+
 export function stubPlugin(stubbed = STUBBED) {
-  const filter = new RegExp(
-    `^(${Object.keys(stubbed)
-      .map((name) => name.replace(/[-/\\^$*+?.()|[\]{}]/g, '\\$&'))
-      .join('|')})$`,
-  );
+  const filter = exactly(Object.keys(stubbed));
   return {
     name: 'publisher-stubs',
     setup(builder) {
@@ -58,15 +58,92 @@ export function stubPlugin(stubbed = STUBBED) {
   };
 }
 
+/**
+ * The SDKs the function reaches only through its first request: src/oss/ali-oss-store.ts and src/fc/ import
+ * them lazily. They are two thirds of the bundle, and Node 20 parses every byte of a file it requires, used or
+ * not, so an event that needs no request would still pay for parsing them. They are bundled on their own and
+ * carried inside dist/index.js as a Brotli-compressed string, which costs a fraction of parsing them as code;
+ * the first request inflates and compiles them (bench:coldstart prints both, test/bundle/cold-start.test.ts
+ * holds which invocation pays).
+ */
+export const DEFERRED_SDKS = ['ali-oss', '@alicloud/fc2/lib/client.js', '@alicloud/openapi-util'];
+
+const SHARED_SETTINGS = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  minify: true,
+  sourcemap: false,
+  metafile: true,
+  legalComments: 'none',
+  // urllib requires proxy-agent only when a proxy is configured; it is not installed (docs/reference/testing.md §7).
+  external: ['proxy-agent'],
+  logLevel: 'warning',
+};
+
+/** The deferred SDKs as one CommonJS bundle whose exports load each of them on first call, and its metafile. */
+async function buildDeferredSdks() {
+  const result = await build({
+    ...SHARED_SETTINGS,
+    stdin: {
+      contents: `module.exports = { ${DEFERRED_SDKS.map((name) => `${JSON.stringify(name)}: () => require(${JSON.stringify(name)})`).join(', ')} };`,
+      resolveDir: root,
+      sourcefile: 'deferred-sdks.js',
+      loader: 'js',
+    },
+    write: false,
+    outfile: 'deferred-sdks.js',
+    plugins: [stubPlugin()],
+  });
+  return { code: result.outputFiles[0].contents, metafile: result.metafile };
+}
+
+/** Resolves each deferred SDK to its entry in the compressed bundle, inflated and compiled at the first of them. */
+function deferredSdksPlugin(code) {
+  const filter = exactly(DEFERRED_SDKS);
+  const compressed = brotliCompressSync(code, {
+    params: { [constants.BROTLI_PARAM_QUALITY]: 9, [constants.BROTLI_PARAM_MODE]: constants.BROTLI_MODE_TEXT },
+  }).toString('base64');
+  return {
+    name: 'deferred-sdks',
+    setup(builder) {
+      builder.onResolve({ filter }, (args) => ({ path: args.path, namespace: 'deferred-sdk' }));
+      builder.onResolve({ filter: /^deferred-sdks$/, namespace: 'deferred-sdk' }, () => ({ path: 'deferred-sdks', namespace: 'deferred-sdks' }));
+      builder.onLoad({ filter: /.*/, namespace: 'deferred-sdk' }, (args) => ({
+        loader: 'js',
+        contents: `module.exports = require('deferred-sdks')[${JSON.stringify(args.path)}]();`,
+      }));
+      builder.onLoad({ filter: /.*/, namespace: 'deferred-sdks' }, () => ({
+        loader: 'js',
+        contents: `
+          const { brotliDecompressSync } = require('node:zlib');
+          const { Script } = require('node:vm');
+          const source = brotliDecompressSync(Buffer.from(${JSON.stringify(compressed)}, 'base64')).toString('utf8');
+          const sdks = { exports: {} };
+          // vm.Script, not vm.compileFunction: Node 20 compiles a large source about twice as fast this way.
+          new Script('(function (exports, require, module, __filename, __dirname) {' + source + '\\n})', {
+            filename: __filename + ' (deferred SDKs)',
+          }).runInThisContext()(sdks.exports, require, sdks, __filename, __dirname);
+          module.exports = sdks.exports;
+        `,
+      }));
+    },
+  };
+}
+
 async function buildFunction(outdir) {
   await mkdir(outdir, { recursive: true });
+  const sdks = await buildDeferredSdks();
   const result = await build({
+    ...SHARED_SETTINGS,
     stdin: {
       // Loading dist/index.js defines the handler and nothing else: esbuild initialises a module reached by
       // require() or import() only when that call runs. The first invocation then sets up what its event
       // needs: parsing it (config, logger, the event schema); the publishing steps when a record is not
-      // ignored (src/handler.ts); ali-oss and the FC adapters at their first request (src/oss/ali-oss-store.ts,
-      // src/fc/layer-api.ts). bench:coldstart prints each part; test/bundle/cold-start.test.ts holds it.
+      // ignored (src/handler.ts); the SDKs (DEFERRED_SDKS) and the FC adapters at their first request
+      // (src/oss/ali-oss-store.ts, src/fc/layer-api.ts). bench:coldstart prints each part;
+      // test/bundle/cold-start.test.ts holds it.
       contents: `let loaded;
         exports.handler = (event, context) => (loaded ??= require('./src/index.ts')).handler(event, context);`,
       resolveDir: root,
@@ -74,22 +151,16 @@ async function buildFunction(outdir) {
       loader: 'js',
     },
     outfile: join(outdir, 'index.js'),
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    minify: true,
-    sourcemap: false,
-    metafile: true,
-    legalComments: 'none',
-    // urllib requires proxy-agent only when a proxy is configured; it is not installed (docs/reference/testing.md §7).
-    external: ['proxy-agent'],
-    plugins: [stubPlugin()],
-    logLevel: 'warning',
+    plugins: [deferredSdksPlugin(sdks.code), stubPlugin()],
   });
-  await writeFile(join(outdir, 'meta.json'), JSON.stringify(result.metafile));
-  const output = Object.entries(result.metafile.outputs).find(([path]) => path.endsWith('index.js'));
-  return output?.[1].bytes ?? 0;
+  const [path, output] = Object.entries(result.metafile.outputs).find(([name]) => name.endsWith('index.js'));
+  // One metafile for both builds: the deferred SDKs' inputs with their bytes before compression.
+  const meta = {
+    inputs: { ...result.metafile.inputs, ...sdks.metafile.inputs },
+    outputs: { [path]: output, [`${path} (deferred SDKs, before compression)`]: sdks.metafile.outputs['deferred-sdks.js'] },
+  };
+  await writeFile(join(outdir, 'meta.json'), JSON.stringify(meta));
+  return output.bytes;
 }
 
 /**

@@ -10,7 +10,9 @@ import { NODE_MANIFEST, manifestBytes, nodejsLayerZip } from '../support/layers'
 /**
  * What the first invocation of dist/index.js initialises. Node's own modules say it without a clock:
  * ali-oss, urllib and the FC adapters load node:net, node:http and node:https when they are initialised,
- * so an event that needs no request must leave all three unloaded (bench:coldstart prints the times).
+ * and dist/index.js carries them compressed (scripts/build.mjs DEFERRED_SDKS), inflated with node:zlib at
+ * the first request, so an event that needs no request must leave all of them unloaded (bench:coldstart
+ * prints the times).
  */
 let workDir: string;
 let cloud: LoopbackCloud;
@@ -26,10 +28,10 @@ afterAll(async () => {
   if (workDir) await rm(workDir, { recursive: true, force: true });
 });
 
-const NETWORK_MODULES = ['net', 'http', 'https', 'tls'];
+const REQUEST_MODULES = ['net', 'http', 'https', 'tls', 'zlib'];
 
 interface FirstInvocation {
-  /** Which of NETWORK_MODULES were loaded before the bundle was required, and after the invocation. */
+  /** Which of REQUEST_MODULES were loaded before the bundle was required, and after the invocation. */
   before: string[];
   after: string[];
   outcome: unknown;
@@ -40,7 +42,7 @@ function firstInvocation(event: unknown): Promise<FirstInvocation> {
   const script = `
     const network = () => process.moduleLoadList
       .map((name) => name.replace(/^NativeModule /, ''))
-      .filter((name) => ${JSON.stringify(NETWORK_MODULES)}.includes(name));
+      .filter((name) => ${JSON.stringify(REQUEST_MODULES)}.includes(name));
     const before = network();
     const { handler } = require('./index.js');
     handler(Buffer.from(process.env.TEST_EVENT), JSON.parse(process.env.TEST_CONTEXT)).then(
@@ -80,7 +82,7 @@ const deletion = {
 };
 
 describe('the first invocation of dist/index.js initialises what its event needs', () => {
-  it('an ignored record loads no network module', async () => {
+  it('an ignored record loads no network module and leaves the SDKs compressed', async () => {
     const run = await firstInvocation(deletion);
 
     expect(run.outcome).toEqual({ summary: [{ key: 'layers/gone.zip', status: 'ignored', reason: expect.any(String) }] });
@@ -88,21 +90,35 @@ describe('the first invocation of dist/index.js initialises what its event needs
     expect(run.after).toEqual([]);
   });
 
-  it('a malformed event is refused without loading any', async () => {
+  it('a malformed event is refused without loading any of them', async () => {
     const run = await firstInvocation({ events: 'none' });
 
     expect(run.outcome).toEqual({ rejected: expect.stringContaining('events') });
     expect(run.after).toEqual([]);
   });
 
-  it('a publish loads them with the clients its requests need', async () => {
+  it('a publish loads them with the SDKs and clients its requests need', async () => {
     await cloud.oss.putObject(TEST_BUCKET, 'layers/cold.zip', nodejsLayerZip('cold'));
     await cloud.oss.putObject(TEST_BUCKET, 'layers/cold.layer.json', manifestBytes({ ...NODE_MANIFEST, layerName: 'cold' }));
 
     const run = await firstInvocation({ events: [await cloud.oss.objectCreatedEvent(TEST_BUCKET, 'layers/cold.zip')] });
 
     expect(run.outcome).toEqual({ summary: [{ key: 'layers/cold.zip', status: 'published', layerName: 'cold', version: 1 }] });
-    expect(run.after).toEqual(expect.arrayContaining(['net', 'http']));
+    expect(run.after).toEqual(expect.arrayContaining(['net', 'http', 'zlib']));
+  });
+});
+
+describe('what dist/index.js carries as code', () => {
+  it('the SDKs only inside their compressed bundle, so requiring it parses none of them', async () => {
+    const meta = JSON.parse(await readFile(join(workDir, 'meta.json'), 'utf8')) as { outputs: Record<string, { inputs: Record<string, unknown> }> };
+    const inputsOf = (suffix: string) => Object.keys(Object.entries(meta.outputs).find(([path]) => path.endsWith(suffix))?.[1].inputs ?? {});
+    const asCode = inputsOf('index.js');
+    const compressed = inputsOf('index.js (deferred SDKs, before compression)');
+
+    expect(asCode.filter((path) => path.startsWith('node_modules/') && !path.startsWith('node_modules/zod/'))).toEqual([]);
+    for (const name of ['ali-oss', 'urllib', '@alicloud/fc2', '@alicloud/openapi-util']) {
+      expect(compressed.some((path) => path.startsWith(`node_modules/${name}/`))).toBe(true);
+    }
   });
 });
 

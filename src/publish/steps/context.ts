@@ -7,7 +7,8 @@ import type { KeyRole, LayerKeys } from '../../keys';
 import type { Logger } from '../../log/logger';
 import type { ObjectStore } from '../../oss/store';
 import { withRetry, type Deadline, type RetryPolicy } from '../deadline';
-import type { PublishResult, RegionResult, SourceInfo, SummaryEntry, Waiting } from '../result';
+import type { RecordDecision } from '../outcome';
+import type { PublishResult, RegionResult, SourceInfo, Waiting } from '../result';
 import type { VerifiedZip } from '../verify-zip';
 
 export interface RecordInput {
@@ -100,7 +101,7 @@ export interface Flow {
   readonly startedAt: Date;
   readonly state: FlowState;
   /** The whole flow, run again for a newer upload whose result this one may have overwritten. */
-  readonly rerun: (input: RecordInput, deps: PublishDeps) => Promise<SummaryEntry>;
+  readonly rerun: (input: RecordInput, deps: PublishDeps) => Promise<RecordDecision>;
 }
 
 /** How often a delivery that found the upload (or a create) held by another looks again. */

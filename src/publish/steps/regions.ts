@@ -7,15 +7,15 @@ import { copyToRegion, type StagedCopy } from '../../regions/copy';
 import { ZipSpool, type ZipReader } from '../../regions/spool';
 import { selectRegionTargets } from '../../regions/targets';
 import { putLayerAcl } from '../acl';
-import type { PublishResult, RegionResult, SummaryEntry } from '../result';
+import type { PublishResult, RegionResult } from '../result';
 import type { VerifiedZip } from '../verify-zip';
 import { resultOf, retrying, retryingIn, type Flow } from './context';
-import { releaseClaim, type HeldClaim } from './claim';
+import type { Busy } from './claim';
+import type { HeldClaim } from '../outcome';
 import { homeTarget, publishTo } from './create';
-import { CreateInDoubtError, RetryableRecordError } from './errors';
+import { CreateInDoubtError } from './errors';
 import type { Decided, LayerTarget } from './existing';
 import { auditRegion, entryOf, failedEntry } from './region-entry';
-import { writeResult } from './result';
 import { verify } from './verify';
 
 /**
@@ -32,7 +32,8 @@ export function regionsOf(flow: Flow, manifest: Manifest): RegionTarget[] | unde
  * Steps 4 to 7 in every region at once: the zip is verified at home while it is copied to each
  * other region; each region creates only once the verification passed. A region failing does not
  * stop the others; the home region's fields stay the result's own (docs/contract.md §6), and `regions`
- * says where each version is. Throws what the home region threw, once every region is settled.
+ * says where each version is. Throws what the home region threw, once every region is settled;
+ * busy while an earlier create at home may still land.
  */
 export async function publishEverywhere(
   flow: Flow,
@@ -40,12 +41,12 @@ export async function publishEverywhere(
   manifest: Manifest,
   held: HeldClaim,
   targets: readonly RegionTarget[],
-): Promise<PublishResult> {
+): Promise<PublishResult | Busy> {
   const home = flow.deps.regions!.home;
   // The copies read what the verification read, from disk: the home link carries the zip once.
   const spool = flow.state.verified || targets.length === 0 ? undefined : await ZipSpool.open(flow.deps.store, flow.input.keys.zip, zip);
   const source = spool?.reader() ?? flow.deps.store;
-  let outcomes: Array<PromiseSettledResult<Decided | RegionResult>>;
+  let outcomes: Array<PromiseSettledResult<Decided | Busy | RegionResult>>;
   try {
     const verifying = verify(flow, zip, manifest, spool?.tap());
     const over = () => spool?.finish();
@@ -56,7 +57,7 @@ export async function publishEverywhere(
   } finally {
     await spool?.close();
   }
-  const [homeOutcome, ...otherOutcomes] = outcomes as [PromiseSettledResult<Decided>, ...Array<PromiseSettledResult<RegionResult>>];
+  const [homeOutcome, ...otherOutcomes] = outcomes as [PromiseSettledResult<Decided | Busy>, ...Array<PromiseSettledResult<RegionResult>>];
   // A zip that failed its checks, or was replaced, is published nowhere: one error says why.
   const unpublishable = otherOutcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
   if (unpublishable !== undefined) throw unpublishable.reason;
@@ -65,6 +66,7 @@ export async function publishEverywhere(
     flow.state.regions = { [home]: failedEntry(homeOutcome.reason, undefined, { home: true }), ...entries };
     throw homeOutcome.reason;
   }
+  if (homeOutcome.value.status === 'busy') return homeOutcome.value;
   flow.state.regions = { [home]: entryOf(homeOutcome.value, { home: true }), ...entries };
   return resultOf(flow, homeOutcome.value);
 }
@@ -110,6 +112,8 @@ async function publishInRegion(
       creates: new CreateLog(flow.deps.store, flow.deps.auditPrefix, staged.bucket, staged.key),
     };
     const decided = await publishTo(flow, layerTarget, manifest, verified.crc64, held.record);
+    // Another create there may still land: this region is resumed by the next delivery.
+    if (decided.status === 'busy') throw new TransientError(decided.reason, { context: { region } });
     const acl = manifest.public === undefined ? undefined : await putLayerAcl(manifest.layerName, manifest.public, aclDeps(flow, clients.layers));
     entry = entryOf(decided, { staged, acl });
   } catch (caught) {
@@ -158,19 +162,6 @@ async function failsToVerify(verifying: Promise<VerifiedZip>): Promise<boolean> 
 
 function aclDeps(flow: Flow, layers: LayerTarget['layers']) {
   return { layers, retrying: retryingIn(flow), log: flow.log };
-}
-
-/**
- * Some region failed for now: the result says how far every region got, nothing is settled, and the
- * handler rejects so Function Compute delivers the event again. That delivery claims the upload
- * anew and works only on the regions still missing (the others' outcomes stand, the home version is
- * adopted). A create without an answer keeps the claim, as at home (docs/contract.md §7).
- */
-export async function unfinishedRegions(flow: Flow, held: HeldClaim, result: PublishResult): Promise<SummaryEntry> {
-  const pending = unfinishedFailure(flow);
-  await releaseClaim(flow, held, flow.deps.logger.redact(pending.message));
-  const entry = await writeResult(flow, result, held.ledger);
-  throw new RetryableRecordError(entry, pending);
 }
 
 /** What must be delivered again for, naming each unfinished region and why. */

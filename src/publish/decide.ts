@@ -1,11 +1,11 @@
 import type { UploadLedger } from '../audit/ledger';
-import { PreconditionFailedError } from '../errors';
+import { CodeChecksumMismatchError, PreconditionFailedError } from '../errors';
 import { afterDecision, afterFailure } from '../follow-ups/after-decision';
 import type { Manifest } from '../manifest/manifest';
 import { followWithRollout } from '../rollout/follow-up';
 import type { PublishResult } from './result';
 import { retainVersions, type RetainSetting, type RetentionDeps } from './retention';
-import { unfinished, type HeldClaim, type Outcome, type RecordDecision, type UploadSeen } from './outcome';
+import { unfinished, type HeldClaim, type Outcome, type RecordDecision, type Spread, type UploadSeen } from './outcome';
 import { releaseClaim } from './steps/claim';
 import { eventInfo, now, resultOf, retrying, retryingIn, type Flow } from './steps/context';
 import { decideFailure, failureOf, reportInvalid, stale } from './steps/fail';
@@ -18,6 +18,8 @@ export interface Reached {
   held?: HeldClaim | undefined;
   ledger?: UploadLedger | undefined;
   manifest?: Manifest | undefined;
+  /** The other regions, once published to. */
+  spread?: Spread | undefined;
 }
 
 /**
@@ -31,7 +33,7 @@ export async function decide(flow: Flow, outcome: Outcome): Promise<RecordDecisi
     case 'waiting':
       return settled(flow, await writeResult(flow, resultOf(flow, { status: 'waiting', waiting: outcome.waiting }), undefined));
     case 'stale':
-      if (outcome.claim) await releaseClaim(flow, outcome.claim.held, outcome.claim.reason);
+      if (outcome.claim) await releaseClaim(flow, outcome.claim);
       return { entry: await stale(flow) };
     case 'invalid':
       return { entry: await reportInvalid(flow, outcome.failure) };
@@ -47,15 +49,17 @@ export async function decide(flow: Flow, outcome: Outcome): Promise<RecordDecisi
 
 /** An exception that ended the flow, as an outcome: a zip replaced while read is stale; all else a failure. */
 export function outcomeOfError(flow: Flow, error: unknown, reached: Reached): Outcome {
-  const { held, ledger, manifest } = reached;
+  const { held, ledger, manifest, spread } = reached;
+  const createInDoubtIn = spread?.createInDoubt;
   // The zip was replaced while we read it: a newer upload, whose own event publishes it.
-  if (error instanceof PreconditionFailedError) return { kind: 'stale', claim: held && { held, reason: 'replaced while read' } };
+  if (error instanceof PreconditionFailedError) return { kind: 'stale', claim: held && { held, reason: 'replaced while read', createInDoubtIn } };
   const failure = failureOf(error);
   return {
     kind: 'failed',
     failure,
-    claim: held && { held, reason: flow.deps.logger.redact(failure.message) },
+    claim: held && { held, reason: flow.deps.logger.redact(failure.message), createInDoubtIn },
     upload: ledger && { ledger, manifest },
+    spread,
   };
 }
 
@@ -65,15 +69,17 @@ export function outcomeOfError(flow: Flow, error: unknown, reached: Reached): Ou
  * again. Whether a create with no answer keeps the claim is releaseClaim's to decide.
  */
 async function failed(flow: Flow, outcome: Extract<Outcome, { kind: 'failed' }>): Promise<RecordDecision> {
-  const { failure, claim, upload } = outcome;
+  const { failure, claim, upload, spread } = outcome;
   flow.log[failure.retryable ? 'warn' : 'error']('record.failed', { error: failure, context: failure.context });
-  const result = await decideFailure(flow, resultOf(flow, { status: 'failed', error: failure }), claim?.held, upload?.ledger);
-  if (claim) await releaseClaim(flow, claim.held, claim.reason, failure);
-  const written = await writeResult(flow, result, upload?.ledger);
+  const result = await decideFailure(flow, resultOf(flow, { status: 'failed', error: failure, regions: spread?.regions }), claim?.held, upload?.ledger);
+  if (claim) await releaseClaim(flow, claim, failure);
+  // A mismatched version is deleted before its error is thrown, wherever it was made.
+  const deletedVersion = failure instanceof CodeChecksumMismatchError || spread?.deletedVersion === true;
+  const written = await writeResult(flow, result, upload?.ledger, deletedVersion);
   if ('redeliver' in written) return settled(flow, written);
   if (failure.retryable) return { entry: written.entry, redeliver: failure.message };
   // The home region failed for good, but another region only for now: deliver again for it.
-  if (flow.state.regionsUnfinished.length > 0) return { entry: written.entry, redeliver: unfinishedFailure(flow).message };
+  if (spread !== undefined && spread.unfinished.length > 0) return { entry: written.entry, redeliver: unfinishedFailure(spread) };
   await afterFailure(flow, written.entry, upload?.manifest);
   return { entry: written.entry };
 }
@@ -81,13 +87,13 @@ async function failed(flow: Flow, outcome: Extract<Outcome, { kind: 'failed' }>)
 /** Not finished: the claim let go (or kept), the result of how far it got written if there is one. */
 async function redeliver(flow: Flow, outcome: Extract<Outcome, { kind: 'redeliver' }>): Promise<RecordDecision> {
   const { reason, claim, result } = outcome;
-  if (claim) await releaseClaim(flow, claim.held, claim.reason);
+  if (claim) await releaseClaim(flow, claim);
   if (result === undefined) return settled(flow, { redeliver: reason });
   try {
-    const written = await writeResult(flow, result.document, result.ledger);
+    const written = await writeResult(flow, result.document, result.ledger, result.spread?.deletedVersion);
     return 'redeliver' in written ? settled(flow, written) : { entry: written.entry, redeliver: reason };
   } catch (error) {
-    return decide(flow, outcomeOfError(flow, error, { ledger: result.ledger }));
+    return decide(flow, outcomeOfError(flow, error, { ledger: result.ledger, spread: result.spread }));
   }
 }
 
@@ -97,7 +103,7 @@ async function redeliver(flow: Flow, outcome: Extract<Outcome, { kind: 'redelive
  * and its follow-ups does them now; done ones are repeated from the ledger.
  */
 async function decision(flow: Flow, outcome: Extract<Outcome, { kind: 'published' | 'unchanged' }>): Promise<RecordDecision> {
-  const { upload } = outcome;
+  const { upload, spread } = outcome;
   let result: PublishResult;
   if (outcome.settle === undefined) {
     flow.log.info('upload.already-settled', { status: outcome.result.status, version: outcome.result.version });
@@ -107,18 +113,18 @@ async function decision(flow: Flow, outcome: Extract<Outcome, { kind: 'published
     try {
       result = await settle(flow, held, outcome.result, generation);
     } catch (error) {
-      return decide(flow, outcomeOfError(flow, error, { held, ...upload }));
+      return decide(flow, outcomeOfError(flow, error, { held, ...upload, spread }));
     }
   }
   try {
-    const written = await writeResult(flow, result, upload.ledger);
+    const written = await writeResult(flow, result, upload.ledger, spread?.deletedVersion);
     if ('redeliver' in written) return settled(flow, written);
     if (outcome.settle !== undefined) await followUps(flow, result, upload.manifest.retain ?? flow.deps.retainVersions, upload.ledger);
     await afterDecision(flow, result, upload.manifest, upload.ledger.uploadId);
     await followWithRollout(flow, result, upload.manifest, upload.ledger.uploadId);
     return { entry: written.entry };
   } catch (error) {
-    return decide(flow, outcomeOfError(flow, error, upload satisfies UploadSeen));
+    return decide(flow, outcomeOfError(flow, error, { ...(upload satisfies UploadSeen), spread }));
   }
 }
 

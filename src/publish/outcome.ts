@@ -1,7 +1,7 @@
 import type { ClaimRecord, UploadLedger } from '../audit/ledger';
 import type { InvalidInputError, PublisherError } from '../errors';
 import type { Manifest } from '../manifest/manifest';
-import type { PublishResult, SummaryEntry, Waiting } from './result';
+import type { PublishResult, RegionResult, SummaryEntry, Waiting } from './result';
 
 /** The upload claimed by this delivery, in its ledger. */
 export interface HeldClaim {
@@ -13,6 +13,34 @@ export interface HeldClaim {
 export interface ClaimToLet {
   held: HeldClaim;
   reason: string;
+  /** Other regions where this attempt's create had no answer: the claim stays, as for one at home. */
+  createInDoubtIn?: readonly string[] | undefined;
+}
+
+/** Another delivery holds the upload, or a create of the same code may still land: it will write the result. */
+export interface Busy {
+  status: 'busy';
+  reason: string;
+}
+
+/** How publishing the verified zip ended at home, beside what the other regions (`REGIONS`) left. */
+export type Published = { spread?: Spread | undefined } & (
+  | { kind: 'decided'; result: PublishResult }
+  | { kind: 'busy'; busy: Busy }
+  /** The home region threw (the other regions' entries stand beside it). */
+  | { kind: 'failed'; error: unknown }
+);
+
+/** What publishing in the other regions (`REGIONS`) left beside the home region's decision. */
+export interface Spread {
+  /** Each region's entry, the home region's included. */
+  regions: Record<string, RegionResult>;
+  /** Regions that failed for now: the event must be delivered again for them. */
+  unfinished: readonly string[];
+  /** Of those, the ones where a create had no answer. */
+  createInDoubt: readonly string[];
+  /** A version whose codeChecksum was not this zip's was deleted in some region (another upload may have named it). */
+  deletedVersion: boolean;
 }
 
 /** The upload as far as the flow identified it: its ledger, and its manifest once accepted. */
@@ -38,9 +66,17 @@ export type Outcome =
       result: PublishResult;
       upload: UploadSeen & { manifest: Manifest };
       settle?: { held: HeldClaim; generation: number } | undefined;
+      spread?: Spread | undefined;
     }
   /** A coded failure: its result, the claim let go (unless a create is in doubt), rejected when retryable. */
-  | { kind: 'failed'; failure: PublisherError; claim?: ClaimToLet | undefined; upload?: UploadSeen | undefined }
+  | {
+      kind: 'failed';
+      failure: PublisherError;
+      claim?: ClaimToLet | undefined;
+      upload?: UploadSeen | undefined;
+      /** The other regions, as far as they got: in the result; any left for now has the event come again. */
+      spread?: Spread | undefined;
+    }
   /** A record whose event fields are malformed: a result create-if-absent, never over another. */
   | { kind: 'invalid'; failure: InvalidInputError }
   /**
@@ -48,7 +84,12 @@ export type Outcome =
    * there is one to say how far the record got (regions still missing); none when another delivery
    * holds the upload or a create, whose own result will say.
    */
-  | { kind: 'redeliver'; reason: string; claim?: ClaimToLet | undefined; result?: { document: PublishResult; ledger: UploadLedger } | undefined };
+  | {
+      kind: 'redeliver';
+      reason: string;
+      claim?: ClaimToLet | undefined;
+      result?: { document: PublishResult; ledger: UploadLedger; spread?: Spread | undefined } | undefined;
+    };
 
 /** What the handler is told of one record: its summary entry, and why it rejects, if it must. */
 export interface RecordDecision {

@@ -47,26 +47,32 @@ async function publishPair(flow: Flow, pair: CompletePair, reached: Reached): Pr
   const { held } = claimed;
   reached.held = held;
   const published = targets === undefined ? await publish(flow, pair.zip, manifest, held) : await publishEverywhere(flow, pair.zip, manifest, held, targets);
-  if (published.status === 'busy') return { kind: 'redeliver', reason: published.reason, claim: { held, reason: 'an earlier attempt may still publish' } };
-  const described = await recordContents(published, flow.state.verified, {
+  const { spread } = published;
+  reached.spread = spread;
+  const createInDoubtIn = spread?.createInDoubt;
+  if (published.kind === 'busy') {
+    return { kind: 'redeliver', reason: published.busy.reason, claim: { held, reason: 'an earlier attempt may still publish', createInDoubtIn } };
+  }
+  if (published.kind === 'failed') return outcomeOfError(flow, published.error, reached);
+  const described = await recordContents(published.result, flow.state.verified, {
     ...aclDeps(flow),
     store: flow.deps.store,
     auditPrefix: flow.deps.auditPrefix,
     now: () => now(flow),
   });
   const result = await applyAcl(described, manifest.public, aclDeps(flow));
-  if (flow.state.regionsUnfinished.length > 0) {
+  if (spread !== undefined && spread.unfinished.length > 0) {
     // Some region failed for now: the result says how far every region got, nothing is settled,
     // and the redelivery works only on the regions still missing (docs/regions.md).
-    const pending = unfinishedFailure(flow);
+    const pending = unfinishedFailure(spread);
     return {
       kind: 'redeliver',
-      reason: pending.message,
-      claim: { held, reason: flow.deps.logger.redact(pending.message) },
-      result: { document: result, ledger },
+      reason: pending,
+      claim: { held, reason: flow.deps.logger.redact(pending), createInDoubtIn },
+      result: { document: result, ledger, spread },
     };
   }
-  return { kind: result.status === 'unchanged' ? 'unchanged' : 'published', result, upload, settle: { held, generation: claimed.generation } };
+  return { kind: result.status === 'unchanged' ? 'unchanged' : 'published', result, upload, settle: { held, generation: claimed.generation }, spread };
 }
 
 /** A record whose event fields are malformed still gets a result that says which field. */

@@ -202,6 +202,29 @@ const rows: Array<[string, Row]> = [
     },
   ],
   [
+    'failed at home for good while a create in cn-shanghai had no answer: the claim kept, delivered again for that region',
+    {
+      outcome: async (_, { ledger, held }) => ({
+        kind: 'failed',
+        failure: new CodeChecksumMismatchError('FC reports another checksum'),
+        claim: { held, reason: 'mismatch', createInDoubtIn: ['cn-shanghai'] },
+        upload: { ledger },
+        spread: {
+          regions: {
+            'cn-shanghai': { status: 'failed', error: { code: 'Unavailable', message: 'cn-shanghai: CreateLayerVersion got no answer', retryable: true } },
+          },
+          unfinished: ['cn-shanghai'],
+          createInDoubt: ['cn-shanghai'],
+          deletedVersion: false,
+        },
+      }),
+      result: 'failed',
+      claim: 'busy',
+      redeliver: /not yet published in cn-shanghai: cn-shanghai: CreateLayerVersion got no answer/,
+      entry: 'failed',
+    },
+  ],
+  [
     'invalid event: its result create-if-absent, no rejection',
     {
       outcome: async () => ({ kind: 'invalid', failure: new InvalidInputError('EventInvalid', 'eTag is missing', { context: { key: KEYS.zip } }) }),

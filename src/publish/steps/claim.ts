@@ -9,7 +9,7 @@ import type { PublishResult, RegionResult } from '../result';
 import { auditRegion, entryOf } from './region-entry';
 import { BUSY_POLL_MS, canWait, now, resultOf, retrying, ttlMs, type Flow } from './context';
 import { CreateInDoubtError } from './errors';
-import type { HeldClaim } from '../outcome';
+import type { Busy, ClaimToLet, HeldClaim } from '../outcome';
 import { findExisting } from './existing';
 import { verify } from './verify';
 
@@ -51,12 +51,6 @@ async function uploaderFromWaiting(flow: Flow, role: 'zip' | 'manifest', etag: s
   // The waiting result saw only its own object: that one must be the object this upload names.
   const seen = role === 'zip' ? previous.source.etag : previous.manifest?.etag;
   return seen !== undefined && sameEtag(seen, etag) ? previous.provenance?.[role] : undefined;
-}
-
-/** Another delivery holds the upload past this invocation's time: it will write the result. */
-export interface Busy {
-  status: 'busy';
-  reason: string;
 }
 
 export type Claimed = { kind: 'settled'; outcome: PublishResult } | { kind: 'claimed'; held: HeldClaim; generation: number } | { kind: 'busy'; busy: Busy };
@@ -136,8 +130,7 @@ async function adoptFromHolder(
   const regions = targets === undefined ? undefined : await adoptRegions(flow, ledger, holder, targets, manifest, crc64);
   if (regions === null) return undefined;
   flow.state.source.crc64 = crc64;
-  if (regions !== undefined) flow.state.regions = { [flow.deps.regions!.home]: entryOf(existing, { home: true }), ...regions };
-  return resultOf(flow, existing);
+  return resultOf(flow, { ...existing, regions: regions && { [flow.deps.regions!.home]: entryOf(existing, { home: true }), ...regions } });
 }
 
 /** Every other region's entry, settled before or adopted from the holder now; null while one is neither. */
@@ -179,14 +172,16 @@ export async function outcomeStands(flow: Flow, outcome: PublishResult): Promise
 
 /**
  * The one place that decides whether the claim may go. It stays while a create this attempt sent had
- * no answer, at home (`failure` is the CreateInDoubtError) or in another region: that version may
- * still appear, and only the claim's running out tells the next attempt to look for it. Otherwise the
- * attempt made no version, or its version is in an outcome, and the next attempt may start at once.
+ * no answer, at home (`failure` is the CreateInDoubtError) or in another region (`createInDoubtIn`):
+ * that version may still appear, and only the claim's running out tells the next attempt to look for
+ * it. Otherwise the attempt made no version, or its version is in an outcome, and the next attempt
+ * may start at once.
  */
-export async function releaseClaim(flow: Flow, held: HeldClaim, reason: string, failure?: PublisherError): Promise<void> {
+export async function releaseClaim(flow: Flow, claim: ClaimToLet, failure?: PublisherError): Promise<void> {
+  const { held, reason, createInDoubtIn = [] } = claim;
   if (failure instanceof CreateInDoubtError) return;
-  if (flow.state.regionCreateInDoubt) {
-    flow.log.info('claim.kept', { reason: 'a create in another region had no answer', regions: flow.state.regionsUnfinished });
+  if (createInDoubtIn.length > 0) {
+    flow.log.info('claim.kept', { reason: 'a create in another region had no answer', regions: createInDoubtIn });
     return;
   }
   await retrying(flow, 'claim.release', () => held.ledger.release(held.record, reason)).catch((error: unknown) =>

@@ -80,8 +80,10 @@ function sameDecision(stored: PublishResult, decided: PublishResult): boolean {
  * word over it (docs/contract.md §6, §7). So the objects are looked at before every try of the PUT, and
  * after it: a PUT that landed after the newer result is followed by that result again. No result
  * is written where that could lose a newer upload's: then the event must be delivered again.
+ * `deletedVersion`: this flow deleted a version that held another upload's bytes, which that
+ * upload may have named; a superseded result then has the newer upload's written again.
  */
-export async function writeResult(flow: Flow, described: PublishResult, ledger: UploadLedger | undefined): Promise<Written> {
+export async function writeResult(flow: Flow, described: PublishResult, ledger: UploadLedger | undefined, deletedVersion = false): Promise<Written> {
   const { input, deps } = flow;
   const uploadId = ledger?.uploadId;
   if (ledger !== undefined) await recordUploaders(flow, ledger);
@@ -92,7 +94,7 @@ export async function writeResult(flow: Flow, described: PublishResult, ledger: 
   const before = checked ? await objectsNow(flow) : ({ state: 'current' } as const);
   if (before.state === 'superseded') {
     kind = 'superseded';
-    const unrestored = flow.state.deletedVersion ? await restoreCurrent(flow, before) : undefined;
+    const unrestored = deletedVersion ? await restoreCurrent(flow, before) : undefined;
     if (unrestored !== undefined) return { redeliver: unrestored };
   } else if (before.state === 'unknown' && !(await resultIsOursOrAbsent(flow))) {
     // OSS would not say what the objects are now, and the result there names another upload.

@@ -1,8 +1,15 @@
 /**
- * One base error for everything the publisher reports. A subclass sets `name`; the `code` is the
- * result's `error.code` (docs/contract.md §6), a fixed vocabulary users look up in the README, and
- * `retryable` says whether Function Compute should deliver the event again.
+ * The one root of every error this repository throws (the emulators' service errors aside, which
+ * model the services' own answers). A subclass sets `name`. Only the coded family under
+ * `PublisherError` goes into a result; the others end a start-up or a command.
  */
+export abstract class LayerPublisherError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+  }
+}
+
+/** A result's `error.code` (docs/contract.md §6): a fixed vocabulary users look up in the README. */
 export const ERROR_CODES = [
   'EventInvalid',
   'ManifestInvalid',
@@ -25,13 +32,18 @@ export interface PublisherErrorOptions {
   context?: Record<string, unknown>;
 }
 
-export class PublisherError extends Error {
+/**
+ * A coded failure, as a result carries it (`code`, `retryable`, `context`): `retryable` says whether
+ * Function Compute should deliver the event again. Code that means "a failure that goes into a
+ * result" tests for this class, never for the root.
+ */
+export class PublisherError extends LayerPublisherError {
   readonly code: ErrorCode;
   readonly retryable: boolean;
   readonly context: Record<string, unknown>;
 
   constructor(code: ErrorCode, message: string, options: PublisherErrorOptions & { retryable?: boolean } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    super(message, options);
     this.name = 'PublisherError';
     this.code = code;
     this.retryable = options.retryable ?? false;
@@ -80,7 +92,7 @@ export class RangeNotServedError extends TransientError {
 }
 
 /** Configuration that cannot work; names the variable. Thrown at start, never written as a result. */
-export class ConfigError extends Error {
+export class ConfigError extends LayerPublisherError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'ConfigError';
@@ -88,7 +100,7 @@ export class ConfigError extends Error {
 }
 
 /** A GET with `If-Match` found another version of the object: a newer upload replaced it. */
-export class PreconditionFailedError extends Error {
+export class PreconditionFailedError extends LayerPublisherError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'PreconditionFailedError';

@@ -10,9 +10,8 @@ import { createLogger, withConsoleRouted, type Logger } from './log/logger';
 import { createOssStore } from './oss/ali-oss-store';
 import type { ObjectStore } from './oss/store';
 import { Deadline, retryPolicyFor, type RetryPolicy } from './publish/deadline';
-import type { PublishDeps, RecordInput } from './publish/publish-record';
-import { RetryableRecordError } from './publish/steps/errors';
-import type { Summary, SummaryEntry } from './publish/result';
+import type { PublishDeps, RecordDecision, RecordInput } from './publish/publish-record';
+import type { Summary } from './publish/result';
 import { describeInvocation, requireAccountId, requireCredentials, requireRegion, type FcContext, type Invocation } from './invocation';
 
 /**
@@ -80,19 +79,16 @@ async function runInvocation(event: unknown, config: Config, invocation: Invocat
   const mustRetry: string[] = [];
 
   for (const parsed of records) {
-    const entry = await handleRecord(parsed, { config, invocation, clients, deadline, retry, logger, now }).catch((error: unknown) => {
-      const key = parsed.ok ? parsed.record.oss.object.key : (parsed.key ?? null);
-      // The rejection's message reaches FC's logs and the on-failure destination: redact it too.
-      mustRetry.push(logger.redact(`${key ?? `record ${parsed.index}`}: ${error instanceof Error ? error.message : String(error)}`));
-      if (error instanceof RetryableRecordError) return error.entry;
+    const key = parsed.ok ? parsed.record.oss.object.key : (parsed.key ?? null);
+    const decided = await handleRecord(parsed, { config, invocation, clients, deadline, retry, logger, now }).catch((error: unknown): RecordDecision => {
+      // A record refused before its flow (a key OSS cannot hold, no time left), or a bug.
       logger.error('record.unfinished', { key, error });
-      return {
-        key,
-        status: 'failed',
-        error: { code: 'Unavailable', message: logger.redact(error instanceof Error ? error.message : String(error)), retryable: true },
-      } satisfies SummaryEntry;
+      const message = logger.redact(error instanceof Error ? error.message : String(error));
+      return { entry: { key, status: 'failed', error: { code: 'Unavailable', message, retryable: true } }, redeliver: message };
     });
-    summary.push(entry);
+    // The rejection's message reaches FC's logs and the on-failure destination: redact it too.
+    if (decided.redeliver !== undefined) mustRetry.push(logger.redact(`${key ?? `record ${parsed.index}`}: ${decided.redeliver}`));
+    summary.push(decided.entry);
   }
 
   logger.info('invocation.end', { summary, ms: now().getTime() - startedAt.getTime() });
@@ -112,18 +108,18 @@ interface RecordContext {
   now: () => Date;
 }
 
-async function handleRecord(parsed: ParsedRecord, ctx: RecordContext): Promise<SummaryEntry> {
+async function handleRecord(parsed: ParsedRecord, ctx: RecordContext): Promise<RecordDecision> {
   const eventName = parsed.ok ? parsed.record.eventName : parsed.eventName;
   const key = parsed.ok ? parsed.record.oss.object.key : parsed.key;
   // Ignoring needs only the name and the key: no request at all (docs/contract.md §3).
   if (eventName !== undefined && !isCountedEvent(eventName)) {
     ctx.logger.info('record.ignored', { key, eventName, reason: 'event name' });
-    return { key: key ?? null, status: 'ignored', reason: `${eventName} does not create a whole object` };
+    return { entry: { key: key ?? null, status: 'ignored', reason: `${eventName} does not create a whole object` } };
   }
   const classified = key === undefined ? undefined : classifyKey(key, ctx.config.auditPrefix);
   if (key !== undefined && classified === undefined) {
     ctx.logger.info('record.ignored', { key, eventName, reason: 'key' });
-    return { key, status: 'ignored', reason: 'not a .zip or .layer.json key' };
+    return { entry: { key, status: 'ignored', reason: 'not a .zip or .layer.json key' } };
   }
   const unwritable = classified && keyOverLimit(classified.keys);
   if (unwritable) {

@@ -1,3 +1,4 @@
+import { LayerPublisherError } from '../errors';
 import type { TableOptions } from './format';
 
 /** Where a command writes; tests pass their own to read what was printed. */
@@ -60,7 +61,7 @@ export function exitCodesHelp(codes: readonly number[], meanings: Readonly<Recor
  * Something the person running the command can act on: printed as one line without a stack, exit
  * code `exitCode`. This class is a usage mistake; subclasses are failures outside the command.
  */
-export class CliError extends Error {
+export class CliError extends LayerPublisherError {
   override name = 'CliError';
   readonly exitCode: number = EXIT_USAGE;
 }

@@ -1,3 +1,4 @@
+import { LayerPublisherError } from '../errors';
 import * as z from 'zod/mini';
 import { describeIssues } from '../validation';
 
@@ -39,7 +40,7 @@ export type ParsedRecord =
   | { ok: true; index: number; record: OssRecord }
   | { ok: false; index: number; message: string; bucket: string | undefined; key: string | undefined; eventName: string | undefined };
 
-export class EventParseError extends Error {
+export class EventParseError extends LayerPublisherError {
   constructor(message: string) {
     super(message);
     this.name = 'EventParseError';

@@ -1,3 +1,4 @@
+import { LayerPublisherError } from '../errors';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { link, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
@@ -27,7 +28,7 @@ export interface DataFolderLock {
   release(): Promise<void>;
 }
 
-export class DataFolderInUseError extends Error {
+export class DataFolderInUseError extends LayerPublisherError {
   constructor(
     readonly folder: string,
     readonly pid: number,

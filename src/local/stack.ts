@@ -1,3 +1,4 @@
+import { LayerPublisherError } from '../errors';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { watch, type FSWatcher } from 'chokidar';
@@ -199,7 +200,7 @@ function localServices(region: string, dataDir: string, bucket: string, backend:
 }
 
 /** A port already taken is the usual start-up failure: say which, and the flag that chooses another. */
-export class PortInUseError extends Error {
+export class PortInUseError extends LayerPublisherError {
   constructor(
     readonly service: string,
     readonly port: number,

@@ -1,124 +1,85 @@
 import type { InvalidInputError } from '../errors';
-import type { PublishResult, SummaryEntry } from './result';
 import { applyAcl, type AclDeps } from './acl';
 import { recordContents } from './contents';
-import { retainVersions, type RetainSetting, type RetentionDeps } from './retention';
-import { now, retrying, retryingIn, startFlow, type Flow, type PublishDeps, type RecordInput } from './steps/context';
-import { awaitPair } from './steps/pair';
+import { decide, outcomeOfError, type Reached } from './decide';
+import type { Outcome, RecordDecision } from './outcome';
+import { now, retryingIn, startFlow, type Flow, type PublishDeps, type RecordInput } from './steps/context';
+import { awaitPair, type CompletePair } from './steps/pair';
 import { acceptManifest } from './steps/manifest';
-import type { UploadLedger } from '../audit/ledger';
-import { claimUpload, ledgerOf, type HeldClaim } from './steps/claim';
+import { claimUpload, ledgerOf } from './steps/claim';
 import { publish } from './steps/create';
-import { settle } from './steps/settle';
-import { publishEverywhere, regionsOf, unfinishedRegions } from './steps/regions';
-import { refreshResult, repeatOutcome, writeResult } from './steps/result';
-import { fail, reportInvalid, stale } from './steps/fail';
-import type { Manifest } from '../manifest/manifest';
-import { afterDecision, afterFailure } from '../follow-ups/after-decision';
-import { followWithRollout } from '../rollout/follow-up';
+import { publishEverywhere, regionsOf, unfinishedFailure } from './steps/regions';
 
 export type { PublishDeps, RecordInput } from './steps/context';
-export { BusyError, CreateInDoubtError, ResultUnwritableError, RetryableRecordError } from './steps/errors';
+export type { RecordDecision } from './outcome';
 
 /**
  * What one event record does (docs/contract.md §5), as plain steps over the storage and layer interfaces,
- * each in its own module under `steps/`. Returns the summary entry; throws only when no result
- * could be written (the handler then rejects).
+ * each in its own module under `steps/`. The steps end in one outcome value, an exception (a bug, or
+ * I/O that exhausted its retries) in a `failed` one, and `decide` alone acts on it: the returned
+ * decision says what the handler reports, and whether it must reject.
  */
-export async function publishRecord(input: RecordInput, deps: PublishDeps): Promise<SummaryEntry> {
+export async function publishRecord(input: RecordInput, deps: PublishDeps): Promise<RecordDecision> {
   const flow = startFlow(input, deps, publishRecord);
-  let held: HeldClaim | undefined;
-  let manifest: Manifest | undefined;
-  let upload: UploadLedger | undefined;
+  const reached: Reached = {};
+  let outcome: Outcome;
   try {
-    const pair = await awaitPair(flow);
-    if (pair === 'stale') return stale(flow);
-    if (pair.kind === 'waiting') return pair.entry;
-    const { ledger } = ledgerOf(flow, pair.zip, pair.manifestHead);
-    upload = ledger;
-    manifest = acceptManifest(flow, pair.manifestBody, pair.zip);
-    const targets = regionsOf(flow, manifest);
-    const claimed = await claimUpload(flow, ledger, pair.zip, manifest, targets);
-    if (claimed.kind === 'settled') {
-      const repeated = await repeatOutcome(flow, claimed.outcome, ledger);
-      // A delivery after a crash between the result and its follow-ups does them now; done ones are repeated from the ledger.
-      await afterDecision(flow, claimed.outcome, manifest, ledger.uploadId);
-      await followWithRollout(flow, claimed.outcome, manifest, ledger.uploadId);
-      return repeated;
-    }
-    held = claimed.held;
-    const published = targets === undefined ? await publish(flow, pair.zip, manifest, held) : await publishEverywhere(flow, pair.zip, manifest, held, targets);
-    const described = await recordContents(published, flow.state.verified, {
-      ...aclDeps(flow),
-      store: flow.deps.store,
-      auditPrefix: flow.deps.auditPrefix,
-      now: () => now(flow),
-    });
-    const result = await applyAcl(described, manifest.public, aclDeps(flow));
-    if (flow.state.regionsUnfinished.length > 0) return await unfinishedRegions(flow, held, result);
-    const settled = await settle(flow, held, result, claimed.generation);
-    held = undefined;
-    const entry = await writeResult(flow, settled, ledger);
-    await followUps(flow, settled, manifest.retain ?? deps.retainVersions, ledger);
-    await afterDecision(flow, settled, manifest, ledger.uploadId);
-    await followWithRollout(flow, settled, manifest, ledger.uploadId);
-    return entry;
+    const pair = await awaitPair(flow, (waiting) => decide(flow, waiting));
+    if (pair.kind === 'waited') return pair.decision;
+    outcome = pair.kind === 'stale' ? pair : await publishPair(flow, pair, reached);
   } catch (error) {
-    const entry = await fail(flow, error, held, upload);
-    await afterFailure(flow, entry, manifest);
-    return entry;
+    outcome = outcomeOfError(flow, error, reached);
   }
+  return decide(flow, outcome);
 }
 
-/**
- * The follow-ups of a decision settled and written: they never delay or fail the publish, each
- * records in the ledger that it ran (a redelivery shows it and does not repeat it), and the result
- * is written again from the ledger with their fields.
- */
-async function followUps(flow: Flow, settled: PublishResult, retain: RetainSetting | undefined, ledger: UploadLedger): Promise<void> {
-  const retention = await retainVersions(settled, retain, retentionDeps(flow));
-  if (retention === undefined) return;
-  try {
-    await retrying(flow, 'ledger.retention', () => ledger.recordRetention(retention), true);
-    await refreshResult(flow, ledger, settled);
-  } catch (error) {
-    flow.log.warn('retention.result.write.failed', { error });
+/** Steps 2 to 7 on a complete pair, up to the outcome; `reached` says what an exception leaves held. */
+async function publishPair(flow: Flow, pair: CompletePair, reached: Reached): Promise<Outcome> {
+  const { ledger } = ledgerOf(flow, pair.zip, pair.manifestHead);
+  reached.ledger = ledger;
+  const manifest = acceptManifest(flow, pair.manifestBody, pair.zip);
+  reached.manifest = manifest;
+  const upload = { ledger, manifest };
+  const targets = regionsOf(flow, manifest);
+  const claimed = await claimUpload(flow, ledger, pair.zip, manifest, targets);
+  if (claimed.kind === 'busy') return { kind: 'redeliver', reason: claimed.busy.reason };
+  if (claimed.kind === 'settled') return { kind: claimed.outcome.status === 'unchanged' ? 'unchanged' : 'published', result: claimed.outcome, upload };
+  const { held } = claimed;
+  reached.held = held;
+  const published = targets === undefined ? await publish(flow, pair.zip, manifest, held) : await publishEverywhere(flow, pair.zip, manifest, held, targets);
+  const { spread } = published;
+  reached.spread = spread;
+  const createInDoubtIn = spread?.createInDoubt;
+  if (published.kind === 'busy') {
+    return { kind: 'redeliver', reason: published.busy.reason, claim: { held, reason: 'an earlier attempt may still publish', createInDoubtIn } };
   }
+  if (published.kind === 'failed') return outcomeOfError(flow, published.error, reached);
+  const described = await recordContents(published.result, flow.state.verified, {
+    ...aclDeps(flow),
+    store: flow.deps.store,
+    auditPrefix: flow.deps.auditPrefix,
+    now: () => now(flow),
+  });
+  const result = await applyAcl(described, manifest.public, aclDeps(flow));
+  if (spread !== undefined && spread.unfinished.length > 0) {
+    // Some region failed for now: the result says how far every region got, nothing is settled,
+    // and the redelivery works only on the regions still missing (docs/regions.md).
+    const pending = unfinishedFailure(spread);
+    return {
+      kind: 'redeliver',
+      reason: pending,
+      claim: { held, reason: flow.deps.logger.redact(pending), createInDoubtIn },
+      result: { document: result, ledger, spread },
+    };
+  }
+  return { kind: result.status === 'unchanged' ? 'unchanged' : 'published', result, upload, settle: { held, generation: claimed.generation }, spread };
 }
 
 /** A record whose event fields are malformed still gets a result that says which field. */
-export async function reportInvalidRecord(input: RecordInput, deps: PublishDeps, error: InvalidInputError): Promise<SummaryEntry> {
-  return reportInvalid(startFlow(input, deps, publishRecord), error);
+export async function reportInvalidRecord(input: RecordInput, deps: PublishDeps, error: InvalidInputError): Promise<RecordDecision> {
+  return decide(startFlow(input, deps, publishRecord), { kind: 'invalid', failure: error });
 }
 
 function aclDeps(flow: Flow): AclDeps {
   return { layers: flow.deps.layers, retrying: retryingIn(flow), log: flow.log };
-}
-
-function retentionDeps(flow: Flow): RetentionDeps {
-  const { layers, store, auditPrefix, deadline, retry } = flow.deps;
-  return {
-    layers,
-    store,
-    auditPrefix,
-    deadline,
-    reserveMs: retry.reserveMs,
-    retrying: retryingIn(flow),
-    log: flow.log,
-    now: () => now(flow),
-    resultKey: flow.input.keys.result,
-    regionLayers: regionLayersOf(flow),
-    functions: flow.deps.rollout?.functions,
-  };
-}
-
-/** Each other region's layer API by name, for retention there. */
-function regionLayersOf(flow: Flow): RetentionDeps['regionLayers'] {
-  const regions = flow.deps.regions;
-  if (regions === undefined) return undefined;
-  return (region) => {
-    const target = regions.configured.find((candidate) => candidate.region === region);
-    if (target === undefined) throw new Error(`${region} is not a region of REGIONS`);
-    return regions.connect(target).layers;
-  };
 }

@@ -12,7 +12,7 @@ beforeAll(() => {
 afterAll(() => stop());
 
 describe('chaos iterations that once found a bug', () => {
-  it('seed 13, iteration 50 (three regions): a BusyError at home while a create in cn-beijing had no answer kept the claim, so no second version', async () => {
+  it('seed 13, iteration 50 (three regions): busy at home while a create in cn-beijing had no answer kept the claim, so no second version', async () => {
     const report = await runChaos({ iterations: 1, seed: 13, first: 50, parallel: 1, regions: true });
     expect(report.failures).toEqual([]);
     expect(report.iterations).toBe(1);

@@ -1,4 +1,4 @@
-import { UploadLedger, uploadIdOf, type ClaimMarker, type ClaimRecord } from '../../audit/ledger';
+import { UploadLedger, uploadIdOf, type ClaimMarker } from '../../audit/ledger';
 import type { PublisherError } from '../../errors';
 import { readResult, type Uploader } from '../../result/document';
 import type { Manifest } from '../../manifest/manifest';
@@ -8,14 +8,10 @@ import type { RegionTarget } from '../../config';
 import type { PublishResult, RegionResult } from '../result';
 import { auditRegion, entryOf } from './region-entry';
 import { BUSY_POLL_MS, canWait, now, resultOf, retrying, ttlMs, type Flow } from './context';
-import { BusyError, CreateInDoubtError } from './errors';
+import { CreateInDoubtError } from './errors';
+import type { Busy, ClaimToLet, HeldClaim } from '../outcome';
 import { findExisting } from './existing';
 import { verify } from './verify';
-
-export interface HeldClaim {
-  ledger: UploadLedger;
-  record: ClaimRecord;
-}
 
 /** The ledger of this upload: this zip version and this manifest version together. */
 export function ledgerOf(flow: Flow, zip: ObjectHead, manifest: ObjectHead): { uploadId: string; ledger: UploadLedger } {
@@ -57,7 +53,7 @@ async function uploaderFromWaiting(flow: Flow, role: 'zip' | 'manifest', etag: s
   return seen !== undefined && sameEtag(seen, etag) ? previous.provenance?.[role] : undefined;
 }
 
-export type Claimed = { kind: 'settled'; outcome: PublishResult } | { kind: 'claimed'; held: HeldClaim; generation: number };
+export type Claimed = { kind: 'settled'; outcome: PublishResult } | { kind: 'claimed'; held: HeldClaim; generation: number } | { kind: 'busy'; busy: Busy };
 
 /**
  * The upload claimed for this flow, which then settles it as `generation`; or its outcome, already
@@ -73,6 +69,7 @@ export async function claimUpload(
   let voidGeneration = 0;
   for (;;) {
     const claimed = await claim(flow, ledger, zip, manifest, targets, voidGeneration);
+    if (claimed.kind === 'busy') return { kind: 'busy', busy: claimed.busy };
     if (claimed.kind !== 'done') return { kind: 'claimed', held: { ledger, record: claimed.claim }, generation: voidGeneration + 1 };
     if (await outcomeStands(flow, claimed.outcome.result)) return { kind: 'settled', outcome: claimed.outcome.result };
     flow.log.warn('outcome.void', { generation: claimed.outcome.generation, version: claimed.outcome.result.version });
@@ -102,9 +99,8 @@ async function claim(
     flow.log.info('claim.busy', { holder: outcome.holder.requestId, attempt: outcome.holder.attempt, remainingMs: Math.round(outcome.remainingMs) });
     if (!canWait(flow, BUSY_POLL_MS)) {
       // Not a result: the holder will write it. Rejecting has Function Compute deliver this again.
-      throw new BusyError(
-        `another delivery (request ${outcome.holder.requestId}) is publishing this upload for ${Math.ceil(outcome.remainingMs / 1000)} s more`,
-      );
+      const reason = `another delivery (request ${outcome.holder.requestId}) is publishing this upload for ${Math.ceil(outcome.remainingMs / 1000)} s more`;
+      return { kind: 'busy' as const, busy: { status: 'busy', reason } satisfies Busy };
     }
     await sleep(Math.min(BUSY_POLL_MS, Math.max(0, outcome.remainingMs)));
   }
@@ -134,8 +130,7 @@ async function adoptFromHolder(
   const regions = targets === undefined ? undefined : await adoptRegions(flow, ledger, holder, targets, manifest, crc64);
   if (regions === null) return undefined;
   flow.state.source.crc64 = crc64;
-  if (regions !== undefined) flow.state.regions = { [flow.deps.regions!.home]: entryOf(existing, { home: true }), ...regions };
-  return resultOf(flow, existing);
+  return resultOf(flow, { ...existing, regions: regions && { [flow.deps.regions!.home]: entryOf(existing, { home: true }), ...regions } });
 }
 
 /** Every other region's entry, settled before or adopted from the holder now; null while one is neither. */
@@ -177,14 +172,16 @@ export async function outcomeStands(flow: Flow, outcome: PublishResult): Promise
 
 /**
  * The one place that decides whether the claim may go. It stays while a create this attempt sent had
- * no answer, at home (`failure` is the CreateInDoubtError) or in another region: that version may
- * still appear, and only the claim's running out tells the next attempt to look for it. Otherwise the
- * attempt made no version, or its version is in an outcome, and the next attempt may start at once.
+ * no answer, at home (`failure` is the CreateInDoubtError) or in another region (`createInDoubtIn`):
+ * that version may still appear, and only the claim's running out tells the next attempt to look for
+ * it. Otherwise the attempt made no version, or its version is in an outcome, and the next attempt
+ * may start at once.
  */
-export async function releaseClaim(flow: Flow, held: HeldClaim, reason: string, failure?: PublisherError): Promise<void> {
+export async function releaseClaim(flow: Flow, claim: ClaimToLet, failure?: PublisherError): Promise<void> {
+  const { held, reason, createInDoubtIn = [] } = claim;
   if (failure instanceof CreateInDoubtError) return;
-  if (flow.state.regionCreateInDoubt) {
-    flow.log.info('claim.kept', { reason: 'a create in another region had no answer', regions: flow.state.regionsUnfinished });
+  if (createInDoubtIn.length > 0) {
+    flow.log.info('claim.kept', { reason: 'a create in another region had no answer', regions: createInDoubtIn });
     return;
   }
   await retrying(flow, 'claim.release', () => held.ledger.release(held.record, reason)).catch((error: unknown) =>

@@ -7,7 +7,8 @@ import type { KeyRole, LayerKeys } from '../../keys';
 import type { Logger } from '../../log/logger';
 import type { ObjectStore } from '../../oss/store';
 import { withRetry, type Deadline, type RetryPolicy } from '../deadline';
-import type { PublishResult, RegionResult, SourceInfo, SummaryEntry, Waiting } from '../result';
+import type { RecordDecision } from '../outcome';
+import type { PublishResult, RegionResult, SourceInfo, Waiting } from '../result';
 import type { VerifiedZip } from '../verify-zip';
 
 export interface RecordInput {
@@ -76,20 +77,16 @@ export interface RolloutSetup {
   functions: (region: string | undefined) => FunctionsApi | string;
 }
 
-/** What the steps learn about the record as they go, and what later steps and the result need of it. */
+/**
+ * What the steps learn about the event's objects as they go (their ETags, the CRC-64, the layer's
+ * name), which every result names. What decides the record's end (the regions, a version deleted,
+ * a create in doubt) is not here: the steps return it (src/publish/outcome.ts).
+ */
 export interface FlowState {
   readonly source: SourceInfo;
   manifestInfo: { key: string; etag?: string; license?: string } | undefined;
   layerName: string | undefined;
   verified: VerifiedZip | undefined;
-  /** This flow deleted a version that held another upload's bytes: that upload may have named it. */
-  deletedVersion: boolean;
-  /** With `REGIONS`: each region's entry as far as this flow got. */
-  regions: Record<string, RegionResult> | undefined;
-  /** Regions that failed for now: the event must be delivered again for them. */
-  regionsUnfinished: string[];
-  /** A create in another region had no answer: the claim stays, as for one at home. */
-  regionCreateInDoubt: boolean;
 }
 
 /** One record's flow: what every step is given. */
@@ -100,7 +97,7 @@ export interface Flow {
   readonly startedAt: Date;
   readonly state: FlowState;
   /** The whole flow, run again for a newer upload whose result this one may have overwritten. */
-  readonly rerun: (input: RecordInput, deps: PublishDeps) => Promise<SummaryEntry>;
+  readonly rerun: (input: RecordInput, deps: PublishDeps) => Promise<RecordDecision>;
 }
 
 /** How often a delivery that found the upload (or a create) held by another looks again. */
@@ -113,10 +110,6 @@ export function startFlow(input: RecordInput, deps: PublishDeps, rerun: Flow['re
     manifestInfo: undefined,
     layerName: undefined,
     verified: undefined,
-    deletedVersion: false,
-    regions: undefined,
-    regionsUnfinished: [],
-    regionCreateInDoubt: false,
   };
   return { ...flow, startedAt: now(flow), state };
 }
@@ -155,11 +148,18 @@ export function retryingIn(flow: Flow): <T>(step: string, operation: (attempt: n
   return (step, operation) => retrying(flow, step, operation);
 }
 
-export type ResultFields = { status: PublishResult['status']; version?: LayerVersion; error?: PublisherError; waiting?: Waiting };
+export type ResultFields = {
+  status: PublishResult['status'];
+  version?: LayerVersion;
+  error?: PublisherError;
+  waiting?: Waiting;
+  /** With `REGIONS`: each region's entry as far as this flow got. */
+  regions?: Record<string, RegionResult> | undefined;
+};
 
 /** The result of this record as far as the flow got. */
 export function resultOf(flow: Flow, fields: ResultFields): PublishResult {
-  const { version, error } = fields;
+  const { version, error, regions } = fields;
   const { state } = flow;
   // Fields in the order of docs/contract.md §6, so the file reads as documented.
   const result: PublishResult = {
@@ -172,7 +172,7 @@ export function resultOf(flow: Flow, fields: ResultFields): PublishResult {
     ...(version ? { layer: version.raw } : {}),
     ...(error ? { error: { code: error.code, message: error.message, retryable: error.retryable } } : {}),
     ...(fields.waiting ? { waiting: fields.waiting } : {}),
-    ...(state.regions ? { regions: { ...state.regions } } : {}),
+    ...(regions ? { regions: { ...regions } } : {}),
     event: eventInfo(flow),
     provenance: provenance(flow, version?.requestId),
     requestId: flow.deps.requestId,

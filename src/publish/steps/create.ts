@@ -4,18 +4,18 @@ import type { LayerVersion } from '../../fc/layers';
 import type { Manifest } from '../../manifest/manifest';
 import type { ObjectHead } from '../../oss/store';
 import { sleep, withRetry } from '../deadline';
-import type { PublishResult } from '../result';
 import { BUSY_POLL_MS, canWait, now, resultOf, retrying, type Flow } from './context';
-import type { HeldClaim } from './claim';
-import { BusyError, CreateInDoubtError } from './errors';
+import type { Busy, HeldClaim, Published } from '../outcome';
+import { CreateInDoubtError } from './errors';
 import { findExisting, type Decided, type LayerTarget } from './existing';
 import { inRegion } from './region-entry';
 import { verify } from './verify';
 
 /** Steps 4 to 7 under a held claim, in the home region: the zip verified, then an existing version or a new one. */
-export async function publish(flow: Flow, zip: ObjectHead, manifest: Manifest, held: HeldClaim): Promise<PublishResult> {
+export async function publish(flow: Flow, zip: ObjectHead, manifest: Manifest, held: HeldClaim): Promise<Published> {
   const verified = await verify(flow, zip, manifest);
-  return resultOf(flow, await publishTo(flow, homeTarget(flow, held), manifest, verified.crc64, held.record));
+  const decided = await publishTo(flow, homeTarget(flow, held), manifest, verified.crc64, held.record);
+  return decided.status === 'busy' ? { kind: 'busy', busy: decided } : { kind: 'decided', result: resultOf(flow, decided) };
 }
 
 /** The home region: FC builds the version from the zip where it was uploaded. */
@@ -30,8 +30,11 @@ export function homeTarget(flow: Flow, held: HeldClaim): LayerTarget {
   };
 }
 
-/** Steps 5 to 7 in one region, for code whose CRC-64 is verified: an existing version or a new one. */
-export async function publishTo(flow: Flow, target: LayerTarget, manifest: Manifest, crc64: string, claim: ClaimRecord): Promise<Decided> {
+/**
+ * Steps 5 to 7 in one region, for code whose CRC-64 is verified: an existing version or a new one;
+ * or busy, while an earlier create of the same code may still land.
+ */
+export async function publishTo(flow: Flow, target: LayerTarget, manifest: Manifest, crc64: string, claim: ClaimRecord): Promise<Decided | Busy> {
   const { ledger, creates, code, region } = target;
   for (;;) {
     const earliest = await retrying(flow, 'intents', () => ledger.earliestIntent(claim.attempt, region));
@@ -48,10 +51,10 @@ export async function publishTo(flow: Flow, target: LayerTarget, manifest: Manif
     flow.log.info('create.in-doubt', { region, holder: pending.requestId, attempt: pending.attempt, remainingMs: Math.round(pending.remainingMs) });
     const waitMs = Math.min(BUSY_POLL_MS, pending.remainingMs);
     if (!canWait(flow, waitMs)) {
-      throw new BusyError(
+      const reason =
         `${inRegion(region)}an earlier CreateLayerVersion of ${code.key} (request ${pending.requestId}) had no answer; ` +
-          `its version may still appear for ${Math.ceil(pending.remainingMs / 1000)} s`,
-      );
+        `its version may still appear for ${Math.ceil(pending.remainingMs / 1000)} s`;
+      return { status: 'busy', reason };
     }
     await sleep(waitMs);
   }
@@ -73,9 +76,9 @@ async function createVersion(flow: Flow, target: LayerTarget, manifest: Manifest
   if (created.codeChecksum !== crc64) {
     // FC read other bytes than ours: the zip was replaced after we read it. A newer upload may
     // have taken this version as `unchanged` meanwhile; once it is gone, that upload's result is
-    // written again (writeResult), so no result names it (docs/contract.md §7).
+    // written again (writeResult), so no result names it (docs/contract.md §7). The error says the
+    // version is deleted: only this one is thrown after a delete.
     await retrying(flow, 'delete', () => target.layers().delete(manifest.layerName, created.version));
-    flow.state.deletedVersion = true;
     throw new CodeChecksumMismatchError(
       `${inRegion(region)}Function Compute reports codeChecksum ${created.codeChecksum || '(none)'} for ${manifest.layerName} version ${created.version}, ` +
         `but the zip read from OSS has CRC-64 ${crc64}; the version was deleted. Upload the zip again`,

@@ -1,42 +1,12 @@
 import type { UploadLedger } from '../../audit/ledger';
 import { writeAuditRecord } from '../../audit/records';
-import { ConfigError, PreconditionFailedError, PublisherError, TransientError, type InvalidInputError } from '../../errors';
+import { ConfigError, PublisherError, TransientError, type InvalidInputError } from '../../errors';
 import type { PublishResult, SummaryEntry } from '../result';
 import { writeResultDocument } from '../../result/document';
 import { summaryOf } from '../result';
 import { eventInfo, now, provenance, resultOf, retrying, type Flow } from './context';
-import { releaseClaim, type HeldClaim } from './claim';
-import { BusyError, ResultUnwritableError, RetryableRecordError } from './errors';
-import { audit, writeResult } from './result';
-import { unfinishedFailure } from './regions';
-
-/** A step threw: a `failed` result, a `stale` one, or a rejection that has FC deliver the event again. */
-export async function fail(flow: Flow, error: unknown, claim: HeldClaim | undefined, ledger: UploadLedger | undefined): Promise<SummaryEntry> {
-  // Its result is written already.
-  if (error instanceof RetryableRecordError) throw error;
-  if (error instanceof PreconditionFailedError) {
-    // The zip was replaced while we read it: a newer upload, whose own event publishes it.
-    if (claim) await releaseClaim(flow, claim, 'replaced while read');
-    return stale(flow);
-  }
-  if (error instanceof BusyError) {
-    if (claim) await releaseClaim(flow, claim, 'an earlier attempt may still publish');
-    throw error;
-  }
-  if (error instanceof ResultUnwritableError) throw error;
-  const failure = error instanceof PublisherError ? error : unexpected(error);
-  flow.log[failure.retryable ? 'warn' : 'error']('record.failed', { error: failure, context: failure.context });
-  const result = await decideFailure(flow, resultOf(flow, { status: 'failed', error: failure }), claim, ledger);
-  // A failure made no version (a mismatched one is deleted), so the next delivery may try afresh:
-  // an operator who fixes a role or a quota can replay the event without uploading again. Whether a
-  // create with no answer keeps the claim is releaseClaim's to decide.
-  if (claim) await releaseClaim(flow, claim, flow.deps.logger.redact(failure.message), failure);
-  const entry = await writeResult(flow, result, ledger);
-  if (failure.retryable) throw new RetryableRecordError(entry, failure);
-  // The home region failed for good, but another region only for now: deliver again for it.
-  if (flow.state.regionsUnfinished.length > 0) throw new RetryableRecordError(entry, unfinishedFailure(flow));
-  return entry;
-}
+import type { HeldClaim } from '../outcome';
+import { audit } from './result';
 
 /**
  * One failure is one decision: the zip's and the manifest's events meeting the same refusal (and
@@ -44,7 +14,7 @@ export async function fail(flow: Flow, error: unknown, claim: HeldClaim | undefi
  * retryable failure is its attempt's own: a later attempt may pass. Without a ledger (the pair was
  * never whole) the result is this event's; a ledger that cannot be written leaves it so too.
  */
-async function decideFailure(flow: Flow, result: PublishResult, claim: HeldClaim | undefined, ledger: UploadLedger | undefined): Promise<PublishResult> {
+export async function decideFailure(flow: Flow, result: PublishResult, claim: HeldClaim | undefined, ledger: UploadLedger | undefined): Promise<PublishResult> {
   const { error } = result;
   if (ledger === undefined || error === undefined) return result;
   const what = JSON.stringify([error.code, error.message, error.retryable ? (claim?.record.attempt ?? 0) : 'final']);
@@ -99,7 +69,9 @@ export async function reportInvalid(flow: Flow, error: InvalidInputError): Promi
   return summaryOf(input.eventKey, result);
 }
 
-function unexpected(error: unknown): PublisherError {
+/** What a result says of an exception: a coded failure as it is, anything else as a transient one. */
+export function failureOf(error: unknown): PublisherError {
+  if (error instanceof PublisherError) return error;
   // A setting this record needs is wrong (REGIONS naming the home region): fixed, a delivery passes.
   if (error instanceof ConfigError) return new TransientError(`configuration: ${error.message}`, { cause: error });
   // A bug or an unforeseen SDK failure: say so, and let the platform deliver the event again.

@@ -3,8 +3,8 @@ import { sameEtag, type ObjectHead } from '../../oss/store';
 import { sleep } from '../deadline';
 import { canWait, now, retrying, type Flow } from './context';
 import { validateManifest } from './manifest';
-import { finish } from './result';
-import type { SummaryEntry, Waiting } from '../result';
+import type { Waiting } from '../result';
+import type { Outcome, RecordDecision } from '../outcome';
 import { nearMissOf } from '../near-miss';
 
 /** An object missing right after its own ObjectCreated event is looked for again this often. */
@@ -21,17 +21,26 @@ export interface CompletePair {
   manifestHead: ObjectHead;
 }
 
-/** The zip and its manifest, both there; else the `waiting` result, written; or `stale`. */
-export async function awaitPair(flow: Flow): Promise<'stale' | { kind: 'waiting'; entry: SummaryEntry } | CompletePair> {
+type WaitingOutcome = Extract<Outcome, { kind: 'waiting' }>;
+
+/**
+ * The zip and its manifest, both there; or `stale`; else the `waiting` outcome, decided (its result
+ * written) by `decideWaiting` before the pair is looked at once more.
+ */
+export async function awaitPair(
+  flow: Flow,
+  decideWaiting: (outcome: WaitingOutcome) => Promise<RecordDecision>,
+): Promise<{ kind: 'stale' } | { kind: 'waited'; decision: RecordDecision } | CompletePair> {
   const pair = await findPair(flow);
-  if (pair === 'stale' || pair.kind === 'pair') return pair;
+  if (pair === 'stale') return { kind: 'stale' };
+  if (pair.kind === 'pair') return pair;
   const nearMiss = await lookBeside(flow, pair.missing);
   const waiting: Waiting = { missing: pair.missing, since: pair.since, ...(nearMiss === undefined ? {} : { nearMiss }) };
-  const entry = await finish(flow, { status: 'waiting', waiting });
+  const decision = await decideWaiting({ kind: 'waiting', waiting });
   // The missing object may have landed, and its own event finished, while this one looked
   // and wrote: look once more, so `waiting` cannot be the last word over a finished pair.
   const again = await findPair(flow);
-  if (again === 'stale' || again.kind === 'waiting') return { kind: 'waiting', entry };
+  if (again === 'stale' || again.kind === 'waiting') return { kind: 'waited', decision };
   flow.log.info('pair.completed');
   return again;
 }

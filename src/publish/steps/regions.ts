@@ -1,21 +1,20 @@
 import { CreateLog } from '../../audit/ledger';
 import type { RegionTarget } from '../../config';
-import { PreconditionFailedError, TransientError } from '../../errors';
+import { CodeChecksumMismatchError, PreconditionFailedError, TransientError } from '../../errors';
 import type { Manifest } from '../../manifest/manifest';
 import type { ObjectHead } from '../../oss/store';
 import { copyToRegion, type StagedCopy } from '../../regions/copy';
 import { ZipSpool, type ZipReader } from '../../regions/spool';
 import { selectRegionTargets } from '../../regions/targets';
 import { putLayerAcl } from '../acl';
-import type { PublishResult, RegionResult, SummaryEntry } from '../result';
+import type { RegionResult } from '../result';
 import type { VerifiedZip } from '../verify-zip';
 import { resultOf, retrying, retryingIn, type Flow } from './context';
-import { releaseClaim, type HeldClaim } from './claim';
+import type { Busy, HeldClaim, Published, Spread } from '../outcome';
 import { homeTarget, publishTo } from './create';
-import { CreateInDoubtError, RetryableRecordError } from './errors';
+import { CreateInDoubtError } from './errors';
 import type { Decided, LayerTarget } from './existing';
 import { auditRegion, entryOf, failedEntry } from './region-entry';
-import { writeResult } from './result';
 import { verify } from './verify';
 
 /**
@@ -32,7 +31,8 @@ export function regionsOf(flow: Flow, manifest: Manifest): RegionTarget[] | unde
  * Steps 4 to 7 in every region at once: the zip is verified at home while it is copied to each
  * other region; each region creates only once the verification passed. A region failing does not
  * stop the others; the home region's fields stay the result's own (docs/contract.md §6), and `regions`
- * says where each version is. Throws what the home region threw, once every region is settled.
+ * says where each version is. Ends with the home region's decision, what it threw, or busy while
+ * an earlier create at home may still land; each beside what the other regions left (`spread`).
  */
 export async function publishEverywhere(
   flow: Flow,
@@ -40,12 +40,12 @@ export async function publishEverywhere(
   manifest: Manifest,
   held: HeldClaim,
   targets: readonly RegionTarget[],
-): Promise<PublishResult> {
+): Promise<Everywhere> {
   const home = flow.deps.regions!.home;
   // The copies read what the verification read, from disk: the home link carries the zip once.
   const spool = flow.state.verified || targets.length === 0 ? undefined : await ZipSpool.open(flow.deps.store, flow.input.keys.zip, zip);
   const source = spool?.reader() ?? flow.deps.store;
-  let outcomes: Array<PromiseSettledResult<Decided | RegionResult>>;
+  let outcomes: Array<PromiseSettledResult<Decided | Busy | RegionEnd>>;
   try {
     const verifying = verify(flow, zip, manifest, spool?.tap());
     const over = () => spool?.finish();
@@ -56,17 +56,34 @@ export async function publishEverywhere(
   } finally {
     await spool?.close();
   }
-  const [homeOutcome, ...otherOutcomes] = outcomes as [PromiseSettledResult<Decided>, ...Array<PromiseSettledResult<RegionResult>>];
+  const [homeOutcome, ...otherOutcomes] = outcomes as [PromiseSettledResult<Decided | Busy>, ...Array<PromiseSettledResult<RegionEnd>>];
   // A zip that failed its checks, or was replaced, is published nowhere: one error says why.
   const unpublishable = otherOutcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
   if (unpublishable !== undefined) throw unpublishable.reason;
-  const entries = Object.fromEntries(targets.map((target, index) => [target.region, (otherOutcomes[index] as PromiseFulfilledResult<RegionResult>).value]));
+  const ends = targets.map((target, index) => ({ region: target.region, ...(otherOutcomes[index] as PromiseFulfilledResult<RegionEnd>).value }));
+  const spread: Spread = {
+    regions: Object.fromEntries(ends.map((end) => [end.region, end.entry])),
+    unfinished: ends.filter((end) => end.unfinished !== undefined).map((end) => end.region),
+    createInDoubt: ends.filter((end) => end.unfinished === 'create in doubt').map((end) => end.region),
+    deletedVersion: ends.some((end) => end.deletedVersion),
+  };
   if (homeOutcome.status === 'rejected') {
-    flow.state.regions = { [home]: failedEntry(homeOutcome.reason, undefined, { home: true }), ...entries };
-    throw homeOutcome.reason;
+    const regions = { [home]: failedEntry(homeOutcome.reason, undefined, { home: true }), ...spread.regions };
+    return { kind: 'failed', error: homeOutcome.reason, spread: { ...spread, regions } };
   }
-  flow.state.regions = { [home]: entryOf(homeOutcome.value, { home: true }), ...entries };
-  return resultOf(flow, homeOutcome.value);
+  if (homeOutcome.value.status === 'busy') return { kind: 'busy', busy: homeOutcome.value, spread };
+  const regions = { [home]: entryOf(homeOutcome.value, { home: true }), ...spread.regions };
+  return { kind: 'decided', result: resultOf(flow, { ...homeOutcome.value, regions }), spread: { ...spread, regions } };
+}
+
+/** The home region's end beside what every other region left. */
+export type Everywhere = Published & { spread: Spread };
+
+/** One other region's end: its entry; whether it is left for the next delivery, and why; whether a version was deleted. */
+interface RegionEnd {
+  entry: RegionResult;
+  unfinished?: 'failed for now' | 'create in doubt' | undefined;
+  deletedVersion: boolean;
 }
 
 /**
@@ -81,16 +98,17 @@ async function publishInRegion(
   manifest: Manifest,
   verifying: Promise<VerifiedZip>,
   held: HeldClaim,
-): Promise<RegionResult> {
+): Promise<RegionEnd> {
   const { region } = target;
   const { ledger } = held;
   let staged: StagedCopy | undefined;
   let entry: RegionResult;
+  let deletedVersion = false;
   try {
     const settled = await retrying(flow, 'region.outcome', () => ledger.regionOutcome(region));
     if (settled !== undefined) {
       flow.log.info('region.already-settled', { region, status: settled.status, version: settled.version });
-      return settled;
+      return { entry: settled, deletedVersion: false };
     }
     const clients = flow.deps.regions!.connect(target);
     // OSS's CRC-64 lets the copy start while the zip is verified; the create waits for the verdict.
@@ -110,32 +128,33 @@ async function publishInRegion(
       creates: new CreateLog(flow.deps.store, flow.deps.auditPrefix, staged.bucket, staged.key),
     };
     const decided = await publishTo(flow, layerTarget, manifest, verified.crc64, held.record);
+    // Another create there may still land: this region is resumed by the next delivery.
+    if (decided.status === 'busy') throw new TransientError(decided.reason, { context: { region } });
     const acl = manifest.public === undefined ? undefined : await putLayerAcl(manifest.layerName, manifest.public, aclDeps(flow, clients.layers));
     entry = entryOf(decided, { staged, acl });
   } catch (caught) {
     if (await failsToVerify(verifying)) throw caught;
     const error = caught instanceof PreconditionFailedError ? replacedWhileCopied(flow, target) : caught;
+    deletedVersion = error instanceof CodeChecksumMismatchError;
     // Before the copy counted, the staging bucket is what a person must look at.
     entry = failedEntry(error, staged === undefined ? `${region}: copying to ${target.bucket}` : region, { staged });
-    if (entry.error!.retryable) return unfinished(flow, region, entry, error);
+    if (entry.error!.retryable) return unfinished(flow, region, { entry, deletedVersion }, error);
     flow.log.error('region.failed', { region, error });
   }
   try {
     const final = await retrying(flow, 'region.settle', () => ledger.settleRegion(region, entry));
     await auditRegion(flow, ledger, region, final);
-    return final;
+    return { entry: final, deletedVersion };
   } catch (error) {
     // Decided but not recorded: the next delivery decides again, adopting a version made here.
-    return unfinished(flow, region, entry, error);
+    return unfinished(flow, region, { entry, deletedVersion }, error);
   }
 }
 
 /** Not settled: the next delivery resumes this region, and only the regions like it. */
-function unfinished(flow: Flow, region: string, entry: RegionResult, error: unknown): RegionResult {
+function unfinished(flow: Flow, region: string, end: RegionEnd, error: unknown): RegionEnd {
   flow.log.warn('region.unfinished', { region, error });
-  flow.state.regionsUnfinished.push(region);
-  if (error instanceof CreateInDoubtError) flow.state.regionCreateInDoubt = true;
-  return entry;
+  return { ...end, unfinished: error instanceof CreateInDoubtError ? 'create in doubt' : 'failed for now' };
 }
 
 /**
@@ -160,21 +179,8 @@ function aclDeps(flow: Flow, layers: LayerTarget['layers']) {
   return { layers, retrying: retryingIn(flow), log: flow.log };
 }
 
-/**
- * Some region failed for now: the result says how far every region got, nothing is settled, and the
- * handler rejects so Function Compute delivers the event again. That delivery claims the upload
- * anew and works only on the regions still missing (the others' outcomes stand, the home version is
- * adopted). A create without an answer keeps the claim, as at home (docs/contract.md §7).
- */
-export async function unfinishedRegions(flow: Flow, held: HeldClaim, result: PublishResult): Promise<SummaryEntry> {
-  const pending = unfinishedFailure(flow);
-  await releaseClaim(flow, held, flow.deps.logger.redact(pending.message));
-  const entry = await writeResult(flow, result, held.ledger);
-  throw new RetryableRecordError(entry, pending);
-}
-
 /** What must be delivered again for, naming each unfinished region and why. */
-export function unfinishedFailure(flow: Flow): TransientError {
-  const reasons = flow.state.regionsUnfinished.map((region) => flow.state.regions?.[region]?.error?.message ?? `${region}: its outcome could not be recorded`);
-  return new TransientError(`not yet published in ${flow.state.regionsUnfinished.join(', ')}: ${reasons.join('; ')}`);
+export function unfinishedFailure(spread: Spread): string {
+  const reasons = spread.unfinished.map((region) => spread.regions[region]?.error?.message ?? `${region}: its outcome could not be recorded`);
+  return `not yet published in ${spread.unfinished.join(', ')}: ${reasons.join('; ')}`;
 }

@@ -6,9 +6,8 @@ import { sameEtag, type ObjectHead } from '../../oss/store';
 import type { PublishResult, SummaryEntry } from '../result';
 import { summaryOf } from '../result';
 import { readResult, writeResultDocument } from '../../result/document';
-import { eventInfo, now, resultOf, retrying, type Flow, type ResultFields } from './context';
+import { now, retrying, type Flow } from './context';
 import { outcomeStands, recordUploaders } from './claim';
-import { ResultUnwritableError } from './errors';
 
 /** Objects that keep being replaced while results are re-established: give up and be delivered again. */
 const MAX_RESTORE_DEPTH = 2;
@@ -16,16 +15,8 @@ const MAX_RESTORE_DEPTH = 2;
 /** What the zip and manifest are now, against the versions this flow worked on. */
 type ObjectsNow = { state: 'current' } | { state: 'superseded'; zip: ObjectHead | undefined; manifest: ObjectHead | undefined } | { state: 'unknown' };
 
-export async function finish(flow: Flow, fields: ResultFields): Promise<SummaryEntry> {
-  return writeResult(flow, resultOf(flow, fields), undefined);
-}
-
-/** A later delivery of an upload already decided: the same result again, nothing published. */
-export async function repeatOutcome(flow: Flow, outcome: PublishResult, ledger: UploadLedger): Promise<SummaryEntry> {
-  flow.log.info('upload.already-settled', { status: outcome.status, version: outcome.version });
-  const result: PublishResult = { ...outcome, event: eventInfo(flow) };
-  return writeResult(flow, result, ledger);
-}
+/** The result written (its summary entry), or why none could be and the event must come again. */
+export type Written = { entry: SummaryEntry } | { redeliver: string };
 
 /** How many times a result is written again because the ledger learnt more while it was written. */
 const MAX_VIEW_REWRITES = 2;
@@ -87,9 +78,12 @@ function sameDecision(stored: PublishResult, decided: PublishResult): boolean {
  * Step 8: the result beside the zip, then the audit record. A newer upload may replace the zip or
  * manifest at any moment: its own event writes its result, and this one must not have the last
  * word over it (docs/contract.md §6, §7). So the objects are looked at before every try of the PUT, and
- * after it: a PUT that landed after the newer result is followed by that result again.
+ * after it: a PUT that landed after the newer result is followed by that result again. No result
+ * is written where that could lose a newer upload's: then the event must be delivered again.
+ * `deletedVersion`: this flow deleted a version that held another upload's bytes, which that
+ * upload may have named; a superseded result then has the newer upload's written again.
  */
-export async function writeResult(flow: Flow, described: PublishResult, ledger: UploadLedger | undefined): Promise<SummaryEntry> {
+export async function writeResult(flow: Flow, described: PublishResult, ledger: UploadLedger | undefined, deletedVersion = false): Promise<Written> {
   const { input, deps } = flow;
   const uploadId = ledger?.uploadId;
   if (ledger !== undefined) await recordUploaders(flow, ledger);
@@ -100,11 +94,12 @@ export async function writeResult(flow: Flow, described: PublishResult, ledger: 
   const before = checked ? await objectsNow(flow) : ({ state: 'current' } as const);
   if (before.state === 'superseded') {
     kind = 'superseded';
-    if (flow.state.deletedVersion) await restoreCurrent(flow, before);
+    const unrestored = deletedVersion ? await restoreCurrent(flow, before) : undefined;
+    if (unrestored !== undefined) return { redeliver: unrestored };
   } else if (before.state === 'unknown' && !(await resultIsOursOrAbsent(flow))) {
     // OSS would not say what the objects are now, and the result there names another upload.
     await audit(flow, 'superseded', result, uploadId);
-    throw new ResultUnwritableError(`${input.keys.result}: not written: OSS did not answer for ${input.keys.zip}, and the result there names another upload`);
+    return { redeliver: `${input.keys.result}: not written: OSS did not answer for ${input.keys.zip}, and the result there names another upload` };
   } else {
     const put = (document: PublishResult) =>
       retrying(
@@ -132,15 +127,17 @@ export async function writeResult(flow: Flow, described: PublishResult, ledger: 
     }
     // Superseded before a retry means a PUT was already sent: it, too, may have landed late.
     const after = written !== 'written' ? written : checked ? await objectsNow(flow) : undefined;
+    let unrestored: string | undefined;
     if (after?.state === 'superseded') {
       kind = 'superseded';
       flow.log.warn('result.overtaken', { resultKey: input.keys.result });
-      await restoreCurrent(flow, after);
+      unrestored = await restoreCurrent(flow, after);
     } else if (written === 'written' && !(await outcomeStands(flow, result).catch(() => true))) {
       // Its version was deleted while the result was written: the upload is decided again.
       flow.log.warn('result.version-gone', { layerName: result.layerName, version: result.version });
-      await restoreCurrent(flow, undefined);
+      unrestored = await restoreCurrent(flow, undefined);
     }
+    if (unrestored !== undefined) return { redeliver: unrestored };
   }
   const auditKey = await audit(flow, kind, result, uploadId);
   flow.log.info(kind === 'superseded' ? 'result.superseded' : 'result.written', {
@@ -152,7 +149,7 @@ export async function writeResult(flow: Flow, described: PublishResult, ledger: 
     errorCode: result.error?.code,
     ms: now(flow).getTime() - flow.startedAt.getTime(),
   });
-  return summaryOf(input.eventKey, result);
+  return { entry: summaryOf(input.eventKey, result) };
 }
 
 /** The audit record of a result: a decision of an upload has one, however many events repeat it. */
@@ -213,17 +210,16 @@ async function resultIsOursOrAbsent(flow: Flow): Promise<boolean> {
 /**
  * This flow's result landed after a newer upload replaced the objects, maybe over that upload's
  * result: the newer upload's flow runs here too, and writes its own result again (its outcome, if
- * decided, is repeated; nothing is published twice).
+ * decided, is repeated; nothing is published twice). Returns why the event must come again, if
+ * that flow could not finish either.
  */
-async function restoreCurrent(flow: Flow, current: Extract<ObjectsNow, { state: 'superseded' }> | undefined): Promise<void> {
+async function restoreCurrent(flow: Flow, current: Extract<ObjectsNow, { state: 'superseded' }> | undefined): Promise<string | undefined> {
   const depth = (flow.deps.restoreDepth ?? 0) + 1;
-  if (depth > MAX_RESTORE_DEPTH) {
-    throw new ResultUnwritableError(`${flow.input.keys.result}: the zip and manifest keep being replaced while results are written`);
-  }
+  if (depth > MAX_RESTORE_DEPTH) return `${flow.input.keys.result}: the zip and manifest keep being replaced while results are written`;
   const { keys, role: ownRole, eventETag } = flow.input;
   const role: KeyRole = current === undefined ? ownRole : current.zip ? 'zip' : 'manifest';
   const currentETag = current === undefined ? eventETag : (current.zip ?? current.manifest)!.etag;
-  await flow.rerun(
+  const restored = await flow.rerun(
     {
       role,
       keys,
@@ -235,4 +231,5 @@ async function restoreCurrent(flow: Flow, current: Extract<ObjectsNow, { state: 
     },
     { ...flow.deps, restoreDepth: depth },
   );
+  return restored.redeliver;
 }

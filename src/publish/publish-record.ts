@@ -3,9 +3,9 @@ import { applyAcl, type AclDeps } from './acl';
 import { recordContents } from './contents';
 import { decide, outcomeOfError, type Reached } from './decide';
 import type { Outcome, RecordDecision } from './outcome';
-import { now, retryingIn, startFlow, type Flow, type PublishDeps, type RecordInput } from './steps/context';
+import { learnt, now, retryingIn, startFlow, type Flow, type PublishDeps, type RecordInput } from './steps/context';
 import { awaitPair, type CompletePair } from './steps/pair';
-import { acceptManifest } from './steps/manifest';
+import { acceptManifest, factsOf, validateManifest } from './steps/manifest';
 import { claimUpload, ledgerOf } from './steps/claim';
 import { publish } from './steps/create';
 import { publishEverywhere, regionsOf, unfinishedFailure } from './steps/regions';
@@ -20,25 +20,34 @@ export type { RecordDecision } from './outcome';
  * decision says what the handler reports, and whether it must reject.
  */
 export async function publishRecord(input: RecordInput, deps: PublishDeps): Promise<RecordDecision> {
-  const flow = startFlow(input, deps, publishRecord);
-  const reached: Reached = {};
+  const reached: Reaching = { flow: startFlow(input, deps, publishRecord) };
   let outcome: Outcome;
   try {
-    const pair = await awaitPair(flow, (waiting) => decide(flow, waiting));
+    const pair = await awaitPair(reached.flow, decide);
     if (pair.kind === 'waited') return pair.decision;
-    outcome = pair.kind === 'stale' ? pair : await publishPair(flow, pair, reached);
+    reached.flow = pair.flow;
+    outcome = pair.kind === 'stale' ? { kind: 'stale' } : await publishPair(pair.flow, pair, reached);
   } catch (error) {
-    outcome = outcomeOfError(flow, error, reached);
+    outcome = outcomeOfError(reached.flow, error, reached);
   }
-  return decide(flow, outcome);
+  return decide(reached.flow, outcome);
 }
 
-/** Steps 2 to 7 on a complete pair, up to the outcome; `reached` says what an exception leaves held. */
-async function publishPair(flow: Flow, pair: CompletePair, reached: Reached): Promise<Outcome> {
-  const { ledger } = ledgerOf(flow, pair.zip, pair.manifestHead);
+/** What the flow reached (what an exception leaves held), and the flow with what it had learnt of the record. */
+type Reaching = Reached & { flow: Flow };
+
+/**
+ * Steps 2 to 7 on a complete pair, up to the outcome; `reached` says what an exception leaves held,
+ * and what the flow knew by then (the outcome is decided with it).
+ */
+async function publishPair(found: Flow, pair: CompletePair, reached: Reaching): Promise<Outcome> {
+  const { ledger } = ledgerOf(found, pair.zip, pair.manifestHead);
   reached.ledger = ledger;
-  const manifest = acceptManifest(flow, pair.manifestBody, pair.zip);
+  const manifest = validateManifest(found, pair.manifestBody);
+  const flow = learnt(found, factsOf(found, manifest));
+  reached.flow = flow;
   reached.manifest = manifest;
+  acceptManifest(flow, manifest, pair.zip);
   const upload = { ledger, manifest };
   const targets = regionsOf(flow, manifest);
   const claimed = await claimUpload(flow, ledger, pair.zip, manifest, targets);
@@ -54,7 +63,7 @@ async function publishPair(flow: Flow, pair: CompletePair, reached: Reached): Pr
     return { kind: 'redeliver', reason: published.busy.reason, claim: { held, reason: 'an earlier attempt may still publish', createInDoubtIn } };
   }
   if (published.kind === 'failed') return outcomeOfError(flow, published.error, reached);
-  const described = await recordContents(published.result, flow.state.verified, {
+  const described = await recordContents(published.result, flow.zipCheck.verified, {
     ...aclDeps(flow),
     store: flow.deps.store,
     auditPrefix: flow.deps.auditPrefix,

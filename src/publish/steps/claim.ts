@@ -28,11 +28,11 @@ export function ledgerOf(flow: Flow, zip: ObjectHead, manifest: ObjectHead): { u
  * failure is logged, never the record's.
  */
 export async function recordUploaders(flow: Flow, ledger: UploadLedger): Promise<void> {
-  const { input, state } = flow;
+  const { input, facts } = flow;
   const other = input.role === 'zip' ? 'manifest' : 'zip';
   try {
     if (input.uploader !== undefined) await retrying(flow, 'ledger.uploader', () => ledger.recordUploader(input.role, input.uploader!), true);
-    const etag = other === 'zip' ? state.source.etag : state.manifestInfo?.etag;
+    const etag = other === 'zip' ? facts.source.etag : facts.manifestInfo?.etag;
     const lent = etag === undefined ? undefined : await uploaderFromWaiting(flow, other, etag);
     if (lent !== undefined) await retrying(flow, 'ledger.uploader', () => ledger.recordUploader(other, lent), true);
   } catch (error) {
@@ -129,8 +129,7 @@ async function adoptFromHolder(
   if (!('status' in existing) || existing.status !== 'published') return undefined;
   const regions = targets === undefined ? undefined : await adoptRegions(flow, ledger, holder, targets, manifest, crc64);
   if (regions === null) return undefined;
-  flow.state.source.crc64 = crc64;
-  return resultOf(flow, { ...existing, regions: regions && { [flow.deps.regions!.home]: entryOf(existing, { home: true }), ...regions } });
+  return resultOf(flow, { ...existing, crc64, regions: regions && { [flow.deps.regions!.home]: entryOf(existing, { home: true }), ...regions } });
 }
 
 /** Every other region's entry, settled before or adopted from the holder now; null while one is neither. */

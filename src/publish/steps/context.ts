@@ -78,15 +78,15 @@ export interface RolloutSetup {
 }
 
 /**
- * What the steps learn about the event's objects as they go (their ETags, the CRC-64, the layer's
- * name), which every result names. What decides the record's end (the regions, a version deleted,
- * a create in doubt) is not here: the steps return it (src/publish/outcome.ts).
+ * What the record is known to be about, as far as the flow has looked (the objects' versions, the
+ * layer's name), which every result names. Each fact is learnt by one step, which returns it;
+ * `learnt` hands the next steps a flow that knows it. What decides the record's end (the regions, a
+ * version deleted, a create in doubt) is not here: the steps return it (src/publish/outcome.ts).
  */
-export interface FlowState {
-  readonly source: SourceInfo;
-  manifestInfo: { key: string; etag?: string; license?: string } | undefined;
-  layerName: string | undefined;
-  verified: VerifiedZip | undefined;
+export interface RecordFacts {
+  readonly source: Readonly<Omit<SourceInfo, 'crc64'>>;
+  readonly manifestInfo?: Readonly<{ key: string; etag?: string; license?: string }> | undefined;
+  readonly layerName?: string | undefined;
 }
 
 /** One record's flow: what every step is given. */
@@ -95,7 +95,9 @@ export interface Flow {
   readonly deps: PublishDeps;
   readonly log: Logger;
   readonly startedAt: Date;
-  readonly state: FlowState;
+  readonly facts: RecordFacts;
+  /** The zip's one verification in this record (its reads are If-Match on one ETag), once begun. */
+  readonly zipCheck: ZipCheck;
   /** The whole flow, run again for a newer upload whose result this one may have overwritten. */
   readonly rerun: (input: RecordInput, deps: PublishDeps) => Promise<RecordDecision>;
 }
@@ -105,13 +107,37 @@ export const BUSY_POLL_MS = 1_000;
 
 export function startFlow(input: RecordInput, deps: PublishDeps, rerun: Flow['rerun']): Flow {
   const flow = { input, deps, rerun, log: deps.logger.child({ key: input.eventKey, bucket: deps.store.bucket }) };
-  const state: FlowState = {
-    source: { bucket: deps.store.bucket, key: input.keys.zip },
-    manifestInfo: undefined,
-    layerName: undefined,
-    verified: undefined,
-  };
-  return { ...flow, startedAt: now(flow), state };
+  const facts: RecordFacts = { source: { bucket: deps.store.bucket, key: input.keys.zip } };
+  return { ...flow, startedAt: now(flow), facts, zipCheck: new ZipCheck() };
+}
+
+/** The flow, knowing what a step learnt besides what was known. */
+export function learnt(flow: Flow, more: Partial<RecordFacts>): Flow {
+  return { ...flow, facts: { ...flow.facts, ...more } };
+}
+
+/**
+ * The zip read and verified at most once per record, by whichever step needs it first (the claim's
+ * adoption, the create, the regions' copies): a single-assignment value, as a promise is, so every
+ * step sees the same read and every result names its CRC-64 from the moment it is known.
+ */
+export class ZipCheck {
+  #reading: Promise<VerifiedZip> | undefined;
+  #read: VerifiedZip | undefined;
+
+  /** The verification, begun by `read` on the first call; later calls share it. */
+  once(read: () => Promise<VerifiedZip>): Promise<VerifiedZip> {
+    this.#reading ??= read().then((verified) => {
+      this.#read = verified;
+      return verified;
+    });
+    return this.#reading;
+  }
+
+  /** The zip as read, once its read has finished; undefined before. */
+  get verified(): VerifiedZip | undefined {
+    return this.#read;
+  }
 }
 
 export function now(flow: Pick<Flow, 'deps'>): Date {
@@ -155,20 +181,23 @@ export type ResultFields = {
   waiting?: Waiting;
   /** With `REGIONS`: each region's entry as far as this flow got. */
   regions?: Record<string, RegionResult> | undefined;
+  /** The CRC-64 when it is known without this record's read (OSS's, for a version adopted from another attempt). */
+  crc64?: string | undefined;
 };
 
 /** The result of this record as far as the flow got. */
 export function resultOf(flow: Flow, fields: ResultFields): PublishResult {
   const { version, error, regions } = fields;
-  const { state } = flow;
+  const { facts } = flow;
+  const crc64 = fields.crc64 ?? flow.zipCheck.verified?.crc64;
   // Fields in the order of docs/contract.md §6, so the file reads as documented.
   const result: PublishResult = {
     status: fields.status,
-    ...(state.layerName !== undefined ? { layerName: state.layerName } : {}),
+    ...(facts.layerName !== undefined ? { layerName: facts.layerName } : {}),
     ...(version ? { version: version.version } : {}),
     ...(version?.arn !== undefined ? { arn: version.arn } : {}),
-    source: { ...state.source },
-    ...(state.manifestInfo ? { manifest: state.manifestInfo } : {}),
+    source: sourceOf(flow, crc64),
+    ...(facts.manifestInfo ? { manifest: { ...facts.manifestInfo } } : {}),
     ...(version ? { layer: version.raw } : {}),
     ...(error ? { error: { code: error.code, message: error.message, retryable: error.retryable } } : {}),
     ...(fields.waiting ? { waiting: fields.waiting } : {}),
@@ -180,6 +209,11 @@ export function resultOf(flow: Flow, fields: ResultFields): PublishResult {
     finishedAt: now(flow).toISOString(),
   };
   return flow.deps.logger.redact(result);
+}
+
+/** The zip as the result names it: its version, and its CRC-64 once known. */
+export function sourceOf(flow: Flow, crc64 = flow.zipCheck.verified?.crc64): SourceInfo {
+  return { ...flow.facts.source, ...(crc64 === undefined ? {} : { crc64 }) };
 }
 
 export function provenance(flow: Flow, fcRequestId: string | undefined) {

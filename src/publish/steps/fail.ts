@@ -4,7 +4,7 @@ import { ConfigError, PublisherError, TransientError, type InvalidInputError } f
 import type { PublishResult, SummaryEntry } from '../result';
 import { writeResultDocument } from '../../result/document';
 import { summaryOf } from '../result';
-import { eventInfo, now, provenance, resultOf, retrying, type Flow } from './context';
+import { eventInfo, now, provenance, resultOf, retrying, sourceOf, type Flow } from './context';
 import type { HeldClaim } from '../outcome';
 import { audit } from './result';
 
@@ -29,13 +29,13 @@ export async function decideFailure(flow: Flow, result: PublishResult, claim: He
 
 /** The event names an object version that is no longer there: only an audit record says so. */
 export async function stale(flow: Flow): Promise<SummaryEntry> {
-  const { input, deps, state } = flow;
-  const current = input.role === 'zip' ? state.source.etag : state.manifestInfo?.etag;
+  const { input, deps, facts } = flow;
+  const current = input.role === 'zip' ? facts.source.etag : facts.manifestInfo?.etag;
   flow.log.info('event.stale', { eventETag: input.eventETag, currentETag: current });
   const record = {
     status: 'stale',
     event: eventInfo(flow),
-    source: { ...state.source },
+    source: sourceOf(flow),
     eventETag: input.eventETag,
     currentETag: current,
     provenance: provenance(flow, undefined),

@@ -1,8 +1,8 @@
 import { MAX_MANIFEST_BYTES, manifestTooLarge } from '../../manifest/manifest';
 import { sameEtag, type ObjectHead } from '../../oss/store';
 import { sleep } from '../deadline';
-import { canWait, now, retrying, type Flow } from './context';
-import { validateManifest } from './manifest';
+import { canWait, learnt, now, retrying, type Flow, type RecordFacts } from './context';
+import { factsOf, validateManifest } from './manifest';
 import type { Waiting } from '../result';
 import type { Outcome, RecordDecision } from '../outcome';
 import { nearMissOf } from '../near-miss';
@@ -21,6 +21,12 @@ export interface CompletePair {
   manifestHead: ObjectHead;
 }
 
+/** What looking for the pair ended in, and what it learnt of the objects on the way. */
+interface Found {
+  pair: Pair;
+  facts: Partial<RecordFacts>;
+}
+
 type WaitingOutcome = Extract<Outcome, { kind: 'waiting' }>;
 
 /**
@@ -29,40 +35,42 @@ type WaitingOutcome = Extract<Outcome, { kind: 'waiting' }>;
  */
 export async function awaitPair(
   flow: Flow,
-  decideWaiting: (outcome: WaitingOutcome) => Promise<RecordDecision>,
-): Promise<{ kind: 'stale' } | { kind: 'waited'; decision: RecordDecision } | CompletePair> {
-  const pair = await findPair(flow);
-  if (pair === 'stale') return { kind: 'stale' };
-  if (pair.kind === 'pair') return pair;
+  decideWaiting: (flow: Flow, outcome: WaitingOutcome) => Promise<RecordDecision>,
+): Promise<{ kind: 'stale'; flow: Flow } | { kind: 'waited'; decision: RecordDecision } | (CompletePair & { flow: Flow })> {
+  const found = await findPair(flow);
+  const { pair } = found;
+  if (pair === 'stale') return { kind: 'stale', flow: learnt(flow, found.facts) };
+  if (pair.kind === 'pair') return { ...pair, flow: learnt(flow, found.facts) };
   const nearMiss = await lookBeside(flow, pair.missing);
   const waiting: Waiting = { missing: pair.missing, since: pair.since, ...(nearMiss === undefined ? {} : { nearMiss }) };
-  const decision = await decideWaiting({ kind: 'waiting', waiting });
+  const decision = await decideWaiting(learnt(flow, found.facts), { kind: 'waiting', waiting });
   // The missing object may have landed, and its own event finished, while this one looked
   // and wrote: look once more, so `waiting` cannot be the last word over a finished pair.
   const again = await findPair(flow);
-  if (again === 'stale' || again.kind === 'waiting') return { kind: 'waited', decision };
+  if (again.pair === 'stale' || again.pair.kind === 'waiting') return { kind: 'waited', decision };
   flow.log.info('pair.completed');
-  return again;
+  return { ...again.pair, flow: learnt(flow, again.facts) };
 }
 
 /** Step 1 and 3: the pair, and whether this event still describes the current objects. */
-async function findPair(flow: Flow): Promise<Pair> {
-  const { input, deps, state } = flow;
+async function findPair(flow: Flow): Promise<Found> {
+  const { input, deps } = flow;
   const { keys, role } = input;
   const zip = await lookUp(flow, role === 'zip', () => deps.store.head(keys.zip));
-  if (zip !== undefined) Object.assign(state.source, { etag: zip.etag, size: zip.size });
-  if (role === 'zip' && zip !== undefined && !sameEtag(zip.etag, input.eventETag)) return 'stale';
+  let facts: Partial<RecordFacts> = zip === undefined ? {} : { source: { ...flow.facts.source, etag: zip.etag, size: zip.size } };
+  if (role === 'zip' && zip !== undefined && !sameEtag(zip.etag, input.eventETag)) return { pair: 'stale', facts };
   const manifest = await lookUp(flow, role === 'manifest', () => deps.store.read(keys.manifest, MAX_MANIFEST_BYTES));
   if (manifest !== undefined && !('tooLarge' in manifest)) {
-    state.manifestInfo = { key: keys.manifest, etag: manifest.head.etag };
-    if (role === 'manifest' && !sameEtag(manifest.head.etag, input.eventETag)) return 'stale';
+    facts = { ...facts, manifestInfo: { key: keys.manifest, etag: manifest.head.etag } };
+    if (role === 'manifest' && !sameEtag(manifest.head.etag, input.eventETag)) return { pair: 'stale', facts };
   }
   if (zip === undefined || manifest === undefined) {
     flow.log.info('pair.waiting', { zipFound: zip !== undefined, manifestFound: manifest !== undefined });
     // Name the layer in the waiting result when the manifest can say it; its errors wait for the zip.
     if (manifest !== undefined && !('tooLarge' in manifest)) {
       try {
-        validateManifest(flow, manifest.body);
+        const known = learnt(flow, facts);
+        facts = { ...facts, ...factsOf(known, validateManifest(known, manifest.body)) };
       } catch {
         // Its errors are reported once the zip is there: until then the result is waiting.
       }
@@ -71,10 +79,10 @@ async function findPair(flow: Flow): Promise<Pair> {
     const there = zip ?? (manifest === undefined ? undefined : 'tooLarge' in manifest ? undefined : manifest.head);
     const missing = zip === undefined && (manifest !== undefined || role === 'zip') ? keys.zip : keys.manifest;
     const since = there === undefined ? (input.eventTime ?? now(flow).toISOString()) : new Date(there.lastModified).toISOString();
-    return { kind: 'waiting', missing, since };
+    return { pair: { kind: 'waiting', missing, since }, facts };
   }
   if ('tooLarge' in manifest) throw manifestTooLarge(keys.manifest, manifest.size);
-  return { kind: 'pair', zip, manifestBody: manifest.body, manifestHead: manifest.head };
+  return { pair: { kind: 'pair', zip, manifestBody: manifest.body, manifestHead: manifest.head }, facts };
 }
 
 /**

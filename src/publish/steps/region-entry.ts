@@ -3,7 +3,7 @@ import type { StagedCopy } from '../../regions/copy';
 import type { RegionResult } from '../result';
 import type { UploadLedger } from '../../audit/ledger';
 import { writeAuditRecord } from '../../audit/records';
-import { now, retrying, type Flow } from './context';
+import { now, retrying, sourceOf, type Flow } from './context';
 import type { Decided } from './existing';
 
 /** A region's entry in the result's `regions` map, from what was decided there. */
@@ -49,8 +49,8 @@ export async function auditRegion(flow: Flow, ledger: UploadLedger, region: stri
     region,
     uploadId: ledger.uploadId,
     ...entry,
-    layerName: flow.state.layerName,
-    source: { ...flow.state.source },
+    layerName: flow.facts.layerName,
+    source: sourceOf(flow),
     event: { name: flow.input.eventName, key: flow.input.eventKey },
     requestId: flow.deps.requestId,
     finishedAt: now(flow).toISOString(),

@@ -43,7 +43,7 @@ export async function publishEverywhere(
 ): Promise<Everywhere> {
   const home = flow.deps.regions!.home;
   // The copies read what the verification read, from disk: the home link carries the zip once.
-  const spool = flow.state.verified || targets.length === 0 ? undefined : await ZipSpool.open(flow.deps.store, flow.input.keys.zip, zip);
+  const spool = flow.zipCheck.verified !== undefined || targets.length === 0 ? undefined : await ZipSpool.open(flow.deps.store, flow.input.keys.zip, zip);
   const source = spool?.reader() ?? flow.deps.store;
   let outcomes: Array<PromiseSettledResult<Decided | Busy | RegionEnd>>;
   try {

@@ -187,7 +187,7 @@ async function objectsNow(flow: Flow): Promise<ObjectsNow> {
       retrying(flow, 'recheck', () => store.head(manifest), true),
     ]);
     const changed = (current: ObjectHead | undefined, seen: string | undefined) => current !== undefined && seen !== undefined && !sameEtag(current.etag, seen);
-    if (changed(zipNow, flow.state.source.etag) || changed(manifestNow, flow.state.manifestInfo?.etag)) {
+    if (changed(zipNow, flow.facts.source.etag) || changed(manifestNow, flow.facts.manifestInfo?.etag)) {
       return { state: 'superseded', zip: zipNow, manifest: manifestNow };
     }
     return { state: 'current' };
@@ -204,7 +204,7 @@ async function resultIsOursOrAbsent(flow: Flow): Promise<boolean> {
   if (there === undefined) return true;
   if (there === 'unreadable') return false;
   const same = (a: string | undefined, b: string | undefined) => a !== undefined && b !== undefined && sameEtag(a, b);
-  return same(there.source.etag, flow.state.source.etag) && same(there.manifest?.etag, flow.state.manifestInfo?.etag);
+  return same(there.source.etag, flow.facts.source.etag) && same(there.manifest?.etag, flow.facts.manifestInfo?.etag);
 }
 
 /**

@@ -34,6 +34,30 @@ export const markerName = {
   rollout: (region: string, functionName: string) => `rollout/${region}/${functionName}/`,
 } as const;
 
+/** A name listed directly in an upload's folder, read back as the marker `markerName` spelled; undefined for any other. */
+export type ListedMarker = { kind: 'claim' | 'intent' | 'released'; attempt: number } | { kind: 'outcome'; generation: number };
+
+const numberedMarker = /^(claim|intent|released|outcome)-([1-9][0-9]{0,8})\.json$/;
+
+/** The inverse of `markerName` for the markers that decide an upload's state (src/audit/ledger.ts `stateFrom`). */
+export function markerOf(name: string): ListedMarker | undefined {
+  if (name === markerName.outcome(1)) return { kind: 'outcome', generation: 1 };
+  const match = numberedMarker.exec(name);
+  const kind = match?.[1];
+  const n = Number(match?.[2]);
+  switch (kind) {
+    case 'claim':
+    case 'intent':
+    case 'released':
+      return { kind, attempt: n };
+    case 'outcome':
+      // `outcome-1.json` was never written: generation 1 is `outcome.json`.
+      return n >= 2 ? { kind, generation: n } : undefined;
+    default:
+      return undefined;
+  }
+}
+
 /** The folder of one zip key's create log. */
 export function createLogFolder(auditPrefix: string, bucket: string, zipKey: string): string {
   const id = createHash('sha256')

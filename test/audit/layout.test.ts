@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createLogFolder, markerName, recordKey, recordsFolder, uploadFolder } from '../../src/audit/layout';
+import { createLogFolder, markerName, markerOf, recordKey, recordsFolder, uploadFolder } from '../../src/audit/layout';
 
 /** The keys under AUDIT_PREFIX as docs/exactly-once.md names them: ledgers already written keep being found. */
 describe('the key layout under AUDIT_PREFIX', () => {
@@ -19,6 +19,22 @@ describe('the key layout under AUDIT_PREFIX', () => {
     ['record', recordKey('_audit/', '2026-12-07T05:17:12.345Z', 'u1-published'), '_audit/records/2026-12-07/2026-12-07T05-17-12-345Z-u1-published.json'],
   ])('%s', (_name, key, expected) => {
     expect(key).toBe(expected);
+  });
+
+  it.each([
+    [markerName.claim(12), { kind: 'claim', attempt: 12 }],
+    [markerName.intent(3), { kind: 'intent', attempt: 3 }],
+    [markerName.released(1), { kind: 'released', attempt: 1 }],
+    [markerName.outcome(1), { kind: 'outcome', generation: 1 }],
+    [markerName.outcome(4), { kind: 'outcome', generation: 4 }],
+    ['outcome-1.json', undefined],
+    ['claim-0.json', undefined],
+    ['claim-01.json', undefined],
+    ['claim-x.json', undefined],
+    [markerName.provenance('zip'), undefined],
+    [markerName.index(), undefined],
+  ])('reads the listed name %s back', (name, expected) => {
+    expect(markerOf(name)).toEqual(expected);
   });
 
   it('names one failure by a hash of what failed, the same for the same failure', () => {

@@ -61,7 +61,7 @@ async function put(key: string, body: string): Promise<void> {
 
 const arrows: Array<[string, () => Promise<void>]> = [
   [
-    'START → CLAIMED: claim-1 created',
+    'START → CLAIMED (claim): claim-1 created',
     async () => {
       const ledger = delivery();
       expect(await stateOf(ledger)).toEqual({ name: 'START', nextAttempt: 1 });
@@ -71,7 +71,7 @@ const arrows: Array<[string, () => Promise<void>]> = [
     },
   ],
   [
-    'START → BUSY: claim-1 live, not released',
+    'START → BUSY (claim): claim-1 live, not released',
     async () => {
       expect(await stateOf()).toMatchObject({ name: 'START' });
       await claimed(delivery(), 'req-a');
@@ -80,7 +80,7 @@ const arrows: Array<[string, () => Promise<void>]> = [
     },
   ],
   [
-    'CLAIMED → RELEASED → CLAIMED: the next attempt claims at once',
+    'CLAIMED → RELEASED (release) → CLAIMED (claim): the next attempt claims at once',
     async () => {
       const first = delivery();
       const claim = await claimed(first, 'req-a');
@@ -93,7 +93,7 @@ const arrows: Array<[string, () => Promise<void>]> = [
     },
   ],
   [
-    'BUSY → claim expired → claim-(n+1)',
+    "BUSY → CLAIMED (claim): the holder's claim ran out, claim-(n+1)",
     async () => {
       const first = delivery();
       expect(await first.claim('req-a', new Date(), 0)).toMatchObject({ kind: 'claimed' });
@@ -106,7 +106,7 @@ const arrows: Array<[string, () => Promise<void>]> = [
     },
   ],
   [
-    'CLAIMED → INTENT: the newest version before the create, read back by the next attempt',
+    'CLAIMED → INTENT (recordIntent): the newest version before the create, read back by the next attempt',
     async () => {
       const ledger = delivery();
       const claim = await claimed(ledger, 'req-a');
@@ -118,7 +118,7 @@ const arrows: Array<[string, () => Promise<void>]> = [
     },
   ],
   [
-    'INTENT → SETTLED: the outcome, then every later delivery is done',
+    'INTENT → SETTLED (settle): the outcome, then every later delivery is done',
     async () => {
       const ledger = delivery();
       const claim = await claimed(ledger, 'req-a');
@@ -131,7 +131,7 @@ const arrows: Array<[string, () => Promise<void>]> = [
     },
   ],
   [
-    'SETTLED twice: the first outcome stands',
+    'SETTLED → SETTLED (settle): the first outcome stands',
     async () => {
       await delivery().settle(result(7, 'req-a'), 1);
       expect(await delivery().settle(result(8, 'req-b'), 1)).toEqual({ generation: 1, result: result(7, 'req-a') });
@@ -139,7 +139,7 @@ const arrows: Array<[string, () => Promise<void>]> = [
     },
   ],
   [
-    "SETTLED → START, generation + 1: the outcome's version is gone",
+    "SETTLED → START (claim after generation 1): the outcome's version is gone",
     async () => {
       const first = delivery();
       const claim = await claimed(first, 'req-a');
@@ -156,7 +156,7 @@ const arrows: Array<[string, () => Promise<void>]> = [
     },
   ],
   [
-    'INTENT → IN DOUBT: a recorded create holds the key until its attempt is released',
+    'INTENT → IN DOUBT (CreateLog.record): a recorded create holds the key until its attempt is released',
     async () => {
       const ledger = delivery();
       const claim = await claimed(ledger, 'req-a');
@@ -173,7 +173,7 @@ const arrows: Array<[string, () => Promise<void>]> = [
     },
   ],
   [
-    'BUSY → claim released → claim-(n+1): the waiting delivery claims at once',
+    'BUSY → CLAIMED (claim): the holder released, claim-(n+1): the waiting delivery claims at once',
     async () => {
       const first = delivery();
       const claim = await claimed(first, 'req-a');
@@ -187,7 +187,7 @@ const arrows: Array<[string, () => Promise<void>]> = [
     },
   ],
   [
-    "BUSY → holder's intent: the waiting delivery reads the version the holder's create lands above",
+    "BUSY → SETTLED (intentOf): the waiting delivery reads the version the holder's create lands above",
     async () => {
       const holder = delivery();
       await holder.recordIntent(await claimed(holder, 'req-a'), 6);
@@ -201,7 +201,7 @@ const arrows: Array<[string, () => Promise<void>]> = [
     },
   ],
   [
-    'CLAIMED → earlier intent in doubt: another upload of the key waits until that attempt is released',
+    'CLAIMED → wait (CreateLog.inDoubt): another upload of the key waits until that attempt is released',
     async () => {
       const older = delivery();
       const claim = await claimed(older, 'req-a');
@@ -218,7 +218,7 @@ const arrows: Array<[string, () => Promise<void>]> = [
     },
   ],
   [
-    'IN DOUBT → poll → SETTLED: a version above newestVersionBefore settles and releases',
+    'IN DOUBT → SETTLED (settle): a version above newestVersionBefore settles and releases',
     async () => {
       const ledger = delivery();
       const claim = await claimed(ledger, 'req-a');
@@ -235,7 +235,7 @@ const arrows: Array<[string, () => Promise<void>]> = [
     },
   ],
   [
-    'IN DOUBT → time runs out: failed Unavailable, the claim kept, so the next delivery is busy and the create still in doubt',
+    'IN DOUBT → claim kept (recordFailure): time runs out, failed Unavailable, the claim kept, so the next delivery is busy and the create still in doubt',
     async () => {
       const ledger = delivery();
       const claim = await claimed(ledger, 'req-a');
@@ -251,7 +251,7 @@ const arrows: Array<[string, () => Promise<void>]> = [
     },
   ],
   [
-    'RELEASED → failed: the failure recorded, the claim released, so the next delivery claims anew',
+    'CLAIMED → RELEASED (recordFailure, release): the failure recorded, the claim released, so the next delivery claims anew',
     async () => {
       const ledger = delivery();
       const claim = await claimed(ledger, 'req-a');

@@ -1,4 +1,4 @@
-import { markerName, uploadFolder } from '../audit/layout';
+import { indexLogFolder, layerIndexKey, listingKey, markerName, uploadFolder } from '../audit/layout';
 import type { Decision, DecidedRegion } from '../follow-ups/decision';
 import type { Logger } from '../log/logger';
 import { advance, type MonotoneDocument, type MonotoneIo } from './monotone';
@@ -11,9 +11,7 @@ import {
   type LayerIndex,
   type Listing,
   type LogEntry,
-  layerIndexKey,
   layerIndexSchema,
-  listingKey,
   listingSchema,
   logEntrySchema,
 } from './schema';
@@ -112,7 +110,7 @@ function holds(current: Record<string, { version: number }> | undefined, incomin
 function layerDocument(deps: IndexDeps, layerName: string): MonotoneDocument<LayerIndex, LogEntry> {
   return {
     key: layerIndexKey(deps.indexPrefix, layerName),
-    logPrefix: `${deps.auditPrefix}index/layers/${layerName}/`,
+    logPrefix: indexLogFolder(deps.auditPrefix, layerName),
     // A document for another layer at this key was not written by the publisher: rebuilt.
     parseDocument: (value) => {
       const parsed = layerIndexSchema.safeParse(value);
@@ -131,7 +129,7 @@ function layerDocument(deps: IndexDeps, layerName: string): MonotoneDocument<Lay
 function listingDocument(deps: IndexDeps): MonotoneDocument<Listing, LogEntry> {
   return {
     key: listingKey(deps.indexPrefix),
-    logPrefix: `${deps.auditPrefix}index/all/`,
+    logPrefix: indexLogFolder(deps.auditPrefix),
     parseDocument: (value) => {
       const parsed = listingSchema.safeParse(value);
       return parsed.success ? parsed.data : undefined;

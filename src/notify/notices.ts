@@ -1,4 +1,5 @@
 import type { NoticeTarget, NotifyConfig } from '../config';
+import { noticeKeys } from '../audit/layout';
 import type { Logger } from '../log/logger';
 import type { ObjectStore } from '../oss/store';
 import type { Notice } from './notice';
@@ -54,18 +55,18 @@ async function sendOnce(notice: Notice, target: NoticeTarget, budgetMs: number, 
   const { ledger } = deps;
   if (ledger === undefined) return send(notice, target, budgetMs, deps);
   const { store } = ledger;
-  const base = `${ledger.auditPrefix}notices/${notice.id}/${target.name}`;
-  const recorded = await readOutcome(store, `${base}.outcome.json`);
+  const keys = noticeKeys(ledger.auditPrefix, notice.id, target.name);
+  const recorded = await readOutcome(store, keys.outcome);
   if (recorded !== undefined) return recorded;
   const marker = { id: notice.id, kind: notice.kind, target: target.name, layerName: notice.layerName, startedAt: deps.now().toISOString() };
-  const created = await store.put(`${base}.json`, JSON.stringify(marker), { contentType: 'application/json', forbidOverwrite: true });
+  const created = await store.put(keys.marker, JSON.stringify(marker), { contentType: 'application/json', forbidOverwrite: true });
   if (created === 'exists') {
     // Another delivery is sending it now, or died while it was: at most once, so not again.
-    return (await readOutcome(store, `${base}.outcome.json`)) ?? { status: 'unknown', reason: 'an earlier delivery began sending it and recorded no answer' };
+    return (await readOutcome(store, keys.outcome)) ?? { status: 'unknown', reason: 'an earlier delivery began sending it and recorded no answer' };
   }
   const delivery = await send(notice, target, budgetMs, deps);
   await store
-    .put(`${base}.outcome.json`, JSON.stringify({ ...delivery, at: deps.now().toISOString() }), { contentType: 'application/json', forbidOverwrite: true })
+    .put(keys.outcome, JSON.stringify({ ...delivery, at: deps.now().toISOString() }), { contentType: 'application/json', forbidOverwrite: true })
     .catch((error: unknown) => deps.log.warn('notice.outcome.unrecorded', { id: notice.id, target: target.name, error }));
   return delivery;
 }

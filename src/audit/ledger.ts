@@ -12,6 +12,7 @@ import {
   type RetentionOutcome,
 } from '../result/document';
 import { createLogFolder, markerName, markerOf, uploadFolder } from './layout';
+import { readMarker, type ReadMarker } from './marker';
 import { highestInSequence } from './sequence';
 
 /**
@@ -117,12 +118,6 @@ export type UploadState =
   | { name: 'RELEASED'; attempt: number; nextAttempt: number };
 
 export type UploadStateName = UploadState['name'];
-
-/** A marker read through its schema, with the head it came with (its Last-Modified, OSS's Date). */
-export interface ReadMarker<T> {
-  value: T;
-  head: ObjectHead;
-}
 
 /**
  * The markers of an upload's home folder that decide its state, as listed and read back once.
@@ -472,25 +467,8 @@ export class UploadLedger {
   }
 
   private readParsed<T>(key: string, schema: z.ZodMiniType<T>): Promise<ReadMarker<T> | undefined> {
-    return readMarker(this.store, key, schema);
+    return readMarker(this.store, key, schema, MAX_MARKER_BYTES);
   }
-}
-
-/**
- * A marker read through its schema, and the head it came with (its Last-Modified, OSS's Date);
- * undefined when missing or not ours (too large, not JSON, not the shape written: see above).
- */
-async function readMarker<T>(store: ObjectStore, key: string, schema: z.ZodMiniType<T>): Promise<ReadMarker<T> | undefined> {
-  const read = await store.read(key, MAX_MARKER_BYTES);
-  if (read === undefined || 'tooLarge' in read) return undefined;
-  let body: unknown;
-  try {
-    body = JSON.parse(read.body.toString('utf8'));
-  } catch {
-    return undefined;
-  }
-  const parsed = schema.safeParse(body);
-  return parsed.success ? { value: parsed.data, head: read.head } : undefined;
 }
 
 /**
@@ -537,7 +515,7 @@ export class CreateLog {
   /** A recorded create that is neither over nor past its time, the newest first. */
   async inDoubt(now: Date): Promise<CreateInDoubt | undefined> {
     for (let n = await this.highest(); n >= 1; n--) {
-      const read = await readMarker(this.store, this.key(n), createEntrySchema);
+      const read = await readMarker(this.store, this.key(n), createEntrySchema, MAX_MARKER_BYTES);
       if (read === undefined) continue;
       const { uploadId, attempt, requestId, landsWithinMs } = read.value;
       const remainingMs = remainingOf(read.head, landsWithinMs, now);

@@ -1,5 +1,6 @@
 import type { NoticeTarget, NotifyConfig } from '../config';
 import { noticeKeys } from '../audit/layout';
+import { readMarker } from '../audit/marker';
 import type { Logger } from '../log/logger';
 import type { ObjectStore } from '../oss/store';
 import type { Notice } from './notice';
@@ -77,13 +78,13 @@ async function send(notice: Notice, target: NoticeTarget, budgetMs: number, deps
   return delivery;
 }
 
+/** A recorded answer is a few hundred bytes; a bigger object at its key was not written by the publisher. */
+const MAX_OUTCOME_BYTES = 64 * 1024;
+
+/**
+ * The answer recorded for a notice. One that cannot be read counts as absent: the marker beside it
+ * then says the notice was begun, so it is reported `unknown` and never sent again.
+ */
 async function readOutcome(store: ObjectStore, key: string): Promise<TargetOutcome | undefined> {
-  const read = await store.read(key, 64 * 1024);
-  if (read === undefined || 'tooLarge' in read) return undefined;
-  try {
-    const parsed = deliverySchema.safeParse(JSON.parse(read.body.toString('utf8')));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
+  return (await readMarker(store, key, deliverySchema, MAX_OUTCOME_BYTES))?.value;
 }

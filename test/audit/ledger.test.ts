@@ -1,14 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  CreateLog,
-  stateFrom,
-  UploadLedger,
-  type ClaimMarker,
-  type ClaimRecord,
-  type Markers,
-  type ReadMarker,
-  type UploadState,
-} from '../../src/audit/ledger';
+import { CreateLog, stateFrom, UploadLedger, type ClaimMarker, type ClaimRecord, type Markers, type UploadState } from '../../src/audit/ledger';
+import type { ReadMarker } from '../../src/audit/marker';
 import { createOssStore } from '../../src/oss/ali-oss-store';
 import type { ObjectStore } from '../../src/oss/store';
 import type { PublishResult } from '../../src/result/document';

@@ -117,8 +117,6 @@ export type UploadState =
   /** The latest attempt released its claim and no outcome was ever recorded: it made no version. */
   | { name: 'RELEASED'; attempt: number; nextAttempt: number };
 
-export type UploadStateName = UploadState['name'];
-
 /**
  * The markers of an upload's home folder that decide its state, as listed and read back once.
  * An unreadable marker is absent here, except that its attempt's number stays taken (a claim PUT

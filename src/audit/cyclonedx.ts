@@ -55,10 +55,8 @@ export interface CycloneDxBom {
   components: CycloneDxComponent[];
 }
 
-/** `<AUDIT_PREFIX>contents/<layerName>/v<version>.cdx.json`: the home region's version number. */
-export function contentsKey(auditPrefix: string, layerName: string, version: number): string {
-  return `${auditPrefix}contents/${layerName}/v${version}.cdx.json`;
-}
+// Spelled in the layout module with every other key; named here too for the steps that write the document.
+export { contentsKey } from './layout';
 
 export function summarizeContents(read: ReadContents): ContentsSummary {
   const packages: Record<Ecosystem, number> = { npm: 0, pypi: 0, maven: 0 };

@@ -11,7 +11,8 @@ import {
   type RegionResult,
   type RetentionOutcome,
 } from '../result/document';
-import { createLogFolder, markerName, uploadFolder } from './layout';
+import { createLogFolder, markerName, markerOf, uploadFolder } from './layout';
+import { readMarker, type ReadMarker } from './marker';
 import { highestInSequence } from './sequence';
 
 /**
@@ -91,6 +92,80 @@ export type ClaimOutcome =
   | { kind: 'busy'; holder: ClaimMarker; remainingMs: number }
   | { kind: 'done'; outcome: Settled };
 
+/**
+ * The states of docs/exactly-once.md's diagram, as the home folder's markers show them to one
+ * delivery (the ledger object, which knows the claims this process made). `stateFrom` derives it,
+ * in this module only; `claim` switches on it.
+ */
+export type UploadState =
+  /** No outcome stands and no attempt holds the upload: the next delivery claims `nextAttempt`. */
+  | { name: 'START'; nextAttempt: number }
+  /** Another attempt's claim is live and not released: wait for it, or adopt what its intent points at. */
+  | { name: 'BUSY'; holder: ClaimMarker; remainingMs: number }
+  /** This process holds the claim and recorded no intent yet. */
+  | { name: 'CLAIMED'; claim: ClaimRecord }
+  /** This process holds the claim and recorded its intent: CreateLayerVersion is sent, or about to be. */
+  | { name: 'INTENT'; claim: ClaimRecord; newestVersionBefore: number }
+  /**
+   * The latest attempt recorded an intent and its claim ran out unreleased: its create had no
+   * answer (or it died after sending it) and may still land. Until when is the create log's word
+   * (`CreateLog.inDoubt`); the next delivery claims `nextAttempt` and looks above the intent.
+   */
+  | { name: 'IN DOUBT'; attempt: number; newestVersionBefore: number; nextAttempt: number }
+  /** An outcome newer than the generations found void stands: every delivery repeats it. */
+  | { name: 'SETTLED'; outcome: Settled }
+  /** The latest attempt released its claim and no outcome was ever recorded: it made no version. */
+  | { name: 'RELEASED'; attempt: number; nextAttempt: number };
+
+/**
+ * The markers of an upload's home folder that decide its state, as listed and read back once.
+ * An unreadable marker is absent here, except that its attempt's number stays taken (a claim PUT
+ * there would find it).
+ */
+export interface Markers {
+  /** The outcomes in generation order, up to the first missing or unreadable one. */
+  outcomes: readonly Settled[];
+  /** Every attempt with a claim key listed; the claim as read back, undefined when unreadable or released (not read). */
+  claims: ReadonlyMap<number, ReadMarker<ClaimMarker> | undefined>;
+  released: ReadonlySet<number>;
+  /** `newestVersionBefore` of each attempt's readable intent. */
+  intents: ReadonlyMap<number, number>;
+}
+
+/**
+ * The upload's state (docs/exactly-once.md, States) from its markers: outcomes of generation
+ * `afterGeneration` and below were found void (their version is gone) and are decided again;
+ * `own` holds the tokens of the claims this process made (one whose PUT answer was lost is still its).
+ */
+export function stateFrom(markers: Markers, now: Date, afterGeneration: number, own: ReadonlySet<string>): UploadState {
+  const latestOutcome = markers.outcomes.at(-1);
+  if (latestOutcome !== undefined && latestOutcome.generation > afterGeneration) return { name: 'SETTLED', outcome: latestOutcome };
+  const attempts = [...markers.claims.keys()].sort((a, b) => a - b);
+  for (const attempt of attempts) {
+    const read = markers.claims.get(attempt);
+    if (read === undefined || markers.released.has(attempt)) continue;
+    const holder = read.value;
+    const intent = markers.intents.get(attempt);
+    // This process wrote it whole (a `ClaimRecord`): read as one, it is this delivery's claim.
+    const mine = holder.token !== undefined && own.has(holder.token) ? claimRecordSchema.safeParse(holder) : undefined;
+    if (mine?.success) {
+      return intent === undefined ? { name: 'CLAIMED', claim: mine.data } : { name: 'INTENT', claim: mine.data, newestVersionBefore: intent };
+    }
+    const remainingMs = remainingOf(read.head, ttlOf(holder), now);
+    // A claim without a readable time was not written by an attempt: it holds nothing up.
+    if (remainingMs > 0) return { name: 'BUSY', holder, remainingMs };
+  }
+  let nextAttempt = 1;
+  while (markers.claims.has(nextAttempt)) nextAttempt++;
+  const latest = attempts.at(-1);
+  if (latest === undefined || latestOutcome !== undefined) return { name: 'START', nextAttempt };
+  if (markers.released.has(latest)) return { name: 'RELEASED', attempt: latest, nextAttempt };
+  const intent = markers.intents.get(latest);
+  if (intent !== undefined) return { name: 'IN DOUBT', attempt: latest, newestVersionBefore: intent, nextAttempt };
+  // It died (or its claim was unreadable) before recording an intent: it made no version.
+  return { name: 'START', nextAttempt };
+}
+
 /** A CreateLayerVersion of this zip key that may still land, and for how long (OSS's clock). */
 export interface CreateInDoubt {
   uploadId: string;
@@ -111,6 +186,17 @@ const claimSchema = z.looseObject({
 });
 export type ClaimMarker = z.infer<typeof claimSchema>;
 
+/** A claim this process made, as it wrote it. */
+const claimRecordSchema = z.object({
+  uploadId: z.string(),
+  attempt: z.number(),
+  requestId: z.string(),
+  claimedAt: z.string(),
+  expiresAt: z.string(),
+  ttlMs: z.number(),
+  token: z.string(),
+}) satisfies z.ZodMiniType<ClaimRecord>;
+
 const intentSchema = z.looseObject({ newestVersionBefore: z.number() });
 
 const createEntrySchema = z.looseObject({ uploadId: z.string(), attempt: z.number(), requestId: z.optional(z.string()), landsWithinMs: z.number() });
@@ -130,6 +216,11 @@ export type Uploaders = Partial<Record<KeyRole, z.infer<typeof uploaderSchema>>>
 const MAX_MARKER_BYTES = 256 * 1024;
 /** More attempts than this at one upload means something is wrong; stop making markers. */
 const MAX_ATTEMPTS = 100;
+/**
+ * One ListObjects of an upload's folder: claims, intents and releases of MAX_ATTEMPTS attempts,
+ * their outcomes, failures and uploaders fit well within it.
+ */
+const MAX_LISTED_MARKERS = 1_000;
 /** Creates recorded for one key before the log refuses more (about one a day for 170 years). */
 const MAX_CREATES = 65_536;
 /** How many of the claimant's times a create without an answer may still land in. */
@@ -186,48 +277,85 @@ export class UploadLedger {
     return latest;
   }
 
+  /** The markers of the upload's home folder that decide its state: one listing, then each read through its schema. */
+  async markers(): Promise<Markers> {
+    const folder = this.key('');
+    const listed = (await this.store.list(folder, MAX_LISTED_MARKERS)).flatMap((key) => {
+      const marker = markerOf(key.slice(folder.length));
+      return marker === undefined ? [] : [marker];
+    });
+    const attemptsOf = (kind: 'claim' | 'intent' | 'released') => listed.flatMap((marker) => (marker.kind === kind ? [marker.attempt] : []));
+    const released = new Set(attemptsOf('released'));
+    const generations = new Set(listed.flatMap((marker) => (marker.kind === 'outcome' ? [marker.generation] : [])));
+    const outcomes: Settled[] = [];
+    for (let generation = 1; generations.has(generation); generation++) {
+      const read = await this.readParsed(this.outcomeKey(generation), resultSchema);
+      if (read === undefined) break;
+      outcomes.push({ generation, result: read.value });
+    }
+    const claims = new Map<number, ReadMarker<ClaimMarker> | undefined>();
+    for (const attempt of attemptsOf('claim')) {
+      claims.set(attempt, released.has(attempt) ? undefined : await this.readParsed(this.key(markerName.claim(attempt)), claimSchema));
+    }
+    const intents = new Map<number, number>();
+    for (const attempt of attemptsOf('intent')) {
+      const intent = await this.intentOf(attempt);
+      if (intent !== undefined) intents.set(attempt, intent);
+    }
+    return { outcomes, claims, released, intents };
+  }
+
+  /** The upload's state now (docs/exactly-once.md, States), outcomes up to `afterGeneration` being void. */
+  async stateOf(now: Date, afterGeneration = 0): Promise<UploadState> {
+    return stateFrom(await this.markers(), now, afterGeneration, this.tokens);
+  }
+
   /**
-   * Claims the upload, or says who holds it and for how long, or returns its outcome if one newer
-   * than generation `afterGeneration` exists (older ones were found void by the caller).
-   * `ttlMs` is how long this invocation may still run.
+   * START → CLAIMED, or START → BUSY, or SETTLED (an outcome newer than generation
+   * `afterGeneration` exists; older ones were found void by the caller). `ttlMs` is how long this
+   * invocation may still run.
    */
   async claim(requestId: string, now: Date, ttlMs: number, afterGeneration = 0): Promise<ClaimOutcome> {
-    const done = await this.outcome();
-    if (done && done.generation > afterGeneration) return { kind: 'done', outcome: done };
-    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-      const claim: ClaimRecord = {
-        uploadId: this.uploadId,
-        attempt,
-        requestId,
-        claimedAt: now.toISOString(),
-        expiresAt: new Date(now.getTime() + ttlMs).toISOString(),
-        ttlMs,
-        token: randomUUID(),
-      };
-      this.tokens.add(claim.token);
-      const created = await this.store.put(this.key(markerName.claim(attempt)), JSON.stringify(claim), {
-        contentType: 'application/json',
-        forbidOverwrite: true,
-      });
-      if (created === 'created') return { kind: 'claimed', claim };
-      const read = await this.readParsed(this.key(markerName.claim(attempt)), claimSchema);
-      if (read === undefined) continue;
-      const holder = read.value;
-      // A claim this process made, whose PUT answer was lost: still ours, as it was written.
-      if (holder.token !== undefined && this.tokens.has(holder.token)) {
-        const { claimedAt = claim.claimedAt, expiresAt = claim.expiresAt } = holder;
-        return {
-          kind: 'claimed',
-          claim: { uploadId: holder.uploadId, attempt, requestId: holder.requestId, claimedAt, expiresAt, ttlMs: ttlOf(holder), token: holder.token },
-        };
+    for (let look = 1; look <= MAX_ATTEMPTS; look++) {
+      const state = await this.stateOf(now, afterGeneration);
+      switch (state.name) {
+        case 'SETTLED':
+          return { kind: 'done', outcome: state.outcome };
+        case 'BUSY':
+          return { kind: 'busy', holder: state.holder, remainingMs: state.remainingMs };
+        case 'CLAIMED':
+        case 'INTENT':
+          return { kind: 'claimed', claim: state.claim };
+        case 'START':
+        case 'RELEASED':
+        case 'IN DOUBT': {
+          const claim = await this.claimAttempt(state.nextAttempt, requestId, now, ttlMs);
+          if (claim !== undefined) return { kind: 'claimed', claim };
+          // Another delivery claimed that attempt first: look again.
+        }
       }
-      if (await this.store.head(this.key(markerName.released(attempt)))) continue;
-      const remainingMs = remainingOf(read.head, ttlOf(holder), now);
-      // A claim without a readable time was not written by an attempt: it holds nothing up.
-      if (!(remainingMs > 0)) continue;
-      return { kind: 'busy', holder, remainingMs };
     }
-    throw new Error(`upload ${this.uploadId} has over ${MAX_ATTEMPTS} claims; refusing to make more`);
+    throw new Error(`upload ${this.uploadId} was claimed by others ${MAX_ATTEMPTS} times while this delivery looked`);
+  }
+
+  /** Creates `claim-<attempt>.json`; undefined when it exists already. */
+  private async claimAttempt(attempt: number, requestId: string, now: Date, ttlMs: number): Promise<ClaimRecord | undefined> {
+    if (attempt > MAX_ATTEMPTS) throw new Error(`upload ${this.uploadId} has over ${MAX_ATTEMPTS} claims; refusing to make more`);
+    const claim: ClaimRecord = {
+      uploadId: this.uploadId,
+      attempt,
+      requestId,
+      claimedAt: now.toISOString(),
+      expiresAt: new Date(now.getTime() + ttlMs).toISOString(),
+      ttlMs,
+      token: randomUUID(),
+    };
+    this.tokens.add(claim.token);
+    const created = await this.store.put(this.key(markerName.claim(attempt)), JSON.stringify(claim), {
+      contentType: 'application/json',
+      forbidOverwrite: true,
+    });
+    return created === 'created' ? claim : undefined;
   }
 
   /** Attempt `claim.attempt` is over: it made no version, or the version it made is in an outcome. */
@@ -336,26 +464,9 @@ export class UploadLedger {
     return (await this.readParsed(this.key(markerName.followUp('retention')), retentionDoneSchema))?.value;
   }
 
-  private readParsed<T>(key: string, schema: z.ZodMiniType<T>): Promise<{ value: T; head: ObjectHead } | undefined> {
-    return readMarker(this.store, key, schema);
+  private readParsed<T>(key: string, schema: z.ZodMiniType<T>): Promise<ReadMarker<T> | undefined> {
+    return readMarker(this.store, key, schema, MAX_MARKER_BYTES);
   }
-}
-
-/**
- * A marker read through its schema, and the head it came with (its Last-Modified, OSS's Date);
- * undefined when missing or not ours (too large, not JSON, not the shape written: see above).
- */
-async function readMarker<T>(store: ObjectStore, key: string, schema: z.ZodMiniType<T>): Promise<{ value: T; head: ObjectHead } | undefined> {
-  const read = await store.read(key, MAX_MARKER_BYTES);
-  if (read === undefined || 'tooLarge' in read) return undefined;
-  let body: unknown;
-  try {
-    body = JSON.parse(read.body.toString('utf8'));
-  } catch {
-    return undefined;
-  }
-  const parsed = schema.safeParse(body);
-  return parsed.success ? { value: parsed.data, head: read.head } : undefined;
 }
 
 /**
@@ -402,7 +513,7 @@ export class CreateLog {
   /** A recorded create that is neither over nor past its time, the newest first. */
   async inDoubt(now: Date): Promise<CreateInDoubt | undefined> {
     for (let n = await this.highest(); n >= 1; n--) {
-      const read = await readMarker(this.store, this.key(n), createEntrySchema);
+      const read = await readMarker(this.store, this.key(n), createEntrySchema, MAX_MARKER_BYTES);
       if (read === undefined) continue;
       const { uploadId, attempt, requestId, landsWithinMs } = read.value;
       const remainingMs = remainingOf(read.head, landsWithinMs, now);

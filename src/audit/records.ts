@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import * as z from 'zod/mini';
 import type { KeyRole } from '../keys';
 import type { ObjectStore } from '../oss/store';
+import { uploaderSchema } from '../result/document';
 import { recordKey } from './layout';
+import { readMarker } from './marker';
 import type { Uploader } from './provenance';
 
 /**
@@ -15,6 +18,11 @@ export type AuditKind = 'result' | 'stale' | 'superseded' | 'invalid' | 'deleted
 
 /** Records are small; a bigger object under the prefix was not written by the publisher. */
 const MAX_RECORD_BYTES = 1024 * 1024;
+
+/** What a decision's record is read back for: the uploaders it names. */
+const recordedUploadersSchema = z.looseObject({
+  provenance: z.optional(z.looseObject({ zip: z.optional(uploaderSchema), manifest: z.optional(uploaderSchema) })),
+});
 
 /**
  * An audit record per handled event, under `<AUDIT_PREFIX>records/<date>/`: append-only, so each
@@ -62,7 +70,8 @@ export async function writeDecisionRecord(store: ObjectStore, auditPrefix: strin
   const key = recordKey(auditPrefix, record.finishedAt, name);
   const created = await store.put(key, JSON.stringify({ kind: 'result', ...record }, null, 2), { contentType: 'application/json', forbidOverwrite: true });
   if (created === 'created') return key;
-  const written = await readRecord(store, key);
+  // One that cannot be read counts as naming no uploader: appending them is harmless, readers fold them once.
+  const written = (await readMarker(store, key, recordedUploadersSchema, MAX_RECORD_BYTES))?.value;
   for (const role of ['zip', 'manifest'] as const) {
     const uploader = record.provenance?.[role];
     if (uploader === undefined || written?.provenance?.[role] !== undefined) continue;
@@ -93,16 +102,4 @@ export interface UploaderRecord {
   /** The key of the decision's record. */
   decision: string;
   finishedAt: string;
-}
-
-async function readRecord(store: ObjectStore, key: string): Promise<Partial<DecisionRecord> | undefined> {
-  const read = await store.read(key, MAX_RECORD_BYTES);
-  if (read === undefined || 'tooLarge' in read) return undefined;
-  try {
-    const parsed: unknown = JSON.parse(read.body.toString('utf8'));
-    return typeof parsed === 'object' && parsed !== null ? (parsed as Partial<DecisionRecord>) : undefined;
-  } catch {
-    // Not ours to read: appending the uploaders again is harmless, readers fold them once.
-    return undefined;
-  }
 }

@@ -1,16 +1,7 @@
 import semver from 'semver';
+import { contentsFolder, contentsKey, contentsKeyParts } from '../audit/layout';
 import { formatTable } from '../console/format';
-import {
-  type ContentsDiff,
-  type ContentsPackage,
-  type VersionContents,
-  changeLines,
-  contentsKeyOf,
-  contentsKeyParts,
-  diffContents,
-  isEmptyDiff,
-  parseContents,
-} from '../report/contents';
+import { type ContentsDiff, type ContentsPackage, type VersionContents, changeLines, diffContents, isEmptyDiff, parseContents } from '../report/contents';
 import type { TrailEntry } from '../report/trail';
 import { TRAIL_HELP, TRAIL_OPTIONS, type TrailLocation, auditCommand, printable, readAll, readTrail, trailLocation } from './audit';
 import { CliError, type CliIo, EXIT_OK } from '../console/io';
@@ -102,9 +93,7 @@ export async function readContentsDocuments(
   env: Record<string, string | undefined>,
 ): Promise<VersionContents[]> {
   const client = ossClient({ bucket: location.bucket, endpoint: location.endpoint, region: location.region }, env);
-  const keys = (await listKeys(client, `${location.auditPrefix}contents/${layer === undefined ? '' : `${layer}/`}`)).filter(
-    (key) => contentsKeyParts(key) !== undefined,
-  );
+  const keys = (await listKeys(client, contentsFolder(location.auditPrefix, layer))).filter((key) => contentsKeyParts(key) !== undefined);
   const documents: VersionContents[] = [];
   for (const [key, body] of await readAll(client, keys)) {
     // Unreadable or foreign documents are left out of a search, not allowed to stop it.
@@ -145,7 +134,7 @@ export function holdersTable(holders: readonly PackageHolder[], text: string): s
 
 /** The contents of one home version, or a CliError naming the key that is missing or unreadable. */
 async function readVersionContents(location: TrailLocation, layer: string, version: number, env: Record<string, string | undefined>): Promise<VersionContents> {
-  const key = contentsKeyOf(location.auditPrefix, layer, version);
+  const key = contentsKey(location.auditPrefix, layer, version);
   const client = ossClient({ bucket: location.bucket, endpoint: location.endpoint, region: location.region }, env);
   const [[, body] = [key, undefined]] = await readAll(client, [key]);
   if (body === undefined) {

@@ -1,6 +1,7 @@
 import type OSS from 'ali-oss';
 import { loadConfig } from '../config';
-import { layerIndexKey, layerIndexSchema, type LayerIndex, type LatestEntry } from '../latest/schema';
+import { layerIndexKey } from '../audit/layout';
+import { layerIndexSchema, type LayerIndex, type LatestEntry } from '../latest/schema';
 import { LAYER_NAME } from '../manifest/manifest';
 import { describeIssues } from '../validation';
 import { ossFailure } from './failures';

@@ -1,3 +1,5 @@
+import type * as z from 'zod/mini';
+import { readMarker } from '../audit/marker';
 import { highestInSequence } from '../audit/sequence';
 import type { ObjectStore } from '../oss/store';
 
@@ -12,9 +14,10 @@ export interface MonotoneDocument<D extends Stamped, E> {
   key: string;
   /** The log, under the audit prefix: `<logPrefix><n>.json`. */
   logPrefix: string;
-  /** The document as stored, or undefined when it is missing, unparsable or not ours: it is rebuilt from the log. */
-  parseDocument(value: unknown): D | undefined;
-  parseEntry(value: unknown): E | undefined;
+  /** The document as the publisher writes it: one missing, unparsable or not of this shape is rebuilt from the log. */
+  document: z.ZodMiniType<D>;
+  /** A log entry as the publisher writes it: one not of this shape was not, and is skipped. */
+  entry: z.ZodMiniType<E>;
   /** The document before any entry. */
   empty(): D;
   /** The document with the entry merged; merging must never move anything backwards, and twice is as once. */
@@ -60,9 +63,8 @@ export async function advance<D extends Stamped, E>(spec: MonotoneDocument<D, E>
     const head = await highest(spec, io);
     let merged = document;
     for (let n = document.seq + 1; n <= head; n++) {
-      const logged = await readJson(io, entryKey(spec, n), MAX_ENTRY_BYTES);
-      const parsed = logged === undefined ? undefined : spec.parseEntry(logged);
-      if (parsed !== undefined) merged = spec.merge(merged, parsed);
+      const logged = await io.retrying('index.read', () => readMarker(io.store, entryKey(spec, n), spec.entry, MAX_ENTRY_BYTES));
+      if (logged !== undefined) merged = spec.merge(merged, logged.value);
     }
     const written: D = { ...merged, seq: Math.max(document.seq, head), updatedAt: io.now().toISOString() };
     await io.retrying('index.write', () => io.store.put(spec.key, `${JSON.stringify(written, null, 2)}\n`, { contentType: 'application/json' }));
@@ -91,16 +93,5 @@ async function append(spec: { logPrefix: string }, entry: unknown, io: MonotoneI
 }
 
 async function readDocument<D extends Stamped, E>(spec: MonotoneDocument<D, E>, io: MonotoneIo): Promise<D> {
-  const value = await readJson(io, spec.key, MAX_DOCUMENT_BYTES);
-  return (value === undefined ? undefined : spec.parseDocument(value)) ?? spec.empty();
-}
-
-async function readJson(io: MonotoneIo, key: string, maxBytes: number): Promise<unknown> {
-  const read = await io.retrying('index.read', () => io.store.read(key, maxBytes));
-  if (read === undefined || 'tooLarge' in read) return undefined;
-  try {
-    return JSON.parse(read.body.toString('utf8')) as unknown;
-  } catch {
-    return undefined;
-  }
+  return (await io.retrying('index.read', () => readMarker(io.store, spec.key, spec.document, MAX_DOCUMENT_BYTES)))?.value ?? spec.empty();
 }

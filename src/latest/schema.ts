@@ -60,11 +60,3 @@ export type Listing = z.infer<typeof listingSchema>;
 /** One decision's entries, as the index's log records them under the audit prefix. */
 export const logEntrySchema = z.object({ layerName: z.string(), regions: regionsSchema });
 export type LogEntry = z.infer<typeof logEntrySchema>;
-
-export function layerIndexKey(indexPrefix: string, layerName: string): string {
-  return `${indexPrefix}layers/${layerName}.json`;
-}
-
-export function listingKey(indexPrefix: string): string {
-  return `${indexPrefix}layers.json`;
-}

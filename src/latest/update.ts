@@ -1,4 +1,6 @@
-import { markerName, uploadFolder } from '../audit/layout';
+import * as z from 'zod/mini';
+import { indexLogFolder, layerIndexKey, listingKey, markerName, uploadFolder } from '../audit/layout';
+import { readMarker } from '../audit/marker';
 import type { Decision, DecidedRegion } from '../follow-ups/decision';
 import type { Logger } from '../log/logger';
 import { advance, type MonotoneDocument, type MonotoneIo } from './monotone';
@@ -11,9 +13,7 @@ import {
   type LayerIndex,
   type Listing,
   type LogEntry,
-  layerIndexKey,
   layerIndexSchema,
-  listingKey,
   listingSchema,
   logEntrySchema,
 } from './schema';
@@ -25,6 +25,9 @@ export interface IndexDeps extends MonotoneIo {
   /** Whether there is time left for the index; the result was already written. */
   hasTime: () => boolean;
 }
+
+/** The index's outcome is a few hundred bytes; a bigger object at its key was not written by the publisher. */
+const MAX_OUTCOME_BYTES = 64 * 1024;
 
 /**
  * Brings the latest-version index up to this decision: the layer's document and the listing name,
@@ -112,16 +115,10 @@ function holds(current: Record<string, { version: number }> | undefined, incomin
 function layerDocument(deps: IndexDeps, layerName: string): MonotoneDocument<LayerIndex, LogEntry> {
   return {
     key: layerIndexKey(deps.indexPrefix, layerName),
-    logPrefix: `${deps.auditPrefix}index/layers/${layerName}/`,
-    // A document for another layer at this key was not written by the publisher: rebuilt.
-    parseDocument: (value) => {
-      const parsed = layerIndexSchema.safeParse(value);
-      return parsed.success && parsed.data.layerName === layerName ? parsed.data : undefined;
-    },
-    parseEntry: (value) => {
-      const parsed = logEntrySchema.safeParse(value);
-      return parsed.success && parsed.data.layerName === layerName ? parsed.data : undefined;
-    },
+    logPrefix: indexLogFolder(deps.auditPrefix, layerName),
+    // A document (or a log entry) for another layer at this key was not written by the publisher: rebuilt (skipped).
+    document: layerIndexSchema.check(z.refine((document) => document.layerName === layerName)),
+    entry: logEntrySchema.check(z.refine((entry) => entry.layerName === layerName)),
     empty: () => ({ schema: LATEST_SCHEMA, layerName, regions: {}, seq: 0, updatedAt: '' }),
     merge: (document, entry) => ({ ...document, regions: newer(document.regions, entry.regions) }),
     covers: (document, entry) => holds(document.regions, entry.regions),
@@ -131,15 +128,9 @@ function layerDocument(deps: IndexDeps, layerName: string): MonotoneDocument<Lay
 function listingDocument(deps: IndexDeps): MonotoneDocument<Listing, LogEntry> {
   return {
     key: listingKey(deps.indexPrefix),
-    logPrefix: `${deps.auditPrefix}index/all/`,
-    parseDocument: (value) => {
-      const parsed = listingSchema.safeParse(value);
-      return parsed.success ? parsed.data : undefined;
-    },
-    parseEntry: (value) => {
-      const parsed = logEntrySchema.safeParse(value);
-      return parsed.success ? parsed.data : undefined;
-    },
+    logPrefix: indexLogFolder(deps.auditPrefix),
+    document: listingSchema,
+    entry: logEntrySchema,
     empty: () => ({ schema: LISTING_SCHEMA, layers: {}, seq: 0, updatedAt: '' }),
     merge: (document, entry) => {
       const listed = Object.fromEntries(
@@ -152,13 +143,10 @@ function listingDocument(deps: IndexDeps): MonotoneDocument<Listing, LogEntry> {
   };
 }
 
+/**
+ * The index's outcome this upload recorded. One that cannot be read counts as absent: the index is
+ * brought up to this decision again, which moves nothing backwards and writes nothing it holds.
+ */
 async function recordedOutcome(deps: IndexDeps, marker: string): Promise<IndexOutcome | undefined> {
-  const read = await deps.retrying('index.marker', () => deps.store.read(marker, 64 * 1024));
-  if (read === undefined || 'tooLarge' in read) return undefined;
-  try {
-    const parsed = indexOutcomeSchema.safeParse(JSON.parse(read.body.toString('utf8')));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
+  return (await deps.retrying('index.marker', () => readMarker(deps.store, marker, indexOutcomeSchema, MAX_OUTCOME_BYTES)))?.value;
 }

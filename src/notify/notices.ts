@@ -1,4 +1,6 @@
 import type { NoticeTarget, NotifyConfig } from '../config';
+import { noticeKeys } from '../audit/layout';
+import { readMarker } from '../audit/marker';
 import type { Logger } from '../log/logger';
 import type { ObjectStore } from '../oss/store';
 import type { Notice } from './notice';
@@ -54,18 +56,18 @@ async function sendOnce(notice: Notice, target: NoticeTarget, budgetMs: number, 
   const { ledger } = deps;
   if (ledger === undefined) return send(notice, target, budgetMs, deps);
   const { store } = ledger;
-  const base = `${ledger.auditPrefix}notices/${notice.id}/${target.name}`;
-  const recorded = await readOutcome(store, `${base}.outcome.json`);
+  const keys = noticeKeys(ledger.auditPrefix, notice.id, target.name);
+  const recorded = await readOutcome(store, keys.outcome);
   if (recorded !== undefined) return recorded;
   const marker = { id: notice.id, kind: notice.kind, target: target.name, layerName: notice.layerName, startedAt: deps.now().toISOString() };
-  const created = await store.put(`${base}.json`, JSON.stringify(marker), { contentType: 'application/json', forbidOverwrite: true });
+  const created = await store.put(keys.marker, JSON.stringify(marker), { contentType: 'application/json', forbidOverwrite: true });
   if (created === 'exists') {
     // Another delivery is sending it now, or died while it was: at most once, so not again.
-    return (await readOutcome(store, `${base}.outcome.json`)) ?? { status: 'unknown', reason: 'an earlier delivery began sending it and recorded no answer' };
+    return (await readOutcome(store, keys.outcome)) ?? { status: 'unknown', reason: 'an earlier delivery began sending it and recorded no answer' };
   }
   const delivery = await send(notice, target, budgetMs, deps);
   await store
-    .put(`${base}.outcome.json`, JSON.stringify({ ...delivery, at: deps.now().toISOString() }), { contentType: 'application/json', forbidOverwrite: true })
+    .put(keys.outcome, JSON.stringify({ ...delivery, at: deps.now().toISOString() }), { contentType: 'application/json', forbidOverwrite: true })
     .catch((error: unknown) => deps.log.warn('notice.outcome.unrecorded', { id: notice.id, target: target.name, error }));
   return delivery;
 }
@@ -76,13 +78,13 @@ async function send(notice: Notice, target: NoticeTarget, budgetMs: number, deps
   return delivery;
 }
 
+/** A recorded answer is a few hundred bytes; a bigger object at its key was not written by the publisher. */
+const MAX_OUTCOME_BYTES = 64 * 1024;
+
+/**
+ * The answer recorded for a notice. One that cannot be read counts as absent: the marker beside it
+ * then says the notice was begun, so it is reported `unknown` and never sent again.
+ */
 async function readOutcome(store: ObjectStore, key: string): Promise<TargetOutcome | undefined> {
-  const read = await store.read(key, 64 * 1024);
-  if (read === undefined || 'tooLarge' in read) return undefined;
-  try {
-    const parsed = deliverySchema.safeParse(JSON.parse(read.body.toString('utf8')));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
+  return (await readMarker(store, key, deliverySchema, MAX_OUTCOME_BYTES))?.value;
 }

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { stagedKey } from '../audit/layout';
 import { crc64Combine } from '../checksum/combine';
 import { type PublisherError, TransientError } from '../errors';
 import type { ObjectHead, ObjectStore, WrittenObject, WrittenPart } from '../oss/store';
@@ -68,21 +69,11 @@ export class StagedCopyMismatchError extends TransientError {
 }
 
 /**
- * `<AUDIT_PREFIX>staged/<upload id>/<stem>.zip.staged`: under the audit prefix and ending in neither
- * `.zip` nor `.layer.json`, so a publisher watching the target bucket is not triggered by it.
- */
-export function stagedKeyOf(auditPrefix: string, uploadId: string, zipKey: string): string {
-  if (!/^[A-Za-z0-9_-]+$/.test(uploadId)) throw new RangeError(`upload id must be [A-Za-z0-9_-]+, got ${JSON.stringify(uploadId)}`);
-  const name = zipKey.slice(zipKey.lastIndexOf('/') + 1);
-  return `${auditPrefix}staged/${uploadId}/${name}.staged`;
-}
-
-/**
  * Streams the verified zip into the target region's staging bucket, and resolves only once the
  * target reports the CRC-64 verified at home. A copy an earlier attempt completed is reused.
  */
 export async function copyToRegion(source: CopySource, target: CopyTarget, options: CopyOptions): Promise<StagedCopy> {
-  const key = stagedKeyOf(options.auditPrefix, options.uploadId, source.key);
+  const key = stagedKey(options.auditPrefix, options.uploadId, source.key);
   const size = source.head.size;
   const staged = { region: target.region, bucket: target.store.bucket, key, size, crc64: source.crc64 };
   const existing = await target.store.head(key);

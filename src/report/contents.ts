@@ -57,21 +57,6 @@ const documentSchema = z.looseObject({
 /** The property naming the file in the zip a component was found in. */
 const PATH_PROPERTY = 'cdx:layer:path';
 
-const CONTENTS_KEY = /(?:^|\/)contents\/([^/]+)\/v(\d+)\.cdx\.json$/;
-
-/** The layer and home version a contents key names, or undefined for any other key. */
-export function contentsKeyParts(key: string): { layerName: string; version: number } | undefined {
-  const match = CONTENTS_KEY.exec(key);
-  if (match === null) return undefined;
-  const version = Number(match[2]);
-  return Number.isSafeInteger(version) && version > 0 ? { layerName: match[1]!, version } : undefined;
-}
-
-/** `<AUDIT_PREFIX>contents/<layerName>/v<version>.cdx.json`, as the publisher writes it. */
-export function contentsKeyOf(auditPrefix: string, layerName: string, version: number): string {
-  return `${auditPrefix}contents/${layerName}/v${version}.cdx.json`;
-}
-
 /** Reads one document; the error names the key and the field that is not what the publisher writes. */
 export function parseContents(key: string, body: unknown): VersionContents {
   const parsed = documentSchema.safeParse(body);

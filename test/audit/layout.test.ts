@@ -1,8 +1,26 @@
 import { describe, expect, it } from 'vitest';
-import { createLogFolder, markerName, recordKey, recordsFolder, uploadFolder } from '../../src/audit/layout';
+import {
+  contentsFolder,
+  contentsKey,
+  contentsKeyParts,
+  createLogFolder,
+  indexLogFolder,
+  layerIndexKey,
+  listingKey,
+  markerName,
+  markerOf,
+  noticeKeys,
+  recordKey,
+  recordsFolder,
+  stagedKey,
+  uploadFolder,
+} from '../../src/audit/layout';
 
-/** The keys under AUDIT_PREFIX as docs/exactly-once.md names them: ledgers already written keep being found. */
-describe('the key layout under AUDIT_PREFIX', () => {
+/**
+ * The keys under AUDIT_PREFIX and INDEX_PREFIX as docs/exactly-once.md and docs/index-and-notices.md
+ * name them: ledgers already written keep being found, and consumers keep finding the index.
+ */
+describe('the key layout under AUDIT_PREFIX and INDEX_PREFIX', () => {
   it.each([
     ['upload folder', uploadFolder('_audit/', 'u1'), '_audit/uploads/u1/'],
     ["another region's folder", uploadFolder('_audit/', 'u1', 'cn-beijing'), '_audit/uploads/u1/regions/cn-beijing/'],
@@ -17,8 +35,44 @@ describe('the key layout under AUDIT_PREFIX', () => {
     ['rollout', markerName.rollout('cn-hangzhou', 'api'), 'rollout/cn-hangzhou/api/'],
     ['records', recordsFolder('_audit/'), '_audit/records/'],
     ['record', recordKey('_audit/', '2026-12-07T05:17:12.345Z', 'u1-published'), '_audit/records/2026-12-07/2026-12-07T05-17-12-345Z-u1-published.json'],
+    ['staged copy', stagedKey('_audit/', 'u1', 'layers/geo.zip'), '_audit/staged/u1/geo.zip.staged'],
+    ['contents', contentsFolder('_audit/'), '_audit/contents/'],
+    ["one layer's contents", contentsFolder('_audit/', 'deps'), '_audit/contents/deps/'],
+    ['contents document', contentsKey('_audit/', 'deps', 12), '_audit/contents/deps/v12.cdx.json'],
+    ["a layer's index log", indexLogFolder('_audit/', 'deps'), '_audit/index/layers/deps/'],
+    ["the listing's log", indexLogFolder('_audit/'), '_audit/index/all/'],
+    ['notice marker', noticeKeys('_audit/', 'n1', 'webhook').marker, '_audit/notices/n1/webhook.json'],
+    ['notice outcome', noticeKeys('_audit/', 'n1', 'webhook').outcome, '_audit/notices/n1/webhook.outcome.json'],
+    ["a layer's index document", layerIndexKey('_index/', 'deps'), '_index/layers/deps.json'],
+    ['the listing', listingKey('_index/'), '_index/layers.json'],
   ])('%s', (_name, key, expected) => {
     expect(key).toBe(expected);
+  });
+
+  it.each([
+    [markerName.claim(12), { kind: 'claim', attempt: 12 }],
+    [markerName.intent(3), { kind: 'intent', attempt: 3 }],
+    [markerName.released(1), { kind: 'released', attempt: 1 }],
+    [markerName.outcome(1), { kind: 'outcome', generation: 1 }],
+    [markerName.outcome(4), { kind: 'outcome', generation: 4 }],
+    ['outcome-1.json', undefined],
+    ['claim-0.json', undefined],
+    ['claim-01.json', undefined],
+    ['claim-x.json', undefined],
+    [markerName.provenance('zip'), undefined],
+    [markerName.index(), undefined],
+  ])('reads the listed name %s back', (name, expected) => {
+    expect(markerOf(name)).toEqual(expected);
+  });
+
+  it('reads a contents key back, and no other', () => {
+    expect(contentsKeyParts(contentsKey('_audit/', 'deps', 12))).toEqual({ layerName: 'deps', version: 12 });
+    expect(contentsKeyParts('_audit/contents/deps/latest.json')).toBeUndefined();
+    expect(contentsKeyParts('_audit/contents/deps/v0.cdx.json')).toBeUndefined();
+  });
+
+  it('refuses an upload id that would leave its staged folder', () => {
+    expect(() => stagedKey('_audit/', '../u1', 'layers/geo.zip')).toThrow(/upload id must be \[A-Za-z0-9_-\]\+, got "\.\.\/u1"/);
   });
 
   it('names one failure by a hash of what failed, the same for the same failure', () => {

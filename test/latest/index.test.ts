@@ -116,6 +116,38 @@ describe('two writers at once', () => {
     await updateIndex(decision(2), indexDeps(store()));
     expect(await versionInIndex()).toBe(3);
   });
+
+  it('another layer\u2019s document at the key is not this layer\u2019s: rebuilt from the log', async () => {
+    await updateIndex(decision(3), indexDeps(store()));
+    const other = { ...layerIndexSchema.parse(await readJson(env.cloud, INDEX_KEY)), layerName: 'other', seq: 99 };
+    await env.cloud.oss.putObject(TEST_BUCKET, INDEX_KEY, Buffer.from(JSON.stringify(other)));
+    await updateIndex(decision(2), indexDeps(store()));
+    expect(layerIndexSchema.parse(await readJson(env.cloud, INDEX_KEY))).toMatchObject({
+      layerName: LAYER,
+      seq: 2,
+      regions: { [TEST_REGION]: { version: 3 } },
+    });
+  });
+
+  it('a log entry not of the shape written (or of another layer) is skipped', async () => {
+    await updateIndex(decision(3), indexDeps(store()));
+    const stray = {
+      layerName: 'other',
+      regions: { [TEST_REGION]: { ...layerIndexSchema.parse(await readJson(env.cloud, INDEX_KEY)).regions[TEST_REGION], version: 9 } },
+    };
+    await env.cloud.oss.putObject(TEST_BUCKET, `_audit/index/layers/${LAYER}/2.json`, Buffer.from(JSON.stringify(stray)));
+    await env.cloud.oss.putObject(TEST_BUCKET, `_audit/index/layers/${LAYER}/3.json`, Buffer.from('{ "layerName": 4'));
+    await updateIndex(decision(4), indexDeps(store()));
+    expect(layerIndexSchema.parse(await readJson(env.cloud, INDEX_KEY))).toMatchObject({ seq: 4, regions: { [TEST_REGION]: { version: 4 } } });
+  });
+
+  it('an outcome marker that cannot be read counts as absent: the index is brought up again, and already holds the decision', async () => {
+    await updateIndex(decision(3), indexDeps(store()));
+    await env.cloud.oss.putObject(TEST_BUCKET, '_audit/uploads/upload-3/index.json', Buffer.from(JSON.stringify({ status: 'written' })));
+    const puts = indexPuts().length;
+    expect(await updateIndex(decision(3), indexDeps(store()))).toMatchObject({ status: 'current', versions: { [TEST_REGION]: 3 } });
+    expect(indexPuts()).toHaveLength(puts);
+  });
 });
 
 async function versionInIndex(): Promise<number | undefined> {

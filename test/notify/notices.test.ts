@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { PublishResult } from '../../src/publish/result';
-import { TEST_CREDENTIALS, TEST_REGION, useMswCloud } from '../support/cloud';
+import { TEST_BUCKET, TEST_CREDENTIALS, TEST_REGION, useMswCloud } from '../support/cloud';
 import { readJson } from '../support/invariants';
 import { NODE_MANIFEST, nodejsLayerZip } from '../support/layers';
 import { TEST_DINGTALK_SECRET, TEST_DINGTALK_TOKEN, TEST_WEBHOOK_SECRET, closedPort, startReceiver, type Receiver, type Received } from '../support/receiver';
@@ -138,6 +138,20 @@ describe('a webhook', () => {
     const hook = await receiver();
     await deliver([zipEvent], { env: webhookEnv(hook.url) });
     expect(hook.received).toHaveLength(0);
+  });
+
+  it('whose recorded answer cannot be read is not sent again: the marker beside it says it was begun', async () => {
+    const hook = await receiver();
+    const { zipEvent } = await seed('v1');
+    await deliver([zipEvent], { env: webhookEnv(hook.url) });
+    const { notices } = await result();
+    expect(notices?.targets.webhook).toMatchObject({ status: 'sent' });
+    await env.cloud.oss.putObject(TEST_BUCKET, `_audit/notices/${notices!.id}/webhook.outcome.json`, Buffer.from(JSON.stringify({ status: 'delivered' })));
+
+    await deliver([zipEvent], { env: webhookEnv(hook.url) });
+
+    expect(hook.received).toHaveLength(1);
+    expect((await result()).notices?.targets.webhook).toMatchObject({ status: 'unknown' });
   });
 
   it('answering 500 is tried again within the bound: failed after three tries, or sent once it recovers', async () => {

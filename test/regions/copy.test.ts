@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Crc64 } from '../../src/checksum/crc64';
 import { PreconditionFailedError, TransientError } from '../../src/errors';
-import { StagedCopyMismatchError, copyToRegion, stagedKeyOf, type CopyOptions, type CopySource } from '../../src/regions/copy';
+import { stagedKey } from '../../src/audit/layout';
+import { StagedCopyMismatchError, copyToRegion, type CopyOptions, type CopySource } from '../../src/regions/copy';
 import { type RegionOss, corruptingBodies, seedZip, startRegionOss } from './region-clouds';
 
 const KiB = 1024;
@@ -43,10 +44,10 @@ const stagedBytesEqual = async (bytes: Buffer) => Buffer.from((await shanghai.os
 
 describe('the staged key', () => {
   it('names the upload, sits under the audit prefix and can trigger nothing', () => {
-    const key = stagedKeyOf('_audit/', UPLOAD_ID, ZIP_KEY);
+    const key = stagedKey('_audit/', UPLOAD_ID, ZIP_KEY);
     expect(key).toBe(STAGED_KEY);
     expect(key.endsWith('.zip') || key.endsWith('.layer.json')).toBe(false);
-    expect(() => stagedKeyOf('_audit/', '../x', ZIP_KEY)).toThrow(/upload id/);
+    expect(() => stagedKey('_audit/', '../x', ZIP_KEY)).toThrow(/upload id/);
   });
 });
 

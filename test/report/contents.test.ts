@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { matchesQuery, packageHolders, parsePackageQuery } from '../../src/cli/contents';
-import { changeLines, contentsKeyParts, diffContents, parseContents } from '../../src/report/contents';
+import { contentsKeyParts } from '../../src/audit/layout';
+import { changeLines, diffContents, parseContents } from '../../src/report/contents';
 import { parseTrailEntry } from '../../src/report/trail';
 import { cycloneDx, npm, pypi } from '../support/cyclonedx';
 

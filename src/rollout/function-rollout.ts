@@ -9,6 +9,7 @@ import type { CanaryOutcome, FunctionRollout } from './outcome';
 /** One function a rollout may move to the new version. */
 export interface FunctionTarget {
   functionName: string;
+  /** The region its entry names (every region's with `REGIONS`, none without). */
   region: string | undefined;
   /** Named by the manifest itself, not matched by a glob: moved even when it does not use the layer yet. */
   explicit: boolean;

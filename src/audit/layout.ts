@@ -52,3 +52,13 @@ export function recordsFolder(auditPrefix: string): string {
 export function recordKey(auditPrefix: string, at: string, name: string): string {
   return `${recordsFolder(auditPrefix)}${at.slice(0, 10)}/${at.replace(/[:.]/g, '-')}-${name}.json`;
 }
+
+/**
+ * The names of one function's rollout markers, inside `markerName.rollout(region, function)`
+ * (src/rollout/markers.ts): attempt n's intent, the alias as the canary found it, the outcome.
+ */
+export const rolloutMarkerName = {
+  intent: (attempt: number) => `intent-${attempt}.json`,
+  canary: () => 'canary.json',
+  done: () => 'done.json',
+} as const;

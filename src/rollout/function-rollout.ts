@@ -1,9 +1,9 @@
-import type { AliasTarget, FunctionConfig, FunctionsApi } from '../fc/functions';
+import type { FunctionConfig, FunctionsApi } from '../fc/functions';
 import { layerOfArn } from '../fc/layer-api';
 import type { Logger } from '../log/logger';
 import { MAX_LAYERS_PER_FUNCTION, replaceLayer, sameLayers } from './layers';
 import type { CanarySetting } from './manifest-fields';
-import { type FunctionMarkers, type Marker, remainingMs } from './markers';
+import { type CanaryMarker, type FunctionMarkers, type Intent, type Marker, remainingMs } from './markers';
 import type { CanaryOutcome, FunctionRollout } from './outcome';
 
 /** One function a rollout may move to the new version. */
@@ -35,13 +35,6 @@ export interface FunctionRolloutDeps {
   audit: (record: Record<string, unknown>) => Promise<void>;
 }
 
-interface Intent {
-  before: string[];
-  after: string[];
-  requestId: string;
-  ttlMs: number;
-}
-
 /** How often a delivery that found another one changing the function looks again. */
 const BUSY_POLL_MS = 1_000;
 /** Attempts at one function before the markers are not trusted any more. */
@@ -55,7 +48,7 @@ const MAX_INTENTS = 20;
  */
 export async function rollOutFunction(target: FunctionTarget, deps: FunctionRolloutDeps): Promise<FunctionRollout> {
   const entry = { functionName: target.functionName, ...(target.region === undefined ? {} : { region: target.region }) };
-  const done = await deps.retrying('rollout.marker', () => deps.markers.read<FunctionRollout>('done.json'));
+  const done = await deps.retrying('rollout.marker', () => deps.markers.readDone());
   if (done !== undefined) return done.value;
   try {
     const decided = await decide(target, entry, deps);
@@ -99,8 +92,13 @@ async function decide(target: FunctionTarget, entry: Pick<FunctionRollout, 'func
       };
     }
     const intent = await deps.retrying('rollout.marker', () =>
-      deps.markers.create<Intent>(`intent-${attempt}.json`, { before: config.layers, after, requestId: deps.requestId, ttlMs: deps.ttlMs }),
+      deps.markers.createIntent(attempt, { before: config.layers, after, requestId: deps.requestId, ttlMs: deps.ttlMs }),
     );
+    if ('unreadable' in intent) {
+      // Not an intent the publisher wrote: it holds nothing up, and the next attempt's is written instead.
+      deps.log.warn('rollout.marker.unreadable', { functionName: target.functionName, attempt });
+      continue;
+    }
     if (intent.created) {
       if (sameLayers(config.layers, after)) return { ...entry, status: 'current', before: config.layers, after };
       return await update(target, entry, intent.value, deps);
@@ -113,7 +111,7 @@ async function decide(target: FunctionTarget, entry: Pick<FunctionRollout, 'func
     }
     if (remainingMs(intent.head, intent.value.ttlMs, deps.now()) > 0) {
       if (!(await deps.wait(BUSY_POLL_MS))) return { ...entry, status: 'pending', reason: 'another delivery is changing it' };
-      const settled = await deps.retrying('rollout.marker', () => deps.markers.read<FunctionRollout>('done.json'));
+      const settled = await deps.retrying('rollout.marker', () => deps.markers.readDone());
       if (settled !== undefined) return settled.value;
       attempt--;
       continue;
@@ -182,18 +180,14 @@ async function canary(target: FunctionTarget, setting: CanarySetting, deps: Func
     if (alias === undefined) return { ...base, error: `alias ${setting.alias} does not exist: create it on the version it serves, then upload again` };
     // The alias as it was is recorded before anything moves it, so rollback finds it whatever happens next;
     // its writer alone publishes the version and moves the alias while its invocation lasts.
-    const recorded = await deps.retrying('rollout.marker', () =>
-      deps.markers.create<CanaryMarker>('canary.json', {
-        before: { versionId: alias.versionId, additionalVersionWeight: alias.additionalVersionWeight },
-        requestId: deps.requestId,
-        ttlMs: deps.ttlMs,
-      }),
-    );
-    if (!recorded.created) {
+    const found = { versionId: alias.versionId, additionalVersionWeight: alias.additionalVersionWeight };
+    const recorded = await deps.retrying('rollout.marker', () => deps.markers.createCanary({ before: found, requestId: deps.requestId, ttlMs: deps.ttlMs }));
+    if (!recorded.created && !('unreadable' in recorded)) {
       const theirs = await awaitOtherCanary(deps, recorded);
       if (theirs !== undefined) return theirs;
     }
-    const before = recorded.value.before;
+    // An unreadable canary.json records nothing: the alias as found now is what it served before.
+    const before = 'unreadable' in recorded ? found : recorded.value.before;
     const description = canaryDescription(target);
     const published =
       (await deps.retrying('rollout.versions', () => fc.versions(target.functionName))).find((version) => version.description === description) ??
@@ -219,12 +213,6 @@ async function canary(target: FunctionTarget, setting: CanarySetting, deps: Func
   }
 }
 
-interface CanaryMarker {
-  before: AliasTarget;
-  requestId: string;
-  ttlMs: number;
-}
-
 /**
  * Another delivery wrote `canary.json`: its outcome once its `done.json` is there, `pending` when
  * this invocation cannot wait that long, undefined once its time is over (this one takes over, and
@@ -234,9 +222,9 @@ async function awaitOtherCanary(deps: FunctionRolloutDeps, marker: Marker<Canary
   let head = marker.head;
   while (remainingMs(head, marker.value.ttlMs, deps.now()) > 0) {
     if (!(await deps.wait(BUSY_POLL_MS))) return 'pending';
-    const done = await deps.retrying('rollout.marker', () => deps.markers.read<FunctionRollout>('done.json'));
+    const done = await deps.retrying('rollout.marker', () => deps.markers.readDone());
     if (done?.value.canary !== undefined) return done.value.canary;
-    head = (await deps.retrying('rollout.marker', () => deps.markers.read<CanaryMarker>('canary.json')))?.head ?? head;
+    head = (await deps.retrying('rollout.marker', () => deps.markers.readCanary()))?.head ?? head;
   }
   return undefined;
 }
@@ -248,7 +236,10 @@ export function sameWeights(a: Record<string, number>, b: Record<string, number>
 
 /** The first `done.json` wins; its writer alone writes the audit record, so a change has exactly one. */
 async function settle(target: FunctionTarget, outcome: FunctionRollout, deps: FunctionRolloutDeps): Promise<FunctionRollout> {
-  const done = await deps.retrying('rollout.marker', () => deps.markers.create('done.json', outcome));
+  const done = await deps.retrying('rollout.marker', () => deps.markers.createDone(outcome));
+  // An unreadable done.json is not the first writer's outcome: this delivery's stands, and the
+  // record is left to the one that wrote it (it cannot tell whether that one did).
+  if ('unreadable' in done) return outcome;
   if (done.created && (outcome.status === 'updated' || outcome.canary?.after !== undefined)) {
     await deps.audit({
       layerName: target.layerName,

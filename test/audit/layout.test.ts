@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createLogFolder, markerName, recordKey, recordsFolder, uploadFolder } from '../../src/audit/layout';
+import { createLogFolder, markerName, recordKey, recordsFolder, rolloutMarkerName, uploadFolder } from '../../src/audit/layout';
 
 /** The keys under AUDIT_PREFIX as docs/exactly-once.md names them: ledgers already written keep being found. */
 describe('the key layout under AUDIT_PREFIX', () => {
@@ -15,6 +15,9 @@ describe('the key layout under AUDIT_PREFIX', () => {
     ['follow-up', markerName.followUp('retention'), 'followups/retention.json'],
     ['index', markerName.index(), 'index.json'],
     ['rollout', markerName.rollout('cn-hangzhou', 'api'), 'rollout/cn-hangzhou/api/'],
+    ["a rollout's intent", rolloutMarkerName.intent(2), 'intent-2.json'],
+    ["a rollout's canary", rolloutMarkerName.canary(), 'canary.json'],
+    ["a rollout's outcome", rolloutMarkerName.done(), 'done.json'],
     ['records', recordsFolder('_audit/'), '_audit/records/'],
     ['record', recordKey('_audit/', '2026-12-07T05:17:12.345Z', 'u1-published'), '_audit/records/2026-12-07/2026-12-07T05-17-12-345Z-u1-published.json'],
   ])('%s', (_name, key, expected) => {

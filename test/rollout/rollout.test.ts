@@ -168,6 +168,20 @@ describe('rollout', () => {
     expect(await auditRecords(env.cloud, 'rollout')).toHaveLength(1);
   });
 
+  it('a done.json that is not ours counts as absent: the redelivery finds the change made, updates nothing, and repeats the entry', async () => {
+    await publish('v1', {});
+    fc.seed('api-users', [arn(1)]);
+    const first = await publish('v2', { rollout: ['api-users'] });
+    const [done] = (await env.cloud.oss.listKeys(TEST_BUCKET, '_audit/uploads/')).filter((key) => key.endsWith('/rollout/cn-hangzhou/api-users/done.json'));
+    await env.cloud.oss.putObject(TEST_BUCKET, done!, Buffer.from('{"status": "moved"}'));
+
+    await deliver([first.zipEvent], { env: FC3 });
+
+    expect(fc.updates('api-users')).toBe(1);
+    expect((await readJson<RolledOut>(env.cloud, RESULT_KEY))!.rollout).toEqual(first.result.rollout);
+    expect(await auditRecords(env.cloud, 'rollout')).toHaveLength(1);
+  });
+
   it('a crash mid-rollout (after the update, before its outcome was recorded) is finished by the redelivery: one update, a complete result', async () => {
     await publish('v1', {});
     fc.seed('api-a', [arn(1)]);

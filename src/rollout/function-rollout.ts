@@ -1,3 +1,4 @@
+import { PublisherError } from '../errors';
 import type { FunctionConfig, FunctionsApi } from '../fc/functions';
 import { layerOfArn } from '../fc/layer-api';
 import type { Logger } from '../log/logger';
@@ -57,7 +58,7 @@ export async function rollOutFunction(target: FunctionTarget, deps: FunctionRoll
     if (decided.status !== 'updated' && decided.status !== 'current') return decided;
     if (target.canary === undefined) return await settle(target, decided, deps);
     const canaried = await canary(target, target.canary, deps);
-    if (canaried === 'pending') return { ...decided, status: 'pending', reason: 'another delivery is setting its canary' };
+    if ('pending' in canaried) return { ...decided, status: 'pending', reason: canaried.pending };
     return await settle(target, { ...decided, canary: canaried }, deps);
   } catch (error) {
     deps.log.warn('rollout.function.failed', { functionName: target.functionName, region: target.region, error });
@@ -172,7 +173,7 @@ export function canaryDescription(target: Pick<FunctionTarget, 'layerName' | 've
  * Publishes a function version holding the new layer (or finds the one an earlier delivery
  * published), then points `weight` of the alias's traffic at it and the rest where it pointed.
  */
-async function canary(target: FunctionTarget, setting: CanarySetting, deps: FunctionRolloutDeps): Promise<CanaryOutcome | 'pending'> {
+async function canary(target: FunctionTarget, setting: CanarySetting, deps: FunctionRolloutDeps): Promise<CanaryOutcome | Pending> {
   const base: CanaryOutcome = { alias: setting.alias, weight: setting.weight };
   const { fc } = deps;
   try {
@@ -184,6 +185,7 @@ async function canary(target: FunctionTarget, setting: CanarySetting, deps: Func
     const recorded = await deps.retrying('rollout.marker', () => deps.markers.createCanary({ before: found, requestId: deps.requestId, ttlMs: deps.ttlMs }));
     if (!recorded.created && !('unreadable' in recorded)) {
       const theirs = await awaitOtherCanary(deps, recorded);
+      if (theirs === 'pending') return { pending: 'another delivery is setting its canary' };
       if (theirs !== undefined) return theirs;
     }
     // An unreadable canary.json records nothing: the alias as found now is what it served before.
@@ -209,8 +211,16 @@ async function canary(target: FunctionTarget, setting: CanarySetting, deps: Func
     deps.log.info('rollout.canary', { functionName: target.functionName, alias: setting.alias, functionVersion: published.versionId, weight: setting.weight });
     return { ...base, functionVersion: published.versionId, before, after };
   } catch (error) {
-    return { ...base, error: deps.log.redact(error instanceof Error ? error.message : String(error)) };
+    const message = deps.log.redact(error instanceof Error ? error.message : String(error));
+    // FC did not answer in time (5xx, throttled, no time left): not settled, so a redelivery finishes the canary.
+    if (error instanceof PublisherError && error.retryable) return { pending: `its canary is not set yet (${message}); a redelivery finishes it` };
+    return { ...base, error: message };
   }
+}
+
+/** Why a function's canary is left to a later delivery. */
+interface Pending {
+  pending: string;
 }
 
 /**

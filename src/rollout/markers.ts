@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import { markerName, rolloutMarkerName, uploadFolder } from '../audit/layout';
+import { readMarkerThrough } from '../audit/read-marker';
 import type { ObjectHead, ObjectStore } from '../oss/store';
 import type { FunctionRollout } from './outcome';
 
@@ -93,17 +94,8 @@ export class FunctionMarkers {
     return this.create(rolloutMarkerName.canary(), canarySchema, marker);
   }
 
-  private async read<T>(name: string, schema: z.ZodMiniType<T>): Promise<Marker<T> | undefined> {
-    const read = await this.store.read(this.prefix + name, MAX_MARKER_BYTES);
-    if (read === undefined || 'tooLarge' in read) return undefined;
-    let body: unknown;
-    try {
-      body = JSON.parse(read.body.toString('utf8'));
-    } catch {
-      return undefined;
-    }
-    const parsed = schema.safeParse(body);
-    return parsed.success ? { value: parsed.data, head: read.head } : undefined;
+  private read<T>(name: string, schema: z.ZodMiniType<T>): Promise<Marker<T> | undefined> {
+    return readMarkerThrough(this.store, this.prefix + name, MAX_MARKER_BYTES, schema);
   }
 
   private async create<T>(name: string, schema: z.ZodMiniType<T>, value: T): Promise<Created<T>> {

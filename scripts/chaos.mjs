@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The seeded chaos test at length: `npm run chaos -- --iterations 500 [--seed S] [--parallel P]`;
 // with `--regions`, three regions, faults in any of them; with `--rollout`, the rollout's
-// (docs/rollout.md): three functions moved to each version, faults on their reads and updates. Runs test/faults/chaos.test.ts
+// (docs/rollout.md): three functions moved to each version, half the time with a canary on alias prod,
+// faults on their reads and updates and on PublishFunctionVersion and UpdateAlias. Runs test/faults/chaos.test.ts
 // under vitest (the same code `npm test` runs briefly) and prints its counts: iterations, deliveries,
 // kills, faults by kind, versions made (per region with --regions), invariant violations.
 import { spawn } from 'node:child_process';
@@ -74,6 +75,10 @@ child.on('close', (code) => {
   console.log(`versions made     ${report.versionsMade}${report.versionsByRegion ? ' (home region)' : ''}`);
   for (const [region, n] of Object.entries(report.versionsByRegion ?? {})) console.log(`  ${region.padEnd(width)}${n}`);
   if (report.functionUpdates !== undefined) console.log(`function updates  ${report.functionUpdates}`);
+  if (report.canaries !== undefined) {
+    const { iterations, functionVersions, aliasMoves } = report.canaries;
+    console.log(`canaries          ${iterations} iterations, ${functionVersions} function versions published, ${aliasMoves} alias moves`);
+  }
   console.log(`violations        ${report.violations}`);
   for (const failure of report.failures.slice(0, 20)) console.log(`  ${failure}`);
   console.log(`time              ${report.seconds} s`);

@@ -137,3 +137,13 @@ export function layerIndexKey(indexPrefix: string, layerName: string): string {
 export function listingKey(indexPrefix: string): string {
   return `${indexPrefix}layers.json`;
 }
+
+/**
+ * The names of one function's rollout markers, inside `markerName.rollout(region, function)`
+ * (src/rollout/markers.ts): attempt n's intent, the alias as the canary found it, the outcome.
+ */
+export const rolloutMarkerName = {
+  intent: (attempt: number) => `intent-${attempt}.json`,
+  canary: () => 'canary.json',
+  done: () => 'done.json',
+} as const;

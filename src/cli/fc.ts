@@ -21,6 +21,7 @@ type Values = Record<string, string | boolean | undefined>;
 type Env = Record<string, string | undefined>;
 
 const SDK_TIMEOUT_MS = 60_000;
+const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]'];
 
 /** Whether the flags or the environment say where Function Compute is. */
 export function fcConfigured(values: Values, env: Env): boolean {
@@ -41,6 +42,35 @@ export function fcFunctionsApi(values: Values, env: Env): FunctionsApi {
   return createFcFunctions(fcAccess(values, env));
 }
 
+/**
+ * The regions the commands act in beside the home one: those of `REGIONS`, as the function has it,
+ * each on its `REGION_FC_ENDPOINTS` entry (`npm start -- --regions` prints both), else its public
+ * endpoint. Empty when REGIONS is not set.
+ */
+export function otherRegions(env: Env): Array<{ region: string; fcEndpoint: URL | undefined }> {
+  try {
+    return loadConfig({ REGIONS: env.REGIONS, REGION_FC_ENDPOINTS: env.REGION_FC_ENDPOINTS }).regions.map(({ region, fcEndpoint }) => ({ region, fcEndpoint }));
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    throw new CliError(error.message);
+  }
+}
+
+/** The home region: `--region`, ALIBABA_CLOUD_REGION or FC_REGION, the local stack's on a loopback endpoint. */
+export function homeRegionOf(values: Values, env: Env): string {
+  return fcAccess(values, env).region;
+}
+
+/**
+ * The flags as they read for another region: its own endpoint (REGION_FC_ENDPOINTS, else the
+ * public one), never the home region's `--fc-endpoint`.
+ */
+export function inRegion(values: Values, env: Env, region: string): { values: Values; env: Env } {
+  if (region === homeRegionOf(values, env)) return { values, env };
+  const endpoint = otherRegions(env).find((other) => other.region === region)?.fcEndpoint;
+  return { values: { ...values, region, 'fc-endpoint': endpoint?.href }, env: { ...env, FC_ENDPOINT: undefined } };
+}
+
 /** The access key id the commands act as: recorded as who ran promote and rollback when --actor is not given. */
 export function accessKeyIdOf(env: Env): string {
   return text(env.ALIBABA_CLOUD_ACCESS_KEY_ID) ?? LOCAL_CREDENTIALS.accessKeyId;
@@ -49,7 +79,7 @@ export function accessKeyIdOf(env: Env): string {
 function fcAccess(values: Values, env: Env) {
   const endpointText = text(values['fc-endpoint']) ?? text(env.FC_ENDPOINT);
   const endpoint = endpointText === undefined ? undefined : parseFcEndpoint(endpointText);
-  const loopback = endpoint !== undefined && ['localhost', '127.0.0.1', '[::1]'].includes(endpoint.hostname);
+  const loopback = endpoint !== undefined && LOOPBACK_HOSTS.includes(endpoint.hostname);
   const accountId = text(values['account-id']) ?? text(env.FC_ACCOUNT_ID) ?? (loopback ? LOCAL_ACCOUNT_ID : undefined);
   if (accountId === undefined) throw new CliError('no account: pass --account-id (or set FC_ACCOUNT_ID), or --fc-endpoint');
   const region = text(values.region) ?? text(env.ALIBABA_CLOUD_REGION) ?? text(env.FC_REGION) ?? (loopback ? LOCAL_REGION : undefined);

@@ -10,7 +10,7 @@ import { sameWeights } from '../rollout/function-rollout';
 import { stringOf } from '../report/trail';
 import { printable, readAll, TRAIL_HELP, TRAIL_OPTIONS, trailLocation } from './audit';
 import { ossFailure } from './failures';
-import { accessKeyIdOf, FC_HELP, FC_OPTIONS, fcFunctionsApi, fcLayerApi } from './fc';
+import { accessKeyIdOf, FC_HELP, FC_OPTIONS, fcFunctionsApi, fcLayerApi, homeRegionOf, inRegion, otherRegions } from './fc';
 import { CliError, type CliIo, EXIT_FAILED, EXIT_OK } from '../console/io';
 import { ossClient } from './oss';
 import { listKeys } from './results';
@@ -39,6 +39,8 @@ type RolloutRecord = z.infer<typeof rolloutRecordSchema>;
 
 /** One change promote or rollback makes (or, with --dry-run, would make), or why it leaves a function alone. */
 export interface PlannedChange {
+  /** The region the function is in. */
+  region: string;
   functionName: string;
   what: 'layers' | 'alias';
   alias?: string;
@@ -68,9 +70,11 @@ const CHANGE_OPTIONS = {
 
 const CHANGE_HELP = `${TRAIL_HELP}${FC_HELP}  --dry-run             print what would change, change nothing
   --actor <name>        who runs it, for the audit record (default: the access key id)
+  REGIONS               acts in every region the last rollout touched: the others on their
+                        REGION_FC_ENDPOINTS entries (as the function has them), else their public endpoints
 `;
 
-/** The records of the last rollout of `layerName` in the trail (its newest upload's), for this region's functions. */
+/** The records of the last rollout of `layerName` in the trail (its newest upload's), in every region it touched. */
 async function lastRollout(values: Values, io: CliIo, layerName: string): Promise<RolloutRecord[]> {
   const location = trailLocation(values, io.env);
   const client = ossClient({ bucket: location.bucket, endpoint: location.endpoint, region: location.region }, io.env);
@@ -82,9 +86,24 @@ async function lastRollout(values: Values, io: CliIo, layerName: string): Promis
     undefined,
   );
   if (newest === undefined) throw new CliError(`no rollout of layer ${layerName} in the audit trail under ${recordsFolder(location.auditPrefix)}`);
-  // Records of other regions (REGIONS) name theirs; this command acts on the region it is pointed at.
-  const region = stringOf(values.region);
-  return records.filter((record) => record.uploadId === newest.uploadId && (record.region === undefined || record.region === region));
+  return records.filter((record) => record.uploadId === newest.uploadId);
+}
+
+/** The records by region, the home region first: a record without a region is the home region's (a rollout without REGIONS). */
+function byRegion(records: readonly RolloutRecord[], home: string): Map<string, RolloutRecord[]> {
+  const regions = new Map<string, RolloutRecord[]>([[home, []]]);
+  for (const record of records) {
+    const region = record.region ?? home;
+    regions.set(region, [...(regions.get(region) ?? []), record]);
+  }
+  if (regions.get(home)?.length === 0) regions.delete(home);
+  return regions;
+}
+
+/** The function API of one region, as the flags and REGIONS reach it. */
+function functionsIn(values: Values, io: CliIo, region: string): FunctionsApi {
+  const flags = inRegion(values, io.env, region);
+  return fcFunctionsApi(flags.values, flags.env);
 }
 
 function layerArgument(layer: string): string {
@@ -93,13 +112,13 @@ function layerArgument(layer: string): string {
 }
 
 /** promote: each alias the last rollout gave a canary serves the canary's version fully. */
-async function planPromote(fc: FunctionsApi, records: RolloutRecord[]): Promise<PlannedChange[]> {
+async function planPromote(fc: FunctionsApi, region: string, records: RolloutRecord[]): Promise<PlannedChange[]> {
   const changes: PlannedChange[] = [];
   for (const record of records) {
     const canary = record.canary;
     if (canary?.after === undefined || canary.functionVersion === undefined) continue;
     const now = await fc.getAlias(record.functionName, canary.alias);
-    const base = { functionName: record.functionName, what: 'alias' as const, alias: canary.alias, before: now ?? canary.after };
+    const base = { region, functionName: record.functionName, what: 'alias' as const, alias: canary.alias, before: now ?? canary.after };
     const full = { versionId: canary.functionVersion, additionalVersionWeight: {} };
     if (now === undefined) changes.push({ ...base, skipped: 'the alias no longer exists' });
     else if (sameTarget(now, full)) changes.push({ ...base, skipped: 'already promoted' });
@@ -110,12 +129,12 @@ async function planPromote(fc: FunctionsApi, records: RolloutRecord[]): Promise<
 }
 
 /** rollback: each function gets back the layer version it had, each alias what it served; other changes are kept. */
-async function planRollback(fc: FunctionsApi, records: RolloutRecord[]): Promise<PlannedChange[]> {
+async function planRollback(fc: FunctionsApi, region: string, records: RolloutRecord[]): Promise<PlannedChange[]> {
   const changes: PlannedChange[] = [];
   for (const record of records) {
     const config = await fc.get(record.functionName);
     if (record.status === 'updated' && record.before !== undefined) {
-      const base = { functionName: record.functionName, what: 'layers' as const, before: config?.layers ?? [] };
+      const base = { region, functionName: record.functionName, what: 'layers' as const, before: config?.layers ?? [] };
       const had = record.before.find((arn) => isLayer(arn, record.layerName));
       if (config === undefined) changes.push({ ...base, skipped: 'the function no longer exists' });
       else if (!config.layers.includes(record.arn)) changes.push({ ...base, skipped: `no longer uses ${record.arn}; left as it is` });
@@ -128,7 +147,7 @@ async function planRollback(fc: FunctionsApi, records: RolloutRecord[]): Promise
     const canary = record.canary;
     if (canary?.before !== undefined && canary.after !== undefined && canary.functionVersion !== undefined) {
       const now = await fc.getAlias(record.functionName, canary.alias);
-      const base = { functionName: record.functionName, what: 'alias' as const, alias: canary.alias, before: now ?? canary.before };
+      const base = { region, functionName: record.functionName, what: 'alias' as const, alias: canary.alias, before: now ?? canary.before };
       const promoted = { versionId: canary.functionVersion, additionalVersionWeight: {} };
       if (now === undefined) changes.push({ ...base, skipped: 'the alias no longer exists' });
       else if (sameTarget(now, canary.before)) changes.push({ ...base, skipped: 'already as before' });
@@ -150,8 +169,11 @@ function sameTarget(a: AliasTarget, b: AliasTarget): boolean {
 async function runChange(command: ChangeReport['command'], values: Values, layer: string, io: CliIo): Promise<number> {
   const layerName = layerArgument(layer);
   const records = await lastRollout(values, io, layerName);
-  const fc = fcFunctionsApi(values, io.env);
-  const changes = command === 'promote' ? await planPromote(fc, records) : await planRollback(fc, records);
+  const changes: PlannedChange[] = [];
+  for (const [region, recorded] of byRegion(records, homeRegionOf(values, io.env))) {
+    const fc = functionsIn(values, io, region);
+    changes.push(...(command === 'promote' ? await planPromote(fc, region, recorded) : await planRollback(fc, region, recorded)));
+  }
   const first = records[0]!;
   const report: ChangeReport = {
     command,
@@ -163,17 +185,18 @@ async function runChange(command: ChangeReport['command'], values: Values, layer
     dryRun: values['dry-run'] === true,
     changes,
   };
-  if (!report.dryRun) await apply(report, fc, values, io);
+  if (!report.dryRun) await apply(report, values, io);
   io.out(`${values.json ? JSON.stringify(report) : describeChanges(report)}\n`);
   return EXIT_OK;
 }
 
 /** Each change made, then its audit record: one per function or alias, with who ran the command. */
-async function apply(report: ChangeReport, fc: FunctionsApi, values: Values, io: CliIo): Promise<void> {
+async function apply(report: ChangeReport, values: Values, io: CliIo): Promise<void> {
   const location = trailLocation(values, io.env);
   const client = ossClient({ bucket: location.bucket, endpoint: location.endpoint, region: location.region }, io.env);
   for (const change of report.changes) {
     if (change.skipped !== undefined || change.after === undefined) continue;
+    const fc = functionsIn(values, io, change.region);
     if (change.what === 'layers') await fc.updateLayers(change.functionName, change.after as string[]);
     else await fc.putAlias(change.functionName, change.alias ?? '', change.after as AliasTarget);
     const finishedAt = new Date().toISOString();
@@ -193,11 +216,13 @@ function describeChanges(report: ChangeReport): string {
     const canaries = Object.entries(value.additionalVersionWeight).map(([version, weight]) => ` + ${weight} to version ${version}`);
     return `version ${value.versionId}${canaries.join('')}`;
   };
-  const lines = report.changes.map((change) => {
+  const line = (change: PlannedChange) => {
     const subject = change.what === 'alias' ? `${change.functionName} alias ${change.alias}` : `${change.functionName} layers`;
-    if (change.skipped !== undefined) return `  ${printable(subject)}: not changed: ${change.skipped}`;
-    return `  ${printable(subject)}: ${shown(change.before)} -> ${shown(change.after)}`;
-  });
+    if (change.skipped !== undefined) return `    ${printable(subject)}: not changed: ${change.skipped}`;
+    return `    ${printable(subject)}: ${shown(change.before)} -> ${shown(change.after)}`;
+  };
+  const regions = [...new Set(report.changes.map((change) => change.region))];
+  const lines = regions.flatMap((region) => [`  in ${region}:`, ...report.changes.filter((change) => change.region === region).map(line)]);
   const verb = report.dryRun ? 'would change' : 'changed';
   const head = `${report.command} ${report.layerName} (the rollout of version ${report.version}) as ${printable(report.actor)}: ${report.dryRun ? 'dry run, ' : ''}${verb}:`;
   return [head, ...(lines.length === 0 ? ['  nothing: the rollout changed no alias'] : lines)].join('\n');
@@ -227,7 +252,9 @@ ${CHANGE_HELP}`,
 };
 
 export interface ConsumerRow extends LayerConsumer {
-  /** The layer's newest version in Function Compute. */
+  /** The region the function is in. */
+  region: string;
+  /** The layer's newest version in Function Compute, in that region. */
   newest: number | undefined;
   behind: boolean;
 }
@@ -235,35 +262,46 @@ export interface ConsumerRow extends LayerConsumer {
 export const consumersCommand = {
   help: `Usage: layer-publisher consumers [--layer <name>] [--fail-behind] [--json]
 
-Which functions, function versions and aliases use which version of each layer, in one region
-(FC 3.0), and which are behind the layer's newest version. Exit 0, or 1 with --fail-behind when any is.
-  --region <id>         e.g. cn-hangzhou (default: ALIBABA_CLOUD_REGION or FC_REGION)
+Which functions, function versions and aliases use which version of each layer (FC 3.0), in the
+home region and every region of REGIONS, and which are behind the layer's newest version there.
+Exit 0, or 1 with --fail-behind when any is.
+  --region <id>         the home region, e.g. cn-hangzhou (default: ALIBABA_CLOUD_REGION or FC_REGION)
   --layer <name>        only this layer
   --fail-behind         exit 1 when anything uses an older version than the newest
+  REGIONS               the other regions, as the function has them; REGION_FC_ENDPOINTS their endpoints
 ${FC_HELP}`,
   options: { ...FC_OPTIONS, region: { type: 'string' }, layer: { type: 'string' }, 'fail-behind': { type: 'boolean', default: false } } as const,
   positionals: 0,
   async run(values: Values, _positionals: string[], io: CliIo): Promise<number> {
     const layer = stringOf(values.layer);
     if (layer !== undefined) layerArgument(layer);
-    const fc = fcFunctionsApi(values, io.env);
-    const consumers = (await layerConsumers(fc, (_step, operation) => operation())).filter((c) => layer === undefined || c.layerName === layer);
-    const layers = fcLayerApi(values, io.env);
-    const newest = new Map<string, number | undefined>();
-    for (const name of new Set(consumers.map((c) => c.layerName))) newest.set(name, (await layers.versionsFrom(name, 1))[0]?.version);
-    const rows: ConsumerRow[] = consumers
-      .map((c) => ({ ...c, newest: newest.get(c.layerName), behind: (newest.get(c.layerName) ?? 0) > c.version }))
-      .sort((a, b) => a.layerName.localeCompare(b.layerName) || b.version - a.version || a.functionName.localeCompare(b.functionName));
-    io.out(`${values.json ? JSON.stringify(rows) : consumersTable(rows)}\n`);
+    const regions = [homeRegionOf(values, io.env), ...otherRegions(io.env).map((other) => other.region)];
+    const rows: ConsumerRow[] = [];
+    for (const region of regions) rows.push(...(await consumersIn(values, io, region, layer)));
+    io.out(`${values.json ? JSON.stringify(rows) : consumersTable(rows, regions.length > 1)}\n`);
     return values['fail-behind'] === true && rows.some((row) => row.behind) ? EXIT_FAILED : EXIT_OK;
   },
 };
 
-function consumersTable(rows: readonly ConsumerRow[]): string {
+async function consumersIn(values: Values, io: CliIo, region: string, layer: string | undefined): Promise<ConsumerRow[]> {
+  const consumers = (await layerConsumers(functionsIn(values, io, region), (_step, operation) => operation())).filter(
+    (c) => layer === undefined || c.layerName === layer,
+  );
+  const flags = inRegion(values, io.env, region);
+  const layers = fcLayerApi(flags.values, flags.env);
+  const newest = new Map<string, number | undefined>();
+  for (const name of new Set(consumers.map((c) => c.layerName))) newest.set(name, (await layers.versionsFrom(name, 1))[0]?.version);
+  return consumers
+    .map((c) => ({ ...c, region, newest: newest.get(c.layerName), behind: (newest.get(c.layerName) ?? 0) > c.version }))
+    .sort((a, b) => a.layerName.localeCompare(b.layerName) || b.version - a.version || a.functionName.localeCompare(b.functionName));
+}
+
+function consumersTable(rows: readonly ConsumerRow[], withRegion: boolean): string {
   if (rows.length === 0) return 'No function uses these layers.';
   return formatTable(
-    ['layer', 'version', 'newest', 'used by', 'behind'],
+    [...(withRegion ? ['region'] : []), 'layer', 'version', 'newest', 'used by', 'behind'],
     rows.map((row) => [
+      ...(withRegion ? [row.region] : []),
       printable(row.layerName),
       String(row.version),
       row.newest === undefined ? '-' : String(row.newest),

@@ -21,6 +21,8 @@ export interface SeedFunction {
   /** The FC 2.0 service the function belongs to (2016-08-15 and 2021-04-06 list by service); `default` when absent. */
   serviceName?: string;
   layers: Array<{ layerName: string; version: number }>;
+  /** FC 3.0: publish the seeded configuration as version 1 and point these aliases at it, as a team does before a canary. */
+  aliases?: string[];
 }
 
 /** A layer version as a function's configuration holds it: FC keeps the reference even when the version is deleted later. */
@@ -78,6 +80,10 @@ export class FunctionRegistry {
   seed(seed: SeedFunction): void {
     const layers = checkLayerCount(seed.layers.map(({ layerName, version }) => this.layerOf(layerName, version)));
     this.put({ serviceName: seed.serviceName ?? DEFAULT_SERVICE, functionName: seed.functionName, layers });
+    if (seed.aliases === undefined) return;
+    this.publishVersion(seed.functionName, { description: 'seeded' });
+    const versionId = String(this.existing(seed.functionName).lastVersionId);
+    for (const aliasName of seed.aliases) this.createAlias(seed.functionName, { aliasName, versionId });
   }
 
   /** FC 3.0 CreateFunction: `functionName`, `runtime`, and `layers` as `acs:fc:` layer version ARNs. */

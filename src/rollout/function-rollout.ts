@@ -1,14 +1,16 @@
-import type { AliasTarget, FunctionConfig, FunctionsApi } from '../fc/functions';
+import { PublisherError } from '../errors';
+import type { FunctionConfig, FunctionsApi } from '../fc/functions';
 import { layerOfArn } from '../fc/layer-api';
 import type { Logger } from '../log/logger';
 import { MAX_LAYERS_PER_FUNCTION, replaceLayer, sameLayers } from './layers';
 import type { CanarySetting } from './manifest-fields';
-import { type FunctionMarkers, type Marker, remainingMs } from './markers';
+import { type CanaryMarker, type FunctionMarkers, type Intent, type Marker, remainingMs } from './markers';
 import type { CanaryOutcome, FunctionRollout } from './outcome';
 
 /** One function a rollout may move to the new version. */
 export interface FunctionTarget {
   functionName: string;
+  /** The region its entry names (every region's with `REGIONS`, none without). */
   region: string | undefined;
   /** Named by the manifest itself, not matched by a glob: moved even when it does not use the layer yet. */
   explicit: boolean;
@@ -34,13 +36,6 @@ export interface FunctionRolloutDeps {
   audit: (record: Record<string, unknown>) => Promise<void>;
 }
 
-interface Intent {
-  before: string[];
-  after: string[];
-  requestId: string;
-  ttlMs: number;
-}
-
 /** How often a delivery that found another one changing the function looks again. */
 const BUSY_POLL_MS = 1_000;
 /** Attempts at one function before the markers are not trusted any more. */
@@ -54,7 +49,7 @@ const MAX_INTENTS = 20;
  */
 export async function rollOutFunction(target: FunctionTarget, deps: FunctionRolloutDeps): Promise<FunctionRollout> {
   const entry = { functionName: target.functionName, ...(target.region === undefined ? {} : { region: target.region }) };
-  const done = await deps.retrying('rollout.marker', () => deps.markers.read<FunctionRollout>('done.json'));
+  const done = await deps.retrying('rollout.marker', () => deps.markers.readDone());
   if (done !== undefined) return done.value;
   try {
     const decided = await decide(target, entry, deps);
@@ -63,7 +58,7 @@ export async function rollOutFunction(target: FunctionTarget, deps: FunctionRoll
     if (decided.status !== 'updated' && decided.status !== 'current') return decided;
     if (target.canary === undefined) return await settle(target, decided, deps);
     const canaried = await canary(target, target.canary, deps);
-    if (canaried === 'pending') return { ...decided, status: 'pending', reason: 'another delivery is setting its canary' };
+    if ('pending' in canaried) return { ...decided, status: 'pending', reason: canaried.pending };
     return await settle(target, { ...decided, canary: canaried }, deps);
   } catch (error) {
     deps.log.warn('rollout.function.failed', { functionName: target.functionName, region: target.region, error });
@@ -98,8 +93,13 @@ async function decide(target: FunctionTarget, entry: Pick<FunctionRollout, 'func
       };
     }
     const intent = await deps.retrying('rollout.marker', () =>
-      deps.markers.create<Intent>(`intent-${attempt}.json`, { before: config.layers, after, requestId: deps.requestId, ttlMs: deps.ttlMs }),
+      deps.markers.createIntent(attempt, { before: config.layers, after, requestId: deps.requestId, ttlMs: deps.ttlMs }),
     );
+    if ('unreadable' in intent) {
+      // Not an intent the publisher wrote: it holds nothing up, and the next attempt's is written instead.
+      deps.log.warn('rollout.marker.unreadable', { functionName: target.functionName, attempt });
+      continue;
+    }
     if (intent.created) {
       if (sameLayers(config.layers, after)) return { ...entry, status: 'current', before: config.layers, after };
       return await update(target, entry, intent.value, deps);
@@ -112,7 +112,7 @@ async function decide(target: FunctionTarget, entry: Pick<FunctionRollout, 'func
     }
     if (remainingMs(intent.head, intent.value.ttlMs, deps.now()) > 0) {
       if (!(await deps.wait(BUSY_POLL_MS))) return { ...entry, status: 'pending', reason: 'another delivery is changing it' };
-      const settled = await deps.retrying('rollout.marker', () => deps.markers.read<FunctionRollout>('done.json'));
+      const settled = await deps.retrying('rollout.marker', () => deps.markers.readDone());
       if (settled !== undefined) return settled.value;
       attempt--;
       continue;
@@ -173,7 +173,7 @@ export function canaryDescription(target: Pick<FunctionTarget, 'layerName' | 've
  * Publishes a function version holding the new layer (or finds the one an earlier delivery
  * published), then points `weight` of the alias's traffic at it and the rest where it pointed.
  */
-async function canary(target: FunctionTarget, setting: CanarySetting, deps: FunctionRolloutDeps): Promise<CanaryOutcome | 'pending'> {
+async function canary(target: FunctionTarget, setting: CanarySetting, deps: FunctionRolloutDeps): Promise<CanaryOutcome | Pending> {
   const base: CanaryOutcome = { alias: setting.alias, weight: setting.weight };
   const { fc } = deps;
   try {
@@ -181,18 +181,15 @@ async function canary(target: FunctionTarget, setting: CanarySetting, deps: Func
     if (alias === undefined) return { ...base, error: `alias ${setting.alias} does not exist: create it on the version it serves, then upload again` };
     // The alias as it was is recorded before anything moves it, so rollback finds it whatever happens next;
     // its writer alone publishes the version and moves the alias while its invocation lasts.
-    const recorded = await deps.retrying('rollout.marker', () =>
-      deps.markers.create<CanaryMarker>('canary.json', {
-        before: { versionId: alias.versionId, additionalVersionWeight: alias.additionalVersionWeight },
-        requestId: deps.requestId,
-        ttlMs: deps.ttlMs,
-      }),
-    );
-    if (!recorded.created) {
+    const found = { versionId: alias.versionId, additionalVersionWeight: alias.additionalVersionWeight };
+    const recorded = await deps.retrying('rollout.marker', () => deps.markers.createCanary({ before: found, requestId: deps.requestId, ttlMs: deps.ttlMs }));
+    if (!recorded.created && !('unreadable' in recorded)) {
       const theirs = await awaitOtherCanary(deps, recorded);
+      if (theirs === 'pending') return { pending: 'another delivery is setting its canary' };
       if (theirs !== undefined) return theirs;
     }
-    const before = recorded.value.before;
+    // An unreadable canary.json records nothing: the alias as found now is what it served before.
+    const before = 'unreadable' in recorded ? found : recorded.value.before;
     const description = canaryDescription(target);
     const published =
       (await deps.retrying('rollout.versions', () => fc.versions(target.functionName))).find((version) => version.description === description) ??
@@ -214,14 +211,16 @@ async function canary(target: FunctionTarget, setting: CanarySetting, deps: Func
     deps.log.info('rollout.canary', { functionName: target.functionName, alias: setting.alias, functionVersion: published.versionId, weight: setting.weight });
     return { ...base, functionVersion: published.versionId, before, after };
   } catch (error) {
-    return { ...base, error: deps.log.redact(error instanceof Error ? error.message : String(error)) };
+    const message = deps.log.redact(error instanceof Error ? error.message : String(error));
+    // FC did not answer in time (5xx, throttled, no time left): not settled, so a redelivery finishes the canary.
+    if (error instanceof PublisherError && error.retryable) return { pending: `its canary is not set yet (${message}); a redelivery finishes it` };
+    return { ...base, error: message };
   }
 }
 
-interface CanaryMarker {
-  before: AliasTarget;
-  requestId: string;
-  ttlMs: number;
+/** Why a function's canary is left to a later delivery. */
+interface Pending {
+  pending: string;
 }
 
 /**
@@ -233,9 +232,9 @@ async function awaitOtherCanary(deps: FunctionRolloutDeps, marker: Marker<Canary
   let head = marker.head;
   while (remainingMs(head, marker.value.ttlMs, deps.now()) > 0) {
     if (!(await deps.wait(BUSY_POLL_MS))) return 'pending';
-    const done = await deps.retrying('rollout.marker', () => deps.markers.read<FunctionRollout>('done.json'));
+    const done = await deps.retrying('rollout.marker', () => deps.markers.readDone());
     if (done?.value.canary !== undefined) return done.value.canary;
-    head = (await deps.retrying('rollout.marker', () => deps.markers.read<CanaryMarker>('canary.json')))?.head ?? head;
+    head = (await deps.retrying('rollout.marker', () => deps.markers.readCanary()))?.head ?? head;
   }
   return undefined;
 }
@@ -247,7 +246,10 @@ export function sameWeights(a: Record<string, number>, b: Record<string, number>
 
 /** The first `done.json` wins; its writer alone writes the audit record, so a change has exactly one. */
 async function settle(target: FunctionTarget, outcome: FunctionRollout, deps: FunctionRolloutDeps): Promise<FunctionRollout> {
-  const done = await deps.retrying('rollout.marker', () => deps.markers.create('done.json', outcome));
+  const done = await deps.retrying('rollout.marker', () => deps.markers.createDone(outcome));
+  // An unreadable done.json is not the first writer's outcome: this delivery's stands, and the
+  // record is left to the one that wrote it (it cannot tell whether that one did).
+  if ('unreadable' in done) return outcome;
   if (done.created && (outcome.status === 'updated' || outcome.canary?.after !== undefined)) {
     await deps.audit({
       layerName: target.layerName,

@@ -5,7 +5,7 @@ import type { Logger } from '../log/logger';
 import type { ObjectStore } from '../oss/store';
 import { sameEtag } from '../oss/store';
 import type { Deadline } from '../publish/deadline';
-import type { PublishResult } from '../publish/result';
+import type { PublishResult, RegionResult } from '../publish/result';
 import { readResult, writeResultDocument } from '../result/document';
 import { type FunctionTarget, rollOutFunction } from './function-rollout';
 import { type CanarySetting, type RolloutSetting, rolloutPatternsFor } from './manifest-fields';
@@ -45,6 +45,8 @@ export interface RolloutDeps {
 interface Site {
   region: string | undefined;
   regionId: string;
+  /** The region its functions' entries name: every region's with `REGIONS`, none without. */
+  shown: string | undefined;
   version: number;
   arn: string;
 }
@@ -80,6 +82,7 @@ export async function rollOut(decision: RolloutDecision, deps: RolloutDeps): Pro
         outcome.functions.push(await rollOutFunction(target, functionDeps(decision, target, fc, deps)));
       }
     }
+    outcome.functions.push(...unpublishedRegions(decision));
   } catch (error) {
     outcome.error = deps.log.redact(error instanceof Error ? error.message : String(error));
     deps.log.warn('rollout.failed', { layerName: result.layerName, error });
@@ -96,13 +99,36 @@ function where(target: Pick<FunctionTarget, 'functionName' | 'region'>): Pick<Fu
 function sitesOf(decision: RolloutDecision): Site[] {
   const { result, homeRegion } = decision;
   const sites: Site[] = [];
+  const shownHome = result.regions === undefined ? undefined : homeRegion;
   if (result.version !== undefined && result.arn !== undefined)
-    sites.push({ region: undefined, regionId: homeRegion, version: result.version, arn: result.arn });
+    sites.push({ region: undefined, regionId: homeRegion, shown: shownHome, version: result.version, arn: result.arn });
   for (const [region, entry] of Object.entries(result.regions ?? {})) {
-    if (entry.home || entry.status === 'failed' || entry.version === undefined || entry.arn === undefined) continue;
-    sites.push({ region, regionId: region, version: entry.version, arn: entry.arn });
+    if (entry.home || !publishedIn(entry)) continue;
+    sites.push({ region, regionId: region, shown: region, version: entry.version, arn: entry.arn });
   }
   return sites;
+}
+
+function publishedIn(entry: RegionResult): entry is RegionResult & { version: number; arn: string } {
+  return entry.status !== 'failed' && entry.version !== undefined && entry.arn !== undefined;
+}
+
+/**
+ * The functions named for another region whose publish failed for good: nothing moves there, and
+ * each name is `failed` with the region's error. (A region still unfinished holds back the whole
+ * decision, and the rollout with it, until a delivery settles it.)
+ */
+function unpublishedRegions(decision: RolloutDecision): FunctionRollout[] {
+  return Object.entries(decision.result.regions ?? {})
+    .filter(([, entry]) => !entry.home && !publishedIn(entry))
+    .flatMap(([region, entry]) =>
+      rolloutPatternsFor(decision.rollout ?? [], region).map((functionName) => ({
+        functionName,
+        region,
+        status: 'failed' as const,
+        reason: `the layer could not be published in ${region}${entry.error === undefined ? '' : ` (${entry.error.code})`}: nothing moves there`,
+      })),
+    );
 }
 
 /**
@@ -117,7 +143,7 @@ async function targetsOf(decision: RolloutDecision, site: Site, fc: FunctionsApi
   const rules = deps.allowed.filter((rule) => zipKey.startsWith(rule.keyPrefix));
   const target = (functionName: string, explicit: boolean): FunctionTarget => ({
     functionName,
-    region: site.region,
+    region: site.shown,
     explicit,
     layerName: decision.result.layerName ?? '',
     version: site.version,

@@ -12,6 +12,7 @@ import {
   noticeKeys,
   recordKey,
   recordsFolder,
+  rolloutMarkerName,
   stagedKey,
   uploadFolder,
 } from '../../src/audit/layout';
@@ -33,6 +34,9 @@ describe('the key layout under AUDIT_PREFIX and INDEX_PREFIX', () => {
     ['follow-up', markerName.followUp('retention'), 'followups/retention.json'],
     ['index', markerName.index(), 'index.json'],
     ['rollout', markerName.rollout('cn-hangzhou', 'api'), 'rollout/cn-hangzhou/api/'],
+    ["a rollout's intent", rolloutMarkerName.intent(2), 'intent-2.json'],
+    ["a rollout's canary", rolloutMarkerName.canary(), 'canary.json'],
+    ["a rollout's outcome", rolloutMarkerName.done(), 'done.json'],
     ['records', recordsFolder('_audit/'), '_audit/records/'],
     ['record', recordKey('_audit/', '2026-12-07T05:17:12.345Z', 'u1-published'), '_audit/records/2026-12-07/2026-12-07T05-17-12-345Z-u1-published.json'],
     ['staged copy', stagedKey('_audit/', 'u1', 'layers/geo.zip'), '_audit/staged/u1/geo.zip.staged'],

@@ -1,7 +1,7 @@
 import { HttpResponse, http } from 'msw';
 import { setupServer } from 'msw/node';
 import { expect } from 'vitest';
-import { type Credential, createFcEmulator, createOssEmulator } from '../../src/emulator';
+import { type Credential, type FunctionStore, type StoredFunction, createFcEmulator, createOssEmulator } from '../../src/emulator';
 import { handleOssEvent } from '../../src/handler';
 import type { PublishResult, Summary } from '../../src/publish/result';
 import type { RolloutOutcome } from '../../src/rollout/outcome';
@@ -46,6 +46,8 @@ export interface ChaosReport {
   versionsByRegion?: Record<string, number>;
   /** With `rollout`: the UpdateFunction calls that changed a function. */
   functionUpdates?: number;
+  /** With `rollout`: the iterations with a canary, the canary function versions published and the alias moves they made. */
+  canaries?: { iterations: number; functionVersions: number; aliasMoves: number };
   violations: number;
   failures: string[];
   seconds: number;
@@ -131,6 +133,12 @@ interface Iteration {
   /** The UpdateFunction request (1-based, counted in `updateRequests`) whose answer is lost after FC took it. */
   dropUpdateAnswerAt: number | undefined;
   updateRequests: number;
+  /** With a canary: FC's functions after each change, and what changed: function versions published and aliases moved, counted by what they became. */
+  functionsNow: Map<string, StoredFunction>;
+  /** The manifest has a canary on alias `prod`. */
+  canary: boolean;
+  versionsPublished: Map<string, number>;
+  aliasMoves: Map<string, number>;
 }
 
 const CREDENTIALS_PER_ITERATION = 40;
@@ -154,11 +162,15 @@ function newIteration(index: number, regions: boolean): Iteration {
     updatesTo: new Map(),
     dropUpdateAnswerAt: undefined,
     updateRequests: 0,
+    functionsNow: new Map(),
+    canary: false,
+    versionsPublished: new Map(),
+    aliasMoves: new Map(),
   };
   const site = (region: string, bucket: string): RegionSite => {
     const account = { accountId: TEST_ACCOUNT_ID, region, credentials };
     const oss = createOssEmulator({ ...account, buckets: [bucket], now: () => new Date(Date.now() + iteration.ossOffsetMs) });
-    const fc = createFcEmulator({ ...account, readObject: (b, key) => oss.readObject(b, key) });
+    const fc = createFcEmulator({ ...account, readObject: (b, key) => oss.readObject(b, key), functionStore: functionWatch(iteration) });
     return { region, bucket, oss, fc, home: region === TEST_REGION };
   };
   const home = site(TEST_REGION, TEST_BUCKET);
@@ -307,10 +319,41 @@ async function deliver(
   return { summary, error, rawLines, keys, killed, skewed: skewMs !== 0 };
 }
 
+/**
+ * FC's functions as the emulator keeps them: every change it makes is seen here, whether or not its
+ * answer reached the publisher. Counts each function version published (by function and
+ * description) and each alias move (by function, alias and the target it moved to).
+ */
+function functionWatch(iteration: Iteration): FunctionStore {
+  const bump = (counts: Map<string, number>, key: string) => counts.set(key, (counts.get(key) ?? 0) + 1);
+  return {
+    load: () => [],
+    save(functions) {
+      for (const fn of functions) {
+        const was = iteration.functionsNow.get(fn.functionName);
+        for (const version of fn.versions ?? []) {
+          if (!was?.versions?.some((old) => old.versionId === version.versionId))
+            bump(iteration.versionsPublished, `${fn.functionName} "${version.description}"`);
+        }
+        for (const alias of fn.aliases ?? []) {
+          const old = was?.aliases?.find((candidate) => candidate.aliasName === alias.aliasName);
+          const target = JSON.stringify([alias.versionId, alias.additionalVersionWeight]);
+          if (old !== undefined && target !== JSON.stringify([old.versionId, old.additionalVersionWeight]))
+            bump(iteration.aliasMoves, `${fn.functionName} alias ${alias.aliasName} -> ${target}`);
+        }
+      }
+      iteration.functionsNow = new Map(functions.map((fn) => [fn.functionName, structuredClone(fn)]));
+    },
+  };
+}
+
 const ROLLOUT_ENV = { FC_API_VERSION: '2023-03-30', ROLLOUT_FUNCTIONS: 'chaos-fn-*' };
 /** Two functions using the layer (named by the glob), one using none (named by name, so it takes the layer). */
 const ROLLOUT_FUNCTIONS = ['chaos-fn-a', 'chaos-fn-b', 'chaos-fn-c'];
 const ROLLOUT_MANIFEST = { rollout: ['chaos-fn-*', 'chaos-fn-c'] };
+/** In some iterations every function has an alias `prod` on its version 1, and the manifest a canary on it. */
+const CANARY = { alias: 'prod', weight: 0.25 };
+const CANARY_CHANCE = 0.5;
 
 const regionsEnv = (iteration: Iteration) =>
   iteration.sites
@@ -324,6 +367,7 @@ const regionsEnv = (iteration: Iteration) =>
  */
 function armFaults(rng: Rng, iteration: Iteration, timeoutSeconds: number, faults: Record<string, number>) {
   const rollout = iteration.functionLayers.size > 0;
+  const canary = iteration.canary;
   const regions = iteration.sites.length > 1;
   const count = (kind: string, site: RegionSite) => {
     const name = regions ? `${kind} ${site.region}` : kind;
@@ -378,6 +422,19 @@ function armFaults(rng: Rng, iteration: Iteration, timeoutSeconds: number, fault
           },
         ]
       : []),
+    ...(canary
+      ? (['PublishFunctionVersion', 'UpdateAlias'] as const).flatMap((action) => [
+          ({ fc }: RegionSite) => {
+            fc.faults.inject({ match: (t) => t.action === action, status: rng.pick([500, 503, 429]), nth: rng.int(1, 3), times: rng.int(1, 2) });
+            return `fc-${action}-5xx`;
+          },
+          ({ fc }: RegionSite) => {
+            // FC applies it; the answer is lost.
+            fc.faults.inject({ match: (t) => t.action === action, status: 503, afterHandling: true, nth: rng.int(1, 3) });
+            return `fc-${action}-answer-lost`;
+          },
+        ])
+      : []),
     ({ oss }) => {
       oss.faults.inject({
         match: (t) => t.method === 'PUT' && t.key === RESULT_KEY,
@@ -407,7 +464,7 @@ function seedFunctions(iteration: Iteration, index: number): void {
   });
   for (const functionName of ROLLOUT_FUNCTIONS) {
     const layers = functionName === 'chaos-fn-c' ? [] : [{ layerName: LAYER, version: seeded.version }];
-    fc.seedFunction({ functionName, layers });
+    fc.seedFunction({ functionName, layers, ...(iteration.canary ? { aliases: [CANARY.alias] } : {}) });
     iteration.functionLayers.set(functionName, functionName === 'chaos-fn-c' ? [] : [seeded.arnV2]);
   }
 }
@@ -425,7 +482,34 @@ function expectRolledOut(iteration: Iteration, final: PublishResult | undefined)
     expect(['updated', 'current'], `${entry.functionName}: ${JSON.stringify(entry)}`).toContain(entry.status);
     expect(iteration.functionLayers.get(entry.functionName), `${entry.functionName} ends on the final version`).toEqual([final?.arn]);
   }
+  if (iteration.canary) expectCanaries(iteration, final?.arn, rollout);
   return [...iteration.updatesTo.values()].reduce((sum, count) => sum + count, 0);
+}
+
+/**
+ * With a canary: no function version published twice for one rollout (its description names the
+ * upload), each alias moved at most once to each target, and each alias ending on its version 1
+ * with the rest, 0.25, on one function version that holds the final version of the layer, as the
+ * final result's entry says.
+ */
+function expectCanaries(iteration: Iteration, finalArn: string | undefined, rollout: RolloutOutcome | undefined): void {
+  const twice = (counts: Map<string, number>) => [...counts].filter(([, count]) => count > 1);
+  expect(twice(iteration.versionsPublished), 'a function version published twice').toEqual([]);
+  expect(twice(iteration.aliasMoves), 'an alias moved twice to the same target').toEqual([]);
+  for (const functionName of ROLLOUT_FUNCTIONS) {
+    const fn = iteration.functionsNow.get(functionName);
+    const alias = fn?.aliases?.find((candidate) => candidate.aliasName === CANARY.alias);
+    const canaries = Object.entries(alias?.additionalVersionWeight ?? {});
+    expect([alias?.versionId, canaries.map(([, weight]) => weight)], `${functionName} alias ${JSON.stringify(alias)}`).toEqual(['1', [CANARY.weight]]);
+    const [canaryVersion] = canaries[0] ?? [];
+    const held = fn?.versions?.find((version) => version.versionId === canaryVersion)?.config.layers.map((layer) => layer.arnV2);
+    expect(held, `${functionName} version ${canaryVersion} holds the final layer version`).toEqual([finalArn]);
+    const entry = rollout?.functions.find((candidate) => candidate.functionName === functionName);
+    expect(entry?.canary, `${functionName}: ${JSON.stringify(entry)}`).toMatchObject({
+      functionVersion: canaryVersion,
+      after: { versionId: '1', additionalVersionWeight: { [canaryVersion ?? '']: CANARY.weight } },
+    });
+  }
 }
 
 /** One iteration; throws on the first invariant that does not hold. */
@@ -433,7 +517,8 @@ async function iterate(index: number, rng: Rng, report: ChaosReport, lines: stri
   const regions = options.regions ?? false;
   const iteration = newIteration(index, regions);
   const { cloud, sites } = iteration;
-  const manifest = { ...NODE_MANIFEST, ...(options.rollout ? ROLLOUT_MANIFEST : {}) };
+  iteration.canary = options.rollout === true && rng.chance(CANARY_CHANCE);
+  const manifest = { ...NODE_MANIFEST, ...(options.rollout ? ROLLOUT_MANIFEST : {}), ...(iteration.canary ? { canary: CANARY } : {}) };
   if (options.rollout) seedFunctions(iteration, index);
   const zipA = nodejsLayerZip(`chaos-${index}-A`);
   await cloud.oss.putObject(TEST_BUCKET, ZIP_KEY, zipA);
@@ -540,6 +625,13 @@ async function iterate(index: number, rng: Rng, report: ChaosReport, lines: stri
   });
   report.versionsMade += made;
   if (options.rollout) report.functionUpdates = (report.functionUpdates ?? 0) + expectRolledOut(iteration, final);
+  if (iteration.canary && report.canaries !== undefined) {
+    const sum = (counts: Map<string, number>, keep: (key: string) => boolean) =>
+      [...counts].filter(([key]) => keep(key)).reduce((total, [, count]) => total + count, 0);
+    report.canaries.iterations += 1;
+    report.canaries.functionVersions += sum(iteration.versionsPublished, (key) => key.includes('"layer-publisher canary:'));
+    report.canaries.aliasMoves += sum(iteration.aliasMoves, () => true);
+  }
   if (regions) {
     const madeIn = await expectRegionInvariants({
       sites,
@@ -574,7 +666,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     faults: {},
     versionsMade: 0,
     ...(options.regions ? { versionsByRegion: {} } : {}),
-    ...(options.rollout ? { functionUpdates: 0 } : {}),
+    ...(options.rollout ? { functionUpdates: 0, canaries: { iterations: 0, functionVersions: 0, aliasMoves: 0 } } : {}),
     violations: 0,
     failures: [],
     seconds: 0,

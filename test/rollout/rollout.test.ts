@@ -168,6 +168,20 @@ describe('rollout', () => {
     expect(await auditRecords(env.cloud, 'rollout')).toHaveLength(1);
   });
 
+  it('a done.json that is not ours counts as absent: the redelivery finds the change made, updates nothing, and repeats the entry', async () => {
+    await publish('v1', {});
+    fc.seed('api-users', [arn(1)]);
+    const first = await publish('v2', { rollout: ['api-users'] });
+    const [done] = (await env.cloud.oss.listKeys(TEST_BUCKET, '_audit/uploads/')).filter((key) => key.endsWith('/rollout/cn-hangzhou/api-users/done.json'));
+    await env.cloud.oss.putObject(TEST_BUCKET, done!, Buffer.from('{"status": "moved"}'));
+
+    await deliver([first.zipEvent], { env: FC3 });
+
+    expect(fc.updates('api-users')).toBe(1);
+    expect((await readJson<RolledOut>(env.cloud, RESULT_KEY))!.rollout).toEqual(first.result.rollout);
+    expect(await auditRecords(env.cloud, 'rollout')).toHaveLength(1);
+  });
+
   it('a crash mid-rollout (after the update, before its outcome was recorded) is finished by the redelivery: one update, a complete result', async () => {
     await publish('v1', {});
     fc.seed('api-a', [arn(1)]);
@@ -261,6 +275,30 @@ describe('canary', () => {
       }),
     ]);
   });
+
+  it('an alias FC keeps throttling until the time runs out leaves the function pending; the redelivery moves the alias once', async () => {
+    await publish('v1', {});
+    fc.seed('api-users', [arn(1)]);
+    const served = fc.publishWithAlias('api-users', 'prod');
+    fc.faults.throttle = { action: 'UpdateAlias', times: 1_000 };
+
+    const first = await publish('v2', { rollout: ['api-users'], canary: { alias: 'prod', weight: 0.1 } }, { timeoutSeconds: 8 });
+
+    expect(first.result.rollout?.functions[0]).toMatchObject({ status: 'pending', reason: expect.stringContaining('its canary is not set yet') });
+    expect(fc.functions.get('api-users')!.aliases.get('prod')).toEqual({ versionId: served, additionalVersionWeight: {} });
+    fc.faults = {};
+
+    await deliver([first.zipEvent], { env: FC3, timeoutSeconds: 60 });
+
+    const fn = fc.functions.get('api-users')!;
+    expect(fn.versions).toHaveLength(2);
+    expect(fn.aliases.get('prod')).toEqual({ versionId: served, additionalVersionWeight: { 2: 0.1 } });
+    expect(fc.updates('api-users')).toBe(1);
+    expect((await readJson<RolledOut>(env.cloud, RESULT_KEY))!.rollout?.functions[0]).toMatchObject({
+      status: 'updated',
+      canary: { functionVersion: '2', after: { versionId: served, additionalVersionWeight: { 2: 0.1 } } },
+    });
+  }, 60_000);
 
   it('a missing alias is named and the function keeps its update', async () => {
     fc.seed('api-users', [OTHER]);

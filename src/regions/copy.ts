@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { stagedKey } from '../audit/layout';
 import { crc64Combine } from '../checksum/combine';
-import { type PublisherError, TransientError } from '../errors';
+import { PreconditionFailedError, type PublisherError, TransientError } from '../errors';
 import type { ObjectHead, ObjectStore, WrittenObject, WrittenPart } from '../oss/store';
 import type { ZipReader } from './spool';
 
@@ -181,7 +181,10 @@ async function pipeSource<T>(source: CopySource, target: CopyTarget, range: Rang
   try {
     return await write(body);
   } catch (error) {
-    throw readError === undefined ? error : sourceBroke(source, target, range, readError);
+    if (readError === undefined) throw error;
+    // The spool reads what the verification never read from OSS mid-stream (spool.ts), with the same
+    // If-Match: a zip replaced since then fails the body, and no retry can read the old version.
+    throw readError instanceof PreconditionFailedError ? readError : sourceBroke(source, target, range, readError);
   } finally {
     body.destroy();
   }

@@ -3,6 +3,7 @@ import { Crc64 } from '../../src/checksum/crc64';
 import { PreconditionFailedError, TransientError } from '../../src/errors';
 import { stagedKey } from '../../src/audit/layout';
 import { StagedCopyMismatchError, copyToRegion, type CopyOptions, type CopySource } from '../../src/regions/copy';
+import { ZipSpool } from '../../src/regions/spool';
 import { type RegionOss, corruptingBodies, seedZip, startRegionOss } from './region-clouds';
 
 const KiB = 1024;
@@ -211,5 +212,33 @@ describe('copyToRegion', () => {
 
     await expect(copyToRegion(zip, target(), ONE_PUT)).rejects.toBeInstanceOf(PreconditionFailedError);
     expect(await shanghai.oss.statObject('team-layers-sh', STAGED_KEY)).toBeUndefined();
+  });
+
+  it.each([
+    ['one PUT', ONE_PUT],
+    ['parts', IN_PARTS],
+  ])('stops at a source replaced while the spool fills its gap from OSS (%s): stale, not a broken read to retry', async (_name, options) => {
+    const zip = await source(600 * KiB);
+    const spool = (await ZipSpool.open(home.store, ZIP_KEY, zip.head))!;
+    try {
+      // The verification read only the tail, then the zip was replaced: the rest must come from OSS.
+      const tail = await spool.tap().stream(ZIP_KEY, { ifMatch: zip.head.etag, range: { start: 500 * KiB, end: 600 * KiB - 1 } });
+      for await (const _chunk of tail.body) {
+        // drained: the spool writes what passes
+      }
+      await seedZip(home, ZIP_KEY, 600 * KiB);
+      spool.finish();
+      const zipReads = () => home.oss.requests.filter((r) => r.method === 'GET' && r.key === ZIP_KEY).length;
+      const readsBefore = zipReads();
+
+      const failure = await copyToRegion({ ...zip, store: spool.reader() }, target(), options).catch((error: unknown) => error);
+
+      expect(failure).toBeInstanceOf(PreconditionFailedError);
+      // Each read meets If-Match once: none is retried, for no retry can read the replaced version.
+      expect(zipReads() - readsBefore).toBeLessThanOrEqual(options === IN_PARTS ? options.concurrency! : 1);
+      expect(await shanghai.oss.statObject('team-layers-sh', STAGED_KEY)).toBeUndefined();
+    } finally {
+      await spool.close();
+    }
   });
 });

@@ -16,7 +16,7 @@ import { DEFAULT_BUCKET, DEFAULT_DATA_DIR, DEFAULT_OSS_PORT, LOCAL_CREDENTIALS, 
 import { EXAMPLE_ZIP_KEY } from './example';
 import { startHelp } from './help';
 import { type HandledEvent, handledEvents, isFailure, jsonLine, stackDescriber, stillFailed, stillFailedTable, summaryTable } from './report';
-import { type LocalRegionPlan, REGION_PORT_STEP, checkNoRegionVariables, planRegions } from './regions';
+import { type LocalRegionPlan, REGION_PORT_STEP, checkNoRegionVariables, cliRegionAssignments, planRegions } from './regions';
 import { parseRegionsFlag } from '../console/regions-flag';
 import { DataFolderInUseError } from './data-lock';
 import type { InvocationOutcome } from './invoker';
@@ -282,7 +282,13 @@ Watching ${stack.bucketFolder} (Ctrl-C to stop). Next:
 
 function regionResults(stack: LocalStack, options: StartOptions): string {
   if (stack.regions.length === 0) return '';
-  return `\n  - Each layer's version in every region:\n      npx layer-publisher results --bucket ${options.bucket} --endpoint ${stack.ossUrl}`;
+  return (
+    `\n  - Each layer's version in every region:\n      npx layer-publisher results --bucket ${options.bucket} --endpoint ${stack.ossUrl}` +
+    // Before the command, not exported: a shell holding REGIONS makes the next npm start refuse it.
+    `\n  - Functions in every region (consumers, promote, rollback: docs/rollout.md) with the regions named:` +
+    `\n      ${cliRegionAssignments(stack.regions)} \\` +
+    `\n      npx layer-publisher consumers --fc-endpoint ${stack.fcUrl}`
+  );
 }
 
 /** Where each other region's local FC keeps its layers, for the next-steps text. */

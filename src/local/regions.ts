@@ -76,6 +76,15 @@ export function checkNoRegionVariables(env: Record<string, string | undefined>):
   }
 }
 
+/**
+ * The shell assignments that send the CLI's function commands (consumers, promote, rollback) to the
+ * local regions as well as home: REGIONS and REGION_FC_ENDPOINTS, as src/cli/fc.ts reads them.
+ */
+export function cliRegionAssignments(regions: readonly LocalRegionEndpoints[]): string {
+  const { REGIONS, REGION_FC_ENDPOINTS } = regionVariables(regions);
+  return `REGIONS=${REGIONS} REGION_FC_ENDPOINTS=${REGION_FC_ENDPOINTS}`;
+}
+
 /** The function's variables that send it to the local regions (REGIONS, REGION_OSS_ENDPOINTS, REGION_FC_ENDPOINTS of src/config.ts). */
 export function regionVariables(regions: readonly LocalRegionEndpoints[]): Record<RegionVariable, string> {
   const list = (value: (region: LocalRegionEndpoints) => string): string => regions.map((region) => `${region.region}=${value(region)}`).join(',');

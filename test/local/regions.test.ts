@@ -9,7 +9,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { CliError } from '../../src/console/io';
 import { loadConfig } from '../../src/config';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../src/console/local-account';
-import { checkNoRegionVariables, planRegions, regionVariables } from '../../src/local/regions';
+import { checkNoRegionVariables, cliRegionAssignments, planRegions, regionVariables } from '../../src/local/regions';
+import { otherRegions } from '../../src/cli/fc';
 import { parseRegionsFlag } from '../../src/console/regions-flag';
 import { FC_REGION_IDS } from '../../src/regions/fc-region-ids';
 import { handledEvents, isFailure, summaryTable } from '../../src/local/report';
@@ -141,6 +142,20 @@ describe('npm start --regions: what each region gets', () => {
     ]);
     // None: empty values, which the function reads as unset whatever the shell had.
     expect(loadConfig(regionVariables([])).regions).toEqual([]);
+  });
+
+  it('prints the assignments that send the CLI’s function commands to the same regions', () => {
+    const line = cliRegionAssignments([
+      { region: 'cn-shanghai', bucket: 'local-layers-cn-shanghai', ossUrl: 'http://127.0.0.1:9010', fcUrl: 'http://127.0.0.1:9011' },
+      { region: 'cn-beijing', bucket: 'local-layers-cn-beijing', ossUrl: 'http://127.0.0.1:9020', fcUrl: 'http://127.0.0.1:9021' },
+    ]);
+    // As the shell reads `export <line>`: words split on spaces, each NAME=value.
+    const env = Object.fromEntries(line.split(' ').map((word) => [word.slice(0, word.indexOf('=')), word.slice(word.indexOf('=') + 1)]));
+    expect(Object.keys(env)).toEqual(['REGIONS', 'REGION_FC_ENDPOINTS']);
+    expect(otherRegions(env).map(({ region, fcEndpoint }) => [region, fcEndpoint?.host])).toEqual([
+      ['cn-shanghai', '127.0.0.1:9011'],
+      ['cn-beijing', '127.0.0.1:9021'],
+    ]);
   });
 });
 

@@ -159,6 +159,32 @@ describe('npm start --regions: what each region gets', () => {
   });
 });
 
+/** The server listening on 127.0.0.1:`port`, or undefined when it is taken. */
+async function listenOn(port: number): Promise<ReturnType<typeof createServer> | undefined> {
+  const server = createServer();
+  return new Promise((resolve) => {
+    server.once('error', () => resolve(undefined));
+    server.listen(port, '127.0.0.1', () => resolve(server));
+  });
+}
+
+/**
+ * A port held by this test, below the kernel's ephemeral range (32768 and up on Linux), with the
+ * stack's other ports 20 and 10 below it free: the parallel tests' port-0 servers and client
+ * sockets take only ephemeral ports, so they cannot take the ports npm start is expected to open.
+ */
+async function takeBelowEphemeralRange(): Promise<{ taken: ReturnType<typeof createServer>; port: number }> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = 21_000 + Math.floor(Math.random() * 11_000);
+    const probes = await Promise.all([port - 20, port - 19, port - 10, port - 9].map(listenOn));
+    await Promise.all(probes.map((probe) => probe && new Promise((resolve) => probe.close(resolve))));
+    if (probes.some((probe) => probe === undefined)) continue;
+    const taken = await listenOn(port);
+    if (taken !== undefined) return { taken, port };
+  }
+  throw new Error('no free run of ports between 20980 and 32000');
+}
+
 describe('npm start --regions: the stack, its ports and mistakes', () => {
   beforeAll(ensureBundles, 120_000);
 
@@ -202,9 +228,7 @@ describe('npm start --regions: the stack, its ports and mistakes', () => {
   });
 
   it('a region port in use: PortInUseError naming the region and --port; npm start exits 7 saying so', async () => {
-    const taken = createServer();
-    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
-    const port = (taken.address() as { port: number }).port;
+    const { taken, port } = await takeBelowEphemeralRange();
     const dataDir = await mkdtemp(join(tmpdir(), 'local-regions-'));
     try {
       const regions = [{ region: 'cn-shanghai', bucket: `${BUCKET}-cn-shanghai`, dataDir: join(dataDir, 'regions', 'cn-shanghai'), ossPort: 0, fcPort: port }];

@@ -73,7 +73,7 @@ async function failed(flow: Flow, outcome: Extract<Outcome, { kind: 'failed' }>)
   flow.log[failure.retryable ? 'warn' : 'error']('record.failed', { error: failure, context: failure.context });
   const result = await decideFailure(flow, resultOf(flow, { status: 'failed', error: failure, regions: spread?.regions }), claim?.held, upload?.ledger);
   if (claim) await releaseClaim(flow, claim, failure);
-  // A mismatched version is deleted before its error is thrown, wherever it was made.
+  // A mismatched version is deleted before the failure is handed on, wherever it was made.
   const deletedVersion = failure instanceof CodeChecksumMismatchError || spread?.deletedVersion === true;
   const written = await writeResult(flow, result, upload?.ledger, deletedVersion);
   if ('redeliver' in written) return settled(flow, written);

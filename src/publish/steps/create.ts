@@ -7,7 +7,7 @@ import { sleep, withRetry } from '../deadline';
 import { BUSY_POLL_MS, canWait, now, resultOf, retrying, type Flow } from './context';
 import type { Busy, HeldClaim, Published } from '../outcome';
 import { CreateInDoubtError } from './errors';
-import { findExisting, type Decided, type LayerTarget } from './existing';
+import { findExisting, type CreateFailed, type Decided, type LayerTarget } from './existing';
 import { inRegion } from './region-entry';
 import { verify } from './verify';
 
@@ -15,7 +15,9 @@ import { verify } from './verify';
 export async function publish(flow: Flow, zip: ObjectHead, manifest: Manifest, held: HeldClaim): Promise<Published> {
   const verified = await verify(flow, zip, manifest);
   const decided = await publishTo(flow, homeTarget(flow, held), manifest, verified.crc64, held.record);
-  return decided.status === 'busy' ? { kind: 'busy', busy: decided } : { kind: 'decided', result: resultOf(flow, decided) };
+  if (decided.status === 'busy') return { kind: 'busy', busy: decided };
+  if (decided.status === 'failed') return { kind: 'failed', error: decided.error };
+  return { kind: 'decided', result: resultOf(flow, decided) };
 }
 
 /** The home region: FC builds the version from the zip where it was uploaded. */
@@ -32,9 +34,15 @@ export function homeTarget(flow: Flow, held: HeldClaim): LayerTarget {
 
 /**
  * Steps 5 to 7 in one region, for code whose CRC-64 is verified: an existing version or a new one;
- * or busy, while an earlier create of the same code may still land.
+ * busy, while an earlier create of the same code may still land; or failed, for a reason FC gave.
  */
-export async function publishTo(flow: Flow, target: LayerTarget, manifest: Manifest, crc64: string, claim: ClaimRecord): Promise<Decided | Busy> {
+export async function publishTo(
+  flow: Flow,
+  target: LayerTarget,
+  manifest: Manifest,
+  crc64: string,
+  claim: ClaimRecord,
+): Promise<Decided | Busy | CreateFailed> {
   const { ledger, creates, code, region } = target;
   for (;;) {
     const earliest = await retrying(flow, 'intents', () => ledger.earliestIntent(claim.attempt, region));
@@ -61,29 +69,32 @@ export async function publishTo(flow: Flow, target: LayerTarget, manifest: Manif
 }
 
 /** Steps 6 and 7 under this attempt's intent. */
-async function createVersion(flow: Flow, target: LayerTarget, manifest: Manifest, crc64: string, newestBefore: number, claim: ClaimRecord): Promise<Decided> {
+async function createVersion(
+  flow: Flow,
+  target: LayerTarget,
+  manifest: Manifest,
+  crc64: string,
+  newestBefore: number,
+  claim: ClaimRecord,
+): Promise<Decided | CreateFailed> {
   const { region } = target;
   await retrying(flow, 'intent', () => target.ledger.recordIntent(claim, newestBefore, region));
   await retrying(flow, 'intent', () => target.creates.record(claim));
-  let created: LayerVersion | Decided;
-  try {
-    created = await create(flow, target, manifest, crc64, newestBefore);
-  } catch (error) {
-    if (!(error instanceof CreateInDoubtError)) throw error;
-    created = await awaitLanding(flow, target, manifest, crc64, newestBefore, error);
-  }
+  const created = await create(flow, target, manifest, crc64, newestBefore);
+  if ('inDoubt' in created) return awaitLanding(flow, target, manifest, crc64, newestBefore, created.inDoubt);
   if ('status' in created) return created;
   if (created.codeChecksum !== crc64) {
     // FC read other bytes than ours: the zip was replaced after we read it. A newer upload may
     // have taken this version as `unchanged` meanwhile; once it is gone, that upload's result is
     // written again (writeResult), so no result names it (docs/contract.md §7). The error says the
-    // version is deleted: only this one is thrown after a delete.
+    // version is deleted: only this failure comes after a delete.
     await retrying(flow, 'delete', () => target.layers().delete(manifest.layerName, created.version));
-    throw new CodeChecksumMismatchError(
+    const error = new CodeChecksumMismatchError(
       `${inRegion(region)}Function Compute reports codeChecksum ${created.codeChecksum || '(none)'} for ${manifest.layerName} version ${created.version}, ` +
         `but the zip read from OSS has CRC-64 ${crc64}; the version was deleted. Upload the zip again`,
       { context: { layerName: manifest.layerName, version: created.version, codeChecksum: created.codeChecksum, crc64, region } },
     );
+    return { status: 'failed', error };
   }
   flow.log.info('layer.created', { layerName: manifest.layerName, version: created.version, region });
   return { status: 'published', version: created };
@@ -97,13 +108,13 @@ async function awaitLanding(
   crc64: string,
   newestBefore: number,
   unknown: CreateInDoubtError,
-): Promise<Decided> {
+): Promise<Decided | CreateFailed> {
   while (canWait(flow, BUSY_POLL_MS)) {
     await sleep(BUSY_POLL_MS);
     const existing = await findExisting(flow, target, manifest, crc64, newestBefore);
     if ('status' in existing) return existing;
   }
-  throw unknown;
+  return { status: 'failed', error: unknown };
 }
 
 /**
@@ -111,7 +122,13 @@ async function awaitLanding(
  * are listed, and it is tried again. One without an answer may still make a version at any
  * moment, so it is never tried again here (docs/contract.md §7).
  */
-async function create(flow: Flow, target: LayerTarget, manifest: Manifest, crc64: string, newestBefore: number): Promise<LayerVersion | Decided> {
+async function create(
+  flow: Flow,
+  target: LayerTarget,
+  manifest: Manifest,
+  crc64: string,
+  newestBefore: number,
+): Promise<LayerVersion | Decided | { inDoubt: CreateInDoubtError }> {
   const { deadline, retry } = flow.deps;
   return withRetry(
     async (attempt) => {
@@ -131,10 +148,10 @@ async function create(flow: Flow, target: LayerTarget, manifest: Manifest, crc64
       try {
         return await deadline.within(request, retry.reserveMs, 'CreateLayerVersion');
       } catch (error) {
+        // No answer: never retried, for its version may appear at any moment.
         if (error instanceof TransientError && typeof error.context.status !== 'number') {
-          throw new CreateInDoubtError(`${inRegion(target.region)}CreateLayerVersion for ${manifest.layerName} got no answer: ${error.message}`, {
-            cause: error,
-          });
+          const message = `${inRegion(target.region)}CreateLayerVersion for ${manifest.layerName} got no answer: ${error.message}`;
+          return { inDoubt: new CreateInDoubtError(message, { cause: error }) };
         }
         throw error;
       }

@@ -1,8 +1,10 @@
 import type { CreateLog, UploadLedger } from '../../audit/ledger';
+import type { CodeChecksumMismatchError } from '../../errors';
 import type { LayerApi, LayerVersion } from '../../fc/layers';
 import type { Manifest } from '../../manifest/manifest';
 import { findExistingVersion } from '../existing-version';
 import { retrying, type Flow } from './context';
+import type { CreateInDoubtError } from './errors';
 
 /** Where one upload is published: the home region, or another region from its staged copy. */
 export interface LayerTarget {
@@ -20,6 +22,16 @@ export interface LayerTarget {
 export interface Decided {
   status: 'published' | 'unchanged';
   version: LayerVersion;
+}
+
+/**
+ * No version holds this upload in the target's region, for a reason FC gave: a create with no answer
+ * whose version did not appear in the time left (the claim is kept for it), or a version with another
+ * codeChecksum, deleted already. The record fails with `error` (src/publish/decide.ts).
+ */
+export interface CreateFailed {
+  status: 'failed';
+  error: CreateInDoubtError | CodeChecksumMismatchError;
 }
 
 /** Step 5, and adoption (docs/contract.md §7): a version that already holds this upload, or the newest one. */

@@ -13,7 +13,7 @@ import { resultOf, retrying, retryingIn, type Flow } from './context';
 import type { Busy, HeldClaim, Published, Spread } from '../outcome';
 import { homeTarget, publishTo } from './create';
 import { CreateInDoubtError } from './errors';
-import type { Decided, LayerTarget } from './existing';
+import type { CreateFailed, Decided, LayerTarget } from './existing';
 import { auditRegion, entryOf, failedEntry } from './region-entry';
 import { verify } from './verify';
 
@@ -45,7 +45,7 @@ export async function publishEverywhere(
   // The copies read what the verification read, from disk: the home link carries the zip once.
   const spool = flow.zipCheck.verified !== undefined || targets.length === 0 ? undefined : await ZipSpool.open(flow.deps.store, flow.input.keys.zip, zip);
   const source = spool?.reader() ?? flow.deps.store;
-  let outcomes: Array<PromiseSettledResult<Decided | Busy | RegionEnd>>;
+  let outcomes: Array<PromiseSettledResult<Decided | Busy | CreateFailed | RegionEnd>>;
   try {
     const verifying = verify(flow, zip, manifest, spool?.tap());
     const over = () => spool?.finish();
@@ -56,7 +56,7 @@ export async function publishEverywhere(
   } finally {
     await spool?.close();
   }
-  const [homeOutcome, ...otherOutcomes] = outcomes as [PromiseSettledResult<Decided | Busy>, ...Array<PromiseSettledResult<RegionEnd>>];
+  const [homeOutcome, ...otherOutcomes] = outcomes as [PromiseSettledResult<Decided | Busy | CreateFailed>, ...Array<PromiseSettledResult<RegionEnd>>];
   // A zip that failed its checks, or was replaced, is published nowhere: one error says why.
   const unpublishable = otherOutcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
   if (unpublishable !== undefined) throw unpublishable.reason;
@@ -67,13 +67,16 @@ export async function publishEverywhere(
     createInDoubt: ends.filter((end) => end.unfinished === 'create in doubt').map((end) => end.region),
     deletedVersion: ends.some((end) => end.deletedVersion),
   };
-  if (homeOutcome.status === 'rejected') {
-    const regions = { [home]: failedEntry(homeOutcome.reason, undefined, { home: true }), ...spread.regions };
-    return { kind: 'failed', error: homeOutcome.reason, spread: { ...spread, regions } };
+  // A throw at home (a bug, I/O past its retries) ends it as a failure FC gave does.
+  const homeEnd: Decided | Busy | { status: 'failed'; error: unknown } =
+    homeOutcome.status === 'rejected' ? { status: 'failed', error: homeOutcome.reason } : homeOutcome.value;
+  if (homeEnd.status === 'failed') {
+    const regions = { [home]: failedEntry(homeEnd.error, undefined, { home: true }), ...spread.regions };
+    return { kind: 'failed', error: homeEnd.error, spread: { ...spread, regions } };
   }
-  if (homeOutcome.value.status === 'busy') return { kind: 'busy', busy: homeOutcome.value, spread };
-  const regions = { [home]: entryOf(homeOutcome.value, { home: true }), ...spread.regions };
-  return { kind: 'decided', result: resultOf(flow, { ...homeOutcome.value, regions }), spread: { ...spread, regions } };
+  if (homeEnd.status === 'busy') return { kind: 'busy', busy: homeEnd, spread };
+  const regions = { [home]: entryOf(homeEnd, { home: true }), ...spread.regions };
+  return { kind: 'decided', result: resultOf(flow, { ...homeEnd, regions }), spread: { ...spread, regions } };
 }
 
 /** The home region's end beside what every other region left. */
@@ -102,8 +105,7 @@ async function publishInRegion(
   const { region } = target;
   const { ledger } = held;
   let staged: StagedCopy | undefined;
-  let entry: RegionResult;
-  let deletedVersion = false;
+  let ended: { entry: RegionResult } | { error: unknown };
   try {
     const settled = await retrying(flow, 'region.outcome', () => ledger.regionOutcome(region));
     if (settled !== undefined) {
@@ -128,18 +130,30 @@ async function publishInRegion(
       creates: new CreateLog(flow.deps.store, flow.deps.auditPrefix, staged.bucket, staged.key),
     };
     const decided = await publishTo(flow, layerTarget, manifest, verified.crc64, held.record);
-    // Another create there may still land: this region is resumed by the next delivery.
-    if (decided.status === 'busy') throw new TransientError(decided.reason, { context: { region } });
-    const acl = manifest.public === undefined ? undefined : await putLayerAcl(manifest.layerName, manifest.public, aclDeps(flow, clients.layers));
-    entry = entryOf(decided, { staged, acl });
+    if (decided.status === 'busy') {
+      // Another create there may still land: this region is resumed by the next delivery.
+      ended = { error: new TransientError(decided.reason, { context: { region } }) };
+    } else if (decided.status === 'failed') {
+      ended = { error: decided.error };
+    } else {
+      const acl = manifest.public === undefined ? undefined : await putLayerAcl(manifest.layerName, manifest.public, aclDeps(flow, clients.layers));
+      ended = { entry: entryOf(decided, { staged, acl }) };
+    }
   } catch (caught) {
     if (await failsToVerify(verifying)) throw caught;
-    const error = caught instanceof PreconditionFailedError ? replacedWhileCopied(flow, target) : caught;
+    ended = { error: caught instanceof PreconditionFailedError ? replacedWhileCopied(flow, target) : caught };
+  }
+  let entry: RegionResult;
+  let deletedVersion = false;
+  if ('error' in ended) {
+    const { error } = ended;
     deletedVersion = error instanceof CodeChecksumMismatchError;
     // Before the copy counted, the staging bucket is what a person must look at.
     entry = failedEntry(error, staged === undefined ? `${region}: copying to ${target.bucket}` : region, { staged });
     if (entry.error!.retryable) return unfinished(flow, region, { entry, deletedVersion }, error);
     flow.log.error('region.failed', { region, error });
+  } else {
+    entry = ended.entry;
   }
   try {
     const final = await retrying(flow, 'region.settle', () => ledger.settleRegion(region, entry));

@@ -1,5 +1,5 @@
 import { PublisherError } from '../errors';
-import type { FunctionConfig, FunctionsApi } from '../fc/functions';
+import type { AliasTarget, FunctionConfig, FunctionsApi } from '../fc/functions';
 import { layerOfArn } from '../fc/layer-api';
 import type { Logger } from '../log/logger';
 import { MAX_LAYERS_PER_FUNCTION, replaceLayer, sameLayers } from './layers';
@@ -182,6 +182,9 @@ async function canary(target: FunctionTarget, setting: CanarySetting, deps: Func
     // The alias as it was is recorded before anything moves it, so rollback finds it whatever happens next;
     // its writer alone publishes the version and moves the alias while its invocation lasts.
     const found = { versionId: alias.versionId, additionalVersionWeight: alias.additionalVersionWeight };
+    const earlier = await earlierCanary(target, setting, found, deps);
+    // Nothing moves, so there is nothing to record or roll back: the earlier upload's records stand.
+    if (earlier !== undefined) return { ...base, functionVersion: earlier, before: found };
     const recorded = await deps.retrying('rollout.marker', () => deps.markers.createCanary({ before: found, requestId: deps.requestId, ttlMs: deps.ttlMs }));
     if (!recorded.created && !('unreadable' in recorded)) {
       const theirs = await awaitOtherCanary(deps, recorded);
@@ -216,6 +219,23 @@ async function canary(target: FunctionTarget, setting: CanarySetting, deps: Func
     if (error instanceof PublisherError && error.retryable) return { pending: `its canary is not set yet (${message}); a redelivery finishes it` };
     return { ...base, error: message };
   }
+}
+
+/**
+ * The function version an earlier upload of the same layer version gave the alias as its canary, at
+ * this weight: the same bytes uploaded again (another upload in the ledger) roll out to a function
+ * already moved, and publishing a second version to send the same share to would only bury the
+ * first upload's canary under one rollback cannot undo. This upload's own canary is found by its
+ * markers instead, so a redelivery after a crash still records what its first delivery moved.
+ */
+async function earlierCanary(target: FunctionTarget, setting: CanarySetting, alias: AliasTarget, deps: FunctionRolloutDeps): Promise<string | undefined> {
+  const weighted = Object.entries(alias.additionalVersionWeight);
+  if (weighted.length !== 1 || weighted[0]![1] !== setting.weight) return undefined;
+  const [versionId] = weighted[0]!;
+  const ofThisLayerVersion = `layer-publisher canary: ${target.layerName} v${target.version} (upload `;
+  const versions = await deps.retrying('rollout.versions', () => deps.fc.versions(target.functionName));
+  const description = versions.find((version) => version.versionId === versionId)?.description;
+  return description?.startsWith(ofThisLayerVersion) && description !== canaryDescription(target) ? versionId : undefined;
 }
 
 /** Why a function's canary is left to a later delivery. */

@@ -236,6 +236,33 @@ describe('canary', () => {
     });
   });
 
+  it('the same layer version uploaded again (another upload) finds its canary set: no second function version, nothing to record or roll back', async () => {
+    await publish('v1', {});
+    fc.seed('api-users', [arn(1)]);
+    const served = fc.publishWithAlias('api-users', 'prod');
+    const canary = { alias: 'prod', weight: 0.1 };
+    await publish('v2', { rollout: ['api-users'], canary });
+
+    // The manifest's fields in another order: other bytes, so another upload of the same version.
+    const again = await publish('v2', { canary, rollout: ['api-users'] });
+
+    expect(again.result).toMatchObject({ status: 'unchanged', version: 2 });
+    const fn = fc.functions.get('api-users')!;
+    expect(fn.versions).toHaveLength(2);
+    const canaryVersion = fn.versions.at(-1)!.versionId;
+    expect(fn.aliases.get('prod')).toEqual({ versionId: served, additionalVersionWeight: { [canaryVersion]: 0.1 } });
+    const entry = again.result.rollout?.functions[0];
+    expect(entry).toMatchObject({
+      status: 'current',
+      canary: { functionVersion: canaryVersion, before: { versionId: served, additionalVersionWeight: { [canaryVersion]: 0.1 } } },
+    });
+    expect(entry?.canary?.after).toBeUndefined();
+    // The first upload's record stays the last rollout's: rollback puts the alias back where it served alone.
+    const records = await auditRecords(env.cloud, 'rollout');
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({ canary: { before: { versionId: served, additionalVersionWeight: {} } } });
+  });
+
   it('a publish whose answer was lost is found again by its description: one function version, however often delivered', async () => {
     await publish('v1', {});
     fc.seed('api-users', [arn(1)]);

@@ -47,6 +47,7 @@ export async function publishLayer(client: OSS, options: PublishOptions, io: Cli
   bar?.start(size, 0, meter.tokens());
   let zipUploaded: Uploaded;
   let manifestUpload: Uploaded;
+  let manifestBytes: Buffer;
   let check: Awaited<ReturnType<typeof checkLayer>>;
   // Stopped however the upload ends, so a failure's message is not printed over the bar.
   try {
@@ -56,7 +57,7 @@ export async function publishLayer(client: OSS, options: PublishOptions, io: Cli
       await zipUpload.abort();
       return { kind: 'refused', check };
     }
-    const manifestBytes = await readFile(options.manifestPath);
+    manifestBytes = await readFile(options.manifestPath);
     manifestUpload = await upload(client, () => client.put(keys.manifest, manifestBytes, { mime: 'application/json' } as OSS.PutObjectOptions), keys.manifest);
     zipUploaded = await zipUpload.complete();
   } catch (error) {
@@ -74,7 +75,8 @@ export async function publishLayer(client: OSS, options: PublishOptions, io: Cli
     );
   }
   if (!json) io.out(`uploaded  ${keys.manifest} and ${keys.zip} (CRC-64 ${zipUploaded.crc64 ?? 'not reported'} matches); waiting for ${keys.result}\n`);
-  const result = await waitForResult(client, keys.result, [zipUploaded.requestId, manifestUpload.requestId], options.waitSeconds);
+  const rollout = (JSON.parse(manifestBytes.toString('utf8')) as { rollout?: unknown }).rollout !== undefined;
+  const result = await waitForResult(client, keys.result, [zipUploaded.requestId, manifestUpload.requestId], options.waitSeconds, rollout);
   return result === undefined ? { kind: 'timeout', keys } : { kind: 'result', result, keys };
 }
 
@@ -90,17 +92,30 @@ async function upload(client: OSS, call: () => Promise<{ res: { headers: unknown
 
 /**
  * The result this upload caused: its event carries the upload's request id. A result from the
- * manifest's event that only says `waiting` is an earlier state; the zip's event follows it.
+ * manifest's event that only says `waiting` is an earlier state; the zip's event follows it. With a
+ * `rollout` in the manifest, a decision's result is written before the rollout adds its entry
+ * (docs/rollout.md, "Limits"): it is waited for too, and past the wait the result is given as it is.
  */
-async function waitForResult(client: OSS, resultKey: string, requestIds: (string | undefined)[], waitSeconds: number): Promise<PublishResult | undefined> {
+async function waitForResult(
+  client: OSS,
+  resultKey: string,
+  requestIds: (string | undefined)[],
+  waitSeconds: number,
+  rollout: boolean,
+): Promise<PublishResult | undefined> {
   const [zipRequestId, manifestRequestId] = requestIds;
   const deadline = Date.now() + waitSeconds * 1000;
+  let caused: PublishResult | undefined;
   for (;;) {
     const result = await readResult(client, resultKey);
     const byZip = result?.event.requestId !== undefined && result.event.requestId === zipRequestId;
     const byManifest = result?.event.requestId !== undefined && result.event.requestId === manifestRequestId && result.status !== 'waiting';
-    if (result && (byZip || byManifest)) return result;
-    if (Date.now() >= deadline) return undefined;
+    if (result && (byZip || byManifest)) {
+      caused = result;
+      const decided = result.status === 'published' || result.status === 'unchanged';
+      if (!rollout || !decided || result.rollout !== undefined) return result;
+    }
+    if (Date.now() >= deadline) return caused;
     await sleep(POLL_MS);
   }
 }

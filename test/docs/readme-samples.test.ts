@@ -1,3 +1,5 @@
+import Fc2023Client, * as fc2023 from '@alicloud/fc20230330';
+import { $OpenApiUtil } from '@alicloud/openapi-core';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
@@ -6,6 +8,7 @@ import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { zipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL_REGION } from '../../src/console/local-account';
 import type { PublishResult } from '../../src/publish/result';
 import { EXAMPLES_DIR, REPO, ensureBundles } from '../local/bundles';
 import { useLocalStacks } from '../local/stack-harness';
@@ -105,20 +108,35 @@ describe("README's samples", () => {
   });
 
   it('all run, in order, against a local stack as npm start runs it', async () => {
-    const { stack } = await stacks.start(join(folder, '.local'));
+    // As README's rollout section starts it: FC_API_VERSION=2023-03-30 ROLLOUT_FUNCTIONS='hello*' npm start.
+    const { stack } = await stacks.start(join(folder, '.local'), undefined, { handlerEnv: { FC_API_VERSION: '2023-03-30', ROLLOUT_FUNCTIONS: 'hello*' } });
     // As npm start goes on once it is up: files copied in are events, and the example layer is published.
     await stack.watch();
     await stack.scan();
     await stack.idle();
     const ports = { oss: new URL(stack.ossUrl).host, fc: new URL(stack.fcUrl).host };
-    for (const sample of samples) await runSample(sample, ports);
+    const printed: string[] = [];
+    for (const sample of samples) printed.push(await runSample(sample, ports));
     await stack.idle();
     // What the samples did is there: the layer published, the function made, the report written.
     const result = JSON.parse(await readFile(join(stack.bucketFolder, 'layers', 'my-layer.result.json'), 'utf8')) as PublishResult;
-    expect(result).toMatchObject({ layerName: 'my-layer', version: 1 });
+    // Version 2: the rollout section's manifest has other fields than the example's (one runtime, no description).
+    expect(result).toMatchObject({ layerName: 'my-layer', version: 2 });
     expect(['published', 'unchanged']).toContain(result.status);
     expect(await readFile(join(folder, '.local', 'functions.json'), 'utf8')).toContain('"hello"');
     expect(await readFile(join(folder, 'audit.html'), 'utf8')).toContain('my-layer');
+    // The rollout section: publish printed the rollout, the trail shows hello moved once, promote
+    // moved prod fully to the one canary version, rollback put back hello and prod.
+    const all = printed.join('');
+    expect(all).toMatch(/"rollout": \{\s*"layerName": "my-layer",\s*"functions": \[\s*\{\s*"functionName": "hello"/);
+    expect(all.match(/my-layer +home +2 +updated, rollout/g)).toHaveLength(1);
+    expect(all).toMatch(/hello alias prod: version 1 \+ 0\.1 to version 2 -> version 2/);
+    expect(all).toMatch(/hello alias prod: version 2 -> version 1/);
+    const fc = new Fc2023Client(new $OpenApiUtil.Config({ ...LOCAL_CREDENTIALS, endpoint: ports.fc, protocol: 'http', regionId: LOCAL_REGION }));
+    expect((await fc.getFunction('hello', new fc2023.GetFunctionRequest({}))).body?.layers?.map((layer) => layer.arn)).toEqual([
+      `acs:fc:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:layers/hello-layer/versions/1`,
+    ]);
+    expect((await fc.getAlias('hello', 'prod')).body).toMatchObject({ versionId: '1', additionalVersionWeight: {} });
   }, 300_000);
 
   it('fail the test when one fails, naming its line', async () => {

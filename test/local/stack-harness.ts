@@ -22,6 +22,8 @@ export interface Running {
 export interface MoreOptions {
   /** `--regions`. */
   regions?: readonly string[];
+  /** Variables of the shell npm start runs in, for the handler (FC_API_VERSION, ROLLOUT_FUNCTIONS…). */
+  handlerEnv?: Record<string, string>;
   /** Sees every event as it happens, before the test's own list gets it. */
   onEvent?: (event: StackEvent) => void;
 }
@@ -43,7 +45,7 @@ export function useLocalStacks(): LocalStacks {
     }
   });
   return {
-    async start(dataDir, settleMs = 200, { regions = [], onEvent }: MoreOptions = {}) {
+    async start(dataDir, settleMs = 200, { regions = [], handlerEnv, onEvent }: MoreOptions = {}) {
       const dir = dataDir ?? (await mkdtemp(join(tmpdir(), 'local-stack-')));
       const events: StackEvent[] = [];
       const outcomes: InvocationOutcome[] = [];
@@ -54,6 +56,7 @@ export function useLocalStacks(): LocalStacks {
         fcPort: 0,
         regions: planRegions(regions, { bucket: LOCAL_BUCKET, dataDir: dir, ossPort: 0 }),
         redeliveryDelayMs: 100,
+        ...(handlerEnv === undefined ? {} : { handlerEnv }),
         handlerBundle: HANDLER_BUNDLE,
         hostScript: HOST_SCRIPT,
         examplesDir: EXAMPLES_DIR,

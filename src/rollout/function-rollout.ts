@@ -166,7 +166,12 @@ function read(target: FunctionTarget, deps: FunctionRolloutDeps): Promise<Functi
 
 /** The description that marks a function version as this upload's: how a redelivery finds it again. */
 export function canaryDescription(target: Pick<FunctionTarget, 'layerName' | 'version' | 'uploadId'>): string {
-  return `layer-publisher canary: ${target.layerName} v${target.version} (upload ${target.uploadId.slice(0, 12)})`;
+  return `${canaryOfLayerVersion(target)}${target.uploadId.slice(0, 12)})`;
+}
+
+/** What every upload's canary description of this layer version begins with. */
+function canaryOfLayerVersion(target: Pick<FunctionTarget, 'layerName' | 'version'>): string {
+  return `layer-publisher canary: ${target.layerName} v${target.version} (upload `;
 }
 
 /**
@@ -232,10 +237,9 @@ async function earlierCanary(target: FunctionTarget, setting: CanarySetting, ali
   const weighted = Object.entries(alias.additionalVersionWeight);
   if (weighted.length !== 1 || weighted[0]![1] !== setting.weight) return undefined;
   const [versionId] = weighted[0]!;
-  const ofThisLayerVersion = `layer-publisher canary: ${target.layerName} v${target.version} (upload `;
   const versions = await deps.retrying('rollout.versions', () => deps.fc.versions(target.functionName));
   const description = versions.find((version) => version.versionId === versionId)?.description;
-  return description?.startsWith(ofThisLayerVersion) && description !== canaryDescription(target) ? versionId : undefined;
+  return description?.startsWith(canaryOfLayerVersion(target)) && description !== canaryDescription(target) ? versionId : undefined;
 }
 
 /** Why a function's canary is left to a later delivery. */

@@ -55,9 +55,6 @@ export interface CycloneDxBom {
   components: CycloneDxComponent[];
 }
 
-// Spelled in the layout module with every other key; named here too for the steps that write the document.
-export { contentsKey } from './layout';
-
 export function summarizeContents(read: ReadContents): ContentsSummary {
   const packages: Record<Ecosystem, number> = { npm: 0, pypi: 0, maven: 0 };
   for (const found of read.packages?.packages ?? []) packages[found.ecosystem] += 1;

@@ -1,4 +1,5 @@
-import { contentsKey, cycloneDxDocument, summarizeContents, type ReadContents } from '../audit/cyclonedx';
+import { cycloneDxDocument, summarizeContents, type ReadContents } from '../audit/cyclonedx';
+import { contentsKey } from '../audit/layout';
 import type { Logger } from '../log/logger';
 import type { ObjectStore } from '../oss/store';
 import type { PublishResult } from './result';

@@ -284,10 +284,10 @@ ${FC_HELP}`,
 };
 
 async function consumersIn(values: Values, io: CliIo, region: string, layer: string | undefined): Promise<ConsumerRow[]> {
-  const consumers = (await layerConsumers(functionsIn(values, io, region), (_step, operation) => operation())).filter(
+  const flags = inRegion(values, io.env, region);
+  const consumers = (await layerConsumers(fcFunctionsApi(flags.values, flags.env), (_step, operation) => operation())).filter(
     (c) => layer === undefined || c.layerName === layer,
   );
-  const flags = inRegion(values, io.env, region);
   const layers = fcLayerApi(flags.values, flags.env);
   const newest = new Map<string, number | undefined>();
   for (const name of new Set(consumers.map((c) => c.layerName))) newest.set(name, (await layers.versionsFrom(name, 1))[0]?.version);

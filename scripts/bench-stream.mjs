@@ -42,7 +42,7 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const CAPPED_RUNS = Number(process.env.BENCH_CAPPED_RUNS ?? 1);
 const CONCURRENCIES = (process.env.BENCH_CONCURRENCIES ?? '1,4').split(',').map(Number);
 const DEFAULT_CONCURRENCY = 4;
-const KINDS = ['compressible', 'incompressible'];
+const KINDS = (process.env.BENCH_KINDS ?? 'compressible,incompressible').split(',');
 /** Each zip is this one entry's deflated bytes repeated under many names: built in seconds, not minutes. */
 const ENTRY_BYTES = 16 * 1024 * 1024;
 /** The small files in front: a package.json and an index.js for each of this many packages. */

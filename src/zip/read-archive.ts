@@ -18,6 +18,10 @@ export interface ByteRange {
   end: number;
 }
 
+/**
+ * A chunk is not written to again once handed on: the entry checks keep references to parts of it (a
+ * header split across chunks, a small entry's data, the history a compressed block may refer back into).
+ */
 export type OnChunk = (chunk: Uint8Array, position: number) => void | Promise<void>;
 
 /** Where the archive's bytes come from: an OSS object, a local file. */

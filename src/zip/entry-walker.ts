@@ -68,7 +68,9 @@ export class EntryWalker {
         }
         case 'data': {
           const take = Math.min(chunk.length - at, phase.left);
-          await phase.check.push(chunk.subarray(at, at + take));
+          // Awaited only when the check has to wait (an inflater behind): most chunks are checked at once.
+          const checking = phase.check.push(chunk.subarray(at, at + take));
+          if (checking !== undefined) await checking;
           at += take;
           this.position += take;
           phase.left -= take;
@@ -83,9 +85,8 @@ export class EntryWalker {
         case 'done':
           throw new Error(`EntryWalker received bytes past its last entry, at ${this.position}`);
       }
-      await this.settle();
+      if (!this.settled()) await this.settle();
     }
-    await this.settle();
   }
 
   /** Throws unless every entry of the run has been walked to its end. */
@@ -97,20 +98,24 @@ export class EntryWalker {
     throw zipInvalid(`entry ${JSON.stringify(name)} is cut short: the archive ends inside it (truncated zip); upload it again`, { entry: name });
   }
 
+  /** Whether the phase still waits for bytes: what `settle` would leave as it is. */
+  private settled(): boolean {
+    const phase = this.phase;
+    return !((phase.kind === 'data' && phase.left === 0) || (phase.kind === 'trailer' && this.heldBytes === phase.length));
+  }
+
   /** Moves on from a phase that has all its bytes: zero-length data and trailers take none. */
   private async settle(): Promise<void> {
-    for (;;) {
+    while (!this.settled()) {
       const phase = this.phase;
-      if (phase.kind === 'data' && phase.left === 0) {
+      if (phase.kind === 'data') {
         const link = await phase.check.end();
         if (link !== undefined) this.onLink(phase.planned.entry, link);
         this.phase = this.trailerOf(phase.planned);
-      } else if (phase.kind === 'trailer' && this.heldBytes === phase.length) {
+      } else if (phase.kind === 'trailer') {
         this.checkTrailer(phase.planned, this.take());
         this.next += 1;
         this.phase = this.next < this.planned.length ? this.headerOf() : { kind: 'done' };
-      } else {
-        return;
       }
     }
   }

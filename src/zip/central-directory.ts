@@ -2,7 +2,7 @@ import { InvalidInputError, TransientError } from '../errors';
 import { SIGNATURE, hasSignature, readUint16, readUint32, zipInvalid } from './bytes';
 import type { CentralDirectoryLocation } from './end-record';
 import { METHOD, type ZipEntry, assertOneName, assertSupported, decodeName, readExtras, zip64Values } from './entry';
-import { assertSafeName, parseEntryName } from './entry-name';
+import { type EntryPath, assertSafeName, enclosingFolders, parseEntryName } from './entry-name';
 import { LayoutCollector, type LayoutSummary } from './layout';
 
 const HEADER_BYTES = 46;
@@ -122,17 +122,17 @@ export class CentralDirectoryParser {
         entry: name,
       });
     }
-    this.assertNew(name);
-    this.names.add(name);
+    const path = parseEntryName(name);
+    this.assertNew(name, path);
+    this.names.add(name, path);
     this.unpackedBytes += uncompressedSize;
     const symlink = ((readUint32(bytes, at + 38) >>> 16) & UNIX_FILE_TYPE) === UNIX_SYMLINK;
     this.entries.push({ name, flags, method, crc32: readUint32(bytes, at + 16), compressedSize, uncompressedSize, offset, symlink });
   }
 
   /** Two entries for one path: which one lands depends on the extractor. */
-  private assertNew(name: string): void {
-    const path = parseEntryName(name);
-    const key = path === 'root' ? '' : path.segments.join('/');
+  private assertNew(name: string, path: EntryPath | 'root'): void {
+    const key = path === 'root' ? '' : path.key;
     if (!this.paths.has(key)) {
       this.paths.add(key);
       return;
@@ -152,24 +152,22 @@ export class CentralDirectoryParser {
  * which depends on the tool. Symlinks used as folders are refused elsewhere, with their own reason.
  */
 function assertNoFileAsFolder(entries: readonly ZipEntry[]): void {
+  const paths = entries.map((entry) => parseEntryName(entry.name));
   const files = new Set<string>();
-  for (const entry of entries) {
-    const path = parseEntryName(entry.name);
-    if (path !== 'root' && !path.isDirectory && !entry.symlink) files.add(path.segments.join('/'));
-  }
-  for (const entry of entries) {
-    const path = parseEntryName(entry.name);
-    if (path === 'root') continue;
-    for (let depth = 1; depth < path.segments.length; depth++) {
-      const folder = path.segments.slice(0, depth).join('/');
-      if (!files.has(folder)) continue;
-      throw new InvalidInputError(
-        'ZipLayoutInvalid',
-        `entry ${JSON.stringify(entry.name)} lies inside ${JSON.stringify(folder)}, which the zip also holds as a file; which one lands depends on the tool: re-zip it`,
-        { context: { entry: entry.name } },
-      );
-    }
-  }
+  paths.forEach((path, index) => {
+    if (path !== 'root' && !path.isDirectory && !entries[index]!.symlink) files.add(path.key);
+  });
+  paths.forEach((path, index) => {
+    if (path === 'root') return;
+    const folder = enclosingFolders(path).find((key) => files.has(key));
+    if (folder === undefined) return;
+    const { name } = entries[index]!;
+    throw new InvalidInputError(
+      'ZipLayoutInvalid',
+      `entry ${JSON.stringify(name)} lies inside ${JSON.stringify(folder)}, which the zip also holds as a file; which one lands depends on the tool: re-zip it`,
+      { context: { entry: name } },
+    );
+  });
 }
 
 /** Entries that share or interleave their bytes are two readings of one archive. */

@@ -5,6 +5,8 @@ export interface EntryPath {
   /** Path segments, without empty or '.' ones; never contains '..'. */
   readonly segments: readonly string[];
   readonly isDirectory: boolean;
+  /** The segments joined by '/': what two names for one path have in common. */
+  readonly key: string;
 }
 
 /**
@@ -12,14 +14,39 @@ export interface EntryPath {
  * do. 'root' is an entry for the archive's own folder ('./').
  */
 export function parseEntryName(name: string): EntryPath | 'root' {
+  const isDirectory = name.endsWith('/');
+  const body = isDirectory ? name.slice(0, -1) : name;
+  // Nearly every name has no empty or '.' segment and is its own key: one split, and nothing joined.
+  if (isPlain(body)) return { segments: body.split('/'), isDirectory, key: body };
   const segments = name.split('/').filter((part) => part !== '' && part !== '.');
   if (segments.length === 0) return 'root';
-  return { segments, isDirectory: name.endsWith('/') };
+  return { segments, isDirectory, key: segments.join('/') };
+}
+
+/** Whether splitting at '/' gives no empty and no '.' segment. */
+function isPlain(body: string): boolean {
+  return (
+    body !== '' &&
+    body !== '.' &&
+    !body.startsWith('/') &&
+    !body.startsWith('./') &&
+    !body.endsWith('/') &&
+    !body.endsWith('/.') &&
+    !body.includes('//') &&
+    !body.includes('/./')
+  );
 }
 
 /** The path as the layout rule compares it: directories, explicit or implied, end with '/'. */
 export function pathText(path: EntryPath): string {
-  return path.segments.join('/') + (path.isDirectory ? '/' : '');
+  return path.isDirectory ? `${path.key}/` : path.key;
+}
+
+/** The keys of the folders a path lies in, outermost first: `a/b/c` lies in `a` and `a/b`. */
+export function enclosingFolders(path: EntryPath): string[] {
+  const folders: string[] = [];
+  for (let at = path.key.indexOf('/'); at !== -1; at = path.key.indexOf('/', at + 1)) folders.push(path.key.slice(0, at));
+  return folders;
 }
 
 // eslint-disable-next-line no-control-regex -- control characters are exactly what is looked for

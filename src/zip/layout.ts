@@ -49,10 +49,9 @@ export class LayoutCollector {
   private readonly zipFiles: string[] = [];
   private directoryCount = 0;
 
-  /** Takes a name that assertSafeName has passed. */
-  add(name: string): void {
+  /** Takes a name that assertSafeName has passed, and its path when already parsed. */
+  add(name: string, path: EntryPath | 'root' = parseEntryName(name)): void {
     this.countFile(name);
-    const path = parseEntryName(name);
     if (path === 'root') return;
     this.notePlaces(path);
     this.noteTopLevel(path);
@@ -106,7 +105,7 @@ export class LayoutCollector {
   private noteWrapper(path: EntryPath): void {
     const [first, ...rest] = path.segments;
     if (this.wrapped !== undefined || first === undefined || NOT_WRAPPERS.has(first)) return;
-    const place = placeOf(pathText({ segments: rest, isDirectory: path.isDirectory }));
+    const place = placeOf(pathText({ segments: rest, isDirectory: path.isDirectory, key: rest.join('/') }));
     if (place !== undefined) this.wrapped = { folder: `${first}/`, place };
   }
 }

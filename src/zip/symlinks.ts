@@ -1,6 +1,6 @@
 import { InvalidInputError } from '../errors';
 import type { ZipEntry } from './entry';
-import { CONTROL, type EntryPath, parseEntryName } from './entry-name';
+import { CONTROL, type EntryPath, enclosingFolders, parseEntryName } from './entry-name';
 
 /** The longest symlink target read; real ones are a few dozen bytes, and PATH_MAX is 4096. */
 export const MAX_LINK_TARGET_BYTES = 4096;
@@ -12,7 +12,7 @@ function layoutInvalid(entry: string, message: string): InvalidInputError {
 }
 
 function keyOf(path: EntryPath | 'root'): string {
-  return path === 'root' ? '' : path.segments.join('/');
+  return path === 'root' ? '' : path.key;
 }
 
 /** The paths of the archive's symlinks, for the checks below. */
@@ -29,15 +29,13 @@ export function assertNothingInsideLinks(entries: readonly ZipEntry[], links: Re
   for (const entry of entries) {
     const path = parseEntryName(entry.name);
     if (path === 'root') continue;
-    for (let depth = 1; depth < path.segments.length; depth++) {
-      const prefix = path.segments.slice(0, depth).join('/');
-      if (links.has(prefix)) {
-        throw new InvalidInputError(
-          'ZipLayoutInvalid',
-          `entry ${JSON.stringify(entry.name)} lies inside the symlink ${JSON.stringify(prefix)}, so extracting it writes wherever the link points; re-zip the layer without it`,
-          { context: { entry: entry.name } },
-        );
-      }
+    const link = enclosingFolders(path).find((key) => links.has(key));
+    if (link !== undefined) {
+      throw new InvalidInputError(
+        'ZipLayoutInvalid',
+        `entry ${JSON.stringify(entry.name)} lies inside the symlink ${JSON.stringify(link)}, so extracting it writes wherever the link points; re-zip the layer without it`,
+        { context: { entry: entry.name } },
+      );
     }
   }
 }

@@ -3,27 +3,10 @@ import { constants, crc32, deflateRawSync, inflateRawSync } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type StoredStep, StoredBlocks } from '../../src/zip/stored-blocks';
-import { writeZip } from '../fixtures/zips/writer';
+import { storedBlocks, writeZip } from '../fixtures/zips/writer';
 import { read } from './helpers';
 
 const WINDOW = 32 * 1024;
-
-/** Deflate's stored blocks for `data`, as zlib writes them where compressing does not help (RFC 1951 §3.2.4). */
-function storedBlocks(data: Uint8Array, final: boolean, blockBytes = 65_535): Buffer {
-  const parts: Uint8Array[] = [];
-  let at = 0;
-  do {
-    const length = Math.min(blockBytes, data.length - at);
-    const last = at + length === data.length;
-    const header = Buffer.alloc(5);
-    header[0] = final && last ? 1 : 0;
-    header.writeUInt16LE(length, 1);
-    header.writeUInt16LE(~length & 0xffff, 3);
-    parts.push(header, data.subarray(at, at + length));
-    at += length;
-  } while (at < data.length);
-  return Buffer.concat(parts);
-}
 
 type Segment = { kind: 'stored' | 'compressed'; bytes: Uint8Array };
 

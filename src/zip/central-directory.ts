@@ -2,7 +2,7 @@ import { InvalidInputError, TransientError } from '../errors';
 import { SIGNATURE, hasSignature, readUint16, readUint32, zipInvalid } from './bytes';
 import type { CentralDirectoryLocation } from './end-record';
 import { METHOD, type ZipEntry, assertOneName, assertSupported, decodeName, readExtras, zip64Values } from './entry';
-import { type EntryPath, assertSafeName, enclosingFolders, parseEntryName } from './entry-name';
+import { type EntryPath, assertSafeName, enclosingFolders, parseEntryName, pathKey } from './entry-name';
 import { LayoutCollector, type LayoutSummary } from './layout';
 
 const HEADER_BYTES = 46;
@@ -25,6 +25,8 @@ export class CentralDirectoryParser {
   private readonly names = new LayoutCollector();
   private readonly paths = new Set<string>();
   private readonly entries: ZipEntry[] = [];
+  /** Each entry's parsed name, in the order of `entries` until they are sorted. */
+  private readonly parsed: (EntryPath | 'root')[] = [];
   private received = 0;
   private unpackedBytes = 0;
   private pending: Uint8Array[] = [];
@@ -61,7 +63,7 @@ export class CentralDirectoryParser {
           ' (corrupt archive); upload it again',
       );
     }
-    assertNoFileAsFolder(this.entries);
+    assertNoFileAsFolder(this.entries, this.parsed);
     const entries = this.entries.sort((a, b) => a.offset - b.offset);
     assertOrdered(entries, this.location.offset);
     return { entries, layout: this.names.summary(), unpackedBytes: this.unpackedBytes };
@@ -125,6 +127,7 @@ export class CentralDirectoryParser {
     const path = parseEntryName(name);
     this.assertNew(name, path);
     this.names.add(name, path);
+    this.parsed.push(path);
     this.unpackedBytes += uncompressedSize;
     const symlink = ((readUint32(bytes, at + 38) >>> 16) & UNIX_FILE_TYPE) === UNIX_SYMLINK;
     this.entries.push({ name, flags, method, crc32: readUint32(bytes, at + 16), compressedSize, uncompressedSize, offset, symlink });
@@ -132,7 +135,7 @@ export class CentralDirectoryParser {
 
   /** Two entries for one path: which one lands depends on the extractor. */
   private assertNew(name: string, path: EntryPath | 'root'): void {
-    const key = path === 'root' ? '' : path.key;
+    const key = pathKey(path);
     if (!this.paths.has(key)) {
       this.paths.add(key);
       return;
@@ -151,8 +154,7 @@ export class CentralDirectoryParser {
  * A file whose path is also another entry's folder (`a` and `a/b`): one of them cannot be extracted, and
  * which depends on the tool. Symlinks used as folders are refused elsewhere, with their own reason.
  */
-function assertNoFileAsFolder(entries: readonly ZipEntry[]): void {
-  const paths = entries.map((entry) => parseEntryName(entry.name));
+function assertNoFileAsFolder(entries: readonly ZipEntry[], paths: readonly (EntryPath | 'root')[]): void {
   const files = new Set<string>();
   paths.forEach((path, index) => {
     if (path !== 'root' && !path.isDirectory && !entries[index]!.symlink) files.add(path.key);

@@ -37,6 +37,11 @@ function isPlain(body: string): boolean {
   );
 }
 
+/** The key of a parsed name; the archive's root folder has the empty key. */
+export function pathKey(path: EntryPath | 'root'): string {
+  return path === 'root' ? '' : path.key;
+}
+
 /** The path as the layout rule compares it: directories, explicit or implied, end with '/'. */
 export function pathText(path: EntryPath): string {
   return path.isDirectory ? `${path.key}/` : path.key;

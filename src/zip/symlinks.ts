@@ -1,6 +1,6 @@
 import { InvalidInputError } from '../errors';
 import type { ZipEntry } from './entry';
-import { CONTROL, type EntryPath, enclosingFolders, parseEntryName } from './entry-name';
+import { CONTROL, enclosingFolders, parseEntryName, pathKey } from './entry-name';
 
 /** The longest symlink target read; real ones are a few dozen bytes, and PATH_MAX is 4096. */
 export const MAX_LINK_TARGET_BYTES = 4096;
@@ -11,13 +11,9 @@ function layoutInvalid(entry: string, message: string): InvalidInputError {
   });
 }
 
-function keyOf(path: EntryPath | 'root'): string {
-  return path === 'root' ? '' : path.key;
-}
-
 /** The paths of the archive's symlinks, for the checks below. */
 export function linkPaths(entries: readonly ZipEntry[]): Set<string> {
-  return new Set(entries.filter((entry) => entry.symlink).map((entry) => keyOf(parseEntryName(entry.name))));
+  return new Set(entries.filter((entry) => entry.symlink).map((entry) => pathKey(parseEntryName(entry.name))));
 }
 
 /**

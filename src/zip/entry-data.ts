@@ -148,6 +148,8 @@ class DeflateCheck implements DataCheck {
   private readonly blocks = new StoredBlocks();
   private inflater: DataCheck | undefined;
   private ended = false;
+  /** One per entry, not one per chunk: the stored-block path is the hot one on incompressible data. */
+  private readonly emit = (bytes: Uint8Array): void => this.unpacked.add(bytes);
 
   constructor(
     private readonly entry: ZipEntry,
@@ -158,7 +160,7 @@ class DeflateCheck implements DataCheck {
     if (this.inflater !== undefined) return this.inflater.push(chunk);
     // Past the final block: not the stream's, and the end's consumed-bytes check says so.
     if (this.ended) return;
-    const step = this.blocks.push(chunk, (bytes) => this.unpacked.add(bytes));
+    const step = this.blocks.push(chunk, this.emit);
     switch (step.kind) {
       case 'more':
         return;

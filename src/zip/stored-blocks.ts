@@ -21,6 +21,9 @@ export type StoredStep =
   /** zlib's own words for the same fault, so that the verdict reads alike whichever of the two met it. */
   | { readonly kind: 'broken'; readonly why: string };
 
+/** The step of nearly every chunk: one object for all of them. */
+const MORE: StoredStep = { kind: 'more' };
+
 export class StoredBlocks {
   /** How many bytes of the stream the blocks read so far took, headers included. */
   consumed = 0;
@@ -68,7 +71,7 @@ export class StoredBlocks {
       this.left = length;
       if (length === 0 && this.final) return { kind: 'ended', at };
     }
-    return { kind: 'more' };
+    return MORE;
   }
 
   /** The last 32 KiB unpacked (all of it, when less): what a compressed block after them may copy from. */

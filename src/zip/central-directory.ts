@@ -25,8 +25,6 @@ export class CentralDirectoryParser {
   private readonly names = new LayoutCollector();
   private readonly paths = new Set<string>();
   private readonly entries: ZipEntry[] = [];
-  /** Each entry's parsed name, in the order of `entries` until they are sorted. */
-  private readonly parsed: (EntryPath | 'root')[] = [];
   private received = 0;
   private unpackedBytes = 0;
   private pending: Uint8Array[] = [];
@@ -63,7 +61,7 @@ export class CentralDirectoryParser {
           ' (corrupt archive); upload it again',
       );
     }
-    assertNoFileAsFolder(this.entries, this.parsed);
+    assertNoFileAsFolder(this.entries);
     const entries = this.entries.sort((a, b) => a.offset - b.offset);
     assertOrdered(entries, this.location.offset);
     return { entries, layout: this.names.summary(), unpackedBytes: this.unpackedBytes };
@@ -127,10 +125,9 @@ export class CentralDirectoryParser {
     const path = parseEntryName(name);
     this.assertNew(name, path);
     this.names.add(name, path);
-    this.parsed.push(path);
     this.unpackedBytes += uncompressedSize;
     const symlink = ((readUint32(bytes, at + 38) >>> 16) & UNIX_FILE_TYPE) === UNIX_SYMLINK;
-    this.entries.push({ name, flags, method, crc32: readUint32(bytes, at + 16), compressedSize, uncompressedSize, offset, symlink });
+    this.entries.push({ name, path, flags, method, crc32: readUint32(bytes, at + 16), compressedSize, uncompressedSize, offset, symlink });
   }
 
   /** Two entries for one path: which one lands depends on the extractor. */
@@ -154,22 +151,21 @@ export class CentralDirectoryParser {
  * A file whose path is also another entry's folder (`a` and `a/b`): one of them cannot be extracted, and
  * which depends on the tool. Symlinks used as folders are refused elsewhere, with their own reason.
  */
-function assertNoFileAsFolder(entries: readonly ZipEntry[], paths: readonly (EntryPath | 'root')[]): void {
+function assertNoFileAsFolder(entries: readonly ZipEntry[]): void {
   const files = new Set<string>();
-  paths.forEach((path, index) => {
-    if (path !== 'root' && !path.isDirectory && !entries[index]!.symlink) files.add(path.key);
-  });
-  paths.forEach((path, index) => {
-    if (path === 'root') return;
+  for (const { path, symlink } of entries) {
+    if (path !== 'root' && !path.isDirectory && !symlink) files.add(path.key);
+  }
+  for (const { name, path } of entries) {
+    if (path === 'root') continue;
     const folder = enclosingFolders(path).find((key) => files.has(key));
-    if (folder === undefined) return;
-    const { name } = entries[index]!;
+    if (folder === undefined) continue;
     throw new InvalidInputError(
       'ZipLayoutInvalid',
       `entry ${JSON.stringify(name)} lies inside ${JSON.stringify(folder)}, which the zip also holds as a file; which one lands depends on the tool: re-zip it`,
       { context: { entry: name } },
     );
-  });
+  }
 }
 
 /** Entries that share or interleave their bytes are two readings of one archive. */

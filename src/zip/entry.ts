@@ -1,9 +1,12 @@
 import { InvalidInputError } from '../errors';
 import { readUint16, readUint64, zipInvalid } from './bytes';
+import type { EntryPath } from './entry-name';
 
 /** What the central directory says about one entry: what its local header and data must match. */
 export interface ZipEntry {
   readonly name: string;
+  /** The name as an extractor writes it, parsed once (entry-name.ts). */
+  readonly path: EntryPath | 'root';
   /** General-purpose flags; bit 11 says the name is UTF-8, otherwise it is CP437, read here as Latin-1. */
   readonly flags: number;
   readonly method: number;

@@ -1,6 +1,6 @@
 import { InvalidInputError } from '../errors';
 import type { ZipEntry } from './entry';
-import { CONTROL, enclosingFolders, parseEntryName, pathKey } from './entry-name';
+import { CONTROL, enclosingFolders, pathKey } from './entry-name';
 
 /** The longest symlink target read; real ones are a few dozen bytes, and PATH_MAX is 4096. */
 export const MAX_LINK_TARGET_BYTES = 4096;
@@ -13,7 +13,7 @@ function layoutInvalid(entry: string, message: string): InvalidInputError {
 
 /** The paths of the archive's symlinks, for the checks below. */
 export function linkPaths(entries: readonly ZipEntry[]): Set<string> {
-  return new Set(entries.filter((entry) => entry.symlink).map((entry) => pathKey(parseEntryName(entry.name))));
+  return new Set(entries.filter((entry) => entry.symlink).map((entry) => pathKey(entry.path)));
 }
 
 /**
@@ -22,15 +22,14 @@ export function linkPaths(entries: readonly ZipEntry[]): Set<string> {
  */
 export function assertNothingInsideLinks(entries: readonly ZipEntry[], links: ReadonlySet<string>): void {
   if (links.size === 0) return;
-  for (const entry of entries) {
-    const path = parseEntryName(entry.name);
+  for (const { name, path } of entries) {
     if (path === 'root') continue;
     const link = enclosingFolders(path).find((key) => links.has(key));
     if (link !== undefined) {
       throw new InvalidInputError(
         'ZipLayoutInvalid',
-        `entry ${JSON.stringify(entry.name)} lies inside the symlink ${JSON.stringify(link)}, so extracting it writes wherever the link points; re-zip the layer without it`,
-        { context: { entry: entry.name } },
+        `entry ${JSON.stringify(name)} lies inside the symlink ${JSON.stringify(link)}, so extracting it writes wherever the link points; re-zip the layer without it`,
+        { context: { entry: name } },
       );
     }
   }
@@ -47,7 +46,7 @@ export function assertLinkInside(entry: ZipEntry, targetBytes: Uint8Array, links
   } catch {
     throw layoutInvalid(entry.name, 'has a target that is not UTF-8 text');
   }
-  const path = parseEntryName(entry.name);
+  const { path } = entry;
   if (path === 'root') throw layoutInvalid(entry.name, "is the archive's root folder");
   if (target === '' || CONTROL.test(target)) throw layoutInvalid(entry.name, 'has an empty target or one with control characters');
   if (target.startsWith('/') || /^[A-Za-z]:/.test(target) || target.includes('\\')) {

@@ -42,9 +42,10 @@ export class CentralDirectoryParser {
     this.pending.push(chunk);
     this.pendingBytes += chunk.length;
     if (this.pendingBytes < this.bytesNeeded) return;
-    const bytes = concatenate(this.pending, this.pendingBytes);
-    // Copy the leftover so that a large chunk is not kept alive by a small view into it.
-    const rest = bytes.slice(this.readEntries(bytes));
+    const [only] = this.pending;
+    const bytes = this.pending.length === 1 && only !== undefined ? only : Buffer.concat(this.pending, this.pendingBytes);
+    // Copied (a Buffer's slice would be a view), so that a large chunk is not kept alive by a small view into it.
+    const rest = Buffer.from(bytes.subarray(this.readEntries(bytes)));
     this.pending = rest.length > 0 ? [rest] : [];
     this.pendingBytes = rest.length;
   }
@@ -185,16 +186,4 @@ function assertOrdered(entries: readonly ZipEntry[], directoryOffset: number): v
       });
     }
   }
-}
-
-function concatenate(parts: readonly Uint8Array[], totalBytes: number): Uint8Array {
-  const [only] = parts;
-  if (parts.length === 1 && only !== undefined) return only;
-  const joined = new Uint8Array(totalBytes);
-  let offset = 0;
-  for (const part of parts) {
-    joined.set(part, offset);
-    offset += part.length;
-  }
-  return joined;
 }

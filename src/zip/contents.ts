@@ -137,8 +137,8 @@ class Tap implements PackageTap {
 
   add(bytes: Uint8Array): void {
     if (this.kept >= this.cap) return;
-    // A copy: the chunk belongs to a socket or inflater buffer that is reused once this returns.
-    const kept = bytes.slice(0, this.cap - this.kept);
+    // A copy (a Buffer's slice would be a view), so that the socket chunk or inflater output it lies in is not held.
+    const kept = Buffer.from(bytes.subarray(0, this.cap - this.kept));
     this.parts.push(kept);
     this.kept += kept.length;
   }

@@ -91,7 +91,8 @@ class Unpacked {
     this.context.tap?.add(bytes);
     if (this.entry.symlink && this.linkBytes < MAX_LINK_TARGET_BYTES) {
       const kept = bytes.subarray(0, MAX_LINK_TARGET_BYTES - this.linkBytes);
-      this.link.push(kept.slice());
+      // A copy (a Buffer's slice would be a view), so that the chunk it lies in is not held.
+      this.link.push(Buffer.from(kept));
       this.linkBytes += kept.length;
     }
   }

@@ -32,7 +32,7 @@ export class EntryWalker {
   private readonly held: Uint8Array[] = [];
   private heldBytes = 0;
   /** The last bytes of the prefix, for a signature split across chunks. */
-  private prefixCarry = new Uint8Array(0);
+  private prefixCarry: Uint8Array = Buffer.alloc(0);
 
   constructor(
     private readonly planned: readonly PlannedEntry[],
@@ -233,7 +233,7 @@ export class EntryWalker {
         "the bytes before the zip's first entry hold a local header that its central directory does not list (an archive hidden in front of another), so tools disagree on its contents; re-zip the layer",
       );
     }
-    this.prefixCarry = window.subarray(Math.max(0, window.length - 3)).slice();
+    this.prefixCarry = Buffer.from(window.subarray(Math.max(0, window.length - 3)));
   }
 }
 

@@ -121,7 +121,9 @@ export async function readArchive(source: ByteSource, options: ArchiveReadOption
   };
 
   const tailStart = Math.max(0, size - tailBytes);
-  const tail = new Uint8Array(size - tailStart);
+  // Buffers, as the chunks of every source are: code that reads both sees one kind of array (V8 then
+  // optimizes it once; a plain Uint8Array here cost the first checked read ~7 % more CPU: docs/contents.md).
+  const tail = Buffer.alloc(size - tailStart);
   await read({ start: tailStart, end: size - 1 }, (chunk, position) => tail.set(chunk, position - tailStart));
   const location = await locate(tail, tailStart, read);
   const entries = await readDirectory(location, tail, tailStart, read);
@@ -167,7 +169,7 @@ async function locate(tail: Uint8Array, tailStart: number, read: Read): Promise<
     location = locateCentralDirectory(tail, tailStart);
   } catch (error) {
     if (!(error instanceof PublisherError) || error.context.endRecord !== 'missing') throw error;
-    const head = tailStart === 0 ? tail.subarray(0, SNIFF_BYTES) : new Uint8Array(Math.min(SNIFF_BYTES, tailStart));
+    const head = tailStart === 0 ? tail.subarray(0, SNIFF_BYTES) : Buffer.alloc(Math.min(SNIFF_BYTES, tailStart));
     if (tailStart > 0) await read({ start: 0, end: head.length - 1 }, (chunk, position) => head.set(chunk, position));
     assertZipSignature(head);
     throw error;

@@ -23,8 +23,8 @@ let core: Core | undefined;
 function loadCore(): Core {
   if (core) return core;
   const instance = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(CRC64_WASM_BASE64, 'base64')));
-  const memory = instance.exports['memory'] as WebAssembly.Memory;
-  const update = instance.exports['update'] as Core['update'];
+  const memory = instance.exports.memory as WebAssembly.Memory;
+  const update = instance.exports.update as Core['update'];
 
   // wasm memory is little-endian whatever the host is, hence DataView rather than a typed-array view.
   const { lo, hi } = buildSliceTables(16);

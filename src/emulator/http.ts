@@ -81,7 +81,9 @@ function toRequest(req: IncomingMessage, signal: AbortSignal): Request {
 
 function headerPairs(headers: Headers): string[] {
   const pairs: string[] = [];
-  headers.forEach((value, name) => pairs.push(name, value));
+  headers.forEach((value, name) => {
+    pairs.push(name, value);
+  });
   return pairs;
 }
 

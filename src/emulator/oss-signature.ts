@@ -116,17 +116,25 @@ export function verifyOssSignature(request: Request, resource: OssResource, poli
   const authorization = request.headers.get('authorization');
   const { query } = resource;
   if (authorization !== null) {
-    if (/^OSS4-HMAC-SHA256(\s|$)/.test(authorization)) return verifyV4Header(request, resource, policy, authorization);
+    if (/^OSS4-HMAC-SHA256(\s|$)/.test(authorization)) {
+      verifyV4Header(request, resource, policy, authorization);
+      return;
+    }
     if (/^OSS\s/.test(authorization)) {
       refuseV1Unless(policy);
-      return verifyV1Header(request, resource, policy, authorization);
+      verifyV1Header(request, resource, policy, authorization);
+      return;
     }
     throw new ServiceError(400, 'InvalidArgument', 'Authorization header is invalid: only OSS4-HMAC-SHA256 and OSS signatures are supported.');
   }
-  if (query.has('x-oss-signature-version')) return verifyV4Query(request, resource, policy);
+  if (query.has('x-oss-signature-version')) {
+    verifyV4Query(request, resource, policy);
+    return;
+  }
   if (query.has('OSSAccessKeyId') || query.has('Signature')) {
     refuseV1Unless(policy);
-    return verifyV1Query(request, resource, policy);
+    verifyV1Query(request, resource, policy);
+    return;
   }
   throw new ServiceError(403, 'AccessDenied', 'You have no right to access this object because of bucket acl.');
 }

@@ -384,7 +384,9 @@ class OssService implements OssEmulator {
       xmlDocument('CopyPartResult', [element('LastModified', part.lastModified.toISOString()), element('ETag', quotedEtag(Buffer.from(part.md5, 'hex')))]),
     );
     // ali-oss takes the part's ETag from the header, not from the XML.
-    writeHeaders(quotedEtag(Buffer.from(part.md5, 'hex')), part.crc64).forEach((value, name) => response.headers.set(name, value));
+    writeHeaders(quotedEtag(Buffer.from(part.md5, 'hex')), part.crc64).forEach((value, name) => {
+      response.headers.set(name, value);
+    });
     return response;
   }
 
@@ -407,7 +409,9 @@ class OssService implements OssEmulator {
       element('ETag', meta.etag),
     ]);
     const response = xmlResponse(body);
-    writeHeaders(meta.etag, meta.crc64).forEach((value, name) => response.headers.set(name, value));
+    writeHeaders(meta.etag, meta.crc64).forEach((value, name) => {
+      response.headers.set(name, value);
+    });
     return response;
   }
 

@@ -34,7 +34,11 @@ describe('s.yaml fits fc3 and Serverless Devs, strictly (devsapp/fc3 src/schema.
   it('is checked by a schema that closes every object it describes', () => {
     const open: string[] = [];
     const walk = (node: unknown, path: string) => {
-      if (Array.isArray(node)) node.forEach((item, index) => walk(item, `${path}/${index}`));
+      if (Array.isArray(node)) {
+        node.forEach((item, index) => {
+          walk(item, `${path}/${index}`);
+        });
+      }
       if (!node || typeof node !== 'object') return;
       const schema = node as Record<string, unknown>;
       if (schema.type === 'object' && (schema.additionalProperties === undefined || schema.additionalProperties === true)) open.push(path);

@@ -135,10 +135,34 @@ describe.each(OFFICIAL_API_VERSIONS)('the official SDK of %s', (apiVersion: Offi
   }
 
   it.each<[string, (headers: Headers, url: URL, body: string) => { body?: string }, number, string]>([
-    ['an x-acs header added after signing', (headers) => (headers.set('x-acs-trace', 'injected'), {}), 403, 'SignatureNotMatch'],
-    ['a signed header changed', (headers) => (headers.set('x-acs-signature-nonce', 'replayed-nonce'), {}), 403, 'SignatureNotMatch'],
+    [
+      'an x-acs header added after signing',
+      (headers) => {
+        headers.set('x-acs-trace', 'injected');
+        return {};
+      },
+      403,
+      'SignatureNotMatch',
+    ],
+    [
+      'a signed header changed',
+      (headers) => {
+        headers.set('x-acs-signature-nonce', 'replayed-nonce');
+        return {};
+      },
+      403,
+      'SignatureNotMatch',
+    ],
     ['the body changed', (_headers, _url, body) => ({ body: body.replace('ok.zip', 'ok.zip ') }), 400, 'InvalidArgument'],
-    ['the path changed', (_headers, url) => ((url.pathname = url.pathname.replace('/layers/l/', '/layers/m/')), {}), 403, 'SignatureNotMatch'],
+    [
+      'the path changed',
+      (_headers, url) => {
+        url.pathname = url.pathname.replace('/layers/l/', '/layers/m/');
+        return {};
+      },
+      403,
+      'SignatureNotMatch',
+    ],
   ])('refuses a request with %s', async (_name, alter, status, code) => {
     const client = await tampered(alter);
     const error = await officialFailure(client.create('l', { bucket: TEST_BUCKET, key: 'ok.zip', compatibleRuntime: ['nodejs20'] }));
@@ -160,7 +184,10 @@ describe.each(OFFICIAL_API_VERSIONS)('the official SDK of %s', (apiVersion: Offi
   });
 
   it('refuses a query changed after signing', async () => {
-    const client = await tampered((_headers, url) => (url.searchParams.set('limit', '99'), {}));
+    const client = await tampered((_headers, url) => {
+      url.searchParams.set('limit', '99');
+      return {};
+    });
     const error = await officialFailure(client.list('l', 1, 1));
     expect([error.statusCode, fcCode(error)]).toEqual([403, 'SignatureNotMatch']);
   });

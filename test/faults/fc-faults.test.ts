@@ -119,9 +119,23 @@ describe('FC answers lost: the outcome is unknown, a version may exist (docs/con
       zipEvent,
       run: first,
       check,
-    } = await deliverUnder(cloud, () => env.server.use(http.post(CREATE_PATH, () => ((resets += 1), HttpResponse.error()), { once: true })), {
-      deliver: { timeoutSeconds: 3, requestId: 'reset' },
-    });
+    } = await deliverUnder(
+      cloud,
+      () =>
+        env.server.use(
+          http.post(
+            CREATE_PATH,
+            () => {
+              resets += 1;
+              return HttpResponse.error();
+            },
+            { once: true },
+          ),
+        ),
+      {
+        deliver: { timeoutSeconds: 3, requestId: 'reset' },
+      },
+    );
     await expectFailedRetryable(cloud, first);
     expect(resets).toBe(1);
 

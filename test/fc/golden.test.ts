@@ -140,7 +140,9 @@ const STABLE = ['host', 'content-type', 'x-acs-version', 'x-acs-action', 'x-acs-
 
 function headerNames(headers: Headers): string[] {
   const names: string[] = [];
-  headers.forEach((_value, name) => names.push(name));
+  headers.forEach((_value, name) => {
+    names.push(name);
+  });
   return names;
 }
 

@@ -134,25 +134,15 @@ describe.each(OFFICIAL_API_VERSIONS)('the official SDK of %s', (apiVersion: Offi
     return sdk({ endpoint });
   }
 
+  /** A tampering that sets one header after signing. */
+  const settingHeader = (name: string, value: string) => (headers: Headers) => {
+    headers.set(name, value);
+    return {};
+  };
+
   it.each<[string, (headers: Headers, url: URL, body: string) => { body?: string }, number, string]>([
-    [
-      'an x-acs header added after signing',
-      (headers) => {
-        headers.set('x-acs-trace', 'injected');
-        return {};
-      },
-      403,
-      'SignatureNotMatch',
-    ],
-    [
-      'a signed header changed',
-      (headers) => {
-        headers.set('x-acs-signature-nonce', 'replayed-nonce');
-        return {};
-      },
-      403,
-      'SignatureNotMatch',
-    ],
+    ['an x-acs header added after signing', settingHeader('x-acs-trace', 'injected'), 403, 'SignatureNotMatch'],
+    ['a signed header changed', settingHeader('x-acs-signature-nonce', 'replayed-nonce'), 403, 'SignatureNotMatch'],
     ['the body changed', (_headers, _url, body) => ({ body: body.replace('ok.zip', 'ok.zip ') }), 400, 'InvalidArgument'],
     [
       'the path changed',

@@ -1,6 +1,9 @@
 /** `layer-publisher`: check, publish and follow layers from the uploader's side. */
+import { dropCutRequestEchoes } from './cut-request-echo';
 import { runCli } from './run';
 import { pipeWriter } from '../console/stdio';
+
+dropCutRequestEchoes();
 
 const err = pipeWriter(process.stderr);
 void runCli(process.argv.slice(2), {

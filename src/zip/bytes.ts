@@ -35,6 +35,14 @@ export function hasSignature(bytes: Uint8Array, at: number, signature: number): 
   return at >= 0 && at + 4 <= bytes.length && readUint32(bytes, at) === signature;
 }
 
+/**
+ * A copy of `bytes` that holds nothing else alive: what `.slice()` is meant for, which on a Buffer (every
+ * source's chunks) returns a view instead.
+ */
+export function copyOf(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes);
+}
+
 export function toHex(bytes: Uint8Array): string {
   return Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('');
 }

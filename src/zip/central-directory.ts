@@ -1,5 +1,5 @@
 import { InvalidInputError, TransientError } from '../errors';
-import { SIGNATURE, hasSignature, readUint16, readUint32, zipInvalid } from './bytes';
+import { SIGNATURE, copyOf, hasSignature, readUint16, readUint32, zipInvalid } from './bytes';
 import type { CentralDirectoryLocation } from './end-record';
 import { METHOD, type ZipEntry, assertOneName, assertSupported, decodeName, readExtras, zip64Values } from './entry';
 import { type EntryPath, assertSafeName, enclosingFolders, parseEntryName, pathKey } from './entry-name';
@@ -44,8 +44,8 @@ export class CentralDirectoryParser {
     if (this.pendingBytes < this.bytesNeeded) return;
     const [only] = this.pending;
     const bytes = this.pending.length === 1 && only !== undefined ? only : Buffer.concat(this.pending, this.pendingBytes);
-    // Copied (a Buffer's slice would be a view), so that a large chunk is not kept alive by a small view into it.
-    const rest = Buffer.from(bytes.subarray(this.readEntries(bytes)));
+    // Copied, so that a large chunk is not kept alive by a small view into it.
+    const rest = copyOf(bytes.subarray(this.readEntries(bytes)));
     this.pending = rest.length > 0 ? [rest] : [];
     this.pendingBytes = rest.length;
   }

@@ -1,3 +1,4 @@
+import { copyOf } from './bytes';
 import type { ZipEntry } from './entry';
 import { type PomProperties, readPomProperties } from './jar';
 
@@ -137,8 +138,8 @@ class Tap implements PackageTap {
 
   add(bytes: Uint8Array): void {
     if (this.kept >= this.cap) return;
-    // A copy (a Buffer's slice would be a view), so that the socket chunk or inflater output it lies in is not held.
-    const kept = Buffer.from(bytes.subarray(0, this.cap - this.kept));
+    // A copy, so that the socket chunk or inflater output it lies in is not held.
+    const kept = copyOf(bytes.subarray(0, this.cap - this.kept));
     this.parts.push(kept);
     this.kept += kept.length;
   }

@@ -1,7 +1,7 @@
 import type { TransformOptions } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { PublisherError } from '../errors';
-import { zipInvalid } from './bytes';
+import { copyOf, zipInvalid } from './bytes';
 import type { PackageTap } from './contents';
 import { crc32 } from './crc32';
 import { METHOD, type ZipEntry } from './entry';
@@ -91,8 +91,7 @@ class Unpacked {
     this.context.tap?.add(bytes);
     if (this.entry.symlink && this.linkBytes < MAX_LINK_TARGET_BYTES) {
       const kept = bytes.subarray(0, MAX_LINK_TARGET_BYTES - this.linkBytes);
-      // A copy (a Buffer's slice would be a view), so that the chunk it lies in is not held.
-      this.link.push(Buffer.from(kept));
+      this.link.push(copyOf(kept));
       this.linkBytes += kept.length;
     }
   }

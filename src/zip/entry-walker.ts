@@ -1,4 +1,4 @@
-import { SIGNATURE, readUint16, readUint32, zipInvalid } from './bytes';
+import { SIGNATURE, copyOf, readUint16, readUint32, zipInvalid } from './bytes';
 import { type DataCheck, type EntryContext, checkData } from './entry-data';
 import { FLAG, type ZipEntry, decodeName, readExtras, zip64Values } from './entry';
 
@@ -233,7 +233,7 @@ export class EntryWalker {
         "the bytes before the zip's first entry hold a local header that its central directory does not list (an archive hidden in front of another), so tools disagree on its contents; re-zip the layer",
       );
     }
-    this.prefixCarry = Buffer.from(window.subarray(Math.max(0, window.length - 3)));
+    this.prefixCarry = copyOf(window.subarray(Math.max(0, window.length - 3)));
   }
 }
 

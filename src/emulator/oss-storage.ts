@@ -227,7 +227,11 @@ async function collect(body: AsyncIterable<Uint8Array>): Promise<{ bytes: Uint8A
   return { bytes: Buffer.concat(chunks), written: digests.result() };
 }
 
-/** Copies one piece at a time, so a reader never holds more than a piece it has not consumed. */
+/**
+ * The stored bytes a piece at a time, as views (a Buffer's slice copies nothing): every consumer copies
+ * what it keeps (readObject and a copy's PUT concatenate, a response is sent over the transport), and
+ * a stored object's bytes are never written again.
+ */
 async function* pieces(bytes: Uint8Array, start: number, end: number): AsyncIterable<Uint8Array> {
   for (let offset = start; offset < end; offset += STREAM_PIECE_BYTES) {
     yield bytes.slice(offset, Math.min(offset + STREAM_PIECE_BYTES, end));

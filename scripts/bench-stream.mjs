@@ -17,16 +17,20 @@
 // the ceiling of a read that must inflate every byte; each read's share of it is printed, in MB/s and
 // in core-seconds (the second unmoved by what else runs on a shared machine). Each zip starts with a node_modules-like
 // run of small files (a package.json and an index.js per package), so gathering the packages has work.
+// Under each table, how each read's core-seconds split between the JS thread and the others (zlib's pool,
+// V8's helpers; Linux only), and the garbage collections V8 made (perf_hooks 'gc' entries).
 //
 // The TypeScript sources are bundled with esbuild into a temporary file first, so the numbers are always
 // for the code in src/, not for a stale build.
 
 import { fork } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { answerFromChild, bundleSources, median } from './bench-child.mjs';
 import { crc32, deflateRawSync, inflateRawSync } from 'node:zlib';
@@ -284,6 +288,8 @@ async function runRead(lib, { endpoint, mode, concurrency }) {
     timeoutMs: 600_000,
   });
   const head = await store.head(KEY);
+  const collections = countCollections();
+  const jsThreadBefore = jsThreadCpuSeconds();
   const loopBefore = performance.eventLoopUtilization();
   const cpuBefore = process.cpuUsage();
   const startedAt = performance.now();
@@ -303,6 +309,8 @@ async function runRead(lib, { endpoint, mode, concurrency }) {
   const cpu = process.cpuUsage(cpuBefore);
   // How busy the reader's one JS thread was: near 100% would mean the hash stalls the socket.
   const busy = performance.eventLoopUtilization(loopBefore).utilization;
+  const jsThreadSeconds = jsThreadCpuSeconds() - jsThreadBefore;
+  const gc = await collections.stop();
   if (bytes !== head.size) throw new Error(`read ${bytes} of ${head.size} bytes`);
   // maxRSS is in KiB: the whole process's high-water mark, start-up included.
   process.send({
@@ -310,8 +318,46 @@ async function runRead(lib, { endpoint, mode, concurrency }) {
     coreSecondsPerGiB: (cpu.user + cpu.system) / 1e6 / (bytes / 2 ** 30),
     busy,
     peakRssMiB: process.resourceUsage().maxRSS / 1024,
+    jsThreadShare: jsThreadSeconds / ((cpu.user + cpu.system) / 1e6),
+    ...gc,
   });
   process.disconnect();
+}
+
+/**
+ * The JS thread's own CPU time, from /proc (Linux; NaN elsewhere): what is left of the read's CPU time
+ * ran on zlib's pool and V8's helper threads (optimizing compiles, concurrent marking).
+ */
+function jsThreadCpuSeconds() {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime, fields 14 and 15 of stat(5), in clock ticks (100 per second on Linux).
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** Garbage collections V8 reports (perf_hooks 'gc' entries): full ones, young ones, and their pauses. */
+function countCollections() {
+  const counts = { fullCollections: 0, youngCollections: 0, gcPauseMs: 0 };
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      if (entry.detail.kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR) counts.fullCollections += 1;
+      if (entry.detail.kind === perfConstants.NODE_PERFORMANCE_GC_MINOR) counts.youngCollections += 1;
+      counts.gcPauseMs += entry.duration;
+    }
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  return {
+    async stop() {
+      // Entries are delivered after the collection, on a later turn of the loop.
+      await new Promise((resolve) => setImmediate(resolve));
+      observer.disconnect();
+      return counts;
+    },
+  };
 }
 
 function summarise(name, samples) {
@@ -321,6 +367,10 @@ function summarise(name, samples) {
     coreSecondsPerGiB: median(samples.map((sample) => sample.coreSecondsPerGiB)),
     busy: median(samples.map((sample) => sample.busy)),
     peakRssMiB: median(samples.map((sample) => sample.peakRssMiB)),
+    jsThreadShare: median(samples.map((sample) => sample.jsThreadShare)),
+    fullCollections: samples.map((sample) => sample.fullCollections),
+    youngCollections: median(samples.map((sample) => sample.youngCollections)),
+    gcPauseMs: median(samples.map((sample) => sample.gcPauseMs)),
   };
 }
 
@@ -347,5 +397,18 @@ function printTable(title, rows, limit) {
         `${`${(row.busy * 100).toFixed(0)}%`.padStart(8)} ${`${row.peakRssMiB.toFixed(0)} MiB`.padStart(10)} ${`${growth >= 0 ? '+' : ''}${growth.toFixed(0)} MiB`.padStart(9)}`,
     );
   }
-  console.log('');
+  // Where the core-seconds went. The full collections of every run, not a median: V8 settles either
+  // on a few or on dozens for the same read (docs/contents.md).
+  console.log(
+    `  ${'where the CPU went'.padEnd(38)} ${'JS thread'.padStart(10)} ${'other threads'.padStart(14)} ${'full GCs, each run'.padStart(19)} ${'young GCs'.padStart(10)} ${'GC pauses'.padStart(10)}`,
+  );
+  for (const row of rows) {
+    const js = row.coreSecondsPerGiB * row.jsThreadShare;
+    const shown = (value) => (Number.isNaN(value) ? '-' : value.toFixed(2));
+    console.log(
+      `  ${row.name.padEnd(38)} ${shown(js).padStart(10)} ${shown(row.coreSecondsPerGiB - js).padStart(14)} ${row.fullCollections.join(', ').padStart(19)} ` +
+        `${row.youngCollections.toFixed(0).padStart(10)} ${`${row.gcPauseMs.toFixed(0)} ms`.padStart(10)}`,
+    );
+  }
+  console.log("  (JS thread and other threads in core-s/GiB; GC pauses are the JS thread's, per read)\n");
 }

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OSS from 'ali-oss';
 import { zipSync } from 'fflate';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { dropCutRequestEchoes } from '../../src/cli/cut-request-echo';
 import { OnePassUpload, PART_BYTES } from '../../src/cli/one-pass-upload';
 import { TEST_BUCKET, TEST_CREDENTIALS, TEST_REGION } from '../support/cloud';
 import { independentCrc64, patternBytes } from '../support/independent';
@@ -151,6 +152,36 @@ describe('OnePassUpload, fed in the order a read gives', () => {
     expect(await env.cloud.oss.listKeys(TEST_BUCKET, 'layers/')).toEqual([]);
     // The read that goes on after the abort is refused, not uploaded.
     await expect(upload.tap(file.subarray(3 * 1024 * 1024, 4 * 1024 * 1024), 3 * 1024 * 1024)).rejects.toThrow(/aborted|uploading part 1/);
+  });
+
+  it('a cut part makes urllib print "callback twice" (src/cli/cut-request-echo.ts), which the filter drops and nothing else', async () => {
+    const cutPart = async (key: string) => {
+      const upload = new OnePassUpload(aliOss(), key, 2 * PART_BYTES);
+      await upload.tap(patternBytes(1024 * 1024, 5), 0);
+      await upload.abort();
+    };
+    const urllibLines = (calls: unknown[][]) => calls.filter(([format]) => String(format).startsWith('[urllib:warn]'));
+    const realWarn = console.warn;
+    const seen = vi.fn();
+    console.warn = seen;
+    try {
+      // Unfiltered, the echo arrives once the cut socket closes: the case the filter is for is real.
+      await cutPart('layers/echo-unfiltered.zip');
+      await vi.waitFor(() => expect(seen.mock.calls.some(([format]) => String(format).endsWith('callback twice!!!'))).toBe(true), { timeout: 5000 });
+
+      seen.mockClear();
+      const filter = dropCutRequestEchoes(console);
+      try {
+        await cutPart('layers/echo-filtered.zip');
+        await vi.waitFor(() => expect(filter.dropped).toBeGreaterThan(0), { timeout: 5000 });
+        expect(urllibLines(seen.mock.calls)).toEqual([]);
+      } finally {
+        filter.remove();
+      }
+    } finally {
+      console.warn = realWarn;
+    }
+    expect(await pendingUploads()).toEqual([]);
   });
 
   it('reads no more than 16 MiB ahead of the sockets, though five parts may be in flight', async () => {

@@ -35,6 +35,12 @@ export function hasSignature(bytes: Uint8Array, at: number, signature: number): 
   return at >= 0 && at + 4 <= bytes.length && readUint32(bytes, at) === signature;
 }
 
+/** The parts as one array: a lone part as it is (most arrive in one chunk, and Buffer.concat would copy it), several joined. */
+export function joined(parts: readonly Uint8Array[], totalBytes?: number): Uint8Array {
+  const [only] = parts;
+  return parts.length === 1 && only !== undefined ? only : Buffer.concat(parts, totalBytes);
+}
+
 /**
  * A copy of `bytes` that holds nothing else alive: what `.slice()` is meant for, which on a Buffer (every
  * source's chunks) returns a view instead.

@@ -1,5 +1,5 @@
 import { InvalidInputError, TransientError } from '../errors';
-import { SIGNATURE, copyOf, hasSignature, readUint16, readUint32, zipInvalid } from './bytes';
+import { SIGNATURE, copyOf, hasSignature, joined, readUint16, readUint32, zipInvalid } from './bytes';
 import type { CentralDirectoryLocation } from './end-record';
 import { METHOD, type ZipEntry, assertOneName, assertSupported, decodeName, readExtras, zip64Values } from './entry';
 import { type EntryPath, assertSafeName, enclosingFolders, parseEntryName, pathKey } from './entry-name';
@@ -42,8 +42,7 @@ export class CentralDirectoryParser {
     this.pending.push(chunk);
     this.pendingBytes += chunk.length;
     if (this.pendingBytes < this.bytesNeeded) return;
-    const [only] = this.pending;
-    const bytes = this.pending.length === 1 && only !== undefined ? only : Buffer.concat(this.pending, this.pendingBytes);
+    const bytes = joined(this.pending, this.pendingBytes);
     // Copied, so that a large chunk is not kept alive by a small view into it.
     const rest = copyOf(bytes.subarray(this.readEntries(bytes)));
     this.pending = rest.length > 0 ? [rest] : [];

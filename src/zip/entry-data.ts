@@ -1,7 +1,7 @@
 import type { TransformOptions } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { PublisherError } from '../errors';
-import { copyOf, zipInvalid } from './bytes';
+import { copyOf, joined, zipInvalid } from './bytes';
 import type { PackageTap } from './contents';
 import { crc32 } from './crc32';
 import { METHOD, type ZipEntry } from './entry';
@@ -209,9 +209,7 @@ class BufferedInflate implements DataCheck {
 
   async end(): Promise<Uint8Array | undefined> {
     const { entry, unpacked, resumed } = this;
-    // Most small entries arrive in one chunk: Buffer.concat would copy even that one.
-    const [only] = this.chunks;
-    const compressed = this.chunks.length === 1 && only !== undefined ? only : Buffer.concat(this.chunks);
+    const compressed = joined(this.chunks);
     let result: { buffer: Buffer; engine: zlib.InflateRaw };
     try {
       // One byte of room past the declared size, so that a longer stream is seen as such. An output
@@ -288,8 +286,7 @@ class StreamingInflate implements DataCheck {
 
   /** The gathered chunks as one write, waiting while the inflater is behind. */
   private async write(): Promise<void> {
-    const [only] = this.gathered;
-    const batch = this.gathered.length === 1 && only !== undefined ? only : Buffer.concat(this.gathered, this.gatheredBytes);
+    const batch = joined(this.gathered, this.gatheredBytes);
     this.gathered = [];
     this.gatheredBytes = 0;
     if (this.inflater.write(batch)) return;

@@ -1,4 +1,4 @@
-import { SIGNATURE, copyOf, readUint16, readUint32, zipInvalid } from './bytes';
+import { SIGNATURE, copyOf, joined, readUint16, readUint32, zipInvalid } from './bytes';
 import { type DataCheck, type EntryContext, checkData } from './entry-data';
 import { FLAG, type ZipEntry, decodeName, readExtras, zip64Values } from './entry';
 
@@ -138,10 +138,10 @@ export class EntryWalker {
   }
 
   private peek(): Uint8Array {
-    const joined = this.held.length === 1 ? this.held[0]! : Buffer.concat(this.held);
+    const bytes = joined(this.held, this.heldBytes);
     this.held.length = 0;
-    this.held.push(joined);
-    return joined;
+    this.held.push(bytes);
+    return bytes;
   }
 
   private take(): Uint8Array {

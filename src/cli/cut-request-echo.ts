@@ -24,12 +24,12 @@ export function dropCutRequestEchoes(target: Pick<Console, 'warn'> = console): E
   let echoOf: unknown;
   target.warn = (...args: unknown[]) => {
     const [format, , requestId] = args;
-    if (format === DOUBLE_CALLBACK || (format === DOUBLE_CALLBACK_ERROR && requestId === echoOf && echoOf !== undefined)) {
-      echoOf = format === DOUBLE_CALLBACK ? requestId : undefined;
+    const echoed = echoOf;
+    echoOf = format === DOUBLE_CALLBACK ? requestId : undefined;
+    if (format === DOUBLE_CALLBACK || (format === DOUBLE_CALLBACK_ERROR && echoed !== undefined && requestId === echoed)) {
       dropped += 1;
       return;
     }
-    echoOf = undefined;
     original.apply(target, args);
   };
   return {

@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_BUCKET, startLoopbackCloud, testContext, type LoopbackCloud } from '../support/cloud';
 import { NODE_MANIFEST, manifestBytes, nodejsLayerZip } from '../support/layers';
+import { type V8FlagRecorder, v8FlagRecorder } from '../support/v8-flags';
 
 /**
  * What the first invocation of dist/index.js initialises. Node's own modules say it without a clock:
@@ -16,11 +17,13 @@ import { NODE_MANIFEST, manifestBytes, nodejsLayerZip } from '../support/layers'
  */
 let workDir: string;
 let cloud: LoopbackCloud;
+let recorder: V8FlagRecorder;
 
 beforeAll(async () => {
   workDir = await mkdtemp(join(tmpdir(), 'cold-start-'));
   await promisify(execFile)(process.execPath, ['scripts/build.mjs', '--outdir', workDir]);
   cloud = await startLoopbackCloud();
+  recorder = await v8FlagRecorder(await mkdtemp(join(tmpdir(), 'cold-start-flags-')));
 }, 60_000);
 
 afterAll(async () => {
@@ -49,7 +52,7 @@ function firstInvocation(event: unknown): Promise<FirstInvocation> {
       (summary) => ({ summary }),
       (error) => ({ rejected: String(error && error.message) }),
     ).then((outcome) => require('fs').writeSync(3, JSON.stringify({ before, after: network(), outcome })));`;
-  const child = spawn(process.execPath, ['-e', script], {
+  const child = spawn(process.execPath, [...recorder.args, '-e', script], {
     cwd: workDir,
     env: {
       PATH: process.env.PATH,
@@ -105,6 +108,13 @@ describe('the first invocation of dist/index.js initialises what its event needs
 
     expect(run.outcome).toEqual({ summary: [{ key: 'layers/cold.zip', status: 'published', layerName: 'cold', version: 1 }] });
     expect(run.after).toEqual(expect.arrayContaining(['net', 'http', 'zlib']));
+  });
+
+  it('the first invocation sets the heap growing factor zips are read with (src/heap.ts), once', async () => {
+    await recorder.take();
+    await firstInvocation(deletion);
+
+    expect(await recorder.take()).toEqual(['--heap-growing-percent=300']);
   });
 });
 

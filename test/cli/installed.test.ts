@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { zipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO, ensureBundles } from '../local/bundles';
+import { v8FlagRecorder } from '../support/v8-flags';
 
 /** The command as package.json's `bin` names it: what npm links and npx runs. */
 const packageJson = JSON.parse(await readFile(join(REPO, 'package.json'), 'utf8')) as { version: string; bin: Record<string, string> };
@@ -47,6 +48,12 @@ describe('layer-publisher as a process', () => {
   it('a malformed variable is one line naming it, exit 2, no stack', async () => {
     const { code, err } = await runProcess(process.execPath, [BIN, 'check', zip], { env: { MAX_ZIP_BYTES: 'abc' } });
     expect({ code, err }).toEqual({ code: 2, err: 'layer-publisher check: MAX_ZIP_BYTES must be a positive whole number of bytes, got "abc"\n' });
+  });
+
+  it('checks zips in the heap the function reads them in: V8 growing factor four (src/heap.ts)', async () => {
+    const recorder = await v8FlagRecorder(dir);
+    expect(await runProcess(process.execPath, [...recorder.args, BIN, 'check', zip])).toMatchObject({ code: 0 });
+    expect(await recorder.take()).toEqual(['--heap-growing-percent=300']);
   });
 
   it('ends quietly, with its own exit code, when its output pipe is closed (| head)', async () => {

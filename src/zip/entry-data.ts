@@ -23,21 +23,22 @@ export interface DataCheck {
 const SYNC_MAX_COMPRESSED = 256 * 1024;
 const SYNC_MAX_UNCOMPRESSED = 4 * 1024 * 1024;
 /**
- * The streaming inflater's output buffers: fewer, larger callbacks. Inflating 32 MiB of stored-block
- * deflate fed in 64 KiB chunks, medians of 5 on a loaded 2-core machine: 16 KiB (zlib's default)
- * 245 MB/s, 128 KiB 562 MB/s, 1 MiB 618-996 MB/s.
+ * What the streaming inflater is handed per write (socket chunks of 64 KiB, gathered), and its output
+ * buffers. Each write, and each output buffer filled, is a round trip to zlib's thread pool, so the
+ * bigger the cheaper per byte: zlib copying 48 MiB of stored blocks, read from memory on a 2-core
+ * machine, ran at 1527-2004 MB/s with 1 MiB, 1090-1199 with 256 KiB (64 KiB writes: 152-185). But a
+ * buffer still alive at its second scavenge moves to V8's old generation and waits there for a full
+ * collection (src/heap.ts). With four ranges inflating at once, each at a quarter of the rate, gathering
+ * 1 MiB took that long: 14-18 full collections per read of the compressible zip in `bench:stream`, and
+ * +43 to +59 MiB of peak RSS over the raw GET, against 4-6 and +31 with these sizes. 256 KiB output
+ * buffers too made READ_CONCURRENCY=1 dearer (15.3-16.9 core-s/GiB against 13.6): more round trips.
+ * docs/contents.md has the table.
  */
-const INFLATE_BUFFER_BYTES = 1024 * 1024;
-/**
- * What the streaming inflater is handed per write: socket chunks (64 KiB) gathered to 1 MiB. Each write
- * is one round trip to zlib's thread pool, and the next waits for it, so small writes leave the read
- * waiting on thread hand-offs: feeding 64 MiB of stored-block deflate on a loaded 2-core machine,
- * 64 KiB writes ran at 152-185 MB/s, 1 MiB writes (the gathering copy included) at 1180-1354 MB/s.
- */
-const INFLATE_INPUT_BYTES = 1024 * 1024;
+const INFLATE_INPUT_BYTES = 256 * 1024;
+const INFLATE_BUFFER_BYTES = 512 * 1024;
 /**
  * Node's zlib passes its options on to the Transform stream it is: room for one write queued behind the
- * one inflating, so that the next MiB is read and hashed meanwhile.
+ * one inflating, so that the next batch is read and hashed meanwhile.
  */
 const INFLATER_OPTIONS: zlib.ZlibOptions & TransformOptions = { chunkSize: INFLATE_BUFFER_BYTES, writableHighWaterMark: 2 * INFLATE_INPUT_BYTES };
 

@@ -180,7 +180,6 @@ function bundleLibrary(outfile) {
     "export { readAndVerifyZip } from './src/publish/verify-zip';",
     "export { createOssStore } from './src/oss/ali-oss-store';",
     "export { createOssEmulator, serve } from './src/emulator';",
-    "export { tuneHeapForInflating } from './src/heap';",
   ]);
 }
 
@@ -280,9 +279,7 @@ function deflatedZip(kind, total) {
 }
 
 async function runRead(lib, { endpoint, mode, concurrency }) {
-  const { createOssStore, readAndVerifyZip, tuneHeapForInflating } = createRequire(import.meta.url)(lib);
-  // As the function and the CLI do at load (src/heap.ts): every read, the raw GET too, in the heap they run in.
-  tuneHeapForInflating();
+  const { createOssStore, readAndVerifyZip } = createRequire(import.meta.url)(lib);
   const store = createOssStore({
     bucket: BUCKET,
     region: REGION,

@@ -2,9 +2,9 @@ import { setFlagsFromString } from 'node:v8';
 
 /**
  * Keeps V8's old generation growing to four times what a full collection left before it starts the next
- * (`--heap-growing-percent=300`), the factor V8 itself picks until it has timed its own marking. Set once
- * by each entry that reads zips: the function (index.ts, which the bundle initialises at the first
- * invocation) and the CLI (cli/main.ts).
+ * (`--heap-growing-percent=300`), the factor V8 itself picks until it has timed its own marking. Set by
+ * the first zip read of a process (zip/read-archive.ts), so that an event that reads no zip does not
+ * load node:v8 (3-5 ms of a cold start, on a 2-core machine).
  *
  * Why: Node's zlib stream allocates a new output buffer for every chunk, so checking a compressible zip
  * allocates about five times the zip in buffers. V8 (Node 20) counts buffer bytes allocated since its
@@ -14,8 +14,12 @@ import { setFlagsFromString } from 'node:v8';
  * buffers began a full collection, about 60 per read of a 256 MiB zip. docs/contents.md has the figures.
  */
 export function tuneHeapForInflating(): void {
+  if (tuned) return;
+  tuned = true;
   setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
 }
+
+let tuned = false;
 
 /** 300 % more: four times. 200 % (three times) still left 35-38 full collections per read. */
 const HEAP_GROWING_PERCENT = 300;

@@ -1,9 +1,6 @@
 import { handleOssEvent } from './handler';
-import { tuneHeapForInflating } from './heap';
 import type { FcContext } from './invocation';
 import type { Summary } from './publish/result';
-
-tuneHeapForInflating();
 
 /** Function Compute entry (`handler: index.handler`, runtime nodejs20): the event is a Buffer of JSON. */
 export async function handler(event: unknown, context: FcContext): Promise<Summary> {

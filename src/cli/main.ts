@@ -2,10 +2,8 @@
 import { dropCutRequestEchoes } from './cut-request-echo';
 import { runCli } from './run';
 import { pipeWriter } from '../console/stdio';
-import { tuneHeapForInflating } from '../heap';
 
 dropCutRequestEchoes();
-tuneHeapForInflating();
 
 const err = pipeWriter(process.stderr);
 void runCli(process.argv.slice(2), {

@@ -1,6 +1,7 @@
 import { Crc64, crc64Combine } from '../checksum';
 import { DEFAULT_MAX_UNPACKED_BYTES } from '../config';
 import { PublisherError } from '../errors';
+import { tuneHeapForInflating } from '../heap';
 import { zipInvalid } from './bytes';
 import { CentralDirectoryParser } from './central-directory';
 import { type CentralDirectoryLocation, MIN_TAIL_BYTES, locateCentralDirectory } from './end-record';
@@ -99,6 +100,7 @@ export async function readArchive(source: ByteSource, options: ArchiveReadOption
     throw new RangeError(`tailBytes must be an integer of at least ${MIN_TAIL_BYTES}, not ${tailBytes}`);
   }
   if (size === 0) throw zipInvalid('the object is empty (0 bytes); upload the layer zip again');
+  tuneHeapForInflating();
   const abort = new AbortController();
   const parts: { start: number; length: number; crc64: string }[] = [];
   // Every read in flight stops at the first failure: the one to report; the others are its echo.

@@ -31,7 +31,8 @@ afterAll(async () => {
   if (workDir) await rm(workDir, { recursive: true, force: true });
 });
 
-const REQUEST_MODULES = ['net', 'http', 'https', 'tls', 'zlib'];
+/** node:v8 too: the first zip read sets V8's heap growing factor with it (src/heap.ts). */
+const REQUEST_MODULES = ['net', 'http', 'https', 'tls', 'zlib', 'v8'];
 
 interface FirstInvocation {
   /** Which of REQUEST_MODULES were loaded before the bundle was required, and after the invocation. */
@@ -110,10 +111,16 @@ describe('the first invocation of dist/index.js initialises what its event needs
     expect(run.after).toEqual(expect.arrayContaining(['net', 'http', 'zlib']));
   });
 
-  it('the first invocation sets the heap growing factor zips are read with (src/heap.ts), once', async () => {
+  it('a publish reads the zip in a heap that may grow fourfold (src/heap.ts); an ignored record sets no flag', async () => {
+    await cloud.oss.putObject(TEST_BUCKET, 'layers/heap.zip', nodejsLayerZip('heap'));
+    await cloud.oss.putObject(TEST_BUCKET, 'layers/heap.layer.json', manifestBytes({ ...NODE_MANIFEST, layerName: 'heap' }));
     await recorder.take();
-    await firstInvocation(deletion);
 
+    await firstInvocation(deletion);
+    expect(await recorder.take()).toEqual([]);
+
+    const run = await firstInvocation({ events: [await cloud.oss.objectCreatedEvent(TEST_BUCKET, 'layers/heap.zip')] });
+    expect(run.outcome).toMatchObject({ summary: [{ status: 'published', layerName: 'heap' }] });
     expect(await recorder.take()).toEqual(['--heap-growing-percent=300']);
   });
 });

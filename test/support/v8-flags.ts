@@ -10,8 +10,9 @@ export interface V8FlagRecorder {
 }
 
 /**
- * Writes, into `dir`, a script for `node --require` that wraps `v8.setFlagsFromString`: each call is
- * appended to a file, then passed on, so the flag still takes effect.
+ * Writes, into `dir`, a script for `node --require` that wraps `v8.setFlagsFromString` once the child
+ * requires node:v8 (through Module._load, so node:v8 stays unloaded until then): each call is appended
+ * to a file, then passed on, so the flag still takes effect.
  */
 export async function v8FlagRecorder(dir: string): Promise<V8FlagRecorder> {
   const script = join(dir, 'record-v8-flags.cjs');
@@ -19,12 +20,21 @@ export async function v8FlagRecorder(dir: string): Promise<V8FlagRecorder> {
   await writeFile(log, '');
   await writeFile(
     script,
-    `const v8 = require('node:v8');
+    `const Module = require('node:module');
 const { appendFileSync } = require('node:fs');
-const set = v8.setFlagsFromString;
-v8.setFlagsFromString = (flags) => {
-  appendFileSync(${JSON.stringify(log)}, flags + '\\n');
-  return set(flags);
+const load = Module._load;
+const wrapped = new WeakSet();
+Module._load = function (request, ...rest) {
+  const loaded = load.call(this, request, ...rest);
+  if ((request === 'node:v8' || request === 'v8') && !wrapped.has(loaded)) {
+    wrapped.add(loaded);
+    const set = loaded.setFlagsFromString;
+    loaded.setFlagsFromString = (flags) => {
+      appendFileSync(${JSON.stringify(log)}, flags + '\\n');
+      return set(flags);
+    };
+  }
+  return loaded;
 };
 `,
   );

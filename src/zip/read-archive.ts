@@ -91,7 +91,8 @@ interface Span {
  * Reads a zip once, every byte exactly once, in flat memory (docs/contract.md §4, §5 step 4): first its tail, for
  * the end record and central directory, which say where every entry lies; then the entries, split into
  * up to `concurrency` runs of whole entries read at once, each walked as it streams (local headers
- * compared, data CRC-32-checked and inflated). Each run's CRC-64 is combined into the object's.
+ * compared, data CRC-32-checked and inflated). Each run's CRC-64 is combined into the object's. The
+ * first read of a process sets V8's heap growing factor for the buffers inflating makes (src/heap.ts).
  */
 export async function readArchive(source: ByteSource, options: ArchiveReadOptions = {}): Promise<ArchiveRead> {
   const { size } = source;

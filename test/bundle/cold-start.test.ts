@@ -17,18 +17,21 @@ import { type V8FlagRecorder, v8FlagRecorder } from '../support/v8-flags';
  */
 let workDir: string;
 let cloud: LoopbackCloud;
+let flagsDir: string;
 let recorder: V8FlagRecorder;
 
 beforeAll(async () => {
   workDir = await mkdtemp(join(tmpdir(), 'cold-start-'));
   await promisify(execFile)(process.execPath, ['scripts/build.mjs', '--outdir', workDir]);
   cloud = await startLoopbackCloud();
-  recorder = await v8FlagRecorder(await mkdtemp(join(tmpdir(), 'cold-start-flags-')));
+  flagsDir = await mkdtemp(join(tmpdir(), 'cold-start-flags-'));
+  recorder = await v8FlagRecorder(flagsDir);
 }, 60_000);
 
 afterAll(async () => {
   await cloud?.close();
   if (workDir) await rm(workDir, { recursive: true, force: true });
+  if (flagsDir) await rm(flagsDir, { recursive: true, force: true });
 });
 
 /** node:v8 too: the first zip read sets V8's heap growing factor with it (src/heap.ts). */

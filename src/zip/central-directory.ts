@@ -2,7 +2,7 @@ import { InvalidInputError, TransientError } from '../errors';
 import { SIGNATURE, copyOf, hasSignature, joined, readUint16, readUint32, zipInvalid } from './bytes';
 import type { CentralDirectoryLocation } from './end-record';
 import { METHOD, type ZipEntry, assertOneName, assertSupported, decodeName, readExtras, zip64Values } from './entry';
-import { type EntryPath, assertSafeName, enclosingFolders, parseEntryName, pathKey } from './entry-name';
+import { type EntryPath, assertSafeName, firstEntryInside, parseEntryName, pathKey } from './entry-name';
 import { LayoutCollector, type LayoutSummary } from './layout';
 
 const HEADER_BYTES = 46;
@@ -156,16 +156,14 @@ function assertNoFileAsFolder(entries: readonly ZipEntry[]): void {
   for (const { path, symlink } of entries) {
     if (path !== 'root' && !path.isDirectory && !symlink) files.add(path.key);
   }
-  for (const { name, path } of entries) {
-    if (path === 'root') continue;
-    const folder = enclosingFolders(path).find((key) => files.has(key));
-    if (folder === undefined) continue;
-    throw new InvalidInputError(
-      'ZipLayoutInvalid',
-      `entry ${JSON.stringify(name)} lies inside ${JSON.stringify(folder)}, which the zip also holds as a file; which one lands depends on the tool: re-zip it`,
-      { context: { entry: name } },
-    );
-  }
+  const inside = firstEntryInside(entries, files);
+  if (inside === undefined) return;
+  const { name, folder } = inside;
+  throw new InvalidInputError(
+    'ZipLayoutInvalid',
+    `entry ${JSON.stringify(name)} lies inside ${JSON.stringify(folder)}, which the zip also holds as a file; which one lands depends on the tool: re-zip it`,
+    { context: { entry: name } },
+  );
 }
 
 /** Entries that share or interleave their bytes are two readings of one archive. */

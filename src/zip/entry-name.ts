@@ -54,6 +54,19 @@ export function enclosingFolders(path: EntryPath): string[] {
   return folders;
 }
 
+/** The first of `entries` that lies inside one of `folders` (path keys), with that folder; in the entries' order. */
+export function firstEntryInside(
+  entries: readonly { readonly name: string; readonly path: EntryPath | 'root' }[],
+  folders: ReadonlySet<string>,
+): { name: string; folder: string } | undefined {
+  for (const { name, path } of entries) {
+    if (path === 'root') continue;
+    const folder = enclosingFolders(path).find((key) => folders.has(key));
+    if (folder !== undefined) return { name, folder };
+  }
+  return undefined;
+}
+
 // eslint-disable-next-line no-control-regex -- control characters are exactly what is looked for
 export const CONTROL = /[\u0000-\u001f\u007f]/;
 

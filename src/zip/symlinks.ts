@@ -1,6 +1,6 @@
 import { InvalidInputError } from '../errors';
 import type { ZipEntry } from './entry';
-import { CONTROL, enclosingFolders, pathKey } from './entry-name';
+import { CONTROL, firstEntryInside, pathKey } from './entry-name';
 
 /** The longest symlink target read; real ones are a few dozen bytes, and PATH_MAX is 4096. */
 export const MAX_LINK_TARGET_BYTES = 4096;
@@ -22,17 +22,14 @@ export function linkPaths(entries: readonly ZipEntry[]): Set<string> {
  */
 export function assertNothingInsideLinks(entries: readonly ZipEntry[], links: ReadonlySet<string>): void {
   if (links.size === 0) return;
-  for (const { name, path } of entries) {
-    if (path === 'root') continue;
-    const link = enclosingFolders(path).find((key) => links.has(key));
-    if (link !== undefined) {
-      throw new InvalidInputError(
-        'ZipLayoutInvalid',
-        `entry ${JSON.stringify(name)} lies inside the symlink ${JSON.stringify(link)}, so extracting it writes wherever the link points; re-zip the layer without it`,
-        { context: { entry: name } },
-      );
-    }
-  }
+  const inside = firstEntryInside(entries, links);
+  if (inside === undefined) return;
+  const { name, folder: link } = inside;
+  throw new InvalidInputError(
+    'ZipLayoutInvalid',
+    `entry ${JSON.stringify(name)} lies inside the symlink ${JSON.stringify(link)}, so extracting it writes wherever the link points; re-zip the layer without it`,
+    { context: { entry: name } },
+  );
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });

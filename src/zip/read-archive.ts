@@ -7,7 +7,7 @@ import { CentralDirectoryParser } from './central-directory';
 import { type CentralDirectoryLocation, MIN_TAIL_BYTES, locateCentralDirectory } from './end-record';
 import { type FoundPackages, PackageCollector } from './contents';
 import type { ZipEntry } from './entry';
-import { EntryWalker, type PlannedEntry } from './entry-walker';
+import { EntryWalker } from './entry-walker';
 import type { ZipContents } from './layout';
 import { SNIFF_BYTES, assertZipSignature } from './sniff';
 import { assertLinkInside, assertNothingInsideLinks, linkPaths } from './symlinks';
@@ -83,7 +83,9 @@ interface Span {
   readonly start: number;
   /** Exclusive: where the request stops. */
   readonly streamEnd: number;
-  readonly planned: readonly PlannedEntry[];
+  readonly entries: readonly ZipEntry[];
+  /** Where the run's last record must end: the next run's first local header, or the central directory. */
+  readonly end: number;
   readonly last: boolean;
 }
 
@@ -150,7 +152,7 @@ export async function readArchive(source: ByteSource, options: ArchiveReadOption
     const tailEntries = tail.subarray(0, Math.max(0, location.offset - tailStart));
     await Promise.all(
       planSpans(entries.entries, location.offset, streamedEnd, concurrency).map(async (span) => {
-        const walker = new EntryWalker(span.planned, span.start, onLink, contextOf);
+        const walker = new EntryWalker(span.entries, span.end, span.start, onLink, contextOf);
         if (span.streamEnd > span.start) await read({ start: span.start, end: span.streamEnd - 1 }, (chunk) => walker.push(chunk));
         if (span.last) await walker.push(tailEntries);
         await walker.end();
@@ -195,20 +197,20 @@ async function readDirectory(location: CentralDirectoryLocation, tail: Uint8Arra
  * every run walks whole entries on its own; a large entry is never split, so a run may be long.
  */
 function planSpans(entries: readonly ZipEntry[], directoryOffset: number, streamedEnd: number, concurrency: number): Span[] {
-  const planned = entries.map((entry, index) => ({ entry, end: entries[index + 1]?.offset ?? directoryOffset }));
   const count = rangeCount(streamedEnd, concurrency);
   const cuts: number[] = [0];
   for (let part = 1; part < count; part++) {
     const target = Math.floor((streamedEnd * part) / count);
-    const index = planned.findIndex((item, at) => at > cuts.at(-1)! && item.entry.offset >= target);
-    if (index > 0 && planned[index]!.entry.offset < streamedEnd) cuts.push(index);
+    const index = entries.findIndex((entry, at) => at > cuts.at(-1)! && entry.offset >= target);
+    if (index > 0 && entries[index]!.offset < streamedEnd) cuts.push(index);
   }
   return cuts.map((from, part) => {
     const to = cuts[part + 1];
     return {
-      start: from === 0 ? 0 : planned[from]!.entry.offset,
-      streamEnd: to === undefined ? streamedEnd : planned[to]!.entry.offset,
-      planned: planned.slice(from, to),
+      start: from === 0 ? 0 : entries[from]!.offset,
+      streamEnd: to === undefined ? streamedEnd : entries[to]!.offset,
+      entries: entries.slice(from, to),
+      end: to === undefined ? directoryOffset : entries[to]!.offset,
       last: to === undefined,
     };
   });

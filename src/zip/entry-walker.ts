@@ -131,7 +131,9 @@ export class EntryWalker {
 
   private headerBytesNeeded(): number {
     if (this.heldBytes < LOCAL_HEADER_BYTES) return LOCAL_HEADER_BYTES;
-    const header = this.peek();
+    // Asked twice as each piece of a header arrives: its fixed part is nearly always in the first piece, read there.
+    const first = this.held[0]!;
+    const header = first.length >= LOCAL_HEADER_BYTES ? first : this.peek();
     return LOCAL_HEADER_BYTES + readUint16(header, 26) + readUint16(header, 28);
   }
 

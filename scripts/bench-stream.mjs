@@ -291,6 +291,7 @@ async function runRead(lib, { endpoint, mode, concurrency }) {
   const collections = countCollections();
   const jsThreadBefore = jsThreadCpuSeconds();
   const loopBefore = performance.eventLoopUtilization();
+  const faultsBefore = process.resourceUsage().minorPageFault;
   const cpuBefore = process.cpuUsage();
   const startedAt = performance.now();
   let bytes = 0;
@@ -319,6 +320,7 @@ async function runRead(lib, { endpoint, mode, concurrency }) {
     busy,
     peakRssMiB: process.resourceUsage().maxRSS / 1024,
     jsThreadShare: jsThreadSeconds / ((cpu.user + cpu.system) / 1e6),
+    pageFaultsPerGiB: (process.resourceUsage().minorPageFault - faultsBefore) / (bytes / 2 ** 30),
     ...gc,
   });
   process.disconnect();
@@ -371,6 +373,7 @@ function summarise(name, samples) {
     fullCollections: samples.map((sample) => sample.fullCollections),
     youngCollections: median(samples.map((sample) => sample.youngCollections)),
     gcPauseMs: median(samples.map((sample) => sample.gcPauseMs)),
+    pageFaultsPerGiB: median(samples.map((sample) => sample.pageFaultsPerGiB)),
   };
 }
 
@@ -400,15 +403,15 @@ function printTable(title, rows, limit) {
   // Where the core-seconds went. The full collections of every run, not a median: V8 settles either
   // on a few or on dozens for the same read (docs/contents.md).
   console.log(
-    `  ${'where the CPU went'.padEnd(38)} ${'JS thread'.padStart(10)} ${'other threads'.padStart(14)} ${'full GCs, each run'.padStart(19)} ${'young GCs'.padStart(10)} ${'GC pauses'.padStart(10)}`,
+    `  ${'where the CPU went'.padEnd(38)} ${'JS thread'.padStart(10)} ${'other threads'.padStart(14)} ${'full GCs, each run'.padStart(19)} ${'young GCs'.padStart(10)} ${'GC pauses'.padStart(10)} ${'page faults'.padStart(12)}`,
   );
   for (const row of rows) {
     const js = row.coreSecondsPerGiB * row.jsThreadShare;
     const shown = (value) => (Number.isNaN(value) ? '-' : value.toFixed(2));
     console.log(
       `  ${row.name.padEnd(38)} ${shown(js).padStart(10)} ${shown(row.coreSecondsPerGiB - js).padStart(14)} ${row.fullCollections.join(', ').padStart(19)} ` +
-        `${row.youngCollections.toFixed(0).padStart(10)} ${`${row.gcPauseMs.toFixed(0)} ms`.padStart(10)}`,
+        `${row.youngCollections.toFixed(0).padStart(10)} ${`${row.gcPauseMs.toFixed(0)} ms`.padStart(10)} ${`${(row.pageFaultsPerGiB / 1000).toFixed(0)}k`.padStart(12)}`,
     );
   }
-  console.log("  (JS thread and other threads in core-s/GiB; GC pauses are the JS thread's, per read)\n");
+  console.log("  (JS thread and other threads in core-s/GiB; GC pauses are the JS thread's, per read; page faults: the reader's minor faults per GiB of zip)\n");
 }

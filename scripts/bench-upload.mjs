@@ -26,9 +26,10 @@ import { answerFromChild, bundleSources, median } from './bench-child.mjs';
 const ZIP_BYTES = 300 * 1024 * 1024;
 const PART_BYTES = 8 * 1024 * 1024;
 const BUCKET = 'bench-layers';
-// Five runs each by default, interleaved, medians: two were too few to tell a change from the noise of a
-// shared machine, and ten uploads still take under two minutes here.
-const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+// Nine runs each by default, interleaved, medians: two were too few to tell a change from the noise of a
+// shared machine, and five put the ratio anywhere from 0.85 to 1.00 on 2026-12-07 (single runs
+// ranged 83-127 MB/s) where eleven gave 0.96; eighteen uploads take about a minute here.
+const RUNS = Number(process.env.BENCH_RUNS ?? 9);
 
 const [role, ...args] = process.argv.slice(2);
 if (role === 'server') await runServer(args[0], args[1]);

@@ -415,5 +415,7 @@ function printTable(title, rows, limit) {
         `${row.youngCollections.toFixed(0).padStart(10)} ${`${row.gcPauseMs.toFixed(0)} ms`.padStart(10)} ${`${(row.pageFaultsPerGiB / 1000).toFixed(0)}k`.padStart(12)}`,
     );
   }
-  console.log("  (JS thread and other threads in core-s/GiB; GC pauses are the JS thread's, per read; page faults: the reader's minor faults per GiB of zip)\n");
+  console.log(
+    "  (JS thread and other threads in core-s/GiB; GC pauses are the JS thread's, per read; page faults: the reader's minor faults per GiB of zip)\n",
+  );
 }

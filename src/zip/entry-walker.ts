@@ -249,7 +249,7 @@ function assertSameName(entry: ZipEntry, header: Uint8Array, nameEnd: number, fl
   if (localName !== entry.name) throw disagreement(entry, 'name', JSON.stringify(localName ?? '(not UTF-8)'), JSON.stringify(entry.name));
 }
 
-/** Whether `bytes[from, to)` are `name` in ASCII, which UTF-8 and CP437 alike decode to the same characters. */
+/** Whether `bytes[from, to)` are `name` in ASCII, which UTF-8 and Latin-1 (how entry.ts reads a CP437 name) decode alike. */
 function spellsInAscii(bytes: Uint8Array, from: number, to: number, name: string): boolean {
   if (to - from !== name.length) return false;
   for (let index = 0; index < name.length; index++) {

@@ -140,6 +140,22 @@ describe('readArchive on ZIP64 archives', () => {
 });
 
 describe('readArchive on bad input', () => {
+  // The walker compares an ASCII name byte for byte and decodes any other (src/zip/entry-walker.ts):
+  // these local names differ from the central directory's only past the ASCII.
+  it('refuses a local header whose UTF-8 name differs in a non-ASCII character, naming both spellings', async () => {
+    const zip = buildZip(['café/naïve.txt']);
+    // "é" is C3 A9 at bytes 3-4 of the name; C3 A8 is "è".
+    await expectZipInvalid(patched(zip, 30 + 3, 0xa8c3, 2), /local header says name "cafè\/naïve\.txt", its central-directory entry "café\/naïve\.txt"/);
+  });
+
+  it('refuses a local header whose Latin-1 name differs in a byte past ASCII', async () => {
+    const zip = zipSync({ 'x.txt': strToU8('x') }, { level: 0 });
+    const { offset } = endRecordOf(zip);
+    // "xé" in the central directory, "xè" in the local header, in place of "x.".
+    const renamed = patched(patched(zip, 30, 0xe878, 2), offset + 46, 0xe978, 2);
+    await expectZipInvalid(renamed, /local header says name "xètxt", its central-directory entry "xétxt"/);
+  });
+
   it('refuses 0 bytes', async () => {
     await expectZipInvalid(new Uint8Array(0), /^the object is empty \(0 bytes\); upload the layer zip again$/);
   });

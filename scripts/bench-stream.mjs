@@ -43,7 +43,7 @@ const CREDENTIALS = { accessKeyId: 'BenchKeyId', accessKeySecret: 'bench-secret'
 const CAP_BYTES_PER_SECOND = 50e6;
 // The environment knobs are for quick local runs; the defaults are what the figures in the issue use.
 // Five runs of each uncapped read: with three, the medians of two reads that differ only in gathering
-// the packages came out 15 % apart either way from run to run on 2026-12-07; with eight, 1-5 %.
+// the packages came out 15 % apart either way from run to run on 2026-12-07; with eight, 1-6 %.
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const CAPPED_RUNS = Number(process.env.BENCH_CAPPED_RUNS ?? 1);
 const CONCURRENCIES = (process.env.BENCH_CONCURRENCIES ?? '1,4').split(',').map(Number);

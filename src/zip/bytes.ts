@@ -50,6 +50,11 @@ export function copyOf(bytes: Uint8Array): Buffer {
   return Buffer.from(bytes);
 }
 
+/** `0x` and `digits` hex digits: a header field (4) or a CRC-32 (8) as messages print them. */
+export function hexNumber(value: number, digits: 4 | 8): string {
+  return `0x${value.toString(16).padStart(digits, '0')}`;
+}
+
 export function toHex(bytes: Uint8Array): string {
   return Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('');
 }

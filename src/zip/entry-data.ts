@@ -1,7 +1,7 @@
 import type { TransformOptions } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { PublisherError } from '../errors';
-import { copyOf, joined, zipInvalid } from './bytes';
+import { copyOf, hexNumber, joined, zipInvalid } from './bytes';
 import type { PackageTap } from './contents';
 import { crc32 } from './crc32';
 import { METHOD, type ZipEntry } from './entry';
@@ -111,15 +111,11 @@ class Unpacked {
       throw broken(this.entry, `unpacks to ${this.size} bytes, not the ${this.entry.uncompressedSize} its header declares`);
     }
     if (this.crc !== this.entry.crc32) {
-      throw broken(this.entry, `fails its CRC-32 check (data ${hex(this.crc)}, header ${hex(this.entry.crc32)})`);
+      throw broken(this.entry, `fails its CRC-32 check (data ${hexNumber(this.crc, 8)}, header ${hexNumber(this.entry.crc32, 8)})`);
     }
     this.context.tap?.finish();
     return this.entry.symlink ? Buffer.concat(this.link) : undefined;
   }
-}
-
-function hex(value: number): string {
-  return `0x${value.toString(16).padStart(8, '0')}`;
 }
 
 class StoredCheck implements DataCheck {

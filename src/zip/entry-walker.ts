@@ -1,4 +1,4 @@
-import { SIGNATURE, copyOf, joined, readUint16, readUint32, zipInvalid } from './bytes';
+import { SIGNATURE, copyOf, hexNumber, joined, readUint16, readUint32, zipInvalid } from './bytes';
 import { type DataCheck, type EntryContext, checkData } from './entry-data';
 import { FLAG, type ZipEntry, decodeName, readExtras, zip64Values } from './entry';
 
@@ -166,7 +166,7 @@ export class EntryWalker {
     const header = this.take();
     if (readUint32(header, 0) !== SIGNATURE.localFileHeader) throw noLocalHeader(entry);
     const flags = readUint16(header, 6);
-    if (((flags ^ entry.flags) & COMPARED_FLAGS) !== 0) throw disagreement(entry, 'flags', hexFlags(flags), hexFlags(entry.flags));
+    if (((flags ^ entry.flags) & COMPARED_FLAGS) !== 0) throw disagreement(entry, 'flags', hexNumber(flags, 4), hexNumber(entry.flags, 4));
     const method = readUint16(header, 8);
     if (method !== entry.method) throw disagreement(entry, 'compression method', method, entry.method);
     const nameEnd = LOCAL_HEADER_BYTES + readUint16(header, 26);
@@ -276,7 +276,7 @@ function assertSameFields(entry: ZipEntry, header: Uint8Array, nameEnd: number, 
   const crc = readUint32(header, 14);
   // With a data descriptor the header may leave these at zero; what it does say must agree.
   const deferred = (flags & FLAG.dataDescriptor) !== 0;
-  if (crc !== entry.crc32 && !(deferred && crc === 0)) throw disagreement(entry, 'CRC-32', hexFlags(crc, 8), hexFlags(entry.crc32, 8));
+  if (crc !== entry.crc32 && !(deferred && crc === 0)) throw disagreement(entry, 'CRC-32', hexNumber(crc, 8), hexNumber(entry.crc32, 8));
   if (compressedSize !== entry.compressedSize && !(deferred && compressedSize === 0)) {
     throw disagreement(entry, 'compressed size', compressedSize, entry.compressedSize);
   }
@@ -288,7 +288,3 @@ function assertSameFields(entry: ZipEntry, header: Uint8Array, nameEnd: number, 
 const SATURATED = 0xffffffff;
 /** Data descriptors: with or without their signature, with 32- or 64-bit (ZIP64) sizes. */
 const DESCRIPTOR_LENGTHS = [12, 16, 20, 24];
-
-function hexFlags(value: number, digits = 4): string {
-  return `0x${value.toString(16).padStart(digits, '0')}`;
-}

@@ -5,6 +5,7 @@ import { copyOf, hexNumber, joined, zipInvalid } from './bytes';
 import type { PackageTap } from './contents';
 import { crc32 } from './crc32';
 import { METHOD, type ZipEntry } from './entry';
+import { INFLATE_BUFFER_BYTES, type WholeInflate, inflateWhole } from './inflate-whole';
 import { StoredBlocks } from './stored-blocks';
 import { MAX_LINK_TARGET_BYTES } from './symlinks';
 import type { UnpackedLimit } from './unpacked-limit';
@@ -24,7 +25,7 @@ const SYNC_MAX_COMPRESSED = 256 * 1024;
 const SYNC_MAX_UNCOMPRESSED = 4 * 1024 * 1024;
 /**
  * What the streaming inflater is handed per write (socket chunks of 64 KiB, gathered), and its output
- * buffers. Each write, and each output buffer filled, is a round trip to zlib's thread pool, so the
+ * buffers (INFLATE_BUFFER_BYTES, in inflate-whole.ts: a small entry's inflate uses them too). Each write, and each output buffer filled, is a round trip to zlib's thread pool, so the
  * bigger the cheaper per byte: zlib copying 48 MiB of stored blocks, read from memory on a 2-core
  * machine, ran at 1527-2004 MB/s with 1 MiB, 1090-1199 with 256 KiB (64 KiB writes: 152-185). But a
  * buffer still alive at its second scavenge moves to V8's old generation and waits there for a full
@@ -35,7 +36,6 @@ const SYNC_MAX_UNCOMPRESSED = 4 * 1024 * 1024;
  * docs/contents.md has the table.
  */
 const INFLATE_INPUT_BYTES = 256 * 1024;
-const INFLATE_BUFFER_BYTES = 512 * 1024;
 /**
  * Node's zlib passes its options on to the Transform stream it is: room for one write queued behind the
  * one inflating, so that the next batch is read and hashed meanwhile.
@@ -207,27 +207,22 @@ class BufferedInflate implements DataCheck {
   async end(): Promise<Uint8Array | undefined> {
     const { entry, unpacked, resumed } = this;
     const compressed = joined(this.chunks);
-    let result: { buffer: Buffer; engine: zlib.InflateRaw };
+    let inflated: WholeInflate;
     try {
-      // One byte of room past the declared size, so that a longer stream is seen as such. An output
-      // buffer of that size, not zlib's 16 KiB, which is a good part of what a small file costs (4000
-      // package.json files inflated: 22 ms with 16 KiB buffers, 16 ms with 1 KiB, on a 2-core machine).
-      const maxOutputLength = entry.uncompressedSize - unpacked.produced + 1;
-      result = zlib.inflateRawSync(compressed, {
-        info: true,
-        maxOutputLength,
-        chunkSize: Math.min(Math.max(zlib.constants.Z_MIN_CHUNK, maxOutputLength), INFLATE_BUFFER_BYTES),
-        ...(resumed.dictionary === undefined ? {} : { dictionary: resumed.dictionary }),
-      }) as unknown as { buffer: Buffer; engine: zlib.InflateRaw };
+      // One byte of room past the declared size, so that a longer stream is seen as such.
+      inflated = inflateWhole(compressed, entry.uncompressedSize - unpacked.produced + 1, resumed.dictionary);
     } catch (error) {
-      if ((error as { code?: string }).code !== 'ERR_BUFFER_TOO_LARGE') throw inflateFailure(entry, error);
+      throw inflateFailure(entry, error);
+    }
+    if (inflated.kind === 'overflow') {
       // Longer than declared: streamed again, so that what it really unpacks to is counted, not held.
       const streamed = new StreamingInflate(entry, unpacked, resumed);
       await streamed.push(compressed);
       return streamed.end();
     }
-    assertConsumedAll(entry, resumed.consumed + result.engine.bytesWritten);
-    unpacked.add(result.buffer);
+    assertConsumedAll(entry, resumed.consumed + inflated.consumed);
+    // At once: the bytes lie in a buffer the next entry's inflate writes over (inflate-whole.ts).
+    unpacked.add(inflated.bytes);
     return unpacked.finish();
   }
 }

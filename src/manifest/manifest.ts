@@ -79,7 +79,8 @@ function describeManifestIssues(issues: readonly z.core.$ZodIssue[]): string {
       return issue.keys
         .map((key) => {
           const nearest = nearMiss(key, FIELDS);
-          return `${key}: is not a known field` + (nearest === undefined ? ` (fields: ${FIELDS.join(', ')})` : `; did you mean ${nearest}?`);
+          const hint = nearest === undefined ? ` (fields: ${FIELDS.join(', ')})` : `; did you mean ${nearest}?`;
+          return `${key}: is not a known field${hint}`;
         })
         .join('; ');
     })

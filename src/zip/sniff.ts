@@ -14,10 +14,8 @@ export function assertZipSignature(head: Uint8Array): void {
   }
   const firstBytes = toHex(head.subarray(0, 8));
   const guess = guessFormat(head);
-  throw zipInvalid(
-    `the object is not a zip archive: it does not start with a zip signature (found 0x${firstBytes})` + (guess === undefined ? '' : `; it looks like ${guess}`),
-    { firstBytes },
-  );
+  const looksLike = guess === undefined ? '' : `; it looks like ${guess}`;
+  throw zipInvalid(`the object is not a zip archive: it does not start with a zip signature (found 0x${firstBytes})${looksLike}`, { firstBytes });
 }
 
 const latin1 = new TextDecoder('latin1');

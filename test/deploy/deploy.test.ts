@@ -5,7 +5,7 @@ import { join, posix } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { classifyKey } from '../../src/keys';
-import { loadPoliciesScript, readSYaml, type PoliciesScript } from './s-yaml';
+import { loadPoliciesScript, readSYaml, type PoliciesScript, type SYamlProps } from './s-yaml';
 
 interface Trigger {
   triggerType: string;
@@ -17,14 +17,13 @@ interface Trigger {
 let script: PoliciesScript;
 const sYaml = readSYaml();
 const publisher = sYaml.resources.publisher;
-// The props as fc3 receives them (the account aside): `${vars.x}` resolved.
-// any: the props of s.yaml, whose shape these tests check.
-let props: any;
+// The props as fc3 receives them (the account aside): `${vars.x}` resolved, the shape unchanged.
+let props: SYamlProps;
 let triggers: Trigger[];
 
 beforeAll(async () => {
   script = await loadPoliciesScript();
-  props = script.resolveReferences(publisher.props, { vars: sYaml.vars, accountId: '1234567890123456' }, 'props');
+  props = script.resolveReferences(publisher.props, { vars: sYaml.vars, accountId: '1234567890123456' }, 'props') as SYamlProps;
   triggers = props.triggers;
 });
 
@@ -65,7 +64,7 @@ describe('s.yaml deploys the function the contract describes (docs/contract.md Â
   });
 
   it('no trigger matches what the function writes', () => {
-    const auditPrefix = props.environmentVariables.AUDIT_PREFIX;
+    const auditPrefix = props.environmentVariables.AUDIT_PREFIX!;
     expect(auditPrefix).toBe(sYaml.vars.auditPrefix);
     const prefix = sYaml.vars.prefix;
     const written = [

@@ -3,7 +3,8 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { parse } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { S_YAML_SCHEMA } from './fc3-schema';
-import { type PoliciesScript, loadPoliciesScript, readSYaml } from './s-yaml';
+import { deleteField, setField } from '../support/malformed';
+import { type PoliciesScript, type SYaml, loadPoliciesScript, readSYaml } from './s-yaml';
 
 /** The Serverless Devs application of registry/oss-layer-publisher/, which `s init` would offer. */
 const APP = 'registry/oss-layer-publisher';
@@ -70,8 +71,27 @@ const describeErrors = (errors: ErrorObject[] | null | undefined): string[] =>
 
 const validatePublish = new Ajv({ allErrors: true }).compile(PUBLISH_SCHEMA);
 
-// any: publish.yaml as parsed, which each case changes.
-const readPublish = (): any => parse(PUBLISH_TEXT);
+interface Parameter {
+  default?: string;
+  enum?: string[];
+}
+
+/** publish.yaml as parsed: the fields these tests read and change (PUBLISH_SCHEMA checks them all). */
+interface Publish {
+  Edition: string;
+  Type: string;
+  Name: string;
+  Provider: string[];
+  Version: string;
+  Description: string;
+  Category: string;
+  Service: Record<string, { Authorities?: unknown }>;
+  Effective: string;
+  /** A JSON Schema of the placeholders of src/s.yaml, one property each. */
+  Parameters: { type: string; additionalProperties: boolean; required: string[]; properties: Record<string, Parameter> };
+}
+
+const readPublish = (): Publish => parse(PUBLISH_TEXT);
 
 function publishProblems(publish: unknown): string[] {
   return validatePublish(publish) ? [] : describeErrors(validatePublish.errors);
@@ -90,11 +110,6 @@ function instantiate(text: string, values: Record<string, string>): unknown {
       return values[name]!;
     }),
   );
-}
-
-interface Parameter {
-  default?: string;
-  enum?: string[];
 }
 
 const parameters = (): Record<string, Parameter> => readPublish().Parameters.properties;
@@ -122,12 +137,11 @@ describe(`${APP}/publish.yaml`, () => {
     expect(publishProblems(readPublish())).toEqual([]);
   });
 
-  // any: the parsed publish.yaml each case changes.
-  it.each<[string, (publish: any) => void, string]>([
-    ['no Effective', (p) => delete p.Effective, "/ must have required property 'Effective'"],
-    ['no Parameters', (p) => delete p.Parameters, "/ must have required property 'Parameters'"],
+  it.each<[string, (publish: Publish) => void, string]>([
+    ['no Effective', (p) => deleteField(p, 'Effective'), "/ must have required property 'Effective'"],
+    ['no Parameters', (p) => deleteField(p, 'Parameters'), "/ must have required property 'Parameters'"],
     ['an Edition before 3.0.0', (p) => (p.Edition = '2.0.0'), '/Edition must be equal to one of the allowed values: 3.0.0'],
-    ['a Provider given as a string', (p) => (p.Provider = '阿里云'), '/Provider must be array'],
+    ['a Provider given as a string', (p) => setField(p, 'Provider', '阿里云'), '/Provider must be array'],
     ['a Type the registry does not know', (p) => (p.Type = 'Application'), '/Type must be equal to one of the allowed values: Component, Plugin, Project'],
   ])('is refused with %s, as the registry refuses it', (_, change, problem) => {
     const publish = readPublish();
@@ -175,7 +189,7 @@ describe(`${APP}/publish.yaml`, () => {
       'RTC',
       'Other',
     ];
-    const services = readPublish().Service as Record<string, { Authorities?: unknown }>;
+    const services = readPublish().Service;
     expect(Object.keys(services).filter((name) => !known.includes(name))).toEqual([]);
     for (const [name, { Authorities: policies }] of Object.entries(services)) {
       expect(Array.isArray(policies) && policies.length > 0 && policies.every((policy) => /^Aliyun\w+$/.test(String(policy))), name).toBe(true);
@@ -210,9 +224,9 @@ describe(`${APP}/src/s.yaml`, () => {
   });
 
   it("deploys what the repository's s.yaml deploys: the same props, the code being the built function", () => {
-    // any: two parsed s.yaml documents, compared prop by prop.
-    const app = resolved(instantiate(APP_S_YAML_TEXT, defaults()) as { vars?: Record<string, unknown> }) as any;
-    const repository = resolved(readSYaml()) as any;
+    // Two s.yaml documents, compared prop by prop: resolving references keeps the shape.
+    const app = resolved(instantiate(APP_S_YAML_TEXT, defaults()) as { vars?: Record<string, unknown> }) as SYaml;
+    const repository = resolved(readSYaml()) as SYaml;
     const { code: appCode, ...appProps } = app.resources.publisher.props;
     const { code: _built, ...repositoryProps } = repository.resources.publisher.props;
     expect(appCode).toBe('./code');

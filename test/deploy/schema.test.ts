@@ -1,7 +1,8 @@
 import { Ajv } from 'ajv';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { deleteField } from '../support/malformed';
 import { S_YAML_SCHEMA } from './fc3-schema';
-import { loadPoliciesScript, readSYaml, type PoliciesScript } from './s-yaml';
+import { loadPoliciesScript, readSYaml, type PoliciesScript, type SYaml, type SYamlLogConfig } from './s-yaml';
 
 let script: PoliciesScript;
 beforeAll(async () => {
@@ -12,8 +13,7 @@ beforeAll(async () => {
 const validate = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true }).compile(S_YAML_SCHEMA);
 
 /** s.yaml as `s deploy` hands it to fc3: references resolved, the account that of the credentials. */
-// any: a parsed s.yaml, whatever the test made of it.
-function resolved(sYaml: any): unknown {
+function resolved(sYaml: SYaml): unknown {
   return script.resolveReferences(sYaml, { vars: sYaml.vars ?? {}, accountId: '1234567890123456' }, 's.yaml');
 }
 
@@ -48,20 +48,28 @@ describe('s.yaml fits fc3 and Serverless Devs, strictly (devsapp/fc3 src/schema.
     expect(open).toEqual([]);
   });
 
-  // any: the parsed s.yaml each case changes.
-  it.each<[string, (sYaml: any) => void, string]>([
-    ['a misspelt prop', (s) => (s.resources.publisher.props.memorySise = 512), '/resources/publisher/props must NOT have additional properties: memorySise'],
+  // The misspelt keys are added with Object.assign: SYaml, rightly, has no such key.
+  it.each<[string, (sYaml: SYaml) => void, string]>([
+    [
+      'a misspelt prop',
+      (s) => Object.assign(s.resources.publisher.props, { memorySise: 512 }),
+      '/resources/publisher/props must NOT have additional properties: memorySise',
+    ],
     [
       'a misspelt filter key',
-      (s) => (s.resources.publisher.props.triggers[0].triggerConfig.filter.key.prefx = 'x/'),
+      (s) => Object.assign(s.resources.publisher.props.triggers[0]!.triggerConfig.filter.key, { prefx: 'x/' }),
       '/resources/publisher/props/triggers/0/triggerConfig/filter/key must NOT have additional properties: prefx',
     ],
     [
       'a misspelt destination',
-      (s) => (s.resources.publisher.props.asyncInvokeConfig.destinationConfig.onFailur = {}),
+      (s) => Object.assign(s.resources.publisher.props.asyncInvokeConfig.destinationConfig, { onFailur: {} }),
       '/resources/publisher/props/asyncInvokeConfig/destinationConfig must NOT have additional properties: onFailur',
     ],
-    ['a misspelt resource key', (s) => (s.resources.publisher.action = {}), '/resources/publisher must NOT have additional properties: action'],
+    [
+      'a misspelt resource key',
+      (s) => Object.assign(s.resources.publisher, { action: {} }),
+      '/resources/publisher must NOT have additional properties: action',
+    ],
     [
       'an action that is no hook',
       (s) => (s.resources.publisher.actions.predeploy = [{ run: 'true' }]),
@@ -70,7 +78,7 @@ describe('s.yaml fits fc3 and Serverless Devs, strictly (devsapp/fc3 src/schema.
     ['a region fc3 does not know', (s) => (s.vars.region = 'cn-hangzou'), '/resources/publisher/props/region must be equal to one of the allowed values'],
     [
       'an event OSS does not send',
-      (s) => s.resources.publisher.props.triggers[1].triggerConfig.events.push('oss:ObjectCreated:Put'),
+      (s) => s.resources.publisher.props.triggers[1]!.triggerConfig.events.push('oss:ObjectCreated:Put'),
       '/resources/publisher/props/triggers/1/triggerConfig/events/4 must be equal to one of the allowed values',
     ],
     [
@@ -87,10 +95,11 @@ describe('s.yaml fits fc3 and Serverless Devs, strictly (devsapp/fc3 src/schema.
     ['more vCPUs than FC gives', (s) => (s.resources.publisher.props.cpu = 32), '/resources/publisher/props/cpu must be <= 16'],
     [
       'a log config without its logstore',
-      (s) => delete s.resources.publisher.props.logConfig.logstore,
+      // s.yaml's logConfig is the object, not `auto`.
+      (s) => deleteField(s.resources.publisher.props.logConfig as SYamlLogConfig, 'logstore'),
       "/resources/publisher/props/logConfig must have required property 'logstore'",
     ],
-    ['no handler', (s) => delete s.resources.publisher.props.handler, "/resources/publisher/props must have required property 'handler'"],
+    ['no handler', (s) => deleteField(s.resources.publisher.props, 'handler'), "/resources/publisher/props must have required property 'handler'"],
   ])('refuses %s', (_, change, problem) => {
     const sYaml = readSYaml();
     change(sYaml);

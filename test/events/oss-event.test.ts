@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { EventParseError, isCountedEvent, parseOssEvent, type ParsedRecord } from '../../src/events/oss-event';
+import { EventParseError, isCountedEvent, parseOssEvent, type OssRecord, type ParsedRecord } from '../../src/events/oss-event';
+import { deleteField, setField } from '../support/malformed';
 
 /** The OSS trigger events Function Compute delivers (test/events/fixtures), kept beside the test so CI needs nothing outside the repo. */
 function fixtureText(name: string): string {
@@ -10,7 +11,8 @@ function fixtureText(name: string): string {
 function fixtureBuffer(name: string): Buffer {
   return readFileSync(new URL(`./fixtures/${name}`, import.meta.url));
 }
-function fixtureObject(name: string): { events: Array<Record<string, any>> } {
+/** The fixtures hold records OSS sends: each is an OssRecord, what parseOssEvent makes of a valid one. */
+function fixtureObject(name: string): { events: OssRecord[] } {
   return JSON.parse(fixtureText(name));
 }
 
@@ -41,7 +43,7 @@ function parseError(raw: unknown): EventParseError {
 }
 
 /** One valid record, cloned; negative cases change one field of the clone. */
-function validRecord(): Record<string, any> {
+function validRecord(): OssRecord {
   return structuredClone(fixtureObject('put-zip.json').events[0]!);
 }
 
@@ -99,9 +101,9 @@ describe('the shared fixtures', () => {
 
   it('unknown fields of a record are tolerated and kept', () => {
     const [record] = okRecords(parseOssEvent(fixtureBuffer('put-zip.json')));
-    expect((record as Record<string, any>).eventVersion).toBe('1.0');
-    expect((record!.oss as Record<string, any>).ruleId).toBe('a1b2c3d4e5f60718293a4b5c6d7e8f9012345678');
-    expect((record!.oss.object as Record<string, any>).deltaSize).toBe(1_048_576);
+    expect((record as Record<string, unknown>).eventVersion).toBe('1.0');
+    expect((record!.oss as Record<string, unknown>).ruleId).toBe('a1b2c3d4e5f60718293a4b5c6d7e8f9012345678');
+    expect((record!.oss.object as Record<string, unknown>).deltaSize).toBe(1_048_576);
   });
 });
 
@@ -155,23 +157,23 @@ describe('input forms (docs/contract.md §1)', () => {
 
 describe('a bad record among good ones', () => {
   it.each([
-    ['the eTag is missing', (r: Record<string, any>) => delete r.oss.object.eTag, 'events[1].oss.object.eTag'],
-    ['the eTag is a number', (r: Record<string, any>) => (r.oss.object.eTag = 42), 'events[1].oss.object.eTag'],
-    ['the eTag is empty', (r: Record<string, any>) => (r.oss.object.eTag = ''), 'events[1].oss.object.eTag'],
-    ['the key is missing', (r: Record<string, any>) => delete r.oss.object.key, 'events[1].oss.object.key'],
-    ['the key is empty', (r: Record<string, any>) => (r.oss.object.key = ''), 'events[1].oss.object.key'],
-    ['the key is over 1023 characters', (r: Record<string, any>) => (r.oss.object.key = `${'k'.repeat(1024)}.zip`), 'events[1].oss.object.key'],
-    ['the size is a string', (r: Record<string, any>) => (r.oss.object.size = '1048576'), 'events[1].oss.object.size'],
-    ['the size is negative', (r: Record<string, any>) => (r.oss.object.size = -1), 'events[1].oss.object.size'],
-    ['the size is fractional', (r: Record<string, any>) => (r.oss.object.size = 1.5), 'events[1].oss.object.size'],
-    ['the bucket name is missing', (r: Record<string, any>) => delete r.oss.bucket.name, 'events[1].oss.bucket.name'],
-    ['the bucket name is upper-case', (r: Record<string, any>) => (r.oss.bucket.name = 'Team-Layers'), 'events[1].oss.bucket.name'],
-    ['the bucket is missing', (r: Record<string, any>) => delete r.oss.bucket, 'events[1].oss.bucket'],
-    ['oss is missing', (r: Record<string, any>) => delete r.oss, 'events[1].oss'],
-    ['the object is null', (r: Record<string, any>) => (r.oss.object = null), 'events[1].oss.object'],
-    ['eventName is missing', (r: Record<string, any>) => delete r.eventName, 'events[1].eventName'],
-    ['eventName is empty', (r: Record<string, any>) => (r.eventName = ''), 'events[1].eventName'],
-    ['eventTime is a number', (r: Record<string, any>) => (r.eventTime = 1), 'events[1].eventTime'],
+    ['the eTag is missing', (r: OssRecord) => deleteField(r.oss.object, 'eTag'), 'events[1].oss.object.eTag'],
+    ['the eTag is a number', (r: OssRecord) => setField(r.oss.object, 'eTag', 42), 'events[1].oss.object.eTag'],
+    ['the eTag is empty', (r: OssRecord) => (r.oss.object.eTag = ''), 'events[1].oss.object.eTag'],
+    ['the key is missing', (r: OssRecord) => deleteField(r.oss.object, 'key'), 'events[1].oss.object.key'],
+    ['the key is empty', (r: OssRecord) => (r.oss.object.key = ''), 'events[1].oss.object.key'],
+    ['the key is over 1023 characters', (r: OssRecord) => (r.oss.object.key = `${'k'.repeat(1024)}.zip`), 'events[1].oss.object.key'],
+    ['the size is a string', (r: OssRecord) => setField(r.oss.object, 'size', '1048576'), 'events[1].oss.object.size'],
+    ['the size is negative', (r: OssRecord) => (r.oss.object.size = -1), 'events[1].oss.object.size'],
+    ['the size is fractional', (r: OssRecord) => (r.oss.object.size = 1.5), 'events[1].oss.object.size'],
+    ['the bucket name is missing', (r: OssRecord) => deleteField(r.oss.bucket, 'name'), 'events[1].oss.bucket.name'],
+    ['the bucket name is upper-case', (r: OssRecord) => (r.oss.bucket.name = 'Team-Layers'), 'events[1].oss.bucket.name'],
+    ['the bucket is missing', (r: OssRecord) => deleteField(r.oss, 'bucket'), 'events[1].oss.bucket'],
+    ['oss is missing', (r: OssRecord) => deleteField(r, 'oss'), 'events[1].oss'],
+    ['the object is null', (r: OssRecord) => setField(r.oss, 'object', null), 'events[1].oss.object'],
+    ['eventName is missing', (r: OssRecord) => deleteField(r, 'eventName'), 'events[1].eventName'],
+    ['eventName is empty', (r: OssRecord) => (r.eventName = ''), 'events[1].eventName'],
+    ['eventTime is a number', (r: OssRecord) => setField(r, 'eventTime', 1), 'events[1].eventTime'],
   ])('%s: that record is reported with its path and the others parse', (_, change, path) => {
     const good = validRecord();
     const bad = validRecord();
@@ -192,7 +194,7 @@ describe('a bad record among good ones', () => {
 
   it('a failed record still carries what could be read: bucket, key and event name', () => {
     const bad = validRecord();
-    bad.oss.object.eTag = 7;
+    setField(bad.oss.object, 'eTag', 7);
     const failed = failedRecord(parseOssEvent({ events: [bad] }), 0);
     expect(failed.bucket).toBe('team-layers');
     expect(failed.key).toBe('layers/pillow-10.zip');
@@ -201,9 +203,9 @@ describe('a bad record among good ones', () => {
 
   it('a failed record leaves out what is not a string', () => {
     const bad = validRecord();
-    bad.oss.object.key = 5;
-    bad.eventName = ['x'];
-    bad.oss.bucket = 'team-layers';
+    setField(bad.oss.object, 'key', 5);
+    setField(bad, 'eventName', ['x']);
+    setField(bad.oss, 'bucket', 'team-layers');
     const failed = failedRecord(parseOssEvent({ events: [bad] }), 0);
     expect(failed.key).toBeUndefined();
     expect(failed.eventName).toBeUndefined();
@@ -220,8 +222,8 @@ describe('a bad record among good ones', () => {
 
   it('two bad fields in one record are both named', () => {
     const bad = validRecord();
-    delete bad.oss.object.eTag;
-    bad.oss.object.size = 'big';
+    deleteField(bad.oss.object, 'eTag');
+    setField(bad.oss.object, 'size', 'big');
     const failed = failedRecord(parseOssEvent({ events: [bad] }), 0);
     expect(failed.message).toContain('events[0].oss.object.eTag');
     expect(failed.message).toContain('events[0].oss.object.size');
@@ -402,8 +404,9 @@ describe('properties', () => {
     fc.assert(
       fc.property(leaf, fc.jsonValue(), (path, value) => {
         const bad = validRecord();
-        let target: Record<string, any> = bad;
-        for (const part of path.slice(0, -1)) target = target[part];
+        // Every path of `leaf` leads through objects of the valid record to a field of one.
+        let target: Record<string, unknown> = bad;
+        for (const part of path.slice(0, -1)) target = target[part] as Record<string, unknown>;
         target[path.at(-1)!] = value;
         const parsed = parseOssEvent({ events: [validRecord(), bad] });
         expect(parsed).toHaveLength(2);

@@ -9,7 +9,7 @@ const AK = 'STS.NUgYrLnoC37mZZCNnAbez2GPX';
 function capture(options: Omit<LoggerOptions, 'write'> = {}) {
   const raw: string[] = [];
   const logger = createLogger({ requestId: 'req-1', secrets: [SECRET, TOKEN], ...options, write: (line) => raw.push(line) });
-  const lines = (): Array<Record<string, any>> =>
+  const lines = (): Array<Record<string, unknown>> =>
     raw.map((line) => {
       expect(line.endsWith('\n')).toBe(true);
       expect(line.slice(0, -1)).not.toContain('\n');

@@ -142,10 +142,14 @@ describe('npm start: a layer’s whole life', () => {
     const page = await browser.context.newPage();
     await page.goto(pathToFileURL(file).href);
     const section = page.locator('section.layer', { has: page.locator('h2', { hasText: LAYER }) });
+    // The report as a person sees it: innerText is the rendered text (a <br> is a line break), textContent the markup's.
+    // biome-ignore lint/performance/useDomNodeTextContent: asserts the rendered text a person sees (the heading, its drift badge included).
     expect(await section.locator('h2').innerText()).toBe(`${LAYER} 1 drift`);
+    // biome-ignore lint/performance/useDomNodeTextContent: asserts the rendered text a person sees.
     expect(await section.locator('.held').innerText()).toBe('Function Compute holds versions 1, 3, 4, 5.');
     const rows = await section
       .locator('table.timeline tbody tr')
+      // biome-ignore lint/performance/useDomNodeTextContent: asserts the rendered text a person sees; the "who" cell's <br> is a line break in it, which textContent drops.
       .evaluateAll((trs) => trs.map((tr) => Array.from(tr.querySelectorAll('td')).map((td) => (td as HTMLElement).innerText.trim())));
     expect(rows.map(([, version, status]) => [version, status])).toEqual([
       ['-', 'waiting'],

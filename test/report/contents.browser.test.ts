@@ -62,12 +62,13 @@ describe('the HTML report, per version', () => {
     await page.goto(pathToFileURL(file).href);
 
     const table = page.locator('section.layer table.contents');
+    // The report as a person sees it: innerText is the rendered text (each <li> a line), textContent the markup's.
+    // biome-ignore lint/performance/useDomNodeTextContent: asserts the rendered text a person sees.
     expect(await table.locator('caption').innerText()).toBe('Inside each version');
-    const rows = await table
-      .locator('tbody tr')
-      .evaluateAll((trs) =>
-        trs.map((tr) => ({ version: tr.getAttribute('data-version'), cells: Array.from(tr.querySelectorAll('td'), (td) => td.innerText.trim()) })),
-      );
+    const rows = await table.locator('tbody tr').evaluateAll((trs) =>
+      // biome-ignore lint/performance/useDomNodeTextContent: asserts the rendered text a person sees; the changes are a list whose items are lines in it, which textContent runs together.
+      trs.map((tr) => ({ version: tr.getAttribute('data-version'), cells: Array.from(tr.querySelectorAll('td'), (td) => td.innerText.trim()) })),
+    );
     expect(rows).toEqual([
       { version: '1', cells: ['1', '2', '2.0 MiB', '2', 'the first version with recorded contents'] },
       { version: '2', cells: ['2', '3', '3.0 MiB', '2', `since version 1:\n+ npm ${HOSTILE} 1.0.0\n- npm left-pad 1.3.0\n~ npm lodash 4.17.20 -> 4.17.21`] },

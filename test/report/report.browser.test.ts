@@ -82,7 +82,10 @@ describe('layer-publisher report --html, as a person sees it in Chromium', () =>
 
     expect(requests).toEqual([pathToFileURL(file).href]);
     expect(await page.title()).toBe(`Layer audit: ${TEST_BUCKET}`);
+    // What a person sees: innerText is the rendered text (a <br> is a line break), textContent the markup's.
+    // biome-ignore lint/performance/useDomNodeTextContent: asserts the rendered text a person sees.
     expect(await page.locator('h1').innerText()).toBe('Layer audit report');
+    // biome-ignore lint/performance/useDomNodeTextContent: asserts the rendered text a person sees.
     expect(await page.locator('#compared').innerText()).toMatch(/^Compared with Function Compute at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC: 2 drifted\.$/);
     expect(await page.locator('section.layer h2').allInnerTexts()).toEqual(['left-pad 2 drift', 'other']);
 
@@ -93,6 +96,7 @@ describe('layer-publisher report --html, as a person sees it in Chromium', () =>
         .locator('table.timeline tbody tr')
         .evaluateAll((trs) =>
           trs.map((tr) => {
+            // biome-ignore lint/performance/useDomNodeTextContent: asserts the rendered text a person sees; the "who" cell's <br> is a line break in it, which textContent drops.
             const cells = Array.from(tr.querySelectorAll('td')).map((td) => (td as HTMLElement).innerText.trim());
             const [when = '', version = '', status = '', who = '', detail = ''] = cells;
             return { when, version, status, who, detail, background: getComputedStyle(tr).backgroundColor };
@@ -134,6 +138,7 @@ describe('layer-publisher report --html, as a person sees it in Chromium', () =>
       ['1', 'published', expect.stringContaining('layers/other.zip')],
       ['1', 'deleted', 'retain 0'],
     ]);
+    // biome-ignore lint/performance/useDomNodeTextContent: asserts the rendered text a person sees.
     expect(await page.locator('section.layer').nth(1).locator('.held').innerText()).toBe('Function Compute holds no version.');
 
     await page.screenshot({ path: join(ARTEFACTS, 'report.png'), fullPage: true });
@@ -148,6 +153,7 @@ describe('layer-publisher report --html, as a person sees it in Chromium', () =>
 
     const page = await browser.context.newPage();
     await page.goto(pathToFileURL(file).href);
+    // biome-ignore lint/performance/useDomNodeTextContent: asserts the rendered text a person sees.
     expect(await page.locator('#compared').innerText()).toContain('Not compared with Function Compute');
     expect(await page.locator('table.timeline tbody tr').count()).toBe(1);
     expect(await page.locator('tr.status-drift').count()).toBe(0);

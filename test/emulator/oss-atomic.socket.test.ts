@@ -53,20 +53,20 @@ async function readWhileWriting(reader: OSS, versions: ReadonlyMap<string, Versi
   };
   while (writing()) {
     const head = await reader.head(KEY).catch(notFound);
-    const headed = versionNamed(versions, headersOf(head)['etag']);
+    const headed = versionNamed(versions, headersOf(head).etag);
     expect(Number(headersOf(head)['content-length'])).toBe(headed.bytes.length);
     expect(headersOf(head)['x-oss-hash-crc64ecma']).toBe(headed.crc64);
     tally.heads += 1;
 
     const got = await reader.get(KEY).catch(notFound);
-    const gotten = versionNamed(versions, headersOf(got)['etag']);
+    const gotten = versionNamed(versions, headersOf(got).etag);
     if (!Buffer.from(got.content as Buffer).equals(gotten.bytes)) failures.push(`GET bytes are not those of ETag ${gotten.etag}`);
     tally.gets += 1;
 
     const range = { start: 1000, end: 40 * 1024 };
     const ranged = await reader.get(KEY, { headers: { Range: `bytes=${range.start}-${range.end}` } }).catch(notFound);
     const rangedHeaders = headersOf(ranged);
-    const rangedVersion = versionNamed(versions, rangedHeaders['etag']);
+    const rangedVersion = versionNamed(versions, rangedHeaders.etag);
     expect(ranged.res.status).toBe(206);
     expect(rangedHeaders['content-range']).toBe(`bytes ${range.start}-${range.end}/${rangedVersion.bytes.length}`);
     if (!Buffer.from(ranged.content as Buffer).equals(rangedVersion.bytes.subarray(range.start, range.end + 1))) {
@@ -128,7 +128,7 @@ describe.each(Object.keys(backends))('the local OSS on the %s backend is atomic 
       try {
         for (const version of [...versions.values()].slice(1)) {
           const put = await writer.put(KEY, version.bytes);
-          expect(headersOf(put)['etag']).toBe(version.etag);
+          expect(headersOf(put).etag).toBe(version.etag);
         }
       } finally {
         writing = false;

@@ -11,16 +11,16 @@ const MIN_SCANNED = 200;
 const fullSuite = process.env.npm_lifecycle_event === 'test';
 
 const FORBIDDEN: Array<[string, RegExp]> = [
-  ['the access key secret', new RegExp(escape(TEST_CREDENTIALS.accessKeySecret))],
-  ['the security token', new RegExp(escape(TEST_CREDENTIALS.securityToken))],
-  ['the webhook secret', new RegExp(escape(TEST_WEBHOOK_SECRET))],
-  ['the DingTalk signing secret', new RegExp(escape(TEST_DINGTALK_SECRET))],
-  ['the DingTalk access token', new RegExp(escape(TEST_DINGTALK_TOKEN))],
+  ['the access key secret', new RegExp(escapeRegExp(TEST_CREDENTIALS.accessKeySecret))],
+  ['the security token', new RegExp(escapeRegExp(TEST_CREDENTIALS.securityToken))],
+  ['the webhook secret', new RegExp(escapeRegExp(TEST_WEBHOOK_SECRET))],
+  ['the DingTalk signing secret', new RegExp(escapeRegExp(TEST_DINGTALK_SECRET))],
+  ['the DingTalk access token', new RegExp(escapeRegExp(TEST_DINGTALK_TOKEN))],
   ['an OSS or FC signature', /\b(OSS|FC) STS\.[A-Za-z0-9.]+:[A-Za-z0-9+/=]{10,}/],
   ['a signed-URL signature', /[?&](x-oss-)?signature=[A-Za-z0-9%+/=]{6,}/i],
 ];
 
-function escape(text: string): string {
+function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 

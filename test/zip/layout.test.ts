@@ -131,7 +131,7 @@ describe('checkLayout: messages for the usual mistakes', () => {
     const names = Array.from({ length: 1000 }, (_, index) => `file${index}.py`);
     const error = layoutError(names, ['python3.9']);
     expect(error.message).toContain('file18.py, file19.py and more.');
-    expect(error.context['topLevel']).toHaveLength(20);
+    expect(error.context.topLevel).toHaveLength(20);
   });
 });
 

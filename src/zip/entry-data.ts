@@ -13,9 +13,14 @@ import type { UnpackedLimit } from './unpacked-limit';
 /** Checks one entry's data as it streams by: what it unpacks to must match its CRC-32 and size. */
 export interface DataCheck {
   push(chunk: Uint8Array): void | Promise<void>;
-  /** After the last byte; resolves with the first bytes unpacked when the entry is a symlink (its target). */
-  end(): Promise<Uint8Array | undefined>;
+  /**
+   * After the last byte: the first bytes unpacked when the entry is a symlink (its target). A promise only
+   * when the check has to wait (an inflater still working): most entries end at once.
+   */
+  end(): Ended;
 }
+
+export type Ended = Uint8Array | undefined | Promise<Uint8Array | undefined>;
 
 /**
  * Small deflated entries (most of a node_modules tree) are inflated in one synchronous call: a stream
@@ -125,7 +130,7 @@ class StoredCheck implements DataCheck {
     this.unpacked.add(chunk);
   }
 
-  async end(): Promise<Uint8Array | undefined> {
+  end(): Ended {
     return this.unpacked.finish();
   }
 }
@@ -172,7 +177,7 @@ class DeflateCheck implements DataCheck {
     }
   }
 
-  async end(): Promise<Uint8Array | undefined> {
+  end(): Ended {
     if (this.inflater !== undefined) return this.inflater.end();
     const overrun = this.unpacked.overrun();
     if (overrun !== undefined) throw overrun;
@@ -204,7 +209,7 @@ class BufferedInflate implements DataCheck {
     this.chunks.push(chunk);
   }
 
-  async end(): Promise<Uint8Array | undefined> {
+  end(): Ended {
     const { entry, unpacked, resumed } = this;
     const compressed = joined(this.chunks);
     let inflated: WholeInflate;
@@ -214,12 +219,8 @@ class BufferedInflate implements DataCheck {
     } catch (error) {
       throw inflateFailure(entry, error);
     }
-    if (inflated.kind === 'overflow') {
-      // Longer than declared: streamed again, so that what it really unpacks to is counted, not held.
-      const streamed = new StreamingInflate(entry, unpacked, resumed);
-      await streamed.push(compressed);
-      return streamed.end();
-    }
+    // Longer than declared: streamed again, so that what it really unpacks to is counted, not held.
+    if (inflated.kind === 'overflow') return streamAgain(new StreamingInflate(entry, unpacked, resumed), compressed);
     assertConsumedAll(entry, resumed.consumed + inflated.consumed);
     // At once: the bytes lie in a buffer the next entry's inflate writes over (inflate-whole.ts).
     unpacked.add(inflated.bytes);
@@ -298,6 +299,11 @@ class StreamingInflate implements DataCheck {
   private failure(error: unknown): unknown {
     return error instanceof PublisherError ? error : (this.unpacked.overrun() ?? inflateFailure(this.entry, error));
   }
+}
+
+async function streamAgain(streamed: StreamingInflate, compressed: Uint8Array): Promise<Uint8Array | undefined> {
+  await streamed.push(compressed);
+  return streamed.end();
 }
 
 function inflateFailure(entry: ZipEntry, error: unknown): unknown {

@@ -1,4 +1,4 @@
-import { SIGNATURE, copyOf, hexNumber, joined, readUint16, readUint32, zipInvalid } from './bytes';
+import { SIGNATURE, copyOf, hexNumber, readUint16, readUint32, zipInvalid } from './bytes';
 import { type DataCheck, type EntryContext, checkData } from './entry-data';
 import { FLAG, type ZipEntry, decodeName, readExtras, zip64Values } from './entry';
 
@@ -28,7 +28,9 @@ type Phase =
 export class EntryWalker {
   private phase: Phase;
   private next = 0;
+  /** The pieces of a header or trailer read so far: the first `heldCount` slots (the array is kept, not made anew per header). */
   private readonly held: Uint8Array[] = [];
+  private heldCount = 0;
   private heldBytes = 0;
   /** The last bytes of the prefix, for a signature split across chunks. */
   private prefixCarry: Uint8Array = Buffer.alloc(0);
@@ -60,10 +62,11 @@ export class EntryWalker {
           break;
         }
         case 'header': {
-          const taken = this.hold(chunk, at, this.headerBytesNeeded());
+          const needed = this.headerBytesNeeded(chunk, at);
+          const taken = this.hold(chunk, at, needed);
           at += taken;
           this.position += taken;
-          if (this.heldBytes === this.headerBytesNeeded()) this.phase = this.readHeader(phase.entry);
+          if (this.heldBytes === this.headerBytesNeeded(chunk, at)) this.phase = this.readHeader(phase.entry);
           break;
         }
         case 'data': {
@@ -85,7 +88,10 @@ export class EntryWalker {
         case 'done':
           throw new Error(`EntryWalker received bytes past its last entry, at ${this.position}`);
       }
-      if (!this.settled()) await this.settle();
+      if (!this.settled()) {
+        const settling = this.settle();
+        if (settling !== undefined) await settling;
+      }
     }
   }
 
@@ -104,20 +110,28 @@ export class EntryWalker {
     return !((phase.kind === 'data' && phase.left === 0) || (phase.kind === 'trailer' && this.heldBytes === phase.length));
   }
 
-  /** Moves on from a phase that has all its bytes: zero-length data and trailers take none. */
-  private async settle(): Promise<void> {
+  /**
+   * Moves on from a phase that has all its bytes: zero-length data and trailers take none. A promise only
+   * when an entry's check has to wait; most entries end at once, with no promise made for them.
+   */
+  private settle(): void | Promise<void> {
     while (!this.settled()) {
       const phase = this.phase;
       if (phase.kind === 'data') {
-        const link = await phase.check.end();
-        if (link !== undefined) this.onLink(phase.entry, link);
-        this.phase = this.trailerOf(phase.entry);
+        const ended = phase.check.end();
+        if (ended instanceof Promise) return ended.then((link) => this.afterData(phase.entry, link)).then(() => this.settle());
+        this.afterData(phase.entry, ended);
       } else if (phase.kind === 'trailer') {
         checkTrailer(phase.entry, this.take());
         this.next += 1;
         this.phase = this.next < this.entries.length ? this.headerOf() : { kind: 'done' };
       }
     }
+  }
+
+  private afterData(entry: ZipEntry, link: Uint8Array | undefined): void {
+    if (link !== undefined) this.onLink(entry, link);
+    this.phase = this.trailerOf(entry);
   }
 
   private headerOf(): Phase {
@@ -129,9 +143,16 @@ export class EntryWalker {
     return this.entries[this.next + 1]?.offset ?? this.runEnd;
   }
 
-  private headerBytesNeeded(): number {
+  /**
+   * The local header's length, once its fixed part is known: from the chunk, when the header starts at
+   * `chunk[at]` and its fixed part lies in it (nearly always), so that the whole header is then held as
+   * one piece, with no copy to join it; else from what is held.
+   */
+  private headerBytesNeeded(chunk: Uint8Array, at: number): number {
+    if (this.heldBytes === 0) {
+      return chunk.length - at >= LOCAL_HEADER_BYTES ? LOCAL_HEADER_BYTES + readUint16(chunk, at + 26) + readUint16(chunk, at + 28) : LOCAL_HEADER_BYTES;
+    }
     if (this.heldBytes < LOCAL_HEADER_BYTES) return LOCAL_HEADER_BYTES;
-    // Asked twice as each piece of a header arrives: its fixed part is nearly always in the first piece, read there.
     const first = this.held[0]!;
     const header = first.length >= LOCAL_HEADER_BYTES ? first : this.peek();
     return LOCAL_HEADER_BYTES + readUint16(header, 26) + readUint16(header, 28);
@@ -139,23 +160,36 @@ export class EntryWalker {
 
   private hold(chunk: Uint8Array, at: number, needed: number): number {
     const take = Math.min(chunk.length - at, needed - this.heldBytes);
-    this.held.push(chunk.subarray(at, at + take));
+    if (take === 0) return 0;
+    this.held[this.heldCount] = chunk.subarray(at, at + take);
+    this.heldCount += 1;
     this.heldBytes += take;
     return take;
   }
 
+  /** What is held, as one array, held from then on as one piece. */
   private peek(): Uint8Array {
-    const bytes = joined(this.held, this.heldBytes);
-    this.held.length = 0;
-    this.held.push(bytes);
-    return bytes;
+    if (this.heldCount === 0) return NOTHING;
+    if (this.heldCount > 1) {
+      const bytes = Buffer.concat(this.held.slice(0, this.heldCount), this.heldBytes);
+      this.release();
+      this.held[0] = bytes;
+      this.heldCount = 1;
+    }
+    return this.held[0]!;
   }
 
   private take(): Uint8Array {
     const bytes = this.peek();
-    this.held.length = 0;
+    this.release();
     this.heldBytes = 0;
     return bytes;
+  }
+
+  /** Lets go of the held pieces, views of whole chunks, without emptying the array: V8 would free its storage and make it again for the next header. */
+  private release(): void {
+    for (let index = 0; index < this.heldCount; index++) this.held[index] = NOTHING;
+    this.heldCount = 0;
   }
 
   /**
@@ -201,6 +235,8 @@ export class EntryWalker {
 }
 
 const LOCAL_SIGNATURE = Buffer.from([0x50, 0x4b, 0x03, 0x04]);
+/** What an empty trailer is read as; a Buffer, as every chunk is (read-archive.ts). */
+const NOTHING = Buffer.alloc(0);
 
 /** A data descriptor, when the entry has one: it must repeat the central directory's CRC-32 and sizes. */
 function checkTrailer(entry: ZipEntry, trailer: Uint8Array): void {

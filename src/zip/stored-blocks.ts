@@ -27,7 +27,8 @@ const MORE: StoredStep = { kind: 'more' };
 export class StoredBlocks {
   /** How many bytes of the stream the blocks read so far took, headers included. */
   consumed = 0;
-  private readonly header = new Uint8Array(HEADER_BYTES);
+  /** Made at the first stored block: most small entries start with a compressed one and need none. */
+  private header: Uint8Array | undefined;
   private held = 0;
   /** Data bytes of the current block still to come. */
   private left = 0;
@@ -57,13 +58,13 @@ export class StoredBlocks {
       }
       if (this.held === 0 && ((chunk[at]! >> 1) & 3) !== STORED) return { kind: 'compressed', at };
       const take = Math.min(chunk.length - at, HEADER_BYTES - this.held);
-      this.header.set(chunk.subarray(at, at + take), this.held);
+      const header = (this.header ??= new Uint8Array(HEADER_BYTES));
+      header.set(chunk.subarray(at, at + take), this.held);
       this.held += take;
       at += take;
       this.consumed += take;
       if (this.held < HEADER_BYTES) continue;
       this.held = 0;
-      const header = this.header;
       const length = header[1]! | (header[2]! << 8);
       const inverse = header[3]! | (header[4]! << 8);
       if (length !== (~inverse & 0xffff)) return { kind: 'broken', why: 'invalid stored block lengths' };

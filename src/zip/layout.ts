@@ -103,8 +103,10 @@ export class LayoutCollector {
   }
 
   private noteWrapper(path: EntryPath): void {
-    const [first, ...rest] = path.segments;
+    // The first segment alone, by index: nearly every entry stops there (a rest pattern would copy the others first).
+    const first = path.segments[0];
     if (this.wrapped !== undefined || first === undefined || NOT_WRAPPERS.has(first)) return;
+    const rest = path.segments.slice(1);
     const place = placeOf(pathText({ segments: rest, isDirectory: path.isDirectory, key: rest.join('/') }));
     if (place !== undefined) this.wrapped = { folder: `${first}/`, place };
   }

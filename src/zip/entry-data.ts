@@ -30,13 +30,14 @@ const SYNC_MAX_COMPRESSED = 256 * 1024;
 const SYNC_MAX_UNCOMPRESSED = 4 * 1024 * 1024;
 /**
  * What the streaming inflater is handed per write (socket chunks of 64 KiB, gathered), and its output
- * buffers (INFLATE_BUFFER_BYTES, in inflate-whole.ts: a small entry's inflate uses them too). Each write, and each output buffer filled, is a round trip to zlib's thread pool, so the
- * bigger the cheaper per byte: zlib copying 48 MiB of stored blocks, read from memory on a 2-core
- * machine, ran at 1527-2004 MB/s with 1 MiB, 1090-1199 with 256 KiB (64 KiB writes: 152-185). But a
- * buffer still alive at its second scavenge moves to V8's old generation and waits there for a full
- * collection (src/heap.ts). With four ranges inflating at once, each at a quarter of the rate, gathering
- * 1 MiB took that long: 14-18 full collections per read of the compressible zip in `bench:stream`, and
- * +43 to +59 MiB of peak RSS over the raw GET, against 4-6 and +31 with these sizes. 256 KiB output
+ * buffers (INFLATE_BUFFER_BYTES, in inflate-whole.ts: a small entry's inflate uses them too). Each
+ * write, and each output buffer filled, is a round trip to zlib's thread pool, so the bigger the
+ * cheaper per byte: zlib copying 48 MiB of stored blocks, read from memory on a 2-core machine, ran at
+ * 1527-2004 MB/s with 1 MiB, 1090-1199 with 256 KiB (64 KiB writes: 152-185). But a buffer still alive
+ * at its second scavenge moves to V8's old generation and waits there for a full collection
+ * (src/heap.ts). With four ranges inflating at once, each at a quarter of the rate, gathering 1 MiB
+ * took that long: 14-18 full collections per read of the compressible zip in `bench:stream`, and +43
+ * to +59 MiB of peak RSS over the raw GET, against 4-6 and +31 with these sizes. 256 KiB output
  * buffers too made READ_CONCURRENCY=1 dearer (15.3-16.9 core-s/GiB against 13.6): more round trips.
  * docs/contents.md has the table.
  */

@@ -21,15 +21,15 @@ export const INFLATE_BUFFER_BYTES = 512 * 1024;
  * Inflates `compressed`, the whole of a raw deflate stream, synchronously, into at most `room` bytes;
  * throws zlib's own error (its `code` and message) when the stream is broken or cut short.
  *
- * Most of a layer's entries are small files, and `zlib.inflateRawSync` makes a zlib stream for each:
- * a JavaScript Transform stream and a native engine, made, closed and left to the garbage collector,
- * which then frees each engine's native half. For 20,000 small files on a 2-core machine that was 7.8 µs
- * of making and 5-7 ms per young collection; checking a zip of 60,016 entries spent 15 % of its time in
- * collections (docs/contents.md). So one engine is kept and reset between entries, driven through the
- * binding `inflateRawSync` itself drives (its `_handle`), into a shared output buffer. A stream that
- * refers back into history it did not write (after stored blocks: `dictionary`) needs an engine made
- * with it, and gets one; so does every stream when the binding is not the one expected (a Node.js that
- * changed it), with the same results.
+ * Most of a layer's entries are small files, and `zlib.inflateRawSync` makes a zlib stream for each: a
+ * JavaScript Transform stream and a native engine, made, closed and left to the garbage collector,
+ * which then frees each engine's native half. For 20,000 small files on a 2-core machine that was
+ * 7.8 µs each of making, and 2-9 ms per young collection, one per ~700 engines; checking a zip of 60,016
+ * entries spent 15 % of its time in collections (docs/contents.md). So one engine is kept and reset
+ * between entries, driven through the binding `inflateRawSync` itself drives (its `_handle`), into a
+ * shared output buffer. A stream that refers back into history it did not write (after stored blocks:
+ * `dictionary`) needs an engine made with it, and gets one; so does every stream when the binding is
+ * not the one expected (a Node.js that changed it), with the same results.
  */
 export function inflateWhole(compressed: Uint8Array, room: number, dictionary?: Uint8Array): WholeInflate {
   if (dictionary === undefined) {

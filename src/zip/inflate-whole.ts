@@ -80,7 +80,9 @@ export class KeptInflater {
   static create(engine: zlib.InflateRaw): KeptInflater | undefined {
     // Not in Node's typings: the stream's binding and the array its writes report into.
     const { _handle: binding, _writeState: writeState } = engine as unknown as { _handle?: Partial<ZlibBinding> | null; _writeState?: unknown };
-    if (typeof binding?.writeSync !== 'function' || typeof binding.reset !== 'function' || !(writeState instanceof Uint32Array)) {
+    // onerror too: were zlib's failures reported under another name, they would go unseen here.
+    const driven = typeof binding?.writeSync === 'function' && typeof binding.reset === 'function' && typeof binding.onerror === 'function';
+    if (!driven || !(writeState instanceof Uint32Array)) {
       engine.close();
       return undefined;
     }

@@ -100,10 +100,13 @@ describe('inflateWhole', () => {
   });
 
   it('leaves a zlib stream it cannot drive to inflateRawSync, and closes it', () => {
-    const engine = zlib.createInflateRaw();
-    Object.defineProperty(engine, '_writeState', { value: undefined });
-    expect(KeptInflater.create(engine)).toBeUndefined();
-    expect(engine.destroyed).toBe(true);
+    for (const unexpected of ['no write state', 'no error callback']) {
+      const engine = zlib.createInflateRaw();
+      if (unexpected === 'no write state') Object.defineProperty(engine, '_writeState', { value: undefined });
+      else delete (engine as unknown as { _handle: { onerror?: unknown } })._handle.onerror;
+      expect(KeptInflater.create(engine)).toBeUndefined();
+      expect(engine.destroyed).toBe(true);
+    }
     const driven = zlib.createInflateRaw();
     const inflater = KeptInflater.create(driven);
     expect(inflater).toBeInstanceOf(KeptInflater);

@@ -20,7 +20,7 @@ export interface DataCheck {
   end(): Ended;
 }
 
-export type Ended = Uint8Array | undefined | Promise<Uint8Array | undefined>;
+type Ended = Uint8Array | undefined | Promise<Uint8Array | undefined>;
 
 /**
  * Small deflated entries (most of a node_modules tree) are inflated in one synchronous call: a stream

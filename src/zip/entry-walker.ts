@@ -33,7 +33,7 @@ export class EntryWalker {
   private heldCount = 0;
   private heldBytes = 0;
   /** The last bytes of the prefix, for a signature split across chunks. */
-  private prefixCarry: Uint8Array = Buffer.alloc(0);
+  private prefixCarry: Uint8Array = NOTHING;
 
   constructor(
     private readonly entries: readonly ZipEntry[],
@@ -235,7 +235,7 @@ export class EntryWalker {
 }
 
 const LOCAL_SIGNATURE = Buffer.from([0x50, 0x4b, 0x03, 0x04]);
-/** What an empty trailer is read as; a Buffer, as every chunk is (read-archive.ts). */
+/** No bytes: an empty trailer, and the prefix's carry before any; a Buffer, as every chunk is (read-archive.ts). */
 const NOTHING = Buffer.alloc(0);
 
 /** A data descriptor, when the entry has one: it must repeat the central directory's CRC-32 and sizes. */

@@ -1,5 +1,5 @@
 // What the benchmarks share: the sources they measure, bundled fresh, and runs in child processes
-// (each with its own peak RSS) that answer with one message.
+// (each with its own peak RSS) that answer with one message, and the CPU time of the local OSS serving them.
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -27,6 +27,22 @@ export function answerFromChild(script, args, what) {
     child.once('message', (message) => (answer = message));
     child.once('error', reject);
     child.once('exit', (code) => (code === 0 && answer ? resolve(answer) : reject(new Error(`${what} exited with ${code}`))));
+  });
+}
+
+/** A server child's own CPU time so far (user + system, ms), asked over its IPC channel (see answerCpuRequests). */
+export function askCpuMs(child) {
+  return new Promise((resolve) => {
+    child.once('message', resolve);
+    child.send('cpu');
+  });
+}
+
+/** In a server child: answers each message from the parent with this process's CPU time so far, in ms. */
+export function answerCpuRequests() {
+  process.on('message', () => {
+    const { user, system } = process.cpuUsage();
+    process.send((user + system) / 1e3);
   });
 }
 

@@ -18,7 +18,9 @@
 // in core-seconds (the second unmoved by what else runs on a shared machine). Each zip starts with a node_modules-like
 // run of small files (a package.json and an index.js per package), so gathering the packages has work.
 // Under each table, how each read's core-seconds split between the JS thread and the others (zlib's pool,
-// V8's helpers; Linux only), and the garbage collections V8 made (perf_hooks 'gc' entries).
+// V8's helpers; Linux only), the garbage collections V8 made (perf_hooks 'gc' entries), and the local
+// OSS's core-seconds serving it; then the goal's figure, and the ceiling the cores set on any read that
+// must fetch and inflate every byte, with the local OSS on the same cores (printCeiling).
 //
 // The TypeScript sources are bundled with esbuild into a temporary file first, so the numbers are always
 // for the code in src/, not for a stale build.
@@ -32,7 +34,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { answerFromChild, bundleSources, median } from './bench-child.mjs';
+import { answerCpuRequests, answerFromChild, askCpuMs, bundleSources, median } from './bench-child.mjs';
 import { crc32, deflateRawSync, inflateRawSync } from 'node:zlib';
 
 const ZIP_BYTES = 256 * 1024 * 1024;
@@ -84,7 +86,12 @@ async function benchKind(lib, kind) {
         `${(unpacked / 2 ** 20).toFixed(0)} MiB, served by the OSS emulator in process ${server.pid}`,
     );
     const limit = printInflate(kind, size / unpacked);
-    const read = (endpoint, mode, concurrency) => readInChild(lib, { endpoint, mode, concurrency });
+    // The local OSS's CPU time serving each read: the share of the machine's cores the reader did not have.
+    const read = async (endpoint, mode, concurrency) => {
+      const before = await askCpuMs(server);
+      const sample = await readInChild(lib, { endpoint, mode, concurrency });
+      return { ...sample, serverCoreSecondsPerGiB: ((await askCpuMs(server)) - before) / 1e3 / (size / 2 ** 30) };
+    };
     const modes = [
       ['raw GET (no hashing)', 'raw', 1],
       [`no entry checks, READ_CONCURRENCY=${DEFAULT_CONCURRENCY}`, 'structure', DEFAULT_CONCURRENCY],
@@ -106,15 +113,17 @@ async function benchKind(lib, kind) {
         modes.map(([name]) => summarise(name, samples.get(name))),
         limit,
       );
+      const raw = summarise('', samples.get(modes[0][0]));
       const checked = summarise('', samples.get(`entry checks, READ_CONCURRENCY=${DEFAULT_CONCURRENCY}`));
       const bare = summarise('', samples.get(`checks, no contents, READ_CONCURRENCY=${DEFAULT_CONCURRENCY}`));
       const unchecked = summarise('', samples.get(`no entry checks, READ_CONCURRENCY=${DEFAULT_CONCURRENCY}`));
-      // What the entry checks cost, as the ratios the goal is set in: the rate, and the core-seconds (the steadier of the two).
+      // What the entry checks cost, as the ratios the goals are set in: the rate, and the core-seconds (the steadier of the two).
       console.log(
         `  entry checks against the read without them at READ_CONCURRENCY=${DEFAULT_CONCURRENCY}: ` +
-          `${(checked.mbPerSecond / unchecked.mbPerSecond).toFixed(2)}x the rate (goal: at least 0.85x), ` +
+          `${(checked.mbPerSecond / unchecked.mbPerSecond).toFixed(2)}x the rate${kind === 'incompressible' ? ' (goal: at least 0.85x)' : ''}, ` +
           `${(checked.coreSecondsPerGiB / unchecked.coreSecondsPerGiB).toFixed(2)}x the core-seconds`,
       );
+      printCeiling(kind, raw, checked, limit);
       console.log(
         `  contents (packages gathered) at READ_CONCURRENCY=${DEFAULT_CONCURRENCY}: ${signed((bare.mbPerSecond / checked.mbPerSecond - 1) * 100)}% time, ` +
           `${signed((checked.coreSecondsPerGiB / bare.coreSecondsPerGiB - 1) * 100)}% core-seconds\n`,
@@ -154,6 +163,27 @@ function printInflate(kind, zipPerUnpacked) {
       `inflate limit of the ${CORES} cores available: ${limit.toFixed(0)} MB/s of this zip\n`,
   );
   return { mbPerSecond: limit, coreSecondsPerGiB };
+}
+
+/**
+ * Cores-busy arithmetic, from this run's own figures: a read at R GiB/s costing C core-seconds per GiB in
+ * the reader and S in the local OSS keeps R x (C + S) cores busy, so on CORES cores it can go no faster
+ * than CORES / (C + S). No checked read can cost less than fetching the bytes (the raw GET's C and S) and
+ * inflating them (the inflate limit's core-seconds), which sets the ceiling printed beside the goal.
+ */
+function printCeiling(kind, raw, checked, limit) {
+  const toMBps = (gibPerSecond) => (gibPerSecond * 2 ** 30) / 1e6;
+  const floor = raw.coreSecondsPerGiB + limit.coreSecondsPerGiB + raw.serverCoreSecondsPerGiB;
+  const ceiling = toMBps(CORES / floor);
+  const busy = (checked.mbPerSecond / toMBps(1)) * (checked.coreSecondsPerGiB + checked.serverCoreSecondsPerGiB);
+  const goal = kind === 'compressible' ? ' (goal: at least 80%)' : '';
+  console.log(
+    `  entry checks at READ_CONCURRENCY=${DEFAULT_CONCURRENCY}: ${((checked.mbPerSecond / limit.mbPerSecond) * 100).toFixed(0)}% of the inflate limit${goal}, ` +
+      `keeping ${busy.toFixed(2)} of the ${CORES} cores busy with the local OSS's share\n` +
+      `  ceiling on these ${CORES} cores: a read that did no more than fetch (the raw GET's ${raw.coreSecondsPerGiB.toFixed(2)} core-s/GiB, ` +
+      `the local OSS's ${raw.serverCoreSecondsPerGiB.toFixed(2)}) and inflate (${limit.coreSecondsPerGiB.toFixed(2)}) would fill them at ` +
+      `${ceiling.toFixed(0)} MB/s, ${((ceiling / limit.mbPerSecond) * 100).toFixed(0)}% of the inflate limit`,
+  );
 }
 
 function signed(value) {
@@ -197,6 +227,7 @@ async function runServer(lib, kind) {
   const plain = await serve(oss.handle);
   const capped = await serve(async (request) => capBandwidth(await oss.handle(request), CAP_BYTES_PER_SECOND));
   process.send({ plain: plain.url, capped: capped.url, size: zip.length, entries, unpacked });
+  answerCpuRequests();
   process.on('disconnect', () => process.exit(0));
 }
 
@@ -376,6 +407,7 @@ function summarise(name, samples) {
     youngCollections: median(samples.map((sample) => sample.youngCollections)),
     gcPauseMs: median(samples.map((sample) => sample.gcPauseMs)),
     pageFaultsPerGiB: median(samples.map((sample) => sample.pageFaultsPerGiB)),
+    serverCoreSecondsPerGiB: median(samples.map((sample) => sample.serverCoreSecondsPerGiB)),
   };
 }
 
@@ -405,17 +437,17 @@ function printTable(title, rows, limit) {
   // Where the core-seconds went. The full collections of every run, not a median: V8 settles either
   // on a few or on dozens for the same read (docs/contents.md).
   console.log(
-    `  ${'where the CPU went'.padEnd(38)} ${'JS thread'.padStart(10)} ${'other threads'.padStart(14)} ${'full GCs, each run'.padStart(19)} ${'young GCs'.padStart(10)} ${'GC pauses'.padStart(10)} ${'page faults'.padStart(12)}`,
+    `  ${'where the CPU went'.padEnd(38)} ${'JS thread'.padStart(10)} ${'other threads'.padStart(14)} ${'full GCs, each run'.padStart(19)} ${'young GCs'.padStart(10)} ${'GC pauses'.padStart(10)} ${'page faults'.padStart(12)} ${'local OSS'.padStart(10)}`,
   );
   for (const row of rows) {
     const js = row.coreSecondsPerGiB * row.jsThreadShare;
     const shown = (value) => (Number.isNaN(value) ? '-' : value.toFixed(2));
     console.log(
       `  ${row.name.padEnd(38)} ${shown(js).padStart(10)} ${shown(row.coreSecondsPerGiB - js).padStart(14)} ${row.fullCollections.join(', ').padStart(19)} ` +
-        `${row.youngCollections.toFixed(0).padStart(10)} ${`${row.gcPauseMs.toFixed(0)} ms`.padStart(10)} ${`${(row.pageFaultsPerGiB / 1000).toFixed(0)}k`.padStart(12)}`,
+        `${row.youngCollections.toFixed(0).padStart(10)} ${`${row.gcPauseMs.toFixed(0)} ms`.padStart(10)} ${`${(row.pageFaultsPerGiB / 1000).toFixed(0)}k`.padStart(12)} ${row.serverCoreSecondsPerGiB.toFixed(2).padStart(10)}`,
     );
   }
   console.log(
-    "  (JS thread and other threads in core-s/GiB; GC pauses are the JS thread's, per read; page faults: the reader's minor faults per GiB of zip)\n",
+    "  (JS thread and other threads in core-s/GiB; GC pauses are the JS thread's, per read; page faults: the reader's minor faults per GiB of zip; local OSS: its core-s/GiB serving the read)\n",
   );
 }

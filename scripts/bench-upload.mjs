@@ -21,7 +21,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { answerFromChild, bundleSources, median } from './bench-child.mjs';
+import { answerCpuRequests, answerFromChild, askCpuMs, bundleSources, median } from './bench-child.mjs';
 
 const ZIP_BYTES = 300 * 1024 * 1024;
 const PART_BYTES = 8 * 1024 * 1024;
@@ -64,9 +64,9 @@ async function main() {
     const samples = new Map(modes.map(([name]) => [name, []]));
     for (let run = 0; run < RUNS; run++) {
       for (const [name, mode] of modes) {
-        const before = await serverCpuMs(server);
+        const before = await askCpuMs(server);
         const sample = await uploadInChild(lib, { endpoint, mode, zip, run });
-        samples.get(name).push({ ...sample, serverCpuMs: (await serverCpuMs(server)) - before });
+        samples.get(name).push({ ...sample, serverCpuMs: (await askCpuMs(server)) - before });
       }
     }
     const rows = modes.map(([name]) => summarise(name, samples.get(name)));
@@ -87,14 +87,6 @@ function bundleLibrary(outfile) {
   ]);
 }
 
-/** The local OSS's own CPU time so far (user + system), asked over its IPC channel. */
-function serverCpuMs(server) {
-  return new Promise((resolve) => {
-    server.once('message', resolve);
-    server.send('cpu');
-  });
-}
-
 function uploadInChild(lib, job) {
   return answerFromChild(fileURLToPath(import.meta.url), ['upload', lib, JSON.stringify(job)], 'uploader');
 }
@@ -110,10 +102,7 @@ async function runServer(lib, dataDir) {
   });
   const server = await serve(oss.handle, { port: 0, host: '127.0.0.1' });
   process.send(server.url);
-  process.on('message', () => {
-    const { user, system } = process.cpuUsage();
-    process.send((user + system) / 1e3);
-  });
+  answerCpuRequests();
   process.on('disconnect', () => process.exit(0));
 }
 

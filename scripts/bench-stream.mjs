@@ -20,7 +20,7 @@
 // Under each table, how each read's core-seconds split between the JS thread and the others (zlib's pool,
 // V8's helpers; Linux only), the garbage collections V8 made (perf_hooks 'gc' entries), and the local
 // OSS's core-seconds serving it; then the goal's figure, and the ceiling the cores set on any read that
-// must fetch and inflate every byte, with the local OSS on the same cores (printCeiling).
+// must fetch and inflate every byte, with the local OSS on the same cores (printShareOfLimit).
 //
 // The TypeScript sources are bundled with esbuild into a temporary file first, so the numbers are always
 // for the code in src/, not for a stale build.
@@ -123,7 +123,7 @@ async function benchKind(lib, kind) {
           `${(checked.mbPerSecond / unchecked.mbPerSecond).toFixed(2)}x the rate${kind === 'incompressible' ? ' (goal: at least 0.85x)' : ''}, ` +
           `${(checked.coreSecondsPerGiB / unchecked.coreSecondsPerGiB).toFixed(2)}x the core-seconds`,
       );
-      printCeiling(kind, raw, checked, limit);
+      printShareOfLimit(kind, checked, limit, endpoint === plain ? raw : undefined);
       console.log(
         `  contents (packages gathered) at READ_CONCURRENCY=${DEFAULT_CONCURRENCY}: ${signed((bare.mbPerSecond / checked.mbPerSecond - 1) * 100)}% time, ` +
           `${signed((checked.coreSecondsPerGiB / bare.coreSecondsPerGiB - 1) * 100)}% core-seconds\n`,
@@ -169,18 +169,22 @@ function printInflate(kind, zipPerUnpacked) {
  * Cores-busy arithmetic, from this run's own figures: a read at R GiB/s costing C core-seconds per GiB in
  * the reader and S in the local OSS keeps R x (C + S) cores busy, so on CORES cores it can go no faster
  * than CORES / (C + S). No checked read can cost less than fetching the bytes (the raw GET's C and S) and
- * inflating them (the inflate limit's core-seconds), which sets the ceiling printed beside the goal.
+ * inflating them (the inflate limit's core-seconds): with `raw`, the ceiling that sets is printed too.
+ * Not for capped connections, where one capped raw GET pays per byte for waiting (smaller chunks) and
+ * the cap, not the cores, is the bound.
  */
-function printCeiling(kind, raw, checked, limit) {
+function printShareOfLimit(kind, checked, limit, raw) {
   const toMBps = (gibPerSecond) => (gibPerSecond * 2 ** 30) / 1e6;
-  const floor = raw.coreSecondsPerGiB + limit.coreSecondsPerGiB + raw.serverCoreSecondsPerGiB;
-  const ceiling = toMBps(CORES / floor);
   const busy = (checked.mbPerSecond / toMBps(1)) * (checked.coreSecondsPerGiB + checked.serverCoreSecondsPerGiB);
   const goal = kind === 'compressible' ? ' (goal: at least 80%)' : '';
   console.log(
     `  entry checks at READ_CONCURRENCY=${DEFAULT_CONCURRENCY}: ${((checked.mbPerSecond / limit.mbPerSecond) * 100).toFixed(0)}% of the inflate limit${goal}, ` +
-      `keeping ${busy.toFixed(2)} of the ${CORES} cores busy with the local OSS's share\n` +
-      `  ceiling on these ${CORES} cores: a read that did no more than fetch (the raw GET's ${raw.coreSecondsPerGiB.toFixed(2)} core-s/GiB, ` +
+      `keeping ${busy.toFixed(2)} of the ${CORES} cores busy with the local OSS's share`,
+  );
+  if (raw === undefined) return;
+  const ceiling = toMBps(CORES / (raw.coreSecondsPerGiB + raw.serverCoreSecondsPerGiB + limit.coreSecondsPerGiB));
+  console.log(
+    `  ceiling on these ${CORES} cores: a read that did no more than fetch (the raw GET's ${raw.coreSecondsPerGiB.toFixed(2)} core-s/GiB, ` +
       `the local OSS's ${raw.serverCoreSecondsPerGiB.toFixed(2)}) and inflate (${limit.coreSecondsPerGiB.toFixed(2)}) would fill them at ` +
       `${ceiling.toFixed(0)} MB/s, ${((ceiling / limit.mbPerSecond) * 100).toFixed(0)}% of the inflate limit`,
   );

@@ -6,12 +6,14 @@ import { setFlagsFromString } from 'node:v8';
  * the first zip read of a process (zip/read-archive.ts), so that an event that reads no zip does not
  * load node:v8 (3-5 ms of a cold start, on a 2-core machine).
  *
- * Why: Node's zlib stream allocates a new output buffer for every chunk, so checking a compressible zip
- * allocates about five times the zip in buffers. V8 (Node 20) counts buffer bytes allocated since its
+ * Why: checking a zip allocates buffers by the zip's size (the socket's chunks, the inflaters' input
+ * batches), and a compressible one allocated five times that until the inflaters' output buffers were
+ * kept (zip/inflate-stream.ts). V8 (Node 20) counts buffer bytes allocated since its
  * last full collection against the old generation's headroom, and frees spent buffers in a scavenge
  * only once 32 MiB of them are young. Once V8 has timed a marking, it sets the factor from how fast it
  * marks this small heap (12-20 MB): 1.3, some 8 MB of headroom. From then on nearly every scavenge for
- * buffers began a full collection, about 60 per read of a 256 MiB zip. docs/contents.md has the figures.
+ * buffers began a full collection, about 60 per read of a 256 MiB zip; with the output buffers kept,
+ * still 24 in one of four reads without the factor, against 1 with it. docs/contents.md has the figures.
  */
 export function tuneHeapForInflating(): void {
   if (tuned) return;

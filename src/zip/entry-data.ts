@@ -1,11 +1,12 @@
 import type { TransformOptions } from 'node:stream';
-import * as zlib from 'node:zlib';
+import type * as zlib from 'node:zlib';
 import { PublisherError } from '../errors';
 import { copyOf, hexNumber, joined, zipInvalid } from './bytes';
 import type { PackageTap } from './contents';
 import { crc32 } from './crc32';
 import { METHOD, type ZipEntry } from './entry';
-import { INFLATE_BUFFER_BYTES, type WholeInflate, inflateWhole } from './inflate-whole';
+import { type StreamingInflater, createStreamingInflater } from './inflate-stream';
+import { type WholeInflate, inflateWhole } from './inflate-whole';
 import { StoredBlocks } from './stored-blocks';
 import { MAX_LINK_TARGET_BYTES } from './symlinks';
 import type { UnpackedLimit } from './unpacked-limit';
@@ -29,24 +30,23 @@ type Ended = Uint8Array | undefined | Promise<Uint8Array | undefined>;
 const SYNC_MAX_COMPRESSED = 256 * 1024;
 const SYNC_MAX_UNCOMPRESSED = 4 * 1024 * 1024;
 /**
- * What the streaming inflater is handed per write (socket chunks of 64 KiB, gathered), and its output
- * buffers (INFLATE_BUFFER_BYTES, in inflate-whole.ts: a small entry's inflate uses them too). Each
- * write, and each output buffer filled, is a round trip to zlib's thread pool, so the bigger the
+ * What the streaming inflater is handed per write (socket chunks of 64 KiB, gathered); its output
+ * buffer is kept (inflate-stream.ts). Each write, and each output buffer filled, is a round trip to
+ * zlib's thread pool, so the bigger the
  * cheaper per byte: zlib copying 48 MiB of stored blocks, read from memory on a 2-core machine, ran at
  * 1527-2004 MB/s with 1 MiB, 1090-1199 with 256 KiB (64 KiB writes: 152-185). But a buffer still alive
  * at its second scavenge moves to V8's old generation and waits there for a full collection
  * (src/heap.ts). With four ranges inflating at once, each at a quarter of the rate, gathering 1 MiB
  * took that long: 14-18 full collections per read of the compressible zip in `bench:stream`, and +43
- * to +59 MiB of peak RSS over the raw GET, against 4-6 and +31 with these sizes. 256 KiB output
- * buffers too made READ_CONCURRENCY=1 dearer (15.3-16.9 core-s/GiB against 13.6): more round trips.
- * docs/contents.md has the table.
+ * to +59 MiB of peak RSS over the raw GET, against 4-6 and +31 with 256 KiB (then with 512 KiB output
+ * buffers, made anew as each filled). docs/contents.md has the table.
  */
 const INFLATE_INPUT_BYTES = 256 * 1024;
 /**
  * Node's zlib passes its options on to the Transform stream it is: room for one write queued behind the
  * one inflating, so that the next batch is read and hashed meanwhile.
  */
-const INFLATER_OPTIONS: zlib.ZlibOptions & TransformOptions = { chunkSize: INFLATE_BUFFER_BYTES, writableHighWaterMark: 2 * INFLATE_INPUT_BYTES };
+const INFLATER_OPTIONS: zlib.ZlibOptions & TransformOptions = { writableHighWaterMark: 2 * INFLATE_INPUT_BYTES };
 
 /** What an entry's unpacked bytes also answer to: the archive's MAX_UNPACKED_BYTES, and a package file's tap. */
 export interface EntryContext {
@@ -230,6 +230,7 @@ class BufferedInflate implements DataCheck {
 }
 
 class StreamingInflate implements DataCheck {
+  private readonly streaming: StreamingInflater;
   private readonly inflater: zlib.InflateRaw;
   private readonly done: Promise<void>;
   private gathered: Uint8Array[] = [];
@@ -241,14 +242,14 @@ class StreamingInflate implements DataCheck {
     private readonly resumed: Resumed,
   ) {
     const { dictionary } = resumed;
-    this.inflater = zlib.createInflateRaw(dictionary === undefined ? INFLATER_OPTIONS : { ...INFLATER_OPTIONS, dictionary });
-    this.inflater.on('data', (bytes: Buffer) => {
+    this.streaming = createStreamingInflater(dictionary === undefined ? INFLATER_OPTIONS : { ...INFLATER_OPTIONS, dictionary }, (bytes) => {
       try {
         this.unpacked.add(bytes);
       } catch (error) {
         this.inflater.destroy(error as Error);
       }
     });
+    this.inflater = this.streaming.stream;
     this.done = new Promise((resolve, reject) => {
       this.inflater.once('end', resolve);
       // on, not once: a second error (a destroy racing zlib's own) must not go unhandled.
@@ -275,6 +276,8 @@ class StreamingInflate implements DataCheck {
     const overrun = this.unpacked.overrun();
     if (overrun !== undefined) throw overrun;
     assertConsumedAll(this.entry, this.resumed.consumed + this.inflater.bytesWritten);
+    // Ended, every byte taken: no write of this stream is left in zlib's pool.
+    this.streaming.recycle();
     return this.unpacked.finish();
   }
 

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { strToU8, zipSync } from 'fflate';
 import { type ArchiveRead, type ArchiveReadOptions, type ByteSource, readArchive } from '../../src/zip';
 
@@ -94,4 +95,30 @@ export function patched(bytes: Uint8Array, at: number, value: number, width: 2 |
   if (width === 2) view.setUint16(at, value, true);
   else view.setUint32(at, value, true);
   return copy;
+}
+
+/** Source-like text, as compressible as a node_modules file. */
+export function textOf(size: number, seed: number): Buffer {
+  return Buffer.from(`module.exports = require("pkg-${seed}");\n`.repeat(Math.ceil(size / 30) + 1)).subarray(0, size);
+}
+
+/** What is done to a deflate stream: nothing, cut at a fraction of it, a byte flipped, or bytes appended. */
+export const streamHurt = fc.oneof(
+  fc.constant({ kind: 'none' as const }),
+  fc.record({ kind: fc.constant('cut' as const), at: fc.double({ min: 0, max: 1, noNaN: true }) }),
+  fc.record({ kind: fc.constant('flip' as const), at: fc.double({ min: 0, max: 1, noNaN: true }), mask: fc.integer({ min: 1, max: 255 }) }),
+  fc.record({ kind: fc.constant('append' as const), bytes: fc.uint8Array({ minLength: 1, maxLength: 9 }) }),
+);
+
+export type StreamHurt = typeof streamHurt extends fc.Arbitrary<infer T> ? T : never;
+
+export function hurtStream(stream: Buffer, hurt: StreamHurt): Buffer {
+  if (hurt.kind === 'cut') return stream.subarray(0, Math.floor(hurt.at * stream.length));
+  if (hurt.kind === 'flip' && stream.length > 0) {
+    const flipped = Buffer.from(stream);
+    flipped[Math.min(stream.length - 1, Math.floor(hurt.at * stream.length))]! ^= hurt.mask;
+    return flipped;
+  }
+  if (hurt.kind === 'append') return Buffer.concat([stream, hurt.bytes]);
+  return stream;
 }

@@ -3,6 +3,7 @@ import * as zlib from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { KeptInflater, type WholeInflate, inflateWhole } from '../../src/zip/inflate-whole';
+import { hurtStream, streamHurt, textOf } from './helpers';
 
 type Outcome = { kind: 'inflated'; bytes: string; consumed: number } | { kind: 'overflow' } | { kind: 'failed'; code: string; message: string };
 
@@ -37,10 +38,6 @@ function ourOutcome(stream: Uint8Array, room: number, dictionary?: Uint8Array): 
   return result.kind === 'overflow' ? result : { kind: 'inflated', bytes: Buffer.from(result.bytes).toString('hex'), consumed: result.consumed };
 }
 
-function textOf(size: number, seed: number): Buffer {
-  return Buffer.from(`module.exports = require("pkg-${seed}");\n`.repeat(Math.ceil(size / 30) + 1)).subarray(0, size);
-}
-
 /** A deflate stream, hurt or not, and what it was made from. */
 const damagedStream = fc
   .record({
@@ -48,25 +45,13 @@ const damagedStream = fc
     seed: fc.integer({ min: 0, max: 1000 }),
     random: fc.boolean(),
     level: fc.constantFrom(0, 1, 6, 9),
-    hurt: fc.oneof(
-      fc.constant({ kind: 'none' as const }),
-      fc.record({ kind: fc.constant('cut' as const), at: fc.double({ min: 0, max: 1, noNaN: true }) }),
-      fc.record({ kind: fc.constant('flip' as const), at: fc.double({ min: 0, max: 1, noNaN: true }), mask: fc.integer({ min: 1, max: 255 }) }),
-      fc.record({ kind: fc.constant('append' as const), bytes: fc.uint8Array({ minLength: 1, maxLength: 9 }) }),
-    ),
+    hurt: streamHurt,
     // The room the caller gives: the declared size plus one, or a declared size that is too small.
     short: fc.constantFrom(0, 0, 1, 2, 100),
   })
   .map(({ size, seed, random, level, hurt, short }) => {
     const data = random ? randomBytes(size) : textOf(size, seed);
-    let stream = zlib.deflateRawSync(data, { level });
-    if (hurt.kind === 'cut') stream = stream.subarray(0, Math.floor(hurt.at * stream.length));
-    if (hurt.kind === 'flip' && stream.length > 0) {
-      stream = Buffer.from(stream);
-      stream[Math.min(stream.length - 1, Math.floor(hurt.at * stream.length))]! ^= hurt.mask;
-    }
-    if (hurt.kind === 'append') stream = Buffer.concat([stream, hurt.bytes]);
-    return { stream, room: Math.max(1, data.length + 1 - short) };
+    return { stream: hurtStream(zlib.deflateRawSync(data, { level }), hurt), room: Math.max(1, data.length + 1 - short) };
   });
 
 describe('inflateWhole', () => {

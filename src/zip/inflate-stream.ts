@@ -9,7 +9,7 @@ export const STREAM_OUTPUT_BYTES = 2 * 1024 * 1024;
 
 /**
  * Output buffers of inflaters that ended cleanly, for the next ones: as many as READ_CONCURRENCY's
- * default runs inflate at once (publish/read-ranges.ts).
+ * default runs inflate at once (DEFAULT_READ_CONCURRENCY, src/config.ts).
  */
 const spare: Buffer[] = [];
 const MAX_SPARE = 4;
@@ -25,7 +25,7 @@ export interface StreamingInflater {
   recycle(): void;
 }
 
-/** What Node's zlib stream (lib/zlib.js, Node 20) keeps of its output: the buffer zlib writes into next, and where. */
+/** What Node 20's zlib stream keeps of its output: the buffer zlib writes into next, and where in it. */
 interface OutputInternals {
   _outBuffer?: unknown;
   _outOffset?: unknown;

@@ -1,5 +1,6 @@
 import type { TransformOptions } from 'node:stream';
 import * as zlib from 'node:zlib';
+import { DEFAULT_READ_CONCURRENCY } from '../config';
 
 /**
  * A streaming inflater's output buffer: room for what one 256 KiB write unpacks to up to a ratio of 8
@@ -7,12 +8,9 @@ import * as zlib from 'node:zlib';
  */
 export const STREAM_OUTPUT_BYTES = 2 * 1024 * 1024;
 
-/**
- * Output buffers of inflaters that ended cleanly, for the next ones: as many as READ_CONCURRENCY's
- * default runs inflate at once (DEFAULT_READ_CONCURRENCY, src/config.ts).
- */
+/** Output buffers of inflaters that ended cleanly, for the next ones: as many as the default runs inflate at once. */
 const spare: Buffer[] = [];
-const MAX_SPARE = 4;
+const MAX_SPARE = DEFAULT_READ_CONCURRENCY;
 
 /** A raw inflate stream whose unpacked bytes go to `take` as zlib writes them. */
 export interface StreamingInflater {

@@ -30,15 +30,14 @@ type Ended = Uint8Array | undefined | Promise<Uint8Array | undefined>;
 const SYNC_MAX_COMPRESSED = 256 * 1024;
 const SYNC_MAX_UNCOMPRESSED = 4 * 1024 * 1024;
 /**
- * What the streaming inflater is handed per write (socket chunks of 64 KiB, gathered); its output
- * buffer is kept (inflate-stream.ts). Each write, and each output buffer filled, is a round trip to
- * zlib's thread pool, so the bigger the
- * cheaper per byte: zlib copying 48 MiB of stored blocks, read from memory on a 2-core machine, ran at
- * 1527-2004 MB/s with 1 MiB, 1090-1199 with 256 KiB (64 KiB writes: 152-185). But a buffer still alive
- * at its second scavenge moves to V8's old generation and waits there for a full collection
- * (src/heap.ts). With four ranges inflating at once, each at a quarter of the rate, gathering 1 MiB
- * took that long: 14-18 full collections per read of the compressible zip in `bench:stream`, and +43
- * to +59 MiB of peak RSS over the raw GET, against 4-6 and +31 with 256 KiB (then with 512 KiB output
+ * What the streaming inflater is handed per write (socket chunks of 64 KiB, gathered); its output buffer
+ * is kept (inflate-stream.ts). Each write, and each output buffer filled, is a round trip to zlib's
+ * thread pool, so the bigger the cheaper per byte: zlib copying 48 MiB of stored blocks, read from memory
+ * on a 2-core machine, ran at 1527-2004 MB/s with 1 MiB, 1090-1199 with 256 KiB (64 KiB writes: 152-185).
+ * But a buffer still alive at its second scavenge moves to V8's old generation and waits there for a full
+ * collection (src/heap.ts). With four ranges inflating at once, each at a quarter of the rate, gathering
+ * 1 MiB took that long: 14-18 full collections per read of the compressible zip in `bench:stream`, and
+ * +43 to +59 MiB of peak RSS over the raw GET, against 4-6 and +31 with 256 KiB (then with 512 KiB output
  * buffers, made anew as each filled). docs/contents.md has the table.
  */
 const INFLATE_INPUT_BYTES = 256 * 1024;

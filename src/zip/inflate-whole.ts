@@ -14,8 +14,11 @@ const OVERFLOW: WholeInflate = { kind: 'overflow' };
  * node_modules tree is mostly files of a few KiB.
  */
 const SHARED_OUTPUT_BYTES = 256 * 1024;
-/** zlib's output buffers: of the streaming inflater (why this size: entry-data.ts), and of inflateRawSync here. */
-export const INFLATE_BUFFER_BYTES = 512 * 1024;
+/**
+ * The most inflateRawSync's output buffers hold, as when the streaming inflater's were this size too:
+ * which fault a doubly broken entry is refused for depends on it (test/zip/inflate-whole.test.ts).
+ */
+const INFLATE_BUFFER_BYTES = 512 * 1024;
 
 /**
  * Inflates `compressed`, the whole of a raw deflate stream, synchronously, into at most `room` bytes;

@@ -230,7 +230,6 @@ class BufferedInflate implements DataCheck {
 
 class StreamingInflate implements DataCheck {
   private readonly streaming: StreamingInflater;
-  private readonly inflater: zlib.InflateRaw;
   private readonly done: Promise<void>;
   private gathered: Uint8Array[] = [];
   private gatheredBytes = 0;
@@ -248,7 +247,6 @@ class StreamingInflate implements DataCheck {
         this.inflater.destroy(error as Error);
       }
     });
-    this.inflater = this.streaming.stream;
     this.done = new Promise((resolve, reject) => {
       this.inflater.once('end', resolve);
       // on, not once: a second error (a destroy racing zlib's own) must not go unhandled.
@@ -256,6 +254,10 @@ class StreamingInflate implements DataCheck {
     });
     // Awaited in push or end; until then a failure must not count as unhandled.
     this.done.catch(() => undefined);
+  }
+
+  private get inflater(): zlib.InflateRaw {
+    return this.streaming.stream;
   }
 
   async push(chunk: Uint8Array): Promise<void> {

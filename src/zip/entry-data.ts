@@ -5,6 +5,7 @@ import { copyOf, hexNumber, joined, zipInvalid } from './bytes';
 import type { PackageTap } from './contents';
 import { crc32 } from './crc32';
 import { METHOD, type ZipEntry } from './entry';
+import { type InflatePool, type PooledEntry, type Tally, batchMemory, inflatePool } from './inflate-pool';
 import { type StreamingInflater, createStreamingInflater } from './inflate-stream';
 import { type WholeInflate, inflateWhole } from './inflate-whole';
 import { StoredBlocks } from './stored-blocks';
@@ -102,6 +103,32 @@ class Unpacked {
     }
   }
 
+  /** Whether the bytes themselves are wanted (a package file's tap, a symlink's target), not only their size and CRC-32. */
+  get wantsBytes(): boolean {
+    return this.context.tap !== undefined || this.entry.symlink;
+  }
+
+  /** Where an inflater elsewhere takes up: the size and CRC-32 so far. */
+  get running(): { readonly produced: number; readonly crc: number } {
+    return { produced: this.size, crc: this.crc };
+  }
+
+  /** The most the entry may unpack to before the archive passes MAX_UNPACKED_BYTES. */
+  get room(): number {
+    return Math.max(this.size, this.entry.uncompressedSize) + this.context.limit.overrunAllowed;
+  }
+
+  /**
+   * What an inflater elsewhere (inflate-pool.ts) unpacked so far: its size, and its CRC-32 taken over
+   * the same pieces `add` would have hashed. Bytes past the declared size count against the limit here.
+   */
+  tally(produced: number, crc: number): void {
+    const declared = this.entry.uncompressedSize;
+    if (produced > declared) this.context.limit.addOverrun(this.entry, produced - Math.max(this.size, declared));
+    this.size = produced;
+    this.crc = crc;
+  }
+
   /** The entry's failure when it unpacked past its declared size, whatever else went wrong after. */
   overrun(): PublisherError | undefined {
     return this.size > this.entry.uncompressedSize
@@ -186,13 +213,16 @@ class DeflateCheck implements DataCheck {
     return this.unpacked.finish();
   }
 
-  /** What is left of a small entry is inflated in one synchronous call; a large one streams. */
+  /**
+   * What is left of a small entry is inflated in one synchronous call; a large one by the worker pool
+   * where there is one (its bytes stay there), else by a zlib stream.
+   */
   private inflaterFrom(resumed: Resumed): DataCheck {
     const { compressedSize, uncompressedSize } = this.entry;
     const small = compressedSize - resumed.consumed <= SYNC_MAX_COMPRESSED && uncompressedSize <= SYNC_MAX_UNCOMPRESSED;
-    return small && this.unpacked.produced <= uncompressedSize
-      ? new BufferedInflate(this.entry, this.unpacked, resumed)
-      : new StreamingInflate(this.entry, this.unpacked, resumed);
+    if (small && this.unpacked.produced <= uncompressedSize) return new BufferedInflate(this.entry, this.unpacked, resumed);
+    const pool = this.unpacked.wantsBytes ? undefined : inflatePool();
+    return pool === undefined ? new StreamingInflate(this.entry, this.unpacked, resumed) : new PooledInflate(this.entry, this.unpacked, resumed, pool);
   }
 }
 
@@ -303,6 +333,81 @@ class StreamingInflate implements DataCheck {
   /** Ours (ZipTooLarge) as it is; zlib's comes after an overrun, which is what the entry did wrong first. */
   private failure(error: unknown): unknown {
     return error instanceof PublisherError ? error : (this.unpacked.overrun() ?? inflateFailure(this.entry, error));
+  }
+}
+
+/** Writes owed a reply at once: the next batch is read and gathered while the worker inflates one. */
+const POOLED_WRITES_IN_FLIGHT = 2;
+
+/**
+ * A large entry inflated by a worker thread (inflate-pool.ts): its size and CRC-32 come back, not its
+ * bytes. Its writes are the batches a zlib stream would be written, so zlib meets the same bytes in the
+ * same trips and fails where the stream would.
+ */
+class PooledInflate implements DataCheck {
+  private readonly pooled: PooledEntry;
+  private gathered: Uint8Array[] = [];
+  private gatheredBytes = 0;
+  /** Replies owed, oldest first; each applies its tally as it comes, in the order the worker answers. */
+  private readonly owed: Promise<void>[] = [];
+  private consumed = 0;
+
+  constructor(
+    private readonly entry: ZipEntry,
+    private readonly unpacked: Unpacked,
+    private readonly resumed: Resumed,
+    pool: InflatePool,
+  ) {
+    this.pooled = pool.open({ declared: entry.uncompressedSize, ...unpacked.running, dictionary: resumed.dictionary });
+  }
+
+  async push(chunk: Uint8Array): Promise<void> {
+    this.gathered.push(chunk);
+    this.gatheredBytes += chunk.length;
+    if (this.gatheredBytes < INFLATE_INPUT_BYTES) return;
+    this.owe(this.pooled.write(this.batch(), this.unpacked.room));
+    if (this.owed.length >= POOLED_WRITES_IN_FLIGHT) await this.owed.shift();
+  }
+
+  async end(): Promise<Uint8Array | undefined> {
+    if (this.gatheredBytes > 0) this.owe(this.pooled.write(this.batch(), this.unpacked.room));
+    this.owe(this.pooled.end(this.unpacked.room));
+    for (const reply of this.owed.splice(0)) await reply;
+    const overrun = this.unpacked.overrun();
+    if (overrun !== undefined) throw overrun;
+    assertConsumedAll(this.entry, this.resumed.consumed + this.consumed);
+    return this.unpacked.finish();
+  }
+
+  /** The gathered chunks copied into memory that goes to the worker and back: socket chunks may be viewed elsewhere. */
+  private batch(): Uint8Array {
+    const batch = batchMemory(this.gatheredBytes);
+    let at = 0;
+    for (const part of this.gathered) {
+      batch.set(part, at);
+      at += part.length;
+    }
+    this.gathered = [];
+    this.gatheredBytes = 0;
+    return batch;
+  }
+
+  private owe(reply: Promise<Tally>): void {
+    const applied = reply.then((tally) => this.apply(tally));
+    // Awaited in push or end; until then a failure must not count as unhandled.
+    applied.catch(() => undefined);
+    this.owed.push(applied);
+  }
+
+  /** As a zlib stream's output and failure come: the bytes counted first, then zlib's error. */
+  private apply(tally: Tally): void {
+    this.unpacked.tally(tally.produced, tally.crc);
+    this.consumed = tally.consumed;
+    if (tally.error !== undefined) {
+      throw this.unpacked.overrun() ?? inflateFailure(this.entry, Object.assign(new Error(tally.error.message), { code: tally.error.code }));
+    }
+    // A stop comes only past the archive's limit, which `tally` has just refused.
+    if (tally.stopped === true) throw new Error(`the inflating worker stopped entry ${JSON.stringify(this.entry.name)} short of MAX_UNPACKED_BYTES`);
   }
 }
 

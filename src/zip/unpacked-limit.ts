@@ -22,6 +22,11 @@ export class UnpackedLimit {
     }
   }
 
+  /** How many bytes more than their entries declare the archive may still unpack before it is refused. */
+  get overrunAllowed(): number {
+    return this.limit - this.declared - this.overrun;
+  }
+
   /** `bytes` more than an entry declares have come out of it: refused once the whole passes the limit. */
   addOverrun(entry: ZipEntry, bytes: number): void {
     this.overrun += bytes;

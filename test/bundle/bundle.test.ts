@@ -76,6 +76,29 @@ describe('dist/index.js on its own', () => {
     const result = JSON.parse(Buffer.from((await cloud.oss.readObject(TEST_BUCKET, 'layers/big.result.json'))!).toString());
     expect(result.source).toMatchObject({ size: zip.length, crc64: independentCrc64(zip) });
   }, 60_000);
+  it('inflates large compressible entries in worker threads, and refuses one whose bytes were changed', async () => {
+    // Text a node_modules tree is made of: deflates about 5 to 1, and each entry goes to the inflating workers.
+    const text = (seed: number) => new TextEncoder().encode(`module.exports.f${seed} = (a, b) => a + b * ${seed};\n`.repeat(400_000));
+    const good = makeZip({ 'python/big/a.py': text(1), 'python/big/b.py': text(2), 'python/big/__init__.py': '' });
+    const bad = Buffer.from(good);
+    // A byte in the middle of the first entry's deflated data.
+    bad[Math.floor(good.length / 4)]! ^= 0x10;
+    for (const [name, zip] of [
+      ['inflated', good],
+      ['damaged', bad],
+    ] as const) {
+      await cloud.oss.putObject(TEST_BUCKET, `layers/${name}.zip`, zip);
+      await cloud.oss.putObject(TEST_BUCKET, `layers/${name}.layer.json`, manifestBytes({ layerName: name, compatibleRuntime: ['python3.10'] }));
+    }
+
+    const published = await runBundle([await cloud.oss.objectCreatedEvent(TEST_BUCKET, 'layers/inflated.zip')]);
+    const refused = await runBundle([await cloud.oss.objectCreatedEvent(TEST_BUCKET, 'layers/damaged.zip')]);
+
+    expect(published.summary).toEqual({ summary: [{ key: 'layers/inflated.zip', status: 'published', layerName: 'inflated', version: 1 }] });
+    expect(refused.code).toBe(0);
+    const result = JSON.parse(Buffer.from((await cloud.oss.readObject(TEST_BUCKET, 'layers/damaged.result.json'))!).toString());
+    expect(result).toMatchObject({ status: 'failed', error: { code: 'ZipInvalid', message: expect.stringContaining('python/big/a.py') } });
+  }, 60_000);
 });
 
 describe('dist/crc64.js on its own', () => {

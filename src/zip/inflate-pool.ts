@@ -113,7 +113,9 @@ function serveInflates(port: Port, zlibModule: typeof zlib, outputBytes: number)
       if (outLeft !== 0) return { ...tally };
     }
   };
+  /** A write, or the end where `input` is undefined, after which the entry is gone. */
   const answer = (id: number, entry: Open, input: Uint8Array | undefined, flush: number, room: number): Tally => {
+    if (input === undefined) entries.delete(id);
     const { engine } = entry;
     if (engine === undefined) return entry.last!;
     const tally = run(entry, engine, flush, input ?? new Uint8Array(0), room);
@@ -122,7 +124,6 @@ function serveInflates(port: Port, zlibModule: typeof zlib, outputBytes: number)
       entry.engine = undefined;
       entry.last = tally;
     }
-    if (input === undefined) entries.delete(id);
     return tally;
   };
   port.on('message', (request) => {

@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { crc32, deflateRawSync, inflateRawSync } from 'node:zlib';
 import fc from 'fast-check';
 import { strToU8, zipSync } from 'fflate';
 import { type ArchiveRead, type ArchiveReadOptions, type ByteSource, readArchive } from '../../src/zip';
@@ -121,4 +123,34 @@ export function hurtStream(stream: Buffer, hurt: StreamHurt): Buffer {
   }
   if (hurt.kind === 'append') return Buffer.concat([stream, hurt.bytes]);
   return stream;
+}
+
+/**
+ * A deflate stream of text, random bytes, or zeros (whose one write unpacks to more than a 2 MiB output
+ * buffer holds), whole or hurt, and the sizes of the pieces to write it in.
+ */
+export const anyHurtStream = fc
+  .record({
+    size: fc.integer({ min: 0, max: 600_000 }),
+    seed: fc.integer({ min: 0, max: 1000 }),
+    kind: fc.constantFrom('text', 'text', 'random', 'zeros'),
+    level: fc.constantFrom(0, 1, 6, 9),
+    hurt: streamHurt,
+    pieces: fc.array(fc.integer({ min: 1, max: 300_000 }), { minLength: 1, maxLength: 4 }),
+  })
+  .map(({ size, seed, kind, level, hurt, pieces }) => {
+    const data = kind === 'random' ? randomBytes(size) : kind === 'zeros' ? Buffer.alloc(size * 8) : textOf(size, seed);
+    return { stream: hurtStream(deflateRawSync(data, { level }), hurt), pieces };
+  });
+
+export type InflateOutcome = { kind: 'inflated'; crc: number; length: number; consumed: number } | { kind: 'failed'; code: string };
+
+/** What zlib's own one-call inflate makes of a raw deflate stream. */
+export function zlibOutcome(stream: Uint8Array): InflateOutcome {
+  try {
+    const { buffer, engine } = inflateRawSync(stream, { info: true }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
+    return { kind: 'inflated', crc: crc32(buffer), length: buffer.length, consumed: engine.bytesWritten };
+  } catch (error) {
+    return { kind: 'failed', code: (error as { code: string }).code };
+  }
 }

@@ -1,11 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import * as zlib from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BATCH_MEMORY_BYTES, InflatePool, type PooledEntry, type Tally, batchMemory } from '../../src/zip/inflate-pool';
 import { STREAM_OUTPUT_BYTES, createStreamingInflater } from '../../src/zip/inflate-stream';
-import { hurtStream, streamHurt, textOf } from './helpers';
+import { anyHurtStream, textOf, zlibOutcome } from './helpers';
 
 /** No limit in sight: every byte is counted and hashed. */
 const UNBOUNDED = Number.MAX_SAFE_INTEGER;
@@ -70,39 +69,14 @@ async function streamedOutcome(stream: Uint8Array, sizes: readonly number[]): Pr
   return { kind: 'inflated', crc, length, consumed: inflater.stream.bytesWritten };
 }
 
-/** What zlib's own one-call inflate makes of the stream. */
-function zlibOutcome(stream: Uint8Array): { kind: 'inflated'; crc: number; length: number; consumed: number } | { kind: 'failed'; code: string } {
-  try {
-    const { buffer, engine } = zlib.inflateRawSync(stream, { info: true }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
-    return { kind: 'inflated', crc: zlib.crc32(buffer), length: buffer.length, consumed: engine.bytesWritten };
-  } catch (error) {
-    return { kind: 'failed', code: (error as { code: string }).code };
-  }
-}
-
-/** Text, random bytes, or zeros, whose one write unpacks to more than the worker's output buffer holds. */
-const anyStream = fc
-  .record({
-    size: fc.integer({ min: 0, max: 600_000 }),
-    seed: fc.integer({ min: 0, max: 1000 }),
-    kind: fc.constantFrom('text', 'text', 'random', 'zeros'),
-    level: fc.constantFrom(0, 1, 6, 9),
-    hurt: streamHurt,
-    sizes: fc.array(fc.integer({ min: 1, max: 300_000 }), { minLength: 1, maxLength: 4 }),
-  })
-  .map(({ size, seed, kind, level, hurt, sizes }) => {
-    const data = kind === 'random' ? randomBytes(size) : kind === 'zeros' ? Buffer.alloc(size * 8) : textOf(size, seed);
-    return { stream: hurtStream(zlib.deflateRawSync(data, { level }), hurt), sizes };
-  });
-
 describe('the inflate pool', () => {
   const pool = new InflatePool(2);
 
   it('says what zlib says of every stream, and fails in the trip a zlib stream fails in, several entries at once', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(anyStream, { minLength: 1, maxLength: 6 }), async (streams) => {
-        const pooled = await Promise.all(streams.map(({ stream, sizes }) => pooledOutcome(pool, stream, sizes)));
-        const streamed = await Promise.all(streams.map(({ stream, sizes }) => streamedOutcome(stream, sizes)));
+      fc.asyncProperty(fc.array(anyHurtStream, { minLength: 1, maxLength: 6 }), async (streams) => {
+        const pooled = await Promise.all(streams.map(({ stream, pieces }) => pooledOutcome(pool, stream, pieces)));
+        const streamed = await Promise.all(streams.map(({ stream, pieces }) => streamedOutcome(stream, pieces)));
         expect(pooled).toEqual(streamed);
         expect(pooled.map((outcome) => (outcome.kind === 'failed' ? { kind: 'failed', code: outcome.code } : outcome))).toEqual(
           streams.map(({ stream }) => zlibOutcome(stream)),

@@ -1,22 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import * as zlib from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { STREAM_OUTPUT_BYTES, type StreamingInflater, createStreamingInflater, keepOutput } from '../../src/zip/inflate-stream';
-import { hurtStream, streamHurt, textOf } from './helpers';
-
-type Outcome = { kind: 'inflated'; crc: number; length: number; consumed: number } | { kind: 'failed'; code: string };
-
-/** What zlib's own one-call inflate makes of the stream. */
-function zlibOutcome(stream: Uint8Array): Outcome {
-  try {
-    const { buffer, engine } = zlib.inflateRawSync(stream, { info: true }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
-    return { kind: 'inflated', crc: zlib.crc32(buffer), length: buffer.length, consumed: engine.bytesWritten };
-  } catch (error) {
-    return { kind: 'failed', code: (error as { code: string }).code };
-  }
-}
+import { type InflateOutcome, anyHurtStream, textOf, zlibOutcome } from './helpers';
 
 /**
  * The stream written in pieces of the given sizes, waiting whenever the inflater asks, its output hashed
@@ -27,7 +14,7 @@ async function streamedOutcome(
   stream: Uint8Array,
   pieces: readonly number[],
   make = (take: (bytes: Uint8Array) => void) => createStreamingInflater({}, take),
-): Promise<Outcome> {
+): Promise<InflateOutcome> {
   let crc = 0;
   let length = 0;
   const inflater: StreamingInflater = make((bytes) => {
@@ -52,25 +39,10 @@ async function streamedOutcome(
   return { kind: 'inflated', crc, length, consumed };
 }
 
-/** Text, random bytes, or zeros, whose one write unpacks to more than the output buffer holds. */
-const anyStream = fc
-  .record({
-    size: fc.integer({ min: 0, max: 600_000 }),
-    seed: fc.integer({ min: 0, max: 1000 }),
-    kind: fc.constantFrom('text', 'text', 'random', 'zeros'),
-    level: fc.constantFrom(0, 1, 6, 9),
-    hurt: streamHurt,
-    pieces: fc.array(fc.integer({ min: 1, max: 300_000 }), { minLength: 1, maxLength: 4 }),
-  })
-  .map(({ size, seed, kind, level, hurt, pieces }) => {
-    const data = kind === 'random' ? randomBytes(size) : kind === 'zeros' ? Buffer.alloc(size * 8) : textOf(size, seed);
-    return { stream: hurtStream(zlib.deflateRawSync(data, { level }), hurt), pieces };
-  });
-
 describe('createStreamingInflater', () => {
   it('hands on what zlib inflates and fails as zlib fails, several streams at once sharing their output buffers', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(anyStream, { minLength: 1, maxLength: 6 }), async (streams) => {
+      fc.asyncProperty(fc.array(anyHurtStream, { minLength: 1, maxLength: 6 }), async (streams) => {
         const outcomes = await Promise.all(streams.map(({ stream, pieces }) => streamedOutcome(stream, pieces)));
         expect(outcomes).toEqual(streams.map(({ stream }) => zlibOutcome(stream)));
       }),

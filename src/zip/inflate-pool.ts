@@ -263,7 +263,7 @@ export class InflatePool {
     return pooled;
   }
 
-  /** The worker closes an entry at its last reply (its end, zlib's failure, a stop), or dies: so does the pool. */
+  /** The worker forgets an entry at its last answer (its end, zlib's failure, a stop), or by dying: the pool's count of it ends there too. */
   private async settle(worker: PoolWorker, token: object, asked: Promise<Tally>, last: boolean): Promise<Tally> {
     let tally: Tally;
     try {

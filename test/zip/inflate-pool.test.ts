@@ -1,4 +1,7 @@
 import { once } from 'node:events';
+import { setTimeout } from 'node:timers/promises';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import * as zlib from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -124,6 +127,30 @@ describe('the inflate pool', () => {
     await written;
     await entry.end(UNBOUNDED);
     expect(batchMemory(BATCH_MEMORY_BYTES + 1).buffer.byteLength).toBe(large);
+  });
+
+  it('drops the engine of an entry its reader let go, once the collector has the entry', async () => {
+    setFlagsFromString('--expose-gc');
+    const collect = runInNewContext('gc') as () => void;
+    const own = new InflatePool(2);
+    const stream = zlib.deflateRawSync(textOf(1_000_000, 3));
+    const batchOf = (bytes: Uint8Array) => {
+      const input = batchMemory(bytes.length);
+      input.set(bytes);
+      return input;
+    };
+    let entry: PooledEntry | undefined = own.open({ declared: UNBOUNDED, produced: 0, crc: 0 });
+    // Its write alone, as a reader that failed elsewhere might leave a promise behind: it holds no reference to the entry.
+    const { write } = entry;
+    expect((await write(batchOf(stream.subarray(0, 1000)), UNBOUNDED)).error).toBeUndefined();
+    entry = undefined;
+    let answer: Tally | undefined;
+    for (let round = 0; round < 50 && answer?.error === undefined; round++) {
+      collect();
+      await setTimeout(20);
+      answer = await write(batchOf(stream.subarray(1000, 1001)), UNBOUNDED);
+    }
+    expect(answer?.error?.message).toBe('no such entry open in the inflating worker');
   });
 
   it('fails the entries of a worker that dies, and is no longer used', async () => {

@@ -87,13 +87,7 @@ class Unpacked {
   }
 
   add(bytes: Uint8Array): void {
-    const declared = this.entry.uncompressedSize;
-    const before = this.size;
-    this.size += bytes.length;
-    if (this.size > declared) {
-      this.context.limit.addOverrun(this.entry, this.size - Math.max(before, declared));
-      return;
-    }
+    if (!this.grow(this.size + bytes.length)) return;
     this.crc = crc32(bytes, this.crc);
     this.context.tap?.add(bytes);
     if (this.entry.symlink && this.linkBytes < MAX_LINK_TARGET_BYTES) {
@@ -123,10 +117,18 @@ class Unpacked {
    * the same pieces `add` would have hashed. Bytes past the declared size count against the limit here.
    */
   tally(produced: number, crc: number): void {
-    const declared = this.entry.uncompressedSize;
-    if (produced > declared) this.context.limit.addOverrun(this.entry, produced - Math.max(this.size, declared));
-    this.size = produced;
+    this.grow(produced);
     this.crc = crc;
+  }
+
+  /** The entry has now unpacked to `size` bytes: whether that is within its declared size; past it, the excess counts against the limit. */
+  private grow(size: number): boolean {
+    const declared = this.entry.uncompressedSize;
+    const before = this.size;
+    this.size = size;
+    if (size <= declared) return true;
+    this.context.limit.addOverrun(this.entry, size - Math.max(before, declared));
+    return false;
   }
 
   /** The entry's failure when it unpacked past its declared size, whatever else went wrong after. */

@@ -260,11 +260,35 @@ class BufferedInflate implements DataCheck {
   }
 }
 
+/** Chunks gathered into the batches a large entry's inflater is written (INFLATE_INPUT_BYTES each). */
+class Gathered {
+  private parts: Uint8Array[] = [];
+  private size = 0;
+
+  get bytes(): number {
+    return this.size;
+  }
+
+  /** Whether a batch's worth has gathered. */
+  add(chunk: Uint8Array): boolean {
+    this.parts.push(chunk);
+    this.size += chunk.length;
+    return this.size >= INFLATE_INPUT_BYTES;
+  }
+
+  /** The chunks gathered so far, handed over and forgotten here. */
+  take(): { parts: Uint8Array[]; bytes: number } {
+    const taken = { parts: this.parts, bytes: this.size };
+    this.parts = [];
+    this.size = 0;
+    return taken;
+  }
+}
+
 class StreamingInflate implements DataCheck {
   private readonly streaming: StreamingInflater;
   private readonly done: Promise<void>;
-  private gathered: Uint8Array[] = [];
-  private gatheredBytes = 0;
+  private readonly gathered = new Gathered();
 
   constructor(
     private readonly entry: ZipEntry,
@@ -293,13 +317,11 @@ class StreamingInflate implements DataCheck {
   }
 
   async push(chunk: Uint8Array): Promise<void> {
-    this.gathered.push(chunk);
-    this.gatheredBytes += chunk.length;
-    if (this.gatheredBytes >= INFLATE_INPUT_BYTES) await this.write();
+    if (this.gathered.add(chunk)) await this.write();
   }
 
   async end(): Promise<Uint8Array | undefined> {
-    if (this.gatheredBytes > 0) await this.write();
+    if (this.gathered.bytes > 0) await this.write();
     this.inflater.end();
     try {
       await this.done;
@@ -316,10 +338,8 @@ class StreamingInflate implements DataCheck {
 
   /** The gathered chunks as one write, waiting while the inflater is behind. */
   private async write(): Promise<void> {
-    const batch = joined(this.gathered, this.gatheredBytes);
-    this.gathered = [];
-    this.gatheredBytes = 0;
-    if (this.inflater.write(batch)) return;
+    const { parts, bytes } = this.gathered.take();
+    if (this.inflater.write(joined(parts, bytes))) return;
     await Promise.race([new Promise((resolve) => this.inflater.once('drain', resolve)), this.failed()]);
   }
 
@@ -348,8 +368,7 @@ const POOLED_WRITES_IN_FLIGHT = 2;
  */
 class PooledInflate implements DataCheck {
   private readonly pooled: PooledEntry;
-  private gathered: Uint8Array[] = [];
-  private gatheredBytes = 0;
+  private readonly gathered = new Gathered();
   /** Replies owed, oldest first; each applies its tally as it comes, in the order the worker answers. */
   private readonly owed: Promise<void>[] = [];
   private consumed = 0;
@@ -364,15 +383,13 @@ class PooledInflate implements DataCheck {
   }
 
   async push(chunk: Uint8Array): Promise<void> {
-    this.gathered.push(chunk);
-    this.gatheredBytes += chunk.length;
-    if (this.gatheredBytes < INFLATE_INPUT_BYTES) return;
+    if (!this.gathered.add(chunk)) return;
     this.owe(this.pooled.write(this.batch(), this.unpacked.room));
     if (this.owed.length >= POOLED_WRITES_IN_FLIGHT) await this.owed.shift();
   }
 
   async end(): Promise<Uint8Array | undefined> {
-    if (this.gatheredBytes > 0) this.owe(this.pooled.write(this.batch(), this.unpacked.room));
+    if (this.gathered.bytes > 0) this.owe(this.pooled.write(this.batch(), this.unpacked.room));
     this.owe(this.pooled.end(this.unpacked.room));
     for (const reply of this.owed.splice(0)) await reply;
     const overrun = this.unpacked.overrun();
@@ -383,14 +400,13 @@ class PooledInflate implements DataCheck {
 
   /** The gathered chunks copied into memory that goes to the worker and back: socket chunks may be viewed elsewhere. */
   private batch(): Uint8Array {
-    const batch = batchMemory(this.gatheredBytes);
+    const { parts, bytes } = this.gathered.take();
+    const batch = batchMemory(bytes);
     let at = 0;
-    for (const part of this.gathered) {
+    for (const part of parts) {
       batch.set(part, at);
       at += part.length;
     }
-    this.gathered = [];
-    this.gatheredBytes = 0;
     return batch;
   }
 
